@@ -1,0 +1,127 @@
+#include "runtime/core/time_format.h"
+
+#include <cstdio>
+
+namespace sluice::core {
+namespace {
+
+constexpr int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+constexpr void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    char c = s[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+}  // namespace
+
+std::optional<int64_t> ParseTimestamp(std::string_view s) {
+  int year, month, day, hour = 0, minute = 0, second = 0, millis = 0;
+  if (!Digits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &month) ||
+      s[7] != '-' || !Digits(s, 8, 2, &day)) {
+    return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1) return std::nullopt;
+  if (day > kDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0)) return std::nullopt;
+  size_t p = 10;
+  int offset_minutes = 0;
+  if (p < s.size() && (s[p] == 'T' || s[p] == ' ')) {
+    if (!Digits(s, p + 1, 2, &hour) || p + 3 >= s.size() || s[p + 3] != ':' ||
+        !Digits(s, p + 4, 2, &minute)) {
+      return std::nullopt;
+    }
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!Digits(s, p + 1, 2, &second)) return std::nullopt;
+      p += 3;
+      if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+        ++p;
+        int ndig = 0;
+        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+          if (ndig < 3) millis = millis * 10 + (s[p] - '0');
+          ++ndig;
+          ++p;
+        }
+        if (ndig == 0) return std::nullopt;
+        for (int i = ndig; i < 3; ++i) millis *= 10;
+      }
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (p < s.size()) {
+      if (s[p] == 'Z' || s[p] == 'z') {
+        ++p;
+      } else if (s[p] == '+' || s[p] == '-') {
+        int sign = s[p] == '-' ? -1 : 1;
+        int oh, om;
+        if (!Digits(s, p + 1, 2, &oh)) return std::nullopt;
+        size_t q = p + 3;
+        if (q < s.size() && s[q] == ':') ++q;
+        if (!Digits(s, q, 2, &om)) return std::nullopt;
+        offset_minutes = sign * (oh * 60 + om);
+        p = q + 2;
+      }
+    }
+  }
+  if (p != s.size()) return std::nullopt;
+  int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return secs * 1000 + millis;
+}
+
+void AppendTimestamp(int64_t ms, std::string* out) {
+  int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  int millis = static_cast<int>(ms - secs * 1000);
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  int64_t rem = secs - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[48];
+  int n;
+  if (millis) {
+    n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                      static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                      static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60), millis);
+  } else {
+    n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
+                      static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                      static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  }
+  out->append(buf, static_cast<size_t>(n));
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  std::string s;
+  AppendTimestamp(ms, &s);
+  return s;
+}
+
+}  // namespace sluice::core

@@ -1,0 +1,21 @@
+#pragma once
+// ISO-8601 timestamps <-> milliseconds since the Unix epoch (UTC), proleptic Gregorian calendar
+// (Howard Hinnant's days_from_civil algorithm). No allocation: used on the CSV hot path.
+//
+// Accepted input: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM:SS", optional fraction
+// ".f" to ".fffffffff" (truncated to ms), 'T' or ' ' as separator, and an optional zone "Z",
+// "+HH:MM", "-HH:MM" or "+HHMM" (no zone means UTC).
+// Output: "YYYY-MM-DDTHH:MM:SSZ", with ".mmm" before 'Z' only when the milliseconds are not 0.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::core {
+
+std::optional<int64_t> ParseTimestamp(std::string_view text);
+void AppendTimestamp(int64_t epoch_ms, std::string* out);
+std::string FormatTimestamp(int64_t epoch_ms);
+
+}  // namespace sluice::core
