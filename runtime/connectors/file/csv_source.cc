@@ -1,0 +1,2 @@
+// placeholder until the file connector lands
+#include "runtime/operators/operator.h"

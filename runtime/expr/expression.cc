@@ -1,0 +1,2 @@
+// placeholder until the expression language lands
+#include "runtime/core/types.h"
