@@ -29,6 +29,15 @@
   if (!tmp.ok()) return std::move(tmp).status();     \
   lhs = std::move(tmp).value()
 
+// Debian's abseil has its own absl::string_view (what Status::message() returns): let fmt
+// format it like std::string_view.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  auto format(absl::string_view s, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+
 namespace sluice {
 
 // Formatted status constructors (fmt syntax). Debian's abseil is built with its own

@@ -1,2 +1,565 @@
-// placeholder until the file connector lands
-#include "runtime/operators/operator.h"
+#include "runtime/connectors/file/csv_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "fmt/ranges.h"
+#include "runtime/base/status.h"
+#include "runtime/core/record_batch.h"
+#include "runtime/core/time_format.h"
+#include "runtime/operators/watermarks.h"
+
+namespace sluice::connectors {
+namespace {
+
+constexpr size_t kReadBufferBytes = size_t{1} << 20;
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+absl::Status OpenError(const std::string& path, int err) {
+  if (err == ENOENT || err == ENOTDIR) {
+    return NotFoundF("file source: cannot open '{}': {}", path, std::strerror(err));
+  }
+  return FailedPreconditionF("file source: cannot open '{}': {}", path, std::strerror(err));
+}
+
+// Reads one file (plain, from any byte offset; or gzip, from the start) line by line through a
+// growable buffer. Lines are returned as views into the buffer, valid until the next call.
+// Owned by CsvFileSource, one Task thread.
+class LineReader {
+ public:
+  LineReader() : buf_(kReadBufferBytes) {}
+  ~LineReader() { Close(); }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // Opens `path` positioned at byte `start` (must be 0 for gzip).
+  absl::Status Open(const std::string& path, bool gz, int64_t start) {
+    Close();
+    path_ = path;
+    gz_ = gz;
+    begin_ = end_ = scan_ = 0;
+    begin_offset_ = start;
+    eof_ = false;
+    if (gz) {
+      gz_file_ = gzopen(path.c_str(), "rb");
+      if (gz_file_ == nullptr) return OpenError(path, errno ? errno : ENOMEM);
+      gzbuffer(gz_file_, kReadBufferBytes);
+      return absl::OkStatus();
+    }
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return OpenError(path, errno);
+    if (start > 0 && ::lseek(fd_, start, SEEK_SET) < 0) {
+      return InternalF("file source: cannot seek '{}' to byte {}: {}", path, start,
+                       std::strerror(errno));
+    }
+    return absl::OkStatus();
+  }
+
+  // Sets *line to the next line without its terminator ('\n' or "\r\n") and *offset to the
+  // (uncompressed) byte offset where it starts. Returns false at end of input.
+  absl::StatusOr<bool> Next(std::string_view* line, int64_t* offset) {
+    for (;;) {
+      const void* nl = scan_ < end_ ? std::memchr(buf_.data() + scan_, '\n', end_ - scan_)
+                                    : nullptr;
+      if (nl != nullptr) {
+        size_t pos = static_cast<const char*>(nl) - buf_.data();
+        Take(pos - begin_, 1, line, offset);
+        return true;
+      }
+      if (eof_) {
+        if (begin_ == end_) return false;
+        Take(end_ - begin_, 0, line, offset);
+        return true;
+      }
+      if (begin_ > 0) {  // keep only the partial line, then refill behind it
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      scan_ = end_;
+      if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a line longer than the buffer
+      ASSIGN_OR_RETURN(size_t n, Read(buf_.data() + end_, buf_.size() - end_));
+      if (n == 0) eof_ = true;
+      end_ += n;
+    }
+  }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (gz_file_ != nullptr) gzclose(gz_file_);
+    gz_file_ = nullptr;
+  }
+
+ private:
+  void Take(size_t len, size_t terminator, std::string_view* line, int64_t* offset) {
+    std::string_view l(buf_.data() + begin_, len);
+    *offset = begin_offset_;
+    begin_offset_ += static_cast<int64_t>(len + terminator);
+    begin_ += len + terminator;
+    scan_ = begin_;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    *line = l;
+  }
+
+  absl::StatusOr<size_t> Read(char* dst, size_t n) {
+    if (gz_) {
+      int got = gzread(gz_file_, dst, static_cast<unsigned>(n));
+      int errnum = Z_OK;
+      const char* msg = gzerror(gz_file_, &errnum);
+      if (got < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
+        if (errnum == Z_ERRNO) {
+          return InternalF("file source: cannot read '{}': {}", path_, std::strerror(errno));
+        }
+        return DataLossF("file source: '{}' is not valid gzip data: {}", path_, msg);
+      }
+      return static_cast<size_t>(got);
+    }
+    for (;;) {
+      ssize_t got = ::read(fd_, dst, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno != EINTR) {
+        return InternalF("file source: cannot read '{}': {}", path_, std::strerror(errno));
+      }
+    }
+  }
+
+  std::string path_;
+  bool gz_ = false;
+  int fd_ = -1;
+  gzFile gz_file_ = nullptr;
+  std::vector<char> buf_;
+  size_t begin_ = 0;  // start of the unread data in buf_
+  size_t end_ = 0;    // end of the valid data in buf_
+  size_t scan_ = 0;   // where to continue looking for '\n'
+  int64_t begin_offset_ = 0;  // file offset of buf_[begin_]
+  bool eof_ = false;
+};
+
+// Counts the physical line on which byte `offset` of `path` lies (1-based). Error path only.
+absl::StatusOr<int64_t> LineNumberAt(const std::string& path, bool gz, int64_t offset) {
+  LineReader r;
+  RETURN_IF_ERROR(r.Open(path, gz, 0));
+  std::string_view line;
+  int64_t off = 0;
+  int64_t n = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool got, r.Next(&line, &off));
+    if (!got || off > offset) break;
+    ++n;
+  }
+  return std::max<int64_t>(n, 1);
+}
+
+// One field of a line as split: its text without enclosing quotes, and whether it still holds
+// "" escapes.
+struct RawField {
+  std::string_view text;
+  bool escaped;
+};
+
+// Splits `line` into RFC-4180 fields. On a malformed line returns false and sets *reason.
+bool SplitFields(std::string_view line, char delim, std::vector<RawField>* out,
+                 std::string* reason) {
+  out->clear();
+  const char* data = line.data();
+  const size_t n = line.size();
+  size_t i = 0;
+  for (;;) {
+    if (i < n && data[i] == '"') {
+      size_t j = i + 1;
+      bool escaped = false;
+      for (;;) {
+        const void* q = j < n ? std::memchr(data + j, '"', n - j) : nullptr;
+        if (q == nullptr) {
+          *reason = fmt::format("column {}: quoted field has no closing quote", out->size() + 1);
+          return false;
+        }
+        size_t k = static_cast<const char*>(q) - data;
+        if (k + 1 < n && data[k + 1] == '"') {
+          escaped = true;
+          j = k + 2;
+          continue;
+        }
+        out->push_back({line.substr(i + 1, k - i - 1), escaped});
+        i = k + 1;
+        break;
+      }
+      if (i == n) return true;
+      if (data[i] != delim) {
+        *reason = fmt::format("column {}: expected '{}' or end of line after the closing quote, "
+                              "found '{}'",
+                              out->size(), delim, data[i]);
+        return false;
+      }
+      ++i;
+      continue;
+    }
+    const void* d = i < n ? std::memchr(data + i, delim, n - i) : nullptr;
+    if (d == nullptr) {
+      out->push_back({line.substr(i), false});
+      return true;
+    }
+    size_t k = static_cast<const char*>(d) - data;
+    out->push_back({line.substr(i, k - i), false});
+    i = k + 1;
+  }
+}
+
+// Resolves "" escapes of `f` into *scratch if needed; returns the field's value.
+std::string_view Unescape(const RawField& f, std::string* scratch) {
+  if (!f.escaped) return f.text;
+  scratch->clear();
+  for (size_t i = 0; i < f.text.size(); ++i) {
+    scratch->push_back(f.text[i]);
+    if (f.text[i] == '"') ++i;  // the second quote of a "" pair
+  }
+  return *scratch;
+}
+
+std::string_view StripPlus(std::string_view s) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+bool ParseInt64(std::string_view s, int64_t* v) {
+  s = StripPlus(s);
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+bool ParseDouble(std::string_view s, double* v) {
+  s = StripPlus(s);
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+bool ParseBool(std::string_view s, bool* v) {
+  if (s == "1" || EqualsIgnoreCase(s, "true")) {
+    *v = true;
+    return true;
+  }
+  if (s == "0" || EqualsIgnoreCase(s, "false")) {
+    *v = false;
+    return true;
+  }
+  return false;
+}
+
+// Shortens a value quoted in an error message.
+std::string_view Clip(std::string_view s) { return s.size() > 64 ? s.substr(0, 64) : s; }
+const char* ClipSuffix(std::string_view s) { return s.size() > 64 ? "..." : ""; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A part of one file read by one subtask: lines starting in [start, end) of the (uncompressed)
+// file; gzip splits always cover the whole file.
+struct Split {
+  std::string path;
+  bool gz = false;
+  int64_t start = 0;
+  int64_t end = 0;  // exclusive; INT64_MAX for gzip
+};
+
+// Reader of one CSV source subtask. Lifecycle: Open (computes this subtask's splits), PollNext
+// until false, Close. Runs on its Task's thread.
+class CsvFileSource final : public operators::Source {
+ public:
+  explicit CsvFileSource(CsvSourceOptions opts)
+      : opts_(std::move(opts)), watermarks_(opts_.max_out_of_orderness_ms) {}
+
+  core::SchemaPtr output_schema() const override { return opts_.schema; }
+
+  absl::Status Open(const operators::OperatorContext& ctx) override {
+    ctx_ = ctx;
+    if (opts_.schema == nullptr || opts_.schema->num_fields() == 0) {
+      return InvalidArgumentF("file source: no schema (at least one field is required)");
+    }
+    if (opts_.paths.empty()) return InvalidArgumentF("file source: no paths to read");
+    if (opts_.batch_size == 0) return InvalidArgumentF("file source: batch_size must be >= 1");
+    if (opts_.delimiter == '"' || opts_.delimiter == '\n' || opts_.delimiter == '\r') {
+      return InvalidArgumentF("file source: delimiter cannot be a quote or line break");
+    }
+    if (ctx.parallelism < 1 || ctx.subtask_index < 0 || ctx.subtask_index >= ctx.parallelism) {
+      return InvalidArgumentF("file source: subtask {} of parallelism {} is out of range",
+                              ctx.subtask_index, ctx.parallelism);
+    }
+    if (!opts_.event_time_field.empty()) {
+      event_time_col_ = opts_.schema->FindField(opts_.event_time_field);
+      if (event_time_col_ < 0) {
+        return InvalidArgumentF("file source: event_time_field '{}' is not in the schema [{}]",
+                                opts_.event_time_field, opts_.schema->ToString());
+      }
+      core::Type t = opts_.schema->field(event_time_col_).type;
+      if (t != core::Type::kTimestamp && t != core::Type::kInt64) {
+        return InvalidArgumentF(
+            "file source: event_time_field '{}' has type {}; expected timestamp or int64 (ms)",
+            opts_.event_time_field, core::TypeName(t));
+      }
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> files, ExpandPaths());
+    const int64_t p = ctx.parallelism;
+    const int64_t i = ctx.subtask_index;
+    for (size_t k = 0; k < files.size(); ++k) {
+      Split s;
+      s.path = files[k];
+      s.gz = EndsWith(files[k], ".gz");
+      if (s.gz) {
+        if (static_cast<int64_t>(k % p) != i) continue;
+        s.end = std::numeric_limits<int64_t>::max();
+      } else {
+        struct stat st;
+        if (::stat(files[k].c_str(), &st) != 0) return OpenError(files[k], errno);
+        const int64_t size = st.st_size;
+        s.start = static_cast<int64_t>(static_cast<__int128>(size) * i / p);
+        s.end = static_cast<int64_t>(static_cast<__int128>(size) * (i + 1) / p);
+        if (s.start >= s.end) continue;
+      }
+      splits_.push_back(std::move(s));
+    }
+    batch_.set_schema(opts_.schema);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> PollNext(operators::Output& out) override {
+    if (done_) return false;
+    std::string_view line;
+    int64_t offset = 0;
+    while (batch_.num_rows() < opts_.batch_size) {
+      if (!reader_open_) {
+        if (next_split_ == splits_.size()) break;
+        RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
+      }
+      const Split& split = splits_[next_split_];
+      ASSIGN_OR_RETURN(bool got, reader_.Next(&line, &offset));
+      if (!got || offset >= split.end) {
+        reader_.Close();
+        reader_open_ = false;
+        ++next_split_;
+        continue;
+      }
+      bytes_in_ += static_cast<int64_t>(line.size()) + 1;
+      if (offset == 0 && opts_.header) {
+        RETURN_IF_ERROR(CheckHeader(split, line));
+        continue;
+      }
+      if (line.empty()) continue;
+      RETURN_IF_ERROR(ParseRow(split, line, offset));
+    }
+    if (ctx_.metrics != nullptr && bytes_in_ > 0) {
+      ctx_.metrics->bytes_in.fetch_add(bytes_in_, std::memory_order_relaxed);
+    }
+    bytes_in_ = 0;
+    if (!batch_.empty()) {
+      RETURN_IF_ERROR(out.Emit(batch_));
+      if (ctx_.metrics != nullptr) {
+        ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
+                                            std::memory_order_relaxed);
+      }
+      batch_.Clear();
+      if (event_time_col_ >= 0) {
+        int64_t wm = watermarks_.CurrentWatermark();
+        if (wm > last_watermark_) {
+          last_watermark_ = wm;
+          RETURN_IF_ERROR(out.EmitWatermark(wm));
+        }
+      }
+      return true;
+    }
+    done_ = true;
+    RETURN_IF_ERROR(out.EmitWatermark(operators::kMaxWatermark));
+    return false;
+  }
+
+  void Close() override {
+    reader_.Close();
+    reader_open_ = false;
+  }
+
+ private:
+  absl::StatusOr<std::vector<std::string>> ExpandPaths() const {
+    std::vector<std::string> files;
+    for (const std::string& path : opts_.paths) {
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) return OpenError(path, errno);
+      if (!S_ISDIR(st.st_mode)) {
+        files.push_back(path);
+        continue;
+      }
+      std::error_code ec;
+      std::vector<std::string> in_dir;
+      for (auto it = std::filesystem::directory_iterator(path, ec);
+           !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+        std::error_code type_ec;
+        if (!it->is_regular_file(type_ec)) continue;
+        in_dir.push_back(it->path().string());
+      }
+      if (ec) return OpenError(path, ec.value());
+      std::sort(in_dir.begin(), in_dir.end());
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    }
+    return files;
+  }
+
+  absl::Status OpenSplit(const Split& split) {
+    // Hadoop's LineRecordReader: a split not at 0 starts one byte early and drops everything up
+    // to the first '\n', so a line starting exactly at `start` is kept and a partial one is left
+    // to the previous split (which reads past its end to finish it).
+    RETURN_IF_ERROR(reader_.Open(split.path, split.gz, split.start > 0 ? split.start - 1 : 0));
+    reader_open_ = true;
+    if (split.start > 0) {
+      std::string_view partial;
+      int64_t offset = 0;
+      ASSIGN_OR_RETURN(bool got, reader_.Next(&partial, &offset));
+      (void)got;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckHeader(const Split& split, std::string_view line) {
+    if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // UTF-8 BOM
+    std::string reason;
+    bool ok = SplitFields(line, opts_.delimiter, &fields_, &reason);
+    const core::Schema& schema = *opts_.schema;
+    std::vector<std::string> names;
+    for (const RawField& f : fields_) names.emplace_back(Trim(Unescape(f, &scratch_)));
+    bool match = ok && names.size() == schema.num_fields();
+    for (size_t c = 0; match && c < names.size(); ++c) match = names[c] == schema.field(c).name;
+    if (match) return absl::OkStatus();
+    std::vector<std::string_view> declared;
+    for (const core::Field& f : schema.fields()) declared.push_back(f.name);
+    if (!ok) {
+      return InvalidArgumentF("{}:1: malformed header: {}", split.path, reason);
+    }
+    return InvalidArgumentF("{}:1: header has columns [{}] but the schema declares [{}]",
+                            split.path, fmt::join(names, ", "), fmt::join(declared, ", "));
+  }
+
+  absl::Status RowError(const Split& split, int64_t offset, const std::string& reason) {
+    absl::StatusOr<int64_t> line = LineNumberAt(split.path, split.gz, offset);
+    if (!line.ok()) {
+      return InvalidArgumentF("{}: byte offset {}: {}", split.path, offset, reason);
+    }
+    return InvalidArgumentF("{}:{}: {}", split.path, *line, reason);
+  }
+
+  absl::Status ParseRow(const Split& split, std::string_view line, int64_t offset) {
+    std::string reason;
+    if (!SplitFields(line, opts_.delimiter, &fields_, &reason)) {
+      return RowError(split, offset, reason);
+    }
+    const core::Schema& schema = *opts_.schema;
+    if (fields_.size() != schema.num_fields()) {
+      return RowError(split, offset,
+                      fmt::format("expected {} fields, found {}", schema.num_fields(),
+                                  fields_.size()));
+    }
+    size_t row = batch_.AppendRow();
+    for (size_t c = 0; c < fields_.size(); ++c) {
+      std::string_view text = Unescape(fields_[c], &scratch_);
+      const core::Field& field = schema.field(c);
+      bool ok = true;
+      switch (field.type) {
+        case core::Type::kInt64: {
+          int64_t v = 0;
+          ok = ParseInt64(text, &v);
+          if (ok) batch_.SetInt64(row, c, v);
+          break;
+        }
+        case core::Type::kDouble: {
+          double v = 0;
+          ok = ParseDouble(text, &v);
+          if (ok) batch_.SetDouble(row, c, v);
+          break;
+        }
+        case core::Type::kString:
+          batch_.SetString(row, c, text);
+          break;
+        case core::Type::kBool: {
+          bool v = false;
+          ok = ParseBool(text, &v);
+          if (ok) batch_.SetBool(row, c, v);
+          break;
+        }
+        case core::Type::kTimestamp: {
+          std::optional<int64_t> v = core::ParseTimestamp(text);
+          ok = v.has_value();
+          if (ok) batch_.SetInt64(row, c, *v);
+          break;
+        }
+      }
+      if (!ok) {
+        batch_.PopRow();
+        return RowError(
+            split, offset,
+            fmt::format("field '{}' (column {}): '{}{}' is not a valid {}{}", field.name, c + 1,
+                        Clip(text), ClipSuffix(text), core::TypeName(field.type),
+                        field.type == core::Type::kTimestamp
+                            ? " (expected ISO-8601, e.g. 2001-01-01T00:01:00Z)"
+                            : ""));
+      }
+    }
+    if (event_time_col_ >= 0) {
+      int64_t ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
+      batch_.SetTimestamp(row, ts);
+      watermarks_.OnEvent(ts);
+    }
+    return absl::OkStatus();
+  }
+
+  CsvSourceOptions opts_;
+  operators::OperatorContext ctx_;
+  int event_time_col_ = -1;
+  std::vector<Split> splits_;
+  size_t next_split_ = 0;
+  LineReader reader_;
+  bool reader_open_ = false;
+  bool done_ = false;
+  core::RecordBatch batch_;
+  std::vector<RawField> fields_;  // reused per line
+  std::string scratch_;           // reused for unescaping quoted fields
+  operators::BoundedOutOfOrdernessWatermarks watermarks_;
+  int64_t last_watermark_ = operators::kMinWatermark;
+  int64_t bytes_in_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<operators::Source> MakeCsvFileSource(CsvSourceOptions opts) {
+  return std::make_unique<CsvFileSource>(std::move(opts));
+}
+
+}  // namespace sluice::connectors

@@ -1,0 +1,148 @@
+#include "client/commands.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "fmt/format.h"
+
+namespace sluice::client {
+
+std::string TextTable::Render(std::string_view indent) const {
+  std::vector<size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows_) {
+    std::string line(indent);
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms < 0) return "-";
+  if (ms < 60'000) return fmt::format("{:.2f} s", ms / 1000.0);
+  int64_t s = ms / 1000;
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  return fmt::format("{} h {:02} min", s / 3600, (s % 3600) / 60);
+}
+
+std::string FormatTimestamp(int64_t epoch_ms) {
+  if (epoch_ms <= 0) return "-";
+  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+bool IsTerminalJobState(std::string_view state) {
+  return state == "FINISHED" || state == "CANCELED" || state == "FAILED";
+}
+
+namespace {
+
+int64_t JobDuration(const v1::JobSummary& job, int64_t now_ms) {
+  if (job.start_time_ms() <= 0) return -1;
+  return (job.end_time_ms() > 0 ? job.end_time_ms() : now_ms) - job.start_time_ms();
+}
+
+}  // namespace
+
+std::string FormatJobsTable(const v1::ListJobsResponse& jobs, int64_t now_ms) {
+  if (jobs.jobs_size() == 0) return "No jobs.\n";
+  TextTable table;
+  table.AddRow({"JOB ID", "NAME", "STATE", "START TIME (UTC)", "DURATION"});
+  for (const auto& job : jobs.jobs()) {
+    table.AddRow({job.job_id(), job.name(), job.state(), FormatTimestamp(job.start_time_ms()),
+                  FormatDuration(JobDuration(job, now_ms))});
+  }
+  return table.Render();
+}
+
+std::string FormatJobStatus(const v1::GetJobResponse& response, int64_t now_ms) {
+  const v1::JobSummary& job = response.job();
+  std::string out = fmt::format("Job {} ({}): {}\n", job.name(), job.job_id(), job.state());
+  out += fmt::format("  Started:  {} UTC\n", FormatTimestamp(job.start_time_ms()));
+  if (job.end_time_ms() > 0) {
+    out += fmt::format("  Ended:    {} UTC\n", FormatTimestamp(job.end_time_ms()));
+  }
+  out += fmt::format("  Duration: {}\n", FormatDuration(JobDuration(job, now_ms)));
+  if (!job.status_message().empty()) out += fmt::format("  Status:   {}\n", job.status_message());
+  if (!job.failure_cause().empty()) {
+    out += fmt::format("  Failure cause: {}\n", job.failure_cause());
+  }
+  for (const auto& v : response.vertices()) {
+    out += fmt::format("\n{} (parallelism {}): {}\n", v.name(), v.parallelism(), v.state());
+    TextTable table;
+    table.AddRow({"SUBTASK", "STATE", "ATTEMPT", "LOCATION", "RECORDS IN", "RECORDS OUT"});
+    for (const auto& s : v.subtasks()) {
+      table.AddRow({fmt::format("{}/{}", s.subtask() + 1, v.parallelism()), s.state(),
+                    std::to_string(s.attempt()), s.location().empty() ? "-" : s.location(),
+                    std::to_string(s.metrics().records_in()),
+                    std::to_string(s.metrics().records_out())});
+    }
+    out += table.Render("  ");
+    for (const auto& s : v.subtasks()) {
+      if (!s.failure().empty()) {
+        out += fmt::format("  subtask {}/{} failed: {}\n", s.subtask() + 1, v.parallelism(),
+                           s.failure());
+      }
+    }
+  }
+  return out;
+}
+
+std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t now_ms) {
+  if (tms.taskmanagers_size() == 0) return "No TaskManagers registered.\n";
+  TextTable table;
+  table.AddRow({"ID", "ADDRESS", "SLOTS FREE/TOTAL", "LAST HEARTBEAT"});
+  for (const auto& tm : tms.taskmanagers()) {
+    std::string age = tm.last_heartbeat_ms() > 0
+                          ? FormatDuration(std::max<int64_t>(0, now_ms - tm.last_heartbeat_ms())) +
+                                " ago"
+                          : "never";
+    table.AddRow({tm.resource_id(), tm.address(),
+                  fmt::format("{}/{}", tm.slots_free(), tm.slots_total()), age});
+  }
+  return table.Render();
+}
+
+std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms) {
+  const v1::JobSummary& job = response.job();
+  std::string out =
+      fmt::format("Job {} ({}) {} in {}", job.name(), job.job_id(), job.state(),
+                  FormatDuration(wall_ms));
+  for (const auto& v : response.vertices()) {
+    std::string_view name = v.name();
+    auto chained = name.find("-> Sink");
+    if (chained != std::string_view::npos) {
+      name.remove_prefix(chained + 3);
+    } else if (!name.starts_with("Sink")) {
+      continue;
+    }
+    // A standalone sink vertex counts what it received as records_in; in a chain ending in a
+    // sink, records_in is the chain head's input and records_out what the sink wrote.
+    bool is_chain = chained != std::string_view::npos;
+    int64_t records = 0;
+    for (const auto& s : v.subtasks()) {
+      records += is_chain ? s.metrics().records_out() : s.metrics().records_in();
+    }
+    out += fmt::format("; {} received {} records", name, records);
+  }
+  out += '\n';
+  if (job.state() == "FAILED" && !job.failure_cause().empty()) {
+    out += fmt::format("Failure cause: {}\n", job.failure_cause());
+  }
+  return out;
+}
+
+}  // namespace sluice::client

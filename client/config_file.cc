@@ -1,0 +1,184 @@
+#include "client/config_file.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/base/durations.h"
+#include "runtime/base/status.h"
+#include "yaml-cpp/yaml.h"
+
+namespace sluice::client {
+namespace {
+
+constexpr ConfigKey kKeys[] = {
+    {"jobmanager.bind-host", "0.0.0.0", "JobManager: address its gRPC server binds to"},
+    {"jobmanager.rpc.address", "127.0.0.1",
+     "TaskManager: host of the JobManager to register with"},
+    {"jobmanager.rpc.port", "6123",
+     "JobManager: gRPC port (0 = any free port); TaskManager: the JobManager's port"},
+    {"rest.port", "8081", "JobManager: REST port (0 = any free port, -1 = no REST API)"},
+    {"rest.bind-address", "0.0.0.0", "JobManager: address the REST server binds to"},
+    {"heartbeat.interval", "1 s", "JobManager: interval of TaskManager heartbeats (ms or '1 s')"},
+    {"heartbeat.timeout", "5 s",
+     "JobManager: a TaskManager silent this long is lost (ms or '5 s')"},
+    {"execution.buffer-timeout", "5 ms",
+     "JobManager: max time a network buffer waits before it is flushed (0 = every batch)"},
+    {"taskmanager.numberOfTaskSlots", "1", "TaskManager: number of slots it offers"},
+    {"taskmanager.host", "127.0.0.1", "TaskManager: address others reach it on"},
+    {"taskmanager.bind-host", "0.0.0.0", "TaskManager: address its gRPC server binds to"},
+    {"taskmanager.rpc.port", "0", "TaskManager: gRPC/data port (0 = any free port)"},
+    {"taskmanager.resource-id", "", "TaskManager: its id (empty = random)"},
+    {"taskmanager.network.buffers-per-channel", "4",
+     "TaskManager: credits (buffers) per input channel"},
+};
+
+}  // namespace
+
+std::span<const ConfigKey> KnownConfigKeys() { return kKeys; }
+
+absl::StatusOr<ConfigFile> ConfigFile::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    if (err == ENOENT) return NotFoundF("cannot read config file '{}': {}", path, std::strerror(err));
+    return InvalidArgumentF("cannot read config file '{}': {}", path, std::strerror(err));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return Parse(buffer.str(), path);
+}
+
+absl::StatusOr<ConfigFile> ConfigFile::Parse(std::string_view yaml, std::string source) {
+  ConfigFile file;
+  file.source_ = std::move(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentF("{}:{}:{}: invalid YAML: {}", file.source_, e.mark.line + 1,
+                            e.mark.column + 1, e.msg);
+  }
+  if (root.IsNull()) return file;  // empty file: all defaults
+  if (!root.IsMap()) {
+    return InvalidArgumentF("{}:{}:{}: expected a map of configuration keys at the top level",
+                            file.source_, root.Mark().line + 1, root.Mark().column + 1);
+  }
+  // Depth-first flatten: nested map keys join with '.'.
+  struct Frame {
+    YAML::Node node;
+    std::string prefix;
+  };
+  std::vector<Frame> stack{{root, ""}};
+  while (!stack.empty()) {
+    Frame frame = std::move(stack.back());
+    stack.pop_back();
+    for (auto it = frame.node.begin(); it != frame.node.end(); ++it) {
+      YAML::Node k = it->first;
+      YAML::Node v = it->second;
+      int line = k.Mark().line + 1;
+      int column = k.Mark().column + 1;
+      if (!k.IsScalar()) {
+        return InvalidArgumentF("{}:{}:{}: expected a key name", file.source_, line, column);
+      }
+      std::string key = frame.prefix.empty() ? k.Scalar() : frame.prefix + "." + k.Scalar();
+      if (v.IsMap()) {
+        stack.push_back({v, key});
+        continue;
+      }
+      if (!v.IsScalar()) {
+        return InvalidArgumentF("{}:{}:{}: key '{}' needs a single value (a number or a string)",
+                                file.source_, line, column, key);
+      }
+      auto [existing, inserted] = file.entries_.emplace(key, Entry{v.Scalar(), line, column});
+      if (!inserted) {
+        return InvalidArgumentF("{}:{}:{}: key '{}' is set twice (also at line {})", file.source_,
+                                line, column, key, existing->second.line);
+      }
+    }
+  }
+  return file;
+}
+
+absl::Status ConfigFile::CheckKeys(std::span<const ConfigKey> known) const {
+  for (const auto& [key, entry] : entries_) {
+    bool found = false;
+    for (const auto& k : known) found = found || k.key == key;
+    if (found) continue;
+    std::string names;
+    for (const auto& k : known) {
+      if (!names.empty()) names += ", ";
+      names += k.key;
+    }
+    return InvalidArgumentF("{}:{}:{}: unknown configuration key '{}' (known keys: {})", source_,
+                            entry.line, entry.column, key, names);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::BadValue(std::string_view key, const Entry& e,
+                                  std::string_view expected) const {
+  return InvalidArgumentF("{}:{}:{}: bad value '{}' for configuration key '{}': expected {}",
+                          source_, e.line, e.column, e.value, key, expected);
+}
+
+absl::Status ConfigFile::GetString(std::string_view key, std::string* out) const {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) *out = it->second.value;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::GetInt64(std::string_view key, int64_t min, int64_t max,
+                                  int64_t* out) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return absl::OkStatus();
+  const std::string& text = it->second.value;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return BadValue(key, it->second, fmt::format("an integer from {} to {}", min, max));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::GetInt(std::string_view key, int64_t min, int64_t max, int* out) const {
+  int64_t value = *out;
+  RETURN_IF_ERROR(GetInt64(key, min, max, &value));
+  *out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::GetDurationMs(std::string_view key, int64_t* out) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return absl::OkStatus();
+  auto ms = ParseDurationMs(it->second.value);
+  if (!ms.ok() || *ms < 0) {
+    return BadValue(key, it->second,
+                    "a duration: milliseconds or a number with a unit (ms, s, min, h, d), "
+                    "e.g. '500 ms' or '5 s'");
+  }
+  *out = *ms;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::GetBool(std::string_view key, bool* out) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return absl::OkStatus();
+  const std::string& v = it->second.value;
+  if (v == "true" || v == "True" || v == "TRUE") {
+    *out = true;
+  } else if (v == "false" || v == "False" || v == "FALSE") {
+    *out = false;
+  } else {
+    return BadValue(key, it->second, "true or false");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sluice::client

@@ -1,0 +1,71 @@
+#pragma once
+// The daemons' configuration file (sluice.yaml), Flink's flink-conf.yaml style: one file can
+// configure the whole cluster, keys are Flink's dotted names, written flat
+// (`jobmanager.rpc.port: 6123`) or as nested maps (`jobmanager: {rpc: {port: 6123}}`), or a mix.
+// Both daemons read the same file and take the keys they need; a key that no daemon knows is an
+// error (a typo must not be silently ignored).
+//
+// ConfigFile is an immutable value: Load/Parse build it, getters read it. Thread-compatible.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sluice::client {
+
+// One documented configuration key.
+struct ConfigKey {
+  std::string_view key;          // Flink-style dotted name
+  std::string_view default_value;
+  std::string_view description;  // says the unit
+};
+
+// Every key the daemons understand (both read the same file, each uses its own subset).
+std::span<const ConfigKey> KnownConfigKeys();
+
+class ConfigFile {
+ public:
+  ConfigFile() = default;
+
+  // Reads and parses `path`. NotFound/InvalidArgument name the path; YAML syntax errors carry
+  // "path:line:col". Does not check key names (see CheckKeys).
+  static absl::StatusOr<ConfigFile> Load(const std::string& path);
+  // Parses YAML text; `source` names it in messages (usually the path).
+  static absl::StatusOr<ConfigFile> Parse(std::string_view yaml, std::string source);
+
+  // InvalidArgument "<source>:<line>:<col>: unknown configuration key 'x' ..." for the first key
+  // not in `known`.
+  absl::Status CheckKeys(std::span<const ConfigKey> known) const;
+
+  bool Has(std::string_view key) const { return entries_.count(std::string(key)) > 0; }
+  bool empty() const { return entries_.empty(); }
+  const std::string& source() const { return source_; }
+
+  // Typed getters: when `key` is absent they return OK and leave `*out` unchanged; when the
+  // value does not parse or is out of range they return InvalidArgument naming file:line, key,
+  // value and what was expected.
+  absl::Status GetString(std::string_view key, std::string* out) const;
+  absl::Status GetInt(std::string_view key, int64_t min, int64_t max, int* out) const;
+  absl::Status GetInt64(std::string_view key, int64_t min, int64_t max, int64_t* out) const;
+  // A duration: a number of milliseconds or "5 s", "100 ms", "1 min" (ParseDurationMs), >= 0.
+  absl::Status GetDurationMs(std::string_view key, int64_t* out) const;
+  absl::Status GetBool(std::string_view key, bool* out) const;
+
+ private:
+  struct Entry {
+    std::string value;
+    int line = 0;    // 1-based
+    int column = 0;  // 1-based
+  };
+  absl::Status BadValue(std::string_view key, const Entry& e, std::string_view expected) const;
+
+  std::string source_;
+  std::map<std::string, Entry, std::less<>> entries_;  // flattened dotted key -> scalar
+};
+
+}  // namespace sluice::client

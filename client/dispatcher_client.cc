@@ -1,0 +1,104 @@
+#include "client/dispatcher_client.h"
+
+#include <utility>
+
+#include "fmt/format.h"
+#include "grpcpp/grpcpp.h"
+
+namespace sluice::client {
+
+std::string NormalizeJobManagerAddress(const std::string& address) {
+  std::string default_port = fmt::format(":{}", kDefaultJobManagerPort);
+  if (address.empty()) return "localhost" + default_port;
+  if (address.front() == '[') {  // "[::1]" or "[::1]:6123"
+    return address.find("]:") != std::string::npos ? address : address + default_port;
+  }
+  // "host" gets the default port; "host:port" and bare IPv6 literals stay as they are.
+  return address.find(':') == std::string::npos ? address + default_port : address;
+}
+
+DispatcherClient::DispatcherClient(std::string address, std::chrono::milliseconds rpc_timeout)
+    : address_(std::move(address)), rpc_timeout_(rpc_timeout) {
+  stub_ = v1::DispatcherService::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<DispatcherClient> DispatcherClient::Create(const std::string& address,
+                                                           std::chrono::milliseconds rpc_timeout) {
+  return std::unique_ptr<DispatcherClient>(
+      new DispatcherClient(NormalizeJobManagerAddress(address), rpc_timeout));
+}
+
+void DispatcherClient::PrepareContext(grpc::ClientContext* context) const {
+  context->set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+}
+
+absl::Status DispatcherClient::ToStatus(const grpc::Status& status, const char* rpc) const {
+  if (status.ok()) return absl::OkStatus();
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return absl::Status(code, fmt::format("cannot reach the JobManager at {}: {}", address_,
+                                            status.error_message()));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::Status(code,
+                          fmt::format("the JobManager at {} did not answer {} within {:.3g} s",
+                                      address_, rpc, rpc_timeout_.count() / 1000.0));
+    default:
+      return absl::Status(code, status.error_message());
+  }
+}
+
+absl::StatusOr<std::string> DispatcherClient::SubmitJob(const v1::JobSubmission& job) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::SubmitJobRequest request;
+  *request.mutable_job() = job;
+  v1::SubmitJobResponse response;
+  absl::Status status = ToStatus(stub_->SubmitJob(&context, request, &response), "SubmitJob");
+  if (!status.ok()) return status;
+  return response.job_id();
+}
+
+absl::StatusOr<v1::ListJobsResponse> DispatcherClient::ListJobs() {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::ListJobsResponse response;
+  absl::Status status =
+      ToStatus(stub_->ListJobs(&context, v1::ListJobsRequest(), &response), "ListJobs");
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::GetJobResponse> DispatcherClient::GetJob(const std::string& job_id) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  v1::GetJobResponse response;
+  absl::Status status = ToStatus(stub_->GetJob(&context, request, &response), "GetJob");
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status DispatcherClient::CancelJob(const std::string& job_id) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  v1::CancelJobResponse response;
+  return ToStatus(stub_->CancelJob(&context, request, &response), "CancelJob");
+}
+
+absl::StatusOr<v1::ListTaskManagersResponse> DispatcherClient::ListTaskManagers() {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::ListTaskManagersResponse response;
+  absl::Status status = ToStatus(
+      stub_->ListTaskManagers(&context, v1::ListTaskManagersRequest(), &response),
+      "ListTaskManagers");
+  if (!status.ok()) return status;
+  return response;
+}
+
+}  // namespace sluice::client

@@ -1,0 +1,50 @@
+#pragma once
+// Blocking client of the JobManager's DispatcherService for the CLI. Every call has a deadline
+// (10 s by default) and returns absl::Status with messages meant for the user:
+//   Unavailable      "cannot reach the JobManager at HOST:PORT: <details>"
+//   DeadlineExceeded "the JobManager at HOST:PORT did not answer within 10 s (<rpc>)"
+//   other codes      the JobManager's own message (e.g. the job spec error for SubmitJob).
+//
+// Lifecycle: Create() builds the channel lazily (no connection yet). Thread-safe (gRPC stubs are).
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "sluice/v1/jobmanager.grpc.pb.h"
+
+namespace sluice::client {
+
+inline constexpr int kDefaultJobManagerPort = 6123;
+
+class DispatcherClient {
+ public:
+  // `address` is HOST:PORT; a bare HOST gets port 6123.
+  static std::unique_ptr<DispatcherClient> Create(
+      const std::string& address, std::chrono::milliseconds rpc_timeout = std::chrono::seconds(10));
+
+  const std::string& address() const { return address_; }
+
+  // Returns the new job's id (32 hex characters).
+  absl::StatusOr<std::string> SubmitJob(const v1::JobSubmission& job);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs();
+  absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id);
+  absl::Status CancelJob(const std::string& job_id);
+  absl::StatusOr<v1::ListTaskManagersResponse> ListTaskManagers();
+
+ private:
+  DispatcherClient(std::string address, std::chrono::milliseconds rpc_timeout);
+  void PrepareContext(grpc::ClientContext* context) const;
+  // The one place grpc::Status becomes absl::Status.
+  absl::Status ToStatus(const grpc::Status& status, const char* rpc) const;
+
+  std::string address_;
+  std::chrono::milliseconds rpc_timeout_;
+  std::unique_ptr<v1::DispatcherService::Stub> stub_;
+};
+
+// "host" -> "host:6123"; "host:port" unchanged.
+std::string NormalizeJobManagerAddress(const std::string& address);
+
+}  // namespace sluice::client

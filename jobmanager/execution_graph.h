@@ -1,0 +1,58 @@
+#pragma once
+// ExecutionGraph: the parallel, physical view of a job (Flink's ExecutionGraph). One
+// ExecutionVertex per subtask of each JobVertex, each with its current Execution attempt: an
+// attempt id (fencing token for every message from the TaskManager), an ExecutionState machine,
+// the slot it was deployed to, its last metrics and failure.
+//
+// Owned by the job's JobMaster and only touched on the JobManager's executor thread.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/base/ids.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/graph/states.h"
+#include "runtime/job/job_compiler.h"
+#include "sluice/v1/common.pb.h"
+
+namespace sluice::jobmanager {
+
+struct Execution {
+  int vertex = 0;
+  int subtask = 0;
+  int attempt_number = 0;
+  ExecutionAttemptId attempt_id;
+  graph::ExecutionStateMachine state{graph::ExecutionState::kCreated};
+  std::string taskmanager;  // resource id; empty until scheduled
+  std::string location;    // TaskManager address
+  v1::TaskMetrics metrics;
+  std::string failure;
+};
+
+struct JobMaster {
+  JobId id;
+  job::JobSubmission submission;
+  graph::JobGraph graph;
+  graph::JobStatusMachine status{graph::JobStatus::kInitializing};
+  std::vector<std::vector<std::unique_ptr<Execution>>> executions;  // [vertex][subtask]
+  std::vector<std::string> slots;  // slot i (hosting subtask i of every vertex) -> TaskManager
+  std::string failure_cause;      // root cause once FAILING/FAILED
+  std::string status_message;     // why the job waits, while CREATED
+  int64_t start_ms = 0;
+  int64_t end_ms = -1;
+  int64_t terminating_since_ms = 0;  // monotonic, when FAILING/CANCELLING began
+
+  std::string TaskName(const Execution& e) const {
+    const auto& v = graph.vertices[static_cast<size_t>(e.vertex)];
+    return v.name + " (" + std::to_string(e.subtask + 1) + "/" + std::to_string(v.parallelism) +
+           ")#" + std::to_string(e.attempt_number);
+  }
+  template <typename F>
+  void ForEachExecution(F&& f) {
+    for (auto& v : executions)
+      for (auto& e : v) f(*e);
+  }
+};
+
+}  // namespace sluice::jobmanager

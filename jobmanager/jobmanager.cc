@@ -1,0 +1,759 @@
+// JobManagerImpl: Dispatcher + ResourceManager + the JobMasters of all jobs. All cluster state
+// lives on one SerialExecutor thread (Flink's RpcEndpoint main thread), so none of it is locked;
+// gRPC and REST handler threads hop onto it with executor_.Call(). Blocking RPCs to TaskManagers
+// (SubmitTask, CancelTask) run on helper threads and post their outcome back.
+
+#include "jobmanager/jobmanager.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <list>
+#include <map>
+#include <thread>
+
+#include "fmt/format.h"
+#include "grpcpp/grpcpp.h"
+#include "jobmanager/execution_graph.h"
+#include "jobmanager/rest/rest_server.h"
+#include "runtime/base/clock.h"
+#include "runtime/base/serial_executor.h"
+#include "runtime/base/status.h"
+#include "sluice/v1/jobmanager.grpc.pb.h"
+#include "sluice/v1/taskmanager.grpc.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace sluice::jobmanager {
+
+using graph::ExecutionState;
+using graph::JobStatus;
+
+namespace {
+
+// A registered TaskManager (Flink's ResourceManager view of a TaskExecutor).
+struct TaskManagerRecord {
+  std::string id;  // the TaskManager's resource id (free-form, as Flink's ResourceID)
+  std::string address;
+  int slots = 0;
+  int free_slots = 0;
+  int cpu_cores = 0;
+  int64_t memory_bytes = 0;
+  int64_t last_heartbeat_mono = 0;
+  int64_t last_heartbeat_wall = 0;
+  std::shared_ptr<v1::TaskExecutorService::Stub> stub;
+};
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace
+
+class JobManagerImpl final : public v1::DispatcherService::Service,
+                             public v1::JobMasterService::Service,
+                             public RestBackend {
+ public:
+  explicit JobManagerImpl(JobManagerConfig config)
+      : config_(std::move(config)), jobmanager_id_(Id128::Random().ToString()), rest_(this) {}
+  ~JobManagerImpl() override { Shutdown(); }
+
+  absl::Status Start() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(fmt::format("{}:{}", config_.bind_host, config_.rpc_port),
+                             grpc::InsecureServerCredentials(), &rpc_port_);
+    builder.RegisterService(static_cast<v1::DispatcherService::Service*>(this));
+    builder.RegisterService(static_cast<v1::JobMasterService::Service*>(this));
+    builder.SetMaxReceiveMessageSize(64 << 20);
+    server_ = builder.BuildAndStart();
+    if (!server_ || rpc_port_ == 0) {
+      return UnavailableF("JobManager cannot listen for RPC on {}:{} (port in use?)",
+                          config_.bind_host, config_.rpc_port);
+    }
+    spdlog::info("JobManager {} RPC listening on {}:{}", jobmanager_id_, config_.bind_host, rpc_port_);
+    if (config_.rest_port >= 0) {
+      RETURN_IF_ERROR(rest_.Start(config_.rest_bind_host, config_.rest_port));
+      spdlog::info("REST API listening on http://{}:{}", config_.rest_bind_host, rest_.port());
+    }
+    timer_ = std::thread([this] { TimerLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Shutdown() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (timer_.joinable()) timer_.join();
+    // Cancel what still runs so TaskManagers free their slots.
+    executor_.Call([this] {
+      for (auto& [id, job] : jobs_) {
+        if (!graph::IsTerminal(job->status.state())) CancelJobLocked(*job);
+      }
+      return 0;
+    });
+    rest_.Stop();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    executor_.Shutdown();
+    JoinHelpers();
+    std::lock_guard lock(mu_);
+    shut_down_ = true;
+    cv_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return shut_down_; });
+  }
+
+  int rpc_port() const { return rpc_port_; }
+  int rest_port() const { return config_.rest_port >= 0 ? rest_.port() : -1; }
+
+  // --- DispatcherService ----------------------------------------------------------------
+  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+                         v1::SubmitJobResponse* resp) override {
+    job::JobSubmission sub{req->job().spec_yaml(), req->job().spec_path(), req->job().base_dir(),
+                           req->job().parallelism()};
+    if (sub.spec_path.empty()) sub.spec_path = "<job spec>";
+    // Compile off the executor: it is CPU work and needs no cluster state.
+    auto graph = job::CompileJob(sub);
+    if (!graph.ok()) {
+      spdlog::info("Refused job submission: {}", graph.status().message());
+      return ToGrpc(graph.status());
+    }
+    auto job = std::make_unique<JobMaster>();
+    job->id = JobId::Random();
+    job->submission = std::move(sub);
+    job->graph = std::move(*graph);
+    job->start_ms = NowMillis();
+    JobId id = job->id;
+    executor_.Call([&] {
+      JobMaster& j = *job;
+      jobs_order_.push_back(j.id);
+      jobs_[j.id] = std::move(job);
+      spdlog::info("Received job {} ({}).", j.graph.name, j.id.ToString());
+      for (const auto& v : j.graph.vertices) {
+        spdlog::info("  vertex {} '{}' parallelism {}", v.id, v.name, v.parallelism);
+        std::vector<std::unique_ptr<Execution>> subtasks;
+        for (int i = 0; i < v.parallelism; ++i) {
+          auto e = std::make_unique<Execution>();
+          e->vertex = v.index;
+          e->subtask = i;
+          e->attempt_id = ExecutionAttemptId::Random();
+          attempts_[e->attempt_id] = j.id;
+          subtasks.push_back(std::move(e));
+        }
+        j.executions.push_back(std::move(subtasks));
+      }
+      SetJobStatus(j, JobStatus::kCreated);
+      TrySchedule();
+      return 0;
+    });
+    resp->set_job_id(id.ToString());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse* resp) override {
+    *resp = ListJobs();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
+                      v1::GetJobResponse* resp) override {
+    auto r = GetJob(req->job_id());
+    if (!r.ok()) return ToGrpc(r.status());
+    *resp = std::move(*r);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+                         v1::CancelJobResponse*) override {
+    auto id = JobId::Parse(req->job_id());
+    if (!id.ok()) return ToGrpc(id.status());
+    absl::Status s = executor_.Call([&]() -> absl::Status {
+      auto it = jobs_.find(*id);
+      if (it == jobs_.end()) return NotFoundF("Job {} not found", req->job_id());
+      if (graph::IsTerminal(it->second->status.state())) {
+        return FailedPreconditionF("Job {} is already {}", req->job_id(),
+                                   graph::Name(it->second->status.state()));
+      }
+      CancelJobLocked(*it->second);
+      return absl::OkStatus();
+    });
+    return ToGrpc(s);
+  }
+
+  grpc::Status ListTaskManagers(grpc::ServerContext*, const v1::ListTaskManagersRequest*,
+                                v1::ListTaskManagersResponse* resp) override {
+    *resp = ListTaskManagers();
+    return grpc::Status::OK;
+  }
+
+  // --- JobMasterService (from TaskManagers) ------------------------------------------------
+  grpc::Status RegisterTaskManager(grpc::ServerContext*, const v1::RegisterTaskManagerRequest* req,
+                                   v1::RegisterTaskManagerResponse* resp) override {
+    if (req->resource_id().empty() || req->address().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "RegisterTaskManager needs a resource id and an address");
+    }
+    const std::string* id = &req->resource_id();
+    if (req->slots() < 1) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a TaskManager needs at least 1 slot");
+    }
+    executor_.Call([&] {
+      if (taskmanagers_.count(*id)) {
+        TaskManagerLost(*id, "TaskManager registered again (restarted)");
+      }
+      TaskManagerRecord tm;
+      tm.id = *id;
+      tm.address = req->address();
+      tm.slots = tm.free_slots = req->slots();
+      tm.cpu_cores = req->cpu_cores();
+      tm.memory_bytes = req->physical_memory_bytes();
+      tm.last_heartbeat_mono = MonotonicMillis();
+      tm.last_heartbeat_wall = NowMillis();
+      grpc::ChannelArguments args;
+      args.SetMaxSendMessageSize(64 << 20);
+      tm.stub = v1::TaskExecutorService::NewStub(
+          grpc::CreateCustomChannel(tm.address, grpc::InsecureChannelCredentials(), args));
+      spdlog::info("Registering TaskManager {} at {} with {} slots", *id, tm.address,
+                   tm.slots);
+      taskmanagers_[*id] = std::move(tm);
+      TrySchedule();
+      return 0;
+    });
+    resp->set_jobmanager_id(jobmanager_id_);
+    resp->set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
+    resp->set_heartbeat_timeout_ms(config_.heartbeat_timeout_ms);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                         v1::HeartbeatResponse* resp) override {
+    const std::string* id = &req->resource_id();
+    bool known = executor_.Call([&] {
+      auto it = taskmanagers_.find(*id);
+      if (it == taskmanagers_.end()) return false;
+      it->second.last_heartbeat_mono = MonotonicMillis();
+      it->second.last_heartbeat_wall = NowMillis();
+      for (const auto& t : req->tasks()) {
+        if (Execution* e = FindExecution(t.attempt_id())) e->metrics = t.metrics();
+      }
+      return true;
+    });
+    resp->set_registered(known);
+    resp->set_jobmanager_id(jobmanager_id_);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status UpdateTaskExecutionState(grpc::ServerContext*,
+                                        const v1::UpdateTaskExecutionStateRequest* req,
+                                        v1::UpdateTaskExecutionStateResponse* resp) override {
+    auto state = graph::ParseExecutionState(req->state());
+    if (!state) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          fmt::format("unknown execution state '{}'", req->state()));
+    }
+    bool accepted = executor_.Call([&] {
+      Execution* e = FindExecution(req->attempt_id());
+      if (!e) {
+        // Fencing: an attempt we do not know (stale, or of a job that is gone).
+        spdlog::warn("Ignoring {} from unknown or stale execution attempt {} of job {}",
+                     req->state(), req->attempt_id(), req->job_id());
+        return false;
+      }
+      JobMaster& job = *jobs_.at(attempts_.at(e->attempt_id));
+      if (job.id.ToString() != req->job_id()) return false;
+      e->metrics = req->metrics();
+      std::string failure = req->has_failure() ? req->failure().message() : "";
+      UpdateExecution(job, *e, *state, failure);
+      return true;
+    });
+    resp->set_accepted(accepted);
+    return grpc::Status::OK;
+  }
+
+  // --- RestBackend (also used by the gRPC views) --------------------------------------------
+  v1::ListJobsResponse ListJobs() override {
+    return executor_.Call([this] {
+      v1::ListJobsResponse r;
+      for (const auto& id : jobs_order_) *r.add_jobs() = Summary(*jobs_.at(id));
+      return r;
+    });
+  }
+
+  absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id) override {
+    auto id = JobId::Parse(job_id);
+    if (!id.ok()) return id.status();
+    return executor_.Call([&]() -> absl::StatusOr<v1::GetJobResponse> {
+      auto it = jobs_.find(*id);
+      if (it == jobs_.end()) return NotFoundF("Job {} not found", job_id);
+      return Details(*it->second);
+    });
+  }
+
+  v1::ListTaskManagersResponse ListTaskManagers() override {
+    return executor_.Call([this] {
+      v1::ListTaskManagersResponse r;
+      for (const auto& [id, tm] : taskmanagers_) {
+        auto* t = r.add_taskmanagers();
+        t->set_resource_id(id);
+        t->set_address(tm.address);
+        t->set_slots_total(tm.slots);
+        t->set_slots_free(tm.free_slots);
+        t->set_last_heartbeat_ms(tm.last_heartbeat_wall);
+        t->set_cpu_cores(tm.cpu_cores);
+        t->set_physical_memory_bytes(tm.memory_bytes);
+      }
+      return r;
+    });
+  }
+
+ private:
+  // ---- everything below runs on executor_ -------------------------------------------------
+
+  Execution* FindExecution(const std::string& attempt) {
+    auto id = ExecutionAttemptId::Parse(attempt);
+    if (!id.ok()) return nullptr;
+    auto it = attempts_.find(*id);
+    if (it == attempts_.end()) return nullptr;
+    JobMaster& job = *jobs_.at(it->second);
+    Execution* found = nullptr;
+    job.ForEachExecution([&](Execution& e) {
+      if (e.attempt_id == *id) found = &e;
+    });
+    return found;
+  }
+
+  void SetJobStatus(JobMaster& job, JobStatus to) {
+    JobStatus from = job.status.state();
+    if (auto s = job.status.TransitionTo(to); !s.ok()) {
+      spdlog::error("Job {} ({}): {}", job.graph.name, job.id.ToString(), s.message());
+      return;
+    }
+    spdlog::info("Job {} ({}) switched from state {} to {}.{}", job.graph.name, job.id.ToString(),
+                 graph::Name(from), graph::Name(to),
+                 to == JobStatus::kFailed ? " Cause: " + job.failure_cause : "");
+    if (to == JobStatus::kFailing || to == JobStatus::kCancelling) {
+      job.terminating_since_ms = MonotonicMillis();
+    }
+    if (graph::IsTerminal(to)) {
+      job.end_ms = NowMillis();
+      ReleaseSlots(job);
+    }
+  }
+
+  bool SetExecutionState(JobMaster& job, Execution& e, ExecutionState to,
+                         const std::string& failure = "") {
+    ExecutionState from = e.state.state();
+    if (from == to) return true;
+    if (auto s = e.state.TransitionTo(to); !s.ok()) {
+      spdlog::warn("{} ({}): {}", job.TaskName(e), e.attempt_id.ToString(), s.message());
+      return false;
+    }
+    if (!failure.empty()) e.failure = failure;
+    spdlog::info("{} ({}) switched from {} to {}.{}", job.TaskName(e), e.attempt_id.ToString(),
+                 graph::Name(from), graph::Name(to), failure.empty() ? "" : " Cause: " + failure);
+    return true;
+  }
+
+  void UpdateExecution(JobMaster& job, Execution& e, ExecutionState to, const std::string& failure) {
+    ExecutionState from = e.state.state();
+    if (graph::IsTerminal(from)) return;
+    // A task reports RUNNING right after INITIALIZING; tolerate a lost intermediate report.
+    if (to == ExecutionState::kRunning && from == ExecutionState::kDeploying) {
+      SetExecutionState(job, e, ExecutionState::kInitializing);
+    }
+    if (to == ExecutionState::kFinished && from == ExecutionState::kDeploying) {
+      SetExecutionState(job, e, ExecutionState::kInitializing);
+    }
+    if (!SetExecutionState(job, e, to, failure)) return;
+    if (to == ExecutionState::kFailed) {
+      FailJob(job, fmt::format("{} ({}) on {} failed: {}", job.TaskName(e),
+                               e.attempt_id.ToString(), e.location,
+                               failure.empty() ? "unknown cause" : failure));
+    }
+    CheckJobProgress(job);
+  }
+
+  // Moves the job towards FAILED: records the first (root) cause and cancels the other tasks.
+  void FailJob(JobMaster& job, const std::string& cause) {
+    JobStatus s = job.status.state();
+    if (s == JobStatus::kFailing || graph::IsTerminal(s)) return;
+    job.failure_cause = cause;
+    SetJobStatus(job, JobStatus::kFailing);
+    // No restart strategy yet (issue #3): a failure fails the job.
+    job.ForEachExecution([&](Execution& e) { CancelExecution(job, e); });
+    CheckJobProgress(job);
+  }
+
+  void CancelJobLocked(JobMaster& job) {
+    if (job.status.state() == JobStatus::kCancelling || graph::IsTerminal(job.status.state())) return;
+    SetJobStatus(job, JobStatus::kCancelling);
+    job.ForEachExecution([&](Execution& e) { CancelExecution(job, e); });
+    CheckJobProgress(job);
+  }
+
+  void CancelExecution(JobMaster& job, Execution& e) {
+    ExecutionState s = e.state.state();
+    if (graph::IsTerminal(s) || s == ExecutionState::kCanceling) return;
+    if (s == ExecutionState::kCreated || s == ExecutionState::kScheduled) {
+      SetExecutionState(job, e, ExecutionState::kCanceled);
+      return;
+    }
+    SetExecutionState(job, e, ExecutionState::kCanceling);
+    auto it = taskmanagers_.find(e.taskmanager);
+    if (it == taskmanagers_.end()) {
+      SetExecutionState(job, e, ExecutionState::kCanceled);
+      return;
+    }
+    auto stub = it->second.stub;
+    v1::CancelTaskRequest req;
+    req.set_job_id(job.id.ToString());
+    req.set_attempt_id(e.attempt_id.ToString());
+    JobId job_id = job.id;
+    RunHelper([this, stub, req, job_id] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      v1::CancelTaskResponse resp;
+      grpc::Status st = stub->CancelTask(&ctx, req, &resp);
+      if (st.ok()) return;
+      // The task is gone (finished meanwhile, or its TaskManager died): it is canceled.
+      executor_.Post([this, job_id, attempt = req.attempt_id()] {
+        Execution* e = FindExecution(attempt);
+        if (!e || e->state.state() != ExecutionState::kCanceling) return;
+        JobMaster& job = *jobs_.at(job_id);
+        SetExecutionState(job, *e, ExecutionState::kCanceled);
+        CheckJobProgress(job);
+      });
+    });
+  }
+
+  // Moves the job to a terminal state once its executions allow it.
+  void CheckJobProgress(JobMaster& job) {
+    bool all_terminal = true, all_finished = true;
+    job.ForEachExecution([&](Execution& e) {
+      all_terminal &= graph::IsTerminal(e.state.state());
+      all_finished &= e.state.state() == ExecutionState::kFinished;
+    });
+    if (!all_terminal) return;
+    switch (job.status.state()) {
+      case JobStatus::kRunning:
+        if (all_finished) SetJobStatus(job, JobStatus::kFinished);
+        break;
+      case JobStatus::kFailing: SetJobStatus(job, JobStatus::kFailed); break;
+      case JobStatus::kCancelling: SetJobStatus(job, JobStatus::kCanceled); break;
+      default: break;
+    }
+    if (graph::IsTerminal(job.status.state())) TrySchedule();
+  }
+
+  void ReleaseSlots(JobMaster& job) {
+    for (const auto& tm : job.slots) {
+      auto it = taskmanagers_.find(tm);
+      if (it != taskmanagers_.end()) it->second.free_slots++;
+    }
+    job.slots.clear();
+  }
+
+  // Schedules waiting jobs in submission order while slots are free (all-at-once, slot sharing:
+  // slot i hosts subtask i of every vertex, as Flink's default slot sharing group does).
+  void TrySchedule() {
+    for (const auto& id : jobs_order_) {
+      JobMaster& job = *jobs_.at(id);
+      if (job.status.state() != JobStatus::kCreated) continue;
+      int need = job.graph.RequiredSlots();
+      int free = 0;
+      for (const auto& [tid, tm] : taskmanagers_) free += tm.free_slots;
+      if (free < need) {
+        std::string msg = fmt::format(
+            "waiting for resources: the job needs {} slots, {} of {} are free on {} "
+            "TaskManager(s)",
+            need, free, TotalSlots(), taskmanagers_.size());
+        if (msg != job.status_message) spdlog::info("Job {} ({}) is {}", job.graph.name, id.ToString(), msg);
+        job.status_message = msg;
+        continue;
+      }
+      job.status_message.clear();
+      // Spread subtasks over TaskManagers: each slot from the TaskManager with most free slots.
+      for (int i = 0; i < need; ++i) {
+        TaskManagerRecord* best = nullptr;
+        for (auto& [tid, tm] : taskmanagers_) {
+          if (tm.free_slots > 0 && (!best || tm.free_slots > best->free_slots)) best = &tm;
+        }
+        best->free_slots--;
+        job.slots.push_back(best->id);
+      }
+      SetJobStatus(job, JobStatus::kRunning);
+      Deploy(job);
+    }
+  }
+
+  int TotalSlots() const {
+    int n = 0;
+    for (const auto& [id, tm] : taskmanagers_) n += tm.slots;
+    return n;
+  }
+
+  void Deploy(JobMaster& job) {
+    std::vector<std::pair<std::shared_ptr<v1::TaskExecutorService::Stub>, v1::SubmitTaskRequest>> calls;
+    for (auto& v : job.executions) {
+      for (auto& e : v) {
+        const TaskManagerRecord& tm = taskmanagers_.at(job.slots[static_cast<size_t>(e->subtask)]);
+        e->taskmanager = tm.id;
+        e->location = tm.address;
+        SetExecutionState(job, *e, ExecutionState::kScheduled);
+      }
+    }
+    // Consumers first, so their input gates usually exist when producers connect.
+    for (int v = static_cast<int>(job.executions.size()) - 1; v >= 0; --v) {
+      for (auto& e : job.executions[static_cast<size_t>(v)]) {
+        SetExecutionState(job, *e, ExecutionState::kDeploying);
+        v1::SubmitTaskRequest req;
+        req.set_job_id(job.id.ToString());
+        req.set_attempt_id(e->attempt_id.ToString());
+        auto* sub = req.mutable_job();
+        sub->set_spec_yaml(job.submission.spec_yaml);
+        sub->set_spec_path(job.submission.spec_path);
+        sub->set_base_dir(job.submission.base_dir);
+        sub->set_parallelism(job.submission.parallelism);
+        req.set_vertex_index(v);
+        req.set_subtask_index(e->subtask);
+        req.set_attempt_number(e->attempt_number);
+        req.set_jobmanager_id(jobmanager_id_);
+        req.set_buffer_timeout_ms(config_.buffer_timeout_ms);
+        if (static_cast<size_t>(v + 1) < job.executions.size()) {
+          for (auto& c : job.executions[static_cast<size_t>(v + 1)]) {
+            auto* loc = req.add_consumers();
+            loc->set_subtask(c->subtask);
+            loc->set_attempt_id(c->attempt_id.ToString());
+            loc->set_address(c->location);
+          }
+        }
+        calls.emplace_back(taskmanagers_.at(e->taskmanager).stub, std::move(req));
+      }
+    }
+    JobId job_id = job.id;
+    RunHelper([this, calls = std::move(calls), job_id] {
+      for (const auto& [stub, req] : calls) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        v1::SubmitTaskResponse resp;
+        grpc::Status st = stub->SubmitTask(&ctx, req, &resp);
+        if (st.ok()) continue;
+        executor_.Post([this, job_id, attempt = req.attempt_id(), msg = st.error_message()] {
+          Execution* e = FindExecution(attempt);
+          if (!e) return;
+          JobMaster& job = *jobs_.at(job_id);
+          UpdateExecution(job, *e, ExecutionState::kFailed,
+                          fmt::format("could not deploy to {}: {}", e->location, msg));
+        });
+        return;
+      }
+    });
+  }
+
+  void TaskManagerLost(const std::string& id, const std::string& why) {
+    auto it = taskmanagers_.find(id);
+    if (it == taskmanagers_.end()) return;
+    std::string cause = fmt::format("TaskManager {} at {} lost: {}", id,
+                                    it->second.address, why);
+    spdlog::warn("{}", cause);
+    taskmanagers_.erase(it);
+    for (auto& [jid, job] : jobs_) {
+      if (graph::IsTerminal(job->status.state())) continue;
+      bool affected = false;
+      job->ForEachExecution([&](Execution& e) {
+        if (e.taskmanager == id && !graph::IsTerminal(e.state.state())) {
+          affected = true;
+          SetExecutionState(*job, e,
+                            e.state.state() == ExecutionState::kCanceling ? ExecutionState::kCanceled
+                                                                          : ExecutionState::kFailed,
+                            cause);
+        }
+      });
+      // Slots of the lost TaskManager are gone with it.
+      job->slots.erase(std::remove(job->slots.begin(), job->slots.end(), id), job->slots.end());
+      if (affected) {
+        FailJob(*job, cause);
+        CheckJobProgress(*job);
+      }
+    }
+  }
+
+  void CheckHeartbeats() {
+    int64_t now = MonotonicMillis();
+    std::vector<std::pair<std::string, int64_t>> lost;
+    for (const auto& [id, tm] : taskmanagers_) {
+      if (now - tm.last_heartbeat_mono > config_.heartbeat_timeout_ms) {
+        lost.emplace_back(id, now - tm.last_heartbeat_mono);
+      }
+    }
+    for (const auto& [id, ms] : lost) {
+      TaskManagerLost(id, fmt::format("no heartbeat for {} ms (heartbeat.timeout {} ms)", ms,
+                                      config_.heartbeat_timeout_ms));
+    }
+    // Tasks that never confirm cancellation must not keep a job from its terminal state.
+    for (auto& [jid, job] : jobs_) {
+      JobStatus s = job->status.state();
+      if ((s == JobStatus::kFailing || s == JobStatus::kCancelling) &&
+          now - job->terminating_since_ms > 2 * config_.heartbeat_timeout_ms) {
+        job->ForEachExecution([&](Execution& e) {
+          if (!graph::IsTerminal(e.state.state())) {
+            if (e.state.state() != ExecutionState::kCanceling) {
+              SetExecutionState(*job, e, ExecutionState::kCanceling);
+            }
+            SetExecutionState(*job, e, ExecutionState::kCanceled);
+          }
+        });
+        CheckJobProgress(*job);
+      }
+    }
+  }
+
+  // ---- views ------------------------------------------------------------------------------
+
+  v1::JobSummary Summary(JobMaster& job) {
+    v1::JobSummary s;
+    s.set_job_id(job.id.ToString());
+    s.set_name(job.graph.name);
+    s.set_state(std::string(graph::Name(job.status.state())));
+    s.set_start_time_ms(job.start_ms);
+    s.set_end_time_ms(job.end_ms);
+    s.set_failure_cause(job.failure_cause);
+    s.set_status_message(job.status_message);
+    auto& counts = *s.mutable_task_counts();
+    for (int i = 0; i < graph::kNumExecutionState; ++i) {
+      counts[std::string(graph::Name(static_cast<ExecutionState>(i)))] = 0;
+    }
+    job.ForEachExecution([&](Execution& e) { counts[std::string(graph::Name(e.state.state()))]++; });
+    return s;
+  }
+
+  v1::GetJobResponse Details(JobMaster& job) {
+    v1::GetJobResponse r;
+    *r.mutable_job() = Summary(job);
+    for (const auto& v : job.graph.vertices) {
+      auto* vi = r.add_vertices();
+      vi->set_id(v.id);
+      vi->set_name(v.name);
+      vi->set_parallelism(v.parallelism);
+      vi->set_max_parallelism(v.max_parallelism);
+      int counts[graph::kNumExecutionState] = {};
+      for (const auto& e : job.executions[static_cast<size_t>(v.index)]) {
+        counts[static_cast<int>(e->state.state())]++;
+        auto* si = vi->add_subtasks();
+        si->set_subtask(e->subtask);
+        si->set_state(std::string(graph::Name(e->state.state())));
+        si->set_attempt(e->attempt_number);
+        si->set_taskmanager_id(e->taskmanager);
+        si->set_location(e->location);
+        *si->mutable_metrics() = e->metrics;
+        si->set_failure(e->failure);
+        si->set_start_time_ms(e->state.timestamp(ExecutionState::kDeploying));
+        int64_t end = 0;
+        for (auto t : {ExecutionState::kFinished, ExecutionState::kCanceled, ExecutionState::kFailed}) {
+          end = std::max(end, e->state.timestamp(t));
+        }
+        si->set_end_time_ms(end > 0 ? end : -1);
+      }
+      // Flink's aggregate vertex state: the "furthest behind" of its subtasks, with failures first.
+      ExecutionState agg = ExecutionState::kFinished;
+      if (counts[static_cast<int>(ExecutionState::kFailed)]) agg = ExecutionState::kFailed;
+      else if (counts[static_cast<int>(ExecutionState::kCanceling)]) agg = ExecutionState::kCanceling;
+      else if (counts[static_cast<int>(ExecutionState::kCanceled)]) agg = ExecutionState::kCanceled;
+      else {
+        for (int i = 0; i < graph::kNumExecutionState; ++i) {
+          if (counts[i]) {
+            agg = static_cast<ExecutionState>(i);
+            break;
+          }
+        }
+      }
+      vi->set_state(std::string(graph::Name(agg)));
+    }
+    return r;
+  }
+
+  // ---- threads ----------------------------------------------------------------------------
+
+  void TimerLoop() {
+    const int64_t tick = std::max<int64_t>(50, std::min<int64_t>(config_.heartbeat_interval_ms, 500));
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(tick), [this] { return stopping_; })) {
+      executor_.Post([this] { CheckHeartbeats(); });
+    }
+  }
+
+  // Runs a blocking RPC sequence off the executor thread; joined at shutdown.
+  void RunHelper(std::function<void()> fn) {
+    std::lock_guard lock(helpers_mu_);
+    // Reap finished helpers so the list does not grow without bound.
+    for (auto it = helpers_.begin(); it != helpers_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = helpers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    helpers_.push_back(Helper{std::thread([fn = std::move(fn), done] {
+                                fn();
+                                done->store(true);
+                              }),
+                              done});
+  }
+  void JoinHelpers() {
+    std::list<Helper> helpers;
+    {
+      std::lock_guard lock(helpers_mu_);
+      helpers.swap(helpers_);
+    }
+    for (auto& h : helpers) h.thread.join();
+  }
+
+  struct Helper {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  JobManagerConfig config_;
+  std::string jobmanager_id_;
+  std::unique_ptr<grpc::Server> server_;
+  int rpc_port_ = 0;
+  RestServer rest_;
+  SerialExecutor executor_;
+  std::thread timer_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool shut_down_ = false;
+
+  std::mutex helpers_mu_;
+  std::list<Helper> helpers_;
+
+  // Executor-thread state.
+  std::map<JobId, std::unique_ptr<JobMaster>> jobs_;
+  std::vector<JobId> jobs_order_;
+  std::map<ExecutionAttemptId, JobId> attempts_;
+  std::map<std::string, TaskManagerRecord> taskmanagers_;
+};
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Start(const JobManagerConfig& config) {
+  auto impl = std::make_unique<JobManagerImpl>(config);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<JobManager>(new JobManager(std::move(impl)));
+}
+
+JobManager::JobManager(std::unique_ptr<JobManagerImpl> impl) : impl_(std::move(impl)) {}
+JobManager::~JobManager() { Shutdown(); }
+int JobManager::rpc_port() const { return impl_->rpc_port(); }
+int JobManager::rest_port() const { return impl_->rest_port(); }
+void JobManager::Wait() { impl_->Wait(); }
+void JobManager::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace sluice::jobmanager

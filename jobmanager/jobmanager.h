@@ -1,0 +1,48 @@
+#pragma once
+// JobManager: the cluster's coordinator process (Flink's JobManager): Dispatcher (job
+// submission and job store), one JobMaster per job (ExecutionGraph, scheduler), the
+// ResourceManager (TaskManager registry, slots, heartbeats), the gRPC services and the REST API.
+//
+// Lifecycle: Start() binds the ports and starts serving; Shutdown() cancels running jobs' tasks,
+// stops the servers and joins all threads (idempotent; the destructor calls it).
+// Thread safety: Start/Shutdown/Wait from one owning thread; everything else is internal.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::jobmanager {
+
+// Every key can be set in sluice.yaml (Flink's key in brackets) and on the command line.
+struct JobManagerConfig {
+  std::string bind_host = "0.0.0.0";    // [jobmanager.bind-host]
+  int rpc_port = 6123;                   // [jobmanager.rpc.port]; 0 = any free port
+  int rest_port = 8081;                  // [rest.port]; 0 = any free port, -1 = no REST
+  std::string rest_bind_host = "0.0.0.0";  // [rest.bind-address]
+  int64_t heartbeat_interval_ms = 1000;  // [heartbeat.interval]
+  int64_t heartbeat_timeout_ms = 5000;   // [heartbeat.timeout]
+  int64_t buffer_timeout_ms = 5;         // [execution.buffer-timeout]; 0 = flush every batch
+};
+
+class JobManagerImpl;
+
+class JobManager {
+ public:
+  // Starts serving. Errors: Unavailable when a port cannot be bound (message names it).
+  static absl::StatusOr<std::unique_ptr<JobManager>> Start(const JobManagerConfig& config);
+  ~JobManager();
+
+  int rpc_port() const;   // the bound gRPC port
+  int rest_port() const;  // the bound REST port, or -1
+  // Blocks until Shutdown() is called from another thread or a signal handler.
+  void Wait();
+  void Shutdown();
+
+ private:
+  explicit JobManager(std::unique_ptr<JobManagerImpl> impl);
+  std::unique_ptr<JobManagerImpl> impl_;
+};
+
+}  // namespace sluice::jobmanager

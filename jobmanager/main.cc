@@ -1,0 +1,179 @@
+// sluice-jobmanager: the JobManager daemon (Flink's StandaloneSessionClusterEntrypoint).
+//
+// Configuration: defaults < the YAML file given with --config (Flink-style keys, see
+// client/config_file.h) < command-line flags. Runs in the foreground, logs to stderr, and on
+// SIGINT/SIGTERM shuts down cleanly and exits 0. Exit 2 on usage or configuration errors, 1 when
+// it cannot start (e.g. a port is taken).
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/config_file.h"
+#include "fmt/format.h"
+#include "jobmanager/jobmanager.h"
+#include "runtime/base/durations.h"
+#include "runtime/base/logging.h"
+#include "runtime/base/status.h"
+#include "spdlog/spdlog.h"
+
+namespace sluice::jobmanager {
+namespace {
+
+absl::Status ApplyConfigFile(const client::ConfigFile& file, JobManagerConfig* config) {
+  RETURN_IF_ERROR(file.CheckKeys(client::KnownConfigKeys()));
+  RETURN_IF_ERROR(file.GetString("jobmanager.bind-host", &config->bind_host));
+  RETURN_IF_ERROR(file.GetInt("jobmanager.rpc.port", 0, 65535, &config->rpc_port));
+  RETURN_IF_ERROR(file.GetInt("rest.port", -1, 65535, &config->rest_port));
+  RETURN_IF_ERROR(file.GetString("rest.bind-address", &config->rest_bind_host));
+  RETURN_IF_ERROR(file.GetDurationMs("heartbeat.interval", &config->heartbeat_interval_ms));
+  RETURN_IF_ERROR(file.GetDurationMs("heartbeat.timeout", &config->heartbeat_timeout_ms));
+  RETURN_IF_ERROR(file.GetDurationMs("execution.buffer-timeout", &config->buffer_timeout_ms));
+  return absl::OkStatus();
+}
+
+// A duration flag: milliseconds or Flink notation ("5 s").
+absl::Status ParseDurationFlag(const std::string& flag, const std::string& text, int64_t* out) {
+  auto ms = ParseDurationMs(text);
+  if (!ms.ok()) return InvalidArgumentF("{}: {}", flag, ms.status().message());
+  *out = *ms;
+  return absl::OkStatus();
+}
+
+// Written to a temp file and renamed, so a reader never sees half of it.
+absl::Status WritePortsFile(const std::string& path, int rpc_port, int rest_port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "rpc=" << rpc_port << "\nrest=" << rest_port << "\n";
+    out.flush();
+    if (!out) return InternalF("cannot write ports file '{}'", tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return InternalF("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  return absl::OkStatus();
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Sluice JobManager: coordinates jobs and TaskManagers; serves gRPC and REST.",
+               "sluice-jobmanager"};
+  int rpc_port = 0, rest_port = 0;
+  std::string bind_host, config_path, heartbeat_interval, heartbeat_timeout, buffer_timeout;
+  std::string log_level = "info", ports_file;
+  auto* rpc_opt = app.add_option("--rpc-port", rpc_port,
+                                 "gRPC port for the CLI and TaskManagers; 0 = any free port "
+                                 "[jobmanager.rpc.port, default 6123]")
+                      ->check(CLI::Range(0, 65535));
+  auto* rest_opt = app.add_option("--rest-port", rest_port,
+                                  "REST port; 0 = any free port, -1 = no REST API "
+                                  "[rest.port, default 8081]")
+                       ->check(CLI::Range(-1, 65535));
+  auto* bind_opt = app.add_option("--bind-host", bind_host,
+                                  "address the gRPC and REST servers bind to "
+                                  "[jobmanager.bind-host, rest.bind-address, default 0.0.0.0]");
+  app.add_option("--config", config_path, "YAML configuration file (sluice.yaml)");
+  auto* hbi_opt = app.add_option("--heartbeat-interval", heartbeat_interval,
+                                 "TaskManager heartbeat period, ms or e.g. '1 s' "
+                                 "[heartbeat.interval, default 1000]");
+  auto* hbt_opt = app.add_option("--heartbeat-timeout", heartbeat_timeout,
+                                 "a TaskManager silent this long is lost, ms or e.g. '5 s' "
+                                 "[heartbeat.timeout, default 5000]");
+  auto* bt_opt = app.add_option("--buffer-timeout", buffer_timeout,
+                                "longest a network buffer waits before it is flushed, ms; 0 = "
+                                "every batch [execution.buffer-timeout, default 5]");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--ports-file", ports_file,
+                 "after binding, write 'rpc=<port>\\nrest=<port>\\n' to this file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  JobManagerConfig config;
+  if (!config_path.empty()) {
+    auto file = client::ConfigFile::Load(config_path);
+    absl::Status status = file.ok() ? ApplyConfigFile(*file, &config) : file.status();
+    if (!status.ok()) {
+      std::cerr << "sluice-jobmanager: " << status.message() << "\n";
+      return 2;
+    }
+  }
+  if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
+  if (rest_opt->count() > 0) config.rest_port = rest_port;
+  if (bind_opt->count() > 0) {
+    config.bind_host = bind_host;
+    config.rest_bind_host = bind_host;
+  }
+  absl::Status flags = absl::OkStatus();
+  if (flags.ok() && hbi_opt->count() > 0) {
+    flags = ParseDurationFlag("--heartbeat-interval", heartbeat_interval,
+                              &config.heartbeat_interval_ms);
+  }
+  if (flags.ok() && hbt_opt->count() > 0) {
+    flags = ParseDurationFlag("--heartbeat-timeout", heartbeat_timeout,
+                              &config.heartbeat_timeout_ms);
+  }
+  if (flags.ok() && bt_opt->count() > 0) {
+    flags = ParseDurationFlag("--buffer-timeout", buffer_timeout, &config.buffer_timeout_ms);
+  }
+  if (flags.ok() && config.heartbeat_interval_ms <= 0) {
+    flags = InvalidArgumentF("heartbeat interval must be > 0 ms, got {}",
+                             config.heartbeat_interval_ms);
+  }
+  if (flags.ok() && config.heartbeat_timeout_ms <= config.heartbeat_interval_ms) {
+    flags = InvalidArgumentF("heartbeat timeout ({} ms) must be longer than the interval ({} ms)",
+                             config.heartbeat_timeout_ms, config.heartbeat_interval_ms);
+  }
+  if (!flags.ok()) {
+    std::cerr << "sluice-jobmanager: " << flags.message() << "\n";
+    return 2;
+  }
+
+  InitLogging("jobmanager", log_level);
+  // Block the signals in every thread (the servers' threads inherit the mask) and take them
+  // synchronously in main below, so shutdown runs on this thread, not in a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto jobmanager = JobManager::Start(config);
+  if (!jobmanager.ok()) {
+    spdlog::error("JobManager failed to start: {}", jobmanager.status().message());
+    return 1;
+  }
+  spdlog::info("JobManager started: gRPC on {}:{}, REST on {}:{}", config.bind_host,
+               (*jobmanager)->rpc_port(), config.rest_bind_host, (*jobmanager)->rest_port());
+  if (!ports_file.empty()) {
+    absl::Status written =
+        WritePortsFile(ports_file, (*jobmanager)->rpc_port(), (*jobmanager)->rest_port());
+    if (!written.ok()) {
+      spdlog::error("{}", written.message());
+      (*jobmanager)->Shutdown();
+      return 1;
+    }
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*jobmanager)->Shutdown();
+  spdlog::info("JobManager stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice::jobmanager
+
+int main(int argc, char** argv) { return sluice::jobmanager::Main(argc, argv); }

@@ -1,0 +1,25 @@
+#pragma once
+// Print sink: Flink's PrintSinkFunction. Writes every row as a CSV line (as the file sink does)
+// to stdout or a given stream. With parallelism > 1 each line is prefixed "<subtask+1>> " as in
+// Flink, so the subtask that printed it is visible; with parallelism 1 there is no prefix.
+//
+// Each batch is formatted into a reused buffer and written with one write + flush under a
+// process-wide mutex, so lines of different tasks never interleave (one lock per batch, not per
+// record). Terminal: emits nothing downstream, swallows watermarks. Never fails except on a
+// stream error (Internal).
+// Threading: one instance per subtask, used from its Task thread only; the output stream is
+// shared between instances and guarded by the mutex.
+
+#include <memory>
+#include <ostream>
+
+#include "runtime/core/types.h"
+#include "runtime/operators/operator.h"
+
+namespace sluice::connectors {
+
+// `out` = nullptr writes to stdout; otherwise `out` must outlive the sink.
+std::unique_ptr<operators::Operator> MakePrintSink(core::SchemaPtr schema,
+                                                   std::ostream* out = nullptr);
+
+}  // namespace sluice::connectors

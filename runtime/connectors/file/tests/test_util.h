@@ -1,0 +1,75 @@
+#pragma once
+// Helpers for the file connector tests: a per-test temporary directory and an Output that
+// collects everything emitted.
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/core/record_batch.h"
+#include "runtime/operators/operator.h"
+
+namespace sluice::connectors::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-file-test-XXXXXX").string();
+    char* p = ::mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << content;
+  ASSERT_TRUE(f.good()) << path;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Records every emitted row (as CSV text and as a copy in `rows`) and watermark.
+class CollectingOutput : public operators::Output {
+ public:
+  explicit CollectingOutput(core::SchemaPtr schema) : rows(std::move(schema)) {}
+  absl::Status Emit(const core::RecordBatch& batch) override {
+    ++batches;
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      rows.AppendRowFrom(batch, r);
+      lines.push_back(batch.RowToString(r));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status EmitWatermark(int64_t wm) override {
+    watermarks.push_back(wm);
+    return absl::OkStatus();
+  }
+
+  core::RecordBatch rows;
+  std::vector<std::string> lines;
+  std::vector<int64_t> watermarks;
+  int batches = 0;
+};
+
+}  // namespace sluice::connectors::testing

@@ -1,0 +1,539 @@
+#include "runtime/job/job_compiler.h"
+
+#include <filesystem>
+#include <set>
+
+#include "fmt/format.h"
+#include "runtime/base/durations.h"
+#include "runtime/base/status.h"
+#include "runtime/connectors/file/csv_source.h"
+#include "runtime/connectors/file/file_sink.h"
+#include "runtime/connectors/file/print_sink.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/core/key_selector.h"
+#include "runtime/expr/expression.h"
+#include "runtime/operators/basic_operators.h"
+#include "runtime/operators/window_operator.h"
+#include "yaml-cpp/yaml.h"
+
+namespace sluice::job {
+namespace {
+
+using core::SchemaPtr;
+using graph::ChainedOperator;
+using graph::JobGraph;
+using graph::JobVertex;
+using graph::PartitionerKind;
+
+// Compilation context: the spec path for messages and helpers to read YAML with locations.
+class Compiler {
+ public:
+  explicit Compiler(const JobSubmission& sub) : sub_(sub) {}
+  absl::StatusOr<JobGraph> Compile();
+
+ private:
+  std::string Where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return sub_.spec_path;
+    return fmt::format("{}:{}:{}", sub_.spec_path, m.line + 1, m.column + 1);
+  }
+  template <typename... Args>
+  absl::Status Error(const YAML::Node& at, fmt::format_string<Args...> f, Args&&... args) const {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: {}", Where(at), fmt::format(f, std::forward<Args>(args)...)));
+  }
+  absl::Status CheckKeys(const YAML::Node& map, std::string_view what,
+                         const std::set<std::string>& allowed) const;
+  absl::StatusOr<std::string> GetString(const YAML::Node& map, std::string_view what,
+                                        const std::string& key, bool required,
+                                        const std::string& def = "") const;
+  absl::StatusOr<int> GetInt(const YAML::Node& map, std::string_view what, const std::string& key,
+                             int def) const;
+  absl::StatusOr<bool> GetBool(const YAML::Node& map, std::string_view what,
+                               const std::string& key, bool def) const;
+  absl::StatusOr<int64_t> GetDuration(const YAML::Node& map, std::string_view what,
+                                      const std::string& key) const;
+  // Compiles an expression scalar, mapping an error offset to the YAML line/column.
+  absl::StatusOr<std::unique_ptr<expr::Expression>> CompileExpr(const YAML::Node& scalar,
+                                                                std::string_view what,
+                                                                const core::Schema& schema) const;
+  std::string ResolvePath(const std::string& p) const {
+    std::filesystem::path path(p);
+    if (path.is_relative() && !sub_.base_dir.empty()) path = std::filesystem::path(sub_.base_dir) / path;
+    return path.lexically_normal().string();
+  }
+
+  absl::Status CompileSource(const YAML::Node& node, JobVertex* v);
+  absl::Status CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema);
+
+  const JobSubmission& sub_;
+};
+
+absl::Status Compiler::CheckKeys(const YAML::Node& map, std::string_view what,
+                                 const std::set<std::string>& allowed) const {
+  if (!map.IsMap()) return Error(map, "{} must be a mapping", what);
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return Error(kv.first, "{}: unknown key '{}' (expected one of: {})", what, key, list);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Compiler::GetString(const YAML::Node& map, std::string_view what,
+                                                const std::string& key, bool required,
+                                                const std::string& def) const {
+  YAML::Node n = map[key];
+  if (!n) {
+    if (required) return Error(map, "{}: missing required key '{}'", what, key);
+    return def;
+  }
+  if (!n.IsScalar()) return Error(n, "{}: '{}' must be a scalar", what, key);
+  return n.Scalar();
+}
+
+absl::StatusOr<int> Compiler::GetInt(const YAML::Node& map, std::string_view what,
+                                     const std::string& key, int def) const {
+  YAML::Node n = map[key];
+  if (!n) return def;
+  int v;
+  if (!n.IsScalar() || !YAML::convert<int>::decode(n, v)) {
+    return Error(n, "{}: '{}' must be an integer, found '{}'", what, key,
+                 n.IsScalar() ? n.Scalar() : std::string("a collection"));
+  }
+  return v;
+}
+
+absl::StatusOr<bool> Compiler::GetBool(const YAML::Node& map, std::string_view what,
+                                       const std::string& key, bool def) const {
+  YAML::Node n = map[key];
+  if (!n) return def;
+  bool v;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+    return Error(n, "{}: '{}' must be true or false", what, key);
+  }
+  return v;
+}
+
+absl::StatusOr<int64_t> Compiler::GetDuration(const YAML::Node& map, std::string_view what,
+                                              const std::string& key) const {
+  YAML::Node n = map[key];
+  if (!n) return Error(map, "{}: missing required key '{}'", what, key);
+  if (!n.IsScalar()) return Error(n, "{}: '{}' must be a duration like '1 h'", what, key);
+  auto d = ParseDurationMs(n.Scalar());
+  if (!d.ok()) return Error(n, "{}: {}", what, d.status().message());
+  return *d;
+}
+
+absl::StatusOr<std::unique_ptr<expr::Expression>> Compiler::CompileExpr(
+    const YAML::Node& scalar, std::string_view what, const core::Schema& schema) const {
+  if (!scalar.IsScalar()) return Error(scalar, "{}: expected an expression string", what);
+  int offset = 0;
+  auto e = expr::Expression::Compile(scalar.Scalar(), schema, &offset);
+  if (e.ok()) return e;
+  const YAML::Mark m = scalar.Mark();
+  // Quoted scalars (tag "!") start one character after the mark.
+  int quote = scalar.Tag() == "!" ? 1 : 0;
+  return absl::InvalidArgumentError(fmt::format("{}:{}:{}: {} '{}': {}", sub_.spec_path,
+                                                m.line + 1, m.column + 1 + quote + offset, what,
+                                                scalar.Scalar(), e.status().message()));
+}
+
+absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
+  if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'source'", sub_.spec_path));
+  RETURN_IF_ERROR(CheckKeys(node, "source",
+                            {"name", "uid", "type", "path", "format", "header", "delimiter",
+                             "schema", "event-time", "parallelism", "batch-size"}));
+  ASSIGN_OR_RETURN(std::string type, GetString(node, "source", "type", true));
+  if (type != "file") return Error(node["type"], "source: unknown type '{}' (expected: file)", type);
+  ASSIGN_OR_RETURN(std::string format, GetString(node, "source", "format", false, "csv"));
+  if (format != "csv") return Error(node["format"], "source: unknown format '{}' (expected: csv)", format);
+  ASSIGN_OR_RETURN(std::string name, GetString(node, "source", "name", false, "file"));
+  ASSIGN_OR_RETURN(std::string uid, GetString(node, "source", "uid", false, "source"));
+  connectors::CsvSourceOptions opts;
+  YAML::Node path = node["path"];
+  if (!path) return Error(node, "source: missing required key 'path'");
+  if (path.IsScalar()) {
+    opts.paths.push_back(ResolvePath(path.Scalar()));
+  } else if (path.IsSequence()) {
+    for (const auto& p : path) opts.paths.push_back(ResolvePath(p.as<std::string>()));
+  } else {
+    return Error(path, "source: 'path' must be a path or a list of paths");
+  }
+  ASSIGN_OR_RETURN(opts.header, GetBool(node, "source", "header", true));
+  ASSIGN_OR_RETURN(std::string delim, GetString(node, "source", "delimiter", false, ","));
+  if (delim.size() != 1) return Error(node["delimiter"], "source: 'delimiter' must be one character");
+  opts.delimiter = delim[0];
+  ASSIGN_OR_RETURN(int batch, GetInt(node, "source", "batch-size", 1024));
+  if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
+  opts.batch_size = static_cast<size_t>(batch);
+  YAML::Node schema = node["schema"];
+  if (!schema) return Error(node, "source: missing required key 'schema'");
+  if (!schema.IsMap() || schema.size() == 0) {
+    return Error(schema, "source: 'schema' must be a mapping of field name to type");
+  }
+  std::vector<core::Field> fields;
+  for (const auto& kv : schema) {
+    std::string fname = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) return Error(kv.second, "source: schema field '{}' needs a type", fname);
+    auto t = core::ParseTypeName(kv.second.Scalar());
+    if (!t) {
+      return Error(kv.second,
+                   "source: field '{}' has unknown type '{}' (expected int64, double, string, "
+                   "bool or timestamp)",
+                   fname, kv.second.Scalar());
+    }
+    for (const auto& f : fields) {
+      if (f.name == fname) return Error(kv.first, "source: duplicate field '{}'", fname);
+    }
+    fields.push_back({fname, *t});
+  }
+  opts.schema = std::make_shared<core::Schema>(std::move(fields));
+  if (YAML::Node et = node["event-time"]) {
+    RETURN_IF_ERROR(CheckKeys(et, "source.event-time", {"field", "max-out-of-orderness"}));
+    ASSIGN_OR_RETURN(opts.event_time_field, GetString(et, "source.event-time", "field", true));
+    int idx = opts.schema->FindField(opts.event_time_field);
+    if (idx < 0) {
+      return Error(et["field"], "source.event-time: unknown field '{}' (fields: {})",
+                   opts.event_time_field, opts.schema->HeaderLine());
+    }
+    core::Type ft = opts.schema->field(static_cast<size_t>(idx)).type;
+    if (ft != core::Type::kTimestamp && ft != core::Type::kInt64) {
+      return Error(et["field"],
+                   "source.event-time: field '{}' is {}, expected timestamp or int64 (epoch ms)",
+                   opts.event_time_field, core::TypeName(ft));
+    }
+    if (et["max-out-of-orderness"]) {
+      ASSIGN_OR_RETURN(opts.max_out_of_orderness_ms,
+                       GetDuration(et, "source.event-time", "max-out-of-orderness"));
+    }
+  }
+  ASSIGN_OR_RETURN(int par, GetInt(node, "source", "parallelism", 0));
+  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
+  if (par > 0) v->parallelism = par;
+  v->source_name = "Source: " + name;
+  v->source_uid = uid;
+  v->output_schema = opts.schema;
+  v->source = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Source>> {
+    return connectors::MakeCsvFileSource(opts);
+  };
+  return absl::OkStatus();
+}
+
+absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema) {
+  if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'sink'", sub_.spec_path));
+  RETURN_IF_ERROR(CheckKeys(node, "sink", {"name", "uid", "type", "path", "header"}));
+  ASSIGN_OR_RETURN(std::string type, GetString(node, "sink", "type", true));
+  ASSIGN_OR_RETURN(std::string name, GetString(node, "sink", "name", false, type));
+  ASSIGN_OR_RETURN(std::string uid, GetString(node, "sink", "uid", false, "sink"));
+  graph::OperatorFactory factory;
+  if (type == "file") {
+    connectors::FileSinkOptions opts;
+    ASSIGN_OR_RETURN(std::string path, GetString(node, "sink", "path", true));
+    opts.path = ResolvePath(path);
+    ASSIGN_OR_RETURN(opts.header, GetBool(node, "sink", "header", true));
+    opts.schema = schema;
+    factory = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
+      return connectors::MakeFileSink(opts);
+    };
+  } else if (type == "print") {
+    factory = [schema]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
+      return connectors::MakePrintSink(schema);
+    };
+  } else {
+    return Error(node["type"], "sink: unknown type '{}' (expected: file, print)", type);
+  }
+  v->operators.push_back(ChainedOperator{"Sink: " + name, uid, std::move(factory)});
+  return absl::OkStatus();
+}
+
+// Parses "fn(field)" / "count()" / "count(*)".
+bool ParseAggregate(const std::string& text, std::string* fn, std::string* field) {
+  auto open = text.find('(');
+  auto close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open ||
+      close != text.size() - 1) {
+    return false;
+  }
+  auto trim = [](std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    size_t i = 0;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return s.substr(i);
+  };
+  *fn = trim(text.substr(0, open));
+  for (char& c : *fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  *field = trim(text.substr(open + 1, close - open - 1));
+  if (*field == "*") field->clear();
+  return !fn->empty();
+}
+
+std::string VertexId(const std::string& job, const JobVertex& v) {
+  std::string seed = job;
+  if (v.is_source()) seed += "/" + v.source_uid;
+  for (const auto& op : v.operators) seed += "/" + op.uid;
+  uint64_t h1 = std::hash<std::string>{}(seed);
+  uint64_t h2 = std::hash<std::string>{}(seed + "#");
+  return fmt::format("{:016x}{:016x}", h1, h2);
+}
+
+absl::StatusOr<JobGraph> Compiler::Compile() {
+  YAML::Node root;
+  try {
+    root = YAML::Load(sub_.spec_yaml);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(fmt::format("{}:{}:{}: YAML syntax error: {}", sub_.spec_path,
+                                                  e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  try {
+    if (!root.IsMap()) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: a job spec must be a YAML mapping with source, pipeline and sink",
+                      sub_.spec_path));
+    }
+    RETURN_IF_ERROR(CheckKeys(root, "job",
+                              {"name", "parallelism", "max-parallelism", "source", "pipeline",
+                               "sink"}));
+    JobGraph g;
+    ASSIGN_OR_RETURN(g.name, GetString(root, "job", "name", false, "sluice-job"));
+    ASSIGN_OR_RETURN(g.parallelism, GetInt(root, "job", "parallelism", 1));
+    if (sub_.parallelism > 0) g.parallelism = sub_.parallelism;
+    if (g.parallelism < 1) {
+      return Error(root["parallelism"], "job: parallelism {} must be at least 1", g.parallelism);
+    }
+    ASSIGN_OR_RETURN(g.max_parallelism, GetInt(root, "job", "max-parallelism",
+                                               core::ComputeDefaultMaxParallelism(g.parallelism)));
+    YAML::Node at_par = root["max-parallelism"] ? root["max-parallelism"] : root;
+    if (auto s = core::CheckParallelism(g.parallelism, g.max_parallelism); !s.ok()) {
+      return Error(at_par, "job: {}", s.message());
+    }
+
+    JobVertex current;
+    current.parallelism = g.parallelism;
+    current.max_parallelism = g.max_parallelism;
+    RETURN_IF_ERROR(CompileSource(root["source"], &current));
+    if (auto s = core::CheckParallelism(current.parallelism, g.max_parallelism); !s.ok()) {
+      return Error(root["source"]["parallelism"], "source: {}", s.message());
+    }
+    SchemaPtr schema = current.output_schema;
+    bool has_event_time = root["source"]["event-time"].IsDefined();
+
+    // Starts a new vertex fed by `kind`; the finished one goes into the graph.
+    auto new_vertex = [&](PartitionerKind kind, std::vector<std::string> keys) {
+      current.output_schema = schema;
+      g.vertices.push_back(std::move(current));
+      current = JobVertex{};
+      current.parallelism = g.parallelism;
+      current.max_parallelism = g.max_parallelism;
+      current.input_schema = schema;
+      g.edges.push_back(graph::JobEdge{static_cast<int>(g.vertices.size()) - 1,
+                                       static_cast<int>(g.vertices.size()), kind,
+                                       std::move(keys), schema});
+    };
+    if (current.parallelism != g.parallelism) new_vertex(PartitionerKind::kRebalance, {});
+
+    YAML::Node pipeline = root["pipeline"];
+    if (pipeline && !pipeline.IsSequence()) {
+      return Error(pipeline, "pipeline must be a list of steps");
+    }
+    std::vector<std::string> pending_keys;  // set by key-by, consumed by window
+    YAML::Node pending_key_node;
+    int position = 0;
+    for (const auto& step : pipeline) {
+      ++position;
+      std::string op;
+      YAML::Node body, name_node, uid_node;
+      if (step.IsScalar()) {
+        op = step.Scalar();
+        body = YAML::Node(step);
+      } else if (step.IsMap()) {
+        for (const auto& kv : step) {
+          std::string k = kv.first.as<std::string>();
+          if (k == "name") name_node = kv.second;
+          else if (k == "uid") uid_node = kv.second;
+          else if (!op.empty())
+            return Error(kv.first, "pipeline step {}: has two operators '{}' and '{}'", position, op, k);
+          else {
+            op = k;
+            body = kv.second;
+          }
+        }
+        if (op.empty()) return Error(step, "pipeline step {}: names no operator", position);
+      } else {
+        return Error(step, "pipeline step {}: must be an operator mapping like '- filter: ...'", position);
+      }
+      if (op == "key_by") op = "key-by";
+      auto given = [](const YAML::Node& n) { return n.IsDefined() && n.IsScalar(); };
+      std::string uid =
+          given(uid_node) ? uid_node.Scalar() : fmt::format("{}-{}", op, position);
+      auto named = [&](std::string def) { return given(name_node) ? name_node.Scalar() : def; };
+      YAML::Node at = step.IsMap() ? YAML::Node(step) : body;
+      if (!pending_keys.empty() && op != "window") {
+        return Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window",
+                     position, op);
+      }
+      if (op == "filter") {
+        ASSIGN_OR_RETURN(auto e, CompileExpr(body, "filter", *schema));
+        if (e->type() != core::Type::kBool) {
+          return Error(body, "filter '{}': must be a bool expression, is {}", body.Scalar(),
+                       core::TypeName(e->type()));
+        }
+        std::string text = body.Scalar();
+        SchemaPtr in = schema;
+        current.operators.push_back(ChainedOperator{
+            named("Filter"), uid, [in, text]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
+              ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
+              return std::unique_ptr<operators::Operator>(
+                  std::make_unique<operators::FilterOperator>(in, std::move(ex)));
+            }});
+      } else if (op == "map") {
+        if (!body.IsMap() || body.size() == 0) {
+          return Error(body, "map: expected a mapping of output field to expression");
+        }
+        std::vector<std::pair<std::string, std::string>> outs;
+        std::vector<core::Field> fields;
+        for (const auto& kv : body) {
+          std::string fname = kv.first.as<std::string>();
+          ASSIGN_OR_RETURN(auto e, CompileExpr(kv.second, fmt::format("map field '{}'", fname), *schema));
+          outs.emplace_back(fname, kv.second.Scalar());
+          fields.push_back({fname, e->type()});
+        }
+        SchemaPtr in = schema;
+        current.operators.push_back(ChainedOperator{
+            named("Map"), uid, [in, outs]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
+              std::vector<std::pair<std::string, std::unique_ptr<expr::Expression>>> exprs;
+              for (const auto& [n, t] : outs) {
+                ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(t, *in));
+                exprs.emplace_back(n, std::move(ex));
+              }
+              return std::unique_ptr<operators::Operator>(
+                  std::make_unique<operators::MapOperator>(in, std::move(exprs)));
+            }});
+        schema = std::make_shared<core::Schema>(std::move(fields));
+      } else if (op == "project") {
+        if (!body.IsSequence() || body.size() == 0) {
+          return Error(body, "project: expected a list of field names");
+        }
+        std::vector<std::string> names;
+        std::vector<core::Field> fields;
+        for (const auto& f : body) {
+          std::string n = f.as<std::string>();
+          int idx = schema->FindField(n);
+          if (idx < 0) {
+            return Error(f, "project: unknown field '{}' (fields: {})", n, schema->HeaderLine());
+          }
+          names.push_back(n);
+          fields.push_back(schema->field(static_cast<size_t>(idx)));
+        }
+        SchemaPtr in = schema;
+        current.operators.push_back(ChainedOperator{
+            named("Project"), uid,
+            [in, names]() { return operators::MakeProject(in, names); }});
+        schema = std::make_shared<core::Schema>(std::move(fields));
+      } else if (op == "key-by") {
+        std::vector<std::string> keys;
+        if (body.IsScalar()) keys.push_back(body.Scalar());
+        else if (body.IsSequence()) for (const auto& k : body) keys.push_back(k.as<std::string>());
+        if (keys.empty()) return Error(body, "key-by: expected a field name or a list of field names");
+        auto sel = core::KeySelector::Create(*schema, keys);
+        if (!sel.ok()) return Error(body, "key-by: {}", sel.status().message());
+        pending_keys = keys;
+        pending_key_node = body;
+      } else if (op == "window") {
+        if (pending_keys.empty()) {
+          return Error(at, "window: missing key: a window needs a key-by step before it");
+        }
+        if (!has_event_time) {
+          return Error(at, "window: event-time windows need 'event-time' declared on the source");
+        }
+        RETURN_IF_ERROR(CheckKeys(body, "window", {"type", "size", "offset", "aggregates"}));
+        ASSIGN_OR_RETURN(std::string wtype, GetString(body, "window", "type", false, "tumbling"));
+        if (wtype != "tumbling") {
+          return Error(body["type"], "window: unknown type '{}' (v1 supports: tumbling)", wtype);
+        }
+        operators::TumblingWindowSpec spec;
+        ASSIGN_OR_RETURN(spec.size_ms, GetDuration(body, "window", "size"));
+        if (spec.size_ms <= 0) return Error(body["size"], "window: size must be positive");
+        if (body["offset"]) {
+          ASSIGN_OR_RETURN(spec.offset_ms, GetDuration(body, "window", "offset"));
+        }
+        spec.key_fields = pending_keys;
+        YAML::Node aggs = body["aggregates"];
+        if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+          return Error(aggs ? aggs : body,
+                       "window: 'aggregates' must map output names to 'fn(field)' "
+                       "(count, sum, min, max, avg)");
+        }
+        for (const auto& kv : aggs) {
+          std::string out = kv.first.as<std::string>();
+          std::string fn, field;
+          if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
+            return Error(kv.second, "window: aggregate '{}' must look like 'fn(field)' or 'count()'", out);
+          }
+          operators::AggregateSpec a{out, operators::AggregateKind::kCount, field};
+          if (fn == "count") a.kind = operators::AggregateKind::kCount;
+          else if (fn == "sum") a.kind = operators::AggregateKind::kSum;
+          else if (fn == "min") a.kind = operators::AggregateKind::kMin;
+          else if (fn == "max") a.kind = operators::AggregateKind::kMax;
+          else if (fn == "avg") a.kind = operators::AggregateKind::kAvg;
+          else return Error(kv.second, "window: aggregate '{}': unknown function '{}' (expected count, sum, min, max, avg)", out, fn);
+          if (a.kind != operators::AggregateKind::kCount && field.empty()) {
+            return Error(kv.second, "window: aggregate '{}': {}() needs a field", out, fn);
+          }
+          spec.aggregates.push_back(a);
+        }
+        SchemaPtr in = schema;
+        auto probe = operators::MakeTumblingWindowAggregate(in, spec);
+        if (!probe.ok()) return Error(body, "window: {}", probe.status().message());
+        new_vertex(PartitionerKind::kHash, pending_keys);
+        schema = (*probe)->output_schema();
+        current.operators.push_back(ChainedOperator{
+            named(fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms)), uid,
+            [in, spec]() { return operators::MakeTumblingWindowAggregate(in, spec); }});
+        pending_keys.clear();
+      } else if (op == "rebalance") {
+        new_vertex(PartitionerKind::kRebalance, {});
+      } else {
+        return Error(at, "pipeline step {}: unknown operator '{}' (expected filter, map, project, "
+                     "key-by, window, rebalance)", position, op);
+      }
+    }
+    if (!pending_keys.empty()) {
+      return Error(pending_key_node, "key-by: must be followed by a window");
+    }
+    RETURN_IF_ERROR(CompileSink(root["sink"], &current, schema));
+    current.output_schema = schema;
+    g.vertices.push_back(std::move(current));
+    for (size_t i = 0; i < g.vertices.size(); ++i) {
+      JobVertex& v = g.vertices[i];
+      v.index = static_cast<int>(i);
+      std::string name = v.is_source() ? v.source_name : "";
+      for (const auto& op : v.operators) name += (name.empty() ? "" : " -> ") + op.name;
+      v.name = name;
+      v.id = VertexId(g.name, v);
+      // Instantiate every operator once so that a bad spec fails now, not at run time.
+      for (const auto& op : v.operators) {
+        auto probe = op.factory();
+        if (!probe.ok()) {
+          return absl::InvalidArgumentError(
+              fmt::format("{}: {}: {}", sub_.spec_path, op.name, probe.status().message()));
+        }
+      }
+    }
+    return g;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(fmt::format("{}:{}:{}: {}", sub_.spec_path, e.mark.line + 1,
+                                                  e.mark.column + 1, e.msg));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<JobGraph> CompileJob(const JobSubmission& submission) {
+  return Compiler(submission).Compile();
+}
+
+}  // namespace sluice::job

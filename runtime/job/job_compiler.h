@@ -1,0 +1,29 @@
+#pragma once
+// YAML job spec v1 -> JobGraph. The format is documented in docs/job-spec.md.
+//
+// Every error is InvalidArgument with the message "<spec path>:<line>:<column>: <what>", the
+// location pointing at the YAML node (or the character inside an expression) at fault: unknown
+// key or operator, missing key, unknown field, type mismatch, bad duration, parallelism above
+// max parallelism, ... A spec that compiles has had all its expressions type-checked and all its
+// operators instantiated once, so it is refused at submission, never at run time.
+//
+// Pure function of its input (no I/O besides nothing: files are opened only by running tasks);
+// thread-safe.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/graph/job_graph.h"
+
+namespace sluice::job {
+
+struct JobSubmission {
+  std::string spec_yaml;
+  std::string spec_path;  // shown in error messages
+  std::string base_dir;   // relative paths in the spec resolve against it
+  int parallelism = 0;    // > 0 overrides the spec's `parallelism`
+};
+
+absl::StatusOr<graph::JobGraph> CompileJob(const JobSubmission& submission);
+
+}  // namespace sluice::job

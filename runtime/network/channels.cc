@@ -1,0 +1,96 @@
+#include "runtime/network/channels.h"
+
+#include <chrono>
+
+namespace sluice::network {
+
+absl::Status CreditCounter::Acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return cancelled_ || credits_ > 0; });
+  if (cancelled_) return absl::CancelledError("channel cancelled");
+  --credits_;
+  return absl::OkStatus();
+}
+
+void CreditCounter::Grant(int n) {
+  {
+    std::lock_guard lock(mu_);
+    credits_ += n;
+  }
+  cv_.notify_all();
+}
+
+void CreditCounter::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+}
+
+InputGate::InputGate(int num_channels) : credit_return_(static_cast<size_t>(num_channels)) {}
+
+void InputGate::SetCreditReturn(int channel, std::function<void(int)> fn) {
+  std::lock_guard lock(mu_);
+  credit_return_[static_cast<size_t>(channel)] = std::move(fn);
+}
+
+void InputGate::Push(int channel, NetworkEvent event) {
+  event.channel = channel;
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(event));
+  }
+  cv_.notify_one();
+}
+
+absl::StatusOr<std::optional<NetworkEvent>> InputGate::Next(int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  auto ready = [this] { return !failure_.ok() || !queue_.empty(); };
+  if (timeout_ms < 0) {
+    cv_.wait(lock, ready);
+  } else if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
+    return std::optional<NetworkEvent>();
+  }
+  if (!failure_.ok()) return failure_;
+  NetworkEvent ev = std::move(queue_.front());
+  queue_.pop_front();
+  return std::optional<NetworkEvent>(std::move(ev));
+}
+
+void InputGate::ReturnCredit(int channel) {
+  std::function<void(int)> fn;
+  {
+    std::lock_guard lock(mu_);
+    fn = credit_return_[static_cast<size_t>(channel)];
+  }
+  if (fn) fn(1);
+}
+
+void InputGate::Cancel() { Fail(absl::CancelledError("input gate cancelled")); }
+
+void InputGate::Fail(absl::Status status) {
+  {
+    std::lock_guard lock(mu_);
+    if (failure_.ok()) failure_ = std::move(status);
+  }
+  cv_.notify_all();
+}
+
+LocalOutputChannel::LocalOutputChannel(std::shared_ptr<InputGate> gate, int channel, int credits)
+    : gate_(std::move(gate)), channel_(channel), credits_(std::make_shared<CreditCounter>(credits)) {
+  std::weak_ptr<CreditCounter> weak = credits_;
+  gate_->SetCreditReturn(channel_, [weak](int n) {
+    if (auto c = weak.lock()) c->Grant(n);
+  });
+}
+
+absl::Status LocalOutputChannel::Send(NetworkEvent event) {
+  if (event.kind == NetworkEvent::Kind::kBuffer) {
+    if (auto s = credits_->Acquire(); !s.ok()) return s;
+  }
+  gate_->Push(channel_, std::move(event));
+  return absl::OkStatus();
+}
+
+}  // namespace sluice::network

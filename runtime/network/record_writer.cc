@@ -1,0 +1,114 @@
+#include "runtime/network/record_writer.h"
+
+#include "runtime/base/clock.h"
+#include "runtime/core/key_groups.h"
+
+namespace sluice::network {
+
+RecordWriter::RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
+                           std::vector<std::unique_ptr<OutputChannel>> channels,
+                           operators::OperatorMetrics* metrics)
+    : options_(std::move(options)),
+      channels_(std::move(channels)),
+      sent_watermark_(channels_.size(), operators::kMinWatermark),
+      metrics_(metrics) {
+  pending_.reserve(channels_.size());
+  for (size_t i = 0; i < channels_.size(); ++i) pending_.emplace_back(schema);
+  round_robin_ = static_cast<size_t>(options_.subtask_index) % std::max<size_t>(1, channels_.size());
+  next_flush_ms_ = MonotonicMillis() + options_.buffer_timeout_ms;
+}
+
+absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
+  const size_t n = channels_.size();
+  const size_t rows = batch.num_rows();
+  for (size_t r = 0; r < rows; ++r) {
+    size_t target;
+    switch (options_.partitioner) {
+      case graph::PartitionerKind::kForward:
+        target = n == 1 ? 0 : static_cast<size_t>(options_.subtask_index);
+        break;
+      case graph::PartitionerKind::kRebalance:
+        target = round_robin_;
+        round_robin_ = round_robin_ + 1 == n ? 0 : round_robin_ + 1;
+        break;
+      case graph::PartitionerKind::kHash:
+      default: {
+        int32_t kg = options_.key_selector->KeyGroup(batch, r, options_.max_parallelism);
+        target = static_cast<size_t>(core::ComputeOperatorIndexForKeyGroup(
+            options_.max_parallelism, static_cast<int32_t>(n), kg));
+        break;
+      }
+    }
+    pending_[target].AppendRowFrom(batch, r);
+    if (pending_[target].ByteSize() >= options_.buffer_bytes) {
+      if (auto s = FlushChannel(target); !s.ok()) return s;
+    }
+  }
+  if (metrics_) metrics_->records_out.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);
+  if (options_.buffer_timeout_ms == 0) return FlushAll();
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::EmitWatermark(int64_t watermark) {
+  if (watermark > watermark_) watermark_ = watermark;
+  if (options_.buffer_timeout_ms == 0) return FlushAll();
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::FlushChannel(size_t target) {
+  core::RecordBatch& b = pending_[target];
+  if (!b.empty()) {
+    NetworkEvent ev;
+    ev.kind = NetworkEvent::Kind::kBuffer;
+    b.SerializeTo(&ev.buffer);
+    if (metrics_) {
+      metrics_->bytes_out.fetch_add(static_cast<int64_t>(ev.buffer.size()), std::memory_order_relaxed);
+    }
+    b.Clear();
+    if (auto s = channels_[target]->Send(std::move(ev)); !s.ok()) return s;
+  }
+  if (watermark_ > sent_watermark_[target]) {
+    NetworkEvent ev;
+    ev.kind = NetworkEvent::Kind::kWatermark;
+    ev.watermark = watermark_;
+    sent_watermark_[target] = watermark_;
+    if (auto s = channels_[target]->Send(std::move(ev)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::FlushAll() {
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (auto s = FlushChannel(i); !s.ok()) return s;
+  }
+  next_flush_ms_ = MonotonicMillis() + options_.buffer_timeout_ms;
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::FlushIfDue(int64_t now_ms) {
+  if (now_ms < next_flush_ms_) return absl::OkStatus();
+  return FlushAll();
+}
+
+int64_t RecordWriter::MillisUntilFlush(int64_t now_ms) const {
+  return std::max<int64_t>(0, next_flush_ms_ - now_ms);
+}
+
+absl::Status RecordWriter::Finish() {
+  if (auto s = FlushAll(); !s.ok()) return s;
+  for (auto& ch : channels_) {
+    NetworkEvent ev;
+    ev.kind = NetworkEvent::Kind::kEndOfPartition;
+    if (auto s = ch->Send(std::move(ev)); !s.ok()) return s;
+  }
+  for (auto& ch : channels_) {
+    if (auto s = ch->Close(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void RecordWriter::Cancel() {
+  for (auto& ch : channels_) ch->Cancel();
+}
+
+}  // namespace sluice::network

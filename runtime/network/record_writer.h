@@ -1,0 +1,70 @@
+#pragma once
+// RecordWriter: the end of a task's operator chain when the next vertex is not chained (Flink's
+// RecordWriter + ChannelSelector + OutputFlusher). Partitions the rows of each emitted batch into
+// one pending batch per consumer subtask:
+//   FORWARD   -> the consumer with this subtask's index,
+//   REBALANCE -> round robin over consumers, row by row, starting at this subtask's index,
+//   HASH      -> key group of the row's key (Flink's KeyGroupRangeAssignment) -> operator index.
+// A pending batch is serialised and sent when it reaches `buffer_bytes`, when the buffer timeout
+// expires (FlushIfDue; 0 = flush after every emitted batch), and before end of partition.
+// Watermarks are sent lazily after the data they follow, at the next flush (never reordered
+// before data; delaying a watermark is always safe, and it saves small buffers).
+//
+// Threading: the owning task's thread only.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/core/key_selector.h"
+#include "runtime/core/record_batch.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/network/channels.h"
+#include "runtime/operators/operator.h"
+
+namespace sluice::network {
+
+struct RecordWriterOptions {
+  graph::PartitionerKind partitioner = graph::PartitionerKind::kForward;
+  std::optional<core::KeySelector> key_selector;  // kHash only
+  int max_parallelism = 128;
+  int subtask_index = 0;
+  int64_t buffer_timeout_ms = 5;
+  size_t buffer_bytes = 32 * 1024;
+};
+
+class RecordWriter : public operators::Output {
+ public:
+  RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
+               std::vector<std::unique_ptr<OutputChannel>> channels,
+               operators::OperatorMetrics* metrics);
+
+  absl::Status Emit(const core::RecordBatch& batch) override;
+  absl::Status EmitWatermark(int64_t watermark) override;
+  // Flushes everything if the buffer timeout has passed since the last full flush.
+  absl::Status FlushIfDue(int64_t now_ms);
+  // Milliseconds until FlushIfDue would flush (for the task's wait), >= 0.
+  int64_t MillisUntilFlush(int64_t now_ms) const;
+  absl::Status FlushAll();
+  // Flushes and sends end of partition on every channel, then closes them.
+  absl::Status Finish();
+  void Cancel();
+
+ private:
+  absl::Status FlushChannel(size_t target);
+
+  RecordWriterOptions options_;
+  std::vector<std::unique_ptr<OutputChannel>> channels_;
+  std::vector<core::RecordBatch> pending_;
+  std::vector<int64_t> sent_watermark_;
+  int64_t watermark_ = operators::kMinWatermark;
+  size_t round_robin_ = 0;
+  int64_t next_flush_ms_ = 0;
+  std::string scratch_;
+  operators::OperatorMetrics* metrics_;
+};
+
+}  // namespace sluice::network

@@ -1,0 +1,135 @@
+#include "runtime/operators/basic_operators.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "runtime/base/check.h"
+#include "runtime/base/status.h"
+
+namespace sluice::operators {
+namespace {
+
+// Prefixes a runtime error with the operator's name so the failing task says where.
+absl::Status InOperator(const OperatorContext& ctx, const absl::Status& s) {
+  if (ctx.operator_name.empty()) return s;
+  return absl::Status(s.code(), fmt::format("operator '{}': {}", ctx.operator_name,
+                                            std::string_view(s.message().data(),
+                                                             s.message().size())));
+}
+
+void Count(const OperatorContext& ctx, size_t in, size_t out) {
+  if (ctx.metrics == nullptr) return;
+  ctx.metrics->records_in.fetch_add(static_cast<int64_t>(in), std::memory_order_relaxed);
+  ctx.metrics->records_out.fetch_add(static_cast<int64_t>(out), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// ---- filter ----------------------------------------------------------------------------------
+
+FilterOperator::FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expression> predicate)
+    : input_(std::move(input)), predicate_(std::move(predicate)), out_(input_) {
+  SLUICE_CHECK(predicate_->type() == core::Type::kBool, "filter predicate '{}' is {}, not bool",
+               predicate_->text(), core::TypeName(predicate_->type()));
+}
+
+absl::Status FilterOperator::ProcessBatch(const core::RecordBatch& batch, Output& out) {
+  const size_t n = batch.num_rows();
+  selected_.clear();
+  for (size_t r = 0; r < n; ++r) {
+    absl::StatusOr<bool> keep = predicate_->EvalBool(batch, r);
+    if (!keep.ok()) [[unlikely]] return InOperator(ctx_, keep.status());
+    if (*keep) selected_.push_back(static_cast<uint32_t>(r));
+  }
+  Count(ctx_, n, selected_.size());
+  if (selected_.empty()) return absl::OkStatus();
+  if (selected_.size() == n) return out.Emit(batch);
+  out_.Clear();
+  for (uint32_t r : selected_) out_.AppendRowFrom(batch, r);
+  return out.Emit(out_);
+}
+
+absl::StatusOr<std::unique_ptr<Operator>> MakeFilter(core::SchemaPtr input,
+                                                     std::string_view predicate,
+                                                     int* error_offset) {
+  ASSIGN_OR_RETURN(auto expr, expr::Expression::Compile(predicate, *input, error_offset));
+  if (expr->type() != core::Type::kBool) {
+    if (error_offset) *error_offset = 0;
+    return InvalidArgumentF("filter predicate must be bool but '{}' is {}", expr->text(),
+                            core::TypeName(expr->type()));
+  }
+  return std::unique_ptr<Operator>(
+      std::make_unique<FilterOperator>(std::move(input), std::move(expr)));
+}
+
+// ---- map / project ---------------------------------------------------------------------------
+
+namespace {
+core::SchemaPtr MapSchema(const MapOperator::Outputs& outputs) {
+  std::vector<core::Field> fields;
+  fields.reserve(outputs.size());
+  for (const auto& [name, e] : outputs) fields.push_back(core::Field{name, e->type()});
+  return std::make_shared<core::Schema>(std::move(fields));
+}
+}  // namespace
+
+MapOperator::MapOperator(core::SchemaPtr input, Outputs outputs)
+    : input_(std::move(input)),
+      output_(MapSchema(outputs)),
+      outputs_(std::move(outputs)),
+      out_(output_) {
+  copy_from_.reserve(outputs_.size());
+  for (const auto& [name, e] : outputs_) {
+    std::optional<size_t> col = e->AsFieldReference();
+    copy_from_.push_back(col ? static_cast<int>(*col) : -1);
+  }
+}
+
+absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, Output& out) {
+  const size_t n = batch.num_rows();
+  const size_t m = outputs_.size();
+  out_.Clear();
+  for (size_t r = 0; r < n; ++r) {
+    const size_t o = out_.AppendRow(batch.timestamp(r));
+    for (size_t i = 0; i < m; ++i) {
+      if (copy_from_[i] >= 0) {
+        out_.CopyField(o, i, batch, r, static_cast<size_t>(copy_from_[i]));
+        continue;
+      }
+      absl::Status s = outputs_[i].second->EvalInto(batch, r, &out_, o, i);
+      if (!s.ok()) [[unlikely]] return InOperator(ctx_, s);
+    }
+  }
+  Count(ctx_, n, n);
+  if (out_.empty()) return absl::OkStatus();
+  return out.Emit(out_);
+}
+
+absl::StatusOr<std::unique_ptr<Operator>> MakeMap(core::SchemaPtr input,
+                                                  MapOperator::Outputs outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [name, e] = outputs[i];
+    if (name.empty()) {
+      return InvalidArgumentF("output field for expression '{}' has an empty name", e->text());
+    }
+    auto same = [&](const auto& o) { return o.first == name; };
+    if (std::any_of(outputs.begin(), outputs.begin() + i, same)) {
+      return InvalidArgumentF("duplicate output field '{}'", name);
+    }
+  }
+  return std::unique_ptr<Operator>(
+      std::make_unique<MapOperator>(std::move(input), std::move(outputs)));
+}
+
+absl::StatusOr<std::unique_ptr<Operator>> MakeProject(core::SchemaPtr input,
+                                                      const std::vector<std::string>& fields) {
+  MapOperator::Outputs outputs;
+  outputs.reserve(fields.size());
+  for (const std::string& f : fields) {
+    ASSIGN_OR_RETURN(auto e, expr::Expression::FieldReference(f, *input));
+    outputs.emplace_back(f, std::move(e));
+  }
+  return MakeMap(std::move(input), std::move(outputs));
+}
+
+}  // namespace sluice::operators

@@ -1,0 +1,351 @@
+#include "runtime/operators/window_operator.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/core/record_batch.h"
+
+namespace sluice::operators {
+namespace {
+
+using core::Field;
+using core::RecordBatch;
+using core::Schema;
+using core::SchemaPtr;
+using core::Type;
+
+// Collects emitted rows (as strings, with their timestamps) and watermarks.
+class CollectingOutput : public Output {
+ public:
+  absl::Status Emit(const RecordBatch& batch) override {
+    ++batches;
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      rows.push_back(batch.RowToString(r));
+      timestamps.push_back(batch.timestamp(r));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status EmitWatermark(int64_t wm) override {
+    watermarks.push_back(wm);
+    return absl::OkStatus();
+  }
+
+  int batches = 0;
+  std::vector<std::string> rows;
+  std::vector<int64_t> timestamps;
+  std::vector<int64_t> watermarks;
+};
+
+SchemaPtr InputSchema() {
+  return std::make_shared<const Schema>(std::vector<Field>{{"date", Type::kTimestamp},
+                                                           {"delay", Type::kInt64},
+                                                           {"origin", Type::kString},
+                                                           {"distance", Type::kDouble}});
+}
+
+void AddRow(RecordBatch* b, int64_t ts, const std::string& origin, int64_t delay, double distance) {
+  size_t r = b->AppendRow(ts);
+  b->SetInt64(r, 0, ts);
+  b->SetInt64(r, 1, delay);
+  b->SetString(r, 2, origin);
+  b->SetDouble(r, 3, distance);
+}
+
+TumblingWindowSpec AllAggregates(int64_t size_ms) {
+  TumblingWindowSpec spec;
+  spec.size_ms = size_ms;
+  spec.key_fields = {"origin"};
+  spec.aggregates = {{"n", AggregateKind::kCount, ""},
+                     {"sum_delay", AggregateKind::kSum, "delay"},
+                     {"min_delay", AggregateKind::kMin, "delay"},
+                     {"max_delay", AggregateKind::kMax, "delay"},
+                     {"avg_delay", AggregateKind::kAvg, "delay"},
+                     {"sum_dist", AggregateKind::kSum, "distance"},
+                     {"max_date", AggregateKind::kMax, "date"}};
+  return spec;
+}
+
+std::unique_ptr<Operator> Make(TumblingWindowSpec spec, OperatorMetrics* metrics = nullptr) {
+  auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
+  EXPECT_TRUE(op.ok()) << op.status();
+  OperatorContext ctx;
+  ctx.operator_name = "window";
+  ctx.metrics = metrics;
+  EXPECT_TRUE((*op)->Open(ctx).ok());
+  return std::move(op).value();
+}
+
+std::string Error(TumblingWindowSpec spec) {
+  auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
+  EXPECT_FALSE(op.ok());
+  if (op.ok()) return "";
+  EXPECT_EQ(op.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(op.status().message());
+}
+
+TEST(TumblingWindow, OutputSchemaHasKeysWindowBoundsAndAggregates) {
+  auto op = MakeTumblingWindowAggregate(InputSchema(), AllAggregates(1000));
+  ASSERT_TRUE(op.ok()) << op.status();
+  Schema expected(std::vector<Field>{{"origin", Type::kString},
+                                     {"window_start", Type::kTimestamp},
+                                     {"window_end", Type::kTimestamp},
+                                     {"n", Type::kInt64},
+                                     {"sum_delay", Type::kInt64},
+                                     {"min_delay", Type::kInt64},
+                                     {"max_delay", Type::kInt64},
+                                     {"avg_delay", Type::kDouble},
+                                     {"sum_dist", Type::kDouble},
+                                     {"max_date", Type::kTimestamp}});
+  EXPECT_EQ(*(*op)->output_schema(), expected) << (*op)->output_schema()->ToString();
+}
+
+TEST(TumblingWindow, AggregatesPerKeyAndWindow) {
+  OperatorMetrics metrics;
+  auto op = Make(AllAggregates(1000), &metrics);
+  RecordBatch in(InputSchema());
+  AddRow(&in, 100, "ATL", 10, 1.5);
+  AddRow(&in, 200, "ORD", -3, 2.0);
+  AddRow(&in, 999, "ATL", 4, 0.5);
+  AddRow(&in, 1000, "ATL", 7, 1.0);  // next window
+  AddRow(&in, 500, "ATL", -1, 1.0);
+  AddRow(&in, 2500, "ORD", 5, 3.0);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  EXPECT_TRUE(out.rows.empty());
+  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_TRUE(op->Finish(out).ok());
+
+  // Fired in window-end order; ATL and ORD share the first end, so sort those two.
+  ASSERT_EQ(out.rows.size(), 4u);
+  std::vector<std::string> first(out.rows.begin(), out.rows.begin() + 2);
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(first[0],
+            "ATL,1970-01-01T00:00:00Z,1970-01-01T00:00:01Z,3,13,-1,10,4.333333333333333,3,"
+            "1970-01-01T00:00:00.999Z");
+  EXPECT_EQ(first[1],
+            "ORD,1970-01-01T00:00:00Z,1970-01-01T00:00:01Z,1,-3,-3,-3,-3,2,"
+            "1970-01-01T00:00:00.200Z");
+  EXPECT_EQ(out.rows[2],
+            "ATL,1970-01-01T00:00:01Z,1970-01-01T00:00:02Z,1,7,7,7,7,1,"
+            "1970-01-01T00:00:01Z");
+  EXPECT_EQ(out.rows[3],
+            "ORD,1970-01-01T00:00:02Z,1970-01-01T00:00:03Z,1,5,5,5,5,3,"
+            "1970-01-01T00:00:02.500Z");
+  // Emitted rows carry the window's maxTimestamp.
+  EXPECT_EQ(out.timestamps, (std::vector<int64_t>{999, 999, 1999, 2999}));
+  EXPECT_EQ(out.watermarks, std::vector<int64_t>{kMaxWatermark});
+  EXPECT_EQ(metrics.records_in.load(), 6);
+  EXPECT_EQ(metrics.records_out.load(), 4);
+  EXPECT_EQ(metrics.late_records_dropped.load(), 0);
+}
+
+TEST(TumblingWindow, AvgOfDoubleAndCompositeKey) {
+  TumblingWindowSpec spec;
+  spec.size_ms = 60'000;
+  spec.key_fields = {"origin", "delay"};
+  spec.aggregates = {{"avg_dist", AggregateKind::kAvg, "distance"},
+                     {"min_dist", AggregateKind::kMin, "distance"}};
+  auto op = Make(spec);
+  RecordBatch in(InputSchema());
+  AddRow(&in, 1, "SFO", 5, 1.0);
+  AddRow(&in, 2, "SFO", 5, 2.0);
+  AddRow(&in, 3, "SFO", 6, 8.0);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(59'999, out).ok());
+  ASSERT_EQ(out.rows.size(), 2u);
+  std::sort(out.rows.begin(), out.rows.end());
+  EXPECT_EQ(out.rows[0], "SFO,5,1970-01-01T00:00:00Z,1970-01-01T00:01:00Z,1.5,1");
+  EXPECT_EQ(out.rows[1], "SFO,6,1970-01-01T00:00:00Z,1970-01-01T00:01:00Z,8,8");
+}
+
+TEST(TumblingWindow, FiresOnlyOnceWatermarkReachesEndMinusOne) {
+  TumblingWindowSpec spec = AllAggregates(1000);
+  auto op = Make(spec);
+  RecordBatch in(InputSchema());
+  AddRow(&in, 10, "ATL", 1, 1);
+  AddRow(&in, 1010, "ATL", 2, 1);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(997, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(998, out).ok());
+  EXPECT_TRUE(out.rows.empty());
+  EXPECT_EQ(out.batches, 0);
+  ASSERT_TRUE(op->ProcessWatermark(999, out).ok());  // == end - 1 of [0, 1000)
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.timestamps[0], 999);
+  ASSERT_TRUE(op->ProcessWatermark(1998, out).ok());
+  EXPECT_EQ(out.rows.size(), 1u);
+  ASSERT_TRUE(op->ProcessWatermark(5000, out).ok());
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.timestamps[1], 1999);
+  // Watermarks are forwarded after the windows they fire.
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{997, 998, 999, 1998, 5000}));
+  // A fired window is purged: nothing left for Finish.
+  ASSERT_TRUE(op->Finish(out).ok());
+  EXPECT_EQ(out.rows.size(), 2u);
+}
+
+TEST(TumblingWindow, LateRecordIsDroppedAndCounted) {
+  OperatorMetrics metrics;
+  auto op = Make(AllAggregates(1000), &metrics);
+  CollectingOutput out;
+  RecordBatch in(InputSchema());
+  AddRow(&in, 100, "ATL", 1, 1);
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(999, out).ok());
+  ASSERT_EQ(out.rows.size(), 1u);
+
+  in.Clear();
+  AddRow(&in, 500, "ATL", 100, 1);  // window [0,1000) already fired: late
+  AddRow(&in, 999, "ORD", 100, 1);  // same window, other key: also late
+  AddRow(&in, 1000, "ATL", 3, 1);   // window [1000,2000): on time
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  EXPECT_EQ(metrics.late_records_dropped.load(), 2);
+  EXPECT_EQ(metrics.records_in.load(), 4);
+  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.rows[1],
+            "ATL,1970-01-01T00:00:01Z,1970-01-01T00:00:02Z,1,3,3,3,3,1,1970-01-01T00:00:01Z");
+}
+
+TEST(TumblingWindow, WindowStartMatchesFlinkIncludingNegatives) {
+  EXPECT_EQ(WindowStartWithOffset(0, 0, 1000), 0);
+  EXPECT_EQ(WindowStartWithOffset(999, 0, 1000), 0);
+  EXPECT_EQ(WindowStartWithOffset(1000, 0, 1000), 1000);
+  EXPECT_EQ(WindowStartWithOffset(-1, 0, 1000), -1000);
+  EXPECT_EQ(WindowStartWithOffset(-1000, 0, 1000), -1000);
+  EXPECT_EQ(WindowStartWithOffset(-1001, 0, 1000), -2000);
+  EXPECT_EQ(WindowStartWithOffset(-2500, 0, 1000), -3000);
+  EXPECT_EQ(WindowStartWithOffset(1100, 200, 1000), 200);
+  EXPECT_EQ(WindowStartWithOffset(150, 200, 1000), -800);
+  EXPECT_EQ(WindowStartWithOffset(150, -200, 1000), -200);
+}
+
+TEST(TumblingWindow, NegativeTimestampsWindowCorrectly) {
+  TumblingWindowSpec spec;
+  spec.size_ms = 1000;
+  spec.key_fields = {"origin"};
+  spec.aggregates = {{"n", AggregateKind::kCount, ""}, {"sum", AggregateKind::kSum, "delay"}};
+  auto op = Make(spec);
+  RecordBatch in(InputSchema());
+  AddRow(&in, -1, "ATL", 1, 1);
+  AddRow(&in, -1000, "ATL", 2, 1);
+  AddRow(&in, -1001, "ATL", 4, 1);
+  AddRow(&in, -2500, "ATL", 8, 1);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(-1001, out).ok());  // fires [-3000,-2000) and [-2000,-1000)
+  EXPECT_EQ(out.rows.size(), 2u);
+  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_EQ(out.rows.size(), 3u);
+  EXPECT_EQ(out.timestamps, (std::vector<int64_t>{-2001, -1001, -1}));
+  EXPECT_EQ(out.rows[0], "ATL,1969-12-31T23:59:57Z,1969-12-31T23:59:58Z,1,8");
+  EXPECT_EQ(out.rows[1], "ATL,1969-12-31T23:59:58Z,1969-12-31T23:59:59Z,1,4");
+  EXPECT_EQ(out.rows[2], "ATL,1969-12-31T23:59:59Z,1970-01-01T00:00:00Z,2,3");
+}
+
+TEST(TumblingWindow, OffsetShiftsWindows) {
+  TumblingWindowSpec spec = AllAggregates(1000);
+  spec.offset_ms = 200;
+  auto op = Make(spec);
+  RecordBatch in(InputSchema());
+  AddRow(&in, 150, "ATL", 1, 1);   // [-800, 200)
+  AddRow(&in, 1100, "ATL", 2, 1);  // [200, 1200)
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(199, out).ok());
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.timestamps[0], 199);
+  ASSERT_TRUE(op->ProcessWatermark(1199, out).ok());
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.timestamps[1], 1199);
+}
+
+TEST(TumblingWindow, ManyWindowsAreEmittedInBoundedBatches) {
+  TumblingWindowSpec spec;
+  spec.size_ms = 10;
+  spec.key_fields = {"delay"};
+  spec.aggregates = {{"n", AggregateKind::kCount, ""}};
+  auto op = Make(spec);
+  RecordBatch in(InputSchema());
+  for (int k = 0; k < 2500; ++k) AddRow(&in, 5, "X", k, 0);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(9, out).ok());
+  EXPECT_EQ(out.rows.size(), 2500u);
+  EXPECT_EQ(out.batches, 3);  // 1024 + 1024 + 452
+}
+
+TEST(TumblingWindow, FinishFiresRemainingWindows) {
+  auto op = Make(AllAggregates(1000));
+  RecordBatch in(InputSchema());
+  AddRow(&in, 5, "ATL", 1, 1);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->Finish(out).ok());
+  EXPECT_EQ(out.rows.size(), 1u);
+  EXPECT_TRUE(out.watermarks.empty());
+}
+
+TEST(TumblingWindow, RecordWithoutTimestampFails) {
+  auto op = Make(AllAggregates(1000));
+  RecordBatch in(InputSchema());
+  AddRow(&in, core::kNoTimestamp, "ATL", 1, 1);
+  CollectingOutput out;
+  absl::Status st = op->ProcessBatch(in, out);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "window needs event time: record has no timestamp (declare event-time on the "
+            "source)");
+}
+
+TEST(TumblingWindow, ValidationErrors) {
+  TumblingWindowSpec spec = AllAggregates(1000);
+  spec.aggregates = {{"avg_delay", AggregateKind::kAvg, "delays"}};
+  EXPECT_EQ(Error(spec),
+            "aggregate 'avg_delay': unknown field 'delays' (fields: date, delay, origin, "
+            "distance)");
+
+  spec.aggregates = {{"x", AggregateKind::kSum, "origin"}};
+  EXPECT_EQ(Error(spec), "aggregate 'x': sum needs an int64 or double field, 'origin' is string");
+  spec.aggregates = {{"x", AggregateKind::kAvg, "date"}};
+  EXPECT_EQ(Error(spec), "aggregate 'x': avg needs an int64 or double field, 'date' is timestamp");
+  spec.aggregates = {{"x", AggregateKind::kMin, "origin"}};
+  EXPECT_EQ(Error(spec),
+            "aggregate 'x': min needs an int64, double or timestamp field, 'origin' is string");
+
+  spec = AllAggregates(0);
+  EXPECT_EQ(Error(spec), "tumbling window size must be > 0 ms, got 0 ms");
+  spec = AllAggregates(1000);
+  spec.offset_ms = 1000;
+  EXPECT_EQ(Error(spec),
+            "tumbling window offset must satisfy |offset| < size, got offset 1000 ms, size "
+            "1000 ms");
+
+  spec = AllAggregates(1000);
+  spec.aggregates.push_back({"n", AggregateKind::kMax, "delay"});
+  EXPECT_EQ(Error(spec),
+            "duplicate output field 'n' in window aggregate (output fields are the key fields, "
+            "window_start, window_end and the aggregates' output names)");
+  spec.aggregates = {{"window_end", AggregateKind::kCount, ""}};
+  EXPECT_EQ(Error(spec).substr(0, 40), "duplicate output field 'window_end' in w");
+
+  spec = AllAggregates(1000);
+  spec.key_fields = {"dest"};
+  EXPECT_EQ(Error(spec), "unknown key field 'dest' (fields: date, delay, origin, distance)");
+}
+
+TEST(TumblingWindow, AggregateKindNamesRoundTrip) {
+  for (AggregateKind k : {AggregateKind::kCount, AggregateKind::kSum, AggregateKind::kMin,
+                          AggregateKind::kMax, AggregateKind::kAvg}) {
+    EXPECT_EQ(ParseAggregateKind(AggregateKindName(k)), k);
+  }
+  EXPECT_EQ(ParseAggregateKind("median"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace sluice::operators

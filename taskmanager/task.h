@@ -1,0 +1,101 @@
+#pragma once
+// Task: one deployed subtask attempt running on its own thread (Flink's Task). It builds the
+// vertex's operator chain from the compiled JobGraph, reads its source or input gate, writes to
+// its RecordWriter, and reports INITIALIZING -> RUNNING -> FINISHED / FAILED / CANCELED to the
+// JobManager through TaskEnvironment.
+//
+// Lifecycle: constructed by the TaskExecutor on SubmitTask (which registers the input gate at
+// once, so producers may connect before the thread starts), Start() spawns the thread, Cancel()
+// may be called from any thread, the destructor joins. Metrics() is thread-safe.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/base/ids.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/graph/states.h"
+#include "runtime/network/channels.h"
+#include "runtime/operators/operator.h"
+
+namespace sluice::taskmanager {
+
+struct ConsumerLocation {
+  int subtask = 0;
+  ExecutionAttemptId attempt_id;
+  std::string address;
+};
+
+struct TaskDeployment {
+  JobId job_id;
+  ExecutionAttemptId attempt_id;
+  std::shared_ptr<const graph::JobGraph> graph;
+  int vertex = 0;
+  int subtask = 0;
+  int attempt_number = 0;
+  std::vector<ConsumerLocation> consumers;
+  int64_t buffer_timeout_ms = 5;
+};
+
+struct TaskMetricsSnapshot {
+  int64_t records_in = 0;
+  int64_t records_out = 0;
+  int64_t bytes_in = 0;
+  int64_t bytes_out = 0;
+  int64_t late_records_dropped = 0;
+};
+
+// What a Task needs from its TaskManager.
+class TaskEnvironment {
+ public:
+  virtual ~TaskEnvironment() = default;
+  virtual void RegisterInputGate(const ExecutionAttemptId& attempt,
+                                 std::shared_ptr<network::InputGate> gate) = 0;
+  virtual void UnregisterInputGate(const ExecutionAttemptId& attempt) = 0;
+  // A channel from this task (producer subtask `channel`) to the consumer.
+  virtual std::unique_ptr<network::OutputChannel> CreateOutputChannel(
+      const JobId& job, const ConsumerLocation& consumer, int channel) = 0;
+  virtual void ReportState(const TaskDeployment& d, graph::ExecutionState state,
+                           const std::string& failure, const TaskMetricsSnapshot& metrics) = 0;
+  virtual std::string location() const = 0;
+};
+
+class Task {
+ public:
+  Task(TaskDeployment deployment, TaskEnvironment* env);
+  ~Task();
+  void Start();
+  void Cancel();
+  TaskMetricsSnapshot Metrics() const;
+  bool done() const { return done_.load(); }
+  const TaskDeployment& deployment() const { return d_; }
+  // "<vertex name> (<subtask+1>/<parallelism>)#<attempt>", Flink's task name with attempt.
+  const std::string& name() const { return name_; }
+
+ private:
+  void Run();
+  absl::Status Execute();
+  absl::Status RunSource(operators::Source& source, operators::Output& head);
+  absl::Status RunInput(operators::Output& head);
+  void Transition(graph::ExecutionState to, const std::string& failure = "");
+
+  TaskDeployment d_;
+  TaskEnvironment* env_;
+  std::string name_;
+  const graph::JobVertex& vertex_;
+  std::shared_ptr<network::InputGate> gate_;
+  std::unique_ptr<class RecordWriterHolder> writer_;
+  graph::ExecutionState state_ = graph::ExecutionState::kDeploying;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> done_{false};
+  operators::OperatorMetrics task_metrics_;
+  operators::OperatorMetrics source_metrics_;
+  std::vector<std::unique_ptr<operators::OperatorMetrics>> op_metrics_;
+  std::atomic<bool> sink_chain_{false};
+  std::thread thread_;
+};
+
+}  // namespace sluice::taskmanager

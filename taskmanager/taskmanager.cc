@@ -1,0 +1,405 @@
+#include "taskmanager/taskmanager.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "fmt/format.h"
+#include "grpcpp/grpcpp.h"
+#include "runtime/base/clock.h"
+#include "runtime/base/status.h"
+#include "runtime/job/job_compiler.h"
+#include "sluice/v1/jobmanager.grpc.pb.h"
+#include "sluice/v1/taskmanager.grpc.pb.h"
+#include "spdlog/spdlog.h"
+#include "taskmanager/service/remote_channel.h"
+#include "taskmanager/task.h"
+
+namespace sluice::taskmanager {
+
+using graph::ExecutionState;
+
+class TaskManagerImpl final : public TaskEnvironment,
+                              public v1::TaskExecutorService::Service,
+                              public v1::DataExchangeService::Service {
+ public:
+  explicit TaskManagerImpl(TaskManagerConfig config) : config_(std::move(config)) {
+    if (config_.resource_id.empty()) config_.resource_id = ResourceId::Random().ToString();
+  }
+  ~TaskManagerImpl() override { Shutdown(); }
+
+  absl::Status Start() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(fmt::format("{}:{}", config_.bind_host, config_.rpc_port),
+                             grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(static_cast<v1::TaskExecutorService::Service*>(this));
+    builder.RegisterService(static_cast<v1::DataExchangeService::Service*>(this));
+    builder.SetMaxReceiveMessageSize(64 << 20);
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      return UnavailableF("TaskManager cannot listen on {}:{}", config_.bind_host, config_.rpc_port);
+    }
+    location_ = fmt::format("{}:{}", config_.host, port_);
+    spdlog::info("TaskManager {} serving on {} with {} slots", config_.resource_id, location_,
+                 config_.slots);
+    jm_channel_ = grpc::CreateChannel(config_.jobmanager_address, grpc::InsecureChannelCredentials());
+    jm_ = v1::JobMasterService::NewStub(jm_channel_);
+    control_ = std::thread([this] { ControlLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Shutdown() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (control_.joinable()) control_.join();
+    CancelAllTasks("TaskManager shutting down");
+    std::map<ExecutionAttemptId, std::unique_ptr<Task>> doomed;
+    {
+      std::lock_guard lock(mu_);
+      doomed.swap(tasks_);
+    }
+    doomed.clear();  // joins task threads, which take mu_ on their way out
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    std::lock_guard lock(wait_mu_);
+    shut_down_ = true;
+    wait_cv_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock lock(wait_mu_);
+    wait_cv_.wait(lock, [this] { return shut_down_; });
+  }
+
+  int port() const { return port_; }
+  const std::string& resource_id() const { return config_.resource_id; }
+
+  // --- TaskExecutorService ---------------------------------------------------------------
+  grpc::Status SubmitTask(grpc::ServerContext*, const v1::SubmitTaskRequest* req,
+                          v1::SubmitTaskResponse*) override {
+    auto job_id = JobId::Parse(req->job_id());
+    auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+    if (!job_id.ok() || !attempt.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed job or attempt id");
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (!req->jobmanager_id().empty() && req->jobmanager_id() != jobmanager_id_) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            fmt::format("task from JobManager {} but registered with {}",
+                                        req->jobmanager_id(), jobmanager_id_));
+      }
+    }
+    auto graph = GraphFor(*job_id, req->job());
+    if (!graph.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(graph.status().message()));
+    }
+    if (req->vertex_index() < 0 ||
+        static_cast<size_t>(req->vertex_index()) >= (*graph)->vertices.size()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "vertex index out of range");
+    }
+    TaskDeployment d;
+    d.job_id = *job_id;
+    d.attempt_id = *attempt;
+    d.graph = *graph;
+    d.vertex = req->vertex_index();
+    d.subtask = req->subtask_index();
+    d.attempt_number = req->attempt_number();
+    d.buffer_timeout_ms = req->buffer_timeout_ms();
+    for (const auto& c : req->consumers()) {
+      auto cid = ExecutionAttemptId::Parse(c.attempt_id());
+      if (!cid.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad consumer id");
+      d.consumers.push_back(ConsumerLocation{c.subtask(), *cid, c.address()});
+    }
+    auto task = std::make_unique<Task>(std::move(d), this);
+    Task* raw = task.get();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+      ReapFinishedLocked();
+      tasks_[*attempt] = std::move(task);
+    }
+    spdlog::info("Received task {} ({}).", raw->name(), attempt->ToString());
+    raw->Start();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelTask(grpc::ServerContext*, const v1::CancelTaskRequest* req,
+                          v1::CancelTaskResponse*) override {
+    auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+    if (!attempt.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed attempt id");
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(*attempt);
+    if (it == tasks_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such task");
+    spdlog::info("Cancelling task {} ({}).", it->second->name(), req->attempt_id());
+    it->second->Cancel();
+    return grpc::Status::OK;
+  }
+
+  // --- DataExchangeService --------------------------------------------------------------
+  grpc::Status Exchange(grpc::ServerContext* ctx,
+                        grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) override {
+    return ServeExchange(
+        ctx, stream,
+        [this](const std::string& id) -> std::shared_ptr<network::InputGate> {
+          auto attempt = ExecutionAttemptId::Parse(id);
+          if (!attempt.ok()) return nullptr;
+          // The consumer may be deployed after its producer connects: wait for it.
+          std::unique_lock lock(mu_);
+          std::shared_ptr<network::InputGate> gate;
+          cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+            auto it = gates_.find(*attempt);
+            if (it != gates_.end()) gate = it->second;
+            return gate != nullptr || stopping_;
+          });
+          return gate;
+        },
+        config_.buffers_per_channel);
+  }
+
+  // --- TaskEnvironment ------------------------------------------------------------------
+  void RegisterInputGate(const ExecutionAttemptId& attempt,
+                         std::shared_ptr<network::InputGate> gate) override {
+    {
+      std::lock_guard lock(mu_);
+      gates_[attempt] = std::move(gate);
+    }
+    cv_.notify_all();
+  }
+  void UnregisterInputGate(const ExecutionAttemptId& attempt) override {
+    std::lock_guard lock(mu_);
+    gates_.erase(attempt);
+  }
+
+  std::unique_ptr<network::OutputChannel> CreateOutputChannel(const JobId& job,
+                                                              const ConsumerLocation& consumer,
+                                                              int channel) override {
+    if (consumer.address == location_) {
+      std::shared_ptr<network::InputGate> gate;
+      {
+        std::lock_guard lock(mu_);
+        auto it = gates_.find(consumer.attempt_id);
+        if (it != gates_.end()) gate = it->second;
+      }
+      // Deployment order does not matter on the same TaskManager either: fall back to the
+      // loopback gRPC path when the local consumer is not registered yet.
+      if (gate) {
+        return std::make_unique<network::LocalOutputChannel>(gate, channel,
+                                                             config_.buffers_per_channel);
+      }
+    }
+    return std::make_unique<RemoteOutputChannel>(ChannelTo(consumer.address), consumer.address,
+                                                 job, consumer.attempt_id, channel);
+  }
+
+  void ReportState(const TaskDeployment& d, ExecutionState state, const std::string& failure,
+                   const TaskMetricsSnapshot& m) override {
+    v1::UpdateTaskExecutionStateRequest req;
+    req.set_job_id(d.job_id.ToString());
+    req.set_attempt_id(d.attempt_id.ToString());
+    req.set_state(std::string(graph::Name(state)));
+    FillMetrics(m, req.mutable_metrics());
+    if (!failure.empty()) {
+      auto* f = req.mutable_failure();
+      f->set_message(failure);
+      f->set_location(location_);
+      f->set_timestamp_ms(NowMillis());
+      f->set_domain(v1::ERROR_DOMAIN_USER);
+    }
+    v1::UpdateTaskExecutionStateResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status st = jm_->UpdateTaskExecutionState(&ctx, req, &resp);
+    if (!st.ok()) {
+      spdlog::warn("Could not report {} of attempt {} to the JobManager: {}", graph::Name(state),
+                   req.attempt_id(), st.error_message());
+    }
+  }
+  std::string location() const override { return location_; }
+
+ private:
+  static void FillMetrics(const TaskMetricsSnapshot& m, v1::TaskMetrics* out) {
+    out->set_records_in(m.records_in);
+    out->set_records_out(m.records_out);
+    out->set_bytes_in(m.bytes_in);
+    out->set_bytes_out(m.bytes_out);
+    out->set_late_records_dropped(m.late_records_dropped);
+  }
+
+  absl::StatusOr<std::shared_ptr<const graph::JobGraph>> GraphFor(const JobId& id,
+                                                                  const v1::JobSubmission& job) {
+    std::lock_guard lock(graph_mu_);
+    auto it = graphs_.find(id);
+    if (it != graphs_.end()) return it->second;
+    job::JobSubmission sub{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()};
+    ASSIGN_OR_RETURN(graph::JobGraph g, job::CompileJob(sub));
+    auto shared = std::make_shared<const graph::JobGraph>(std::move(g));
+    graphs_[id] = shared;
+    return shared;
+  }
+
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
+    std::lock_guard lock(graph_mu_);
+    auto& ch = channels_[address];
+    if (!ch) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(64 << 20);
+      ch = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    }
+    return ch;
+  }
+
+  void ReapFinishedLocked() {
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      if (it->second->done()) {
+        it = tasks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void CancelAllTasks(const std::string& why) {
+    std::lock_guard lock(mu_);
+    for (auto& [id, t] : tasks_) {
+      if (!t->done()) {
+        spdlog::warn("Cancelling task {}: {}", t->name(), why);
+        t->Cancel();
+      }
+    }
+  }
+
+  bool WaitStopping(int64_t ms) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  }
+
+  bool Register() {
+    v1::RegisterTaskManagerRequest req;
+    req.set_resource_id(config_.resource_id);
+    req.set_address(location_);
+    req.set_slots(config_.slots);
+    req.set_cpu_cores(static_cast<int32_t>(std::thread::hardware_concurrency()));
+    req.set_physical_memory_bytes(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                  sysconf(_SC_PAGE_SIZE));
+    v1::RegisterTaskManagerResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status st = jm_->RegisterTaskManager(&ctx, req, &resp);
+    if (!st.ok()) {
+      last_error_ = st.error_message();
+      return false;
+    }
+    {
+      std::lock_guard lock(mu_);
+      jobmanager_id_ = resp.jobmanager_id();
+    }
+    heartbeat_interval_ms_ = resp.heartbeat_interval_ms() > 0 ? resp.heartbeat_interval_ms() : 1000;
+    heartbeat_timeout_ms_ = resp.heartbeat_timeout_ms() > 0 ? resp.heartbeat_timeout_ms() : 5000;
+    spdlog::info("Registered at JobManager {} ({}) as {}", config_.jobmanager_address,
+                 resp.jobmanager_id(), config_.resource_id);
+    return true;
+  }
+
+  // Registration with backoff, then heartbeats; on JobManager loss cancel tasks and re-register.
+  void ControlLoop() {
+    int64_t backoff = 100;
+    bool registered = false;
+    int64_t last_ack = 0;
+    while (true) {
+      if (!registered) {
+        if (Register()) {
+          registered = true;
+          backoff = 100;
+          last_ack = MonotonicMillis();
+        } else {
+          spdlog::warn("Cannot register at JobManager {}: {}; retrying in {} ms",
+                       config_.jobmanager_address, last_error_, backoff);
+          if (WaitStopping(backoff)) return;
+          backoff = std::min<int64_t>(backoff * 2, 10'000);
+          continue;
+        }
+      }
+      if (WaitStopping(heartbeat_interval_ms_)) return;
+      v1::HeartbeatRequest req;
+      req.set_resource_id(config_.resource_id);
+      {
+        std::lock_guard lock(mu_);
+        for (auto& [id, t] : tasks_) {
+          if (t->done()) continue;
+          auto* ts = req.add_tasks();
+          ts->set_job_id(t->deployment().job_id.ToString());
+          ts->set_attempt_id(id.ToString());
+          FillMetrics(t->Metrics(), ts->mutable_metrics());
+        }
+      }
+      v1::HeartbeatResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(heartbeat_interval_ms_ * 2));
+      grpc::Status st = jm_->Heartbeat(&ctx, req, &resp);
+      if (st.ok() && resp.registered()) {
+        last_ack = MonotonicMillis();
+      } else if (st.ok()) {
+        spdlog::warn("JobManager does not know this TaskManager any more; cancelling tasks and "
+                     "registering again");
+        CancelAllTasks("JobManager lost this TaskManager");
+        registered = false;
+      } else if (MonotonicMillis() - last_ack > heartbeat_timeout_ms_) {
+        spdlog::warn("JobManager {} unreachable for {} ms ({}); cancelling tasks and "
+                     "registering again",
+                     config_.jobmanager_address, MonotonicMillis() - last_ack, st.error_message());
+        CancelAllTasks("lost the JobManager");
+        registered = false;
+      }
+    }
+  }
+
+  TaskManagerConfig config_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string location_;
+  std::shared_ptr<grpc::Channel> jm_channel_;
+  std::unique_ptr<v1::JobMasterService::Stub> jm_;
+  std::thread control_;
+  std::string last_error_;
+  int64_t heartbeat_interval_ms_ = 1000;
+  int64_t heartbeat_timeout_ms_ = 5000;
+
+  std::mutex mu_;  // tasks_, gates_, stopping_, jobmanager_id_
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::string jobmanager_id_;
+  std::map<ExecutionAttemptId, std::unique_ptr<Task>> tasks_;
+  std::map<ExecutionAttemptId, std::shared_ptr<network::InputGate>> gates_;
+
+  std::mutex graph_mu_;  // graphs_, channels_
+  std::map<JobId, std::shared_ptr<const graph::JobGraph>> graphs_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  bool shut_down_ = false;
+};
+
+absl::StatusOr<std::unique_ptr<TaskManager>> TaskManager::Start(const TaskManagerConfig& config) {
+  auto impl = std::make_unique<TaskManagerImpl>(config);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<TaskManager>(new TaskManager(std::move(impl)));
+}
+
+TaskManager::TaskManager(std::unique_ptr<TaskManagerImpl> impl) : impl_(std::move(impl)) {}
+TaskManager::~TaskManager() { Shutdown(); }
+int TaskManager::rpc_port() const { return impl_->port(); }
+const std::string& TaskManager::resource_id() const { return impl_->resource_id(); }
+void TaskManager::Wait() { impl_->Wait(); }
+void TaskManager::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace sluice::taskmanager

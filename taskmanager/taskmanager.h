@@ -1,0 +1,46 @@
+#pragma once
+// TaskManager: a worker process (Flink's TaskExecutor). Offers `slots` slots to the JobManager,
+// runs one Task (thread) per deployed subtask, and serves data exchange to other TaskManagers.
+//
+// Lifecycle: Start() binds its gRPC port and begins registering with the JobManager in the
+// background, retrying with exponential backoff (100 ms doubling to 10 s) while it is
+// unreachable and logging why. Once registered it heartbeats; if the JobManager stops answering
+// for heartbeat_timeout_ms it cancels all its tasks and registers again. Shutdown() cancels tasks,
+// stops serving and joins (idempotent; the destructor calls it).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::taskmanager {
+
+struct TaskManagerConfig {
+  std::string jobmanager_address = "127.0.0.1:6123";  // [jobmanager.rpc.address/port]
+  int slots = 1;                        // [taskmanager.numberOfTaskSlots]
+  std::string host = "127.0.0.1";       // [taskmanager.host] address others reach it on
+  std::string bind_host = "0.0.0.0";    // [taskmanager.bind-host]
+  int rpc_port = 0;                     // [taskmanager.rpc.port]; 0 = any free port
+  std::string resource_id;              // [taskmanager.resource-id]; empty = random
+  int buffers_per_channel = 4;          // [taskmanager.network.buffers-per-channel] credits
+};
+
+class TaskManagerImpl;
+
+class TaskManager {
+ public:
+  static absl::StatusOr<std::unique_ptr<TaskManager>> Start(const TaskManagerConfig& config);
+  ~TaskManager();
+
+  int rpc_port() const;
+  const std::string& resource_id() const;
+  void Wait();
+  void Shutdown();
+
+ private:
+  explicit TaskManager(std::unique_ptr<TaskManagerImpl> impl);
+  std::unique_ptr<TaskManagerImpl> impl_;
+};
+
+}  // namespace sluice::taskmanager
