@@ -196,7 +196,7 @@ class TaskManagerImpl final : public TaskEnvironment,
       }
     }
     return std::make_unique<RemoteOutputChannel>(ChannelTo(consumer.address), consumer.address,
-                                                 job, consumer.attempt_id, channel);
+                                                 location_, job, consumer.attempt_id, channel);
   }
 
   void ReportState(const TaskDeployment& d, ExecutionState state, const std::string& failure,

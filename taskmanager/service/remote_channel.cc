@@ -7,10 +7,12 @@
 namespace sluice::taskmanager {
 
 RemoteOutputChannel::RemoteOutputChannel(std::shared_ptr<grpc::Channel> channel,
-                                         std::string address, JobId job,
-                                         ExecutionAttemptId consumer, int channel_index)
+                                         std::string address, std::string producer_address,
+                                         JobId job, ExecutionAttemptId consumer,
+                                         int channel_index)
     : stub_(v1::DataExchangeService::NewStub(std::move(channel))),
       address_(std::move(address)),
+      producer_address_(std::move(producer_address)),
       job_(job),
       consumer_(consumer),
       channel_index_(channel_index),
@@ -27,6 +29,7 @@ absl::Status RemoteOutputChannel::Connect() {
   hello.set_job_id(job_.ToString());
   hello.set_consumer_attempt_id(consumer_.ToString());
   hello.set_channel_index(channel_index_);
+  hello.set_producer_address(producer_address_);
   if (!stream_->Write(hello)) {
     grpc::Status st = stream_->Finish();
     return UnavailableF("cannot open data channel to {}: {}", address_, st.error_message());
@@ -55,8 +58,10 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
     case network::NetworkEvent::Kind::kBuffer: {
       if (!credits_->Acquire().ok()) {
         std::lock_guard lock(error_mu_);
-        return UnavailableF("data channel to {} closed{}", address_,
-                            error_.empty() ? "" : ": " + error_);
+        return UnavailableF(
+            "connection to consumer TaskManager {} closed unexpectedly{}; this might indicate "
+            "that the remote TaskManager was lost",
+            address_, error_.empty() ? "" : " (" + error_ + ")");
       }
       msg_.set_buffer(std::move(event.buffer));
       break;
@@ -65,7 +70,10 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
     case network::NetworkEvent::Kind::kEndOfPartition: msg_.set_end_of_partition(true); break;
   }
   if (!stream_->Write(msg_)) {
-    return UnavailableF("data channel to consumer at {} broke", address_);
+    return UnavailableF(
+        "connection to consumer TaskManager {} broke while sending; this might indicate that "
+        "the remote TaskManager was lost",
+        address_);
   }
   return absl::OkStatus();
 }
@@ -117,6 +125,7 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::NOT_FOUND, err.error());
   }
   const int ch = msg.channel_index();
+  const std::string producer = msg.producer_address();
   if (ch < 0 || ch >= gate->num_channels()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         fmt::format("channel {} out of range [0, {})", ch, gate->num_channels()));
@@ -151,9 +160,13 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
     writer->open = false;
   }
   if (!ended) {
+    // Flink: "Connection unexpectedly closed by remote task manager ... This might indicate
+    // that the remote task manager was lost."
     gate->Fail(absl::UnavailableError(fmt::format(
-        "data channel {} broke before end of partition (producer gone{})", ch,
-        context->IsCancelled() ? ", stream cancelled" : "")));
+        "connection to the producer of input channel {} closed unexpectedly by remote "
+        "TaskManager {} before end of partition; this might indicate that the remote "
+        "TaskManager was lost",
+        ch, producer.empty() ? context->peer() : producer)));
   }
   return grpc::Status::OK;
 }

@@ -23,8 +23,10 @@ namespace sluice::taskmanager {
 
 class RemoteOutputChannel : public network::OutputChannel {
  public:
-  RemoteOutputChannel(std::shared_ptr<grpc::Channel> channel, std::string address, JobId job,
-                      ExecutionAttemptId consumer, int channel_index);
+  // `address`: the consumer's TaskManager; `producer_address`: this TaskManager.
+  RemoteOutputChannel(std::shared_ptr<grpc::Channel> channel, std::string address,
+                      std::string producer_address, JobId job, ExecutionAttemptId consumer,
+                      int channel_index);
   ~RemoteOutputChannel() override;
   absl::Status Send(network::NetworkEvent event) override;
   void Cancel() override;
@@ -35,6 +37,7 @@ class RemoteOutputChannel : public network::OutputChannel {
 
   std::unique_ptr<v1::DataExchangeService::Stub> stub_;
   std::string address_;
+  std::string producer_address_;
   JobId job_;
   ExecutionAttemptId consumer_;
   int channel_index_;

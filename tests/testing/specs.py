@@ -15,6 +15,8 @@ _TOP_KEY = re.compile(r"^([A-Za-z][\w-]*):")
 def rewrite_spec(text, source_path=None, sink_path=None, top_level=None):
     """Returns `text` with source.path / sink.path replaced and top-level keys set.
 
+    source_path may be a list of paths (written as a YAML flow sequence).
+
     top_level: {"parallelism": 4, "name": "x"}; each key must already exist at top level.
     Values are written as JSON scalars (valid YAML), so paths with any characters are fine.
     """
@@ -32,7 +34,11 @@ def rewrite_spec(text, source_path=None, sink_path=None, top_level=None):
                 continue
         if line.startswith("  path:"):
             if section == "source" and source_path is not None:
-                out.append(f"  path: {json.dumps(os.path.abspath(source_path))}\n")
+                if isinstance(source_path, (list, tuple)):
+                    value = [os.path.abspath(p) for p in source_path]
+                else:
+                    value = os.path.abspath(source_path)
+                out.append(f"  path: {json.dumps(value)}\n")
                 done["source.path"] = done.get("source.path", 0) + 1
                 continue
             if section == "sink" and sink_path is not None:
