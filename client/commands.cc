@@ -106,10 +106,10 @@ std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t 
   TextTable table;
   table.AddRow({"ID", "ADDRESS", "SLOTS FREE/TOTAL", "LAST HEARTBEAT"});
   for (const auto& tm : tms.taskmanagers()) {
-    std::string age = tm.last_heartbeat_ms() > 0
-                          ? FormatDuration(std::max<int64_t>(0, now_ms - tm.last_heartbeat_ms())) +
-                                " ago"
-                          : "never";
+    std::string age =
+        tm.last_heartbeat_ms() > 0
+            ? FormatDuration(std::max<int64_t>(0, now_ms - tm.last_heartbeat_ms())) + " ago"
+            : "never";
     table.AddRow({tm.resource_id(), tm.address(),
                   fmt::format("{}/{}", tm.slots_free(), tm.slots_total()), age});
   }
@@ -118,9 +118,8 @@ std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t 
 
 std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms) {
   const v1::JobSummary& job = response.job();
-  std::string out =
-      fmt::format("Job {} ({}) {} in {}", job.name(), job.job_id(), job.state(),
-                  FormatDuration(wall_ms));
+  std::string out = fmt::format("Job {} ({}) {} in {}", job.name(), job.job_id(), job.state(),
+                                FormatDuration(wall_ms));
   for (const auto& v : response.vertices()) {
     std::string_view name = v.name();
     auto chained = name.find("-> Sink");

@@ -18,8 +18,7 @@ namespace {
 
 constexpr ConfigKey kKeys[] = {
     {"jobmanager.bind-host", "0.0.0.0", "JobManager: address its gRPC server binds to"},
-    {"jobmanager.rpc.address", "127.0.0.1",
-     "TaskManager: host of the JobManager to register with"},
+    {"jobmanager.rpc.address", "127.0.0.1", "TaskManager: host of the JobManager to register with"},
     {"jobmanager.rpc.port", "6123",
      "JobManager: gRPC port (0 = any free port); TaskManager: the JobManager's port"},
     {"rest.port", "8081", "JobManager: REST port (0 = any free port, -1 = no REST API)"},
@@ -46,7 +45,8 @@ absl::StatusOr<ConfigFile> ConfigFile::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    if (err == ENOENT) return NotFoundF("cannot read config file '{}': {}", path, std::strerror(err));
+    if (err == ENOENT)
+      return NotFoundF("cannot read config file '{}': {}", path, std::strerror(err));
     return InvalidArgumentF("cannot read config file '{}': {}", path, std::strerror(err));
   }
   std::stringstream buffer;

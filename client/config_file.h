@@ -20,7 +20,7 @@ namespace sluice::client {
 
 // One documented configuration key.
 struct ConfigKey {
-  std::string_view key;          // Flink-style dotted name
+  std::string_view key;  // Flink-style dotted name
   std::string_view default_value;
   std::string_view description;  // says the unit
 };

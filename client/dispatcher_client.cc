@@ -41,9 +41,9 @@ absl::Status DispatcherClient::ToStatus(const grpc::Status& status, const char* 
       return absl::Status(code, fmt::format("cannot reach the JobManager at {}: {}", address_,
                                             status.error_message()));
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return absl::Status(code,
-                          fmt::format("the JobManager at {} did not answer {} within {:.3g} s",
-                                      address_, rpc, rpc_timeout_.count() / 1000.0));
+      return absl::Status(
+          code, fmt::format("the JobManager at {} did not answer {} within {:.3g} s", address_, rpc,
+                            rpc_timeout_.count() / 1000.0));
     default:
       return absl::Status(code, status.error_message());
   }
@@ -94,9 +94,9 @@ absl::StatusOr<v1::ListTaskManagersResponse> DispatcherClient::ListTaskManagers(
   grpc::ClientContext context;
   PrepareContext(&context);
   v1::ListTaskManagersResponse response;
-  absl::Status status = ToStatus(
-      stub_->ListTaskManagers(&context, v1::ListTaskManagersRequest(), &response),
-      "ListTaskManagers");
+  absl::Status status =
+      ToStatus(stub_->ListTaskManagers(&context, v1::ListTaskManagersRequest(), &response),
+               "ListTaskManagers");
   if (!status.ok()) return status;
   return response;
 }

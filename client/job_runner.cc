@@ -22,10 +22,9 @@ absl::StatusOr<v1::JobSubmission> ReadJobSubmission(const std::string& path, int
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    auto status = err == ENOENT ? NotFoundF("cannot read job spec '{}': {}", path,
-                                            std::strerror(err))
-                                : InvalidArgumentF("cannot read job spec '{}': {}", path,
-                                                   std::strerror(err));
+    auto status = err == ENOENT
+                      ? NotFoundF("cannot read job spec '{}': {}", path, std::strerror(err))
+                      : InvalidArgumentF("cannot read job spec '{}': {}", path, std::strerror(err));
     return status;
   }
   std::stringstream text;
@@ -48,8 +47,8 @@ bool Interrupted(const RunOptions& options) {
 
 }  // namespace
 
-int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job,
-                  const RunOptions& options, std::ostream& out, std::ostream& err) {
+int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job, const RunOptions& options,
+                  std::ostream& out, std::ostream& err) {
   int64_t submitted_at = MonotonicMillis();
   auto job_id = client.SubmitJob(job);
   if (!job_id.ok()) {

@@ -21,8 +21,8 @@ namespace sluice::client {
 absl::StatusOr<v1::JobSubmission> ReadJobSubmission(const std::string& path, int parallelism);
 
 struct RunOptions {
-  bool detached = false;                            // return right after submission
-  std::chrono::milliseconds poll_interval{200};     // GetJob period while waiting
+  bool detached = false;                         // return right after submission
+  std::chrono::milliseconds poll_interval{200};  // GetJob period while waiting
   // Set asynchronously (e.g. by a SIGINT handler); checked between polls.
   const std::atomic<bool>* interrupted = nullptr;
   // On interrupt: true = cancel the job and wait for it to end (sluice local), false = leave
@@ -36,7 +36,7 @@ struct RunOptions {
 // observed change, the status message once while CREATED, then FormatJobSummary.
 // Returns the exit code: 0 if submitted (detached) or FINISHED; 1 on a submission or RPC error
 // (printed to `err` as is) or another terminal state; 130 when interrupted and left running.
-int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job,
-                  const RunOptions& options, std::ostream& out, std::ostream& err);
+int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job, const RunOptions& options,
+                  std::ostream& out, std::ostream& err);
 
 }  // namespace sluice::client

@@ -64,6 +64,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     builder.RegisterService(static_cast<v1::DispatcherService::Service*>(this));
     builder.RegisterService(static_cast<v1::JobMasterService::Service*>(this));
     builder.SetMaxReceiveMessageSize(64 << 20);
+    // gRPC sets SO_REUSEPORT by default, which would let a second daemon "bind" a taken port.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     server_ = builder.BuildAndStart();
     if (!server_ || rpc_port_ == 0) {
       return UnavailableF("JobManager cannot listen for RPC on {}:{} (port in use?)",

@@ -119,15 +119,15 @@ int Main(int argc, char** argv) {
                               &config.heartbeat_interval_ms);
   }
   if (flags.ok() && hbt_opt->count() > 0) {
-    flags = ParseDurationFlag("--heartbeat-timeout", heartbeat_timeout,
-                              &config.heartbeat_timeout_ms);
+    flags =
+        ParseDurationFlag("--heartbeat-timeout", heartbeat_timeout, &config.heartbeat_timeout_ms);
   }
   if (flags.ok() && bt_opt->count() > 0) {
     flags = ParseDurationFlag("--buffer-timeout", buffer_timeout, &config.buffer_timeout_ms);
   }
   if (flags.ok() && config.heartbeat_interval_ms <= 0) {
-    flags = InvalidArgumentF("heartbeat interval must be > 0 ms, got {}",
-                             config.heartbeat_interval_ms);
+    flags =
+        InvalidArgumentF("heartbeat interval must be > 0 ms, got {}", config.heartbeat_interval_ms);
   }
   if (flags.ok() && config.heartbeat_timeout_ms <= config.heartbeat_interval_ms) {
     flags = InvalidArgumentF("heartbeat timeout ({} ms) must be longer than the interval ({} ms)",

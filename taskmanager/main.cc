@@ -62,9 +62,9 @@ int Main(int argc, char** argv) {
                                 "the JobManager's gRPC address HOST:PORT "
                                 "[jobmanager.rpc.address + jobmanager.rpc.port, default "
                                 "127.0.0.1:6123]");
-  auto* slots_opt = app.add_option("--slots", slots,
-                                   "slots offered [taskmanager.numberOfTaskSlots, default 1]")
-                        ->check(CLI::Range(1, 1024));
+  auto* slots_opt =
+      app.add_option("--slots", slots, "slots offered [taskmanager.numberOfTaskSlots, default 1]")
+          ->check(CLI::Range(1, 1024));
   auto* host_opt = app.add_option("--host", host,
                                   "address other TaskManagers and the JobManager reach this one "
                                   "on [taskmanager.host, default 127.0.0.1]");
@@ -81,11 +81,10 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  auto* buffers_opt =
-      app.add_option("--buffers-per-channel", buffers,
-                     "credits (buffers) per input channel "
-                     "[taskmanager.network.buffers-per-channel, default 4]")
-          ->check(CLI::Range(1, 1 << 16));
+  auto* buffers_opt = app.add_option("--buffers-per-channel", buffers,
+                                     "credits (buffers) per input channel "
+                                     "[taskmanager.network.buffers-per-channel, default 4]")
+                          ->check(CLI::Range(1, 1 << 16));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,8 +129,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("TaskManager {} started: {} slot(s), gRPC on {}:{}, JobManager at {}",
-               (*taskmanager)->resource_id(), config.slots, config.host,
-               (*taskmanager)->rpc_port(), config.jobmanager_address);
+               (*taskmanager)->resource_id(), config.slots, config.host, (*taskmanager)->rpc_port(),
+               config.jobmanager_address);
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -39,6 +39,8 @@ class TaskManagerImpl final : public TaskEnvironment,
     builder.RegisterService(static_cast<v1::TaskExecutorService::Service*>(this));
     builder.RegisterService(static_cast<v1::DataExchangeService::Service*>(this));
     builder.SetMaxReceiveMessageSize(64 << 20);
+    // gRPC sets SO_REUSEPORT by default, which would let a second daemon "bind" a taken port.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       return UnavailableF("TaskManager cannot listen on {}:{}", config_.bind_host, config_.rpc_port);

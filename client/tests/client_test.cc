@@ -240,11 +240,11 @@ TEST_F(SubmitAndWaitTest, FollowsStatesAndPrintsSummary) {
   job.set_spec_yaml("name: flight-delays\n");
   int code = SubmitAndWait(*client_, job, FastOptions(), out_, err_);
   EXPECT_EQ(code, 0) << err_.str();
-  EXPECT_EQ(out_.str(), std::string("Job has been submitted with JobID ") + kJobId + "\n" +
-                            "Job " + kJobId + " switched to CREATED\n" +
+  EXPECT_EQ(out_.str(), std::string("Job has been submitted with JobID ") + kJobId + "\n" + "Job " +
+                            kJobId + " switched to CREATED\n" +
                             "waiting for 4 slots, 2 available\n" + "Job " + kJobId +
-                            " switched to RUNNING\n" + "Job " + kJobId +
-                            " switched to FINISHED\n" + "Job flight-delays (" + kJobId +
+                            " switched to RUNNING\n" + "Job " + kJobId + " switched to FINISHED\n" +
+                            "Job flight-delays (" + kJobId +
                             ") FINISHED in 3.41 s; Sink: delays received 40117 records\n");
   EXPECT_EQ(service_->submitted().spec_yaml(), "name: flight-delays\n");
 }

@@ -1,5 +1,7 @@
 #include "jobmanager/rest/rest_server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -7,8 +9,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <sys/socket.h>
 
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -26,7 +26,7 @@ constexpr const char* kJsonType = "application/json";
 
 // Flink's ExecutionState names, in Flink's order; every map of counts lists all of them.
 constexpr std::array<std::string_view, 9> kExecutionStates = {
-    "CREATED", "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
+    "CREATED",  "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
     "FINISHED", "CANCELING", "CANCELED",  "FAILED"};
 // Flink's JobStatus names, for "timestamps".
 constexpr std::array<std::string_view, 10> kJobStates = {
@@ -63,14 +63,10 @@ void ReplyError(httplib::Response& res, int status, const std::string& message) 
 }
 
 Json MetricsJson(int64_t bytes_in, int64_t bytes_out, int64_t records_in, int64_t records_out) {
-  return Json{{"read-bytes", bytes_in},
-              {"read-bytes-complete", true},
-              {"write-bytes", bytes_out},
-              {"write-bytes-complete", true},
-              {"read-records", records_in},
-              {"read-records-complete", true},
-              {"write-records", records_out},
-              {"write-records-complete", true}};
+  return Json{{"read-bytes", bytes_in},       {"read-bytes-complete", true},
+              {"write-bytes", bytes_out},     {"write-bytes-complete", true},
+              {"read-records", records_in},   {"read-records-complete", true},
+              {"write-records", records_out}, {"write-records-complete", true}};
 }
 
 Json MetricsJson(const v1::TaskMetrics& m) {
@@ -112,18 +108,18 @@ void CountState(std::string_view state, std::array<int, kExecutionStates.size()>
 
 // Flink's SubtaskExecutionAttemptDetailsInfo, plus Sluice's "failure".
 Json SubtaskJson(const v1::SubtaskInfo& s, int64_t now_ms) {
-  return Json{{"subtask", s.subtask()},
-              {"status", s.state()},
-              {"attempt", s.attempt()},
-              {"host", HostOf(s.location())},
-              {"endpoint", s.location()},
-              {"start-time", s.start_time_ms() > 0 ? s.start_time_ms() : -1},
-              {"end-time", s.end_time_ms() > 0 ? s.end_time_ms() : -1},
-              {"duration", Duration(s.start_time_ms(), s.end_time_ms() > 0 ? s.end_time_ms() : -1,
-                                    now_ms)},
-              {"metrics", MetricsJson(s.metrics())},
-              {"taskmanager-id", s.taskmanager_id()},
-              {"failure", s.failure()}};
+  return Json{
+      {"subtask", s.subtask()},
+      {"status", s.state()},
+      {"attempt", s.attempt()},
+      {"host", HostOf(s.location())},
+      {"endpoint", s.location()},
+      {"start-time", s.start_time_ms() > 0 ? s.start_time_ms() : -1},
+      {"end-time", s.end_time_ms() > 0 ? s.end_time_ms() : -1},
+      {"duration", Duration(s.start_time_ms(), s.end_time_ms() > 0 ? s.end_time_ms() : -1, now_ms)},
+      {"metrics", MetricsJson(s.metrics())},
+      {"taskmanager-id", s.taskmanager_id()},
+      {"failure", s.failure()}};
 }
 
 // A vertex's first subtask start and, once all subtasks ended, its last end (-1 otherwise).
@@ -132,7 +128,8 @@ std::pair<int64_t, int64_t> VertexTimes(const v1::VertexInfo& v) {
   int64_t end = -1;
   bool all_ended = v.subtasks_size() > 0;
   for (const auto& s : v.subtasks()) {
-    if (s.start_time_ms() > 0 && (start < 0 || s.start_time_ms() < start)) start = s.start_time_ms();
+    if (s.start_time_ms() > 0 && (start < 0 || s.start_time_ms() < start))
+      start = s.start_time_ms();
     if (s.end_time_ms() > 0) {
       end = std::max(end, s.end_time_ms());
     } else {
@@ -233,11 +230,10 @@ Json TaskManagerJson(const v1::TaskManagerInfo& tm) {
               {"timeSinceLastHeartbeat", tm.last_heartbeat_ms()},
               {"slotsNumber", tm.slots_total()},
               {"freeSlots", tm.slots_free()},
-              {"hardware",
-               Json{{"cpuCores", tm.cpu_cores()},
-                    {"physicalMemory", tm.physical_memory_bytes()},
-                    {"freeMemory", 0},
-                    {"managedMemory", 0}}}};
+              {"hardware", Json{{"cpuCores", tm.cpu_cores()},
+                                {"physicalMemory", tm.physical_memory_bytes()},
+                                {"freeMemory", 0},
+                                {"managedMemory", 0}}}};
 }
 
 // Maps a backend error of GetJob to Flink's error response.
@@ -261,7 +257,8 @@ RestServer::RestServer(RestBackend* backend) : backend_(backend) {}
 RestServer::~RestServer() { Stop(); }
 
 absl::Status RestServer::Start(const std::string& host, int port) {
-  if (server_ != nullptr) return FailedPreconditionF("REST server already started on port {}", port_);
+  if (server_ != nullptr)
+    return FailedPreconditionF("REST server already started on port {}", port_);
   auto server = std::make_unique<httplib::Server>();
   RestBackend* backend = backend_;
 
@@ -304,11 +301,10 @@ absl::Status RestServer::Start(const std::string& host, int port) {
                {"timezone-offset", 0},
                {"flink-version", kVersion},
                {"flink-revision", ""},
-               {"features",
-                Json{{"web-submit", false},
-                     {"web-cancel", false},
-                     {"web-rescale", false},
-                     {"web-history", false}}}});
+               {"features", Json{{"web-submit", false},
+                                 {"web-cancel", false},
+                                 {"web-rescale", false},
+                                 {"web-history", false}}}});
   });
 
   server->Get("/jobs", [backend](const httplib::Request&, httplib::Response& res) {
@@ -336,28 +332,27 @@ absl::Status RestServer::Start(const std::string& host, int port) {
     Reply(res, 200, JobDetailsJson(*job, NowMillis()));
   });
 
-  server->Get(R"(/jobs/([^/]+)/vertices/([^/]+))",
-              [backend](const httplib::Request& req, httplib::Response& res) {
-                std::string job_id = req.matches[1];
-                std::string vertex_id = req.matches[2];
-                auto job = backend->GetJob(job_id);
-                if (!job.ok()) return ReplyJobError(res, job.status(), job_id);
-                int64_t now = NowMillis();
-                for (const auto& v : job->vertices()) {
-                  if (v.id() != vertex_id) continue;
-                  Json subtasks = Json::array();
-                  for (const auto& s : v.subtasks()) subtasks.push_back(SubtaskJson(s, now));
-                  return Reply(res, 200,
-                               Json{{"id", v.id()},
-                                    {"name", v.name()},
-                                    {"parallelism", v.parallelism()},
-                                    {"maxParallelism", v.max_parallelism()},
-                                    {"now", now},
-                                    {"subtasks", std::move(subtasks)}});
-                }
-                ReplyError(res, 404,
-                           fmt::format("Vertex {} not found in job {}", vertex_id, job_id));
-              });
+  server->Get(R"(/jobs/([^/]+)/vertices/([^/]+))", [backend](const httplib::Request& req,
+                                                             httplib::Response& res) {
+    std::string job_id = req.matches[1];
+    std::string vertex_id = req.matches[2];
+    auto job = backend->GetJob(job_id);
+    if (!job.ok()) return ReplyJobError(res, job.status(), job_id);
+    int64_t now = NowMillis();
+    for (const auto& v : job->vertices()) {
+      if (v.id() != vertex_id) continue;
+      Json subtasks = Json::array();
+      for (const auto& s : v.subtasks()) subtasks.push_back(SubtaskJson(s, now));
+      return Reply(res, 200,
+                   Json{{"id", v.id()},
+                        {"name", v.name()},
+                        {"parallelism", v.parallelism()},
+                        {"maxParallelism", v.max_parallelism()},
+                        {"now", now},
+                        {"subtasks", std::move(subtasks)}});
+    }
+    ReplyError(res, 404, fmt::format("Vertex {} not found in job {}", vertex_id, job_id));
+  });
 
   server->Get("/taskmanagers", [backend](const httplib::Request&, httplib::Response& res) {
     Json tms = Json::array();
@@ -370,15 +365,15 @@ absl::Status RestServer::Start(const std::string& host, int port) {
 
   // Unmatched routes and methods: httplib sets 404/405 with an empty body; fill in Flink's
   // error shape. Responses our handlers produced already carry a body and pass through.
-  server->set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = res.status == 404 ? fmt::format("Not found: {}", req.path)
-                                            : fmt::format("HTTP {} for {} {}", res.status,
-                                                          req.method, req.path);
-    res.set_content(Dump(Json{{"errors", Json::array({message})}}), kJsonType);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string message =
+            res.status == 404 ? fmt::format("Not found: {}", req.path)
+                              : fmt::format("HTTP {} for {} {}", res.status, req.method, req.path);
+        res.set_content(Dump(Json{{"errors", Json::array({message})}}), kJsonType);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a port in use; a
   // JobManager started twice must fail instead.
