@@ -135,7 +135,7 @@ std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms
     for (const auto& s : v.subtasks()) {
       records += is_chain ? s.metrics().records_out() : s.metrics().records_in();
     }
-    out += fmt::format("; {} received {} records", name, records);
+    out += fmt::format("; {} {} {} records", name, is_chain ? "wrote" : "received", records);
   }
   out += '\n';
   if (job.state() == "FAILED" && !job.failure_cause().empty()) {

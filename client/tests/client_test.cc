@@ -81,7 +81,7 @@ TEST(FormatTest, SummaryFindsChainedSinksAndPrintsFailureCause) {
   job.mutable_job()->set_failure_cause("filter: division by zero");
   std::string summary = FormatJobSummary(job, 1000);
   // The chain's records_out (2 x 100) is what its sink wrote.
-  EXPECT_THAT(summary, HasSubstr("FAILED in 1.00 s; Sink: out received 200 records; "
+  EXPECT_THAT(summary, HasSubstr("FAILED in 1.00 s; Sink: out wrote 200 records; "
                                  "Sink: delays received 40117 records\n"));
   EXPECT_THAT(summary, HasSubstr("Failure cause: filter: division by zero\n"));
 }
