@@ -4,6 +4,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/network/record_writer.h"
+#include "runtime/network/watermark_valve.h"
 #include "spdlog/spdlog.h"
 #include "taskmanager/operator_chain.h"
 
@@ -179,18 +180,14 @@ absl::Status Task::RunSource(operators::Source& source, operators::Output& head)
 
 absl::Status Task::RunInput(operators::Output& head) {
   network::RecordWriter* writer = writer_->writer;
-  const int n = gate_->num_channels();
-  std::vector<int64_t> channel_watermark(static_cast<size_t>(n), operators::kMinWatermark);
-  std::vector<bool> finished(static_cast<size_t>(n), false);
-  int remaining = n;
-  int64_t combined = operators::kMinWatermark;
+  network::WatermarkValve valve(gate_->num_channels());
   core::RecordBatch batch(d_.graph->input_edge(d_.vertex)->schema);
-  while (remaining > 0) {
+  while (!valve.AllEnded()) {
     int64_t wait = writer ? writer->MillisUntilFlush(MonotonicMillis()) : -1;
     ASSIGN_OR_RETURN(auto next, gate_->Next(wait));
     if (next.has_value()) {
       network::NetworkEvent& ev = *next;
-      size_t ch = static_cast<size_t>(ev.channel);
+      std::optional<int64_t> advanced;
       switch (ev.kind) {
         case network::NetworkEvent::Kind::kBuffer: {
           RETURN_IF_ERROR(batch.DeserializeFrom(ev.buffer));
@@ -204,25 +201,13 @@ absl::Status Task::RunInput(operators::Output& head) {
           break;
         }
         case network::NetworkEvent::Kind::kWatermark:
-          channel_watermark[ch] = std::max(channel_watermark[ch], ev.watermark);
+          advanced = valve.OnWatermark(ev.channel, ev.watermark);
           break;
         case network::NetworkEvent::Kind::kEndOfPartition:
-          if (!finished[ch]) {
-            finished[ch] = true;
-            channel_watermark[ch] = operators::kMaxWatermark;
-            --remaining;
-          }
+          advanced = valve.OnEndOfPartition(ev.channel);
           break;
       }
-      if (ev.kind != network::NetworkEvent::Kind::kBuffer) {
-        // Flink's StatusWatermarkValve: the input watermark is the minimum over all channels.
-        int64_t min_wm = operators::kMaxWatermark;
-        for (int64_t w : channel_watermark) min_wm = std::min(min_wm, w);
-        if (min_wm > combined) {
-          combined = min_wm;
-          RETURN_IF_ERROR(head.EmitWatermark(combined));
-        }
-      }
+      if (advanced) RETURN_IF_ERROR(head.EmitWatermark(*advanced));
     }
     if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
   }

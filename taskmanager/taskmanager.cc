@@ -105,7 +105,23 @@ class TaskManagerImpl final : public TaskEnvironment,
     }
     if (req->vertex_index() < 0 ||
         static_cast<size_t>(req->vertex_index()) >= (*graph)->vertices.size()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "vertex index out of range");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          fmt::format("vertex index {} out of range: job has {} vertices",
+                                      req->vertex_index(), (*graph)->vertices.size()));
+    }
+    const graph::JobVertex& vertex = (*graph)->vertices[static_cast<size_t>(req->vertex_index())];
+    if (req->subtask_index() < 0 || req->subtask_index() >= vertex.parallelism) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          fmt::format("subtask index {} out of range for '{}' with parallelism {}",
+                                      req->subtask_index(), vertex.name, vertex.parallelism));
+    }
+    const graph::JobEdge* out = (*graph)->output_edge(req->vertex_index());
+    int expected_consumers =
+        out ? (*graph)->vertices[static_cast<size_t>(out->target)].parallelism : 0;
+    if (req->consumers_size() != expected_consumers) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          fmt::format("'{}' needs {} consumer locations, the request has {}",
+                                      vertex.name, expected_consumers, req->consumers_size()));
     }
     TaskDeployment d;
     d.job_id = *job_id;

@@ -141,3 +141,31 @@ TEST(RecordWriter, RebalanceRoundRobinsAndWatermarkFollowsDataThenEndOfPartition
 
 }  // namespace
 }  // namespace sluice::network
+
+#include "runtime/network/watermark_valve.h"
+
+namespace sluice::network {
+namespace {
+
+TEST(WatermarkValve, CombinedWatermarkIsTheMinimumOverChannels) {
+  WatermarkValve v(3);
+  EXPECT_EQ(v.OnWatermark(0, 100), std::nullopt);  // channels 1 and 2 have none yet
+  EXPECT_EQ(v.OnWatermark(1, 50), std::nullopt);
+  EXPECT_EQ(v.OnWatermark(2, 70), std::optional<int64_t>(50));
+  EXPECT_EQ(v.OnWatermark(1, 80), std::optional<int64_t>(70));
+  EXPECT_EQ(v.OnWatermark(1, 60), std::nullopt);  // a channel's watermark never goes back
+  EXPECT_EQ(v.current(), 70);
+}
+
+TEST(WatermarkValve, EndedChannelsNoLongerHoldEventTimeBack) {
+  WatermarkValve v(2);
+  EXPECT_EQ(v.OnWatermark(0, 10), std::nullopt);
+  EXPECT_EQ(v.OnEndOfPartition(1), std::optional<int64_t>(10));
+  EXPECT_FALSE(v.AllEnded());
+  EXPECT_EQ(v.OnEndOfPartition(1), std::nullopt);  // repeated end is ignored
+  EXPECT_EQ(v.OnEndOfPartition(0), std::optional<int64_t>(INT64_MAX));
+  EXPECT_TRUE(v.AllEnded());
+}
+
+}  // namespace
+}  // namespace sluice::network
