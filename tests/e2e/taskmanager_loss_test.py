@@ -106,6 +106,46 @@ class TaskManagerLossTest(unittest.TestCase):
                              "the JobManager and the surviving TaskManager should exit 0 on "
                              "SIGTERM")
 
+    def test_frozen_taskmanager_is_lost_by_heartbeat_timeout(self):
+        """SIGSTOP keeps the victim's sockets open, so no data stream breaks: only the
+        JobManager's heartbeat timeout can notice. The job must fail naming the heartbeat; after
+        SIGCONT the victim learns it was dropped, cancels its tasks and registers again."""
+        import signal
+        data = Config.shared_data("flights-3m.csv.gz")
+        with Cluster(taskmanagers=2, slots=2, name="tm-frozen",
+                     heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+                     heartbeat_timeout_ms=2000) as cluster:
+            spec = specs.write_example_copy(Config.repo, cluster.dir,
+                                            source_path=[data] * SOURCE_COPIES,
+                                            sink_path=os.path.join(cluster.dir, "out"),
+                                            top_level={"name": "tm-frozen"})
+            job_id = cluster.submit(spec, parallelism=PARALLELISM)
+            wait_until(lambda: (lambda j: j.get("state") == "RUNNING"
+                                and subtask_records(j) > 0)(cluster.job(job_id)),
+                       RUNNING_DEADLINE_S, lambda: f"job {job_id} RUNNING with records",
+                       interval_s=0.01)
+            victim = cluster.taskmanagers[1]
+            victim.kill(signal.SIGSTOP)
+            try:
+                job = cluster.wait_for_job_state(job_id, {"FAILED"}, FAILED_DEADLINE_S, 0.1)
+            finally:
+                victim.kill(signal.SIGCONT)
+            cause = job.get("failure-cause", "")
+            print(f"failure-cause: {cause}")
+            self.assertIn("no heartbeat", cause)
+            self.assertIn(victim.id, cause)
+
+            def victim_registered_again():
+                ids = [str(e.get("id")) for e in cluster.rest_taskmanagers()]
+                return victim.id in ids
+
+            wait_until(victim_registered_again, 30,
+                       lambda: f"{victim.id} to register again after SIGCONT: "
+                               f"{cluster.rest_taskmanagers()}")
+            codes = cluster.stop()
+            self.assertEqual(codes, {name: 0 for name in codes},
+                             "all daemons should exit 0 on SIGTERM")
+
 
 if __name__ == "__main__":
     harness.main()
