@@ -143,7 +143,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
           e->vertex = v.index;
           e->subtask = i;
           e->attempt_id = ExecutionAttemptId::Random();
-          attempts_[e->attempt_id] = j.id;
+          attempts_[e->attempt_id] = AttemptRef{j.id, e.get()};
           subtasks.push_back(std::move(e));
         }
         j.executions.push_back(std::move(subtasks));
@@ -266,7 +266,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                      req->state(), req->attempt_id(), req->job_id());
         return false;
       }
-      JobMaster& job = *jobs_.at(attempts_.at(e->attempt_id));
+      JobMaster& job = *jobs_.at(attempts_.at(e->attempt_id).job);
       if (job.id.ToString() != req->job_id()) return false;
       e->metrics = req->metrics();
       std::string failure = req->has_failure() ? req->failure().message() : "";
@@ -320,13 +320,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     auto id = ExecutionAttemptId::Parse(attempt);
     if (!id.ok()) return nullptr;
     auto it = attempts_.find(*id);
-    if (it == attempts_.end()) return nullptr;
-    JobMaster& job = *jobs_.at(it->second);
-    Execution* found = nullptr;
-    job.ForEachExecution([&](Execution& e) {
-      if (e.attempt_id == *id) found = &e;
-    });
-    return found;
+    return it == attempts_.end() ? nullptr : it->second.execution;
   }
 
   void SetJobStatus(JobMaster& job, JobStatus to) {
@@ -741,7 +735,12 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   // Executor-thread state.
   std::map<JobId, std::unique_ptr<JobMaster>> jobs_;
   std::vector<JobId> jobs_order_;
-  std::map<ExecutionAttemptId, JobId> attempts_;
+  // Every execution attempt ever deployed, for fencing and O(log n) lookup of TaskManager messages.
+  struct AttemptRef {
+    JobId job;
+    Execution* execution;  // owned by the job's JobMaster, which is never deleted
+  };
+  std::map<ExecutionAttemptId, AttemptRef> attempts_;
   std::map<std::string, TaskManagerRecord> taskmanagers_;
 };
 

@@ -85,6 +85,21 @@ void Task::Run() {
   done_ = true;
 }
 
+operators::OperatorContext Task::MakeContext(const std::string& op_name, const std::string& uid,
+                                             operators::OperatorMetrics* metrics) const {
+  operators::OperatorContext ctx;
+  ctx.job_name = d_.graph->name;
+  ctx.task_name = name_;
+  ctx.operator_name = op_name;
+  ctx.operator_uid = uid;
+  ctx.subtask_index = d_.subtask;
+  ctx.parallelism = vertex_.parallelism;
+  ctx.max_parallelism = vertex_.max_parallelism;
+  ctx.attempt_number = d_.attempt_number;
+  ctx.metrics = metrics;
+  return ctx;
+}
+
 absl::Status Task::Execute() {
   // Build the chain.
   std::vector<std::unique_ptr<operators::Operator>> ops;
@@ -93,17 +108,7 @@ absl::Status Task::Execute() {
     ASSIGN_OR_RETURN(auto instance, op.factory());
     ops.push_back(std::move(instance));
     op_metrics_.push_back(std::make_unique<operators::OperatorMetrics>());
-    operators::OperatorContext ctx;
-    ctx.job_name = d_.graph->name;
-    ctx.task_name = name_;
-    ctx.operator_name = op.name;
-    ctx.operator_uid = op.uid;
-    ctx.subtask_index = d_.subtask;
-    ctx.parallelism = vertex_.parallelism;
-    ctx.max_parallelism = vertex_.max_parallelism;
-    ctx.attempt_number = d_.attempt_number;
-    ctx.metrics = op_metrics_.back().get();
-    contexts.push_back(std::move(ctx));
+    contexts.push_back(MakeContext(op.name, op.uid, op_metrics_.back().get()));
   }
   std::unique_ptr<network::RecordWriter> writer;
   const graph::JobEdge* out = d_.graph->output_edge(d_.vertex);
@@ -143,17 +148,7 @@ absl::Status Task::Execute() {
       s = created.status();
     } else {
       source = std::move(*created);
-      operators::OperatorContext ctx;
-      ctx.job_name = d_.graph->name;
-      ctx.task_name = name_;
-      ctx.operator_name = vertex_.source_name;
-      ctx.operator_uid = vertex_.source_uid;
-      ctx.subtask_index = d_.subtask;
-      ctx.parallelism = vertex_.parallelism;
-      ctx.max_parallelism = vertex_.max_parallelism;
-      ctx.attempt_number = d_.attempt_number;
-      ctx.metrics = &source_metrics_;
-      s = source->Open(ctx);
+      s = source->Open(MakeContext(vertex_.source_name, vertex_.source_uid, &source_metrics_));
     }
   }
   if (s.ok()) {

@@ -81,6 +81,8 @@ class Task {
   absl::Status RunSource(operators::Source& source, operators::Output& head);
   absl::Status RunInput(operators::Output& head);
   void Transition(graph::ExecutionState to, const std::string& failure = "");
+  operators::OperatorContext MakeContext(const std::string& op_name, const std::string& uid,
+                                         operators::OperatorMetrics* metrics) const;
 
   TaskDeployment d_;
   TaskEnvironment* env_;
