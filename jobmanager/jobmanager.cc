@@ -620,6 +620,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     s.set_end_time_ms(job.end_ms);
     s.set_failure_cause(job.failure_cause);
     s.set_status_message(job.status_message);
+    for (int i = 0; i < graph::kNumJobStatus; ++i) {
+      auto status = static_cast<JobStatus>(i);
+      (*s.mutable_state_timestamps())[std::string(graph::Name(status))] = job.status.timestamp(status);
+    }
     auto& counts = *s.mutable_task_counts();
     for (int i = 0; i < graph::kNumExecutionState; ++i) {
       counts[std::string(graph::Name(static_cast<ExecutionState>(i)))] = 0;

@@ -170,7 +170,10 @@ Json JobDetailsJson(const v1::GetJobResponse& r, int64_t now_ms) {
   Json timestamps = Json::object();
   for (auto state : kJobStates) {
     int64_t t = 0;
-    if ((state == "INITIALIZING" || state == "CREATED") && job.start_time_ms() > 0) {
+    auto stamped = job.state_timestamps().find(std::string(state));
+    if (stamped != job.state_timestamps().end()) {
+      t = stamped->second;
+    } else if ((state == "INITIALIZING" || state == "CREATED") && job.start_time_ms() > 0) {
       t = job.start_time_ms();
     } else if (state == job.state() && IsTerminalJobState(state) && job.end_time_ms() > 0) {
       t = job.end_time_ms();
