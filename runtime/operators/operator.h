@@ -5,7 +5,17 @@
 // record writer (network). The last operator of a sink chain writes externally.
 //
 // Stream elements: record batches, watermarks (event time, ms since epoch; kMaxWatermark marks
-// the end of event time), and end of input (Finish). Checkpoint barriers come with issue #3.
+// the end of event time), checkpoint barriers, and end of input (Finish).
+//
+// Checkpointing (Flink's CheckpointedFunction / StreamOperator#snapshotState, Chandy-Lamport
+// style aligned barriers): when barrier n has arrived on all inputs (or, for a source, when the
+// task triggers checkpoint n between two PollNext calls), the task calls SnapshotState(n) on
+// every operator of the chain, front to back, before anything after the barrier is processed.
+// An operator returns its non-keyed state as opaque bytes (a source's read position, a sink's
+// pending files); keyed state lives in the keyed state backend the task snapshots itself. On
+// restore, OperatorContext::restored_state carries those bytes into Open(). Two-phase-commit
+// sinks commit in NotifyCheckpointComplete(n), which may come for several checkpoints at once
+// (n subsumes all earlier ones).
 //
 // Threading: every method of one operator instance is called from its Task's thread only; an
 // operator needs no locks. Errors are returned as absl::Status and fail the task: message names
@@ -15,12 +25,17 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
+
+namespace sluice::state {
+class KeyedStateBackend;
+}
 
 namespace sluice::operators {
 
@@ -48,6 +63,15 @@ struct OperatorContext {
   int32_t max_parallelism = 128;
   int32_t attempt_number = 0;
   OperatorMetrics* metrics = nullptr;  // owned by the Task; may be null in unit tests
+  // Non-keyed state returned by SnapshotState of this operator (same uid, same subtask index)
+  // in the checkpoint being restored; nullopt on a fresh start.
+  std::optional<std::string> restored_state;
+  // Keyed state of this subtask (restored before Open when restoring); null for operators that
+  // are not keyed. Owned by the Task.
+  state::KeyedStateBackend* keyed_state = nullptr;
+  // Whether the job takes checkpoints. Two-phase-commit sinks commit at Finish when it does
+  // not, and wait for the final checkpoint when it does.
+  bool checkpointing_enabled = false;
 };
 
 // Where an operator sends its results. Emit() may read `batch` only during the call; the caller
@@ -78,6 +102,15 @@ class Operator {
   // Release resources; called after Finish and also on failure/cancel (then without Finish).
   virtual void Close() {}
 
+  // Checkpoint hooks (see the file comment). Default: stateless.
+  virtual absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) {
+    return std::string();
+  }
+  virtual absl::Status NotifyCheckpointComplete(int64_t /*checkpoint_id*/) {
+    return absl::OkStatus();
+  }
+  virtual void NotifyCheckpointAborted(int64_t /*checkpoint_id*/) {}
+
  protected:
   OperatorContext ctx_;
 };
@@ -93,6 +126,16 @@ class Source {
   // (after having emitted kMaxWatermark). Errors (bad record, I/O) fail the task.
   virtual absl::StatusOr<bool> PollNext(Output& out) = 0;
   virtual void Close() {}
+
+  // The position to resume from (Flink's SourceReader#snapshotState), taken between two
+  // PollNext calls; everything emitted before belongs to the checkpoint. Restored through
+  // OperatorContext::restored_state in Open().
+  virtual absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) {
+    return std::string();
+  }
+  virtual absl::Status NotifyCheckpointComplete(int64_t /*checkpoint_id*/) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace sluice::operators
