@@ -31,11 +31,15 @@
 namespace sluice::network {
 
 struct NetworkEvent {
-  enum class Kind : uint8_t { kBuffer, kWatermark, kEndOfPartition };
+  // kBarrier: checkpoint barrier `checkpoint_id` (an event: needs no credit).
+  // kControl: not from a channel (channel = -1): a mailbox message to the consuming task, such as
+  // "checkpoint n complete", delivered through the gate so a task waiting for input wakes up.
+  enum class Kind : uint8_t { kBuffer, kWatermark, kEndOfPartition, kBarrier, kControl };
   Kind kind = Kind::kBuffer;
   int channel = 0;      // index of the producer subtask (set by the gate on Push)
   std::string buffer;   // kBuffer: a serialised core::RecordBatch
   int64_t watermark = 0;
+  int64_t checkpoint_id = 0;  // kBarrier
 };
 
 // Credits a producer may spend on one channel.

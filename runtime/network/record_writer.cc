@@ -85,6 +85,17 @@ absl::Status RecordWriter::FlushAll() {
   return absl::OkStatus();
 }
 
+absl::Status RecordWriter::BroadcastBarrier(int64_t checkpoint_id) {
+  if (auto s = FlushAll(); !s.ok()) return s;
+  for (auto& ch : channels_) {
+    NetworkEvent ev;
+    ev.kind = NetworkEvent::Kind::kBarrier;
+    ev.checkpoint_id = checkpoint_id;
+    if (auto s = ch->Send(std::move(ev)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RecordWriter::FlushIfDue(int64_t now_ms) {
   if (now_ms < next_flush_ms_) return absl::OkStatus();
   return FlushAll();

@@ -49,6 +49,9 @@ class RecordWriter : public operators::Output {
   // Milliseconds until FlushIfDue would flush (for the task's wait), >= 0.
   int64_t MillisUntilFlush(int64_t now_ms) const;
   absl::Status FlushAll();
+  // Flushes all data and watermarks, then sends barrier `checkpoint_id` on every channel, so
+  // that each consumer sees exactly the records before the barrier first.
+  absl::Status BroadcastBarrier(int64_t checkpoint_id);
   // Flushes and sends end of partition on every channel, then closes them.
   absl::Status Finish();
   void Cancel();

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <algorithm>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -165,6 +166,126 @@ TEST(WatermarkValve, EndedChannelsNoLongerHoldEventTimeBack) {
   EXPECT_EQ(v.OnEndOfPartition(1), std::nullopt);  // repeated end is ignored
   EXPECT_EQ(v.OnEndOfPartition(0), std::optional<int64_t>(INT64_MAX));
   EXPECT_TRUE(v.AllEnded());
+}
+
+}  // namespace
+}  // namespace sluice::network
+
+#include "runtime/network/barrier_aligner.h"
+
+namespace sluice::network {
+namespace {
+
+NetworkEvent Buf(int ch, std::string tag) {
+  NetworkEvent e;
+  e.channel = ch;
+  e.buffer = std::move(tag);
+  return e;
+}
+NetworkEvent Barrier(int ch, int64_t id) {
+  NetworkEvent e;
+  e.kind = NetworkEvent::Kind::kBarrier;
+  e.channel = ch;
+  e.checkpoint_id = id;
+  return e;
+}
+NetworkEvent Eop(int ch) {
+  NetworkEvent e;
+  e.kind = NetworkEvent::Kind::kEndOfPartition;
+  e.channel = ch;
+  return e;
+}
+
+// Renders the aligner's output: buffers by tag, checkpoints as "cp<n>", ends as "end<ch>".
+std::vector<std::string> Drain(BarrierAligner& a) {
+  std::vector<std::string> out;
+  while (auto s = a.Next()) {
+    if (s->kind == AlignerStep::Kind::kCheckpoint) {
+      out.push_back("cp" + std::to_string(s->checkpoint_id));
+    } else if (s->event.kind == NetworkEvent::Kind::kEndOfPartition) {
+      out.push_back("end" + std::to_string(s->event.channel));
+    } else {
+      out.push_back(s->event.buffer);
+    }
+  }
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+TEST(BarrierAligner, HoldsChannelsThatDeliveredTheBarrierUntilAllHave) {
+  BarrierAligner a(3);
+  a.Offer(Buf(0, "a1"), 0);
+  a.Offer(Barrier(0, 1), 10);
+  a.Offer(Buf(0, "a2"), 11);  // after the barrier on channel 0: held
+  a.Offer(Buf(1, "b1"), 12);  // before the barrier on channel 1: processed
+  EXPECT_EQ(Drain(a), (V{"a1", "b1"}));
+  EXPECT_EQ(a.aligning(), 1);
+  a.Offer(Barrier(1, 1), 20);
+  a.Offer(Buf(1, "b2"), 21);
+  a.Offer(Buf(2, "c1"), 22);
+  EXPECT_EQ(Drain(a), (V{"c1"}));
+  a.Offer(Barrier(2, 1), 30);
+  // Snapshot exactly after everything before the barriers, then the held events in order.
+  EXPECT_EQ(Drain(a), (V{"cp1", "a2", "b2"}));
+  EXPECT_EQ(a.aligning(), 0);
+}
+
+TEST(BarrierAligner, ReportsAlignmentDuration) {
+  BarrierAligner a(2);
+  a.Offer(Barrier(0, 4), 100);
+  a.Offer(Barrier(1, 4), 130);
+  auto s = a.Next();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->kind, AlignerStep::Kind::kCheckpoint);
+  EXPECT_EQ(s->alignment_ms, 30);
+}
+
+TEST(BarrierAligner, EndedChannelsCountAsAligned) {
+  BarrierAligner a(2);
+  a.Offer(Eop(1), 0);
+  a.Offer(Barrier(0, 1), 1);
+  EXPECT_EQ(Drain(a), (V{"end1", "cp1"}));
+  BarrierAligner b(2);
+  b.Offer(Barrier(0, 2), 0);
+  b.Offer(Buf(1, "x"), 1);
+  b.Offer(Eop(1), 2);  // the other channel ends instead of sending the barrier
+  EXPECT_EQ(Drain(b), (V{"x", "end1", "cp2"}));
+}
+
+TEST(BarrierAligner, NextBarrierHeldBehindTheCurrentOneIsAlignedAfterIt) {
+  BarrierAligner a(2);
+  a.Offer(Barrier(0, 1), 0);
+  a.Offer(Buf(0, "a"), 0);
+  a.Offer(Barrier(0, 2), 0);  // held behind barrier 1
+  a.Offer(Barrier(1, 1), 0);
+  EXPECT_EQ(Drain(a), (V{"cp1", "a"}));
+  EXPECT_EQ(a.aligning(), 2);  // channel 0 already delivered barrier 2
+  a.Offer(Barrier(1, 2), 0);
+  EXPECT_EQ(Drain(a), (V{"cp2"}));
+}
+
+TEST(BarrierAligner, NewerBarrierAbandonsTheOlderCheckpoint) {
+  BarrierAligner a(2);
+  a.Offer(Barrier(0, 1), 0);
+  a.Offer(Buf(0, "held"), 0);
+  a.Offer(Barrier(1, 2), 0);  // checkpoint 1 was abandoned upstream
+  auto out = Drain(a);
+  EXPECT_EQ(std::count(out.begin(), out.end(), "cp1"), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), "held"), 1);
+  a.Offer(Barrier(0, 2), 0);
+  EXPECT_EQ(Drain(a), (V{"cp2"}));
+}
+
+TEST(BarrierAligner, ControlEventsBypassAlignment) {
+  BarrierAligner a(2);
+  a.Offer(Barrier(0, 1), 0);
+  NetworkEvent control;
+  control.kind = NetworkEvent::Kind::kControl;
+  control.channel = -1;
+  control.buffer = "ctl";
+  a.Offer(control, 0);
+  EXPECT_EQ(Drain(a), (V{"ctl"}));
 }
 
 }  // namespace
