@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "runtime/base/ids.h"
+#include "runtime/checkpoint/checkpoint_coordinator.h"
+#include "runtime/checkpoint/restart_strategy.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/job/job_compiler.h"
@@ -28,10 +30,35 @@ struct Execution {
   std::string location;    // TaskManager address
   v1::TaskMetrics metrics;
   std::string failure;
+  bool end_of_input = false;  // consumed all input, waits for the final checkpoint
+};
+
+// One entry of the job's exception history (Flink's /jobs/:jobid/exceptions).
+struct ExceptionEntry {
+  std::string message;
+  int64_t timestamp_ms = 0;
+  std::string task_name;  // empty for job-level failures
+  std::string location;
 };
 
 struct JobMaster {
   JobId id;
+  // Checkpointing and restarts (null coordinator: the job does not checkpoint).
+  std::unique_ptr<checkpoint::CheckpointCoordinator> coordinator;
+  std::unique_ptr<checkpoint::RestartStrategy> restart_strategy;
+  std::string checkpoint_root;  // checkpoint.dir; the job's files go to <root>/<job-id>/
+  std::string restore_path;     // checkpoint to restore from on the next deployment ("" = none)
+  int64_t final_checkpoint_id = 0;
+  bool awaiting_final_checkpoint = false;  // every task drained; final checkpoint next
+  int num_restarts = 0;
+  int64_t running_since_ms = 0;     // wall ms of the last switch to RUNNING, 0 when not running
+  int64_t uptime_total_ms = 0;      // completed RUNNING periods
+  int64_t down_since_ms = 0;        // wall ms when the last restart began, 0 when not restarting
+  int64_t last_recovery_ms = 0;     // failure -> all subtasks RUNNING again, last restart
+  int64_t restart_delay_ms = 0;     // chosen by the restart strategy
+  bool restart_scheduled = false;
+  std::vector<ExceptionEntry> exceptions;  // newest last; the first is the root cause
+  std::vector<std::unique_ptr<Execution>> prior_attempts;  // kept for fencing lookups
   job::JobSubmission submission;
   graph::JobGraph graph;
   graph::JobStatusMachine status{graph::JobStatus::kInitializing};

@@ -10,6 +10,7 @@
 #include <list>
 #include <map>
 #include <thread>
+#include <variant>
 
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
@@ -18,6 +19,8 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/serial_executor.h"
 #include "runtime/base/status.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/core/key_groups.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
 #include "sluice/v1/taskmanager.grpc.pb.h"
 #include "spdlog/spdlog.h"
@@ -126,8 +129,12 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     auto job = std::make_unique<JobMaster>();
     job->id = JobId::Random();
-    job->submission = std::move(sub);
     job->graph = std::move(*graph);
+    if (absl::Status s = SetUpFaultTolerance(sub, req->job().restore_path(), *job); !s.ok()) {
+      spdlog::info("Refused job submission: {}", s.message());
+      return ToGrpc(s);
+    }
+    job->submission = std::move(sub);
     job->start_ms = NowMillis();
     JobId id = job->id;
     executor_.Call([&] {
@@ -269,15 +276,113 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       JobMaster& job = *jobs_.at(attempts_.at(e->attempt_id).job);
       if (job.id.ToString() != req->job_id()) return false;
       e->metrics = req->metrics();
+      if (req->end_of_input()) {
+        if (IsCurrent(job, *e) && e->state.state() == ExecutionState::kRunning) OnEndOfInput(job, *e);
+        return true;
+      }
       std::string failure = req->has_failure() ? req->failure().message() : "";
-      UpdateExecution(job, *e, *state, failure);
+      bool retryable = !req->has_failure() || req->failure().retryable();
+      UpdateExecution(job, *e, *state, failure, retryable);
       return true;
     });
     resp->set_accepted(accepted);
     return grpc::Status::OK;
   }
 
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*, const v1::AcknowledgeCheckpointRequest* req,
+                                     v1::AcknowledgeCheckpointResponse*) override {
+    executor_.Call([&] {
+      Execution* e = CurrentRunningExecution(req->job_id(), req->attempt_id());
+      if (!e) return 0;
+      JobMaster& job = JobOf(*e);
+      if (!job.coordinator) return 0;
+      checkpoint::Ack ack;
+      ack.task = checkpoint::TaskKey{e->vertex, e->subtask};
+      ack.state_size_bytes = req->state_size_bytes();
+      ack.alignment_ms = req->alignment_ms();
+      ack.sync_ms = req->sync_ms();
+      ack.async_ms = req->async_ms();
+      ack.handle = req->state_handle();
+      ExecuteActions(job, job.coordinator->OnAck(req->checkpoint_id(), std::move(ack), NowMillis()));
+      return 0;
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeclineCheckpoint(grpc::ServerContext*, const v1::DeclineCheckpointRequest* req,
+                                 v1::DeclineCheckpointResponse*) override {
+    executor_.Call([&] {
+      Execution* e = CurrentRunningExecution(req->job_id(), req->attempt_id());
+      if (!e) return 0;
+      JobMaster& job = JobOf(*e);
+      if (!job.coordinator) return 0;
+      ExecuteActions(job, job.coordinator->OnDecline(
+                              req->checkpoint_id(), checkpoint::TaskKey{e->vertex, e->subtask},
+                              fmt::format("{} declined: {}", job.TaskName(*e), req->reason()),
+                              NowMillis()));
+      return 0;
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetJobCheckpoints(grpc::ServerContext*, const v1::GetJobRequest* req,
+                                 v1::JsonResponse* resp) override {
+    auto r = GetJobCheckpointsJson(req->job_id());
+    if (!r.ok()) return ToGrpc(r.status());
+    resp->set_json(*r);
+    return grpc::Status::OK;
+  }
+
   // --- RestBackend (also used by the gRPC views) --------------------------------------------
+  absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) override {
+    return WithJob(job_id, [](JobMaster& job) -> std::string {
+      if (!job.coordinator) {
+        // Flink answers with empty statistics for jobs without checkpointing.
+        return R"({"counts":{"restored":0,"total":0,"in_progress":0,"completed":0,"failed":0},)"
+               R"("summary":{},"latest":{"completed":null,"savepoint":null,"failed":null,)"
+               R"("restored":null},"history":[]})";
+      }
+      return job.coordinator->StatsJson(NowMillis()).dump();
+    });
+  }
+
+  absl::StatusOr<std::string> GetJobExceptionsJson(const std::string& job_id) override {
+    return WithJob(job_id, [](JobMaster& job) -> std::string {
+      nlohmann::json j;
+      nlohmann::json entries = nlohmann::json::array();
+      for (auto it = job.exceptions.rbegin(); it != job.exceptions.rend(); ++it) {
+        entries.push_back({{"exceptionName", "sluice.TaskFailure"},
+                           {"stacktrace", it->message},
+                           {"timestamp", it->timestamp_ms},
+                           {"taskName", it->task_name.empty() ? nlohmann::json(nullptr)
+                                                              : nlohmann::json(it->task_name)},
+                           {"location", it->location.empty() ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(it->location)},
+                           {"concurrentExceptions", nlohmann::json::array()}});
+      }
+      if (job.exceptions.empty()) {
+        j["root-exception"] = nullptr;
+        j["timestamp"] = nullptr;
+      } else {
+        // Flink's root exception is the one that ended (or last restarted) the job.
+        j["root-exception"] = job.exceptions.back().message;
+        j["timestamp"] = job.exceptions.back().timestamp_ms;
+      }
+      j["all-exceptions"] = nlohmann::json::array();
+      j["truncated"] = false;
+      j["exceptionHistory"] = {{"entries", entries}, {"truncated", false}};
+      return j.dump();
+    });
+  }
+
+  absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override {
+    return WithJob(job_id, [this](JobMaster& job) -> std::string {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& [k, v] : JobMetrics(job)) arr.push_back({{"id", k}, {"value", std::to_string(v)}});
+      return arr.dump();
+    });
+  }
+
   v1::ListJobsResponse ListJobs() override {
     return executor_.Call([this] {
       v1::ListJobsResponse r;
@@ -355,7 +460,26 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     return true;
   }
 
-  void UpdateExecution(JobMaster& job, Execution& e, ExecutionState to, const std::string& failure) {
+  // Once every subtask runs: the job is up (uptime/downtime) and checkpointing starts.
+  void OnExecutionRunning(JobMaster& job) {
+    bool all = true;
+    job.ForEachExecution([&](Execution& x) { all &= x.state.state() == ExecutionState::kRunning; });
+    if (!all || job.status.state() != JobStatus::kRunning || job.running_since_ms) return;
+    job.running_since_ms = NowMillis();
+    if (job.down_since_ms) {
+      spdlog::info("Job {} ({}) recovered: all {} subtasks RUNNING {} ms after the failure.",
+                   job.graph.name, job.id.ToString(), job.graph.TotalSubtasks(),
+                   job.running_since_ms - job.down_since_ms);
+      job.last_recovery_ms = job.running_since_ms - job.down_since_ms;
+      job.down_since_ms = 0;
+    }
+    if (job.coordinator && !job.coordinator->running()) {
+      ExecuteActions(job, job.coordinator->Start(NowMillis()));
+    }
+  }
+
+  void UpdateExecution(JobMaster& job, Execution& e, ExecutionState to, const std::string& failure,
+                       bool retryable = true) {
     ExecutionState from = e.state.state();
     if (graph::IsTerminal(from)) return;
     // A task reports RUNNING right after INITIALIZING; tolerate a lost intermediate report.
@@ -366,23 +490,381 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       SetExecutionState(job, e, ExecutionState::kInitializing);
     }
     if (!SetExecutionState(job, e, to, failure)) return;
-    if (to == ExecutionState::kFailed) {
-      FailJob(job, fmt::format("{} ({}) on {} failed: {}", job.TaskName(e),
-                               e.attempt_id.ToString(), e.location,
-                               failure.empty() ? "unknown cause" : failure));
+    if (to == ExecutionState::kFailed && IsCurrent(job, e)) {
+      HandleFailure(job,
+                    fmt::format("{} ({}) on {} failed: {}", job.TaskName(e),
+                                e.attempt_id.ToString(), e.location,
+                                failure.empty() ? "unknown cause" : failure),
+                    retryable, job.TaskName(e), e.location);
     }
+    if (to == ExecutionState::kRunning) OnExecutionRunning(job);
     CheckJobProgress(job);
   }
 
-  // Moves the job towards FAILED: records the first (root) cause and cancels the other tasks.
-  void FailJob(JobMaster& job, const std::string& cause) {
+
+  // ---- fault tolerance ----------------------------------------------------------------------
+
+  // Checkpoint coordinator, restart strategy and restore path of a new job. InvalidArgument
+  // (naming the spec) for bad settings.
+  absl::Status SetUpFaultTolerance(const job::JobSubmission& sub, const std::string& restore_path,
+                                   JobMaster& job) {
+    const auto& settings = job.graph.settings;
+    auto get = [&](const char* key) -> std::optional<std::string> {
+      auto it = settings.find(key);
+      if (it == settings.end()) return std::nullopt;
+      return it->second;
+    };
+    std::map<std::string, std::string> restart_keys;
+    for (const auto& [k, v] : settings) {
+      if (k.rfind("restart-strategy.", 0) == 0) restart_keys[k] = v;
+    }
+    if (job.graph.checkpointing_enabled()) {
+      checkpoint::CheckpointConfig cfg;
+      cfg.interval_ms = std::stoll(*get("execution.checkpointing.interval"));
+      if (auto v = get("execution.checkpointing.timeout")) cfg.timeout_ms = std::stoll(*v);
+      if (auto v = get("execution.checkpointing.min-pause")) cfg.min_pause_ms = std::stoll(*v);
+      if (auto v = get("execution.checkpointing.max-concurrent-checkpoints")) cfg.max_concurrent = std::stoi(*v);
+      if (auto v = get("execution.checkpointing.tolerable-failed-checkpoints")) {
+        cfg.tolerable_failed_checkpoints = std::stoi(*v);
+      }
+      if (auto v = get("state.checkpoints.num-retained")) cfg.retained = std::stoi(*v);
+      if (absl::Status s = cfg.Validate(); !s.ok()) {
+        return InvalidArgumentF("{}: checkpointing: {}", sub.spec_path, s.message());
+      }
+      job.checkpoint_root = get("state.checkpoints.dir").value_or(config_.checkpoint_dir);
+      if (job.checkpoint_root.empty()) {
+        return InvalidArgumentF(
+            "{}: checkpointing needs a directory: set checkpointing.dir in the job spec or "
+            "state.checkpoints.dir (--checkpoint-dir) on the JobManager",
+            sub.spec_path);
+      }
+      std::vector<checkpoint::TaskKey> all, sources;
+      for (const auto& v : job.graph.vertices) {
+        for (int i = 0; i < v.parallelism; ++i) {
+          all.push_back({v.index, i});
+          if (v.is_source()) sources.push_back({v.index, i});
+        }
+      }
+      ASSIGN_OR_RETURN(auto coordinator,
+                       checkpoint::CheckpointCoordinator::Create(cfg, all, sources));
+      job.coordinator = std::make_unique<checkpoint::CheckpointCoordinator>(std::move(coordinator));
+    } else if (restart_keys.empty()) {
+      // Flink: without checkpointing the default is no restarts (state would be lost).
+      restart_keys["restart-strategy.type"] = "none";
+    }
+    auto strategy = checkpoint::MakeRestartStrategy(restart_keys);
+    if (!strategy.ok()) {
+      return InvalidArgumentF("{}: restart-strategy: {}", sub.spec_path, strategy.status().message());
+    }
+    job.restart_strategy = std::move(*strategy);
+    if (!restore_path.empty()) {
+      if (!job.coordinator) {
+        return InvalidArgumentF("{}: restoring from '{}' needs a job with checkpointing",
+                                sub.spec_path, restore_path);
+      }
+      auto md = checkpoint::CheckpointStorage::ReadMetadata(restore_path);
+      if (!md.ok()) return InvalidArgumentF("cannot restore from '{}': {}", restore_path, md.status().message());
+      if (md->max_parallelism != job.graph.max_parallelism) {
+        return InvalidArgumentF(
+            "cannot restore from '{}': it has max parallelism {}, the job {} (key groups cannot "
+            "change)", restore_path, md->max_parallelism, job.graph.max_parallelism);
+      }
+      job.restore_path = CheckpointDirOf(restore_path);
+      job.coordinator->Restored(md->checkpoint_id, md->timestamp_ms, job.restore_path);
+    }
+    spdlog::info("Job {}: {}; restart strategy {}", job.graph.name,
+                 job.coordinator ? fmt::format("checkpoints every {} ms into {}",
+                                               std::stoll(*get("execution.checkpointing.interval")),
+                                               job.checkpoint_root)
+                                 : std::string("no checkpointing"),
+                 job.restart_strategy->Describe());
+    return absl::OkStatus();
+  }
+
+  static std::string CheckpointDirOf(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    const std::string suffix = "/_metadata";
+    if (p.size() > suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      p.resize(p.size() - suffix.size());
+    }
+    return p;
+  }
+
+  template <typename F>
+  absl::StatusOr<std::string> WithJob(const std::string& job_id, F&& f) {
+    auto id = JobId::Parse(job_id);
+    if (!id.ok()) return id.status();
+    return executor_.Call([&]() -> absl::StatusOr<std::string> {
+      auto it = jobs_.find(*id);
+      if (it == jobs_.end()) return NotFoundF("Job {} not found", job_id);
+      return f(*it->second);
+    });
+  }
+
+  JobMaster& JobOf(const Execution& e) { return *jobs_.at(attempts_.at(e.attempt_id).job); }
+
+  bool IsCurrent(JobMaster& job, const Execution& e) {
+    return job.executions[static_cast<size_t>(e.vertex)][static_cast<size_t>(e.subtask)].get() == &e;
+  }
+
+  // The execution behind a checkpoint message, if it is the current attempt and RUNNING
+  // (fencing: messages of earlier attempts are dropped).
+  Execution* CurrentRunningExecution(const std::string& job_id, const std::string& attempt) {
+    Execution* e = FindExecution(attempt);
+    if (!e) return nullptr;
+    JobMaster& job = JobOf(*e);
+    if (job.id.ToString() != job_id || !IsCurrent(job, *e) ||
+        e->state.state() != ExecutionState::kRunning) {
+      spdlog::debug("Ignoring checkpoint message from stale attempt {}", attempt);
+      return nullptr;
+    }
+    return e;
+  }
+
+  std::map<std::string, int64_t> JobMetrics(JobMaster& job) {
+    int64_t now = NowMillis();
+    std::map<std::string, int64_t> m;
+    m["numRestarts"] = job.num_restarts;
+    m["fullRestarts"] = job.num_restarts;
+    m["uptime"] = job.running_since_ms ? now - job.running_since_ms : 0;
+    m["downtime"] = job.down_since_ms ? now - job.down_since_ms : 0;
+    if (job.coordinator) {
+      m["lastCheckpointDuration"] = job.coordinator->last_duration_ms();
+      m["lastCheckpointSize"] = job.coordinator->last_size_bytes();
+      m["numberOfCompletedCheckpoints"] = job.coordinator->num_completed();
+      m["numberOfFailedCheckpoints"] = job.coordinator->num_failed();
+      m["numberOfInProgressCheckpoints"] = job.coordinator->num_pending();
+      m["totalNumberOfCheckpoints"] = job.coordinator->num_triggered();
+      m["lastCompletedCheckpointId"] = job.coordinator->last_completed_id();
+    }
+    return m;
+  }
+
+  // Sends one mailbox message (TriggerCheckpoint / Notify*) to the given executions, off the
+  // executor thread. Failures are logged: a task that is gone is handled by failure detection.
+  void SendToTasks(JobMaster& job, const std::vector<Execution*>& targets, const std::string& kind,
+                   int64_t checkpoint_id, int64_t timestamp_ms = 0) {
+    struct Call {
+      std::shared_ptr<v1::TaskExecutorService::Stub> stub;
+      std::string attempt;
+    };
+    std::vector<Call> calls;
+    for (Execution* e : targets) {
+      auto it = taskmanagers_.find(e->taskmanager);
+      if (it == taskmanagers_.end() || graph::IsTerminal(e->state.state())) continue;
+      calls.push_back(Call{it->second.stub, e->attempt_id.ToString()});
+    }
+    if (calls.empty()) return;
+    std::string job_id = job.id.ToString();
+    RunHelper([calls = std::move(calls), job_id, kind, checkpoint_id, timestamp_ms] {
+      for (const auto& c : calls) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        grpc::Status st;
+        if (kind == "trigger" || kind == "final") {
+          v1::TriggerCheckpointRequest req;
+          req.set_job_id(job_id);
+          req.set_attempt_id(c.attempt);
+          req.set_checkpoint_id(checkpoint_id);
+          req.set_timestamp_ms(timestamp_ms);
+          req.set_final(kind == "final");
+          v1::TriggerCheckpointResponse resp;
+          st = c.stub->TriggerCheckpoint(&ctx, req, &resp);
+        } else {
+          v1::NotifyCheckpointRequest req;
+          req.set_job_id(job_id);
+          req.set_attempt_id(c.attempt);
+          req.set_checkpoint_id(checkpoint_id);
+          v1::NotifyCheckpointResponse resp;
+          st = kind == "complete" ? c.stub->NotifyCheckpointComplete(&ctx, req, &resp)
+                                  : c.stub->NotifyCheckpointAborted(&ctx, req, &resp);
+        }
+        if (!st.ok()) {
+          spdlog::debug("{} {} to attempt {}: {}", kind, checkpoint_id, c.attempt, st.error_message());
+        }
+      }
+    });
+  }
+
+  std::vector<Execution*> CurrentExecutions(JobMaster& job, bool sources_only = false) {
+    std::vector<Execution*> out;
+    for (auto& v : job.executions) {
+      for (auto& e : v) {
+        if (!sources_only || job.graph.vertices[static_cast<size_t>(e->vertex)].is_source()) {
+          out.push_back(e.get());
+        }
+      }
+    }
+    return out;
+  }
+
+  // Carries out the checkpoint coordinator's decisions.
+  void ExecuteActions(JobMaster& job, std::vector<checkpoint::Action> actions) {
+    for (auto& action : actions) {
+      std::visit(
+          [&](auto& a) {
+            using T = std::decay_t<decltype(a)>;
+            if constexpr (std::is_same_v<T, checkpoint::TriggerCheckpoint>) {
+              std::vector<Execution*> targets;
+              for (Execution* e : CurrentExecutions(job)) {
+                bool source = job.graph.vertices[static_cast<size_t>(e->vertex)].is_source();
+                if (source || e->end_of_input) targets.push_back(e);
+              }
+              SendToTasks(job, targets, "trigger", a.id, a.timestamp_ms);
+            } else if constexpr (std::is_same_v<T, checkpoint::CompleteCheckpoint>) {
+              PersistCheckpoint(job, a);
+            } else if constexpr (std::is_same_v<T, checkpoint::NotifyComplete>) {
+              spdlog::info("Completed checkpoint {} for job {} ({}).", a.id, job.graph.name,
+                           job.id.ToString());
+              SendToTasks(job, CurrentExecutions(job), "complete", a.id);
+            } else if constexpr (std::is_same_v<T, checkpoint::NotifyAborted>) {
+              spdlog::info("Checkpoint {} of job {} aborted: {}", a.id, job.id.ToString(), a.reason);
+              SendToTasks(job, CurrentExecutions(job), "aborted", a.id);
+            } else if constexpr (std::is_same_v<T, checkpoint::DiscardCheckpoint>) {
+              checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
+              int64_t id = a.id;
+              RunHelper([storage, id] {
+                if (auto s = checkpoint::CheckpointStorage(storage).Discard(id); !s.ok()) {
+                  spdlog::warn("Could not discard checkpoint {}: {}", id, s.message());
+                }
+              });
+            } else if constexpr (std::is_same_v<T, checkpoint::FailJob>) {
+              HandleFailure(job, a.reason, /*retryable=*/true, "", "");
+            }
+          },
+          action);
+    }
+  }
+
+  // Writes `_metadata` off the executor thread, then reports the outcome to the coordinator.
+  void PersistCheckpoint(JobMaster& job, const checkpoint::CompleteCheckpoint& c) {
+    checkpoint::CheckpointMetadata md;
+    md.job_id = job.id.ToString();
+    md.checkpoint_id = c.id;
+    md.timestamp_ms = c.timestamp_ms;
+    md.max_parallelism = job.graph.max_parallelism;
+    for (const auto& v : job.graph.vertices) md.vertices.emplace_back(v.id, v.parallelism);
+    for (const auto& ack : c.acks) {
+      auto handle = checkpoint::DecodeSubtaskStateHandle(ack.handle);
+      if (!handle.ok()) {
+        ExecuteActions(job, job.coordinator->OnCheckpointPersistFailed(
+                                c.id, std::string(handle.status().message()), NowMillis()));
+        return;
+      }
+      md.subtasks.push_back(std::move(*handle));
+    }
+    checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
+    JobId job_id = job.id;
+    int64_t id = c.id;
+    RunHelper([this, storage, md = std::move(md), job_id, id]() mutable {
+      absl::Status s = storage.WriteMetadata(md);
+      std::string dir = storage.CheckpointDir(id);
+      executor_.Post([this, job_id, id, s, dir] {
+        auto it = jobs_.find(job_id);
+        if (it == jobs_.end() || !it->second->coordinator) return;
+        JobMaster& job = *it->second;
+        ExecuteActions(job, s.ok() ? job.coordinator->OnCheckpointPersisted(id, NowMillis(), dir)
+                                   : job.coordinator->OnCheckpointPersistFailed(
+                                         id, std::string(s.message()), NowMillis()));
+      });
+    });
+  }
+
+  // A task consumed all its input (Flink's FLIP-147). It stays alive: barriers can no longer
+  // reach it, so checkpoints are triggered at it directly (it snapshots at once), including the
+  // ones already pending. Once every task has drained, the final checkpoint is taken at all of
+  // them, and its completion lets them finish (two-phase-commit sinks commit the last data).
+  void OnEndOfInput(JobMaster& job, Execution& e) {
+    if (e.end_of_input || !job.coordinator) return;
+    e.end_of_input = true;
+    for (const auto& st : job.coordinator->history()) {
+      if (st.status == checkpoint::CheckpointStatus::kInProgress) {
+        SendToTasks(job, {&e}, "trigger", st.id, st.trigger_timestamp);
+      }
+    }
+    bool all = true;
+    job.ForEachExecution([&](Execution& x) { all &= x.end_of_input; });
+    if (all) {
+      job.awaiting_final_checkpoint = true;
+      MaybeTriggerFinalCheckpoint(job);
+    }
+  }
+
+  void MaybeTriggerFinalCheckpoint(JobMaster& job) {
+    if (!job.awaiting_final_checkpoint || job.final_checkpoint_id != 0) return;
+    if (!job.coordinator->running() || job.coordinator->num_pending() > 0) return;
+    auto trigger = job.coordinator->TriggerNow(NowMillis());
+    if (!trigger.ok()) {
+      HandleFailure(job, fmt::format("could not trigger the final checkpoint: {}",
+                                     trigger.status().message()),
+                    true, "", "");
+      return;
+    }
+    job.final_checkpoint_id = trigger->id;
+    spdlog::info("All tasks of job {} ({}) reached end of input; final checkpoint {}.",
+                 job.graph.name, job.id.ToString(), trigger->id);
+    SendToTasks(job, CurrentExecutions(job), "final", trigger->id, trigger->timestamp_ms);
+  }
+
+  // A task failed, a TaskManager was lost, or checkpoints kept failing: restart from the latest
+  // checkpoint if the restart strategy allows, otherwise fail the job with the root cause.
+  void HandleFailure(JobMaster& job, const std::string& cause, bool retryable,
+                     const std::string& task_name, const std::string& location) {
+    job.exceptions.push_back(ExceptionEntry{cause, NowMillis(), task_name, location});
+    if (job.exceptions.size() > 64) job.exceptions.erase(job.exceptions.begin());
     JobStatus s = job.status.state();
-    if (s == JobStatus::kFailing || graph::IsTerminal(s)) return;
-    job.failure_cause = cause;
-    SetJobStatus(job, JobStatus::kFailing);
-    // No restart strategy yet (issue #3): a failure fails the job.
+    if (s != JobStatus::kRunning) return;  // already failing, restarting or done
+    if (job.coordinator && job.coordinator->running()) ExecuteActions(job, job.coordinator->Stop());
+    checkpoint::RestartDecision d = job.restart_strategy->OnFailure(MonotonicMillis(), retryable);
+    if (job.running_since_ms) job.uptime_total_ms += NowMillis() - job.running_since_ms;
+    job.running_since_ms = 0;
+    if (!d.restart) {
+      job.failure_cause = cause;
+      spdlog::warn("Job {} ({}) will not restart: {}", job.graph.name, job.id.ToString(), d.reason);
+      SetJobStatus(job, JobStatus::kFailing);
+      job.ForEachExecution([&](Execution& e) { CancelExecution(job, e); });
+      CheckJobProgress(job);
+      return;
+    }
+    spdlog::info("Job {} ({}) restarts in {} ms ({}): {}", job.graph.name, job.id.ToString(),
+                 d.delay_ms, d.reason, cause);
+    job.down_since_ms = NowMillis();
+    job.restart_delay_ms = d.delay_ms;
+    job.restart_scheduled = false;
+    SetJobStatus(job, JobStatus::kRestarting);
     job.ForEachExecution([&](Execution& e) { CancelExecution(job, e); });
     CheckJobProgress(job);
+  }
+
+  // Redeploys every subtask as a new attempt, restoring from the latest completed checkpoint.
+  void Restart(const JobId& id) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    JobMaster& job = *it->second;
+    if (job.status.state() != JobStatus::kRestarting) return;
+    ReleaseSlots(job);
+    for (auto& v : job.executions) {
+      for (auto& e : v) {
+        auto next = std::make_unique<Execution>();
+        next->vertex = e->vertex;
+        next->subtask = e->subtask;
+        next->attempt_number = e->attempt_number + 1;
+        next->attempt_id = ExecutionAttemptId::Random();
+        attempts_[next->attempt_id] = AttemptRef{job.id, next.get()};
+        job.prior_attempts.push_back(std::move(e));
+        e = std::move(next);
+      }
+    }
+    if (job.coordinator && job.coordinator->last_completed_id() > 0) {
+      checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
+      job.restore_path = storage.CheckpointDir(job.coordinator->last_completed_id());
+    }
+    job.final_checkpoint_id = 0;
+    job.awaiting_final_checkpoint = false;
+    job.num_restarts++;
+    SetJobStatus(job, JobStatus::kCreated);
+    TrySchedule();
   }
 
   void CancelJobLocked(JobMaster& job) {
@@ -440,6 +922,12 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         if (all_finished) SetJobStatus(job, JobStatus::kFinished);
         break;
       case JobStatus::kFailing: SetJobStatus(job, JobStatus::kFailed); break;
+      case JobStatus::kRestarting:
+        if (!job.restart_scheduled) {
+          job.restart_scheduled = true;
+          RunAfter(job.restart_delay_ms, [this, id = job.id] { Restart(id); });
+        }
+        break;
       case JobStatus::kCancelling: SetJobStatus(job, JobStatus::kCanceled); break;
       default: break;
     }
@@ -493,7 +981,62 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     return n;
   }
 
+  // Puts the state of (vertex, subtask) from `md` into a deployment: operator state of the same
+  // subtask index; keyed state files of every old subtask whose key groups overlap (with the
+  // same parallelism, exactly its own).
+  void AddRestoredState(const checkpoint::CheckpointMetadata& md, const JobMaster& job,
+                        const Execution& e, v1::SubmitTaskRequest* req) {
+    req->set_restored_checkpoint_id(md.checkpoint_id);
+    const auto& vertex = job.graph.vertices[static_cast<size_t>(e.vertex)];
+    const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
+        vertex.max_parallelism, vertex.parallelism, e.subtask);
+    std::map<std::string, v1::RestoredOperatorState*> by_uid;
+    for (const auto& st : md.subtasks) {
+      if (st.vertex != e.vertex) continue;
+      for (const auto& op : st.operators) {
+        auto*& r = by_uid[op.operator_uid];
+        if (!r) {
+          r = req->add_restored();
+          r->set_operator_uid(op.operator_uid);
+        }
+        if (st.subtask == e.subtask) {
+          r->set_has_operator_state(true);
+          r->set_operator_state(op.operator_state);
+        }
+        if (op.keyed_state_file.empty()) continue;
+        bool overlaps = false;
+        for (const auto& [g, off] : op.key_group_offsets) overlaps |= range.Contains(g);
+        if (!overlaps) continue;
+        auto* f = r->add_keyed_state();
+        f->set_path(job.restore_path + "/" + op.keyed_state_file);
+        for (const auto& [g, off] : op.key_group_offsets) {
+          auto* o = f->add_offsets();
+          o->set_key_group(g);
+          o->set_offset(off);
+        }
+      }
+    }
+  }
+
   void Deploy(JobMaster& job) {
+    std::optional<checkpoint::CheckpointMetadata> restore;
+    if (!job.restore_path.empty()) {
+      auto md = checkpoint::CheckpointStorage::ReadMetadata(job.restore_path);
+      if (!md.ok()) {
+        job.failure_cause = fmt::format("cannot restore from {}: {}", job.restore_path,
+                                        md.status().message());
+        SetJobStatus(job, JobStatus::kFailing);
+        job.ForEachExecution([&](Execution& e) { CancelExecution(job, e); });
+        CheckJobProgress(job);
+        return;
+      }
+      restore = std::move(*md);
+      spdlog::info("Restoring job {} ({}) from checkpoint {} at {}", job.graph.name,
+                   job.id.ToString(), restore->checkpoint_id, job.restore_path);
+      if (job.coordinator) {
+        job.coordinator->Restored(restore->checkpoint_id, restore->timestamp_ms, job.restore_path);
+      }
+    }
     std::vector<std::pair<std::shared_ptr<v1::TaskExecutorService::Stub>, v1::SubmitTaskRequest>> calls;
     for (auto& v : job.executions) {
       for (auto& e : v) {
@@ -520,6 +1063,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         req.set_attempt_number(e->attempt_number);
         req.set_jobmanager_id(jobmanager_id_);
         req.set_buffer_timeout_ms(config_.buffer_timeout_ms);
+        if (job.coordinator) req.set_checkpoint_dir(job.checkpoint_root);
+        if (restore) AddRestoredState(*restore, job, *e, &req);
         if (static_cast<size_t>(v + 1) < job.executions.size()) {
           for (auto& c : job.executions[static_cast<size_t>(v + 1)]) {
             auto* loc = req.add_consumers();
@@ -573,7 +1118,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       // Slots of the lost TaskManager are gone with it.
       job->slots.erase(std::remove(job->slots.begin(), job->slots.end(), id), job->slots.end());
       if (affected) {
-        FailJob(*job, cause);
+        HandleFailure(*job, cause, /*retryable=*/true, "", "");
         CheckJobProgress(*job);
       }
     }
@@ -609,6 +1154,35 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
   }
 
+  void CheckpointTick() {
+    for (auto& [id, job] : jobs_) {
+      if (!job->coordinator || !job->coordinator->running()) continue;
+      if (job->status.state() != JobStatus::kRunning) continue;
+      if (job->awaiting_final_checkpoint) {
+        // No new periodic checkpoints; pending ones still time out.
+        if (job->coordinator->num_pending() > 0) {
+          ExecuteActions(*job, job->coordinator->OnTick(NowMillis()));
+        }
+        MaybeTriggerFinalCheckpoint(*job);
+        continue;
+      }
+      ExecuteActions(*job, job->coordinator->OnTick(NowMillis()));
+    }
+  }
+
+  // Runs `fn` on the executor after `delay_ms` (a helper thread waits, interruptibly).
+  void RunAfter(int64_t delay_ms, std::function<void()> fn) {
+    RunHelper([this, delay_ms, fn = std::move(fn)] {
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(delay_ms), [this] { return stopping_; })) {
+          return;
+        }
+      }
+      executor_.Post(fn);
+    });
+  }
+
   // ---- views ------------------------------------------------------------------------------
 
   v1::JobSummary Summary(JobMaster& job) {
@@ -624,6 +1198,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       auto status = static_cast<JobStatus>(i);
       (*s.mutable_state_timestamps())[std::string(graph::Name(status))] = job.status.timestamp(status);
     }
+    for (const auto& [k, v] : JobMetrics(job)) (*s.mutable_metrics())[k] = v;
     auto& counts = *s.mutable_task_counts();
     for (int i = 0; i < graph::kNumExecutionState; ++i) {
       counts[std::string(graph::Name(static_cast<ExecutionState>(i)))] = 0;
@@ -680,10 +1255,14 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   // ---- threads ----------------------------------------------------------------------------
 
   void TimerLoop() {
-    const int64_t tick = std::max<int64_t>(50, std::min<int64_t>(config_.heartbeat_interval_ms, 500));
+    // Fine enough for checkpoint intervals and timeouts; each tick is a few map lookups.
+    const int64_t tick = std::max<int64_t>(10, std::min<int64_t>(config_.heartbeat_interval_ms, 50));
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::milliseconds(tick), [this] { return stopping_; })) {
-      executor_.Post([this] { CheckHeartbeats(); });
+      executor_.Post([this] {
+        CheckHeartbeats();
+        CheckpointTick();
+      });
     }
   }
 

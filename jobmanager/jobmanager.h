@@ -24,6 +24,9 @@ struct JobManagerConfig {
   int64_t heartbeat_interval_ms = 1000;  // [heartbeat.interval]
   int64_t heartbeat_timeout_ms = 5000;   // [heartbeat.timeout]
   int64_t buffer_timeout_ms = 5;         // [execution.buffer-timeout]; 0 = flush every batch
+  // [state.checkpoints.dir] where checkpointing jobs keep their checkpoints unless the job spec
+  // names a directory (checkpointing.dir); a local path or a shared mount all hosts see.
+  std::string checkpoint_dir;
 };
 
 class JobManagerImpl;

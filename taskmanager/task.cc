@@ -3,8 +3,12 @@
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/network/barrier_aligner.h"
 #include "runtime/network/record_writer.h"
 #include "runtime/network/watermark_valve.h"
+#include "runtime/state/keyed_state_backend.h"
 #include "spdlog/spdlog.h"
 #include "taskmanager/operator_chain.h"
 
@@ -19,6 +23,22 @@ class RecordWriterHolder {
   network::RecordWriter* writer = nullptr;
 };
 
+namespace {
+std::string ReadFile(const std::string& path, absl::Status* status) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    *status = NotFoundF("cannot open state file '{}': {}", path, std::strerror(errno));
+    return {};
+  }
+  std::string out;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+}  // namespace
+
 Task::Task(TaskDeployment deployment, TaskEnvironment* env)
     : d_(std::move(deployment)),
       env_(env),
@@ -26,26 +46,38 @@ Task::Task(TaskDeployment deployment, TaskEnvironment* env)
       writer_(std::make_unique<RecordWriterHolder>()) {
   name_ = fmt::format("{} ({}/{})#{}", vertex_.name, d_.subtask + 1, vertex_.parallelism,
                       d_.attempt_number);
-  if (!vertex_.is_source()) {
+  if (vertex_.is_source()) {
+    gate_ = std::make_shared<network::InputGate>(0);  // mailbox only
+  } else {
     const graph::JobEdge* in = d_.graph->input_edge(d_.vertex);
     int channels = d_.graph->vertices[static_cast<size_t>(in->source)].parallelism;
     gate_ = std::make_shared<network::InputGate>(channels);
     env_->RegisterInputGate(d_.attempt_id, gate_);
   }
+  if (!d_.checkpoint_dir.empty()) uploader_ = std::make_unique<SerialExecutor>();
 }
 
 Task::~Task() {
   Cancel();
   if (thread_.joinable()) thread_.join();
+  if (uploader_) uploader_->Shutdown();
 }
 
 void Task::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Task::Cancel() {
   if (cancelled_.exchange(true)) return;
-  if (gate_) gate_->Cancel();
+  gate_->Cancel();
   std::lock_guard lock(writer_->mu);
   if (writer_->writer) writer_->writer->Cancel();
+}
+
+void Task::PostControl(const std::string& kind, int64_t checkpoint_id) {
+  network::NetworkEvent ev;
+  ev.kind = network::NetworkEvent::Kind::kControl;
+  ev.buffer = kind;
+  ev.checkpoint_id = checkpoint_id;
+  gate_->Push(-1, std::move(ev));
 }
 
 TaskMetricsSnapshot Task::Metrics() const {
@@ -74,7 +106,9 @@ void Task::Transition(ExecutionState to, const std::string& failure) {
 void Task::Run() {
   Transition(ExecutionState::kInitializing);
   absl::Status s = Execute();
-  if (gate_) env_->UnregisterInputGate(d_.attempt_id);
+  if (!vertex_.is_source()) env_->UnregisterInputGate(d_.attempt_id);
+  // Acknowledgements still being uploaded go out before the final state.
+  if (uploader_) uploader_->Call([] { return 0; });
   if (s.ok()) {
     Transition(ExecutionState::kFinished);
   } else if (cancelled_.load()) {
@@ -97,18 +131,44 @@ operators::OperatorContext Task::MakeContext(const std::string& op_name, const s
   ctx.max_parallelism = vertex_.max_parallelism;
   ctx.attempt_number = d_.attempt_number;
   ctx.metrics = metrics;
+  ctx.checkpointing_enabled = !d_.checkpoint_dir.empty();
+  auto it = d_.restored.find(uid);
+  if (it != d_.restored.end()) ctx.restored_state = it->second.operator_state;
   return ctx;
 }
 
 absl::Status Task::Execute() {
-  // Build the chain.
+  // Build the chain; keyed operators get a state backend for this subtask's key groups,
+  // restored from the checkpoint's files when there are any.
   std::vector<std::unique_ptr<operators::Operator>> ops;
   std::vector<operators::OperatorContext> contexts;
+  const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
+      vertex_.max_parallelism, vertex_.parallelism, d_.subtask);
   for (const auto& op : vertex_.operators) {
     ASSIGN_OR_RETURN(auto instance, op.factory());
+    ops_.push_back(instance.get());
     ops.push_back(std::move(instance));
     op_metrics_.push_back(std::make_unique<operators::OperatorMetrics>());
     contexts.push_back(MakeContext(op.name, op.uid, op_metrics_.back().get()));
+    std::unique_ptr<state::KeyedStateBackend> backend;
+    if (op.keyed) {
+      backend = std::make_unique<state::KeyedStateBackend>(vertex_.max_parallelism, range);
+      auto it = d_.restored.find(op.uid);
+      if (it != d_.restored.end() && !it->second.keyed_files.empty()) {
+        std::vector<std::string> files;
+        std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
+        for (const auto& f : it->second.keyed_files) {
+          absl::Status rs;
+          files.push_back(ReadFile(f.path, &rs));
+          RETURN_IF_ERROR(rs);
+          offsets.push_back(f.key_group_offsets);
+        }
+        std::vector<std::string_view> views(files.begin(), files.end());
+        RETURN_IF_ERROR(backend->Restore(views, offsets));
+      }
+      contexts.back().keyed_state = backend.get();
+    }
+    backends_.push_back(std::move(backend));
   }
   std::unique_ptr<network::RecordWriter> writer;
   const graph::JobEdge* out = d_.graph->output_edge(d_.vertex);
@@ -135,11 +195,6 @@ absl::Status Task::Execute() {
     sink_chain_ = true;
   }
   OperatorChain chain(std::move(ops), writer.get());
-  auto cleanup = [&] {
-    chain.Close();
-    std::lock_guard lock(writer_->mu);
-    writer_->writer = nullptr;
-  };
   absl::Status s = chain.Open(contexts);
   std::unique_ptr<operators::Source> source;
   if (s.ok() && vertex_.is_source()) {
@@ -148,6 +203,7 @@ absl::Status Task::Execute() {
       s = created.status();
     } else {
       source = std::move(*created);
+      source_ = source.get();
       s = source->Open(MakeContext(vertex_.source_name, vertex_.source_uid, &source_metrics_));
     }
   }
@@ -156,17 +212,33 @@ absl::Status Task::Execute() {
     s = source ? RunSource(*source, chain.head()) : RunInput(chain.head());
   }
   if (s.ok()) s = chain.Finish();
-  if (s.ok() && writer) s = writer->Finish();
+  if (s.ok() && writer) {
+    s = writer->Finish();
+    // Channels are closed now: a checkpoint from here on sends no barrier.
+    std::lock_guard lock(writer_->mu);
+    writer_->writer = nullptr;
+  }
+  if (s.ok() && !d_.checkpoint_dir.empty()) s = AwaitFinalCheckpoint();
   if (source) source->Close();
-  cleanup();
+  chain.Close();
+  {
+    std::lock_guard lock(writer_->mu);
+    writer_->writer = nullptr;
+  }
   if (!s.ok() && writer) writer->Cancel();
+  source_ = nullptr;
   return s;
 }
 
 absl::Status Task::RunSource(operators::Source& source, operators::Output& head) {
   network::RecordWriter* writer = writer_->writer;
   for (;;) {
-    if (cancelled_.load()) return absl::CancelledError("task cancelled");
+    // Mailbox first: a checkpoint is taken between two PollNext calls.
+    for (;;) {
+      ASSIGN_OR_RETURN(auto ctl, gate_->Next(0));
+      if (!ctl.has_value()) break;
+      RETURN_IF_ERROR(HandleControl(*ctl));
+    }
     ASSIGN_OR_RETURN(bool more, source.PollNext(head));
     if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
     if (!more) return absl::OkStatus();
@@ -176,12 +248,18 @@ absl::Status Task::RunSource(operators::Source& source, operators::Output& head)
 absl::Status Task::RunInput(operators::Output& head) {
   network::RecordWriter* writer = writer_->writer;
   network::WatermarkValve valve(gate_->num_channels());
+  network::BarrierAligner aligner(gate_->num_channels());
   core::RecordBatch batch(d_.graph->input_edge(d_.vertex)->schema);
   while (!valve.AllEnded()) {
     int64_t wait = writer ? writer->MillisUntilFlush(MonotonicMillis()) : -1;
     ASSIGN_OR_RETURN(auto next, gate_->Next(wait));
-    if (next.has_value()) {
-      network::NetworkEvent& ev = *next;
+    if (next.has_value()) aligner.Offer(std::move(*next), MonotonicMillis());
+    while (auto step = aligner.Next()) {
+      if (step->kind == network::AlignerStep::Kind::kCheckpoint) {
+        RETURN_IF_ERROR(PerformCheckpoint(step->checkpoint_id, step->alignment_ms, false));
+        continue;
+      }
+      network::NetworkEvent& ev = step->event;
       std::optional<int64_t> advanced;
       switch (ev.kind) {
         case network::NetworkEvent::Kind::kBuffer: {
@@ -201,11 +279,142 @@ absl::Status Task::RunInput(operators::Output& head) {
         case network::NetworkEvent::Kind::kEndOfPartition:
           advanced = valve.OnEndOfPartition(ev.channel);
           break;
+        case network::NetworkEvent::Kind::kControl:
+          RETURN_IF_ERROR(HandleControl(ev));
+          break;
+        case network::NetworkEvent::Kind::kBarrier:
+          break;  // consumed by the aligner
       }
       if (advanced) RETURN_IF_ERROR(head.EmitWatermark(*advanced));
     }
     if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
   }
+  return absl::OkStatus();
+}
+
+// After end of input, a checkpointing task stays RUNNING until the final checkpoint (taken by
+// every task once all have drained) completes, so two-phase-commit sinks commit everything.
+absl::Status Task::AwaitFinalCheckpoint() {
+  env_->ReportEndOfInput(d_, Metrics());
+  while (!final_complete_) {
+    ASSIGN_OR_RETURN(auto ev, gate_->Next(-1));
+    if (ev.has_value() && ev->kind == network::NetworkEvent::Kind::kControl) {
+      RETURN_IF_ERROR(HandleControl(*ev));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
+  const std::string& kind = ev.buffer;
+  if (kind == "trigger") return PerformCheckpoint(ev.checkpoint_id, 0, false);
+  if (kind == "final") {
+    final_checkpoint_id_ = ev.checkpoint_id;
+    return PerformCheckpoint(ev.checkpoint_id, 0, true);
+  }
+  if (kind == "complete") return NotifyComplete(ev.checkpoint_id);
+  if (kind == "aborted") {
+    for (auto* op : ops_) op->NotifyCheckpointAborted(ev.checkpoint_id);
+    return absl::OkStatus();
+  }
+  return InternalF("unknown mailbox message '{}'", kind);
+}
+
+absl::Status Task::NotifyComplete(int64_t checkpoint_id) {
+  if (source_) RETURN_IF_ERROR(source_->NotifyCheckpointComplete(checkpoint_id));
+  for (auto* op : ops_) RETURN_IF_ERROR(op->NotifyCheckpointComplete(checkpoint_id));
+  if (final_checkpoint_id_ != 0 && checkpoint_id >= final_checkpoint_id_) final_complete_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final) {
+  if (d_.checkpoint_dir.empty()) {
+    return FailedPreconditionF("checkpoint {} triggered but the job does not checkpoint",
+                               checkpoint_id);
+  }
+  // A drained task may be triggered directly for a checkpoint it already took through its
+  // barriers; one snapshot per checkpoint.
+  if (checkpoint_id <= last_checkpoint_id_) return absl::OkStatus();
+  last_checkpoint_id_ = checkpoint_id;
+  const int64_t t0 = MonotonicMillis();
+  // Synchronous part: operator state as bytes, keyed state copied into snapshot buffers.
+  struct Pending {
+    std::string uid;
+    std::string operator_state;
+    std::optional<state::KeyedStateSnapshot> keyed;
+  };
+  auto pending = std::make_shared<std::vector<Pending>>();
+  absl::Status failure;
+  if (source_) {
+    auto st = source_->SnapshotState(checkpoint_id);
+    if (!st.ok()) failure = st.status();
+    else pending->push_back(Pending{vertex_.source_uid, std::move(*st), std::nullopt});
+  }
+  for (size_t i = 0; failure.ok() && i < ops_.size(); ++i) {
+    auto st = ops_[i]->SnapshotState(checkpoint_id);
+    if (!st.ok()) {
+      failure = st.status();
+      break;
+    }
+    Pending p{vertex_.operators[i].uid, std::move(*st), std::nullopt};
+    if (backends_[i]) {
+      auto snap = backends_[i]->Snapshot();
+      if (!snap.ok()) {
+        failure = snap.status();
+        break;
+      }
+      p.keyed = std::move(*snap);
+    }
+    pending->push_back(std::move(p));
+  }
+  if (!failure.ok()) {
+    // Flink declines the checkpoint; the task keeps running.
+    spdlog::warn("{} declines checkpoint {}: {}", name_, checkpoint_id, failure.message());
+    env_->DeclineCheckpoint(d_, checkpoint_id, std::string(failure.message()));
+    return absl::OkStatus();
+  }
+  const int64_t sync_ms = MonotonicMillis() - t0;
+  // Barrier right after the synchronous part: downstream snapshots after the same records.
+  if (!final) {
+    std::lock_guard lock(writer_->mu);
+    if (writer_->writer) RETURN_IF_ERROR(writer_->writer->BroadcastBarrier(checkpoint_id));
+  }
+  // Asynchronous part: write keyed state files, then acknowledge.
+  uploader_->Post([this, pending, checkpoint_id, alignment_ms, sync_ms] {
+    const int64_t t1 = MonotonicMillis();
+    checkpoint::CheckpointStorage storage(d_.checkpoint_dir, d_.job_id.ToString());
+    checkpoint::SubtaskStateHandle handle;
+    handle.vertex = d_.vertex;
+    handle.subtask = d_.subtask;
+    int64_t size = 0;
+    for (auto& p : *pending) {
+      checkpoint::OperatorStateHandle op;
+      op.operator_uid = p.uid;
+      op.operator_state = std::move(p.operator_state);
+      size += static_cast<int64_t>(op.operator_state.size());
+      if (p.keyed) {
+        std::string file = fmt::format("{}-{}-{}.kstate", p.uid, d_.subtask, d_.attempt_number);
+        auto written = storage.WriteStateFile(checkpoint_id, file, p.keyed->bytes);
+        if (!written.ok()) {
+          env_->DeclineCheckpoint(d_, checkpoint_id, std::string(written.status().message()));
+          return;
+        }
+        op.keyed_state_file = *written;
+        op.key_group_offsets = p.keyed->key_group_offsets;
+        op.keyed_state_size = static_cast<int64_t>(p.keyed->bytes.size());
+        size += op.keyed_state_size;
+      }
+      handle.operators.push_back(std::move(op));
+    }
+    CheckpointAck ack;
+    ack.checkpoint_id = checkpoint_id;
+    ack.state_handle = checkpoint::EncodeSubtaskStateHandle(handle);
+    ack.state_size_bytes = size;
+    ack.alignment_ms = alignment_ms;
+    ack.sync_ms = sync_ms;
+    ack.async_ms = MonotonicMillis() - t1;
+    env_->AcknowledgeCheckpoint(d_, ack);
+  });
   return absl::OkStatus();
 }
 

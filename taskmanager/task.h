@@ -9,6 +9,8 @@
 // may be called from any thread, the destructor joins. Metrics() is thread-safe.
 
 #include <atomic>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,10 +18,15 @@
 
 #include "absl/status/status.h"
 #include "runtime/base/ids.h"
+#include "runtime/base/serial_executor.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/network/channels.h"
 #include "runtime/operators/operator.h"
+
+namespace sluice::state {
+class KeyedStateBackend;
+}
 
 namespace sluice::taskmanager {
 
@@ -27,6 +34,16 @@ struct ConsumerLocation {
   int subtask = 0;
   ExecutionAttemptId attempt_id;
   std::string address;
+};
+
+// State restored into one operator of the chain (from the TaskDeploymentDescriptor).
+struct RestoredOperator {
+  std::optional<std::string> operator_state;
+  struct KeyedFile {
+    std::string path;  // absolute
+    std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
+  };
+  std::vector<KeyedFile> keyed_files;
 };
 
 struct TaskDeployment {
@@ -38,6 +55,19 @@ struct TaskDeployment {
   int attempt_number = 0;
   std::vector<ConsumerLocation> consumers;
   int64_t buffer_timeout_ms = 5;
+  std::string checkpoint_dir;  // checkpoint.dir root; empty = no checkpointing
+  std::map<std::string, RestoredOperator> restored;  // by operator uid
+  int64_t restored_checkpoint_id = 0;
+};
+
+// What a task reports when it acknowledges a checkpoint.
+struct CheckpointAck {
+  int64_t checkpoint_id = 0;
+  std::string state_handle;  // encoded checkpoint::SubtaskStateHandle
+  int64_t state_size_bytes = 0;
+  int64_t alignment_ms = 0;
+  int64_t sync_ms = 0;
+  int64_t async_ms = 0;
 };
 
 struct TaskMetricsSnapshot {
@@ -61,6 +91,11 @@ class TaskEnvironment {
   virtual void ReportState(const TaskDeployment& d, graph::ExecutionState state,
                            const std::string& failure, const TaskMetricsSnapshot& metrics) = 0;
   virtual std::string location() const = 0;
+  virtual void AcknowledgeCheckpoint(const TaskDeployment& d, const CheckpointAck& ack) = 0;
+  virtual void DeclineCheckpoint(const TaskDeployment& d, int64_t checkpoint_id,
+                                 const std::string& reason) = 0;
+  // The task consumed all input and waits for the final checkpoint (checkpointing jobs only).
+  virtual void ReportEndOfInput(const TaskDeployment& d, const TaskMetricsSnapshot& metrics) = 0;
 };
 
 class Task {
@@ -69,6 +104,10 @@ class Task {
   ~Task();
   void Start();
   void Cancel();
+  // Mailbox messages from the JobManager, handled on the task thread between records.
+  // kind: "trigger" (sources: checkpoint + barrier), "final" (the final checkpoint after end of
+  // input), "complete", "aborted".
+  void PostControl(const std::string& kind, int64_t checkpoint_id);
   TaskMetricsSnapshot Metrics() const;
   bool done() const { return done_.load(); }
   const TaskDeployment& deployment() const { return d_; }
@@ -80,6 +119,10 @@ class Task {
   absl::Status Execute();
   absl::Status RunSource(operators::Source& source, operators::Output& head);
   absl::Status RunInput(operators::Output& head);
+  absl::Status AwaitFinalCheckpoint();
+  absl::Status HandleControl(const network::NetworkEvent& ev);
+  absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final);
+  absl::Status NotifyComplete(int64_t checkpoint_id);
   void Transition(graph::ExecutionState to, const std::string& failure = "");
   operators::OperatorContext MakeContext(const std::string& op_name, const std::string& uid,
                                          operators::OperatorMetrics* metrics) const;
@@ -88,7 +131,17 @@ class Task {
   TaskEnvironment* env_;
   std::string name_;
   const graph::JobVertex& vertex_;
+  // The input gate; for a source task a gate without channels that only carries its mailbox.
   std::shared_ptr<network::InputGate> gate_;
+  // The running chain, valid on the task thread while Execute() runs.
+  operators::Source* source_ = nullptr;
+  std::vector<operators::Operator*> ops_;
+  std::vector<std::unique_ptr<state::KeyedStateBackend>> backends_;  // per op; null if not keyed
+  int64_t final_checkpoint_id_ = 0;
+  int64_t last_checkpoint_id_ = 0;  // newest checkpoint this task snapshotted
+  bool final_complete_ = false;
+  // Writes state files and acknowledges, off the task thread (the asynchronous snapshot part).
+  std::unique_ptr<SerialExecutor> uploader_;
   std::unique_ptr<class RecordWriterHolder> writer_;
   graph::ExecutionState state_ = graph::ExecutionState::kDeploying;
   std::atomic<bool> cancelled_{false};

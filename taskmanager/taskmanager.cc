@@ -131,6 +131,18 @@ class TaskManagerImpl final : public TaskEnvironment,
     d.subtask = req->subtask_index();
     d.attempt_number = req->attempt_number();
     d.buffer_timeout_ms = req->buffer_timeout_ms();
+    d.checkpoint_dir = req->checkpoint_dir();
+    d.restored_checkpoint_id = req->restored_checkpoint_id();
+    for (const auto& r : req->restored()) {
+      RestoredOperator& op = d.restored[r.operator_uid()];
+      if (r.has_operator_state()) op.operator_state = r.operator_state();
+      for (const auto& f : r.keyed_state()) {
+        RestoredOperator::KeyedFile kf;
+        kf.path = f.path();
+        for (const auto& o : f.offsets()) kf.key_group_offsets.emplace_back(o.key_group(), o.offset());
+        op.keyed_files.push_back(std::move(kf));
+      }
+    }
     for (const auto& c : req->consumers()) {
       auto cid = ExecutionAttemptId::Parse(c.attempt_id());
       if (!cid.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad consumer id");
@@ -159,6 +171,19 @@ class TaskManagerImpl final : public TaskEnvironment,
     spdlog::info("Cancelling task {} ({}).", it->second->name(), req->attempt_id());
     it->second->Cancel();
     return grpc::Status::OK;
+  }
+
+  grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* req,
+                                 v1::TriggerCheckpointResponse*) override {
+    return Post(req->attempt_id(), req->final() ? "final" : "trigger", req->checkpoint_id());
+  }
+  grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
+                                        v1::NotifyCheckpointResponse*) override {
+    return Post(req->attempt_id(), "complete", req->checkpoint_id());
+  }
+  grpc::Status NotifyCheckpointAborted(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
+                                       v1::NotifyCheckpointResponse*) override {
+    return Post(req->attempt_id(), "aborted", req->checkpoint_id());
   }
 
   // --- DataExchangeService --------------------------------------------------------------
@@ -242,6 +267,48 @@ class TaskManagerImpl final : public TaskEnvironment,
   }
   std::string location() const override { return location_; }
 
+  void AcknowledgeCheckpoint(const TaskDeployment& d, const CheckpointAck& ack) override {
+    v1::AcknowledgeCheckpointRequest req;
+    req.set_job_id(d.job_id.ToString());
+    req.set_attempt_id(d.attempt_id.ToString());
+    req.set_checkpoint_id(ack.checkpoint_id);
+    req.set_state_handle(ack.state_handle);
+    req.set_state_size_bytes(ack.state_size_bytes);
+    req.set_alignment_ms(ack.alignment_ms);
+    req.set_sync_ms(ack.sync_ms);
+    req.set_async_ms(ack.async_ms);
+    v1::AcknowledgeCheckpointResponse resp;
+    CallJobManager("acknowledge checkpoint", [&](grpc::ClientContext* ctx) {
+      return jm_->AcknowledgeCheckpoint(ctx, req, &resp);
+    });
+  }
+
+  void DeclineCheckpoint(const TaskDeployment& d, int64_t checkpoint_id,
+                         const std::string& reason) override {
+    v1::DeclineCheckpointRequest req;
+    req.set_job_id(d.job_id.ToString());
+    req.set_attempt_id(d.attempt_id.ToString());
+    req.set_checkpoint_id(checkpoint_id);
+    req.set_reason(reason);
+    v1::DeclineCheckpointResponse resp;
+    CallJobManager("decline checkpoint", [&](grpc::ClientContext* ctx) {
+      return jm_->DeclineCheckpoint(ctx, req, &resp);
+    });
+  }
+
+  void ReportEndOfInput(const TaskDeployment& d, const TaskMetricsSnapshot& m) override {
+    v1::UpdateTaskExecutionStateRequest req;
+    req.set_job_id(d.job_id.ToString());
+    req.set_attempt_id(d.attempt_id.ToString());
+    req.set_state(std::string(graph::Name(ExecutionState::kRunning)));
+    req.set_end_of_input(true);
+    FillMetrics(m, req.mutable_metrics());
+    v1::UpdateTaskExecutionStateResponse resp;
+    CallJobManager("report end of input", [&](grpc::ClientContext* ctx) {
+      return jm_->UpdateTaskExecutionState(ctx, req, &resp);
+    });
+  }
+
  private:
   static void FillMetrics(const TaskMetricsSnapshot& m, v1::TaskMetrics* out) {
     out->set_records_in(m.records_in);
@@ -249,6 +316,26 @@ class TaskManagerImpl final : public TaskEnvironment,
     out->set_bytes_in(m.bytes_in);
     out->set_bytes_out(m.bytes_out);
     out->set_late_records_dropped(m.late_records_dropped);
+  }
+
+  template <typename F>
+  void CallJobManager(const char* what, F&& call) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status st = call(&ctx);
+    if (!st.ok()) spdlog::warn("Could not {} at the JobManager: {}", what, st.error_message());
+  }
+
+  grpc::Status Post(const std::string& attempt_id, const std::string& kind, int64_t checkpoint) {
+    auto attempt = ExecutionAttemptId::Parse(attempt_id);
+    if (!attempt.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed attempt id");
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(*attempt);
+    if (it == tasks_.end() || it->second->done()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such running task");
+    }
+    it->second->PostControl(kind, checkpoint);
+    return grpc::Status::OK;
   }
 
   absl::StatusOr<std::shared_ptr<const graph::JobGraph>> GraphFor(const JobId& id,

@@ -357,6 +357,38 @@ absl::Status RestServer::Start(const std::string& host, int port) {
     ReplyError(res, 404, fmt::format("Vertex {} not found in job {}", vertex_id, job_id));
   });
 
+  // Bodies the backend renders itself (checkpoint statistics, exception history, metrics).
+  auto json_route = [&](const char* pattern,
+                        absl::StatusOr<std::string> (RestBackend::*getter)(const std::string&),
+                        bool metrics) {
+    server->Get(pattern, [backend, getter, metrics](const httplib::Request& req,
+                                                    httplib::Response& res) {
+      std::string job_id = req.matches[1];
+      auto body = (backend->*getter)(job_id);
+      if (!body.ok()) return ReplyJobError(res, body.status(), job_id);
+      Json j = Json::parse(*body, nullptr, /*allow_exceptions=*/false);
+      if (metrics && req.has_param("get")) {
+        // Flink: ?get=a,b returns only those metrics.
+        std::string wanted = "," + req.get_param_value("get") + ",";
+        Json filtered = Json::array();
+        for (const auto& m : j) {
+          if (wanted.find("," + m["id"].get<std::string>() + ",") != std::string::npos) {
+            filtered.push_back(m);
+          }
+        }
+        j = std::move(filtered);
+      } else if (metrics) {
+        Json ids = Json::array();
+        for (const auto& m : j) ids.push_back(Json{{"id", m["id"]}});
+        j = std::move(ids);
+      }
+      Reply(res, 200, j);
+    });
+  };
+  json_route(R"(/jobs/([^/]+)/checkpoints)", &RestBackend::GetJobCheckpointsJson, false);
+  json_route(R"(/jobs/([^/]+)/exceptions)", &RestBackend::GetJobExceptionsJson, false);
+  json_route(R"(/jobs/([^/]+)/metrics)", &RestBackend::GetJobMetricsJson, true);
+
   server->Get("/taskmanagers", [backend](const httplib::Request&, httplib::Response& res) {
     Json tms = Json::array();
     const v1::ListTaskManagersResponse list = backend->ListTaskManagers();

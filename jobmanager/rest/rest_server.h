@@ -27,6 +27,11 @@ class RestBackend {
   // NotFound for an unknown job id; InvalidArgument for a malformed one.
   virtual absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id) = 0;
   virtual v1::ListTaskManagersResponse ListTaskManagers() = 0;
+  // Flink's JSON bodies of /jobs/:jobid/checkpoints, /jobs/:jobid/exceptions and
+  // /jobs/:jobid/metrics ([{"id","value"}]); NotFound / InvalidArgument as GetJob.
+  virtual absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) = 0;
+  virtual absl::StatusOr<std::string> GetJobExceptionsJson(const std::string& job_id) = 0;
+  virtual absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) = 0;
 };
 
 class RestServer {

@@ -13,6 +13,11 @@ std::string_view Name(PartitionerKind k) {
   return "?";
 }
 
+bool JobGraph::checkpointing_enabled() const {
+  auto it = settings.find("execution.checkpointing.interval");
+  return it != settings.end() && it->second != "0" && !it->second.empty();
+}
+
 int JobGraph::RequiredSlots() const {
   int n = 0;
   for (const auto& v : vertices) n = std::max(n, v.parallelism);

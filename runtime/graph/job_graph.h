@@ -9,6 +9,7 @@
 // Immutable after construction; safe to share between threads.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct ChainedOperator {
   std::string name;  // "Filter", "Window(TumblingEventTimeWindows(3600000))", "Sink: delays"
   std::string uid;   // stable id: explicit in the spec or derived ("filter-1")
   OperatorFactory factory;
+  bool keyed = false;  // gets a keyed state backend for the key groups of its subtask
 };
 
 struct JobVertex {
@@ -59,6 +61,10 @@ struct JobGraph {
   std::string name;
   int parallelism = 1;
   int max_parallelism = 128;
+  // Job settings with Flink's flat keys ("execution.checkpointing.interval",
+  // "restart-strategy.type", ...), as written in the spec; interpreted by the JobManager.
+  std::map<std::string, std::string> settings;
+  bool checkpointing_enabled() const;
   std::vector<JobVertex> vertices;
   std::vector<JobEdge> edges;  // edges[i]: vertices[i] -> vertices[i + 1]
 

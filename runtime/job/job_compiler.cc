@@ -64,6 +64,7 @@ class Compiler {
   }
 
   absl::Status CompileSource(const YAML::Node& node, JobVertex* v);
+  absl::Status CompileSettings(const YAML::Node& root, std::map<std::string, std::string>* out);
   absl::Status CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema);
 
   const JobSubmission& sub_;
@@ -146,7 +147,7 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'source'", sub_.spec_path));
   RETURN_IF_ERROR(CheckKeys(node, "source",
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
-                             "schema", "event-time", "parallelism", "batch-size"}));
+                             "schema", "event-time", "parallelism", "batch-size", "rate"}));
   ASSIGN_OR_RETURN(std::string type, GetString(node, "source", "type", true));
   if (type != "file") return Error(node["type"], "source: unknown type '{}' (expected: file)", type);
   ASSIGN_OR_RETURN(std::string format, GetString(node, "source", "format", false, "csv"));
@@ -170,6 +171,15 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   ASSIGN_OR_RETURN(int batch, GetInt(node, "source", "batch-size", 1024));
   if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
   opts.batch_size = static_cast<size_t>(batch);
+  if (YAML::Node rate = node["rate"]) {
+    double r;
+    if (!rate.IsScalar() || !YAML::convert<double>::decode(rate, r) || !(r >= 0) ||
+        r > 1e12) {
+      return Error(rate, "source: 'rate' must be a number of records per second per subtask "
+                   "(0 = unlimited), found '{}'", rate.IsScalar() ? rate.Scalar() : "a collection");
+    }
+    opts.rate_records_per_second = r;
+  }
   YAML::Node schema = node["schema"];
   if (!schema) return Error(node, "source: missing required key 'schema'");
   if (!schema.IsMap() || schema.size() == 0) {
@@ -220,6 +230,56 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   v->source = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Source>> {
     return connectors::MakeCsvFileSource(opts);
   };
+  return absl::OkStatus();
+}
+
+// `checkpointing:` and `restart-strategy:` sections -> Flink's flat configuration keys, with
+// durations normalised to milliseconds.
+absl::Status Compiler::CompileSettings(const YAML::Node& root,
+                                       std::map<std::string, std::string>* out) {
+  if (YAML::Node cp = root["checkpointing"]) {
+    RETURN_IF_ERROR(CheckKeys(cp, "checkpointing",
+                              {"interval", "timeout", "min-pause", "max-concurrent",
+                               "tolerable-failed-checkpoints", "retained", "dir"}));
+    const std::pair<const char*, const char*> durations[] = {
+        {"interval", "execution.checkpointing.interval"},
+        {"timeout", "execution.checkpointing.timeout"},
+        {"min-pause", "execution.checkpointing.min-pause"}};
+    for (const auto& [key, flink] : durations) {
+      if (!cp[key]) continue;
+      ASSIGN_OR_RETURN(int64_t ms, GetDuration(cp, "checkpointing", key));
+      (*out)[flink] = std::to_string(ms);
+    }
+    const std::tuple<const char*, const char*, int> ints[] = {
+        {"max-concurrent", "execution.checkpointing.max-concurrent-checkpoints", 1},
+        {"tolerable-failed-checkpoints", "execution.checkpointing.tolerable-failed-checkpoints", 0},
+        {"retained", "state.checkpoints.num-retained", 1}};
+    for (const auto& [key, flink, min] : ints) {
+      if (!cp[key]) continue;
+      ASSIGN_OR_RETURN(int v, GetInt(cp, "checkpointing", key, min));
+      if (v < min) return Error(cp[key], "checkpointing: '{}' must be at least {}", key, min);
+      (*out)[flink] = std::to_string(v);
+    }
+    if (cp["dir"]) {
+      ASSIGN_OR_RETURN(std::string dir, GetString(cp, "checkpointing", "dir", true));
+      (*out)["state.checkpoints.dir"] = ResolvePath(dir);
+    }
+    auto interval = out->find("execution.checkpointing.interval");
+    if (interval != out->end() && interval->second != "0" && std::stoll(interval->second) < 10) {
+      return Error(cp["interval"], "checkpointing: interval must be 0 (off) or at least 10 ms");
+    }
+  }
+  if (YAML::Node rs = root["restart-strategy"]) {
+    if (!rs.IsMap()) return Error(rs, "restart-strategy must be a mapping with a 'type'");
+    ASSIGN_OR_RETURN(std::string type, GetString(rs, "restart-strategy", "type", true));
+    (*out)["restart-strategy.type"] = type;
+    for (const auto& kv : rs) {
+      std::string key = kv.first.as<std::string>();
+      if (key == "type") continue;
+      if (!kv.second.IsScalar()) return Error(kv.second, "restart-strategy: '{}' must be a scalar", key);
+      (*out)["restart-strategy." + type + "." + key] = kv.second.Scalar();
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -296,7 +356,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
     }
     RETURN_IF_ERROR(CheckKeys(root, "job",
                               {"name", "parallelism", "max-parallelism", "source", "pipeline",
-                               "sink"}));
+                               "sink", "checkpointing", "restart-strategy"}));
     JobGraph g;
     ASSIGN_OR_RETURN(g.name, GetString(root, "job", "name", false, "sluice-job"));
     ASSIGN_OR_RETURN(g.parallelism, GetInt(root, "job", "parallelism", 1));
@@ -310,6 +370,8 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
     if (auto s = core::CheckParallelism(g.parallelism, g.max_parallelism); !s.ok()) {
       return Error(at_par, "job: {}", s.message());
     }
+
+    RETURN_IF_ERROR(CompileSettings(root, &g.settings));
 
     JobVertex current;
     current.parallelism = g.parallelism;
@@ -492,7 +554,8 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
         schema = (*probe)->output_schema();
         current.operators.push_back(ChainedOperator{
             named(fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms)), uid,
-            [in, spec]() { return operators::MakeTumblingWindowAggregate(in, spec); }});
+            [in, spec]() { return operators::MakeTumblingWindowAggregate(in, spec); },
+            /*keyed=*/true});
         pending_keys.clear();
       } else if (op == "rebalance") {
         new_vertex(PartitionerKind::kRebalance, {});

@@ -1,14 +1,20 @@
 #include "runtime/operators/window_operator.h"
 
+#include <algorithm>
 #include <cstring>
-#include <map>
+#include <limits>
+#include <memory>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "runtime/base/status.h"
+#include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/state/keyed_state.h"
+#include "runtime/state/keyed_state_backend.h"
+#include "runtime/state/serialization.h"
 
 namespace sluice::operators {
 namespace {
@@ -41,12 +47,53 @@ union Accumulator {
   int64_t i64;
   double f64;
 };
+static_assert(sizeof(Accumulator) == 8);
 
-// The operator. Window state: `windows_` maps key bytes + 8-byte window start to a slot; a
-// slot holds the window's metadata (`slots_`) and its accumulators (`accs_`, one per
-// aggregate, slot-major). Slots of fired windows go to a free list and are reused, and lookups
-// go through a reused scratch string, so steady-state processing allocates nothing per record.
-// Timers: `timers_` maps window end to the slots of windows ending there.
+// The window-contents state of one (key, window): its record count and one accumulator per
+// aggregate, in aggregate order. Inline up to 4 aggregates: creating a window allocates no
+// separate accumulator buffer (and state map slots stay small).
+struct WindowContents {
+  int64_t count = 0;
+  absl::InlinedVector<Accumulator, 4> accs;
+};
+
+// A record to add to a window: row `row` of `batch`.
+struct RowRef {
+  const core::RecordBatch* batch;
+  size_t row;
+};
+
+}  // namespace
+}  // namespace sluice::operators
+
+// Snapshot encoding of WindowContents: count (i64), varint accumulator count, then each
+// accumulator's 8-byte bit pattern.
+template <>
+struct sluice::state::Serializer<sluice::operators::WindowContents> {
+  static void Write(const sluice::operators::WindowContents& w, ByteWriter& out) {
+    out.WriteI64(w.count);
+    out.WriteVarint64(w.accs.size());
+    for (const sluice::operators::Accumulator& a : w.accs) out.WriteI64(a.i64);
+  }
+  static absl::Status Read(ByteReader& in, sluice::operators::WindowContents* w) {
+    RETURN_IF_ERROR(in.ReadI64(&w->count));
+    uint64_t n = 0;
+    RETURN_IF_ERROR(in.ReadLength(&n, in.remaining() / 8));
+    w->accs.resize(n);
+    for (uint64_t i = 0; i < n; ++i) RETURN_IF_ERROR(in.ReadI64(&w->accs[i].i64));
+    return absl::OkStatus();
+  }
+};
+
+namespace sluice::operators {
+namespace {
+
+// The operator. Window state lives in a KeyedStateBackend (see the header): an
+// AggregatingState of WindowContents per (key bytes, window end) and an event-time timer per
+// (key group, window end) at end - 1. Adding a record is one state lookup (AggregatingState::add); the
+// accumulator factory flags a newly created window so that its timer is registered once.
+// Lookups go through the backend's reused key context and this operator's reused key scratch,
+// so a record of an existing window allocates nothing.
 class TumblingWindowAggregateOperator final : public Operator {
  public:
   TumblingWindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
@@ -58,12 +105,71 @@ class TumblingWindowAggregateOperator final : public Operator {
         offset_ms_(offset_ms),
         aggs_(std::move(aggs)),
         num_keys_(keys_.columns().size()),
-        out_(output_schema_) {}
+        out_(output_schema_) {
+    fresh_.accs.resize(aggs_.size());
+    for (Accumulator& a : fresh_.accs) a.i64 = 0;
+  }
 
   core::SchemaPtr output_schema() const override { return output_schema_; }
 
+  absl::Status Open(const OperatorContext& ctx) override {
+    RETURN_IF_ERROR(Operator::Open(ctx));
+    if (ctx.keyed_state != nullptr) {
+      backend_ = ctx.keyed_state;
+    } else {
+      if (ctx.max_parallelism <= 0 || ctx.max_parallelism > core::kUpperBoundMaxParallelism) {
+        return InvalidArgumentF("window operator '{}': max parallelism must be in [1, {}], got {}",
+                                ctx.operator_name, core::kUpperBoundMaxParallelism,
+                                ctx.max_parallelism);
+      }
+      owned_backend_ = std::make_unique<state::KeyedStateBackend>(
+          ctx.max_parallelism, core::KeyGroupRange{0, ctx.max_parallelism - 1});
+      backend_ = owned_backend_.get();
+    }
+    max_parallelism_ = backend_->max_parallelism();
+    range_ = backend_->key_group_range();
+    registered_end_.assign(range_.size(), kNoEnd);
+    state::AggregateFunction<RowRef, WindowContents, int> fn;
+    fn.create_accumulator = [this]() {
+      window_created_ = true;
+      return fresh_;
+    };
+    fn.add = [this](WindowContents& w, const RowRef& in) { Accumulate(w, *in.batch, in.row); };
+    fn.get_result = [](const WindowContents&) { return 0; };  // unused: FireWindow reads it
+    ASSIGN_OR_RETURN(contents_, backend_->GetAggregatingState(kWindowContentsStateName,
+                                                              std::move(fn)));
+    // Restored windows must have one accumulator per aggregate of this operator.
+    absl::Status bad = absl::OkStatus();
+    contents_->ForEach([&](std::string_view, int32_t kg, int64_t ns, const WindowContents& w) {
+      if (bad.ok() && w.accs.size() != aggs_.size()) {
+        bad = InvalidArgumentF(
+            "window operator '{}': restored window (key group {}, window end {}) has {} "
+            "accumulators, but the operator has {} aggregates; the window's aggregates cannot "
+            "change across a restore",
+            ctx.operator_name, kg, ns, w.accs.size(), aggs_.size());
+      }
+    });
+    RETURN_IF_ERROR(bad);
+
+    current_watermark_ = kMinWatermark;
+    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+      const std::string& s = *ctx.restored_state;
+      if (s.size() != sizeof(int64_t)) {
+        return DataLossF(
+            "window operator '{}': restored operator state has {} bytes, expected 8 (the "
+            "current watermark)",
+            ctx.operator_name, s.size());
+      }
+      std::memcpy(&current_watermark_, s.data(), sizeof(int64_t));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ProcessBatch(const RecordBatch& batch, Output& out) override {
     (void)out;  // windows emit only when a watermark fires them
+    if (contents_ == nullptr) [[unlikely]] {
+      return FailedPreconditionF("window operator: ProcessBatch before Open");
+    }
     const size_t n = batch.num_rows();
     if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
     int64_t late = 0;
@@ -80,19 +186,29 @@ class TumblingWindowAggregateOperator final : public Operator {
         ++late;
         continue;
       }
-      scratch_.clear();
-      keys_.AppendKeyBytes(batch, row, &scratch_);
-      AppendStart(start, &scratch_);
-      uint32_t slot;
-      auto it = windows_.find(scratch_);
-      if (it != windows_.end()) {
-        slot = it->second;
-      } else {
-        slot = NewSlot(start);
-        windows_.emplace(scratch_, slot);
-        timers_[end].push_back(slot);
+      const int32_t kg = keys_.KeyGroup(batch, row, max_parallelism_);
+      if (!range_.Contains(kg)) [[unlikely]] {
+        return InternalF(
+            "window operator '{}' (subtask {}): record with key group {} outside this subtask's "
+            "key group range [{}, {}]: the input is not partitioned by the window's key",
+            ctx_.operator_name, ctx_.subtask_index, kg, range_.start, range_.end);
       }
-      Accumulate(slot, batch, row);
+      key_scratch_.clear();
+      keys_.AppendKeyBytes(batch, row, &key_scratch_);
+      backend_->SetCurrentNamespace(end);
+      backend_->SetCurrentKey(key_scratch_, kg);
+      contents_->add(RowRef{&batch, row});
+      if (window_created_) [[unlikely]] {
+        window_created_ = false;
+        // One timer per (key group, window end). A registered end cannot have fired yet: its
+        // records would be late. Registering again is a no-op, so this cache only saves work.
+        int64_t& registered = registered_end_[kg - range_.start];
+        if (registered != end) {
+          registered = end;
+          backend_->SetCurrentKey(std::string_view(), kg);
+          backend_->RegisterEventTimeTimer(end, end - 1);
+        }
+      }
     }
     if (late > 0 && ctx_.metrics != nullptr) {
       ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
@@ -103,68 +219,62 @@ class TumblingWindowAggregateOperator final : public Operator {
   absl::Status ProcessWatermark(int64_t watermark, Output& out) override {
     if (watermark > current_watermark_) current_watermark_ = watermark;
     // Fire every window whose maxTimestamp (end - 1) the watermark has reached, by window end.
-    while (!timers_.empty() && timers_.begin()->first - 1 <= current_watermark_) {
-      auto node = timers_.extract(timers_.begin());
-      RETURN_IF_ERROR(FireSlots(node.key(), node.mapped(), out));
-    }
+    RETURN_IF_ERROR(FireUpTo(current_watermark_, out));
     RETURN_IF_ERROR(Flush(out));
     return out.EmitWatermark(watermark);
   }
 
   absl::Status Finish(Output& out) override {
     // Normally kMaxWatermark already fired everything; fire leftovers defensively.
-    while (!timers_.empty()) {
-      auto node = timers_.extract(timers_.begin());
-      RETURN_IF_ERROR(FireSlots(node.key(), node.mapped(), out));
-    }
+    RETURN_IF_ERROR(FireUpTo(kMaxWatermark, out));
     return Flush(out);
   }
 
+  absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) override {
+    std::string s(sizeof(int64_t), '\0');
+    std::memcpy(s.data(), &current_watermark_, sizeof(int64_t));
+    return s;
+  }
+
   void Close() override {
-    windows_.clear();
-    timers_.clear();
-    slots_.clear();
-    accs_.clear();
-    free_slots_.clear();
+    contents_ = nullptr;
+    backend_ = nullptr;
+    owned_backend_.reset();
   }
 
  private:
-  struct Slot {
-    std::string state_key;  // key bytes + 8-byte window start: the key in windows_
-    int64_t start = 0;
-    int64_t count = 0;
-  };
-
-  static void AppendStart(int64_t start, std::string* out) {
-    char buf[8];
-    std::memcpy(buf, &start, 8);
-    out->append(buf, 8);
+  absl::Status FireUpTo(int64_t watermark, Output& out) {
+    if (backend_ == nullptr) return absl::OkStatus();
+    return backend_->AdvanceWatermark(
+        watermark, [&](std::string_view key, int32_t kg, int64_t end, int64_t /*ts*/) {
+          // A per-key timer (not registered by this version) fires its own window only.
+          if (!key.empty()) return FireWindow(key, kg, end, out);
+          return FireGroup(kg, end, out);
+        });
   }
 
-  uint32_t NewSlot(int64_t start) {
-    uint32_t slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      slot = static_cast<uint32_t>(slots_.size());
-      slots_.emplace_back();
-      accs_.resize(accs_.size() + aggs_.size());
+  // Fires every window of key group `kg` that ends at `end`, in key-byte order (the order
+  // Flink's per-key timers of equal timestamp would have in this backend).
+  absl::Status FireGroup(int32_t kg, int64_t end, Output& out) {
+    size_t n = 0;
+    contents_->ForEachInKeyGroup(
+        kg, [&](std::string_view key, int64_t ns, const WindowContents& /*w*/) {
+          if (ns != end) return;
+          if (n == fire_keys_.size()) fire_keys_.emplace_back();
+          fire_keys_[n++].assign(key.data(), key.size());  // reuses the string's capacity
+        });
+    if (n > 1) std::sort(fire_keys_.begin(), fire_keys_.begin() + static_cast<ptrdiff_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+      backend_->SetCurrentKey(fire_keys_[i], kg);  // the namespace is the timer's: `end`
+      RETURN_IF_ERROR(FireWindow(fire_keys_[i], kg, end, out));
     }
-    Slot& s = slots_[slot];
-    s.state_key.assign(scratch_);  // reuses the recycled slot's capacity
-    s.start = start;
-    s.count = 0;
-    Accumulator* acc = &accs_[size_t{slot} * aggs_.size()];
-    for (size_t i = 0; i < aggs_.size(); ++i) acc[i].i64 = 0;
-    return slot;
+    return absl::OkStatus();
   }
 
-  void Accumulate(uint32_t slot, const RecordBatch& batch, size_t row) {
-    Slot& s = slots_[slot];
-    const bool first = s.count == 0;
-    ++s.count;
-    Accumulator* acc = &accs_[size_t{slot} * aggs_.size()];
+  void Accumulate(WindowContents& w, const RecordBatch& batch, size_t row) {
+    const bool first = w.count == 0;
+    ++w.count;
+    Accumulator* acc = w.accs.data();
     for (size_t i = 0; i < aggs_.size(); ++i) {
       const ResolvedAggregate& a = aggs_[i];
       switch (a.kind) {
@@ -202,45 +312,49 @@ class TumblingWindowAggregateOperator final : public Operator {
     }
   }
 
-  absl::Status FireSlots(int64_t end, const std::vector<uint32_t>& slots, Output& out) {
+  // Emits the window (current key, namespace `end`) and purges it. Called by the backend with
+  // the key context set to the timer's key and namespace.
+  absl::Status FireWindow(std::string_view key, int32_t kg, int64_t end, Output& out) {
+    const WindowContents* w = contents_->accumulator();
+    if (w == nullptr) [[unlikely]] {
+      return InternalF(
+          "window operator '{}': timer of window end {} (key group {}) fired without window "
+          "contents",
+          ctx_.operator_name, end, kg);
+    }
     const size_t window_start_col = num_keys_;
     const size_t first_agg_col = num_keys_ + 2;
-    for (uint32_t slot : slots) {
-      Slot& s = slots_[slot];
-      const size_t r = out_.AppendRow(end - 1);
-      keys_.DecodeKeyInto(std::string_view(s.state_key).substr(0, s.state_key.size() - 8), &out_, r,
-                          0);
-      out_.SetInt64(r, window_start_col, s.start);
-      out_.SetInt64(r, window_start_col + 1, end);
-      const Accumulator* acc = &accs_[size_t{slot} * aggs_.size()];
-      for (size_t i = 0; i < aggs_.size(); ++i) {
-        const size_t col = first_agg_col + i;
-        const ResolvedAggregate& a = aggs_[i];
-        switch (a.kind) {
-          case AggregateKind::kCount:
-            out_.SetInt64(r, col, s.count);
-            break;
-          case AggregateKind::kAvg:
-            out_.SetDouble(
-                r, col,
-                (a.input_type == Type::kDouble ? acc[i].f64 : static_cast<double>(acc[i].i64)) /
-                    static_cast<double>(s.count));
-            break;
-          case AggregateKind::kSum:
-          case AggregateKind::kMin:
-          case AggregateKind::kMax:
-            if (a.input_type == Type::kDouble) {
-              out_.SetDouble(r, col, acc[i].f64);
-            } else {
-              out_.SetInt64(r, col, acc[i].i64);
-            }
-            break;
-        }
+    const size_t r = out_.AppendRow(end - 1);
+    keys_.DecodeKeyInto(key, &out_, r, 0);
+    out_.SetInt64(r, window_start_col, end - size_ms_);
+    out_.SetInt64(r, window_start_col + 1, end);
+    const Accumulator* acc = w->accs.data();
+    for (size_t i = 0; i < aggs_.size(); ++i) {
+      const size_t col = first_agg_col + i;
+      const ResolvedAggregate& a = aggs_[i];
+      switch (a.kind) {
+        case AggregateKind::kCount:
+          out_.SetInt64(r, col, w->count);
+          break;
+        case AggregateKind::kAvg:
+          out_.SetDouble(
+              r, col,
+              (a.input_type == Type::kDouble ? acc[i].f64 : static_cast<double>(acc[i].i64)) /
+                  static_cast<double>(w->count));
+          break;
+        case AggregateKind::kSum:
+        case AggregateKind::kMin:
+        case AggregateKind::kMax:
+          if (a.input_type == Type::kDouble) {
+            out_.SetDouble(r, col, acc[i].f64);
+          } else {
+            out_.SetInt64(r, col, acc[i].i64);
+          }
+          break;
       }
-      windows_.erase(s.state_key);
-      free_slots_.push_back(slot);
-      if (out_.num_rows() >= kOutputBatchRows) RETURN_IF_ERROR(Flush(out));
     }
+    contents_->clear();
+    if (out_.num_rows() >= kOutputBatchRows) RETURN_IF_ERROR(Flush(out));
     return absl::OkStatus();
   }
 
@@ -263,12 +377,18 @@ class TumblingWindowAggregateOperator final : public Operator {
   const size_t num_keys_;
 
   int64_t current_watermark_ = kMinWatermark;
-  absl::flat_hash_map<std::string, uint32_t> windows_;
-  std::map<int64_t, std::vector<uint32_t>> timers_;  // window end -> slots
-  std::vector<Slot> slots_;
-  std::vector<Accumulator> accs_;
-  std::vector<uint32_t> free_slots_;
-  std::string scratch_;
+  std::unique_ptr<state::KeyedStateBackend> owned_backend_;  // when the context has none
+  state::KeyedStateBackend* backend_ = nullptr;              // owned_backend_ or the Task's
+  state::AggregatingState<RowRef, WindowContents, int>* contents_ = nullptr;  // in backend_
+  bool window_created_ = false;  // set by the accumulator factory, reset after the timer
+  // Per key group of range_: the window end whose timer was registered last (kNoEnd: none).
+  static constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::min();
+  std::vector<int64_t> registered_end_;
+  std::vector<std::string> fire_keys_;  // keys of the windows being fired (reused)
+  int32_t max_parallelism_ = 0;
+  core::KeyGroupRange range_{0, -1};
+  WindowContents fresh_;     // a new window's contents: count 0, zeroed accumulators
+  std::string key_scratch_;  // key bytes of the current record
   RecordBatch out_;
 };
 

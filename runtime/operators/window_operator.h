@@ -21,9 +21,32 @@
 //   min/max -> the input type (int64, double or timestamp); avg -> double ((double)sum / count,
 //   sum kept exactly as int64 for int64 input). Integer sums wrap on overflow as Java's long.
 //
+// State and checkpoints (Flink's WindowOperator over a keyed state backend): window contents
+// and event-time timers live in a state::KeyedStateBackend, so the Task snapshots and restores
+// them per key group (also at another parallelism):
+// - the backend is OperatorContext::keyed_state when set (the Task's, covering the subtask's key
+//   group range and already restored); otherwise (unit tests, standalone use) the operator owns
+//   a private backend over all key groups [0, max_parallelism - 1].
+// - per (key, window): key = the KeySelector's key bytes, key group = KeySelector::KeyGroup with
+//   OperatorContext::max_parallelism, namespace = window end; one AggregatingState entry named
+//   kWindowContentsStateName (record count + one 8-byte accumulator per aggregate). Timers:
+//   unlike Flink (one timer per key and window), one event-time timer per (key group, window
+//   end) at end - 1, registered under the empty key (real key bytes are never empty); when it
+//   fires, all windows of that key group ending there are emitted, in key-byte order. This
+//   keeps timers per key group (so they move with their key group on a rescale) at a fraction
+//   of the cost. A record whose key group is outside the backend's range fails the task with
+//   Internal (the input was not partitioned by the window's key).
+// - SnapshotState returns the operator's current watermark (8 bytes, little-endian), which the
+//   backend's snapshot does not hold; Open restores it from OperatorContext::restored_state
+//   (late-record dropping continues exactly where it stopped). Absent (e.g. a new subtask after
+//   a scale-up) it starts at kMinWatermark.
+// - Open fails with DataLoss for restored operator state that is not 8 bytes, and with
+//   InvalidArgument when restored window contents hold another number of accumulators than the
+//   operator has aggregates (the job's aggregates changed).
+//
 // Lifecycle: made by MakeTumblingWindowAggregate, then Open, ProcessBatch/ProcessWatermark,
-// Finish, Close (operator.h). Thread: the owning Task's thread only. State lives in memory
-// (checkpointing comes with keyed state backends).
+// SnapshotState at checkpoints, Finish, Close (operator.h). Thread: the owning Task's thread
+// only.
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +60,10 @@
 #include "runtime/operators/operator.h"
 
 namespace sluice::operators {
+
+// Name of the window-contents AggregatingState in the keyed state backend (stable across versions:
+// checkpoints refer to it).
+inline constexpr std::string_view kWindowContentsStateName = "window-contents";
 
 enum class AggregateKind { kCount, kSum, kMin, kMax, kAvg };
 

@@ -68,6 +68,9 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
     }
     case network::NetworkEvent::Kind::kWatermark: msg_.set_watermark(event.watermark); break;
     case network::NetworkEvent::Kind::kEndOfPartition: msg_.set_end_of_partition(true); break;
+    case network::NetworkEvent::Kind::kBarrier: msg_.set_barrier(event.checkpoint_id); break;
+    case network::NetworkEvent::Kind::kControl:
+      return InternalF("control events do not travel between TaskManagers");
   }
   if (!stream_->Write(msg_)) {
     return UnavailableF(
@@ -145,6 +148,10 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
       case v1::DataMessage::kWatermark:
         ev.kind = network::NetworkEvent::Kind::kWatermark;
         ev.watermark = msg.watermark();
+        break;
+      case v1::DataMessage::kBarrier:
+        ev.kind = network::NetworkEvent::Kind::kBarrier;
+        ev.checkpoint_id = msg.barrier();
         break;
       case v1::DataMessage::kEndOfPartition:
         ev.kind = network::NetworkEvent::Kind::kEndOfPartition;

@@ -101,6 +101,18 @@ class FakeBackend : public RestBackend {
     return absl::NotFoundError("no such job");
   }
   v1::ListTaskManagersResponse ListTaskManagers() override { return tms_; }
+  absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    return std::string(R"({"counts":{"completed":3},"history":[]})");
+  }
+  absl::StatusOr<std::string> GetJobExceptionsJson(const std::string& job_id) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    return std::string(R"({"root-exception":"boom","timestamp":7})");
+  }
+  absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    return std::string(R"([{"id":"numRestarts","value":"3"},{"id":"uptime","value":"10"}])");
+  }
 
  private:
   v1::ListJobsResponse jobs_;
@@ -246,6 +258,18 @@ TEST_F(RestServerTest, UnknownJobIs404WithFlinkErrorShape) {
   json j = Get(std::string("/jobs/") + kUnknownJob, 404);
   ASSERT_EQ(j["errors"].size(), 1u);
   EXPECT_EQ(j["errors"][0], std::string("Job ") + kUnknownJob + " not found");
+}
+
+TEST_F(RestServerTest, CheckpointsExceptionsAndMetricsComeFromTheBackend) {
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/checkpoints", 200)["counts"]["completed"], 3);
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/exceptions", 200)["root-exception"], "boom");
+  json ids = Get(std::string("/jobs/") + kJobA + "/metrics", 200);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], json({{"id", "numRestarts"}}));
+  json one = Get(std::string("/jobs/") + kJobA + "/metrics?get=numRestarts", 200);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["value"], "3");
+  Get(std::string("/jobs/") + kUnknownJob + "/checkpoints", 404);
 }
 
 TEST_F(RestServerTest, MalformedJobIdIs400) {

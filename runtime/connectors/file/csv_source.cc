@@ -8,17 +8,22 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "fmt/ranges.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/core/time_format.h"
 #include "runtime/operators/watermarks.h"
@@ -49,7 +54,8 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  // Opens `path` positioned at byte `start` (must be 0 for gzip).
+  // Opens `path` positioned at byte `start` of its (uncompressed) content; for gzip the bytes
+  // before `start` are decompressed and skipped.
   absl::Status Open(const std::string& path, bool gz, int64_t start) {
     Close();
     path_ = path;
@@ -61,6 +67,13 @@ class LineReader {
       gz_file_ = gzopen(path.c_str(), "rb");
       if (gz_file_ == nullptr) return OpenError(path, errno ? errno : ENOMEM);
       gzbuffer(gz_file_, kReadBufferBytes);
+      // A forward seek in a gzip stream decompresses and discards; it is done lazily by the
+      // first read, where a corrupt stream is reported as DataLoss.
+      if (start > 0 && gzseek(gz_file_, static_cast<z_off_t>(start), SEEK_SET) < 0) {
+        int errnum = Z_OK;
+        const char* msg = gzerror(gz_file_, &errnum);
+        return DataLossF("file source: cannot skip to byte {} of '{}': {}", start, path, msg);
+      }
       return absl::OkStatus();
     }
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -75,17 +88,29 @@ class LineReader {
   // Sets *line to the next line without its terminator ('\n' or "\r\n") and *offset to the
   // (uncompressed) byte offset where it starts. Returns false at end of input.
   absl::StatusOr<bool> Next(std::string_view* line, int64_t* offset) {
+    ASSIGN_OR_RETURN(bool got, Peek(line, offset));
+    if (got) {
+      begin_ += peeked_;
+      begin_offset_ += static_cast<int64_t>(peeked_);
+      scan_ = begin_;
+    }
+    return got;
+  }
+
+  // As Next, but leaves the line unread: the next Peek or Next returns it again.
+  absl::StatusOr<bool> Peek(std::string_view* line, int64_t* offset) {
     for (;;) {
-      const void* nl = scan_ < end_ ? std::memchr(buf_.data() + scan_, '\n', end_ - scan_)
-                                    : nullptr;
+      const void* nl =
+          scan_ < end_ ? std::memchr(buf_.data() + scan_, '\n', end_ - scan_) : nullptr;
       if (nl != nullptr) {
         size_t pos = static_cast<const char*>(nl) - buf_.data();
-        Take(pos - begin_, 1, line, offset);
+        scan_ = pos;
+        View(pos - begin_, 1, line, offset);
         return true;
       }
       if (eof_) {
         if (begin_ == end_) return false;
-        Take(end_ - begin_, 0, line, offset);
+        View(end_ - begin_, 0, line, offset);
         return true;
       }
       if (begin_ > 0) {  // keep only the partial line, then refill behind it
@@ -101,6 +126,9 @@ class LineReader {
     }
   }
 
+  // The (uncompressed) byte offset of the next line Next() would return.
+  int64_t next_offset() const { return begin_offset_; }
+
   void Close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -109,12 +137,11 @@ class LineReader {
   }
 
  private:
-  void Take(size_t len, size_t terminator, std::string_view* line, int64_t* offset) {
+  // The line at begin_ of `len` bytes plus `terminator`; Next consumes peeked_ bytes.
+  void View(size_t len, size_t terminator, std::string_view* line, int64_t* offset) {
     std::string_view l(buf_.data() + begin_, len);
     *offset = begin_offset_;
-    begin_offset_ += static_cast<int64_t>(len + terminator);
-    begin_ += len + terminator;
-    scan_ = begin_;
+    peeked_ = len + terminator;
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     *line = l;
   }
@@ -146,10 +173,11 @@ class LineReader {
   int fd_ = -1;
   gzFile gz_file_ = nullptr;
   std::vector<char> buf_;
-  size_t begin_ = 0;  // start of the unread data in buf_
-  size_t end_ = 0;    // end of the valid data in buf_
-  size_t scan_ = 0;   // where to continue looking for '\n'
+  size_t begin_ = 0;          // start of the unread data in buf_
+  size_t end_ = 0;            // end of the valid data in buf_
+  size_t scan_ = 0;           // where to continue looking for '\n'
   int64_t begin_offset_ = 0;  // file offset of buf_[begin_]
+  size_t peeked_ = 0;         // length of the line last returned by Peek, with terminator
   bool eof_ = false;
 };
 
@@ -204,9 +232,10 @@ bool SplitFields(std::string_view line, char delim, std::vector<RawField>* out,
       }
       if (i == n) return true;
       if (data[i] != delim) {
-        *reason = fmt::format("column {}: expected '{}' or end of line after the closing quote, "
-                              "found '{}'",
-                              out->size(), delim, data[i]);
+        *reason = fmt::format(
+            "column {}: expected '{}' or end of line after the closing quote, "
+            "found '{}'",
+            out->size(), delim, data[i]);
         return false;
       }
       ++i;
@@ -284,13 +313,39 @@ std::string_view Trim(std::string_view s) {
 }
 
 // A part of one file read by one subtask: lines starting in [start, end) of the (uncompressed)
-// file; gzip splits always cover the whole file.
+// file; gzip splits always cover the whole file. Also holds the reading position restored from
+// a checkpoint.
 struct Split {
   std::string path;
   bool gz = false;
   int64_t start = 0;
   int64_t end = 0;  // exclusive; INT64_MAX for gzip
+  // Restored position: the offset of the next unread line (a line start, so no partial line is
+  // skipped), or -1 to start the split from `start`.
+  int64_t resume_offset = -1;
+  // Number of the next line to read (see csv_source.h: absolute when start == 0, else counted
+  // from the split's first whole line). Maintained while the split is read.
+  int64_t next_line = 1;
 };
+
+constexpr std::string_view kStateMagic = "CSVS";
+constexpr uint32_t kStateVersion = 1;
+// Split status in the state.
+constexpr uint8_t kSplitPending = 0;
+constexpr uint8_t kSplitReading = 1;
+constexpr uint8_t kSplitFinished = 2;
+
+std::string DescribeRange(const Split& s) {
+  if (s.gz) return fmt::format("the whole of '{}'", s.path);
+  return fmt::format("bytes [{}, {}) of '{}'", s.start, s.end, s.path);
+}
+
+// Default clock of the rate limit.
+int64_t RealNowMs() { return MonotonicMillis(); }
+void RealSleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// Longest sleep of one PollNext when rate limited.
+constexpr int64_t kMaxThrottleSleepMs = 20;
 
 // Reader of one CSV source subtask. Lifecycle: Open (computes this subtask's splits), PollNext
 // until false, Close. Runs on its Task's thread.
@@ -308,6 +363,14 @@ class CsvFileSource final : public operators::Source {
     }
     if (opts_.paths.empty()) return InvalidArgumentF("file source: no paths to read");
     if (opts_.batch_size == 0) return InvalidArgumentF("file source: batch_size must be >= 1");
+    if (!(opts_.rate_records_per_second >= 0) || std::isinf(opts_.rate_records_per_second)) {
+      return InvalidArgumentF(
+          "file source: rate must be a finite number >= 0 records per "
+          "second, found {}",
+          opts_.rate_records_per_second);
+    }
+    now_ms_ = opts_.now_ms ? opts_.now_ms : RealNowMs;
+    sleep_ms_ = opts_.sleep_ms ? opts_.sleep_ms : RealSleepMs;
     if (opts_.delimiter == '"' || opts_.delimiter == '\n' || opts_.delimiter == '\r') {
       return InvalidArgumentF("file source: delimiter cannot be a quote or line break");
     }
@@ -349,19 +412,64 @@ class CsvFileSource final : public operators::Source {
       splits_.push_back(std::move(s));
     }
     batch_.set_schema(opts_.schema);
+    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+      RETURN_IF_ERROR(Restore(*ctx.restored_state));
+    }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) override {
+    internal::StateWriter w(kStateMagic, kStateVersion);
+    w.U32(static_cast<uint32_t>(ctx_.subtask_index));
+    w.U32(static_cast<uint32_t>(ctx_.parallelism));
+    w.I64(max_event_time_);
+    w.U32(static_cast<uint32_t>(splits_.size()));
+    for (size_t k = 0; k < splits_.size(); ++k) {
+      const Split& s = splits_[k];
+      uint8_t status = kSplitPending;
+      int64_t offset = s.start;
+      int64_t line = 1;
+      if (k < next_split_) {
+        status = kSplitFinished;
+        offset = -1;
+        line = -1;
+      } else if (k == next_split_ && reader_open_) {
+        status = kSplitReading;
+        offset = reader_.next_offset();
+        line = s.next_line;
+      } else if (s.resume_offset >= 0) {  // restored, not reopened yet
+        status = kSplitReading;
+        offset = s.resume_offset;
+        line = s.next_line;
+      }
+      w.Str(s.path);
+      w.I64(s.start);
+      w.I64(s.end);
+      w.U8(status);
+      w.I64(offset);
+      w.I64(line);
+    }
+    return std::move(w).Finish();
   }
 
   absl::StatusOr<bool> PollNext(operators::Output& out) override {
     if (done_) return false;
+    size_t limit = opts_.batch_size;
+    if (opts_.rate_records_per_second > 0 && next_split_ < splits_.size()) {
+      limit = Throttle();
+      if (limit == 0) {  // out of tokens for now; poll again, unless the input has ended
+        ASSIGN_OR_RETURN(bool ended, AtEndOfInput());
+        if (!ended) return true;
+      }
+    }
     std::string_view line;
     int64_t offset = 0;
-    while (batch_.num_rows() < opts_.batch_size) {
+    while (batch_.num_rows() < limit) {
       if (!reader_open_) {
         if (next_split_ == splits_.size()) break;
         RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
       }
-      const Split& split = splits_[next_split_];
+      Split& split = splits_[next_split_];
       ASSIGN_OR_RETURN(bool got, reader_.Next(&line, &offset));
       if (!got || offset >= split.end) {
         reader_.Close();
@@ -369,6 +477,7 @@ class CsvFileSource final : public operators::Source {
         ++next_split_;
         continue;
       }
+      ++split.next_line;
       bytes_in_ += static_cast<int64_t>(line.size()) + 1;
       if (offset == 0 && opts_.header) {
         RETURN_IF_ERROR(CheckHeader(split, line));
@@ -382,6 +491,7 @@ class CsvFileSource final : public operators::Source {
     }
     bytes_in_ = 0;
     if (!batch_.empty()) {
+      if (opts_.rate_records_per_second > 0) tokens_ -= static_cast<double>(batch_.num_rows());
       RETURN_IF_ERROR(out.Emit(batch_));
       if (ctx_.metrics != nullptr) {
         ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
@@ -408,6 +518,137 @@ class CsvFileSource final : public operators::Source {
   }
 
  private:
+  // Whether no line is left in any split (finishing the splits it finds exhausted), without
+  // consuming a line.
+  absl::StatusOr<bool> AtEndOfInput() {
+    std::string_view line;
+    int64_t offset = 0;
+    while (next_split_ < splits_.size()) {
+      if (!reader_open_) RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
+      ASSIGN_OR_RETURN(bool got, reader_.Peek(&line, &offset));
+      if (got && offset < splits_[next_split_].end) return false;
+      reader_.Close();
+      reader_open_ = false;
+      ++next_split_;
+    }
+    return true;
+  }
+
+  // Token bucket of the rate limit: returns how many rows this poll may emit (0: none yet),
+  // after sleeping at most kMaxThrottleSleepMs. The bucket holds at most one batch of tokens.
+  size_t Throttle() {
+    const double rate = opts_.rate_records_per_second;
+    const double capacity = static_cast<double>(opts_.batch_size);
+    const int64_t now = now_ms_();
+    if (last_refill_ms_ < 0) last_refill_ms_ = now;  // start with an empty bucket
+    Refill(now, rate, capacity);
+    if (tokens_ < 1) {
+      // Wait for ~20 ms worth of tokens (at least one, at most half a batch, so that a sleep
+      // overshoot does not overflow the bucket), rounding the wait down so that no token is
+      // lost to the cap, but never longer than kMaxThrottleSleepMs.
+      const double target =
+          std::clamp(rate * kMaxThrottleSleepMs / 1000.0, 1.0, std::max(1.0, capacity / 2));
+      double wait = std::floor((target - tokens_) * 1000.0 / rate);
+      wait = std::clamp(wait, 1.0, static_cast<double>(kMaxThrottleSleepMs));
+      sleep_ms_(static_cast<int64_t>(wait));
+      Refill(now_ms_(), rate, capacity);
+      if (tokens_ < 1) return 0;
+    }
+    return static_cast<size_t>(std::min(std::floor(tokens_), capacity));
+  }
+
+  void Refill(int64_t now, double rate, double capacity) {
+    if (now <= last_refill_ms_) return;
+    tokens_ =
+        std::min(capacity, tokens_ + static_cast<double>(now - last_refill_ms_) * rate / 1000.0);
+    last_refill_ms_ = now;
+  }
+
+  // Applies a SnapshotState blob to splits_ (computed for the current subtask just before).
+  absl::Status Restore(const std::string& state) {
+    internal::StateReader r(state, "file source");
+    ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
+    if (version != kStateVersion) {
+      return FailedPreconditionF(
+          "file source: restored state has format version {}; this version reads version {}",
+          version, kStateVersion);
+    }
+    ASSIGN_OR_RETURN(uint32_t old_index, r.U32());
+    ASSIGN_OR_RETURN(uint32_t old_parallelism, r.U32());
+    ASSIGN_OR_RETURN(int64_t max_event_time, r.I64());
+    ASSIGN_OR_RETURN(uint32_t n, r.U32());
+    struct Position {
+      Split split;
+      uint8_t status;
+      int64_t offset;
+      int64_t line;
+    };
+    std::vector<Position> restored;
+    for (uint32_t k = 0; k < n; ++k) {
+      Position pos;
+      ASSIGN_OR_RETURN(pos.split.path, r.Str());
+      ASSIGN_OR_RETURN(pos.split.start, r.I64());
+      ASSIGN_OR_RETURN(pos.split.end, r.I64());
+      ASSIGN_OR_RETURN(pos.status, r.U8());
+      ASSIGN_OR_RETURN(pos.offset, r.I64());
+      ASSIGN_OR_RETURN(pos.line, r.I64());
+      pos.split.gz = pos.split.end == std::numeric_limits<int64_t>::max();
+      restored.push_back(std::move(pos));
+    }
+    RETURN_IF_ERROR(r.End());
+    const std::string where =
+        fmt::format("subtask {} of parallelism {}", ctx_.subtask_index, ctx_.parallelism);
+    const std::string from =
+        fmt::format("subtask {} of parallelism {}", old_index, old_parallelism);
+    constexpr std::string_view kHint =
+        "; a restore needs the same files and the same source parallelism (rescaling sources "
+        "is issue #4)";
+    for (size_t k = 0; k < std::max(restored.size(), splits_.size()); ++k) {
+      if (k >= restored.size()) {
+        return FailedPreconditionF(
+            "file source: this {} now reads {} but the restored state (of {}) has no position "
+            "for '{}'{}",
+            where, DescribeRange(splits_[k]), from, splits_[k].path, kHint);
+      }
+      const Split& old = restored[k].split;
+      if (k >= splits_.size() || old.path != splits_[k].path || old.start != splits_[k].start ||
+          old.end != splits_[k].end) {
+        return FailedPreconditionF(
+            "file source: restored position for '{}' ({}, checkpointed by {}) but this {} now "
+            "reads {}{}",
+            old.path, DescribeRange(old), from, where,
+            k < splits_.size() ? DescribeRange(splits_[k]) : std::string("nothing more"), kHint);
+      }
+    }
+    size_t finished = 0;
+    for (size_t k = 0; k < restored.size(); ++k) {
+      const Position& pos = restored[k];
+      Split& split = splits_[k];
+      const bool in_order = pos.status == kSplitFinished
+                                ? finished == k
+                                : k == finished || pos.status == kSplitPending;
+      if (pos.status > kSplitFinished || !in_order ||
+          (pos.status == kSplitReading && pos.offset < split.start)) {
+        return DataLossF(
+            "file source: restored state is inconsistent at '{}' (status {}, "
+            "offset {}, split {})",
+            split.path, pos.status, pos.offset, DescribeRange(split));
+      }
+      if (pos.status == kSplitFinished) {
+        ++finished;
+      } else if (pos.status == kSplitReading) {
+        split.resume_offset = pos.offset;
+        split.next_line = pos.line;
+      }
+    }
+    next_split_ = finished;
+    if (max_event_time != operators::kMinWatermark) {
+      watermarks_.OnEvent(max_event_time);
+      max_event_time_ = max_event_time;
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<std::string>> ExpandPaths() const {
     std::vector<std::string> files;
     for (const std::string& path : opts_.paths) {
@@ -434,7 +675,14 @@ class CsvFileSource final : public operators::Source {
     return files;
   }
 
-  absl::Status OpenSplit(const Split& split) {
+  absl::Status OpenSplit(Split& split) {
+    if (split.resume_offset >= 0) {  // restored: the offset is a line start
+      RETURN_IF_ERROR(reader_.Open(split.path, split.gz, split.resume_offset));
+      reader_open_ = true;
+      split.resume_offset = -1;
+      return absl::OkStatus();
+    }
+    split.next_line = 1;
     // Hadoop's LineRecordReader: a split not at 0 starts one byte early and drops everything up
     // to the first '\n', so a line starting exactly at `start` is kept and a partial one is left
     // to the previous split (which reads past its end to finish it).
@@ -483,9 +731,9 @@ class CsvFileSource final : public operators::Source {
     }
     const core::Schema& schema = *opts_.schema;
     if (fields_.size() != schema.num_fields()) {
-      return RowError(split, offset,
-                      fmt::format("expected {} fields, found {}", schema.num_fields(),
-                                  fields_.size()));
+      return RowError(
+          split, offset,
+          fmt::format("expected {} fields, found {}", schema.num_fields(), fields_.size()));
     }
     size_t row = batch_.AppendRow();
     for (size_t c = 0; c < fields_.size(); ++c) {
@@ -536,6 +784,7 @@ class CsvFileSource final : public operators::Source {
       int64_t ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
       batch_.SetTimestamp(row, ts);
       watermarks_.OnEvent(ts);
+      max_event_time_ = std::max(max_event_time_, ts);
     }
     return absl::OkStatus();
   }
@@ -553,7 +802,13 @@ class CsvFileSource final : public operators::Source {
   std::string scratch_;           // reused for unescaping quoted fields
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
   int64_t last_watermark_ = operators::kMinWatermark;
+  int64_t max_event_time_ = operators::kMinWatermark;  // mirrors watermarks_, for snapshots
   int64_t bytes_in_ = 0;
+  // Rate limit (token bucket): a batch takes at most floor(tokens_) rows, so tokens_ >= 0.
+  std::function<int64_t()> now_ms_;
+  std::function<void(int64_t)> sleep_ms_;
+  double tokens_ = 0;
+  int64_t last_refill_ms_ = -1;  // -1 until the first throttled poll
 };
 
 }  // namespace

@@ -41,6 +41,31 @@
 //   - InvalidArgument from Open for bad options (unknown event-time field, no schema, ...);
 //   - DataLoss for a corrupt gzip stream.
 //
+// Checkpointing (Flink's FileSource / SourceReader#snapshotState): SnapshotState(n), called
+// between two PollNext calls, returns this subtask's position: per split (file path, byte range)
+// whether it is not started, being read or finished, the byte offset (in the uncompressed
+// stream) and the line number of the next unread line, plus the watermark generator's maximum
+// event time. Encoding: binary, magic "CSVS", version 1 (see state_codec.h). The line number is
+// the file's physical line for splits starting at byte 0 (every .gz split); for byte-range
+// splits starting later it counts from the split's first whole line (1), since the absolute
+// number would need the file's prefix to be read.
+// Open with ctx.restored_state (non-empty) resumes exactly after the last row emitted before
+// the snapshot: a plain file is reopened at the offset; a .gz file is decompressed from the
+// start and the bytes before the offset are skipped (gzseek), nothing is emitted twice. The
+// restored splits must equal the splits this subtask computes now (same files, same sizes, same
+// parallelism): otherwise FailedPrecondition "file source: restored position for '<file>'
+// (...) but this subtask now reads ...". Restoring at another parallelism (rescaling sources)
+// is issue #4. The first watermark emitted after a restore is >= the last one before it. An
+// empty restored_state is treated as a fresh start.
+//
+// Rate limit (`rate_records_per_second` > 0): a token bucket of at most one batch of tokens,
+// refilled at that rate, so a bounded file can be replayed as a live stream at an average of
+// `rate` records per second per subtask; after a pause (backpressure, slow checkpoint) at most
+// one batch is emitted at once, then the rate holds again. When out of tokens, PollNext sleeps
+// until about 20 ms worth of tokens are there (never longer than 20 ms; a smaller batch rather
+// than a longer wait) and may return true with nothing emitted, so the task sees barriers and
+// cancellation within ~20 ms.
+//
 // Metrics (if ctx.metrics is set): records_out, bytes_in (bytes of lines read, uncompressed).
 //
 // Performance: reads through a 1 MiB buffer (zlib's gzread for .gz), splits lines and fields as
@@ -50,6 +75,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +99,12 @@ struct CsvSourceOptions {
   int64_t max_out_of_orderness_ms = 0;
   // Rows per emitted batch (>= 1).
   size_t batch_size = 1024;
+  // Records per second per subtask (YAML `rate`); 0 = unlimited. Must be >= 0.
+  double rate_records_per_second = 0;
+  // Clock used by the rate limit, for tests: monotonic now in ms and a sleep of the given ms.
+  // Null = the real monotonic clock and std::this_thread::sleep_for.
+  std::function<int64_t()> now_ms;
+  std::function<void(int64_t)> sleep_ms;
 };
 
 // Creates the reader of one source subtask; the split is decided in Open from

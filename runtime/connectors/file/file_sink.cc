@@ -8,40 +8,79 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "runtime/base/status.h"
+#include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
 
 namespace sluice::connectors {
 namespace {
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
+constexpr std::string_view kStateMagic = "FSNK";
+constexpr uint32_t kStateVersion = 1;
+constexpr int64_t kUnassigned = -1;  // checkpoint id of a pending file made by Finish
 
 absl::Status IoError(std::string_view op, const std::string& path, int err) {
   return InternalF("file sink: cannot {} '{}': {}", op, path, std::strerror(err));
 }
 
-// If `name` is "part-<k>.csv", returns k; otherwise -1.
-int64_t PartIndex(std::string_view name) {
-  constexpr std::string_view kPrefix = "part-";
-  constexpr std::string_view kSuffix = ".csv";
-  if (name.size() <= kPrefix.size() + kSuffix.size() || name.substr(0, kPrefix.size()) != kPrefix ||
-      name.substr(name.size() - kSuffix.size()) != kSuffix) {
-    return -1;
-  }
-  std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  int64_t k = -1;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), k);
-  if (ec != std::errc() || p != digits.data() + digits.size() || k < 0) return -1;
-  return k;
+// A file name of the sink's naming scheme, parsed.
+struct PartName {
+  bool hidden = false;  // starts with '.': in-progress or pending
+  int64_t subtask = -1;
+  int64_t seq = -1;  // -1: the previous version's naming without a sequence number
+};
+
+// Reads a non-negative decimal at the front of *s and removes it; false if there is none.
+bool ConsumeNumber(std::string_view* s, int64_t* v) {
+  size_t n = 0;
+  while (n < s->size() && (*s)[n] >= '0' && (*s)[n] <= '9') ++n;
+  if (n == 0) return false;
+  auto [p, ec] = std::from_chars(s->data(), s->data() + n, *v);
+  if (ec != std::errc()) return false;
+  s->remove_prefix(n);
+  return true;
 }
 
-// See file_sink.h. Lifecycle: Open, ProcessBatch*, Finish, Close (or Close alone on failure).
-// Task thread only.
+bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+// Recognises `part-<k>-<seq>.csv`, `.part-<k>-<seq>.csv.inprogress`,
+// `.part-<k>-<seq>.csv.pending`, and the previous version's `part-<k>.csv` and
+// `.part-<k>.csv.inprogress`. Anything else (user files) is nullopt and left alone.
+std::optional<PartName> ParsePartName(std::string_view name) {
+  PartName part;
+  part.hidden = ConsumePrefix(&name, ".");
+  if (!ConsumePrefix(&name, "part-") || !ConsumeNumber(&name, &part.subtask)) return std::nullopt;
+  if (ConsumePrefix(&name, "-") && !ConsumeNumber(&name, &part.seq)) return std::nullopt;
+  if (!ConsumePrefix(&name, ".csv")) return std::nullopt;
+  if (!part.hidden) return name.empty() ? std::optional<PartName>(part) : std::nullopt;
+  if (name == ".inprogress" || (name == ".pending" && part.seq >= 0)) return part;
+  return std::nullopt;
+}
+
+absl::Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open directory", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync directory", dir, err);
+  return absl::OkStatus();
+}
+
+// See file_sink.h. Lifecycle: Open, ProcessBatch* with SnapshotState/Notify* in between,
+// Finish, Close (or Close alone on failure/cancel). Task thread only.
 class FileSink final : public operators::Operator {
  public:
   explicit FileSink(FileSinkOptions opts) : opts_(std::move(opts)) {}
@@ -56,24 +95,27 @@ class FileSink final : public operators::Operator {
     std::error_code ec;
     std::filesystem::create_directories(opts_.path, ec);
     if (ec) return IoError("create directory", opts_.path, ec.value());
-    if (ctx.subtask_index == 0) RETURN_IF_ERROR(RemoveStaleParts(ctx.parallelism));
-    std::string dir = opts_.path;
-    if (dir.back() != '/') dir.push_back('/');
-    inprogress_path_ = fmt::format("{}.part-{}.csv.inprogress", dir, ctx.subtask_index);
-    final_path_ = fmt::format("{}part-{}.csv", dir, ctx.subtask_index);
-    fd_ = ::open(inprogress_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) return IoError("create", inprogress_path_, errno);
-    buf_.clear();
-    if (opts_.header) {
-      buf_.append(opts_.schema->HeaderLine());
-      buf_.push_back('\n');
+    dir_ = opts_.path;
+    if (dir_.back() != '/') dir_.push_back('/');
+    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+      RETURN_IF_ERROR(Restore(*ctx.restored_state));
+    } else {
+      RETURN_IF_ERROR(RemoveFiles([&](const PartName& part) {
+        return part.subtask == ctx_.subtask_index ||
+               (ctx_.subtask_index == 0 && part.subtask >= ctx_.parallelism);
+      }));
     }
+    RETURN_IF_ERROR(SyncDir(opts_.path));
+    open_ = true;
     return absl::OkStatus();
   }
 
   absl::Status ProcessBatch(const core::RecordBatch& batch, operators::Output&) override {
-    if (fd_ < 0) return FailedPreconditionF("file sink: '{}' is not open", final_path_);
+    if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
+    if (batch.num_rows() == 0) return absl::OkStatus();
+    if (fd_ < 0) RETURN_IF_ERROR(StartFile());
     for (size_t r = 0; r < batch.num_rows(); ++r) batch.AppendCsvLine(r, &buf_);
+    rows_in_file_ += static_cast<int64_t>(batch.num_rows());
     if (ctx_.metrics != nullptr) {
       ctx_.metrics->records_in.fetch_add(static_cast<int64_t>(batch.num_rows()),
                                          std::memory_order_relaxed);
@@ -82,37 +124,197 @@ class FileSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t, operators::Output&) override {
+  absl::Status ProcessWatermark(int64_t, operators::Output&) override { return absl::OkStatus(); }
+
+  absl::Status Finish(operators::Output&) override {
+    if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
+    if (ctx_.checkpointing_enabled) {
+      // The final checkpoint commits it.
+      return MoveToPending(kUnassigned);
+    }
+    if (fd_ < 0) RETURN_IF_ERROR(StartFile());  // one file per subtask, even without rows
+    RETURN_IF_ERROR(CloseFile());
+    const std::string inprogress = InProgressPath(ctx_.subtask_index, current_seq_);
+    const std::string final_path = FinalPath(ctx_.subtask_index, current_seq_);
+    if (std::rename(inprogress.c_str(), final_path.c_str()) != 0) {
+      return IoError("rename to " + final_path, inprogress, errno);
+    }
+    return SyncDir(opts_.path);
+  }
+
+  absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) override {
+    if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
+    RETURN_IF_ERROR(MoveToPending(checkpoint_id));
+    internal::StateWriter w(kStateMagic, kStateVersion);
+    w.U32(static_cast<uint32_t>(ctx_.subtask_index));
+    w.I64(next_seq_);
+    w.U32(static_cast<uint32_t>(pending_.size()));
+    for (Pending& p : pending_) {
+      if (p.checkpoint_id == kUnassigned) p.checkpoint_id = checkpoint_id;
+      w.I64(p.checkpoint_id);
+      w.I64(p.seq);
+    }
+    return std::move(w).Finish();
+  }
+
+  absl::Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    bool committed = false;
+    size_t kept = 0;
+    for (size_t k = 0; k < pending_.size(); ++k) {
+      const Pending& p = pending_[k];
+      if (p.checkpoint_id != kUnassigned && p.checkpoint_id <= checkpoint_id) {
+        RETURN_IF_ERROR(Commit(ctx_.subtask_index, p.seq, p.checkpoint_id));
+        committed = true;
+      } else {
+        pending_[kept++] = p;
+      }
+    }
+    pending_.resize(kept);
+    if (committed) RETURN_IF_ERROR(SyncDir(opts_.path));
     return absl::OkStatus();
   }
 
-  absl::Status Finish(operators::Output&) override {
-    if (fd_ < 0) return FailedPreconditionF("file sink: '{}' is not open", final_path_);
-    RETURN_IF_ERROR(Flush());
-    if (::fsync(fd_) != 0) return IoError("fsync", inprogress_path_, errno);
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return IoError("close", inprogress_path_, errno);
-    if (std::rename(inprogress_path_.c_str(), final_path_.c_str()) != 0) {
-      return IoError("rename to " + final_path_, inprogress_path_, errno);
-    }
-    // Make the rename durable.
-    int dir_fd = ::open(opts_.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
-    return absl::OkStatus();
-  }
+  void NotifyCheckpointAborted(int64_t) override {}
 
   void Close() override {
     if (fd_ < 0) return;
     ::close(fd_);
     fd_ = -1;
-    ::unlink(inprogress_path_.c_str());
+    ::unlink(InProgressPath(ctx_.subtask_index, current_seq_).c_str());
   }
 
  private:
+  // A closed part file waiting for its checkpoint to complete.
+  struct Pending {
+    int64_t seq;
+    int64_t checkpoint_id;  // kUnassigned: made by Finish, belongs to the next snapshot
+  };
+
+  std::string InProgressPath(int64_t subtask, int64_t seq) const {
+    return fmt::format("{}.part-{}-{}.csv.inprogress", dir_, subtask, seq);
+  }
+  std::string PendingPath(int64_t subtask, int64_t seq) const {
+    return fmt::format("{}.part-{}-{}.csv.pending", dir_, subtask, seq);
+  }
+  std::string FinalPath(int64_t subtask, int64_t seq) const {
+    return fmt::format("{}part-{}-{}.csv", dir_, subtask, seq);
+  }
+
+  absl::Status StartFile() {
+    current_seq_ = next_seq_++;
+    rows_in_file_ = 0;
+    const std::string path = InProgressPath(ctx_.subtask_index, current_seq_);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) return IoError("create", path, errno);
+    buf_.clear();
+    if (opts_.header) {
+      buf_.append(opts_.schema->HeaderLine());
+      buf_.push_back('\n');
+    }
+    return absl::OkStatus();
+  }
+
+  // Writes the rest of the in-progress file, fsyncs and closes it.
+  absl::Status CloseFile() {
+    const std::string path = InProgressPath(ctx_.subtask_index, current_seq_);
+    RETURN_IF_ERROR(Flush());
+    if (::fsync(fd_) != 0) return IoError("fsync", path, errno);
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return IoError("close", path, errno);
+    return absl::OkStatus();
+  }
+
+  // If the in-progress file has rows, closes it and renames it to pending for `checkpoint_id`.
+  absl::Status MoveToPending(int64_t checkpoint_id) {
+    if (fd_ < 0) return absl::OkStatus();
+    const std::string inprogress = InProgressPath(ctx_.subtask_index, current_seq_);
+    if (rows_in_file_ == 0) {  // nothing worth committing
+      Close();
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(CloseFile());
+    const std::string pending = PendingPath(ctx_.subtask_index, current_seq_);
+    if (std::rename(inprogress.c_str(), pending.c_str()) != 0) {
+      return IoError("rename to " + pending, inprogress, errno);
+    }
+    RETURN_IF_ERROR(SyncDir(opts_.path));
+    pending_.push_back({current_seq_, checkpoint_id});
+    return absl::OkStatus();
+  }
+
+  // Renames a pending file to its final name; a file committed before is fine. Does not fsync
+  // the directory.
+  absl::Status Commit(int64_t subtask, int64_t seq, int64_t checkpoint_id) {
+    const std::string pending = PendingPath(subtask, seq);
+    const std::string final_path = FinalPath(subtask, seq);
+    if (std::rename(pending.c_str(), final_path.c_str()) == 0) return absl::OkStatus();
+    const int err = errno;
+    if (err == ENOENT) {
+      std::error_code ec;
+      if (std::filesystem::exists(final_path, ec)) return absl::OkStatus();
+      return DataLossF(
+          "file sink: pending part file '{}' of checkpoint {} is missing and "
+          "'{}' was never committed",
+          pending, checkpoint_id, final_path);
+    }
+    return IoError("rename to " + final_path, pending, err);
+  }
+
+  // Commits the pending files of a restored state, then removes what later attempts left.
+  absl::Status Restore(const std::string& state) {
+    internal::StateReader r(state, "file sink");
+    ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
+    if (version != kStateVersion) {
+      return FailedPreconditionF(
+          "file sink: restored state has format version {}; this version reads version {}", version,
+          kStateVersion);
+    }
+    ASSIGN_OR_RETURN(uint32_t subtask, r.U32());
+    ASSIGN_OR_RETURN(int64_t next_seq, r.I64());
+    ASSIGN_OR_RETURN(uint32_t n, r.U32());
+    std::vector<Pending> restored;
+    for (uint32_t k = 0; k < n; ++k) {
+      Pending p;
+      ASSIGN_OR_RETURN(p.checkpoint_id, r.I64());
+      ASSIGN_OR_RETURN(p.seq, r.I64());
+      if (p.seq < 0 || p.seq >= next_seq) {
+        return DataLossF(
+            "file sink: restored state lists part {} but the next sequence number "
+            "is {}",
+            p.seq, next_seq);
+      }
+      restored.push_back(p);
+    }
+    RETURN_IF_ERROR(r.End());
+    if (next_seq < 0) return DataLossF("file sink: restored next sequence number {}", next_seq);
+    for (const Pending& p : restored) RETURN_IF_ERROR(Commit(subtask, p.seq, p.checkpoint_id));
+    next_seq_ = next_seq;
+    const int64_t own = ctx_.subtask_index;
+    return RemoveFiles([&](const PartName& part) {
+      if (part.subtask != own) return false;
+      return part.hidden || part.seq >= next_seq;
+    });
+  }
+
+  // Deletes the part files of the output directory for which `match` is true.
+  template <typename Match>
+  absl::Status RemoveFiles(const Match& match) {
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(opts_.path, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      std::optional<PartName> part = ParsePartName(it->path().filename().string());
+      if (!part.has_value() || !match(*part)) continue;
+      std::error_code rm_ec;
+      std::filesystem::remove(it->path(), rm_ec);
+      if (rm_ec && rm_ec != std::errc::no_such_file_or_directory) {
+        return IoError("remove stale part file", it->path().string(), rm_ec.value());
+      }
+    }
+    if (ec) return IoError("list directory", opts_.path, ec.value());
+    return absl::OkStatus();
+  }
+
   absl::Status Flush() {
     const char* p = buf_.data();
     size_t left = buf_.size();
@@ -120,7 +322,7 @@ class FileSink final : public operators::Operator {
       ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return IoError("write", inprogress_path_, errno);
+        return IoError("write", InProgressPath(ctx_.subtask_index, current_seq_), errno);
       }
       p += n;
       left -= static_cast<size_t>(n);
@@ -133,25 +335,15 @@ class FileSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status RemoveStaleParts(int32_t parallelism) {
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(opts_.path, ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      int64_t k = PartIndex(it->path().filename().string());
-      if (k < parallelism) continue;
-      std::error_code rm_ec;
-      std::filesystem::remove(it->path(), rm_ec);
-      if (rm_ec) return IoError("remove stale part file", it->path().string(), rm_ec.value());
-    }
-    if (ec) return IoError("list directory", opts_.path, ec.value());
-    return absl::OkStatus();
-  }
-
   FileSinkOptions opts_;
-  int fd_ = -1;
-  std::string inprogress_path_;
-  std::string final_path_;
-  std::string buf_;  // reused; written out past kFlushBytes
+  std::string dir_;  // opts_.path with a trailing '/'
+  bool open_ = false;
+  int fd_ = -1;               // the in-progress file, or -1
+  int64_t current_seq_ = -1;  // its sequence number
+  int64_t rows_in_file_ = 0;
+  int64_t next_seq_ = 0;
+  std::vector<Pending> pending_;  // not committed yet, in sequence order
+  std::string buf_;               // reused; written out past kFlushBytes
 };
 
 }  // namespace

@@ -1,23 +1,50 @@
 #pragma once
-// CSV file sink: Flink's FileSink with a CSV row format, for bounded jobs. Writes one part file
-// per sink subtask into an output directory.
+// CSV file sink: Flink's FileSink with a CSV row format and its two-phase commit, so that the
+// output is exactly once when the job takes checkpoints. Writes part files of sink subtask i (of
+// parallelism p) into an output directory:
+//   `.part-<i>-<seq>.csv.inprogress`  hidden, being written;
+//   `.part-<i>-<seq>.csv.pending`     hidden, closed and fsynced at a checkpoint, waiting for it
+//                                     to complete;
+//   `part-<i>-<seq>.csv`              visible, committed; starts with the header line when
+//                                     `header` is set.
+// `seq` counts the part files of subtask i from 0; it is kept in the operator state, so it never
+// repeats after a restore. Files starting with '.' are hidden from the CSV file source and most
+// tools, so a reader that ignores hidden files never sees partial or uncommitted rows.
 //
-// Lifecycle of subtask i (of parallelism p), per Flink's in-progress -> finished part files:
-//   Open:    creates the directory (and parents) and `<dir>/.part-<i>.csv.inprogress` (hidden, so
-//            the CSV file source and most tools ignore it), truncating any leftover; writes the
-//            header line (schema.HeaderLine()) if `header` is set. Subtask 0 also deletes stale
-//            finished files `part-<k>.csv` with k >= p, left by an earlier run of the job at a
-//            higher parallelism, so that the directory holds exactly this run's output.
-//   ProcessBatch: appends each row as an RFC-4180 CSV line (RecordBatch::AppendCsvLine: ','
-//            separated, timestamps ISO-8601) to a reused buffer, written out past 1 MiB.
-//   Finish:  writes the rest, fsyncs, closes, and renames the file to `<dir>/part-<i>.csv`
-//            (replacing the previous run's part file), then fsyncs the directory.
-//   Close without Finish (failure, cancel): closes and deletes the in-progress file; the
-//            previous run's `part-<i>.csv`, if any, is left untouched.
+// Lifecycle (one instance per subtask; every call from its Task thread):
+//   Open, fresh start (no restored_state, or an empty one): creates the directory (and parents),
+//            deletes this subtask's files of earlier runs (`part-<i>-*.csv`, `.part-<i>-*`, and
+//            the previous version's `part-<i>.csv` / `.part-<i>.csv.inprogress`); subtask 0 also
+//            deletes those of every subtask k >= p (an earlier run at a higher parallelism), so
+//            that the directory then holds exactly this run's output.
+//   Open, restoring (restored_state from SnapshotState): commits the pending files listed in the
+//            state (they belong to completed checkpoints; a file already committed is skipped),
+//            then deletes every other hidden `.part-<i>-*` file (in-progress or pending files of
+//            attempts after the restored checkpoint) and every committed `part-<i>-<seq>.csv`
+//            with seq >= the restored next seq (output of a later checkpoint, when an older one
+//            is restored); numbering continues from the state.
+//   ProcessBatch: starts an in-progress file lazily on the first row (O_TRUNC, header line) and
+//            appends each row as an RFC-4180 CSV line (RecordBatch::AppendCsvLine) to a reused
+//            buffer, written out past 1 MiB.
+//   SnapshotState(n): if the in-progress file has rows: writes the rest, fsyncs, closes and
+//            renames it to pending (directory fsynced), pending for checkpoint n. Returns state
+//            {subtask, next seq, every pending file not committed yet with its checkpoint id}
+//            (binary, magic "FSNK", version 1).
+//   NotifyCheckpointComplete(n): commits (pending -> final, then fsyncs the directory) every
+//            pending file of a checkpoint <= n. Idempotent.
+//   NotifyCheckpointAborted(n): nothing; its pending files are committed by the next
+//            checkpoint that completes (Flink's behaviour).
+//   Finish: without checkpointing (ctx.checkpointing_enabled false): commits the in-progress
+//            file directly (always one file per subtask, header only if no rows came, as
+//            before). With checkpointing: moves the in-progress file to pending and commits
+//            nothing; the task's final checkpoint (SnapshotState + NotifyCheckpointComplete)
+//            commits it. A pending file made by Finish belongs to the next SnapshotState.
+//   Close: deletes the in-progress file, if any; pending files are kept for the restore logic.
 //
 // Terminal: emits nothing downstream (watermarks are swallowed). output_schema() is the input
 // schema. Metrics (if ctx.metrics is set): records_in, bytes_out.
-// Errors: Internal "file sink: cannot <op> '<path>': <strerror>" for I/O failures.
+// Errors: Internal "file sink: cannot <op> '<path>': <strerror>" for I/O failures; DataLoss for
+// a corrupt restored state, or when a pending file listed in it is gone and was never committed.
 // Threading: one instance per subtask, used from its Task thread only.
 
 #include <memory>

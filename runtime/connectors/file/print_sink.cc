@@ -57,9 +57,7 @@ class PrintSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t, operators::Output&) override {
-    return absl::OkStatus();
-  }
+  absl::Status ProcessWatermark(int64_t, operators::Output&) override { return absl::OkStatus(); }
 
  private:
   core::SchemaPtr schema_;

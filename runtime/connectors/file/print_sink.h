@@ -7,6 +7,8 @@
 // process-wide mutex, so lines of different tasks never interleave (one lock per batch, not per
 // record). Terminal: emits nothing downstream, swallows watermarks. Never fails except on a
 // stream error (Internal).
+// Delivery: at least once. It has no state and nothing to commit (the default checkpoint hooks):
+// after a restore it prints again the rows that followed the restored checkpoint.
 // Threading: one instance per subtask, used from its Task thread only; the output stream is
 // shared between instances and guarded by the mutex.
 

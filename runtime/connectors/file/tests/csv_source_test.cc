@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,12 +24,12 @@ using ::sluice::connectors::testing::WriteFile;
 using ::testing::HasSubstr;
 
 core::SchemaPtr FlightSchema() {
-  return std::make_shared<core::Schema>(std::vector<core::Field>{
-      {"date", core::Type::kTimestamp},
-      {"delay", core::Type::kInt64},
-      {"distance", core::Type::kInt64},
-      {"origin", core::Type::kString},
-      {"destination", core::Type::kString}});
+  return std::make_shared<core::Schema>(
+      std::vector<core::Field>{{"date", core::Type::kTimestamp},
+                               {"delay", core::Type::kInt64},
+                               {"distance", core::Type::kInt64},
+                               {"origin", core::Type::kString},
+                               {"destination", core::Type::kString}});
 }
 
 core::SchemaPtr AllTypesSchema() {
@@ -47,8 +48,8 @@ CsvSourceOptions Options(std::vector<std::string> paths, core::SchemaPtr schema)
 }
 
 // Runs subtask `index` of `parallelism` to the end of its input, collecting into `out`.
-absl::Status RunSource(const CsvSourceOptions& opts, int index, int parallelism, CollectingOutput* out,
-                 operators::OperatorMetrics* metrics = nullptr) {
+absl::Status RunSource(const CsvSourceOptions& opts, int index, int parallelism,
+                       CollectingOutput* out, operators::OperatorMetrics* metrics = nullptr) {
   auto source = MakeCsvFileSource(opts);
   operators::OperatorContext ctx;
   ctx.subtask_index = index;
@@ -195,9 +196,9 @@ std::string GenerateFlights(int n, std::vector<std::string>* expected) {
     std::string origin(1 + rng() % 12, static_cast<char>('A' + i % 26));
     bool quoted = i % 7 == 0;
     std::string ts = core::FormatTimestamp(978307200000LL + i * 60000LL);
-    std::string line = fmt::format("{},{},{},{}{}{},D{}", ts, static_cast<int>(rng() % 200) - 50,
-                                   i, quoted ? "\"" : "", quoted ? origin + ",x" : origin,
-                                   quoted ? "\"" : "", i);
+    std::string line =
+        fmt::format("{},{},{},{}{}{},D{}", ts, static_cast<int>(rng() % 200) - 50, i,
+                    quoted ? "\"" : "", quoted ? origin + ",x" : origin, quoted ? "\"" : "", i);
     text += line + (i % 3 == 0 ? "\r\n" : "\n");
     expected->push_back(line);
   }
@@ -231,8 +232,7 @@ TEST(CsvFileSource, ByteRangeSplitsReadEveryRowExactlyOnce) {
 TEST(CsvFileSource, TinyFileWithMoreSubtasksThanBytes) {
   TempDir dir;
   std::string path = dir.File("tiny.csv");
-  auto schema = std::make_shared<core::Schema>(
-      std::vector<core::Field>{{"n", core::Type::kInt64}});
+  auto schema = std::make_shared<core::Schema>(std::vector<core::Field>{{"n", core::Type::kInt64}});
   WriteFile(path, "n\n1\n2\n3");
   for (int p = 1; p <= 12; ++p) {
     std::vector<std::string> all;
@@ -372,8 +372,7 @@ TEST(CsvFileSource, MissingFileIsNotFound) {
   auto source = MakeCsvFileSource(Options({path}, FlightSchema()));
   absl::Status s = source->Open(operators::OperatorContext{});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(s.message(),
-            "file source: cannot open '" + path + "': No such file or directory");
+  EXPECT_EQ(s.message(), "file source: cannot open '" + path + "': No such file or directory");
 }
 
 TEST(CsvFileSource, RejectsEventTimeFieldOfWrongType) {
@@ -415,8 +414,7 @@ TEST(CsvFileSource, EventTimeAndWatermarks) {
   EXPECT_EQ(out.batches, 3);
   // After each batch: max timestamp so far - 1000 - 1, only when it advanced.
   EXPECT_EQ(out.watermarks, (std::vector<int64_t>{base + 10000 - 1001, base + 20000 - 1001,
-                                                  base + 30000 - 1001,
-                                                  operators::kMaxWatermark}));
+                                                  base + 30000 - 1001, operators::kMaxWatermark}));
   EXPECT_TRUE(std::is_sorted(out.watermarks.begin(), out.watermarks.end()));
   EXPECT_EQ(metrics.records_out.load(), 5);
   EXPECT_EQ(metrics.bytes_in.load(), static_cast<int64_t>(std::filesystem::file_size(path)));
@@ -478,6 +476,386 @@ TEST(CsvFileSource, ReadsTheJanuary2001Sample) {
   }
   EXPECT_EQ(counter.rows, 508239);
   EXPECT_EQ(counter.last, operators::kMaxWatermark);
+}
+
+// --- Checkpointing ---------------------------------------------------------------------------
+
+operators::OperatorContext SubtaskCtx(int index, int parallelism,
+                                      std::optional<std::string> restored = std::nullopt) {
+  operators::OperatorContext ctx;
+  ctx.subtask_index = index;
+  ctx.parallelism = parallelism;
+  ctx.restored_state = std::move(restored);
+  return ctx;
+}
+
+// Polls `source` until it ends, collecting into `out`.
+void Drain(operators::Source& source, CollectingOutput* out) {
+  for (int polls = 0; polls < 1'000'000; ++polls) {
+    absl::StatusOr<bool> more = source.PollNext(*out);
+    ASSERT_TRUE(more.ok()) << more.status();
+    if (!*more) return;
+  }
+  FAIL() << "source never ended";
+}
+
+// For subtask `index` of `parallelism`: polls `polls` times, snapshots, polls a few more times
+// (progress after the checkpoint, lost in the "crash"), then restores a new source from the
+// snapshot and reads to the end. Returns the rows before the snapshot followed by the rows
+// after the restore; they must equal one uninterrupted run.
+std::vector<std::string> ReadWithRestore(const CsvSourceOptions& opts, int index, int parallelism,
+                                         int polls) {
+  std::vector<std::string> lines;
+  std::string state;
+  {
+    auto source = MakeCsvFileSource(opts);
+    EXPECT_TRUE(source->Open(SubtaskCtx(index, parallelism)).ok());
+    CollectingOutput before(opts.schema);
+    for (int k = 0; k < polls; ++k) {
+      absl::StatusOr<bool> more = source->PollNext(before);
+      EXPECT_TRUE(more.ok()) << more.status();
+      if (!more.ok() || !*more) break;
+    }
+    absl::StatusOr<std::string> snapshot = source->SnapshotState(1);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+    state = *snapshot;
+    lines = before.lines;
+    CollectingOutput lost(opts.schema);
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(source->PollNext(lost).ok());
+  }
+  auto restored = MakeCsvFileSource(opts);
+  absl::Status open = restored->Open(SubtaskCtx(index, parallelism, state));
+  EXPECT_TRUE(open.ok()) << open;
+  CollectingOutput after(opts.schema);
+  Drain(*restored, &after);
+  EXPECT_FALSE(after.watermarks.empty());
+  if (!after.watermarks.empty()) {
+    EXPECT_EQ(after.watermarks.back(), operators::kMaxWatermark);
+  }
+  lines.insert(lines.end(), after.lines.begin(), after.lines.end());
+  return lines;
+}
+
+TEST(CsvFileSourceCheckpoint, RestoreEmitsExactlyTheRemainingRowsOfAPlainFile) {
+  TempDir dir;
+  std::string path = dir.File("big.csv");
+  std::vector<std::string> expected;
+  // ~1.5 MiB: positions also fall behind the first 1 MiB read buffer.
+  WriteFile(path, GenerateFlights(40000, &expected));
+  CsvSourceOptions opts = Options({path}, FlightSchema());
+  opts.batch_size = 997;
+  for (int p : {1, 3}) {
+    std::vector<std::string> all;
+    for (int i = 0; i < p; ++i) {
+      CollectingOutput whole(FlightSchema());
+      ASSERT_TRUE(RunSource(opts, i, p, &whole).ok());
+      for (int polls : {0, 1, 7, 25}) {
+        std::vector<std::string> lines = ReadWithRestore(opts, i, p, polls);
+        ASSERT_EQ(lines.size(), whole.lines.size())
+            << "p=" << p << " i=" << i << " polls=" << polls;
+        EXPECT_TRUE(lines == whole.lines) << "p=" << p << " i=" << i << " polls=" << polls;
+      }
+      all.insert(all.end(), whole.lines.begin(), whole.lines.end());
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<std::string> sorted = expected;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_TRUE(all == sorted) << "p=" << p;
+  }
+}
+
+TEST(CsvFileSourceCheckpoint, RestoreEmitsExactlyTheRemainingRowsOfGzipFiles) {
+  TempDir dir;
+  std::vector<std::string> expected_a, expected_b;
+  WriteGz(dir.File("a.csv.gz"), GenerateFlights(30000, &expected_a));
+  WriteGz(dir.File("b.csv.gz"), GenerateFlights(500, &expected_b));
+  WriteFile(dir.File("c.csv"),
+            "date,delay,distance,origin,destination\n"
+            "2001-01-01T00:00:00Z,1,2,X,Y\n");
+  std::vector<std::string> expected = expected_a;
+  expected.insert(expected.end(), expected_b.begin(), expected_b.end());
+  expected.push_back("2001-01-01T00:00:00Z,1,2,X,Y");
+  CsvSourceOptions opts = Options({dir.path()}, FlightSchema());
+  opts.batch_size = 1000;
+  // 0: before anything; 12: inside a.csv.gz, past the first MiB; 30: at the end of a (the
+  // split is not known to be finished yet); 31: inside b; 32: in c; 40: after the end.
+  for (int polls : {0, 1, 12, 30, 31, 32, 40}) {
+    std::vector<std::string> lines = ReadWithRestore(opts, 0, 1, polls);
+    ASSERT_EQ(lines.size(), expected.size()) << "polls=" << polls;
+    EXPECT_TRUE(lines == expected) << "polls=" << polls;
+  }
+}
+
+TEST(CsvFileSourceCheckpoint, SnapshotAtTheEndRestoresToAnEndedSource) {
+  TempDir dir;
+  std::string path = dir.File("f.csv");
+  WriteFile(path, "date,delay,distance,origin,destination\n2001-01-01T00:00:00Z,1,1,A,B\n");
+  CsvSourceOptions opts = Options({path}, FlightSchema());
+  opts.event_time_field = "date";
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  CollectingOutput out(FlightSchema());
+  Drain(*source, &out);
+  ASSERT_EQ(out.lines.size(), 1u);
+  absl::StatusOr<std::string> state = source->SnapshotState(5);
+  ASSERT_TRUE(state.ok());
+  auto restored = MakeCsvFileSource(opts);
+  ASSERT_TRUE(restored->Open(SubtaskCtx(0, 1, *state)).ok());
+  CollectingOutput after(FlightSchema());
+  absl::StatusOr<bool> more = restored->PollNext(after);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+  EXPECT_EQ(after.batches, 0);
+  EXPECT_EQ(after.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+}
+
+TEST(CsvFileSourceCheckpoint, EmptyRestoredStateIsAFreshStart) {
+  TempDir dir;
+  std::string path = dir.File("f.csv");
+  WriteFile(path, "date,delay,distance,origin,destination\n2001-01-01T00:00:00Z,1,1,A,B\n");
+  auto source = MakeCsvFileSource(Options({path}, FlightSchema()));
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1, std::string())).ok());
+  CollectingOutput out(FlightSchema());
+  Drain(*source, &out);
+  EXPECT_EQ(out.lines.size(), 1u);
+}
+
+TEST(CsvFileSourceCheckpoint, WatermarkContinuesAfterRestore) {
+  TempDir dir;
+  std::string path = dir.File("e.csv");
+  WriteFile(path,
+            "date,delay,distance,origin,destination\n"
+            "2001-01-01T00:00:10Z,1,1,A,B\n"
+            "2001-01-01T00:00:50Z,2,1,A,B\n"
+            "2001-01-01T00:00:20Z,3,1,A,B\n"  // out of order: lower than the max so far
+            "2001-01-01T00:00:30Z,4,1,A,B\n"
+            "2001-01-01T00:01:00Z,5,1,A,B\n");
+  CsvSourceOptions opts = Options({path}, FlightSchema());
+  opts.event_time_field = "date";
+  opts.max_out_of_orderness_ms = 1000;
+  opts.batch_size = 2;
+  const int64_t base = 978307200000LL;
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  CollectingOutput before(FlightSchema());
+  ASSERT_TRUE(source->PollNext(before).ok());
+  ASSERT_EQ(before.watermarks, std::vector<int64_t>{base + 50000 - 1001});
+  absl::StatusOr<std::string> state = source->SnapshotState(1);
+  ASSERT_TRUE(state.ok());
+  auto restored = MakeCsvFileSource(opts);
+  ASSERT_TRUE(restored->Open(SubtaskCtx(0, 1, *state)).ok());
+  CollectingOutput after(FlightSchema());
+  Drain(*restored, &after);
+  EXPECT_EQ(after.lines.size(), 3u);
+  // The batch {20 s, 30 s} alone would give 29 s - 1001 ms; the restored max (50 s) holds.
+  EXPECT_EQ(after.watermarks, (std::vector<int64_t>{base + 50000 - 1001, base + 60000 - 1001,
+                                                    operators::kMaxWatermark}));
+  EXPECT_GE(after.watermarks.front(), before.watermarks.back());
+}
+
+TEST(CsvFileSourceCheckpoint, RestoreWithOtherSplitsIsRefusedNamingTheFile) {
+  TempDir dir;
+  std::string path = dir.File("big.csv");
+  std::vector<std::string> ignored;
+  WriteFile(path, GenerateFlights(1000, &ignored));
+  CsvSourceOptions opts = Options({path}, FlightSchema());
+  opts.batch_size = 10;
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(1, 3)).ok());
+  CollectingOutput out(FlightSchema());
+  ASSERT_TRUE(source->PollNext(out).ok());
+  std::string state = *source->SnapshotState(1);
+  // Another parallelism: other byte ranges.
+  absl::Status s = MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 2, state));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("file source: restored position for '" + path + "' (bytes ["));
+  EXPECT_THAT(s.message(), HasSubstr("checkpointed by subtask 1 of parallelism 3) but this "
+                                     "subtask 1 of parallelism 2 now reads bytes ["));
+  EXPECT_THAT(s.message(), HasSubstr("same source parallelism"));
+  // The file changed size since the checkpoint.
+  WriteFile(path, GenerateFlights(1200, &ignored));
+  s = MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 3, state));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("restored position for '" + path + "'"));
+  // A file that is new to this subtask.
+  WriteFile(path, GenerateFlights(1000, &ignored));
+  std::string other = dir.File("more.csv");
+  WriteFile(other, "date,delay,distance,origin,destination\n");
+  opts.paths = {path, other};
+  s = MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 3, state));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("has no position for '" + other + "'"));
+  // Not a source state at all.
+  opts.paths = {path};
+  s = MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 3, std::string("FSNK\x01\0\0\0", 8)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  s = MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 3, state.substr(0, state.size() - 1)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  // The original still restores.
+  EXPECT_TRUE(MakeCsvFileSource(opts)->Open(SubtaskCtx(1, 3, state)).ok());
+}
+
+TEST(CsvFileSourceCheckpoint, GzipFilesMovingToAnotherSubtaskAreRefused) {
+  TempDir dir;
+  std::string header = "date,delay,distance,origin,destination\n";
+  WriteGz(dir.File("a.csv.gz"), header + "2001-01-01T00:00:00Z,1,1,A,B\n");
+  WriteGz(dir.File("b.csv.gz"), header + "2001-01-01T00:00:00Z,2,2,A,B\n");
+  CsvSourceOptions opts = Options({dir.path()}, FlightSchema());
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  std::string state = *source->SnapshotState(1);  // owns a and b
+  absl::Status s = MakeCsvFileSource(opts)->Open(SubtaskCtx(0, 2, state));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              HasSubstr("restored position for '" + dir.File("b.csv.gz") + "' (the whole of"));
+  EXPECT_THAT(s.message(), HasSubstr("now reads nothing more"));
+}
+
+// --- Rate limit -------------------------------------------------------------------------------
+
+// A fake monotonic clock: sleeping advances it.
+struct FakeClock {
+  int64_t now = 1000;
+  int64_t longest_sleep = 0;
+  int sleeps = 0;
+  void Install(CsvSourceOptions* opts) {
+    opts->now_ms = [this] { return now; };
+    opts->sleep_ms = [this](int64_t ms) {
+      EXPECT_GT(ms, 0);
+      longest_sleep = std::max(longest_sleep, ms);
+      ++sleeps;
+      now += ms;
+    };
+  }
+};
+
+std::string NumbersFile(int rows) {
+  std::string text = "n\n";
+  for (int i = 0; i < rows; ++i) text += std::to_string(i) + "\n";
+  return text;
+}
+
+core::SchemaPtr NumberSchema() {
+  return std::make_shared<core::Schema>(std::vector<core::Field>{{"n", core::Type::kInt64}});
+}
+
+TEST(CsvFileSourceRate, AverageRateMatchesAndPollsNeverSleepLongerThan20Ms) {
+  TempDir dir;
+  std::string path = dir.File("n.csv");
+  WriteFile(path, NumbersFile(5000));
+  CsvSourceOptions opts = Options({path}, NumberSchema());
+  opts.rate_records_per_second = 1000;
+  FakeClock clock;
+  clock.Install(&opts);
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  CollectingOutput out(NumberSchema());
+  const int64_t start = clock.now;
+  int64_t longest_poll = 0;
+  for (;;) {
+    const int64_t before = clock.now;
+    const size_t rows_before = out.lines.size();
+    absl::StatusOr<bool> more = source->PollNext(out);
+    ASSERT_TRUE(more.ok()) << more.status();
+    longest_poll = std::max(longest_poll, clock.now - before);
+    // Never more rows than the tokens earned since the start.
+    EXPECT_LE(static_cast<int64_t>(out.lines.size()), (clock.now - start) * 1000 / 1000)
+        << "after " << rows_before;
+    if (!*more) break;
+  }
+  EXPECT_EQ(out.lines.size(), 5000u);
+  EXPECT_GE(clock.now - start, 4980);
+  EXPECT_LE(clock.now - start, 5040);
+  EXPECT_LE(clock.longest_sleep, 20);
+  EXPECT_LE(longest_poll, 20);
+  // Batches of ~20 ms worth of rows, not one row per poll and not a full batch.
+  EXPECT_GE(out.batches, 200);
+  EXPECT_LE(out.batches, 260);
+}
+
+TEST(CsvFileSourceRate, NoBurstCatchUpBeyondOneBatchAfterAPause) {
+  TempDir dir;
+  std::string path = dir.File("n.csv");
+  WriteFile(path, NumbersFile(5000));
+  CsvSourceOptions opts = Options({path}, NumberSchema());
+  opts.rate_records_per_second = 1000;
+  opts.batch_size = 100;
+  FakeClock clock;
+  clock.Install(&opts);
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  CollectingOutput out(NumberSchema());
+  while (out.lines.size() < 1000) ASSERT_TRUE(source->PollNext(out).ok());
+  ASSERT_EQ(out.lines.size(), 1000u);
+  clock.now += 10'000;  // e.g. 10 s of backpressure
+  ASSERT_TRUE(source->PollNext(out).ok());
+  EXPECT_EQ(out.lines.size(), 1100u);  // one batch, the bucket's capacity
+  const int64_t resume = clock.now;
+  ASSERT_TRUE(source->PollNext(out).ok());
+  EXPECT_EQ(clock.now, resume + 20);  // the bucket is empty again
+  EXPECT_LE(out.lines.size(), 1120u);
+  Drain(*source, &out);
+  EXPECT_EQ(out.lines.size(), 5000u);
+  // The remaining 3900 rows at 1000 rows/s.
+  EXPECT_GE(clock.now - resume, 3880);
+  EXPECT_LE(clock.now - resume, 3940);
+}
+
+TEST(CsvFileSourceRate, SlowRateReturnsEveryTwentyMillisecondsWithoutRows) {
+  TempDir dir;
+  std::string path = dir.File("n.csv");
+  WriteFile(path, NumbersFile(3));
+  CsvSourceOptions opts = Options({path}, NumberSchema());
+  opts.rate_records_per_second = 2;  // one row every 500 ms
+  FakeClock clock;
+  clock.Install(&opts);
+  auto source = MakeCsvFileSource(opts);
+  ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
+  CollectingOutput out(NumberSchema());
+  int polls = 0;
+  const int64_t start = clock.now;
+  for (;; ++polls) {
+    const int64_t before = clock.now;
+    absl::StatusOr<bool> more = source->PollNext(out);
+    ASSERT_TRUE(more.ok());
+    EXPECT_LE(clock.now - before, 20);
+    if (!*more) break;
+  }
+  EXPECT_EQ(out.lines.size(), 3u);
+  EXPECT_EQ(out.batches, 3);
+  EXPECT_GE(clock.now - start, 1500);
+  EXPECT_LE(clock.now - start, 1520);
+  EXPECT_GE(polls, 70);
+}
+
+TEST(CsvFileSourceRate, UnlimitedByDefaultAndNegativeRateRefused) {
+  TempDir dir;
+  std::string path = dir.File("n.csv");
+  WriteFile(path, NumbersFile(5000));
+  CsvSourceOptions opts = Options({path}, NumberSchema());
+  FakeClock clock;
+  clock.Install(&opts);
+  CollectingOutput out(NumberSchema());
+  ASSERT_TRUE(RunSource(opts, 0, 1, &out).ok());
+  EXPECT_EQ(out.lines.size(), 5000u);
+  EXPECT_EQ(clock.sleeps, 0);
+  opts.rate_records_per_second = -1;
+  absl::Status s = MakeCsvFileSource(opts)->Open(SubtaskCtx(0, 1));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("rate must be"));
+}
+
+TEST(CsvFileSourceRate, SnapshotWhileThrottledRestoresExactly) {
+  TempDir dir;
+  std::string path = dir.File("n.csv");
+  WriteFile(path, NumbersFile(500));
+  CsvSourceOptions opts = Options({path}, NumberSchema());
+  opts.rate_records_per_second = 1000;
+  FakeClock clock;
+  clock.Install(&opts);
+  std::vector<std::string> lines = ReadWithRestore(opts, 0, 1, 7);
+  ASSERT_EQ(lines.size(), 500u);
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(lines[i], std::to_string(i));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "runtime/connectors/file/file_sink.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@ using ::sluice::connectors::testing::CollectingOutput;
 using ::sluice::connectors::testing::ReadFile;
 using ::sluice::connectors::testing::TempDir;
 using ::sluice::connectors::testing::WriteFile;
+using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 core::SchemaPtr Schema() {
@@ -35,12 +37,22 @@ core::RecordBatch Batch(int rows, int first = 0) {
 }
 
 operators::OperatorContext Ctx(int index, int parallelism,
-                               operators::OperatorMetrics* metrics = nullptr) {
+                               operators::OperatorMetrics* metrics = nullptr,
+                               bool checkpointing = false) {
   operators::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   ctx.metrics = metrics;
+  ctx.checkpointing_enabled = checkpointing;
   return ctx;
+}
+
+// The names in `dir`, sorted.
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 TEST(FileSink, WritesHeaderAndRowsAndRenamesAtFinish) {
@@ -53,16 +65,16 @@ TEST(FileSink, WritesHeaderAndRowsAndRenamesAtFinish) {
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(sink->ProcessBatch(Batch(2), downstream).ok());
   ASSERT_TRUE(sink->ProcessWatermark(operators::kMaxWatermark, downstream).ok());
-  EXPECT_TRUE(fs::exists(out_dir + "/.part-1.csv.inprogress"));
-  EXPECT_FALSE(fs::exists(out_dir + "/part-1.csv"));
+  EXPECT_TRUE(fs::exists(out_dir + "/.part-1-0.csv.inprogress"));
+  EXPECT_FALSE(fs::exists(out_dir + "/part-1-0.csv"));
   ASSERT_TRUE(sink->Finish(downstream).ok());
   sink->Close();
-  EXPECT_FALSE(fs::exists(out_dir + "/.part-1.csv.inprogress"));
+  EXPECT_EQ(Listing(out_dir), std::vector<std::string>{"part-1-0.csv"});
   const std::string expected =
       "name,n,t\n"
       "plain,0,2001-01-01T00:00:00Z\n"
       "\"a,b\",1,2001-01-01T00:00:01Z\n";
-  EXPECT_EQ(ReadFile(out_dir + "/part-1.csv"), expected);
+  EXPECT_EQ(ReadFile(out_dir + "/part-1-0.csv"), expected);
   // Terminal: nothing goes downstream, not even watermarks.
   EXPECT_EQ(downstream.batches, 0);
   EXPECT_TRUE(downstream.watermarks.empty());
@@ -78,49 +90,339 @@ TEST(FileSink, NoHeaderOption) {
   ASSERT_TRUE(sink->ProcessBatch(Batch(1), downstream).ok());
   ASSERT_TRUE(sink->Finish(downstream).ok());
   sink->Close();
-  EXPECT_EQ(ReadFile(dir.File("part-0.csv")), "plain,0,2001-01-01T00:00:00Z\n");
+  EXPECT_EQ(ReadFile(dir.File("part-0-0.csv")), "plain,0,2001-01-01T00:00:00Z\n");
 }
 
-TEST(FileSink, CloseWithoutFinishDeletesInProgressFile) {
+TEST(FileSink, FinishWithoutCheckpointingWritesAFileEvenWithoutRows) {
   TempDir dir;
-  WriteFile(dir.File("part-0.csv"), "previous run\n");
   auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
   ASSERT_TRUE(sink->Open(Ctx(0, 1)).ok());
   CollectingOutput downstream(Schema());
-  ASSERT_TRUE(sink->ProcessBatch(Batch(3), downstream).ok());
-  EXPECT_TRUE(fs::exists(dir.File(".part-0.csv.inprogress")));
+  ASSERT_TRUE(sink->ProcessBatch(Batch(0), downstream).ok());
+  ASSERT_TRUE(sink->Finish(downstream).ok());
   sink->Close();
-  EXPECT_FALSE(fs::exists(dir.File(".part-0.csv.inprogress")));
-  // The last finished output stays as it was.
-  EXPECT_EQ(ReadFile(dir.File("part-0.csv")), "previous run\n");
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{"part-0-0.csv"});
+  EXPECT_EQ(ReadFile(dir.File("part-0-0.csv")), "name,n,t\n");
 }
 
-TEST(FileSink, SubtaskZeroRemovesStalePartFiles) {
+TEST(FileSink, CloseWithoutFinishDeletesOnlyTheInProgressFile) {
   TempDir dir;
-  for (int k = 0; k < 5; ++k) WriteFile(dir.File("part-" + std::to_string(k) + ".csv"), "old\n");
-  WriteFile(dir.File("notes.txt"), "keep\n");
-  WriteFile(dir.File("part-x.csv"), "keep\n");
-  // Subtask 1 does not clean up.
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(3), downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(1).ok());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(3), downstream).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.inprogress"}));
+  sink->Close();
+  // The pending file stays for the restore logic (its checkpoint may have completed).
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+}
+
+TEST(FileSink, FreshStartRemovesOwnFilesAndThoseOfHigherSubtasks) {
+  TempDir dir;
+  const std::vector<std::string> files = {
+      "part-0-0.csv",
+      "part-0-5.csv",
+      ".part-0-3.csv.pending",
+      ".part-0-4.csv.inprogress",
+      "part-0.csv",
+      ".part-0.csv.inprogress",  // the previous version's naming
+      "part-1-0.csv",
+      ".part-1-2.csv.pending",
+      "part-1.csv",
+      "part-2-0.csv",
+      "part-3.csv",
+      ".part-3-1.csv.inprogress",
+      ".part-7-1.csv.pending",
+      "notes.txt",
+      "part-x.csv",
+      "part-1-0.csv.bak",
+      ".part-1-2.csv.other"};
+  for (const std::string& f : files) WriteFile(dir.File(f), "old\n");
+  // Subtask 1 removes only its own files.
   auto sink1 = MakeFileSink({.path = dir.path(), .schema = Schema()});
   ASSERT_TRUE(sink1->Open(Ctx(1, 2)).ok());
-  EXPECT_TRUE(fs::exists(dir.File("part-4.csv")));
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{
+                ".part-0-3.csv.pending", ".part-0-4.csv.inprogress", ".part-0.csv.inprogress",
+                ".part-1-2.csv.other", ".part-3-1.csv.inprogress", ".part-7-1.csv.pending",
+                "notes.txt", "part-0-0.csv", "part-0-5.csv", "part-0.csv", "part-1-0.csv.bak",
+                "part-2-0.csv", "part-3.csv", "part-x.csv"}));
+  // Subtask 0 removes its own and those of subtasks >= the parallelism.
   auto sink0 = MakeFileSink({.path = dir.path(), .schema = Schema()});
   ASSERT_TRUE(sink0->Open(Ctx(0, 2)).ok());
-  EXPECT_FALSE(fs::exists(dir.File("part-2.csv")));
-  EXPECT_FALSE(fs::exists(dir.File("part-3.csv")));
-  EXPECT_FALSE(fs::exists(dir.File("part-4.csv")));
-  EXPECT_TRUE(fs::exists(dir.File("part-0.csv")));
-  EXPECT_TRUE(fs::exists(dir.File("part-1.csv")));
-  EXPECT_TRUE(fs::exists(dir.File("notes.txt")));
-  EXPECT_TRUE(fs::exists(dir.File("part-x.csv")));
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{".part-1-2.csv.other", "notes.txt",
+                                                           "part-1-0.csv.bak", "part-x.csv"}));
   CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink0->ProcessBatch(Batch(1), downstream).ok());
   ASSERT_TRUE(sink0->Finish(downstream).ok());
   ASSERT_TRUE(sink1->Finish(downstream).ok());
   sink0->Close();
   sink1->Close();
-  // Each subtask overwrote its own part file.
-  EXPECT_EQ(ReadFile(dir.File("part-0.csv")), "name,n,t\n");
-  EXPECT_EQ(ReadFile(dir.File("part-1.csv")), "name,n,t\n");
+  EXPECT_EQ(ReadFile(dir.File("part-0-0.csv")), "name,n,t\nplain,0,2001-01-01T00:00:00Z\n");
+  EXPECT_EQ(ReadFile(dir.File("part-1-0.csv")), "name,n,t\n");
+}
+
+// Rows of the committed files of a directory, read the way a downstream job would: through the
+// CSV file source, which ignores hidden files.
+std::vector<int64_t> VisibleRows(const std::string& dir) {
+  CsvSourceOptions opts;
+  opts.paths = {dir};
+  opts.schema = Schema();
+  auto source = MakeCsvFileSource(opts);
+  std::vector<int64_t> rows;
+  EXPECT_TRUE(source->Open(Ctx(0, 1)).ok());
+  CollectingOutput out(Schema());
+  for (;;) {
+    absl::StatusOr<bool> more = source->PollNext(out);
+    EXPECT_TRUE(more.ok()) << more.status();
+    if (!more.ok() || !*more) break;
+  }
+  for (size_t r = 0; r < out.rows.num_rows(); ++r) rows.push_back(out.rows.GetInt64(r, 1));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+std::vector<int64_t> Range(int64_t from, int64_t to) {
+  std::vector<int64_t> v;
+  for (int64_t i = from; i < to; ++i) v.push_back(i);
+  return v;
+}
+
+TEST(FileSink, TwoPhaseCommitSequence) {
+  TempDir dir;
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(5, 0), downstream).ok());
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.inprogress"});
+  ASSERT_TRUE(sink->SnapshotState(1).ok());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(5, 5), downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(2).ok());
+  // A checkpoint without new rows makes no file.
+  ASSERT_TRUE(sink->SnapshotState(3).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.pending"}));
+  EXPECT_TRUE(VisibleRows(dir.path()).empty());
+  sink->NotifyCheckpointAborted(3);
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 5));
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());  // idempotent
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
+  EXPECT_EQ(ReadFile(dir.File("part-0-1.csv")),
+            "name,n,t\n"
+            "\"a,b\",5,2001-01-01T00:00:05Z\n"
+            "plain,6,2001-01-01T00:00:06Z\n"
+            "\"a,b\",7,2001-01-01T00:00:07Z\n"
+            "plain,8,2001-01-01T00:00:08Z\n"
+            "\"a,b\",9,2001-01-01T00:00:09Z\n");
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(3).ok());
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 10));
+}
+
+TEST(FileSink, AbortedCheckpointIsCommittedByTheNextCompletedOne) {
+  TempDir dir;
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(2, 0), downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(1).ok());
+  sink->NotifyCheckpointAborted(1);
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+  ASSERT_TRUE(sink->ProcessBatch(Batch(2, 2), downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(2).ok());
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 4));
+}
+
+// A crash between snapshot 2 and the completion of checkpoint 2: the job restores checkpoint 1.
+void RestoreAfterCrash(bool notify1_arrived) {
+  SCOPED_TRACE(notify1_arrived ? "notification of checkpoint 1 arrived"
+                               : "notification of checkpoint 1 lost");
+  TempDir dir;
+  std::string state1;
+  {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(5, 0), downstream).ok());
+    absl::StatusOr<std::string> s1 = sink->SnapshotState(1);
+    ASSERT_TRUE(s1.ok()) << s1.status();
+    state1 = *s1;
+    ASSERT_TRUE(sink->ProcessBatch(Batch(5, 5), downstream).ok());
+    ASSERT_TRUE(sink->SnapshotState(2).ok());
+    if (notify1_arrived) {
+      ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+    }
+    ASSERT_TRUE(sink->ProcessBatch(Batch(5, 10), downstream).ok());
+    sink->Close();
+  }
+  // kill -9 leaves the in-progress file (Close above deleted it); also a later attempt's
+  // pending file and another subtask's files, which must survive.
+  WriteFile(dir.File(".part-0-2.csv.inprogress"), "name,n,t\nplain,10,2001-01-01T00:00:10Z\n");
+  WriteFile(dir.File(".part-0-3.csv.pending"), "name,n,t\nplain,12,2001-01-01T00:00:12Z\n");
+  WriteFile(dir.File(".part-1-0.csv.pending"), "other subtask\n");
+  WriteFile(dir.File("part-1-0.csv"), "name,n,t\n");  // committed, no rows
+  EXPECT_EQ(VisibleRows(dir.path()).size(), notify1_arrived ? 5u : 0u);
+
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  operators::OperatorContext ctx = Ctx(0, 2, nullptr, true);
+  ctx.restored_state = state1;
+  absl::Status open = sink->Open(ctx);
+  ASSERT_TRUE(open.ok()) << open;
+  // cp 1's file committed; cp 2's pending and the in-progress files of the failed attempt gone.
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-1-0.csv.pending", "part-0-0.csv", "part-1-0.csv"}));
+  // The replay after checkpoint 1 writes rows 5.. again, into a new file numbered from the state.
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(10, 5), downstream).ok());
+  EXPECT_TRUE(fs::exists(dir.File(".part-0-1.csv.inprogress")));
+  ASSERT_TRUE(sink->SnapshotState(3).ok());
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(3).ok());
+  sink->Close();
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{".part-1-0.csv.pending", "part-0-0.csv",
+                                                           "part-0-1.csv", "part-1-0.csv"}));
+  EXPECT_EQ(ReadFile(dir.File("part-0-0.csv")).substr(0, 9), "name,n,t\n");
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 15));  // every row exactly once
+}
+
+TEST(FileSink, RestoreCommitsRestoredPendingFilesAndDropsLaterAttempts) {
+  RestoreAfterCrash(/*notify1_arrived=*/false);
+  RestoreAfterCrash(/*notify1_arrived=*/true);
+}
+
+TEST(FileSink, RestoringTwiceFromTheSameCheckpointIsFine) {
+  TempDir dir;
+  std::string state;
+  {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(3, 0), downstream).ok());
+    state = *sink->SnapshotState(1);
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+    ctx.restored_state = state;
+    absl::Status open = sink->Open(ctx);
+    ASSERT_TRUE(open.ok()) << open;
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(2, 3), downstream).ok());
+    ASSERT_TRUE(sink->SnapshotState(2).ok());  // never completes
+    sink->Close();
+  }
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 3));
+}
+
+TEST(FileSink, RestoringAnOlderCheckpointRemovesLaterCommittedParts) {
+  TempDir dir;
+  std::string state1;
+  {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(3, 0), downstream).ok());
+    state1 = *sink->SnapshotState(1);
+    ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(3, 3), downstream).ok());
+    ASSERT_TRUE(sink->SnapshotState(2).ok());
+    ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
+  }
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  ctx.restored_state = state1;  // e.g. --from-checkpoint of a retained older checkpoint
+  ASSERT_TRUE(sink->Open(ctx).ok());
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{"part-0-0.csv"});
+}
+
+TEST(FileSink, MissingPendingFileOfRestoredCheckpointIsDataLoss) {
+  TempDir dir;
+  std::string state;
+  {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(3, 0), downstream).ok());
+    state = *sink->SnapshotState(4);
+  }
+  fs::remove(dir.File(".part-0-0.csv.pending"));
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  ctx.restored_state = state;
+  absl::Status s = sink->Open(ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr(".part-0-0.csv.pending' of checkpoint 4 is missing"));
+  ctx.restored_state = "garbage";
+  s = MakeFileSink({.path = dir.path(), .schema = Schema()})->Open(ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  ctx.restored_state = state.substr(0, state.size() - 3);
+  s = MakeFileSink({.path = dir.path(), .schema = Schema()})->Open(ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("truncated"));
+}
+
+TEST(FileSink, FinishWithCheckpointingWaitsForTheFinalCheckpoint) {
+  TempDir dir;
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->ProcessBatch(Batch(2, 0), downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(1).ok());  // completes only together with the final one
+  ASSERT_TRUE(sink->ProcessBatch(Batch(2, 2), downstream).ok());
+  ASSERT_TRUE(sink->Finish(downstream).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.pending"}));
+  // The file made pending by Finish belongs to the next checkpoint, not to an earlier one.
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+  absl::StatusOr<std::string> state = sink->SnapshotState(2);
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
+  sink->Close();
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
+  EXPECT_EQ(VisibleRows(dir.path()), Range(0, 4));
+
+  // The final checkpoint's state lists the file Finish made pending: restoring it (a crash
+  // before the notification) commits it.
+  TempDir dir2;
+  auto sink2 = MakeFileSink({.path = dir2.path(), .schema = Schema()});
+  ASSERT_TRUE(sink2->Open(Ctx(0, 1, nullptr, true)).ok());
+  ASSERT_TRUE(sink2->ProcessBatch(Batch(2, 0), downstream).ok());
+  ASSERT_TRUE(sink2->Finish(downstream).ok());
+  absl::StatusOr<std::string> final_state = sink2->SnapshotState(9);
+  ASSERT_TRUE(final_state.ok());
+  sink2->Close();
+  EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+  auto sink3 = MakeFileSink({.path = dir2.path(), .schema = Schema()});
+  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  ctx.restored_state = *final_state;
+  ASSERT_TRUE(sink3->Open(ctx).ok());
+  EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{"part-0-0.csv"});
+}
+
+TEST(FileSink, FinishWithCheckpointingAndNoRowsWritesNothing) {
+  TempDir dir;
+  auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(sink->Finish(downstream).ok());
+  ASSERT_TRUE(sink->SnapshotState(1).ok());
+  ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+  sink->Close();
+  EXPECT_TRUE(Listing(dir.path()).empty());
 }
 
 TEST(FileSink, OutputReadsBackThroughTheCsvSource) {

@@ -48,9 +48,7 @@ std::string Print(int index, int parallelism) {
   return os.str();
 }
 
-TEST(PrintSink, NoPrefixAtParallelismOne) {
-  EXPECT_EQ(Print(0, 1), "ATL,1\n\"x,y\",2\n");
-}
+TEST(PrintSink, NoPrefixAtParallelismOne) { EXPECT_EQ(Print(0, 1), "ATL,1\n\"x,y\",2\n"); }
 
 TEST(PrintSink, SubtaskPrefixAtHigherParallelism) {
   EXPECT_EQ(Print(1, 3), "2> ATL,1\n2> \"x,y\",2\n");

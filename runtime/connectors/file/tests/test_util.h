@@ -20,7 +20,8 @@ namespace sluice::connectors::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-file-test-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "sluice-file-test-XXXXXX").string();
     char* p = ::mkdtemp(tmpl.data());
     EXPECT_NE(p, nullptr);
     path_ = tmpl;

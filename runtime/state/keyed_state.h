@@ -1,0 +1,381 @@
+#pragma once
+// Typed keyed state primitives of the heap backend (Flink's ValueState, ListState, MapState,
+// ReducingState, AggregatingState over HeapKeyedStateBackend's StateTable).
+//
+// A state holds one entry per (current key, current namespace) of its KeyedStateBackend; the
+// operator sets the key context on the backend (SetCurrentKey / SetCurrentNamespace) and then
+// calls the state's methods. Entries are partitioned by key group:
+// `std::vector<absl::flat_hash_map<std::string, Entry>>` indexed by key_group - range.start,
+// keyed by "key bytes + 8-byte little-endian namespace". The backend keeps that composite key in
+// a reused scratch string, so reading or updating an existing entry allocates nothing; only
+// creating a new (key, namespace) entry allocates.
+//
+// Lifecycle: created and owned by the KeyedStateBackend (GetValueState etc.); pointers stay valid
+// for the backend's lifetime. Thread: the task thread only, like the backend.
+//
+// Entry types must be default-constructible and Serializable (see serialization.h).
+// Accessing a state before SetCurrentKey is a bug (SLUICE_CHECK).
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "runtime/base/check.h"
+#include "runtime/base/status.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/state/serialization.h"
+
+namespace sluice::state {
+
+// Kind of a state, recorded in snapshots so that a restore refuses a kind mismatch.
+enum class StateKind : uint8_t {
+  kValue = 1,
+  kList = 2,
+  kMap = 3,
+  kReducing = 4,
+  kAggregating = 5,
+};
+std::string_view StateKindName(StateKind kind);  // "VALUE", "LIST", ...
+bool IsValidStateKind(uint8_t kind);
+
+// Size in bytes of the encoded namespace appended to the key bytes.
+inline constexpr size_t kNamespaceBytes = 8;
+
+// Splits a composite "key bytes + namespace" key. `composite` must be >= kNamespaceBytes long.
+inline std::string_view CompositeKey(std::string_view composite) {
+  return composite.substr(0, composite.size() - kNamespaceBytes);
+}
+inline int64_t CompositeNamespace(std::string_view composite) {
+  int64_t ns;
+  std::memcpy(&ns, composite.data() + composite.size() - kNamespaceBytes, sizeof(ns));
+  return ns;
+}
+
+namespace internal {
+
+// The current key context, owned by the backend and read by every state.
+struct KeyContext {
+  std::string composite;  // key bytes + 8-byte namespace (reused, never shrinks)
+  size_t key_size = 0;
+  int32_t key_group = -1;    // -1: no key set yet
+  int32_t group_index = -1;  // key_group - range.start
+  int64_t ns = 0;
+};
+
+// Approximate heap bytes owned by a value (beyond sizeof), for ApproximateSizeBytes.
+template <typename T>
+int64_t HeapBytes(const T& v);
+
+template <typename T>
+struct HeapBytesOf {
+  static int64_t Of(const T&) { return 0; }
+};
+template <>
+struct HeapBytesOf<std::string> {
+  static int64_t Of(const std::string& s) {
+    return s.capacity() > 15 ? static_cast<int64_t>(s.capacity()) + 1 : 0;
+  }
+};
+template <typename T>
+struct HeapBytesOf<std::vector<T>> {
+  static int64_t Of(const std::vector<T>& v) {
+    int64_t n = static_cast<int64_t>(v.capacity() * sizeof(T));
+    for (const T& e : v) n += HeapBytes(e);
+    return n;
+  }
+};
+template <typename K, typename V>
+struct HeapBytesOf<absl::flat_hash_map<K, V>> {
+  static int64_t Of(const absl::flat_hash_map<K, V>& m) {
+    int64_t n = static_cast<int64_t>(m.capacity() * (sizeof(std::pair<const K, V>) + 1));
+    for (const auto& [k, v] : m) n += HeapBytes(k) + HeapBytes(v);
+    return n;
+  }
+};
+template <typename T>
+int64_t HeapBytes(const T& v) {
+  return HeapBytesOf<T>::Of(v);
+}
+
+// Untyped view of a state table, used by the backend for registration, snapshots and restore.
+class StateTableBase {
+ public:
+  StateTableBase(std::string name, StateKind kind, std::type_index type, const KeyContext* ctx,
+                 core::KeyGroupRange range)
+      : name_(std::move(name)), kind_(kind), type_(type), ctx_(ctx), range_(range) {}
+  virtual ~StateTableBase() = default;
+  StateTableBase(const StateTableBase&) = delete;
+  StateTableBase& operator=(const StateTableBase&) = delete;
+
+  const std::string& name() const { return name_; }
+  StateKind kind() const { return kind_; }
+  std::type_index type() const { return type_; }
+
+  // Number of (key, namespace) entries in group `index` (= key_group - range.start).
+  virtual size_t EntriesInGroup(int32_t index) const = 0;
+  // Writes group `index` as: varint count, then per entry the composite key (length-prefixed)
+  // and the serialized entry.
+  virtual void WriteGroup(int32_t index, ByteWriter& out) const = 0;
+  // Reads one group body written by WriteGroup into group `index` (entries are inserted or
+  // overwritten). DataLoss on corrupt bytes.
+  virtual absl::Status ReadGroup(int32_t index, ByteReader& in) = 0;
+  // Total entries over all key groups.
+  virtual size_t size() const = 0;
+  virtual int64_t ApproximateSizeBytes() const = 0;
+
+ protected:
+  std::string name_;
+  StateKind kind_;
+  std::type_index type_;
+  const KeyContext* ctx_;
+  core::KeyGroupRange range_;
+};
+
+// Entries of one state, partitioned by key group.
+template <typename Entry>
+class StateTable : public StateTableBase {
+ public:
+  using Map = absl::flat_hash_map<std::string, Entry>;
+
+  StateTable(std::string name, StateKind kind, std::type_index type, const KeyContext* ctx,
+             core::KeyGroupRange range)
+      : StateTableBase(std::move(name), kind, type, ctx, range), groups_(range.size()) {}
+
+  size_t EntriesInGroup(int32_t index) const override { return groups_[index].size(); }
+
+  void WriteGroup(int32_t index, ByteWriter& out) const override {
+    const Map& m = groups_[index];
+    out.WriteVarint64(m.size());
+    for (const auto& [k, v] : m) {
+      out.WriteString(k);
+      Serializer<Entry>::Write(v, out);
+    }
+  }
+
+  absl::Status ReadGroup(int32_t index, ByteReader& in) override {
+    uint64_t n = 0;
+    RETURN_IF_ERROR(in.ReadLength(&n, in.remaining()));
+    Map& m = groups_[index];
+    m.reserve(m.size() + n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view k;
+      RETURN_IF_ERROR(in.ReadStringView(&k));
+      if (k.size() < kNamespaceBytes) {
+        return DataLossF("state '{}': entry key of {} bytes at offset {} is shorter than its "
+                         "{}-byte namespace",
+                         name_, k.size(), in.position(), kNamespaceBytes);
+      }
+      Entry& e = m[std::string(k)];
+      RETURN_IF_ERROR(Serializer<Entry>::Read(in, &e));
+    }
+    return absl::OkStatus();
+  }
+
+  size_t size() const override {
+    size_t n = 0;
+    for (const Map& m : groups_) n += m.size();
+    return n;
+  }
+
+  int64_t ApproximateSizeBytes() const override {
+    int64_t n = 0;
+    for (const Map& m : groups_) {
+      n += static_cast<int64_t>(m.capacity() * (sizeof(typename Map::value_type) + 1));
+      for (const auto& [k, v] : m) n += HeapBytes(k) + HeapBytes(v);
+    }
+    return n;
+  }
+
+  // Visits every entry of key group `key_group` (inside the range):
+  // fn(std::string_view key_bytes, int64_t ns, const Entry& entry). The state must not be
+  // modified during the visit.
+  template <typename F>
+  void ForEachInKeyGroup(int32_t key_group, F&& fn) const {
+    SLUICE_CHECK(range_.Contains(key_group), "key group {} outside range [{}, {}]", key_group,
+                 range_.start, range_.end);
+    for (const auto& [k, v] : groups_[key_group - range_.start]) {
+      fn(CompositeKey(k), CompositeNamespace(k), v);
+    }
+  }
+  // Visits every entry: fn(std::string_view key_bytes, int32_t key_group, int64_t ns,
+  // const Entry& entry), key group by key group in ascending order.
+  template <typename F>
+  void ForEach(F&& fn) const {
+    for (int32_t i = 0; i < static_cast<int32_t>(groups_.size()); ++i) {
+      for (const auto& [k, v] : groups_[i]) {
+        fn(CompositeKey(k), range_.start + i, CompositeNamespace(k), v);
+      }
+    }
+  }
+
+ protected:
+  Map& CurrentGroup() {
+    SLUICE_CHECK(ctx_->key_group >= 0, "state '{}' accessed before SetCurrentKey", name_);
+    return groups_[ctx_->group_index];
+  }
+  Entry* Find() {
+    Map& m = CurrentGroup();
+    auto it = m.find(ctx_->composite);
+    return it == m.end() ? nullptr : &it->second;
+  }
+  // The entry of the current (key, namespace), created default-constructed if absent;
+  // `second` is true when it was created.
+  std::pair<Entry*, bool> FindOrInsert() {
+    auto [it, inserted] = CurrentGroup().try_emplace(ctx_->composite);
+    return {&it->second, inserted};
+  }
+  void Erase() { CurrentGroup().erase(ctx_->composite); }
+
+ private:
+  std::vector<Map> groups_;
+};
+
+}  // namespace internal
+
+// Flink's ValueState: one value per (key, namespace).
+template <Serializable V>
+class ValueState final : public internal::StateTable<V> {
+ public:
+  static constexpr StateKind kKind = StateKind::kValue;
+  using internal::StateTable<V>::StateTable;
+
+  // The value of the current (key, namespace), or nullptr if none. Valid until the state is
+  // modified for another entry.
+  V* value() { return this->Find(); }
+  template <typename U>
+  void update(U&& v) {
+    *this->FindOrInsert().first = std::forward<U>(v);
+  }
+  void clear() { this->Erase(); }
+};
+
+// Flink's ListState: a list of values per (key, namespace). An empty list is no entry.
+template <Serializable V>
+class ListState final : public internal::StateTable<std::vector<V>> {
+ public:
+  static constexpr StateKind kKind = StateKind::kList;
+  using internal::StateTable<std::vector<V>>::StateTable;
+
+  template <typename U>
+  void add(U&& v) {
+    this->FindOrInsert().first->push_back(std::forward<U>(v));
+  }
+  // The list of the current (key, namespace), or nullptr if empty.
+  const std::vector<V>* get() { return this->Find(); }
+  // Replaces the list (an empty list clears).
+  void update(std::vector<V> values) {
+    if (values.empty()) {
+      this->Erase();
+    } else {
+      *this->FindOrInsert().first = std::move(values);
+    }
+  }
+  void clear() { this->Erase(); }
+};
+
+// Flink's MapState: a map UK -> UV per (key, namespace). An empty map is no entry.
+template <Serializable UK, Serializable UV>
+class MapState final : public internal::StateTable<absl::flat_hash_map<UK, UV>> {
+ public:
+  using UserMap = absl::flat_hash_map<UK, UV>;
+  static constexpr StateKind kKind = StateKind::kMap;
+  using internal::StateTable<UserMap>::StateTable;
+
+  // The value mapped to `k`, or nullptr.
+  UV* get(const UK& k) {
+    UserMap* m = this->Find();
+    if (m == nullptr) return nullptr;
+    auto it = m->find(k);
+    return it == m->end() ? nullptr : &it->second;
+  }
+  bool contains(const UK& k) { return get(k) != nullptr; }
+  template <typename K, typename V>
+  void put(K&& k, V&& v) {
+    this->FindOrInsert().first->insert_or_assign(std::forward<K>(k), std::forward<V>(v));
+  }
+  void remove(const UK& k) {
+    UserMap* m = this->Find();
+    if (m == nullptr) return;
+    m->erase(k);
+    if (m->empty()) this->Erase();
+  }
+  // All mappings of the current (key, namespace), or nullptr if none.
+  const UserMap* entries() { return this->Find(); }
+  bool is_empty() { return this->Find() == nullptr; }
+  void clear() { this->Erase(); }
+};
+
+// Flink's ReducingState: add() folds the value into the stored one with `reduce`.
+template <Serializable V>
+class ReducingState final : public internal::StateTable<V> {
+ public:
+  static constexpr StateKind kKind = StateKind::kReducing;
+  using ReduceFn = std::function<V(const V&, const V&)>;
+
+  ReducingState(std::string name, StateKind kind, std::type_index type,
+                const internal::KeyContext* ctx, core::KeyGroupRange range, ReduceFn reduce)
+      : internal::StateTable<V>(std::move(name), kind, type, ctx, range),
+        reduce_(std::move(reduce)) {}
+
+  void add(const V& v) {
+    auto [e, inserted] = this->FindOrInsert();
+    if (inserted) {
+      *e = v;
+    } else {
+      *e = reduce_(*e, v);
+    }
+  }
+  // The reduced value, or nullptr if nothing was added.
+  const V* get() { return this->Find(); }
+  void clear() { this->Erase(); }
+
+ private:
+  ReduceFn reduce_;
+};
+
+// Flink's AggregateFunction, as three callables.
+template <typename IN, typename ACC, typename OUT>
+struct AggregateFunction {
+  std::function<ACC()> create_accumulator;
+  std::function<void(ACC&, const IN&)> add;
+  std::function<OUT(const ACC&)> get_result;
+};
+
+// Flink's AggregatingState: an accumulator per (key, namespace).
+template <typename IN, Serializable ACC, typename OUT>
+class AggregatingState final : public internal::StateTable<ACC> {
+ public:
+  static constexpr StateKind kKind = StateKind::kAggregating;
+  using Function = AggregateFunction<IN, ACC, OUT>;
+
+  AggregatingState(std::string name, StateKind kind, std::type_index type,
+                   const internal::KeyContext* ctx, core::KeyGroupRange range, Function fn)
+      : internal::StateTable<ACC>(std::move(name), kind, type, ctx, range), fn_(std::move(fn)) {}
+
+  void add(const IN& in) {
+    auto [acc, inserted] = this->FindOrInsert();
+    if (inserted) *acc = fn_.create_accumulator();
+    fn_.add(*acc, in);
+  }
+  // get_result of the accumulator, or nullopt if nothing was added.
+  std::optional<OUT> get() {
+    const ACC* acc = this->Find();
+    if (acc == nullptr) return std::nullopt;
+    return fn_.get_result(*acc);
+  }
+  const ACC* accumulator() { return this->Find(); }
+  void clear() { this->Erase(); }
+
+ private:
+  Function fn_;
+};
+
+}  // namespace sluice::state

@@ -1,0 +1,406 @@
+#include "runtime/state/keyed_state_backend.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "runtime/base/check.h"
+#include "runtime/base/status.h"
+
+namespace sluice::state {
+
+std::string_view StateKindName(StateKind kind) {
+  switch (kind) {
+    case StateKind::kValue:
+      return "VALUE";
+    case StateKind::kList:
+      return "LIST";
+    case StateKind::kMap:
+      return "MAP";
+    case StateKind::kReducing:
+      return "REDUCING";
+    case StateKind::kAggregating:
+      return "AGGREGATING";
+  }
+  return "UNKNOWN";
+}
+
+bool IsValidStateKind(uint8_t kind) { return kind >= 1 && kind <= 5; }
+
+namespace {
+
+inline void PutNamespace(std::string& composite, size_t key_size, int64_t ns) {
+  std::memcpy(composite.data() + key_size, &ns, sizeof(ns));
+}
+
+// Header fields of a parsed snapshot.
+struct SnapshotHeader {
+  int32_t max_parallelism = 0;
+  core::KeyGroupRange range{0, -1};
+  std::vector<std::pair<std::string, StateKind>> states;
+};
+
+absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h) {
+  uint32_t magic = 0, version = 0;
+  if (r.size() < 8) {
+    return DataLossF("keyed state snapshot #{}: {} bytes is too short for a header",
+                     snapshot_index, r.size());
+  }
+  RETURN_IF_ERROR(r.ReadFixed32(&magic));
+  if (magic != kKeyedSnapshotMagic) {
+    return DataLossF("keyed state snapshot #{}: expected magic {:#010x} (\"SLKS\"), found {:#010x}: "
+                     "not a Sluice heap keyed state snapshot or corrupt",
+                     snapshot_index, kKeyedSnapshotMagic, magic);
+  }
+  RETURN_IF_ERROR(r.ReadFixed32(&version));
+  if (version != kKeyedSnapshotVersion) {
+    return InvalidArgumentF("keyed state snapshot #{}: format version {} is not supported "
+                            "(this build reads version {})",
+                            snapshot_index, version, kKeyedSnapshotVersion);
+  }
+  RETURN_IF_ERROR(r.ReadI32(&h->max_parallelism));
+  RETURN_IF_ERROR(r.ReadI32(&h->range.start));
+  RETURN_IF_ERROR(r.ReadI32(&h->range.end));
+  uint64_t n = 0;
+  RETURN_IF_ERROR(r.ReadLength(&n, r.remaining()));
+  h->states.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view name;
+    uint8_t kind = 0;
+    RETURN_IF_ERROR(r.ReadStringView(&name));
+    RETURN_IF_ERROR(r.ReadU8(&kind));
+    if (!IsValidStateKind(kind)) {
+      return DataLossF("keyed state snapshot #{}: state '{}' has unknown kind {}", snapshot_index,
+                       name, kind);
+    }
+    h->states.emplace_back(std::string(name), static_cast<StateKind>(kind));
+  }
+  size_t header_end = r.position();
+  uint64_t checksum = 0;
+  RETURN_IF_ERROR(r.ReadFixed64(&checksum));
+  uint64_t actual = Checksum64(r.data().substr(0, header_end));
+  if (checksum != actual) {
+    return DataLossF("keyed state snapshot #{}: header checksum mismatch (stored {:#x}, computed "
+                     "{:#x}): corrupt snapshot",
+                     snapshot_index, checksum, actual);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range)
+    : max_parallelism_(max_parallelism),
+      range_(range),
+      timers_(range),
+      watermark_(std::numeric_limits<int64_t>::min()) {
+  SLUICE_CHECK(max_parallelism > 0 && max_parallelism <= core::kUpperBoundMaxParallelism,
+               "max parallelism {} outside [1, {}]", max_parallelism,
+               core::kUpperBoundMaxParallelism);
+  SLUICE_CHECK(range.size() > 0 && range.start >= 0 && range.end < max_parallelism,
+               "key group range [{}, {}] must be non-empty and inside [0, {})", range.start,
+               range.end, max_parallelism);
+  ctx_.composite.resize(kNamespaceBytes);
+  PutNamespace(ctx_.composite, 0, 0);
+}
+
+KeyedStateBackend::~KeyedStateBackend() = default;
+
+void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_group) {
+  SLUICE_CHECK(range_.Contains(key_group),
+               "key group {} is outside this backend's key group range [{}, {}]", key_group,
+               range_.start, range_.end);
+  ctx_.composite.resize(key_bytes.size() + kNamespaceBytes);
+  if (!key_bytes.empty()) std::memcpy(ctx_.composite.data(), key_bytes.data(), key_bytes.size());
+  ctx_.key_size = key_bytes.size();
+  PutNamespace(ctx_.composite, ctx_.key_size, ctx_.ns);
+  ctx_.key_group = key_group;
+  ctx_.group_index = key_group - range_.start;
+}
+
+void KeyedStateBackend::SetCurrentNamespace(int64_t ns) {
+  ctx_.ns = ns;
+  PutNamespace(ctx_.composite, ctx_.key_size, ns);
+}
+
+absl::Status KeyedStateBackend::CheckSameState(const internal::StateTableBase& existing,
+                                               StateKind kind, std::type_index type) const {
+  if (existing.kind() != kind) {
+    return InvalidArgumentF("state '{}' is already registered as {} state, cannot register it as "
+                            "{} state",
+                            existing.name(), StateKindName(existing.kind()), StateKindName(kind));
+  }
+  if (existing.type() != type) {
+    return InvalidArgumentF("state '{}' is already registered as {} state with other element "
+                            "types ({}), requested {}",
+                            existing.name(), StateKindName(kind), existing.type().name(),
+                            type.name());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedStateBackend::CheckPendingKind(std::string_view name, StateKind kind) const {
+  auto it = pending_.find(std::string(name));
+  if (it != pending_.end() && it->second.kind != kind) {
+    return InvalidArgumentF("state '{}' was restored from a checkpoint as {} state but is now "
+                            "registered as {} state; the state's kind cannot change",
+                            name, StateKindName(it->second.kind), StateKindName(kind));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedStateBackend::Register(std::unique_ptr<internal::StateTableBase> state) {
+  auto it = pending_.find(state->name());
+  if (it != pending_.end()) {
+    for (const auto& [kg, body] : it->second.chunks) {
+      ByteReader r(body);
+      RETURN_IF_ERROR(state->ReadGroup(kg - range_.start, r));
+      if (!r.at_end()) {
+        return DataLossF("state '{}', key group {}: {} unread bytes after the entries: the "
+                         "restored bytes do not match the registered state's serializer",
+                         state->name(), kg, r.remaining());
+      }
+    }
+    pending_.erase(it);
+  }
+  by_name_.emplace(state->name(), state.get());
+  states_.push_back(std::move(state));
+  return absl::OkStatus();
+}
+
+std::vector<std::string> KeyedStateBackend::StateNames() const {
+  std::vector<std::string> names;
+  for (const auto& s : states_) names.push_back(s->name());
+  for (const auto& [name, p] : pending_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void KeyedStateBackend::RegisterEventTimeTimer(int64_t ns, int64_t timestamp_ms) {
+  SLUICE_CHECK(ctx_.key_group >= 0, "RegisterEventTimeTimer before SetCurrentKey");
+  timer_scratch_.resize(ctx_.key_size + kNamespaceBytes);
+  std::memcpy(timer_scratch_.data(), ctx_.composite.data(), ctx_.key_size);
+  PutNamespace(timer_scratch_, ctx_.key_size, ns);
+  timers_.Register(ctx_.key_group, timer_scratch_, timestamp_ms);
+}
+
+void KeyedStateBackend::DeleteEventTimeTimer(int64_t ns, int64_t timestamp_ms) {
+  SLUICE_CHECK(ctx_.key_group >= 0, "DeleteEventTimeTimer before SetCurrentKey");
+  timer_scratch_.resize(ctx_.key_size + kNamespaceBytes);
+  std::memcpy(timer_scratch_.data(), ctx_.composite.data(), ctx_.key_size);
+  PutNamespace(timer_scratch_, ctx_.key_size, ns);
+  timers_.Delete(ctx_.key_group, timer_scratch_, timestamp_ms);
+}
+
+absl::Status KeyedStateBackend::AdvanceWatermark(int64_t watermark, TimerCallback on_timer) {
+  watermark_ = std::max(watermark_, watermark);
+  while (timers_.HasDue(watermark)) {
+    int32_t kg = 0;
+    int64_t ts = 0;
+    timers_.PopEarliest(&kg, &fired_scratch_, &ts);
+    std::string_view key = CompositeKey(fired_scratch_);
+    int64_t ns = CompositeNamespace(fired_scratch_);
+    SetCurrentKey(key, kg);
+    SetCurrentNamespace(ns);
+    RETURN_IF_ERROR(on_timer(current_key(), kg, ns, ts));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
+  if (timers_.size() == 0) return std::nullopt;
+  return timers_.EarliestTimestamp();
+}
+
+absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
+  KeyedStateSnapshot snap;
+  snap.bytes.reserve(last_snapshot_size_ + last_snapshot_size_ / 8 + 256);
+  snap.key_group_offsets.reserve(range_.size());
+  ByteWriter w(&snap.bytes);
+
+  // Header. State indices: registered states, then pending (restored, unregistered) ones.
+  std::vector<const PendingState*> pending;
+  pending.reserve(pending_.size());
+  w.WriteFixed32(kKeyedSnapshotMagic);
+  w.WriteFixed32(kKeyedSnapshotVersion);
+  w.WriteI32(max_parallelism_);
+  w.WriteI32(range_.start);
+  w.WriteI32(range_.end);
+  w.WriteVarint64(states_.size() + pending_.size());
+  for (const auto& s : states_) {
+    w.WriteString(s->name());
+    w.WriteU8(static_cast<uint8_t>(s->kind()));
+  }
+  for (const auto& [name, p] : pending_) {
+    w.WriteString(name);
+    w.WriteU8(static_cast<uint8_t>(p.kind));
+    pending.push_back(&p);
+  }
+  w.WriteFixed64(Checksum64(snap.bytes));
+
+  for (int32_t kg = range_.start; kg <= range_.end; ++kg) {
+    const int32_t index = kg - range_.start;
+    const size_t group_start = w.position();
+    snap.key_group_offsets.emplace_back(kg, group_start);
+    w.WriteI32(kg);
+    const size_t len_at = w.ReserveFixed64();
+    const size_t body_start = w.position();
+
+    uint64_t blocks = 0;
+    for (const auto& s : states_) blocks += s->EntriesInGroup(index) > 0 ? 1 : 0;
+    for (const PendingState* p : pending) {
+      for (const auto& c : p->chunks) blocks += c.first == kg ? 1 : 0;
+    }
+    w.WriteVarint64(blocks);
+    for (size_t i = 0; i < states_.size(); ++i) {
+      if (states_[i]->EntriesInGroup(index) == 0) continue;
+      w.WriteVarint64(i);
+      const size_t block_len_at = w.ReserveFixed64();
+      const size_t block_start = w.position();
+      states_[i]->WriteGroup(index, w);
+      w.PatchFixed64(block_len_at, w.position() - block_start);
+    }
+    for (size_t i = 0; i < pending.size(); ++i) {
+      for (const auto& [chunk_kg, body] : pending[i]->chunks) {
+        if (chunk_kg != kg) continue;
+        w.WriteVarint64(states_.size() + i);
+        w.WriteFixed64(body.size());
+        w.WriteRaw(body);
+      }
+    }
+    timers_.WriteGroup(kg, w);
+    w.PatchFixed64(len_at, w.position() - body_start);
+    w.WriteFixed64(Checksum64(
+        std::string_view(snap.bytes).substr(group_start, w.position() - group_start)));
+  }
+  last_snapshot_size_ = snap.bytes.size();
+  return snap;
+}
+
+absl::Status KeyedStateBackend::Restore(
+    const std::vector<std::string_view>& snapshots_bytes,
+    const std::vector<std::vector<std::pair<int32_t, uint64_t>>>& offsets) {
+  if (snapshots_bytes.size() != offsets.size()) {
+    return InvalidArgumentF("Restore: {} snapshots but {} key group offset lists",
+                            snapshots_bytes.size(), offsets.size());
+  }
+  for (size_t i = 0; i < snapshots_bytes.size(); ++i) {
+    RETURN_IF_ERROR(RestoreOne(i, snapshots_bytes[i], offsets[i]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedStateBackend::RestoreOne(
+    size_t index, std::string_view bytes,
+    const std::vector<std::pair<int32_t, uint64_t>>& offsets) {
+  ByteReader r(bytes);
+  SnapshotHeader h;
+  RETURN_IF_ERROR(ReadHeader(r, index, &h));
+  if (h.max_parallelism != max_parallelism_) {
+    return InvalidArgumentF("keyed state snapshot #{} was taken with max parallelism {}, this "
+                            "backend has {}; max parallelism is fixed for the life of a job's "
+                            "state",
+                            index, h.max_parallelism, max_parallelism_);
+  }
+  // Resolve the snapshot's states against registered ones (kind must match) and pending ones.
+  std::vector<internal::StateTableBase*> targets(h.states.size(), nullptr);
+  std::vector<PendingState*> pendings(h.states.size(), nullptr);
+  for (size_t s = 0; s < h.states.size(); ++s) {
+    const auto& [name, kind] = h.states[s];
+    auto it = by_name_.find(name);
+    if (it != by_name_.end()) {
+      if (it->second->kind() != kind) {
+        return InvalidArgumentF("state '{}' is registered as {} state but keyed state snapshot "
+                                "#{} holds it as {} state; the state's kind cannot change",
+                                name, StateKindName(it->second->kind()), index,
+                                StateKindName(kind));
+      }
+      targets[s] = it->second;
+      continue;
+    }
+    auto [pit, inserted] = pending_.try_emplace(name, PendingState{kind, {}});
+    if (!inserted && pit->second.kind != kind) {
+      return InvalidArgumentF("state '{}' is {} state in one restored snapshot and {} state in "
+                              "keyed state snapshot #{}",
+                              name, StateKindName(pit->second.kind), StateKindName(kind), index);
+    }
+    pendings[s] = &pit->second;
+  }
+
+  for (const auto& [kg, offset] : offsets) {
+    if (!range_.Contains(kg)) continue;
+    if (!h.range.Contains(kg)) {
+      return DataLossF("keyed state snapshot #{}: index lists key group {} outside the "
+                       "snapshot's range [{}, {}]",
+                       index, kg, h.range.start, h.range.end);
+    }
+    RETURN_IF_ERROR(r.Seek(offset));
+    int32_t stored_kg = 0;
+    uint64_t body_len = 0;
+    RETURN_IF_ERROR(r.ReadI32(&stored_kg));
+    if (stored_kg != kg) {
+      return DataLossF("keyed state snapshot #{}: expected key group {} at offset {}, found {}",
+                       index, kg, offset, stored_kg);
+    }
+    RETURN_IF_ERROR(r.ReadFixed64(&body_len));
+    std::string_view body;
+    if (body_len > r.remaining()) {
+      return DataLossF("keyed state snapshot #{}: key group {} at offset {} claims {} bytes, "
+                       "only {} left: truncated or corrupt",
+                       index, kg, offset, body_len, r.remaining());
+    }
+    RETURN_IF_ERROR(r.ReadRaw(body_len, &body));
+    uint64_t checksum = 0;
+    RETURN_IF_ERROR(r.ReadFixed64(&checksum));
+    uint64_t actual = Checksum64(bytes.substr(offset, 4 + 8 + body_len));
+    if (checksum != actual) {
+      return DataLossF("keyed state snapshot #{}: checksum mismatch in key group {} at offset {} "
+                       "(stored {:#x}, computed {:#x}): corrupt snapshot",
+                       index, kg, offset, checksum, actual);
+    }
+
+    ByteReader b(body);
+    uint64_t blocks = 0;
+    RETURN_IF_ERROR(b.ReadLength(&blocks, b.remaining()));
+    for (uint64_t i = 0; i < blocks; ++i) {
+      uint64_t s = 0, len = 0;
+      RETURN_IF_ERROR(b.ReadVarint64(&s));
+      if (s >= h.states.size()) {
+        return DataLossF("keyed state snapshot #{}, key group {}: state index {} but the header "
+                         "lists {} states",
+                         index, kg, s, h.states.size());
+      }
+      RETURN_IF_ERROR(b.ReadFixed64(&len));
+      std::string_view chunk;
+      RETURN_IF_ERROR(b.ReadRaw(len, &chunk));
+      if (targets[s] != nullptr) {
+        ByteReader cr(chunk);
+        RETURN_IF_ERROR(targets[s]->ReadGroup(kg - range_.start, cr));
+        if (!cr.at_end()) {
+          return DataLossF("state '{}', key group {}: {} unread bytes after the entries: the "
+                           "snapshot does not match the registered state's serializer",
+                           h.states[s].first, kg, cr.remaining());
+        }
+      } else {
+        pendings[s]->chunks.emplace_back(kg, std::string(chunk));
+      }
+    }
+    RETURN_IF_ERROR(timers_.ReadGroup(kg, b));
+    if (!b.at_end()) {
+      return DataLossF("keyed state snapshot #{}, key group {}: {} unexpected bytes after the "
+                       "timers",
+                       index, kg, b.remaining());
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t KeyedStateBackend::ApproximateSizeBytes() const {
+  int64_t n = 0;
+  for (const auto& s : states_) n += s->ApproximateSizeBytes();
+  for (const auto& [name, p] : pending_) {
+    for (const auto& c : p.chunks) n += static_cast<int64_t>(c.second.capacity());
+  }
+  return n + timers_.ApproximateSizeBytes();
+}
+
+}  // namespace sluice::state

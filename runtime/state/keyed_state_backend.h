@@ -1,0 +1,212 @@
+#pragma once
+// KeyedStateBackend: Flink's HeapKeyedStateBackend in C++ with typed state. Holds all keyed
+// state and event-time timers of one keyed operator in one subtask, for the key groups of its
+// KeyGroupRange, in hash maps on the heap; snapshots them per key group with an index
+// (Flink's KeyGroupsStateHandle) and restores from one or more snapshots taken at any
+// parallelism (same max parallelism), reading only the key groups it owns.
+//
+// Usage, per record (the operator's task thread):
+//   backend.SetCurrentKey(key_bytes, key_group);   // key group from core::KeySelector
+//   backend.SetCurrentNamespace(window_end);       // optional, default 0
+//   acc_state->add(value);                          // states obtained once in Open()
+//   backend.RegisterEventTimeTimer(window_end, window_end - 1);
+// and on a watermark:
+//   backend.AdvanceWatermark(wm, [&](std::string_view key, int32_t kg, int64_t ns, int64_t ts)
+//                                    { ... read/clear state, emit ...; return absl::OkStatus(); });
+//
+// Snapshot format (version 1; all integers little-endian):
+//   header:  "SLKS" magic (u32), version (u32), max_parallelism (i32), range start/end (i32),
+//            varint state count, per state: name (varint length + bytes), kind (u8);
+//            u64 checksum of the header.
+//   then for each key group g of the range, in order, at key_group_offsets[g]:
+//            g (i32), body length (u64), body, u64 checksum of (g, length, body)
+//   body:    varint block count, per block: varint state index, u64 length, state bytes
+//            (varint entry count, per entry: composite key "key bytes + 8-byte namespace" as a
+//            length-prefixed string, then Serializer<Entry> bytes);
+//            then the group's timers: varint count, per timer: i64 timestamp, composite key.
+// Block lengths let a restore keep a state's bytes raw until the operator registers the state
+// (only then is its Serializer known).
+//
+// Lifecycle: created per keyed operator and subtask by the Task; Restore (if restoring) before
+// the operator's Open; states registered in Open; Snapshot at each checkpoint barrier.
+// Thread: not thread-safe; the task thread only. Snapshot() returns an independent byte buffer
+// that may be written to storage on another thread.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/state/keyed_state.h"
+#include "runtime/state/serialization.h"
+#include "runtime/state/timer_service.h"
+
+namespace sluice::state {
+
+// Snapshot of a KeyedStateBackend: the bytes and, for each key group of the range in order,
+// the offset of that key group's section in `bytes`.
+struct KeyedStateSnapshot {
+  std::string bytes;
+  std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
+};
+
+inline constexpr uint32_t kKeyedSnapshotMagic = 0x534B4C53;  // "SLKS" in little-endian bytes
+inline constexpr uint32_t kKeyedSnapshotVersion = 1;
+
+class KeyedStateBackend {
+ public:
+  // Called for each fired timer with the current key and namespace already set to the
+  // timer's; the timer is already removed. A non-OK status stops AdvanceWatermark.
+  using TimerCallback = absl::FunctionRef<absl::Status(std::string_view key_bytes,
+                                                       int32_t key_group, int64_t ns,
+                                                       int64_t timestamp)>;
+
+  // `range` must be non-empty and inside [0, max_parallelism) (SLUICE_CHECK).
+  KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range);
+  ~KeyedStateBackend();
+  KeyedStateBackend(const KeyedStateBackend&) = delete;
+  KeyedStateBackend& operator=(const KeyedStateBackend&) = delete;
+
+  int32_t max_parallelism() const { return max_parallelism_; }
+  core::KeyGroupRange key_group_range() const { return range_; }
+
+  // --- Key context ---------------------------------------------------------------------
+  // Sets the key of subsequent state accesses. `key_group` must be inside the range
+  // (SLUICE_CHECK). Copies the bytes into a reused buffer: no allocation in steady state.
+  void SetCurrentKey(std::string_view key_bytes, int32_t key_group);
+  // Sets the namespace (Flink's namespace, e.g. a window's end timestamp). Default 0; kept
+  // across SetCurrentKey calls.
+  void SetCurrentNamespace(int64_t ns);
+  std::string_view current_key() const {
+    return std::string_view(ctx_.composite.data(), ctx_.key_size);
+  }
+  int32_t current_key_group() const { return ctx_.key_group; }
+  int64_t current_namespace() const { return ctx_.ns; }
+
+  // --- States --------------------------------------------------------------------------
+  // Return the state named `name`, registering it on first use (then, after a Restore, its
+  // restored entries are deserialized into it). Call once (e.g. in Open) and keep the pointer:
+  // valid for the backend's lifetime. Registering a name again with the same kind and types
+  // returns the same state (a ReducingState/AggregatingState keeps its first function).
+  // InvalidArgument if the name is registered, or was restored, with another kind or types;
+  // DataLoss if its restored bytes do not deserialize.
+  template <Serializable V>
+  absl::StatusOr<ValueState<V>*> GetValueState(std::string_view name) {
+    return GetOrRegister<ValueState<V>>(name);
+  }
+  template <Serializable V>
+  absl::StatusOr<ListState<V>*> GetListState(std::string_view name) {
+    return GetOrRegister<ListState<V>>(name);
+  }
+  template <Serializable UK, Serializable UV>
+  absl::StatusOr<MapState<UK, UV>*> GetMapState(std::string_view name) {
+    return GetOrRegister<MapState<UK, UV>>(name);
+  }
+  template <Serializable V>
+  absl::StatusOr<ReducingState<V>*> GetReducingState(
+      std::string_view name, typename ReducingState<V>::ReduceFn reduce) {
+    return GetOrRegister<ReducingState<V>>(name, std::move(reduce));
+  }
+  template <typename IN, Serializable ACC, typename OUT>
+  absl::StatusOr<AggregatingState<IN, ACC, OUT>*> GetAggregatingState(
+      std::string_view name, AggregateFunction<IN, ACC, OUT> fn) {
+    return GetOrRegister<AggregatingState<IN, ACC, OUT>>(name, std::move(fn));
+  }
+
+  // Names of registered states and of restored states not registered yet, sorted.
+  std::vector<std::string> StateNames() const;
+
+  // --- Event-time timers (Flink's InternalTimerService) --------------------------------------
+  // Registers a timer for the current key at (ns, timestamp_ms); no-op if it exists.
+  // Requires a current key.
+  void RegisterEventTimeTimer(int64_t ns, int64_t timestamp_ms);
+  // Deletes the current key's timer at (ns, timestamp_ms) if it exists.
+  void DeleteEventTimeTimer(int64_t ns, int64_t timestamp_ms);
+  // Fires, in timestamp order (ties: key group, then key/namespace bytes), every timer with
+  // timestamp <= watermark, including timers registered by the callback itself; each fires
+  // once. Afterwards the current key is the last fired timer's. Returns the callback's first
+  // error (remaining due timers stay registered).
+  absl::Status AdvanceWatermark(int64_t watermark, TimerCallback on_timer);
+  int64_t current_watermark() const { return watermark_; }
+  size_t NumEventTimeTimers() const { return timers_.size(); }
+  // Earliest registered timer's timestamp, if any.
+  std::optional<int64_t> EarliestEventTimeTimer() const;
+  // fn(std::string_view key_bytes, int32_t key_group, int64_t ns, int64_t timestamp).
+  template <typename F>
+  void ForEachEventTimeTimer(F&& fn) const {
+    timers_.ForEach([&](int32_t kg, std::string_view key_ns, int64_t ts) {
+      fn(CompositeKey(key_ns), kg, CompositeNamespace(key_ns), ts);
+    });
+  }
+
+  // --- Snapshots -----------------------------------------------------------------------
+  // Synchronously serializes all state and timers (including restored state not registered
+  // yet) into one buffer, per key group with an index. Does not modify the backend.
+  absl::StatusOr<KeyedStateSnapshot> Snapshot() const;
+
+  // Restores from snapshots of one or more (old) subtasks, taken at any parallelism with the
+  // same max parallelism: `offsets[i]` is snapshot i's key_group_offsets. Reads only the key
+  // groups inside this backend's range (seeking via the offsets). Entries of states not yet
+  // registered are kept as bytes until Get*State. Normally called once on a fresh backend.
+  // Errors: InvalidArgument (sizes differ, other max parallelism, kind mismatch with a
+  // registered state, unsupported version), DataLoss (bad magic, checksum mismatch,
+  // truncated/corrupt bytes). After an error the backend's content is unspecified: discard it.
+  absl::Status Restore(const std::vector<std::string_view>& snapshots_bytes,
+                       const std::vector<std::vector<std::pair<int32_t, uint64_t>>>& offsets);
+
+  // Approximate heap footprint of state and timers, in bytes. O(entries).
+  int64_t ApproximateSizeBytes() const;
+
+ private:
+  // Restored bytes of a state not registered yet: (key group, group body) chunks.
+  struct PendingState {
+    StateKind kind;
+    std::vector<std::pair<int32_t, std::string>> chunks;
+  };
+
+  template <typename S, typename... Args>
+  absl::StatusOr<S*> GetOrRegister(std::string_view name, Args&&... args) {
+    auto it = by_name_.find(std::string(name));
+    if (it != by_name_.end()) {
+      RETURN_IF_ERROR(CheckSameState(*it->second, S::kKind, typeid(S)));
+      return static_cast<S*>(it->second);
+    }
+    RETURN_IF_ERROR(CheckPendingKind(name, S::kKind));
+    auto state = std::make_unique<S>(std::string(name), S::kKind, std::type_index(typeid(S)),
+                                     &ctx_, range_, std::forward<Args>(args)...);
+    S* raw = state.get();
+    RETURN_IF_ERROR(Register(std::move(state)));
+    return raw;
+  }
+  absl::Status CheckSameState(const internal::StateTableBase& existing, StateKind kind,
+                              std::type_index type) const;
+  absl::Status CheckPendingKind(std::string_view name, StateKind kind) const;
+  // Adds the state and deserializes its pending restored chunks, if any.
+  absl::Status Register(std::unique_ptr<internal::StateTableBase> state);
+  absl::Status RestoreOne(size_t index, std::string_view bytes,
+                          const std::vector<std::pair<int32_t, uint64_t>>& offsets);
+
+  int32_t max_parallelism_;
+  core::KeyGroupRange range_;
+  internal::KeyContext ctx_;
+  std::vector<std::unique_ptr<internal::StateTableBase>> states_;  // registration order
+  absl::flat_hash_map<std::string, internal::StateTableBase*> by_name_;
+  std::map<std::string, PendingState> pending_;
+  internal::EventTimeTimerService timers_;
+  std::string timer_scratch_;  // key bytes + namespace of the timer being (de)registered
+  std::string fired_scratch_;  // key + namespace of the timer being fired
+  int64_t watermark_;
+  mutable size_t last_snapshot_size_ = 0;  // to reserve the next snapshot's buffer
+};
+
+}  // namespace sluice::state
