@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 
 namespace sluice::client {
 
@@ -114,6 +115,49 @@ std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t 
                   fmt::format("{}/{}", tm.slots_free(), tm.slots_total()), age});
   }
   return table.Render();
+}
+
+std::string FormatCheckpoints(const std::string& stats_json) {
+  nlohmann::json j = nlohmann::json::parse(stats_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return "malformed checkpoint statistics from the JobManager\n";
+  auto num = [](const nlohmann::json& v) -> int64_t { return v.is_number() ? v.get<int64_t>() : 0; };
+  const auto& c = j["counts"];
+  std::string out = fmt::format(
+      "Checkpoints: {} completed, {} failed, {} in progress, {} restored, {} total\n",
+      num(c["completed"]), num(c["failed"]), num(c["in_progress"]), num(c["restored"]),
+      num(c["total"]));
+  const auto& latest = j["latest"];
+  if (latest.is_object()) {
+    if (latest["completed"].is_object()) {
+      const auto& l = latest["completed"];
+      out += fmt::format("Latest completed: {} ({} bytes, {} ms){}\n", num(l["id"]),
+                         num(l["state_size"]), num(l["end_to_end_duration"]),
+                         l["external_path"].is_string()
+                             ? " at " + l["external_path"].get<std::string>()
+                             : "");
+    }
+    if (latest["failed"].is_object()) {
+      const auto& l = latest["failed"];
+      out += fmt::format("Latest failed: {}: {}\n", num(l["id"]),
+                         l["failure_message"].is_string() ? l["failure_message"].get<std::string>()
+                                                          : "");
+    }
+    if (latest["restored"].is_object()) {
+      out += fmt::format("Restored from: {}\n", num(latest["restored"]["id"]));
+    }
+  }
+  if (!j["history"].is_array() || j["history"].empty()) return out + "No checkpoints yet.\n";
+  TextTable table;
+  table.AddRow({"ID", "STATUS", "TRIGGERED", "DURATION", "SIZE", "ALIGNMENT", "ACKED"});
+  for (const auto& h : j["history"]) {
+    table.AddRow({std::to_string(num(h["id"])), h["status"].is_string() ? h["status"].get<std::string>() : "?",
+                  FormatTimestamp(num(h["trigger_timestamp"])),
+                  FormatDuration(num(h["end_to_end_duration"])),
+                  fmt::format("{} B", num(h["state_size"])),
+                  fmt::format("{} ms", num(h["alignment_duration"])),
+                  fmt::format("{}/{}", num(h["num_acknowledged_subtasks"]), num(h["num_subtasks"]))});
+  }
+  return out + table.Render();
 }
 
 std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms) {

@@ -42,6 +42,10 @@ std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t 
 // listing every vertex named "Sink..." (sum of its subtasks' records_in) or ending a chain in
 // "-> Sink..." (sum of records_out: what a sink chain wrote); a FAILED job gets a second line
 // "Failure cause: ...".
+// `sluice checkpoints`: counts, latest completed/failed/restored and the history table, from
+// the JobManager's Flink-shaped checkpoint statistics JSON.
+std::string FormatCheckpoints(const std::string& stats_json);
+
 std::string FormatJobSummary(const v1::GetJobResponse& job, int64_t wall_ms);
 
 }  // namespace sluice::client

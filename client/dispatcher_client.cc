@@ -81,6 +81,18 @@ absl::StatusOr<v1::GetJobResponse> DispatcherClient::GetJob(const std::string& j
   return response;
 }
 
+absl::StatusOr<std::string> DispatcherClient::GetJobCheckpoints(const std::string& job_id) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  v1::JsonResponse response;
+  absl::Status status =
+      ToStatus(stub_->GetJobCheckpoints(&context, request, &response), "GetJobCheckpoints");
+  if (!status.ok()) return status;
+  return response.json();
+}
+
 absl::Status DispatcherClient::CancelJob(const std::string& job_id) {
   grpc::ClientContext context;
   PrepareContext(&context);

@@ -30,6 +30,8 @@ class DispatcherClient {
   absl::StatusOr<std::string> SubmitJob(const v1::JobSubmission& job);
   absl::StatusOr<v1::ListJobsResponse> ListJobs();
   absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id);
+  // Flink's /jobs/:jobid/checkpoints statistics as JSON text.
+  absl::StatusOr<std::string> GetJobCheckpoints(const std::string& job_id);
   absl::Status CancelJob(const std::string& job_id);
   absl::StatusOr<v1::ListTaskManagersResponse> ListTaskManagers();
 

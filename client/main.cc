@@ -4,6 +4,7 @@
 // Exit codes: 0 success, 1 failure (job not FINISHED, bad spec, unknown job, JobManager
 // unreachable), 2 usage error (CLI11 parse errors), 130 when `run` is interrupted.
 
+#include <filesystem>
 #include <signal.h>
 
 #include <atomic>
@@ -56,6 +57,7 @@ struct Options {
   std::string job_id;
   int parallelism = 0;
   bool detached = false;
+  std::string from_checkpoint;
   int taskmanagers = 2;
   int slots = 2;
   std::string log_level = "warn";
@@ -64,6 +66,9 @@ struct Options {
 int Run(const Options& o) {
   auto job = ReadJobSubmission(o.spec_path, o.parallelism);
   if (!job.ok()) return PrintError(job.status());
+  if (!o.from_checkpoint.empty()) {
+    job->set_restore_path(std::filesystem::absolute(o.from_checkpoint).lexically_normal().string());
+  }
   auto client = DispatcherClient::Create(o.jobmanager);
   RunOptions run;
   run.detached = o.detached;
@@ -115,6 +120,13 @@ int Cancel(const Options& o) {
   return 0;
 }
 
+int Checkpoints(const Options& o) {
+  auto json = DispatcherClient::Create(o.jobmanager)->GetJobCheckpoints(o.job_id);
+  if (!json.ok()) return PrintError(json.status());
+  std::cout << FormatCheckpoints(*json);
+  return 0;
+}
+
 int TaskManagers(const Options& o) {
   auto tms = DispatcherClient::Create(o.jobmanager)->ListTaskManagers();
   if (!tms.ok()) return PrintError(tms.status());
@@ -145,6 +157,9 @@ int Main(int argc, char** argv) {
   add_jobmanager(run);
   add_parallelism(run);
   run->add_flag("--detached,-d", o.detached, "return right after the submission");
+  run->add_option("--from-checkpoint,-s", o.from_checkpoint,
+                  "restore the job's state from a retained checkpoint (a chk-<n> directory or "
+                  "its _metadata file)");
 
   CLI::App* local = app.add_subcommand(
       "local", "Run a job spec on an in-process mini-cluster (a JobManager and N TaskManagers)");
@@ -172,6 +187,11 @@ int Main(int argc, char** argv) {
   cancel->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
   add_jobmanager(cancel);
 
+  CLI::App* checkpoints = app.add_subcommand(
+      "checkpoints", "Show a job's checkpoint counts, latest checkpoints and history");
+  checkpoints->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
+  add_jobmanager(checkpoints);
+
   CLI::App* tms = app.add_subcommand(
       "taskmanagers", "List registered TaskManagers: id, address, slots, last heartbeat");
   add_jobmanager(tms);
@@ -189,6 +209,7 @@ int Main(int argc, char** argv) {
   if (status->parsed()) return Status(o);
   if (cancel->parsed()) return Cancel(o);
   if (tms->parsed()) return TaskManagers(o);
+  if (checkpoints->parsed()) return Checkpoints(o);
   std::cerr << app.help();
   return 2;
 }

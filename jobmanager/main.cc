@@ -34,6 +34,7 @@ absl::Status ApplyConfigFile(const client::ConfigFile& file, JobManagerConfig* c
   RETURN_IF_ERROR(file.GetDurationMs("heartbeat.interval", &config->heartbeat_interval_ms));
   RETURN_IF_ERROR(file.GetDurationMs("heartbeat.timeout", &config->heartbeat_timeout_ms));
   RETURN_IF_ERROR(file.GetDurationMs("execution.buffer-timeout", &config->buffer_timeout_ms));
+  RETURN_IF_ERROR(file.GetString("state.checkpoints.dir", &config->checkpoint_dir));
   return absl::OkStatus();
 }
 
@@ -90,6 +91,10 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  std::string checkpoint_dir;
+  auto* cpdir_opt = app.add_option("--checkpoint-dir", checkpoint_dir,
+                                   "default checkpoint directory of jobs that checkpoint "
+                                   "[state.checkpoints.dir, no default]");
   app.add_option("--ports-file", ports_file,
                  "after binding, write 'rpc=<port>\\nrest=<port>\\n' to this file");
   try {
@@ -108,6 +113,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
+  if (cpdir_opt->count() > 0) config.checkpoint_dir = checkpoint_dir;
   if (rest_opt->count() > 0) config.rest_port = rest_port;
   if (bind_opt->count() > 0) {
     config.bind_host = bind_host;

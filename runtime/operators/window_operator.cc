@@ -1,8 +1,6 @@
 #include "runtime/operators/window_operator.h"
 
-#include <algorithm>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <utility>
 
@@ -90,7 +88,7 @@ namespace {
 
 // The operator. Window state lives in a KeyedStateBackend (see the header): an
 // AggregatingState of WindowContents per (key bytes, window end) and an event-time timer per
-// (key group, window end) at end - 1. Adding a record is one state lookup (AggregatingState::add); the
+// window at end - 1. Adding a record is one state lookup (AggregatingState::add); the
 // accumulator factory flags a newly created window so that its timer is registered once.
 // Lookups go through the backend's reused key context and this operator's reused key scratch,
 // so a record of an existing window allocates nothing.
@@ -128,7 +126,6 @@ class TumblingWindowAggregateOperator final : public Operator {
     }
     max_parallelism_ = backend_->max_parallelism();
     range_ = backend_->key_group_range();
-    registered_end_.assign(range_.size(), kNoEnd);
     state::AggregateFunction<RowRef, WindowContents, int> fn;
     fn.create_accumulator = [this]() {
       window_created_ = true;
@@ -198,16 +195,9 @@ class TumblingWindowAggregateOperator final : public Operator {
       backend_->SetCurrentNamespace(end);
       backend_->SetCurrentKey(key_scratch_, kg);
       contents_->add(RowRef{&batch, row});
-      if (window_created_) [[unlikely]] {
+      if (window_created_) {
         window_created_ = false;
-        // One timer per (key group, window end). A registered end cannot have fired yet: its
-        // records would be late. Registering again is a no-op, so this cache only saves work.
-        int64_t& registered = registered_end_[kg - range_.start];
-        if (registered != end) {
-          registered = end;
-          backend_->SetCurrentKey(std::string_view(), kg);
-          backend_->RegisterEventTimeTimer(end, end - 1);
-        }
+        backend_->RegisterEventTimeTimer(end, end - 1);
       }
     }
     if (late > 0 && ctx_.metrics != nullptr) {
@@ -247,28 +237,8 @@ class TumblingWindowAggregateOperator final : public Operator {
     if (backend_ == nullptr) return absl::OkStatus();
     return backend_->AdvanceWatermark(
         watermark, [&](std::string_view key, int32_t kg, int64_t end, int64_t /*ts*/) {
-          // A per-key timer (not registered by this version) fires its own window only.
-          if (!key.empty()) return FireWindow(key, kg, end, out);
-          return FireGroup(kg, end, out);
+          return FireWindow(key, kg, end, out);
         });
-  }
-
-  // Fires every window of key group `kg` that ends at `end`, in key-byte order (the order
-  // Flink's per-key timers of equal timestamp would have in this backend).
-  absl::Status FireGroup(int32_t kg, int64_t end, Output& out) {
-    size_t n = 0;
-    contents_->ForEachInKeyGroup(
-        kg, [&](std::string_view key, int64_t ns, const WindowContents& /*w*/) {
-          if (ns != end) return;
-          if (n == fire_keys_.size()) fire_keys_.emplace_back();
-          fire_keys_[n++].assign(key.data(), key.size());  // reuses the string's capacity
-        });
-    if (n > 1) std::sort(fire_keys_.begin(), fire_keys_.begin() + static_cast<ptrdiff_t>(n));
-    for (size_t i = 0; i < n; ++i) {
-      backend_->SetCurrentKey(fire_keys_[i], kg);  // the namespace is the timer's: `end`
-      RETURN_IF_ERROR(FireWindow(fire_keys_[i], kg, end, out));
-    }
-    return absl::OkStatus();
   }
 
   void Accumulate(WindowContents& w, const RecordBatch& batch, size_t row) {
@@ -381,10 +351,6 @@ class TumblingWindowAggregateOperator final : public Operator {
   state::KeyedStateBackend* backend_ = nullptr;              // owned_backend_ or the Task's
   state::AggregatingState<RowRef, WindowContents, int>* contents_ = nullptr;  // in backend_
   bool window_created_ = false;  // set by the accumulator factory, reset after the timer
-  // Per key group of range_: the window end whose timer was registered last (kNoEnd: none).
-  static constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::min();
-  std::vector<int64_t> registered_end_;
-  std::vector<std::string> fire_keys_;  // keys of the windows being fired (reused)
   int32_t max_parallelism_ = 0;
   core::KeyGroupRange range_{0, -1};
   WindowContents fresh_;     // a new window's contents: count 0, zeroed accumulators

@@ -8,7 +8,7 @@
 // - Window assignment: TimeWindow.getWindowStartWithOffset(ts, offset, size); a record with
 //   event timestamp ts belongs to [start, start + size). Negative timestamps are handled.
 // - A window fires when the watermark reaches its maxTimestamp (end - 1). Windows fire in order
-//   of window end; windows with the same end fire in unspecified order. Each fired window emits
+//   of window end (ties: see "State and checkpoints" below). Each fired window emits
 //   one row with event timestamp end - 1 and is then discarded (purged).
 // - Late records (their window's end - 1 <= current watermark, i.e. it already fired) are
 //   dropped and counted in OperatorMetrics::late_records_dropped (Flink's
@@ -29,13 +29,11 @@
 //   a private backend over all key groups [0, max_parallelism - 1].
 // - per (key, window): key = the KeySelector's key bytes, key group = KeySelector::KeyGroup with
 //   OperatorContext::max_parallelism, namespace = window end; one AggregatingState entry named
-//   kWindowContentsStateName (record count + one 8-byte accumulator per aggregate). Timers:
-//   unlike Flink (one timer per key and window), one event-time timer per (key group, window
-//   end) at end - 1, registered under the empty key (real key bytes are never empty); when it
-//   fires, all windows of that key group ending there are emitted, in key-byte order. This
-//   keeps timers per key group (so they move with their key group on a rescale) at a fraction
-//   of the cost. A record whose key group is outside the backend's range fails the task with
-//   Internal (the input was not partitioned by the window's key).
+//   kWindowContentsStateName (record count + one 8-byte accumulator per aggregate) and one
+//   event-time timer at end - 1 (Flink's per-key, per-window timer). Windows with the same end
+//   fire in order of key group, then key bytes. A record whose key group is outside the
+//   backend's range fails the task with Internal (the input was not partitioned by the
+//   window's key).
 // - SnapshotState returns the operator's current watermark (8 bytes, little-endian), which the
 //   backend's snapshot does not hold; Open restores it from OperatorContext::restored_state
 //   (late-record dropping continues exactly where it stopped). Absent (e.g. a new subtask after
