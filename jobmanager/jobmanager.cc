@@ -42,6 +42,7 @@ struct TaskManagerRecord {
   int64_t memory_bytes = 0;
   int64_t last_heartbeat_mono = 0;
   int64_t last_heartbeat_wall = 0;
+  int64_t registration = 0;  // distinguishes registrations of the same resource id
   std::shared_ptr<v1::TaskExecutorService::Stub> stub;
 };
 
@@ -223,6 +224,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       tm.memory_bytes = req->physical_memory_bytes();
       tm.last_heartbeat_mono = MonotonicMillis();
       tm.last_heartbeat_wall = NowMillis();
+      tm.registration = ++registrations_;
       grpc::ChannelArguments args;
       args.SetMaxSendMessageSize(64 << 20);
       tm.stub = v1::TaskExecutorService::NewStub(
@@ -236,6 +238,40 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     resp->set_jobmanager_id(jobmanager_id_);
     resp->set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
     resp->set_heartbeat_timeout_ms(config_.heartbeat_timeout_ms);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ConnectTaskManager(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::TaskManagerSession, v1::TaskManagerSession>* stream) override {
+    v1::TaskManagerSession hello;
+    if (!stream->Read(&hello)) return grpc::Status::OK;
+    const std::string id = hello.resource_id();
+    // The session belongs to the TaskManager's current registration only.
+    int64_t session = executor_.Call([&]() -> int64_t {
+      auto it = taskmanagers_.find(id);
+      return it == taskmanagers_.end() ? 0 : it->second.registration;
+    });
+    if (session == 0) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          fmt::format("TaskManager {} is not registered", id));
+    }
+    v1::TaskManagerSession msg;
+    while (stream->Read(&msg)) {
+    }
+    bool shutting_down;
+    {
+      std::lock_guard lock(mu_);
+      shutting_down = stopping_;
+    }
+    if (!shutting_down) {
+      std::string peer = ctx->peer();
+      executor_.Post([this, id, session, peer] {
+        auto it = taskmanagers_.find(id);
+        if (it == taskmanagers_.end() || it->second.registration != session) return;
+        TaskManagerLost(id, fmt::format("its connection to the JobManager closed ({})", peer));
+      });
+    }
     return grpc::Status::OK;
   }
 
@@ -1325,6 +1361,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   };
   std::map<ExecutionAttemptId, AttemptRef> attempts_;
   std::map<std::string, TaskManagerRecord> taskmanagers_;
+  int64_t registrations_ = 0;
 };
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Start(const JobManagerConfig& config) {

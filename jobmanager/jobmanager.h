@@ -21,8 +21,10 @@ struct JobManagerConfig {
   int rpc_port = 6123;                   // [jobmanager.rpc.port]; 0 = any free port
   int rest_port = 8081;                  // [rest.port]; 0 = any free port, -1 = no REST
   std::string rest_bind_host = "0.0.0.0";  // [rest.bind-address]
-  int64_t heartbeat_interval_ms = 1000;  // [heartbeat.interval]
-  int64_t heartbeat_timeout_ms = 5000;   // [heartbeat.timeout]
+  // A crashed TaskManager is detected at once through its broken session stream; the heartbeat
+  // timeout catches the ones that hang or are cut off by the network.
+  int64_t heartbeat_interval_ms = 500;   // [heartbeat.interval]
+  int64_t heartbeat_timeout_ms = 3000;   // [heartbeat.timeout]
   int64_t buffer_timeout_ms = 5;         // [execution.buffer-timeout]; 0 = flush every batch
   // [state.checkpoints.dir] where checkpointing jobs keep their checkpoints unless the job spec
   // names a directory (checkpointing.dir); a local path or a shared mount all hosts see.

@@ -81,10 +81,10 @@ int Main(int argc, char** argv) {
   app.add_option("--config", config_path, "YAML configuration file (sluice.yaml)");
   auto* hbi_opt = app.add_option("--heartbeat-interval", heartbeat_interval,
                                  "TaskManager heartbeat period, ms or e.g. '1 s' "
-                                 "[heartbeat.interval, default 1000]");
+                                 "[heartbeat.interval, default 500]");
   auto* hbt_opt = app.add_option("--heartbeat-timeout", heartbeat_timeout,
                                  "a TaskManager silent this long is lost, ms or e.g. '5 s' "
-                                 "[heartbeat.timeout, default 5000]");
+                                 "[heartbeat.timeout, default 3000]");
   auto* bt_opt = app.add_option("--buffer-timeout", buffer_timeout,
                                 "longest a network buffer waits before it is flushed, ms; 0 = "
                                 "every batch [execution.buffer-timeout, default 5]");

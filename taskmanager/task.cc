@@ -96,9 +96,10 @@ TaskMetricsSnapshot Task::Metrics() const {
   return m;
 }
 
-void Task::Transition(ExecutionState to, const std::string& failure) {
+void Task::Transition(ExecutionState to, const absl::Status& failure) {
   spdlog::info("{} ({}) switched from {} to {}.{}", name_, d_.attempt_id.ToString(),
-               graph::Name(state_), graph::Name(to), failure.empty() ? "" : " Cause: " + failure);
+               graph::Name(state_), graph::Name(to),
+               failure.ok() ? "" : " Cause: " + std::string(failure.message()));
   state_ = to;
   env_->ReportState(d_, to, failure, Metrics());
 }
@@ -114,7 +115,7 @@ void Task::Run() {
   } else if (cancelled_.load()) {
     Transition(ExecutionState::kCanceled);
   } else {
-    Transition(ExecutionState::kFailed, std::string(s.message()));
+    Transition(ExecutionState::kFailed, s);
   }
   done_ = true;
 }

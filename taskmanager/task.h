@@ -88,8 +88,9 @@ class TaskEnvironment {
   // A channel from this task (producer subtask `channel`) to the consumer.
   virtual std::unique_ptr<network::OutputChannel> CreateOutputChannel(
       const JobId& job, const ConsumerLocation& consumer, int channel) = 0;
+  // `failure` is the task's error when state is FAILED (OK otherwise); its code classifies it.
   virtual void ReportState(const TaskDeployment& d, graph::ExecutionState state,
-                           const std::string& failure, const TaskMetricsSnapshot& metrics) = 0;
+                           const absl::Status& failure, const TaskMetricsSnapshot& metrics) = 0;
   virtual std::string location() const = 0;
   virtual void AcknowledgeCheckpoint(const TaskDeployment& d, const CheckpointAck& ack) = 0;
   virtual void DeclineCheckpoint(const TaskDeployment& d, int64_t checkpoint_id,
@@ -123,7 +124,7 @@ class Task {
   absl::Status HandleControl(const network::NetworkEvent& ev);
   absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final);
   absl::Status NotifyComplete(int64_t checkpoint_id);
-  void Transition(graph::ExecutionState to, const std::string& failure = "");
+  void Transition(graph::ExecutionState to, const absl::Status& failure = absl::OkStatus());
   operators::OperatorContext MakeContext(const std::string& op_name, const std::string& uid,
                                          operators::OperatorMetrics* metrics) const;
 

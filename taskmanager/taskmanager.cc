@@ -62,6 +62,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     }
     cv_.notify_all();
     if (control_.joinable()) control_.join();
+    CloseSession();
     CancelAllTasks("TaskManager shutting down");
     std::map<ExecutionAttemptId, std::unique_ptr<Task>> doomed;
     {
@@ -242,19 +243,49 @@ class TaskManagerImpl final : public TaskEnvironment,
                                                  location_, job, consumer.attempt_id, channel);
   }
 
-  void ReportState(const TaskDeployment& d, ExecutionState state, const std::string& failure,
+  // Failure classification for the restart strategy (Arroyo's ErrorDomain/RetryHint): bad data
+  // or expressions are the user's and may be retried (the strategy bounds it, as in Flink); I/O
+  // and network errors are external and retryable; a failed precondition (e.g. state that does
+  // not fit the job) cannot be fixed by a retry.
+  static void Classify(absl::StatusCode code, v1::TaskFailure* f) {
+    switch (code) {
+      case absl::StatusCode::kInvalidArgument:
+      case absl::StatusCode::kOutOfRange:
+        f->set_domain(v1::ERROR_DOMAIN_USER);
+        f->set_retryable(true);
+        break;
+      case absl::StatusCode::kFailedPrecondition:
+        f->set_domain(v1::ERROR_DOMAIN_USER);
+        f->set_retryable(false);
+        break;
+      case absl::StatusCode::kUnavailable:
+      case absl::StatusCode::kNotFound:
+      case absl::StatusCode::kDeadlineExceeded:
+      case absl::StatusCode::kPermissionDenied:
+      case absl::StatusCode::kResourceExhausted:
+      case absl::StatusCode::kAborted:
+        f->set_domain(v1::ERROR_DOMAIN_EXTERNAL);
+        f->set_retryable(true);
+        break;
+      default:
+        f->set_domain(v1::ERROR_DOMAIN_INTERNAL);
+        f->set_retryable(true);
+    }
+  }
+
+  void ReportState(const TaskDeployment& d, ExecutionState state, const absl::Status& failure,
                    const TaskMetricsSnapshot& m) override {
     v1::UpdateTaskExecutionStateRequest req;
     req.set_job_id(d.job_id.ToString());
     req.set_attempt_id(d.attempt_id.ToString());
     req.set_state(std::string(graph::Name(state)));
     FillMetrics(m, req.mutable_metrics());
-    if (!failure.empty()) {
+    if (!failure.ok()) {
       auto* f = req.mutable_failure();
-      f->set_message(failure);
+      f->set_message(std::string(failure.message()));
       f->set_location(location_);
       f->set_timestamp_ms(NowMillis());
-      f->set_domain(v1::ERROR_DOMAIN_USER);
+      Classify(failure.code(), f);
     }
     v1::UpdateTaskExecutionStateResponse resp;
     grpc::ClientContext ctx;
@@ -413,6 +444,44 @@ class TaskManagerImpl final : public TaskEnvironment,
     return true;
   }
 
+  // The session stream to the JobManager (see ConnectTaskManager): its break tells either side
+  // at once that the other process is gone.
+  void OpenSession() {
+    CloseSession();
+    session_ctx_ = std::make_unique<grpc::ClientContext>();
+    session_ = jm_->ConnectTaskManager(session_ctx_.get());
+    v1::TaskManagerSession hello;
+    hello.set_resource_id(config_.resource_id);
+    session_->Write(hello);
+    session_broken_ = false;
+    session_reader_ = std::thread([this] {
+      v1::TaskManagerSession msg;
+      while (session_->Read(&msg)) {
+      }
+      {
+        std::lock_guard lock(mu_);
+        session_broken_ = true;
+      }
+      cv_.notify_all();
+    });
+  }
+
+  void CloseSession() {
+    if (session_ctx_) session_ctx_->TryCancel();
+    if (session_reader_.joinable()) session_reader_.join();
+    if (session_) session_->Finish();
+    session_.reset();
+    session_ctx_.reset();
+  }
+
+  // Waits up to `ms`; true when stopping. Wakes early when the session breaks.
+  bool WaitStoppingOrSessionBroken(int64_t ms, bool* broken) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_ || session_broken_; });
+    *broken = session_broken_;
+    return stopping_;
+  }
+
   // Registration with backoff, then heartbeats; on JobManager loss cancel tasks and re-register.
   void ControlLoop() {
     int64_t backoff = 100;
@@ -424,6 +493,7 @@ class TaskManagerImpl final : public TaskEnvironment,
           registered = true;
           backoff = 100;
           last_ack = MonotonicMillis();
+          OpenSession();
         } else {
           spdlog::warn("Cannot register at JobManager {}: {}; retrying in {} ms",
                        config_.jobmanager_address, last_error_, backoff);
@@ -432,7 +502,15 @@ class TaskManagerImpl final : public TaskEnvironment,
           continue;
         }
       }
-      if (WaitStopping(heartbeat_interval_ms_)) return;
+      bool broken = false;
+      if (WaitStoppingOrSessionBroken(heartbeat_interval_ms_, &broken)) return;
+      if (broken) {
+        spdlog::warn("Connection to JobManager {} closed; cancelling tasks and registering again",
+                     config_.jobmanager_address);
+        CancelAllTasks("lost the JobManager");
+        registered = false;
+        continue;
+      }
       v1::HeartbeatRequest req;
       req.set_resource_id(config_.resource_id);
       {
@@ -474,6 +552,10 @@ class TaskManagerImpl final : public TaskEnvironment,
   std::shared_ptr<grpc::Channel> jm_channel_;
   std::unique_ptr<v1::JobMasterService::Stub> jm_;
   std::thread control_;
+  std::unique_ptr<grpc::ClientContext> session_ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::TaskManagerSession, v1::TaskManagerSession>> session_;
+  std::thread session_reader_;
+  bool session_broken_ = false;  // guarded by mu_
   std::string last_error_;
   int64_t heartbeat_interval_ms_ = 1000;
   int64_t heartbeat_timeout_ms_ = 5000;

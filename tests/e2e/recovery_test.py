@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Checkpoints, failure recovery and exactly-once output (issue #3), on real processes.
+
+test_three_taskmanager_kills_exactly_once (the chaos test):
+  A JobManager and three TaskManagers (2 slots each) run the flight-delays job on the full
+  3-million-row file at parallelism 2, the source rate-limited so the job runs for 30+ s, with a
+  checkpoint every second and the exactly-once file sink. Three times, at a random moment after
+  the job has recovered and completed a new checkpoint, a TaskManager that runs subtasks is
+  killed with SIGKILL and a replacement TaskManager is started. The job must finish, its
+  committed output must equal the reference computed independently from the CSV (no row lost,
+  none duplicated), numRestarts must be 3, and the exception history must hold the 3 losses.
+
+test_always_failing_operator_ends_failed_after_attempts:
+  A filter that divides by zero fails on its first record. With restart-strategy fixed-delay,
+  2 attempts, the job restarts twice and then ends FAILED; /jobs/:id/exceptions carries the
+  cause as root exception and 3 history entries; numRestarts is 2.
+
+Waits are conditions with deadlines. The random delay before each kill chooses the moment; it is
+not synchronisation (the test waits for recovery and a fresh checkpoint before it).
+"""
+
+import json
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import unittest  # noqa: E402
+
+from testing import harness, reference  # noqa: E402
+from testing.cluster import Cluster  # noqa: E402
+from testing.harness import Config, wait_until  # noqa: E402
+
+KILLS = 3
+RATE = 90000  # rows per second of the one reading source subtask: 3M rows take ~33 s
+
+SPEC = """name: {name}
+parallelism: 2
+checkpointing:
+  interval: 1 s
+  dir: {checkpoints}
+{restart}
+source:
+  name: flights
+  type: file
+  path: {data}
+  rate: {rate}
+  schema:
+    date: timestamp
+    delay: int64
+    distance: int64
+    origin: string
+    destination: string
+  event-time:
+    field: date
+    max-out-of-orderness: 1 min
+pipeline:
+{extra_steps}  - key-by: [origin]
+  - window:
+      size: 1 h
+      aggregates:
+        flights: count()
+        avg_delay: avg(delay)
+        max_delay: max(delay)
+sink:
+  name: delays
+  type: file
+  path: {out}
+"""
+
+
+def write_spec(cluster, name, data, rate=RATE, restart="", extra_steps=""):
+    out = os.path.join(cluster.dir, "out")
+    path = os.path.join(cluster.dir, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(SPEC.format(name=name, checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
+                            restart=restart, data=json.dumps(data), rate=rate,
+                            extra_steps=extra_steps, out=json.dumps(out)))
+    return path, out
+
+
+def metric(cluster, job_id, name):
+    values = cluster.rest_json(f"/jobs/{job_id}/metrics?get={name}")
+    return int(values[0]["value"]) if values else None
+
+
+class RecoveryTest(unittest.TestCase):
+
+    def test_three_taskmanager_kills_exactly_once(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        expected = reference.flight_delays(data)
+        rng = random.Random(os.environ.get("SLUICE_CHAOS_SEED"))
+        with Cluster(taskmanagers=3, slots=2, name="chaos") as cluster:
+            spec, out = write_spec(cluster, "chaos", data)
+            job_id = cluster.submit(spec)
+            seen = {}
+
+            def recovered_with_fresh_checkpoint(min_completed):
+                job = cluster.job(job_id)
+                seen["job"] = job
+                if job.get("state") in ("FINISHED", "FAILED", "CANCELED"):
+                    raise AssertionError(f"job ended {job.get('state')} before kill "
+                                         f"{len(seen.get('kills', [])) + 1}: "
+                                         f"{job.get('failure-cause', '')}")
+                subtasks = [s for v in job["vertices"] for s in v["subtasks"]]
+                if job.get("state") != "RUNNING" or any(s["status"] != "RUNNING" for s in subtasks):
+                    return None
+                completed = metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0
+                return subtasks if completed >= min_completed else None
+
+            kills = seen["kills"] = []
+            for k in range(1, KILLS + 1):
+                before = metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0
+                subtasks = wait_until(lambda: recovered_with_fresh_checkpoint(before + 1), 60,
+                                      lambda: f"recovery and a new checkpoint before kill {k}: "
+                                              f"{json.dumps(seen.get('job'))[:2000]}")
+                time.sleep(rng.uniform(0.2, 3.0))  # a random moment, not synchronisation
+                busy = {s["taskmanager-id"] for s in subtasks}
+                candidates = [tm for tm in cluster.taskmanagers if tm.alive() and tm.id in busy]
+                self.assertTrue(candidates, f"no live TaskManager runs subtasks: {busy}")
+                victim = rng.choice(candidates)
+                victim.kill()
+                victim.popen.wait(timeout=10)
+                kills.append(victim.id)
+                print(f"kill {k}: SIGKILL {victim.name} ({victim.id})", flush=True)
+                cluster.add_taskmanager()
+                wait_until(lambda: (metric(cluster, job_id, "numRestarts") or 0) >= k, 30,
+                           f"restart {k} after killing {victim.id}")
+
+            job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
+            self.assertEqual(metric(cluster, job_id, "numRestarts"), KILLS,
+                             "one restart per killed TaskManager")
+            exceptions = cluster.rest_json(f"/jobs/{job_id}/exceptions")
+            history = exceptions["exceptionHistory"]["entries"]
+            self.assertGreaterEqual(len(history), KILLS)
+            for victim in kills:
+                self.assertTrue(any(victim in e["stacktrace"] or "lost" in e["stacktrace"]
+                                    for e in history), f"no exception names {victim}")
+            checkpoints = cluster.rest_json(f"/jobs/{job_id}/checkpoints")
+            self.assertGreaterEqual(checkpoints["counts"]["completed"], KILLS + 1)
+            self.assertEqual(checkpoints["counts"]["restored"], KILLS)
+            print(f"job {job['state']}; checkpoints {checkpoints['counts']}", flush=True)
+            reference.assert_output_matches(self, out, expected)
+
+    def test_always_failing_operator_ends_failed_after_attempts(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        with Cluster(taskmanagers=1, slots=2, name="always-fails") as cluster:
+            spec, _ = write_spec(
+                cluster, "always-fails", data, rate=0,
+                restart="restart-strategy:\n  type: fixed-delay\n  attempts: 2\n  delay: 100 ms",
+                extra_steps='  - filter: "delay / (distance - distance) > 0"\n')
+            job_id = cluster.submit(spec)
+            job = cluster.wait_for_job_state(job_id, {"FAILED"}, 120, 0.1)
+            self.assertIn("division by zero", job.get("failure-cause", ""))
+            self.assertEqual(metric(cluster, job_id, "numRestarts"), 2)
+            exceptions = cluster.rest_json(f"/jobs/{job_id}/exceptions")
+            self.assertIn("division by zero", exceptions["root-exception"])
+            entries = exceptions["exceptionHistory"]["entries"]
+            self.assertEqual(len(entries), 3, json.dumps(entries)[:2000])
+            for e in entries:
+                self.assertIn("division by zero", e["stacktrace"])
+                self.assertTrue(e["taskName"].startswith("Source: flights -> Filter"), e)
+
+
+if __name__ == "__main__":
+    harness.main()
