@@ -10,6 +10,12 @@ test_three_taskmanager_kills_exactly_once (the chaos test):
   committed output must equal the reference computed independently from the CSV (no row lost,
   none duplicated), numRestarts must be 3, and the exception history must hold the 3 losses.
 
+test_cancel_then_resume_from_checkpoint:
+  The job is cancelled after two completed checkpoints; `sluice run --from-checkpoint` on the
+  latest retained checkpoint finishes it. The committed output of both runs together equals the
+  reference exactly (the restore commits that checkpoint's pending files and drops later ones),
+  and `sluice checkpoints` shows the history.
+
 test_always_failing_operator_ends_failed_after_attempts:
   A filter that divides by zero fails on its first record. With restart-strategy fixed-delay,
   2 attempts, the job restarts twice and then ends FAILED; /jobs/:id/exceptions carries the
@@ -142,6 +148,35 @@ class RecoveryTest(unittest.TestCase):
             self.assertGreaterEqual(checkpoints["counts"]["completed"], KILLS + 1)
             self.assertEqual(checkpoints["counts"]["restored"], KILLS)
             print(f"job {job['state']}; checkpoints {checkpoints['counts']}", flush=True)
+            reference.assert_output_matches(self, out, expected)
+
+    def test_cancel_then_resume_from_checkpoint(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        expected = reference.flight_delays(data)
+        with Cluster(taskmanagers=2, slots=2, name="resume") as cluster:
+            spec, out = write_spec(cluster, "resume", data, rate=150000)
+            job_id = cluster.submit(spec)
+            wait_until(lambda: (metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0) >= 2,
+                       60, "two completed checkpoints")
+            cancel = cluster.cli("cancel", job_id)
+            self.assertEqual(cancel.returncode, 0, cancel.describe())
+            cluster.wait_for_job_state(job_id, {"CANCELED"}, 60, 0.1)
+            stats = cluster.rest_json(f"/jobs/{job_id}/checkpoints")
+            latest = stats["latest"]["completed"]
+            self.assertIsNotNone(latest, json.dumps(stats)[:2000])
+            path = latest["external_path"]
+            self.assertTrue(os.path.exists(os.path.join(path, "_metadata")), path)
+            listing = cluster.cli("checkpoints", job_id)
+            self.assertEqual(listing.returncode, 0, listing.describe())
+            self.assertIn("completed", listing.stdout)
+            self.assertIn(str(latest["id"]), listing.stdout)
+
+            resumed = cluster.cli("run", spec, "--from-checkpoint", path, timeout_s=300)
+            self.assertEqual(resumed.returncode, 0, resumed.describe())
+            new_id = resumed.job_id()
+            self.assertNotEqual(new_id, job_id)
+            restored = cluster.rest_json(f"/jobs/{new_id}/checkpoints")["latest"]["restored"]
+            self.assertEqual(restored["id"], latest["id"])
             reference.assert_output_matches(self, out, expected)
 
     def test_always_failing_operator_ends_failed_after_attempts(self):
