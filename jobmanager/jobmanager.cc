@@ -101,6 +101,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     });
     rest_.Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    storage_io_.Shutdown();
     executor_.Shutdown();
     JoinHelpers();
     std::lock_guard lock(mu_);
@@ -760,7 +761,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
             } else if constexpr (std::is_same_v<T, checkpoint::DiscardCheckpoint>) {
               checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
               int64_t id = a.id;
-              RunHelper([storage, id] {
+              // Same serial I/O thread as metadata writes: a discard never races a write.
+              storage_io_.Post([storage, id] {
                 if (auto s = checkpoint::CheckpointStorage(storage).Discard(id); !s.ok()) {
                   spdlog::warn("Could not discard checkpoint {}: {}", id, s.message());
                 }
@@ -793,7 +795,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
     JobId job_id = job.id;
     int64_t id = c.id;
-    RunHelper([this, storage, md = std::move(md), job_id, id]() mutable {
+    storage_io_.Post([this, storage, md = std::move(md), job_id, id]() mutable {
       absl::Status s = storage.WriteMetadata(md);
       std::string dir = storage.CheckpointDir(id);
       executor_.Post([this, job_id, id, s, dir] {
@@ -1341,6 +1343,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   int rpc_port_ = 0;
   RestServer rest_;
   SerialExecutor executor_;
+  // Checkpoint storage I/O (metadata writes, discards) in submission order, off the executor.
+  SerialExecutor storage_io_;
   std::thread timer_;
 
   std::mutex mu_;
