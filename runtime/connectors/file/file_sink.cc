@@ -24,7 +24,8 @@ namespace {
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
 constexpr std::string_view kStateMagic = "FSNK";
-constexpr uint32_t kStateVersion = 1;
+// Version 2: pending files carry the attempt that wrote them (hidden names are per attempt).
+constexpr uint32_t kStateVersion = 2;
 constexpr int64_t kUnassigned = -1;  // checkpoint id of a pending file made by Finish
 
 absl::Status IoError(std::string_view op, const std::string& path, int err) {
@@ -36,6 +37,7 @@ struct PartName {
   bool hidden = false;  // starts with '.': in-progress or pending
   int64_t subtask = -1;
   int64_t seq = -1;  // -1: the previous version's naming without a sequence number
+  int64_t attempt = -1;  // hidden files: the execution attempt that wrote them
 };
 
 // Reads a non-negative decimal at the front of *s and removes it; false if there is none.
@@ -55,14 +57,18 @@ bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
   return true;
 }
 
-// Recognises `part-<k>-<seq>.csv`, `.part-<k>-<seq>.csv.inprogress`,
-// `.part-<k>-<seq>.csv.pending`, and the previous version's `part-<k>.csv` and
-// `.part-<k>.csv.inprogress`. Anything else (user files) is nullopt and left alone.
+// Recognises `part-<k>-<seq>.csv`, `.part-<k>-<seq>-a<attempt>.csv.inprogress`,
+// `.part-<k>-<seq>-a<attempt>.csv.pending`, and older namings (`.part-<k>-<seq>.csv.*`,
+// `part-<k>.csv`, `.part-<k>.csv.inprogress`). Anything else (user files) is nullopt and left
+// alone.
 std::optional<PartName> ParsePartName(std::string_view name) {
   PartName part;
   part.hidden = ConsumePrefix(&name, ".");
   if (!ConsumePrefix(&name, "part-") || !ConsumeNumber(&name, &part.subtask)) return std::nullopt;
   if (ConsumePrefix(&name, "-") && !ConsumeNumber(&name, &part.seq)) return std::nullopt;
+  if (part.hidden && ConsumePrefix(&name, "-a") && !ConsumeNumber(&name, &part.attempt)) {
+    return std::nullopt;
+  }
   if (!ConsumePrefix(&name, ".csv")) return std::nullopt;
   if (!part.hidden) return name.empty() ? std::optional<PartName>(part) : std::nullopt;
   if (name == ".inprogress" || (name == ".pending" && part.seq >= 0)) return part;
@@ -153,6 +159,7 @@ class FileSink final : public operators::Operator {
       if (p.checkpoint_id == kUnassigned) p.checkpoint_id = checkpoint_id;
       w.I64(p.checkpoint_id);
       w.I64(p.seq);
+      w.I64(p.attempt);
     }
     return std::move(w).Finish();
   }
@@ -163,7 +170,7 @@ class FileSink final : public operators::Operator {
     for (size_t k = 0; k < pending_.size(); ++k) {
       const Pending& p = pending_[k];
       if (p.checkpoint_id != kUnassigned && p.checkpoint_id <= checkpoint_id) {
-        RETURN_IF_ERROR(Commit(ctx_.subtask_index, p.seq, p.checkpoint_id));
+        RETURN_IF_ERROR(Commit(ctx_.subtask_index, p.seq, p.attempt, p.checkpoint_id));
         committed = true;
       } else {
         pending_[kept++] = p;
@@ -188,13 +195,18 @@ class FileSink final : public operators::Operator {
   struct Pending {
     int64_t seq;
     int64_t checkpoint_id;  // kUnassigned: made by Finish, belongs to the next snapshot
+    int64_t attempt;        // the execution attempt that wrote it (part of its hidden name)
   };
 
+  // Hidden names carry the attempt, so a zombie attempt (on a TaskManager declared lost but still
+  // running for a moment) never writes, renames or deletes the files of its replacement (as
+  // Flink's in-progress files carry a unique id).
   std::string InProgressPath(int64_t subtask, int64_t seq) const {
-    return fmt::format("{}.part-{}-{}.csv.inprogress", dir_, subtask, seq);
+    return fmt::format("{}.part-{}-{}-a{}.csv.inprogress", dir_, subtask, seq,
+                       ctx_.attempt_number);
   }
-  std::string PendingPath(int64_t subtask, int64_t seq) const {
-    return fmt::format("{}.part-{}-{}.csv.pending", dir_, subtask, seq);
+  std::string PendingPath(int64_t subtask, int64_t seq, int64_t attempt) const {
+    return fmt::format("{}.part-{}-{}-a{}.csv.pending", dir_, subtask, seq, attempt);
   }
   std::string FinalPath(int64_t subtask, int64_t seq) const {
     return fmt::format("{}part-{}-{}.csv", dir_, subtask, seq);
@@ -234,19 +246,19 @@ class FileSink final : public operators::Operator {
       return absl::OkStatus();
     }
     RETURN_IF_ERROR(CloseFile());
-    const std::string pending = PendingPath(ctx_.subtask_index, current_seq_);
+    const std::string pending = PendingPath(ctx_.subtask_index, current_seq_, ctx_.attempt_number);
     if (std::rename(inprogress.c_str(), pending.c_str()) != 0) {
       return IoError("rename to " + pending, inprogress, errno);
     }
     RETURN_IF_ERROR(SyncDir(opts_.path));
-    pending_.push_back({current_seq_, checkpoint_id});
+    pending_.push_back({current_seq_, checkpoint_id, ctx_.attempt_number});
     return absl::OkStatus();
   }
 
   // Renames a pending file to its final name; a file committed before is fine. Does not fsync
   // the directory.
-  absl::Status Commit(int64_t subtask, int64_t seq, int64_t checkpoint_id) {
-    const std::string pending = PendingPath(subtask, seq);
+  absl::Status Commit(int64_t subtask, int64_t seq, int64_t attempt, int64_t checkpoint_id) {
+    const std::string pending = PendingPath(subtask, seq, attempt);
     const std::string final_path = FinalPath(subtask, seq);
     if (std::rename(pending.c_str(), final_path.c_str()) == 0) return absl::OkStatus();
     const int err = errno;
@@ -278,6 +290,7 @@ class FileSink final : public operators::Operator {
       Pending p;
       ASSIGN_OR_RETURN(p.checkpoint_id, r.I64());
       ASSIGN_OR_RETURN(p.seq, r.I64());
+      ASSIGN_OR_RETURN(p.attempt, r.I64());
       if (p.seq < 0 || p.seq >= next_seq) {
         return DataLossF(
             "file sink: restored state lists part {} but the next sequence number "
@@ -288,7 +301,9 @@ class FileSink final : public operators::Operator {
     }
     RETURN_IF_ERROR(r.End());
     if (next_seq < 0) return DataLossF("file sink: restored next sequence number {}", next_seq);
-    for (const Pending& p : restored) RETURN_IF_ERROR(Commit(subtask, p.seq, p.checkpoint_id));
+    for (const Pending& p : restored) {
+      RETURN_IF_ERROR(Commit(subtask, p.seq, p.attempt, p.checkpoint_id));
+    }
     next_seq_ = next_seq;
     const int64_t own = ctx_.subtask_index;
     return RemoveFiles([&](const PartName& part) {

@@ -2,8 +2,11 @@
 // CSV file sink: Flink's FileSink with a CSV row format and its two-phase commit, so that the
 // output is exactly once when the job takes checkpoints. Writes part files of sink subtask i (of
 // parallelism p) into an output directory:
-//   `.part-<i>-<seq>.csv.inprogress`  hidden, being written;
-//   `.part-<i>-<seq>.csv.pending`     hidden, closed and fsynced at a checkpoint, waiting for it
+//   `.part-<i>-<seq>-a<attempt>.csv.inprogress`  hidden, being written;
+//   `.part-<i>-<seq>-a<attempt>.csv.pending`     hidden, closed and fsynced at a checkpoint, waiting for it
+//   (hidden names carry the execution attempt, so a zombie attempt of a TaskManager that was
+//   declared lost cannot write, rename or delete its replacement's files; Flink's in-progress
+//   files carry a unique id for the same reason)
 //                                     to complete;
 //   `part-<i>-<seq>.csv`              visible, committed; starts with the header line when
 //                                     `header` is set.

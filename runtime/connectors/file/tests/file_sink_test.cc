@@ -65,7 +65,7 @@ TEST(FileSink, WritesHeaderAndRowsAndRenamesAtFinish) {
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(sink->ProcessBatch(Batch(2), downstream).ok());
   ASSERT_TRUE(sink->ProcessWatermark(operators::kMaxWatermark, downstream).ok());
-  EXPECT_TRUE(fs::exists(out_dir + "/.part-1-0.csv.inprogress"));
+  EXPECT_TRUE(fs::exists(out_dir + "/.part-1-0-a0.csv.inprogress"));
   EXPECT_FALSE(fs::exists(out_dir + "/part-1-0.csv"));
   ASSERT_TRUE(sink->Finish(downstream).ok());
   sink->Close();
@@ -114,10 +114,34 @@ TEST(FileSink, CloseWithoutFinishDeletesOnlyTheInProgressFile) {
   ASSERT_TRUE(sink->SnapshotState(1).ok());
   ASSERT_TRUE(sink->ProcessBatch(Batch(3), downstream).ok());
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.inprogress"}));
+            (std::vector<std::string>{".part-0-0-a0.csv.pending", ".part-0-1-a0.csv.inprogress"}));
   sink->Close();
   // The pending file stays for the restore logic (its checkpoint may have completed).
-  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0-a0.csv.pending"});
+}
+
+// A zombie attempt (its TaskManager declared lost but still running for a moment) and its
+// replacement write the same subtask's part with the same sequence number: their hidden files
+// differ by attempt, so the zombie's Close never deletes the replacement's data.
+TEST(FileSink, HiddenFilesArePerAttemptSoAZombieCannotTouchItsReplacement) {
+  TempDir dir;
+  auto zombie = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  operators::OperatorContext old_ctx = Ctx(0, 1, nullptr, true);
+  old_ctx.attempt_number = 3;
+  ASSERT_TRUE(zombie->Open(old_ctx).ok());
+  CollectingOutput downstream(Schema());
+  ASSERT_TRUE(zombie->ProcessBatch(Batch(2), downstream).ok());
+  auto replacement = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  operators::OperatorContext new_ctx = Ctx(0, 1, nullptr, true);
+  new_ctx.attempt_number = 4;
+  ASSERT_TRUE(replacement->Open(new_ctx).ok());  // a fresh start removes the zombie's file
+  ASSERT_TRUE(replacement->ProcessBatch(Batch(3), downstream).ok());
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0-a4.csv.inprogress"});
+  zombie->Close();
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0-a4.csv.inprogress"});
+  ASSERT_TRUE(replacement->SnapshotState(1).ok());
+  ASSERT_TRUE(replacement->NotifyCheckpointComplete(1).ok());
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{"part-0-0.csv"});
 }
 
 TEST(FileSink, FreshStartRemovesOwnFilesAndThoseOfHigherSubtasks) {
@@ -125,17 +149,17 @@ TEST(FileSink, FreshStartRemovesOwnFilesAndThoseOfHigherSubtasks) {
   const std::vector<std::string> files = {
       "part-0-0.csv",
       "part-0-5.csv",
-      ".part-0-3.csv.pending",
-      ".part-0-4.csv.inprogress",
+      ".part-0-3-a0.csv.pending",
+      ".part-0-4-a0.csv.inprogress",
       "part-0.csv",
       ".part-0.csv.inprogress",  // the previous version's naming
       "part-1-0.csv",
-      ".part-1-2.csv.pending",
+      ".part-1-2-a0.csv.pending",
       "part-1.csv",
       "part-2-0.csv",
       "part-3.csv",
-      ".part-3-1.csv.inprogress",
-      ".part-7-1.csv.pending",
+      ".part-3-1-a0.csv.inprogress",
+      ".part-7-1-a0.csv.pending",
       "notes.txt",
       "part-x.csv",
       "part-1-0.csv.bak",
@@ -146,8 +170,8 @@ TEST(FileSink, FreshStartRemovesOwnFilesAndThoseOfHigherSubtasks) {
   ASSERT_TRUE(sink1->Open(Ctx(1, 2)).ok());
   EXPECT_EQ(Listing(dir.path()),
             (std::vector<std::string>{
-                ".part-0-3.csv.pending", ".part-0-4.csv.inprogress", ".part-0.csv.inprogress",
-                ".part-1-2.csv.other", ".part-3-1.csv.inprogress", ".part-7-1.csv.pending",
+                ".part-0-3-a0.csv.pending", ".part-0-4-a0.csv.inprogress", ".part-0.csv.inprogress",
+                ".part-1-2.csv.other", ".part-3-1-a0.csv.inprogress", ".part-7-1-a0.csv.pending",
                 "notes.txt", "part-0-0.csv", "part-0-5.csv", "part-0.csv", "part-1-0.csv.bak",
                 "part-2-0.csv", "part-3.csv", "part-x.csv"}));
   // Subtask 0 removes its own and those of subtasks >= the parallelism.
@@ -197,19 +221,19 @@ TEST(FileSink, TwoPhaseCommitSequence) {
   ASSERT_TRUE(sink->Open(Ctx(0, 1, nullptr, true)).ok());
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(sink->ProcessBatch(Batch(5, 0), downstream).ok());
-  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.inprogress"});
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0-a0.csv.inprogress"});
   ASSERT_TRUE(sink->SnapshotState(1).ok());
   ASSERT_TRUE(sink->ProcessBatch(Batch(5, 5), downstream).ok());
   ASSERT_TRUE(sink->SnapshotState(2).ok());
   // A checkpoint without new rows makes no file.
   ASSERT_TRUE(sink->SnapshotState(3).ok());
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.pending"}));
+            (std::vector<std::string>{".part-0-0-a0.csv.pending", ".part-0-1-a0.csv.pending"}));
   EXPECT_TRUE(VisibleRows(dir.path()).empty());
   sink->NotifyCheckpointAborted(3);
   ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+            (std::vector<std::string>{".part-0-1-a0.csv.pending", "part-0-0.csv"}));
   EXPECT_EQ(VisibleRows(dir.path()), Range(0, 5));
   ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());  // idempotent
   ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
@@ -235,7 +259,7 @@ TEST(FileSink, AbortedCheckpointIsCommittedByTheNextCompletedOne) {
   ASSERT_TRUE(sink->ProcessBatch(Batch(2, 0), downstream).ok());
   ASSERT_TRUE(sink->SnapshotState(1).ok());
   sink->NotifyCheckpointAborted(1);
-  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+  EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{".part-0-0-a0.csv.pending"});
   ASSERT_TRUE(sink->ProcessBatch(Batch(2, 2), downstream).ok());
   ASSERT_TRUE(sink->SnapshotState(2).ok());
   ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
@@ -267,9 +291,9 @@ void RestoreAfterCrash(bool notify1_arrived) {
   }
   // kill -9 leaves the in-progress file (Close above deleted it); also a later attempt's
   // pending file and another subtask's files, which must survive.
-  WriteFile(dir.File(".part-0-2.csv.inprogress"), "name,n,t\nplain,10,2001-01-01T00:00:10Z\n");
-  WriteFile(dir.File(".part-0-3.csv.pending"), "name,n,t\nplain,12,2001-01-01T00:00:12Z\n");
-  WriteFile(dir.File(".part-1-0.csv.pending"), "other subtask\n");
+  WriteFile(dir.File(".part-0-2-a0.csv.inprogress"), "name,n,t\nplain,10,2001-01-01T00:00:10Z\n");
+  WriteFile(dir.File(".part-0-3-a0.csv.pending"), "name,n,t\nplain,12,2001-01-01T00:00:12Z\n");
+  WriteFile(dir.File(".part-1-0-a0.csv.pending"), "other subtask\n");
   WriteFile(dir.File("part-1-0.csv"), "name,n,t\n");  // committed, no rows
   EXPECT_EQ(VisibleRows(dir.path()).size(), notify1_arrived ? 5u : 0u);
 
@@ -280,15 +304,15 @@ void RestoreAfterCrash(bool notify1_arrived) {
   ASSERT_TRUE(open.ok()) << open;
   // cp 1's file committed; cp 2's pending and the in-progress files of the failed attempt gone.
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-1-0.csv.pending", "part-0-0.csv", "part-1-0.csv"}));
+            (std::vector<std::string>{".part-1-0-a0.csv.pending", "part-0-0.csv", "part-1-0.csv"}));
   // The replay after checkpoint 1 writes rows 5.. again, into a new file numbered from the state.
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(sink->ProcessBatch(Batch(10, 5), downstream).ok());
-  EXPECT_TRUE(fs::exists(dir.File(".part-0-1.csv.inprogress")));
+  EXPECT_TRUE(fs::exists(dir.File(".part-0-1-a0.csv.inprogress")));
   ASSERT_TRUE(sink->SnapshotState(3).ok());
   ASSERT_TRUE(sink->NotifyCheckpointComplete(3).ok());
   sink->Close();
-  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{".part-1-0.csv.pending", "part-0-0.csv",
+  EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{".part-1-0-a0.csv.pending", "part-0-0.csv",
                                                            "part-0-1.csv", "part-1-0.csv"}));
   EXPECT_EQ(ReadFile(dir.File("part-0-0.csv")).substr(0, 9), "name,n,t\n");
   EXPECT_EQ(VisibleRows(dir.path()), Range(0, 15));  // every row exactly once
@@ -321,7 +345,7 @@ TEST(FileSink, RestoringTwiceFromTheSameCheckpointIsFine) {
     sink->Close();
   }
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+            (std::vector<std::string>{".part-0-1-a0.csv.pending", "part-0-0.csv"}));
   EXPECT_EQ(VisibleRows(dir.path()), Range(0, 3));
 }
 
@@ -357,13 +381,13 @@ TEST(FileSink, MissingPendingFileOfRestoredCheckpointIsDataLoss) {
     ASSERT_TRUE(sink->ProcessBatch(Batch(3, 0), downstream).ok());
     state = *sink->SnapshotState(4);
   }
-  fs::remove(dir.File(".part-0-0.csv.pending"));
+  fs::remove(dir.File(".part-0-0-a0.csv.pending"));
   auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
   operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
   ctx.restored_state = state;
   absl::Status s = sink->Open(ctx);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(s.message(), HasSubstr(".part-0-0.csv.pending' of checkpoint 4 is missing"));
+  EXPECT_THAT(s.message(), HasSubstr(".part-0-0-a0.csv.pending' of checkpoint 4 is missing"));
   ctx.restored_state = "garbage";
   s = MakeFileSink({.path = dir.path(), .schema = Schema()})->Open(ctx);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
@@ -383,11 +407,11 @@ TEST(FileSink, FinishWithCheckpointingWaitsForTheFinalCheckpoint) {
   ASSERT_TRUE(sink->ProcessBatch(Batch(2, 2), downstream).ok());
   ASSERT_TRUE(sink->Finish(downstream).ok());
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-0.csv.pending", ".part-0-1.csv.pending"}));
+            (std::vector<std::string>{".part-0-0-a0.csv.pending", ".part-0-1-a0.csv.pending"}));
   // The file made pending by Finish belongs to the next checkpoint, not to an earlier one.
   ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
   EXPECT_EQ(Listing(dir.path()),
-            (std::vector<std::string>{".part-0-1.csv.pending", "part-0-0.csv"}));
+            (std::vector<std::string>{".part-0-1-a0.csv.pending", "part-0-0.csv"}));
   absl::StatusOr<std::string> state = sink->SnapshotState(2);
   ASSERT_TRUE(state.ok()) << state.status();
   ASSERT_TRUE(sink->NotifyCheckpointComplete(2).ok());
@@ -405,7 +429,7 @@ TEST(FileSink, FinishWithCheckpointingWaitsForTheFinalCheckpoint) {
   absl::StatusOr<std::string> final_state = sink2->SnapshotState(9);
   ASSERT_TRUE(final_state.ok());
   sink2->Close();
-  EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{".part-0-0.csv.pending"});
+  EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{".part-0-0-a0.csv.pending"});
   auto sink3 = MakeFileSink({.path = dir2.path(), .schema = Schema()});
   operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
   ctx.restored_state = *final_state;
