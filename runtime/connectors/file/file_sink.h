@@ -3,13 +3,13 @@
 // output is exactly once when the job takes checkpoints. Writes part files of sink subtask i (of
 // parallelism p) into an output directory:
 //   `.part-<i>-<seq>-a<attempt>.csv.inprogress`  hidden, being written;
-//   `.part-<i>-<seq>-a<attempt>.csv.pending`     hidden, closed and fsynced at a checkpoint, waiting for it
-//   (hidden names carry the execution attempt, so a zombie attempt of a TaskManager that was
-//   declared lost cannot write, rename or delete its replacement's files; Flink's in-progress
-//   files carry a unique id for the same reason)
-//                                     to complete;
-//   `part-<i>-<seq>.csv`              visible, committed; starts with the header line when
-//                                     `header` is set.
+//   `.part-<i>-<seq>-a<attempt>.csv.pending`     hidden, closed and fsynced at a checkpoint,
+//                                                waiting for it to complete;
+//   `part-<i>-<seq>.csv`                         visible, committed; starts with the header line
+//                                                when `header` is set.
+// Hidden names carry the execution attempt, so a zombie attempt of a TaskManager that was
+// declared lost cannot write, rename or delete its replacement's files (Flink's in-progress files
+// carry a unique id for the same reason).
 // `seq` counts the part files of subtask i from 0; it is kept in the operator state, so it never
 // repeats after a restore. Files starting with '.' are hidden from the CSV file source and most
 // tools, so a reader that ignores hidden files never sees partial or uncommitted rows.
