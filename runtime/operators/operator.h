@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -66,6 +67,13 @@ struct OperatorContext {
   // Non-keyed state returned by SnapshotState of this operator (same uid, same subtask index)
   // in the checkpoint being restored; nullopt on a fresh start.
   std::optional<std::string> restored_state;
+  // When restoring at a different parallelism (rescaling): the non-keyed states of ALL subtasks
+  // of this operator in the restored checkpoint or savepoint (Flink's union list state), and the
+  // parallelism they were taken at. Empty, and restored_parallelism 0, when not rescaling.
+  // An operator picks what it now owns (e.g. a file source its splits' positions, a sink the
+  // pending files of old subtasks j with j % parallelism == subtask_index).
+  std::vector<std::string> restored_union_states;
+  int32_t restored_parallelism = 0;
   // Keyed state of this subtask (restored before Open when restoring); null for operators that
   // are not keyed. Owned by the Task.
   state::KeyedStateBackend* keyed_state = nullptr;

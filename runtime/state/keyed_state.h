@@ -1,14 +1,29 @@
 #pragma once
-// Typed keyed state primitives of the heap backend (Flink's ValueState, ListState, MapState,
-// ReducingState, AggregatingState over HeapKeyedStateBackend's StateTable).
+// Typed keyed state primitives (Flink's ValueState, ListState, MapState, ReducingState,
+// AggregatingState) over a per-key-group StateTable with two storages:
 //
-// A state holds one entry per (current key, current namespace) of its KeyedStateBackend; the
-// operator sets the key context on the backend (SetCurrentKey / SetCurrentNamespace) and then
-// calls the state's methods. Entries are partitioned by key group:
-// `std::vector<absl::flat_hash_map<std::string, Entry>>` indexed by key_group - range.start,
-// keyed by "key bytes + 8-byte little-endian namespace". The backend keeps that composite key in
-// a reused scratch string, so reading or updating an existing entry allocates nothing; only
-// creating a new (key, namespace) entry allocates.
+// Heap (default): `std::vector<absl::flat_hash_map<std::string, Entry>>` indexed by
+// key_group - range.start, keyed by "key bytes + 8-byte little-endian namespace". The backend
+// keeps that composite key in a reused scratch string, so reading or updating an existing entry
+// allocates nothing; only creating a new (key, namespace) entry allocates.
+//
+// RocksDB (BackendOptions::kRocksDb): a column family per state (see rocksdb_store.h), key =
+// 2-byte big-endian key group + composite key, value = Serializer<Entry> bytes. The table keeps
+// ONE cached, deserialized entry: that of the (key, namespace) last accessed. Cost model:
+//   - first access of a (key, namespace): one RocksDB Get + deserialize (a Get on a missing
+//     entry costs a memtable/bloom lookup);
+//   - further accesses of the same (key, namespace): served from the cache, no RocksDB call;
+//   - every mutation (update/add/put/remove) is a read-modify-write: the cached entry is
+//     modified and written through (serialize + Put, no WAL); ValueState::update and
+//     ListState::update are blind writes (no Get);
+//   - ListState::add and MapState::put rewrite the whole list/map (O(size) per call; Flink uses
+//     a merge operator and per-user-key entries, see README "Not yet");
+//   - a mutable pointer (ValueState::value(), MapState::get()) may be used to mutate in place
+//     as on the heap: when the cache moves to another entry (or before a snapshot/iteration)
+//     the entry is re-serialized and written back if its bytes changed (cost: one serialize +
+//     compare per entry whose mutable pointer was handed out).
+// Pointers returned by accessors stay valid until the state is accessed for another
+// (key, namespace) (heap: until it is modified for another entry).
 //
 // Lifecycle: created and owned by the KeyedStateBackend (GetValueState etc.); pointers stay valid
 // for the backend's lifetime. Thread: the task thread only, like the backend.
@@ -31,6 +46,7 @@
 #include "runtime/base/check.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
+#include "runtime/state/rocksdb_store.h"
 #include "runtime/state/serialization.h"
 
 namespace sluice::state {
@@ -68,6 +84,8 @@ struct KeyContext {
   int32_t key_group = -1;    // -1: no key set yet
   int32_t group_index = -1;  // key_group - range.start
   int64_t ns = 0;
+  // RocksDB backend only: 2-byte big-endian key group + composite (maintained by the backend).
+  std::string rocks_key;
 };
 
 // Approximate heap bytes owned by a value (beyond sizeof), for ApproximateSizeBytes.
