@@ -33,6 +33,17 @@ struct Execution {
   bool end_of_input = false;  // consumed all input, waits for the final checkpoint
 };
 
+// A savepoint request (Flink's asynchronous savepoint operation, polled by trigger id).
+struct SavepointOperation {
+  std::string trigger_id;
+  std::string target_directory;
+  bool stop = false;
+  int64_t checkpoint_id = 0;  // 0 until triggered (it waits while a checkpoint is pending)
+  std::string status = "IN_PROGRESS";  // IN_PROGRESS, COMPLETED, FAILED
+  std::string location;
+  std::string failure;
+};
+
 // One entry of the job's exception history (Flink's /jobs/:jobid/exceptions).
 struct ExceptionEntry {
   std::string message;
@@ -50,6 +61,7 @@ struct JobMaster {
   std::string restore_path;     // checkpoint to restore from on the next deployment ("" = none)
   int64_t final_checkpoint_id = 0;
   bool awaiting_final_checkpoint = false;  // every task drained; final checkpoint next
+  int64_t stop_savepoint_id = 0;  // stop with savepoint in progress: its checkpoint id
   int num_restarts = 0;
   int64_t running_since_ms = 0;     // wall ms of the last switch to RUNNING, 0 when not running
   int64_t uptime_total_ms = 0;      // completed RUNNING periods
@@ -58,6 +70,7 @@ struct JobMaster {
   int64_t restart_delay_ms = 0;     // chosen by the restart strategy
   bool restart_scheduled = false;
   std::vector<ExceptionEntry> exceptions;  // newest last; the first is the root cause
+  std::vector<SavepointOperation> savepoints;
   std::vector<std::unique_ptr<Execution>> prior_attempts;  // kept for fencing lookups
   job::JobSubmission submission;
   graph::JobGraph graph;

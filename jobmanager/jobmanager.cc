@@ -6,6 +6,7 @@
 #include "jobmanager/jobmanager.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <condition_variable>
 #include <list>
 #include <map>
@@ -13,6 +14,7 @@
 #include <variant>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "grpcpp/grpcpp.h"
 #include "jobmanager/execution_graph.h"
 #include "jobmanager/rest/rest_server.h"
@@ -132,7 +134,9 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     auto job = std::make_unique<JobMaster>();
     job->id = JobId::Random();
     job->graph = std::move(*graph);
-    if (absl::Status s = SetUpFaultTolerance(sub, req->job().restore_path(), *job); !s.ok()) {
+    if (absl::Status s = SetUpFaultTolerance(sub, req->job().restore_path(),
+                                             req->job().allow_non_restored_state(), *job);
+        !s.ok()) {
       spdlog::info("Refused job submission: {}", s.message());
       return ToGrpc(s);
     }
@@ -370,7 +374,84 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     return grpc::Status::OK;
   }
 
+  grpc::Status TriggerSavepoint(grpc::ServerContext*, const v1::TriggerSavepointRequest* req,
+                                v1::TriggerSavepointResponse* resp) override {
+    auto id = TriggerSavepoint(req->job_id(), req->target_directory(), req->stop());
+    if (!id.ok()) return ToGrpc(id.status());
+    resp->set_trigger_id(*id);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSavepoint(grpc::ServerContext*, const v1::GetSavepointRequest* req,
+                            v1::SavepointStatus* resp) override {
+    auto st = GetSavepoint(req->job_id(), req->trigger_id());
+    if (!st.ok()) return ToGrpc(st.status());
+    *resp = std::move(*st);
+    return grpc::Status::OK;
+  }
+
   // --- RestBackend (also used by the gRPC views) --------------------------------------------
+  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
+                                               bool stop) override {
+    auto id = JobId::Parse(job_id);
+    if (!id.ok()) return id.status();
+    return executor_.Call([&]() -> absl::StatusOr<std::string> {
+      auto it = jobs_.find(*id);
+      if (it == jobs_.end()) return NotFoundF("Job {} not found", job_id);
+      JobMaster& job = *it->second;
+      if (job.status.state() != JobStatus::kRunning) {
+        return FailedPreconditionF("job {} is {}: savepoints need a RUNNING job", job_id,
+                                   graph::Name(job.status.state()));
+      }
+      if (!job.coordinator) {
+        return FailedPreconditionF(
+            "job {} does not checkpoint: savepoints need checkpointing enabled "
+            "(checkpointing.interval in the job spec)", job_id);
+      }
+      std::string target = dir.empty() ? config_.savepoint_dir : dir;
+      if (target.empty()) {
+        return InvalidArgumentF(
+            "no savepoint directory: pass one (--dir, or target-directory in REST) or set "
+            "state.savepoints.dir (--savepoint-dir) on the JobManager");
+      }
+      for (const auto& op : job.savepoints) {
+        if (op.stop && op.status == "IN_PROGRESS") {
+          return FailedPreconditionF("job {} is already stopping with a savepoint", job_id);
+        }
+      }
+      SavepointOperation op;
+      op.trigger_id = Id128::Random().ToString();
+      op.target_directory = target;
+      op.stop = stop;
+      job.savepoints.push_back(op);
+      spdlog::info("{} of job {} ({}) requested into {} (trigger {}).",
+                   stop ? "Stop with savepoint" : "Savepoint", job.graph.name, job_id, target,
+                   op.trigger_id);
+      MaybeTriggerSavepoint(job);
+      return op.trigger_id;
+    });
+  }
+
+  absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
+                                                   const std::string& trigger_id) override {
+    auto id = JobId::Parse(job_id);
+    if (!id.ok()) return id.status();
+    return executor_.Call([&]() -> absl::StatusOr<v1::SavepointStatus> {
+      auto it = jobs_.find(*id);
+      if (it == jobs_.end()) return NotFoundF("Job {} not found", job_id);
+      for (const auto& op : it->second->savepoints) {
+        if (op.trigger_id != trigger_id) continue;
+        v1::SavepointStatus st;
+        st.set_status(op.status);
+        st.set_location(op.location);
+        st.set_failure(op.failure);
+        st.set_checkpoint_id(op.checkpoint_id);
+        return st;
+      }
+      return NotFoundF("no savepoint operation {} for job {}", trigger_id, job_id);
+    });
+  }
+
   absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) override {
     return WithJob(job_id, [](JobMaster& job) -> std::string {
       if (!job.coordinator) {
@@ -479,6 +560,13 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     if (graph::IsTerminal(to)) {
       job.end_ms = NowMillis();
+      // A stop-with-savepoint completes when its copy finishes; others end with the job.
+      for (auto& op : job.savepoints) {
+        if (op.status == "IN_PROGRESS" && !(op.stop && to == JobStatus::kFinished)) {
+          op.status = "FAILED";
+          op.failure = fmt::format("the job is {}", graph::Name(to));
+        }
+      }
       ReleaseSlots(job);
     }
   }
@@ -543,8 +631,14 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
 
   // Checkpoint coordinator, restart strategy and restore path of a new job. InvalidArgument
   // (naming the spec) for bad settings.
+  static std::vector<std::string> KeysOf(const std::map<std::string, std::string>& m) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : m) out.push_back(k);
+    return out;
+  }
+
   absl::Status SetUpFaultTolerance(const job::JobSubmission& sub, const std::string& restore_path,
-                                   JobMaster& job) {
+                                   bool allow_non_restored, JobMaster& job) {
     const auto& settings = job.graph.settings;
     auto get = [&](const char* key) -> std::optional<std::string> {
       auto it = settings.find(key);
@@ -601,10 +695,32 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       }
       auto md = checkpoint::CheckpointStorage::ReadMetadata(restore_path);
       if (!md.ok()) return InvalidArgumentF("cannot restore from '{}': {}", restore_path, md.status().message());
-      if (md->max_parallelism != job.graph.max_parallelism) {
-        return InvalidArgumentF(
-            "cannot restore from '{}': it has max parallelism {}, the job {} (key groups cannot "
-            "change)", restore_path, md->max_parallelism, job.graph.max_parallelism);
+      std::map<std::string, std::string> uids;  // uid -> operator name
+      for (const auto& v : job.graph.vertices) {
+        if (v.is_source()) uids[v.source_uid] = v.source_name;
+        for (const auto& op : v.operators) uids[op.uid] = op.name;
+      }
+      for (const auto& st : md->subtasks) {
+        for (const auto& op : st.operators) {
+          if (uids.count(op.operator_uid)) {
+            if (!op.keyed_state_file.empty() && md->max_parallelism != job.graph.max_parallelism) {
+              return InvalidArgumentF(
+                  "cannot restore from '{}': operator '{}' ({}) has keyed state for max "
+                  "parallelism {}, the job has max parallelism {} (key groups cannot change)",
+                  restore_path, op.operator_uid, uids[op.operator_uid], md->max_parallelism,
+                  job.graph.max_parallelism);
+            }
+            continue;
+          }
+          if (!allow_non_restored) {
+            return InvalidArgumentF(
+                "cannot restore from '{}': it has state for operator uid '{}', which the job "
+                "does not have (uids: {}); pass --allow-non-restored-state to skip it",
+                restore_path, op.operator_uid, fmt::join(KeysOf(uids), ", "));
+          }
+          spdlog::warn("Skipping state of operator uid '{}' from {}: not in the job",
+                       op.operator_uid, restore_path);
+        }
       }
       job.restore_path = CheckpointDirOf(restore_path);
       job.coordinator->Restored(md->checkpoint_id, md->timestamp_ms, job.restore_path);
@@ -754,10 +870,20 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
             } else if constexpr (std::is_same_v<T, checkpoint::NotifyComplete>) {
               spdlog::info("Completed checkpoint {} for job {} ({}).", a.id, job.graph.name,
                            job.id.ToString());
+              if (SavepointOperation* op = SavepointFor(job, a.id)) CompleteSavepoint(job, *op);
               SendToTasks(job, CurrentExecutions(job), "complete", a.id);
             } else if constexpr (std::is_same_v<T, checkpoint::NotifyAborted>) {
               spdlog::info("Checkpoint {} of job {} aborted: {}", a.id, job.id.ToString(), a.reason);
               SendToTasks(job, CurrentExecutions(job), "aborted", a.id);
+              if (SavepointOperation* op = SavepointFor(job, a.id)) {
+                op->status = "FAILED";
+                op->failure = a.reason;
+                if (op->stop && job.stop_savepoint_id == a.id) {
+                  // The sources already stopped: fail over to resume from the latest checkpoint.
+                  job.stop_savepoint_id = 0;
+                  HandleFailure(job, "stop with savepoint failed: " + a.reason, true, "", "");
+                }
+              }
             } else if constexpr (std::is_same_v<T, checkpoint::DiscardCheckpoint>) {
               checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
               int64_t id = a.id;
@@ -823,10 +949,80 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     bool all = true;
     job.ForEachExecution([&](Execution& x) { all &= x.end_of_input; });
-    if (all) {
+    // After a stop with savepoint the savepoint is the final checkpoint.
+    if (all && job.stop_savepoint_id == 0) {
       job.awaiting_final_checkpoint = true;
       MaybeTriggerFinalCheckpoint(job);
     }
+  }
+
+  // Triggers the oldest waiting savepoint once no checkpoint is pending (one at a time).
+  void MaybeTriggerSavepoint(JobMaster& job) {
+    for (auto& op : job.savepoints) {
+      if (op.status != "IN_PROGRESS" || op.checkpoint_id != 0) continue;
+      if (!job.coordinator->running() || job.coordinator->num_pending() > 0 ||
+          job.awaiting_final_checkpoint) {
+        return;  // retried on the next tick
+      }
+      auto trigger = job.coordinator->TriggerNow(NowMillis());
+      if (!trigger.ok()) return;
+      op.checkpoint_id = trigger->id;
+      if (op.stop) job.stop_savepoint_id = trigger->id;
+      std::vector<Execution*> sources, drained;
+      for (Execution* e : CurrentExecutions(job)) {
+        if (e->end_of_input) drained.push_back(e);
+        else if (job.graph.vertices[static_cast<size_t>(e->vertex)].is_source()) sources.push_back(e);
+      }
+      SendToTasks(job, sources, op.stop ? "stop" : "trigger", trigger->id, trigger->timestamp_ms);
+      SendToTasks(job, drained, "trigger", trigger->id, trigger->timestamp_ms);
+      return;
+    }
+  }
+
+  SavepointOperation* SavepointFor(JobMaster& job, int64_t checkpoint_id) {
+    for (auto& op : job.savepoints) {
+      if (op.checkpoint_id == checkpoint_id && op.status == "IN_PROGRESS") return &op;
+    }
+    return nullptr;
+  }
+
+  // A savepoint's checkpoint completed: copy it out of the checkpoint directory into a
+  // self-contained savepoint directory (never deleted by Sluice).
+  void CompleteSavepoint(JobMaster& job, SavepointOperation& op) {
+    checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
+    std::string from = storage.CheckpointDir(op.checkpoint_id);
+    std::string to = fmt::format("{}/savepoint-{}-{}", op.target_directory,
+                                 job.id.ToString().substr(0, 6),
+                                 Id128::Random().ToString().substr(0, 12));
+    JobId job_id = job.id;
+    std::string trigger = op.trigger_id;
+    storage_io_.Post([this, from, to, job_id, trigger] {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(to).parent_path(), ec);
+      if (!ec) std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, ec);
+      std::string failure = ec ? fmt::format("cannot copy {} to {}: {}", from, to, ec.message()) : "";
+      executor_.Post([this, job_id, trigger, to, failure] {
+        auto it = jobs_.find(job_id);
+        if (it == jobs_.end()) return;
+        for (auto& op : it->second->savepoints) {
+          if (op.trigger_id != trigger) continue;
+          op.status = failure.empty() ? "COMPLETED" : "FAILED";
+          op.location = failure.empty() ? to : "";
+          op.failure = failure;
+          spdlog::info("Savepoint {} of job {}: {} {}", trigger, job_id.ToString(), op.status,
+                       failure.empty() ? to : failure);
+        }
+      });
+    });
+  }
+
+  void FailSavepoints(JobMaster& job, const std::string& why) {
+    for (auto& op : job.savepoints) {
+      if (op.status != "IN_PROGRESS") continue;
+      op.status = "FAILED";
+      op.failure = why;
+    }
+    job.stop_savepoint_id = 0;
   }
 
   void MaybeTriggerFinalCheckpoint(JobMaster& job) {
@@ -900,6 +1096,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     job.final_checkpoint_id = 0;
     job.awaiting_final_checkpoint = false;
+    FailSavepoints(job, "the job restarted");
     job.num_restarts++;
     SetJobStatus(job, JobStatus::kCreated);
     TrySchedule();
@@ -1019,35 +1216,49 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     return n;
   }
 
-  // Puts the state of (vertex, subtask) from `md` into a deployment: operator state of the same
-  // subtask index; keyed state files of every old subtask whose key groups overlap (with the
-  // same parallelism, exactly its own).
+  // Puts the state of (vertex, subtask) from `md` into a deployment, matched by operator uid
+  // (never by position). Same parallelism: the operator state of the same subtask index.
+  // Rescaled: the operator states of all old subtasks (union list state). Keyed state: the
+  // files of every old subtask whose key groups overlap this subtask's range.
   void AddRestoredState(const checkpoint::CheckpointMetadata& md, const JobMaster& job,
                         const Execution& e, v1::SubmitTaskRequest* req) {
     req->set_restored_checkpoint_id(md.checkpoint_id);
     const auto& vertex = job.graph.vertices[static_cast<size_t>(e.vertex)];
     const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
         vertex.max_parallelism, vertex.parallelism, e.subtask);
-    std::map<std::string, v1::RestoredOperatorState*> by_uid;
-    for (const auto& st : md.subtasks) {
-      if (st.vertex != e.vertex) continue;
-      for (const auto& op : st.operators) {
-        auto*& r = by_uid[op.operator_uid];
-        if (!r) {
-          r = req->add_restored();
-          r->set_operator_uid(op.operator_uid);
+    std::vector<std::string> uids;
+    if (vertex.is_source()) uids.push_back(vertex.source_uid);
+    for (const auto& op : vertex.operators) uids.push_back(op.uid);
+    for (const auto& uid : uids) {
+      std::vector<std::pair<int32_t, const checkpoint::OperatorStateHandle*>> found;
+      for (const auto& st : md.subtasks) {
+        for (const auto& op : st.operators) {
+          if (op.operator_uid == uid) found.emplace_back(st.subtask, &op);
         }
-        if (st.subtask == e.subtask) {
-          r->set_has_operator_state(true);
-          r->set_operator_state(op.operator_state);
+      }
+      if (found.empty()) continue;
+      std::sort(found.begin(), found.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      const int32_t old_parallelism = static_cast<int32_t>(found.size());
+      auto* r = req->add_restored();
+      r->set_operator_uid(uid);
+      for (const auto& [old_subtask, op] : found) {
+        if (old_parallelism == vertex.parallelism) {
+          if (old_subtask == e.subtask) {
+            r->set_has_operator_state(true);
+            r->set_operator_state(op->operator_state);
+          }
+        } else {
+          r->add_union_states(op->operator_state);
+          r->set_restored_parallelism(old_parallelism);
         }
-        if (op.keyed_state_file.empty()) continue;
+        if (op->keyed_state_file.empty()) continue;
         bool overlaps = false;
-        for (const auto& [g, off] : op.key_group_offsets) overlaps |= range.Contains(g);
+        for (const auto& [g, off] : op->key_group_offsets) overlaps |= range.Contains(g);
         if (!overlaps) continue;
         auto* f = r->add_keyed_state();
-        f->set_path(job.restore_path + "/" + op.keyed_state_file);
-        for (const auto& [g, off] : op.key_group_offsets) {
+        f->set_path(job.restore_path + "/" + op->keyed_state_file);
+        for (const auto& [g, off] : op->key_group_offsets) {
           auto* o = f->add_offsets();
           o->set_key_group(g);
           o->set_offset(off);
@@ -1196,7 +1407,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     for (auto& [id, job] : jobs_) {
       if (!job->coordinator || !job->coordinator->running()) continue;
       if (job->status.state() != JobStatus::kRunning) continue;
-      if (job->awaiting_final_checkpoint) {
+      MaybeTriggerSavepoint(*job);
+      if (job->awaiting_final_checkpoint || job->stop_savepoint_id != 0) {
         // No new periodic checkpoints; pending ones still time out.
         if (job->coordinator->num_pending() > 0) {
           ExecuteActions(*job, job->coordinator->OnTick(NowMillis()));

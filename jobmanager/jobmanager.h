@@ -29,6 +29,8 @@ struct JobManagerConfig {
   // [state.checkpoints.dir] where checkpointing jobs keep their checkpoints unless the job spec
   // names a directory (checkpointing.dir); a local path or a shared mount all hosts see.
   std::string checkpoint_dir;
+  // [state.savepoints.dir] default target of savepoints that name no directory.
+  std::string savepoint_dir;
 };
 
 class JobManagerImpl;

@@ -134,7 +134,11 @@ operators::OperatorContext Task::MakeContext(const std::string& op_name, const s
   ctx.metrics = metrics;
   ctx.checkpointing_enabled = !d_.checkpoint_dir.empty();
   auto it = d_.restored.find(uid);
-  if (it != d_.restored.end()) ctx.restored_state = it->second.operator_state;
+  if (it != d_.restored.end()) {
+    ctx.restored_state = it->second.operator_state;
+    ctx.restored_union_states = it->second.union_states;
+    ctx.restored_parallelism = it->second.restored_parallelism;
+  }
   return ctx;
 }
 
@@ -212,9 +216,12 @@ absl::Status Task::Execute() {
     Transition(ExecutionState::kRunning);
     s = source ? RunSource(*source, chain.head()) : RunInput(chain.head());
   }
-  if (s.ok()) s = chain.Finish();
+  // A stop with savepoint ends the input without draining: no end-of-input flush (windows keep
+  // their contents in the savepoint), and the savepoint is this task's final checkpoint.
+  if (s.ok() && drain_) s = chain.Finish();
+  if (!drain_ && final_checkpoint_id_ == 0) final_checkpoint_id_ = last_checkpoint_id_;
   if (s.ok() && writer) {
-    s = writer->Finish();
+    s = writer->Finish(drain_);
     // Channels are closed now: a checkpoint from here on sends no barrier.
     std::lock_guard lock(writer_->mu);
     writer_->writer = nullptr;
@@ -239,6 +246,10 @@ absl::Status Task::RunSource(operators::Source& source, operators::Output& head)
       ASSIGN_OR_RETURN(auto ctl, gate_->Next(0));
       if (!ctl.has_value()) break;
       RETURN_IF_ERROR(HandleControl(*ctl));
+    }
+    if (stop_requested_) {
+      drain_ = false;
+      return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(bool more, source.PollNext(head));
     if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
@@ -278,7 +289,10 @@ absl::Status Task::RunInput(operators::Output& head) {
           advanced = valve.OnWatermark(ev.channel, ev.watermark);
           break;
         case network::NetworkEvent::Kind::kEndOfPartition:
-          advanced = valve.OnEndOfPartition(ev.channel);
+          if (!ev.drain) drain_ = false;
+          // Without draining, event time must not jump to the end of time.
+          if (drain_) advanced = valve.OnEndOfPartition(ev.channel);
+          else valve.OnEndOfPartition(ev.channel);
           break;
         case network::NetworkEvent::Kind::kControl:
           RETURN_IF_ERROR(HandleControl(ev));
@@ -297,6 +311,7 @@ absl::Status Task::RunInput(operators::Output& head) {
 // every task once all have drained) completes, so two-phase-commit sinks commit everything.
 absl::Status Task::AwaitFinalCheckpoint() {
   env_->ReportEndOfInput(d_, Metrics());
+  if (final_checkpoint_id_ != 0 && last_completed_id_ >= final_checkpoint_id_) final_complete_ = true;
   while (!final_complete_) {
     ASSIGN_OR_RETURN(auto ev, gate_->Next(-1));
     if (ev.has_value() && ev->kind == network::NetworkEvent::Kind::kControl) {
@@ -309,6 +324,14 @@ absl::Status Task::AwaitFinalCheckpoint() {
 absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
   const std::string& kind = ev.buffer;
   if (kind == "trigger") return PerformCheckpoint(ev.checkpoint_id, 0, false);
+  if (kind == "stop") {
+    RETURN_IF_ERROR(PerformCheckpoint(ev.checkpoint_id, 0, false));
+    if (source_) {
+      stop_requested_ = true;
+      final_checkpoint_id_ = ev.checkpoint_id;
+    }
+    return absl::OkStatus();
+  }
   if (kind == "final") {
     final_checkpoint_id_ = ev.checkpoint_id;
     return PerformCheckpoint(ev.checkpoint_id, 0, true);
@@ -324,6 +347,7 @@ absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
 absl::Status Task::NotifyComplete(int64_t checkpoint_id) {
   if (source_) RETURN_IF_ERROR(source_->NotifyCheckpointComplete(checkpoint_id));
   for (auto* op : ops_) RETURN_IF_ERROR(op->NotifyCheckpointComplete(checkpoint_id));
+  last_completed_id_ = std::max(last_completed_id_, checkpoint_id);
   if (final_checkpoint_id_ != 0 && checkpoint_id >= final_checkpoint_id_) final_complete_ = true;
   return absl::OkStatus();
 }

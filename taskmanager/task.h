@@ -44,6 +44,9 @@ struct RestoredOperator {
     std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
   };
   std::vector<KeyedFile> keyed_files;
+  // Rescaling: the non-keyed states of all old subtasks and their parallelism.
+  std::vector<std::string> union_states;
+  int32_t restored_parallelism = 0;
 };
 
 struct TaskDeployment {
@@ -106,8 +109,9 @@ class Task {
   void Start();
   void Cancel();
   // Mailbox messages from the JobManager, handled on the task thread between records.
-  // kind: "trigger" (sources: checkpoint + barrier), "final" (the final checkpoint after end of
-  // input), "complete", "aborted".
+  // kind: "trigger" (sources: checkpoint + barrier), "stop" (sources: savepoint + barrier, then
+  // stop reading without draining), "final" (the final checkpoint after end of input),
+  // "complete", "aborted".
   void PostControl(const std::string& kind, int64_t checkpoint_id);
   TaskMetricsSnapshot Metrics() const;
   bool done() const { return done_.load(); }
@@ -140,6 +144,9 @@ class Task {
   std::vector<std::unique_ptr<state::KeyedStateBackend>> backends_;  // per op; null if not keyed
   int64_t final_checkpoint_id_ = 0;
   int64_t last_checkpoint_id_ = 0;  // newest checkpoint this task snapshotted
+  int64_t last_completed_id_ = 0;   // newest checkpoint notified complete
+  bool stop_requested_ = false;     // a source told to stop with a savepoint
+  bool drain_ = true;               // false once an input ended without draining
   bool final_complete_ = false;
   // Writes state files and acknowledges, off the task thread (the asynchronous snapshot part).
   std::unique_ptr<SerialExecutor> uploader_;

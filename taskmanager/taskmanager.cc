@@ -143,6 +143,8 @@ class TaskManagerImpl final : public TaskEnvironment,
         for (const auto& o : f.offsets()) kf.key_group_offsets.emplace_back(o.key_group(), o.offset());
         op.keyed_files.push_back(std::move(kf));
       }
+      for (const auto& u : r.union_states()) op.union_states.push_back(u);
+      op.restored_parallelism = r.restored_parallelism();
     }
     for (const auto& c : req->consumers()) {
       auto cid = ExecutionAttemptId::Parse(c.attempt_id());
@@ -176,7 +178,8 @@ class TaskManagerImpl final : public TaskEnvironment,
 
   grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* req,
                                  v1::TriggerCheckpointResponse*) override {
-    return Post(req->attempt_id(), req->final() ? "final" : "trigger", req->checkpoint_id());
+    return Post(req->attempt_id(), req->final() ? "final" : req->stop() ? "stop" : "trigger",
+                req->checkpoint_id());
   }
   grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
                                         v1::NotifyCheckpointResponse*) override {

@@ -389,6 +389,59 @@ absl::Status RestServer::Start(const std::string& host, int port) {
   json_route(R"(/jobs/([^/]+)/exceptions)", &RestBackend::GetJobExceptionsJson, false);
   json_route(R"(/jobs/([^/]+)/metrics)", &RestBackend::GetJobMetricsJson, true);
 
+  // Savepoints (Flink's SavepointTriggerHandler / SavepointStatusHandler / StopWithSavepoint).
+  auto trigger = [backend](const httplib::Request& req, httplib::Response& res, bool stop) {
+    std::string job_id = req.matches[1];
+    Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return ReplyError(res, 400, "request body must be a JSON object");
+    }
+    const char* dir_key = stop ? "targetDirectory" : "target-directory";
+    std::string dir = body.value(dir_key, std::string());
+    if (stop && body.value("drain", false)) {
+      return ReplyError(res, 400, "stop with drain is not supported yet; use drain: false");
+    }
+    if (!stop && body.value("cancel-job", false)) {
+      return ReplyError(res, 400, "cancel-job is not supported; use POST /jobs/:jobid/stop");
+    }
+    auto id = backend->TriggerSavepoint(job_id, dir, stop);
+    if (!id.ok()) {
+      if (id.status().code() == absl::StatusCode::kFailedPrecondition) {
+        return ReplyError(res, 409, std::string(id.status().message()));
+      }
+      return ReplyJobError(res, id.status(), job_id);
+    }
+    Reply(res, 202, Json{{"request-id", *id}});
+  };
+  server->Post(R"(/jobs/([^/]+)/savepoints)", [trigger](const httplib::Request& req,
+                                                       httplib::Response& res) {
+    trigger(req, res, false);
+  });
+  server->Post(R"(/jobs/([^/]+)/stop)", [trigger](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    trigger(req, res, true);
+  });
+  server->Get(R"(/jobs/([^/]+)/savepoints/([^/]+))", [backend](const httplib::Request& req,
+                                                              httplib::Response& res) {
+    std::string job_id = req.matches[1];
+    auto st = backend->GetSavepoint(job_id, req.matches[2]);
+    if (!st.ok()) {
+      if (st.status().code() == absl::StatusCode::kNotFound) {
+        return ReplyError(res, 404, std::string(st.status().message()));
+      }
+      return ReplyJobError(res, st.status(), job_id);
+    }
+    Json operation = Json::object();
+    if (st->status() == "COMPLETED") operation["location"] = st->location();
+    if (st->status() == "FAILED") {
+      operation["failure-cause"] = Json{{"class", "sluice.SavepointFailure"},
+                                        {"stack-trace", st->failure()},
+                                        {"serialized-throwable", ""}};
+    }
+    Json status = Json{{"id", st->status() == "IN_PROGRESS" ? "IN_PROGRESS" : "COMPLETED"}};
+    Reply(res, 200, Json{{"status", status}, {"operation", operation}});
+  });
+
   server->Get("/taskmanagers", [backend](const httplib::Request&, httplib::Response& res) {
     Json tms = Json::array();
     const v1::ListTaskManagersResponse list = backend->ListTaskManagers();

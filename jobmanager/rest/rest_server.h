@@ -32,6 +32,13 @@ class RestBackend {
   virtual absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) = 0;
   virtual absl::StatusOr<std::string> GetJobExceptionsJson(const std::string& job_id) = 0;
   virtual absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) = 0;
+  // Savepoints: trigger (returns the trigger id) and poll. FailedPrecondition when the job
+  // cannot take one (not running, no checkpointing), InvalidArgument without a directory.
+  virtual absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id,
+                                                       const std::string& target_directory,
+                                                       bool stop) = 0;
+  virtual absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
+                                                           const std::string& trigger_id) = 0;
 };
 
 class RestServer {

@@ -105,11 +105,12 @@ int64_t RecordWriter::MillisUntilFlush(int64_t now_ms) const {
   return std::max<int64_t>(0, next_flush_ms_ - now_ms);
 }
 
-absl::Status RecordWriter::Finish() {
+absl::Status RecordWriter::Finish(bool drain) {
   if (auto s = FlushAll(); !s.ok()) return s;
   for (auto& ch : channels_) {
     NetworkEvent ev;
     ev.kind = NetworkEvent::Kind::kEndOfPartition;
+    ev.drain = drain;
     if (auto s = ch->Send(std::move(ev)); !s.ok()) return s;
   }
   for (auto& ch : channels_) {

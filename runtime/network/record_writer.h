@@ -52,8 +52,9 @@ class RecordWriter : public operators::Output {
   // Flushes all data and watermarks, then sends barrier `checkpoint_id` on every channel, so
   // that each consumer sees exactly the records before the barrier first.
   absl::Status BroadcastBarrier(int64_t checkpoint_id);
-  // Flushes and sends end of partition on every channel, then closes them.
-  absl::Status Finish();
+  // Flushes and sends end of partition on every channel, then closes them. `drain` false: the
+  // producer stopped with a savepoint, consumers must not flush event time.
+  absl::Status Finish(bool drain = true);
   void Cancel();
 
  private:

@@ -137,8 +137,14 @@ class StateTableBase {
   StateKind kind() const { return kind_; }
   std::type_index type() const { return type_; }
 
+  // RocksDB backend: stores the table in `column` (set by the backend at registration, before
+  // any entry exists). Heap tables have none.
+  void AttachColumn(RocksColumn* column) { column_ = column; }
+  bool on_rocksdb() const { return column_ != nullptr; }
+
   // Number of (key, namespace) entries in group `index` (= key_group - range.start).
   virtual size_t EntriesInGroup(int32_t index) const = 0;
+  virtual bool HasEntriesInGroup(int32_t index) const = 0;
   // Writes group `index` as: varint count, then per entry the composite key (length-prefixed)
   // and the serialized entry.
   virtual void WriteGroup(int32_t index, ByteWriter& out) const = 0;
@@ -148,6 +154,9 @@ class StateTableBase {
   // Total entries over all key groups.
   virtual size_t size() const = 0;
   virtual int64_t ApproximateSizeBytes() const = 0;
+  // RocksDB: writes back the cached entry if it was mutated in place, and drops the cache.
+  // No-op on the heap.
+  virtual void FlushCache() const = 0;
 
  protected:
   std::string name_;
@@ -155,9 +164,11 @@ class StateTableBase {
   std::type_index type_;
   const KeyContext* ctx_;
   core::KeyGroupRange range_;
+  RocksColumn* column_ = nullptr;  // RocksDB storage, or null for the heap
 };
 
-// Entries of one state, partitioned by key group.
+// Entries of one state, partitioned by key group (heap maps or a RocksDB column family; see the
+// file comment).
 template <typename Entry>
 class StateTable : public StateTableBase {
  public:
@@ -167,9 +178,45 @@ class StateTable : public StateTableBase {
              core::KeyGroupRange range)
       : StateTableBase(std::move(name), kind, type, ctx, range), groups_(range.size()) {}
 
-  size_t EntriesInGroup(int32_t index) const override { return groups_[index].size(); }
+  size_t EntriesInGroup(int32_t index) const override {
+    if (column_ != nullptr) {
+      FlushCache();
+      size_t n = 0;
+      column_->ForEachInKeyGroup(range_.start + index, [&](std::string_view, std::string_view) {
+        ++n;
+        return true;
+      });
+      return n;
+    }
+    return groups_[index].size();
+  }
+
+  bool HasEntriesInGroup(int32_t index) const override {
+    if (column_ != nullptr) {
+      FlushCache();
+      return column_->HasKeyGroup(range_.start + index);
+    }
+    return !groups_[index].empty();
+  }
 
   void WriteGroup(int32_t index, ByteWriter& out) const override {
+    if (column_ != nullptr) {
+      // Stored values are Serializer<Entry> bytes: copied as they are.
+      FlushCache();
+      scratch_.clear();
+      ByteWriter w(&scratch_);
+      uint64_t n = 0;
+      column_->ForEachInKeyGroup(range_.start + index,
+                                 [&](std::string_view composite, std::string_view value) {
+                                   w.WriteString(composite);
+                                   w.WriteRaw(value);
+                                   ++n;
+                                   return true;
+                                 });
+      out.WriteVarint64(n);
+      out.WriteRaw(scratch_);
+      return;
+    }
     const Map& m = groups_[index];
     out.WriteVarint64(m.size());
     for (const auto& [k, v] : m) {
@@ -181,16 +228,27 @@ class StateTable : public StateTableBase {
   absl::Status ReadGroup(int32_t index, ByteReader& in) override {
     uint64_t n = 0;
     RETURN_IF_ERROR(in.ReadLength(&n, in.remaining()));
+    if (column_ != nullptr) {
+      FlushCache();
+      // Each entry is deserialized once to find its end (and validate it); its bytes are
+      // stored as they are.
+      std::vector<std::pair<std::string_view, std::string_view>> kvs;
+      kvs.reserve(n);
+      Entry tmp{};
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string_view k;
+        RETURN_IF_ERROR(ReadEntryKey(in, &k));
+        const size_t start = in.position();
+        RETURN_IF_ERROR(Serializer<Entry>::Read(in, &tmp));
+        kvs.emplace_back(k, in.data().substr(start, in.position() - start));
+      }
+      return column_->PutGroup(range_.start + index, kvs);
+    }
     Map& m = groups_[index];
     m.reserve(m.size() + n);
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view k;
-      RETURN_IF_ERROR(in.ReadStringView(&k));
-      if (k.size() < kNamespaceBytes) {
-        return DataLossF("state '{}': entry key of {} bytes at offset {} is shorter than its "
-                         "{}-byte namespace",
-                         name_, k.size(), in.position(), kNamespaceBytes);
-      }
+      RETURN_IF_ERROR(ReadEntryKey(in, &k));
       Entry& e = m[std::string(k)];
       RETURN_IF_ERROR(Serializer<Entry>::Read(in, &e));
     }
@@ -198,18 +256,38 @@ class StateTable : public StateTableBase {
   }
 
   size_t size() const override {
+    if (column_ != nullptr) {
+      FlushCache();
+      return column_->Count();
+    }
     size_t n = 0;
     for (const Map& m : groups_) n += m.size();
     return n;
   }
 
   int64_t ApproximateSizeBytes() const override {
+    if (column_ != nullptr) {
+      FlushCache();
+      return column_->ApproximateSizeBytes();
+    }
     int64_t n = 0;
     for (const Map& m : groups_) {
       n += static_cast<int64_t>(m.capacity() * (sizeof(typename Map::value_type) + 1));
       for (const auto& [k, v] : m) n += HeapBytes(k) + HeapBytes(v);
     }
     return n;
+  }
+
+  void FlushCache() const override {
+    if (!cache_.valid) return;
+    if (cache_.present && cache_.maybe_dirty) {
+      scratch_.clear();
+      ByteWriter w(&scratch_);
+      Serializer<Entry>::Write(cache_.entry, w);
+      if (scratch_ != cache_.bytes) column_->Put(cache_.key, scratch_);
+    }
+    cache_.valid = false;
+    cache_.maybe_dirty = false;
   }
 
   // Visits every entry of key group `key_group` (inside the range):
@@ -219,6 +297,13 @@ class StateTable : public StateTableBase {
   void ForEachInKeyGroup(int32_t key_group, F&& fn) const {
     SLUICE_CHECK(range_.Contains(key_group), "key group {} outside range [{}, {}]", key_group,
                  range_.start, range_.end);
+    if (column_ != nullptr) {
+      FlushCache();
+      VisitColumnGroup(key_group, [&](std::string_view composite, const Entry& e) {
+        fn(CompositeKey(composite), CompositeNamespace(composite), e);
+      });
+      return;
+    }
     for (const auto& [k, v] : groups_[key_group - range_.start]) {
       fn(CompositeKey(k), CompositeNamespace(k), v);
     }
@@ -227,9 +312,17 @@ class StateTable : public StateTableBase {
   // const Entry& entry), key group by key group in ascending order.
   template <typename F>
   void ForEach(F&& fn) const {
+    if (column_ != nullptr) FlushCache();
     for (int32_t i = 0; i < static_cast<int32_t>(groups_.size()); ++i) {
+      const int32_t kg = range_.start + i;
+      if (column_ != nullptr) {
+        VisitColumnGroup(kg, [&](std::string_view composite, const Entry& e) {
+          fn(CompositeKey(composite), kg, CompositeNamespace(composite), e);
+        });
+        continue;
+      }
       for (const auto& [k, v] : groups_[i]) {
-        fn(CompositeKey(k), range_.start + i, CompositeNamespace(k), v);
+        fn(CompositeKey(k), kg, CompositeNamespace(k), v);
       }
     }
   }
@@ -239,21 +332,150 @@ class StateTable : public StateTableBase {
     SLUICE_CHECK(ctx_->key_group >= 0, "state '{}' accessed before SetCurrentKey", name_);
     return groups_[ctx_->group_index];
   }
+  // The entry of the current (key, namespace), or nullptr; the caller may mutate it in place.
   Entry* Find() {
+    if (column_ != nullptr) {
+      Cache& c = Load();
+      if (!c.present) return nullptr;
+      c.maybe_dirty = true;
+      return &c.entry;
+    }
+    Map& m = CurrentGroup();
+    auto it = m.find(ctx_->composite);
+    return it == m.end() ? nullptr : &it->second;
+  }
+  // Like Find, for reading only (RocksDB: no write-back check on eviction).
+  const Entry* FindForRead() { return FindForUpdate(); }
+  // Like Find, for a mutation the caller persists itself with Commit() or Erase().
+  Entry* FindForUpdate() {
+    if (column_ != nullptr) {
+      Cache& c = Load();
+      return c.present ? &c.entry : nullptr;
+    }
     Map& m = CurrentGroup();
     auto it = m.find(ctx_->composite);
     return it == m.end() ? nullptr : &it->second;
   }
   // The entry of the current (key, namespace), created default-constructed if absent;
-  // `second` is true when it was created.
+  // `second` is true when it was created. The caller mutates it, then calls Commit().
   std::pair<Entry*, bool> FindOrInsert() {
+    if (column_ != nullptr) {
+      Cache& c = Load();
+      const bool inserted = !c.present;
+      if (inserted) {
+        c.entry = Entry{};
+        c.present = true;
+      }
+      return {&c.entry, inserted};
+    }
     auto [it, inserted] = CurrentGroup().try_emplace(ctx_->composite);
     return {&it->second, inserted};
   }
-  void Erase() { CurrentGroup().erase(ctx_->composite); }
+  // The slot of the current (key, namespace), to be overwritten entirely, then Commit():
+  // a blind write on RocksDB (no Get).
+  Entry* Overwrite() {
+    if (column_ != nullptr) {
+      CheckKey();
+      if (!(cache_.valid && cache_.key == ctx_->rocks_key)) {
+        FlushCache();
+        cache_.key.assign(ctx_->rocks_key);
+        cache_.valid = true;
+        cache_.maybe_dirty = false;
+      }
+      cache_.present = true;
+      return &cache_.entry;
+    }
+    return FindOrInsert().first;
+  }
+  // Persists the entry returned by FindOrInsert/Overwrite/Find after a mutation (RocksDB:
+  // serialize + Put; heap: nothing).
+  void Commit() {
+    if (column_ == nullptr) return;
+    scratch_.clear();
+    ByteWriter w(&scratch_);
+    Serializer<Entry>::Write(cache_.entry, w);
+    column_->Put(cache_.key, scratch_);
+    cache_.bytes.swap(scratch_);
+  }
+  void Erase() {
+    if (column_ != nullptr) {
+      CheckKey();
+      if (cache_.valid && cache_.key != ctx_->rocks_key) FlushCache();
+      column_->Delete(ctx_->rocks_key);
+      cache_.key.assign(ctx_->rocks_key);
+      cache_.valid = true;
+      cache_.present = false;
+      cache_.maybe_dirty = false;
+      return;
+    }
+    CurrentGroup().erase(ctx_->composite);
+  }
 
  private:
-  std::vector<Map> groups_;
+  // RocksDB: the cached entry of one (key group, key, namespace).
+  struct Cache {
+    bool valid = false;        // `key`'s state is cached
+    bool present = false;      // the entry exists (else: no entry for `key`)
+    bool maybe_dirty = false;  // a mutable pointer was handed out since the last load
+    std::string key;           // RocksDB key
+    std::string bytes;         // the entry's bytes as stored
+    Entry entry{};
+  };
+
+  absl::Status ReadEntryKey(ByteReader& in, std::string_view* k) const {
+    RETURN_IF_ERROR(in.ReadStringView(k));
+    if (k->size() < kNamespaceBytes) {
+      return DataLossF("state '{}': entry key of {} bytes at offset {} is shorter than its "
+                       "{}-byte namespace",
+                       name_, k->size(), in.position(), kNamespaceBytes);
+    }
+    return absl::OkStatus();
+  }
+
+  void CheckKey() const {
+    SLUICE_CHECK(ctx_->key_group >= 0, "state '{}' accessed before SetCurrentKey", name_);
+  }
+
+  Cache& Load() {
+    CheckKey();
+    if (cache_.valid && cache_.key == ctx_->rocks_key) return cache_;
+    FlushCache();
+    cache_.key.assign(ctx_->rocks_key);
+    cache_.valid = true;
+    cache_.maybe_dirty = false;
+    cache_.present = column_->Get(cache_.key, &cache_.bytes);
+    if (cache_.present) {
+      ByteReader r(cache_.bytes);
+      absl::Status st = Serializer<Entry>::Read(r, &cache_.entry);
+      if (!st.ok()) {
+        column_->RecordError(DataLossF("state '{}': stored entry does not deserialize: {}", name_,
+                                       st.message()));
+        cache_.present = false;
+      }
+    }
+    return cache_;
+  }
+
+  template <typename F>
+  void VisitColumnGroup(int32_t kg, F&& fn) const {
+    Entry e{};
+    column_->ForEachInKeyGroup(kg, [&](std::string_view composite, std::string_view value) {
+      ByteReader r(value);
+      absl::Status st = Serializer<Entry>::Read(r, &e);
+      if (!st.ok()) {
+        column_->RecordError(DataLossF("state '{}', key group {}: stored entry does not "
+                                       "deserialize: {}",
+                                       name_, kg, st.message()));
+        return true;
+      }
+      fn(composite, e);
+      return true;
+    });
+  }
+
+  std::vector<Map> groups_;  // heap storage (empty maps on RocksDB)
+  mutable Cache cache_;      // RocksDB only
+  mutable std::string scratch_;
 };
 
 }  // namespace internal
@@ -270,7 +492,8 @@ class ValueState final : public internal::StateTable<V> {
   V* value() { return this->Find(); }
   template <typename U>
   void update(U&& v) {
-    *this->FindOrInsert().first = std::forward<U>(v);
+    *this->Overwrite() = std::forward<U>(v);
+    this->Commit();
   }
   void clear() { this->Erase(); }
 };
@@ -285,15 +508,17 @@ class ListState final : public internal::StateTable<std::vector<V>> {
   template <typename U>
   void add(U&& v) {
     this->FindOrInsert().first->push_back(std::forward<U>(v));
+    this->Commit();
   }
   // The list of the current (key, namespace), or nullptr if empty.
-  const std::vector<V>* get() { return this->Find(); }
+  const std::vector<V>* get() { return this->FindForRead(); }
   // Replaces the list (an empty list clears).
   void update(std::vector<V> values) {
     if (values.empty()) {
       this->Erase();
     } else {
-      *this->FindOrInsert().first = std::move(values);
+      *this->Overwrite() = std::move(values);
+      this->Commit();
     }
   }
   void clear() { this->Erase(); }
@@ -314,20 +539,28 @@ class MapState final : public internal::StateTable<absl::flat_hash_map<UK, UV>> 
     auto it = m->find(k);
     return it == m->end() ? nullptr : &it->second;
   }
-  bool contains(const UK& k) { return get(k) != nullptr; }
+  bool contains(const UK& k) {
+    const UserMap* m = this->FindForRead();
+    return m != nullptr && m->contains(k);
+  }
   template <typename K, typename V>
   void put(K&& k, V&& v) {
     this->FindOrInsert().first->insert_or_assign(std::forward<K>(k), std::forward<V>(v));
+    this->Commit();
   }
   void remove(const UK& k) {
-    UserMap* m = this->Find();
+    UserMap* m = this->FindForUpdate();
     if (m == nullptr) return;
-    m->erase(k);
-    if (m->empty()) this->Erase();
+    if (m->erase(k) == 0) return;
+    if (m->empty()) {
+      this->Erase();
+    } else {
+      this->Commit();
+    }
   }
   // All mappings of the current (key, namespace), or nullptr if none.
-  const UserMap* entries() { return this->Find(); }
-  bool is_empty() { return this->Find() == nullptr; }
+  const UserMap* entries() { return this->FindForRead(); }
+  bool is_empty() { return this->FindForRead() == nullptr; }
   void clear() { this->Erase(); }
 };
 
@@ -350,9 +583,10 @@ class ReducingState final : public internal::StateTable<V> {
     } else {
       *e = reduce_(*e, v);
     }
+    this->Commit();
   }
   // The reduced value, or nullptr if nothing was added.
-  const V* get() { return this->Find(); }
+  const V* get() { return this->FindForRead(); }
   void clear() { this->Erase(); }
 
  private:
@@ -382,14 +616,15 @@ class AggregatingState final : public internal::StateTable<ACC> {
     auto [acc, inserted] = this->FindOrInsert();
     if (inserted) *acc = fn_.create_accumulator();
     fn_.add(*acc, in);
+    this->Commit();
   }
   // get_result of the accumulator, or nullopt if nothing was added.
   std::optional<OUT> get() {
-    const ACC* acc = this->Find();
+    const ACC* acc = this->FindForRead();
     if (acc == nullptr) return std::nullopt;
     return fn_.get_result(*acc);
   }
-  const ACC* accumulator() { return this->Find(); }
+  const ACC* accumulator() { return this->FindForRead(); }
   void clear() { this->Erase(); }
 
  private:

@@ -1,6 +1,7 @@
 #include "runtime/state/keyed_state_backend.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "runtime/base/check.h"
@@ -88,9 +89,11 @@ absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h)
 
 }  // namespace
 
-KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range)
+KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range,
+                                     BackendOptions options)
     : max_parallelism_(max_parallelism),
       range_(range),
+      options_(std::move(options)),
       timers_(range),
       watermark_(std::numeric_limits<int64_t>::min()) {
   SLUICE_CHECK(max_parallelism > 0 && max_parallelism <= core::kUpperBoundMaxParallelism,
@@ -101,9 +104,54 @@ KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRang
                range.end, max_parallelism);
   ctx_.composite.resize(kNamespaceBytes);
   PutNamespace(ctx_.composite, 0, 0);
+  if (options_.kind == BackendOptions::kRocksDb) {
+    internal::RocksDbInstanceOptions ro;
+    ro.local_dir = options_.local_dir;
+    ro.block_cache_bytes = options_.block_cache_bytes;
+    ro.write_buffer_bytes = options_.write_buffer_bytes;
+    auto inst = internal::RocksDbInstance::Open(ro);
+    if (inst.ok()) {
+      rocks_ = *std::move(inst);
+    } else {
+      open_status_ = inst.status();
+    }
+  }
 }
 
-KeyedStateBackend::~KeyedStateBackend() = default;
+KeyedStateBackend::~KeyedStateBackend() {
+  states_.clear();  // before the RocksDB instance (also guaranteed by member order)
+  rocks_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<KeyedStateBackend>> KeyedStateBackend::Create(
+    int32_t max_parallelism, core::KeyGroupRange range, BackendOptions options) {
+  auto b = std::make_unique<KeyedStateBackend>(max_parallelism, range, std::move(options));
+  RETURN_IF_ERROR(b->status());
+  return b;
+}
+
+std::string KeyedStateBackend::rocksdb_dir() const {
+  return rocks_ != nullptr ? rocks_->dir() : std::string();
+}
+
+absl::Status KeyedStateBackend::status() const {
+  if (!open_status_.ok()) return open_status_;
+  if (rocks_ != nullptr) return rocks_->status();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RocksDbCheckpoint> KeyedStateBackend::CheckpointIncremental(
+    const std::string& dir) {
+  if (rocks_ == nullptr) {
+    RETURN_IF_ERROR(open_status_);
+    return FailedPreconditionF("CheckpointIncremental into '{}': the backend stores state on the "
+                               "heap; incremental checkpoints need the RocksDB backend",
+                               dir);
+  }
+  for (const auto& s : states_) s->FlushCache();
+  RETURN_IF_ERROR(status());
+  return rocks_->Checkpoint(dir);
+}
 
 void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_group) {
   SLUICE_CHECK(range_.Contains(key_group),
@@ -115,11 +163,20 @@ void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_gr
   PutNamespace(ctx_.composite, ctx_.key_size, ctx_.ns);
   ctx_.key_group = key_group;
   ctx_.group_index = key_group - range_.start;
+  if (rocks_ != nullptr) {
+    ctx_.rocks_key.resize(2 + ctx_.composite.size());
+    ctx_.rocks_key[0] = static_cast<char>((key_group >> 8) & 0xff);
+    ctx_.rocks_key[1] = static_cast<char>(key_group & 0xff);
+    std::memcpy(ctx_.rocks_key.data() + 2, ctx_.composite.data(), ctx_.composite.size());
+  }
 }
 
 void KeyedStateBackend::SetCurrentNamespace(int64_t ns) {
   ctx_.ns = ns;
   PutNamespace(ctx_.composite, ctx_.key_size, ns);
+  if (rocks_ != nullptr && ctx_.key_group >= 0) {
+    PutNamespace(ctx_.rocks_key, 2 + ctx_.key_size, ns);
+  }
 }
 
 absl::Status KeyedStateBackend::CheckSameState(const internal::StateTableBase& existing,
@@ -149,6 +206,10 @@ absl::Status KeyedStateBackend::CheckPendingKind(std::string_view name, StateKin
 }
 
 absl::Status KeyedStateBackend::Register(std::unique_ptr<internal::StateTableBase> state) {
+  if (rocks_ != nullptr) {
+    ASSIGN_OR_RETURN(internal::RocksColumn * column, rocks_->GetOrCreateColumn(state->name()));
+    state->AttachColumn(column);
+  }
   auto it = pending_.find(state->name());
   if (it != pending_.end()) {
     for (const auto& [kg, body] : it->second.chunks) {
@@ -203,7 +264,7 @@ absl::Status KeyedStateBackend::AdvanceWatermark(int64_t watermark, TimerCallbac
     SetCurrentNamespace(ns);
     RETURN_IF_ERROR(on_timer(current_key(), kg, ns, ts));
   }
-  return absl::OkStatus();
+  return status();
 }
 
 std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
@@ -212,6 +273,7 @@ std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
 }
 
 absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
+  RETURN_IF_ERROR(status());
   KeyedStateSnapshot snap;
   snap.bytes.reserve(last_snapshot_size_ + last_snapshot_size_ / 8 + 256);
   snap.key_group_offsets.reserve(range_.size());
@@ -246,13 +308,13 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
     const size_t body_start = w.position();
 
     uint64_t blocks = 0;
-    for (const auto& s : states_) blocks += s->EntriesInGroup(index) > 0 ? 1 : 0;
+    for (const auto& s : states_) blocks += s->HasEntriesInGroup(index) ? 1 : 0;
     for (const PendingState* p : pending) {
       for (const auto& c : p->chunks) blocks += c.first == kg ? 1 : 0;
     }
     w.WriteVarint64(blocks);
     for (size_t i = 0; i < states_.size(); ++i) {
-      if (states_[i]->EntriesInGroup(index) == 0) continue;
+      if (!states_[i]->HasEntriesInGroup(index)) continue;
       w.WriteVarint64(i);
       const size_t block_len_at = w.ReserveFixed64();
       const size_t block_start = w.position();
@@ -273,12 +335,14 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
         std::string_view(snap.bytes).substr(group_start, w.position() - group_start)));
   }
   last_snapshot_size_ = snap.bytes.size();
+  RETURN_IF_ERROR(status());  // a RocksDB read error during the snapshot
   return snap;
 }
 
 absl::Status KeyedStateBackend::Restore(
     const std::vector<std::string_view>& snapshots_bytes,
     const std::vector<std::vector<std::pair<int32_t, uint64_t>>>& offsets) {
+  RETURN_IF_ERROR(open_status_);
   if (snapshots_bytes.size() != offsets.size()) {
     return InvalidArgumentF("Restore: {} snapshots but {} key group offset lists",
                             snapshots_bytes.size(), offsets.size());

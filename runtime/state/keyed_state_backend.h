@@ -1,9 +1,15 @@
 #pragma once
-// KeyedStateBackend: Flink's HeapKeyedStateBackend in C++ with typed state. Holds all keyed
-// state and event-time timers of one keyed operator in one subtask, for the key groups of its
-// KeyGroupRange, in hash maps on the heap; snapshots them per key group with an index
-// (Flink's KeyGroupsStateHandle) and restores from one or more snapshots taken at any
-// parallelism (same max parallelism), reading only the key groups it owns.
+// KeyedStateBackend: Flink's HeapKeyedStateBackend and RocksDBKeyedStateBackend in C++ with
+// typed state. Holds all keyed state and event-time timers of one keyed operator in one
+// subtask, for the key groups of its KeyGroupRange, either in hash maps on the heap
+// (BackendOptions::kHeap, the default) or in a RocksDB instance in a local directory
+// (kRocksDb; see rocksdb_store.h and the cost model in keyed_state.h); snapshots them per key
+// group with an index (Flink's KeyGroupsStateHandle) in ONE canonical format for both storages
+// and restores from one or more snapshots taken at any parallelism (same max parallelism) by
+// either storage, reading only the key groups it owns.
+//
+// Timers: both storages keep event-time timers on the heap (Flink's
+// `state.backend.rocksdb.timer-service.factory: HEAP`) and write them into snapshots.
 //
 // Usage, per record (the operator's task thread):
 //   backend.SetCurrentKey(key_bytes, key_group);   // key group from core::KeySelector
@@ -48,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/state/keyed_state.h"
+#include "runtime/state/rocksdb_store.h"
 #include "runtime/state/serialization.h"
 #include "runtime/state/timer_service.h"
 
@@ -58,6 +65,18 @@ namespace sluice::state {
 struct KeyedStateSnapshot {
   std::string bytes;
   std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
+};
+
+// Storage of a KeyedStateBackend (Flink's `state.backend` and its RocksDB options).
+struct BackendOptions {
+  enum Kind { kHeap, kRocksDb };
+  Kind kind = kHeap;
+  // kRocksDb: parent of the instance's directory (`state.local-dir`); created if missing; empty
+  // means the system temp directory. Each backend uses a unique subdirectory, deleted by the
+  // destructor.
+  std::string local_dir;
+  int64_t block_cache_bytes = int64_t{64} << 20;   // RocksDB LRU block cache, bytes
+  int64_t write_buffer_bytes = int64_t{64} << 20;  // RocksDB memtable size per state, bytes
 };
 
 inline constexpr uint32_t kKeyedSnapshotMagic = 0x534B4C53;  // "SLKS" in little-endian bytes
@@ -71,14 +90,27 @@ class KeyedStateBackend {
                                                        int32_t key_group, int64_t ns,
                                                        int64_t timestamp)>;
 
-  // `range` must be non-empty and inside [0, max_parallelism) (SLUICE_CHECK).
-  KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range);
+  // `range` must be non-empty and inside [0, max_parallelism) (SLUICE_CHECK). With kRocksDb,
+  // opens the RocksDB instance; if that fails, status() says why and every Get*State,
+  // Snapshot and Restore returns that error (use Create() to get it up front).
+  KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRange range,
+                    BackendOptions options = {});
+  // Like the constructor, but returns the RocksDB open error (Internal, naming the directory).
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Create(int32_t max_parallelism,
+                                                                   core::KeyGroupRange range,
+                                                                   BackendOptions options = {});
   ~KeyedStateBackend();
   KeyedStateBackend(const KeyedStateBackend&) = delete;
   KeyedStateBackend& operator=(const KeyedStateBackend&) = delete;
 
   int32_t max_parallelism() const { return max_parallelism_; }
   core::KeyGroupRange key_group_range() const { return range_; }
+  BackendOptions::Kind kind() const { return options_.kind; }
+  // kRocksDb: the instance's directory (empty for the heap or if opening failed).
+  std::string rocksdb_dir() const;
+  // OK, or the RocksDB open error or first read/write error (sticky: state accessors have no
+  // status; a failed RocksDB read behaves as a missing entry). Always OK on the heap.
+  absl::Status status() const;
 
   // --- Key context ---------------------------------------------------------------------
   // Sets the key of subsequent state accesses. `key_group` must be inside the range
@@ -164,8 +196,17 @@ class KeyedStateBackend {
   absl::Status Restore(const std::vector<std::string_view>& snapshots_bytes,
                        const std::vector<std::vector<std::pair<int32_t, uint64_t>>>& offsets);
 
-  // Approximate heap footprint of state and timers, in bytes. O(entries).
+  // Approximate footprint of state and timers, in bytes: heap bytes, O(entries); on RocksDB,
+  // memtables + SST files of every state (RocksDB's estimates) + heap timers.
   int64_t ApproximateSizeBytes() const;
+
+  // kRocksDb only: the synchronous part of an incremental checkpoint, a RocksDB checkpoint
+  // (memtables flushed, then hard links to the SST files) in `dir`, which must not exist yet
+  // (its parent must). Lists the SST files so that an uploader sends only those a previous
+  // checkpoint lacked. NOT included (yet): heap timers and restored-but-unregistered state,
+  // which a full Snapshot() carries; restoring from this format is not implemented yet (see
+  // README "Not yet"). FailedPrecondition on the heap.
+  absl::StatusOr<RocksDbCheckpoint> CheckpointIncremental(const std::string& dir);
 
  private:
   // Restored bytes of a state not registered yet: (key group, group body) chunks.
@@ -176,6 +217,7 @@ class KeyedStateBackend {
 
   template <typename S, typename... Args>
   absl::StatusOr<S*> GetOrRegister(std::string_view name, Args&&... args) {
+    RETURN_IF_ERROR(open_status_);
     auto it = by_name_.find(std::string(name));
     if (it != by_name_.end()) {
       RETURN_IF_ERROR(CheckSameState(*it->second, S::kKind, typeid(S)));
@@ -198,6 +240,10 @@ class KeyedStateBackend {
 
   int32_t max_parallelism_;
   core::KeyGroupRange range_;
+  BackendOptions options_;
+  absl::Status open_status_;
+  // Declared before the states so that it is destroyed after them.
+  std::unique_ptr<internal::RocksDbInstance> rocks_;
   internal::KeyContext ctx_;
   std::vector<std::unique_ptr<internal::StateTableBase>> states_;  // registration order
   absl::flat_hash_map<std::string, internal::StateTableBase*> by_name_;

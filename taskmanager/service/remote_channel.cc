@@ -67,7 +67,10 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
       break;
     }
     case network::NetworkEvent::Kind::kWatermark: msg_.set_watermark(event.watermark); break;
-    case network::NetworkEvent::Kind::kEndOfPartition: msg_.set_end_of_partition(true); break;
+    case network::NetworkEvent::Kind::kEndOfPartition:
+      msg_.set_end_of_partition(true);
+      msg_.set_no_drain(!event.drain);
+      break;
     case network::NetworkEvent::Kind::kBarrier: msg_.set_barrier(event.checkpoint_id); break;
     case network::NetworkEvent::Kind::kControl:
       return InternalF("control events do not travel between TaskManagers");
@@ -155,6 +158,7 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
         break;
       case v1::DataMessage::kEndOfPartition:
         ev.kind = network::NetworkEvent::Kind::kEndOfPartition;
+        ev.drain = !msg.no_drain();
         ended = true;
         break;
       default:

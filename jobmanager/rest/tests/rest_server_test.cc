@@ -109,6 +109,23 @@ class FakeBackend : public RestBackend {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     return std::string(R"({"root-exception":"boom","timestamp":7})");
   }
+  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
+                                               bool stop) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    last_target_ = dir;
+    last_stop_ = stop;
+    return std::string("trigger-1");
+  }
+  absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
+                                                   const std::string& trigger_id) override {
+    if (job_id != kJobA || trigger_id != "trigger-1") return absl::NotFoundError("no such trigger");
+    v1::SavepointStatus st;
+    st.set_status("COMPLETED");
+    st.set_location("/sp/savepoint-012345-abc");
+    return st;
+  }
+  std::string last_target_;
+  bool last_stop_ = false;
   absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     return std::string(R"([{"id":"numRestarts","value":"3"},{"id":"uptime","value":"10"}])");
@@ -270,6 +287,30 @@ TEST_F(RestServerTest, CheckpointsExceptionsAndMetricsComeFromTheBackend) {
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0]["value"], "3");
   Get(std::string("/jobs/") + kUnknownJob + "/checkpoints", 404);
+}
+
+TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
+  httplib::Client client("127.0.0.1", server_.port());
+  auto r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
+                       R"({"target-directory": "/sp", "cancel-job": false})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(json::parse(r->body)["request-id"], "trigger-1");
+  EXPECT_EQ(backend_.last_target_, "/sp");
+  EXPECT_FALSE(backend_.last_stop_);
+  json st = Get(std::string("/jobs/") + kJobA + "/savepoints/trigger-1", 200);
+  EXPECT_EQ(st["status"]["id"], "COMPLETED");
+  EXPECT_EQ(st["operation"]["location"], "/sp/savepoint-012345-abc");
+  r = client.Post((std::string("/jobs/") + kJobA + "/stop").c_str(),
+                  R"({"targetDirectory": "/sp2", "drain": false})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_TRUE(backend_.last_stop_);
+  EXPECT_EQ(backend_.last_target_, "/sp2");
+  r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(), "not json",
+                  "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
 }
 
 TEST_F(RestServerTest, MalformedJobIdIs400) {

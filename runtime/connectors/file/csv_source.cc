@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -326,6 +327,15 @@ struct Split {
   // Number of the next line to read (see csv_source.h: absolute when start == 0, else counted
   // from the split's first whole line). Maintained while the split is read.
   int64_t next_line = 1;
+  // Restored as fully read (its status in a snapshot stays "finished"); PollNext skips it.
+  bool finished = false;
+};
+
+// One file of the expanded input list.
+struct InputFile {
+  std::string path;
+  bool gz = false;
+  int64_t size = 0;  // plain files: bytes at Open
 };
 
 constexpr std::string_view kStateMagic = "CSVS";
@@ -338,6 +348,104 @@ constexpr uint8_t kSplitFinished = 2;
 std::string DescribeRange(const Split& s) {
   if (s.gz) return fmt::format("the whole of '{}'", s.path);
   return fmt::format("bytes [{}, {}) of '{}'", s.start, s.end, s.path);
+}
+
+// The position of one split in a decoded state.
+struct Position {
+  Split split;  // path, gz, start, end
+  uint8_t status = kSplitPending;
+  int64_t offset = 0;  // reading: the next unread line's offset
+  int64_t line = 0;
+
+  // End of the consumed prefix: lines starting in [split.start, ConsumedUntil()) were emitted,
+  // those starting in [ConsumedUntil(), split.end) were not.
+  int64_t ConsumedUntil() const {
+    if (status == kSplitFinished) return split.end;
+    if (status == kSplitReading) return std::min(offset, split.end);
+    return split.start;
+  }
+};
+
+// A source state as written by SnapshotState.
+struct DecodedState {
+  uint32_t subtask = 0;
+  uint32_t parallelism = 0;
+  int64_t max_event_time = operators::kMinWatermark;
+  std::vector<Position> positions;
+};
+
+absl::StatusOr<DecodedState> DecodeState(std::string_view state) {
+  internal::StateReader r(state, "file source");
+  ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
+  if (version != kStateVersion) {
+    return FailedPreconditionF(
+        "file source: restored state has format version {}; this version reads version {}",
+        version, kStateVersion);
+  }
+  DecodedState st;
+  ASSIGN_OR_RETURN(st.subtask, r.U32());
+  ASSIGN_OR_RETURN(st.parallelism, r.U32());
+  ASSIGN_OR_RETURN(st.max_event_time, r.I64());
+  ASSIGN_OR_RETURN(uint32_t n, r.U32());
+  for (uint32_t k = 0; k < n; ++k) {
+    Position pos;
+    ASSIGN_OR_RETURN(pos.split.path, r.Str());
+    ASSIGN_OR_RETURN(pos.split.start, r.I64());
+    ASSIGN_OR_RETURN(pos.split.end, r.I64());
+    ASSIGN_OR_RETURN(pos.status, r.U8());
+    ASSIGN_OR_RETURN(pos.offset, r.I64());
+    ASSIGN_OR_RETURN(pos.line, r.I64());
+    pos.split.gz = pos.split.end == std::numeric_limits<int64_t>::max();
+    if (pos.status > kSplitFinished || pos.split.start < 0 ||
+        pos.split.start >= pos.split.end || (pos.split.gz && pos.split.start != 0) ||
+        (pos.status == kSplitReading && pos.offset < pos.split.start)) {
+      return DataLossF(
+          "file source: restored state is inconsistent at '{}' (status {}, offset {}, split {})",
+          pos.split.path, pos.status, pos.offset, DescribeRange(pos.split));
+    }
+    st.positions.push_back(std::move(pos));
+  }
+  RETURN_IF_ERROR(r.End());
+  return st;
+}
+
+// The restored split for `pos` read on unchanged: same range, same status and position.
+Split AdoptSplit(const Position& pos) {
+  Split s = pos.split;
+  if (pos.status == kSplitFinished) {
+    s.finished = true;
+  } else if (pos.status == kSplitReading) {
+    s.resume_offset = pos.offset;
+    s.next_line = pos.line;
+  }
+  return s;
+}
+
+// "[0, 10), [10, 30)" for an error message (at most 8 ranges).
+std::string DescribeRanges(const std::vector<const Position*>& positions) {
+  std::string out;
+  for (size_t k = 0; k < positions.size() && k < 8; ++k) {
+    if (k > 0) out += ", ";
+    out += fmt::format("[{}, {})", positions[k]->split.start, positions[k]->split.end);
+  }
+  if (positions.size() > 8) out += fmt::format(", ... ({} ranges)", positions.size());
+  return out.empty() ? std::string("nothing") : out;
+}
+
+// Whether `positions` (sorted by start) cover [start, end) exactly, without gaps or overlaps;
+// otherwise sets *bad to the first one that does not fit (or null if the cover is just short).
+bool Tiles(const std::vector<const Position*>& positions, int64_t start, int64_t end,
+           const Position** bad) {
+  int64_t at = start;
+  *bad = nullptr;
+  for (const Position* p : positions) {
+    if (p->split.start != at || p->split.end > end) {
+      *bad = p;
+      return false;
+    }
+    at = p->split.end;
+  }
+  return at == end;
 }
 
 // Default clock of the rate limit.
@@ -392,27 +500,25 @@ class CsvFileSource final : public operators::Source {
       }
     }
     ASSIGN_OR_RETURN(std::vector<std::string> files, ExpandPaths());
-    const int64_t p = ctx.parallelism;
-    const int64_t i = ctx.subtask_index;
-    for (size_t k = 0; k < files.size(); ++k) {
-      Split s;
-      s.path = files[k];
-      s.gz = EndsWith(files[k], ".gz");
-      if (s.gz) {
-        if (static_cast<int64_t>(k % p) != i) continue;
-        s.end = std::numeric_limits<int64_t>::max();
-      } else {
+    for (std::string& path : files) {
+      InputFile f;
+      f.gz = EndsWith(path, ".gz");
+      if (!f.gz) {
         struct stat st;
-        if (::stat(files[k].c_str(), &st) != 0) return OpenError(files[k], errno);
-        const int64_t size = st.st_size;
-        s.start = static_cast<int64_t>(static_cast<__int128>(size) * i / p);
-        s.end = static_cast<int64_t>(static_cast<__int128>(size) * (i + 1) / p);
-        if (s.start >= s.end) continue;
+        if (::stat(path.c_str(), &st) != 0) return OpenError(path, errno);
+        f.size = st.st_size;
       }
-      splits_.push_back(std::move(s));
+      f.path = std::move(path);
+      files_.push_back(std::move(f));
+    }
+    for (size_t k = 0; k < files_.size(); ++k) {
+      std::optional<Split> s = OwnSplit(k);
+      if (s.has_value()) splits_.push_back(std::move(*s));
     }
     batch_.set_schema(opts_.schema);
-    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+    if (!ctx.restored_union_states.empty()) {
+      RETURN_IF_ERROR(RestoreRescaled(ctx.restored_union_states));
+    } else if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
       RETURN_IF_ERROR(Restore(*ctx.restored_state));
     }
     return absl::OkStatus();
@@ -429,7 +535,7 @@ class CsvFileSource final : public operators::Source {
       uint8_t status = kSplitPending;
       int64_t offset = s.start;
       int64_t line = 1;
-      if (k < next_split_) {
+      if (k < next_split_ || s.finished) {
         status = kSplitFinished;
         offset = -1;
         line = -1;
@@ -466,6 +572,7 @@ class CsvFileSource final : public operators::Source {
     int64_t offset = 0;
     while (batch_.num_rows() < limit) {
       if (!reader_open_) {
+        SkipFinishedSplits();
         if (next_split_ == splits_.size()) break;
         RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
       }
@@ -523,8 +630,12 @@ class CsvFileSource final : public operators::Source {
   absl::StatusOr<bool> AtEndOfInput() {
     std::string_view line;
     int64_t offset = 0;
-    while (next_split_ < splits_.size()) {
-      if (!reader_open_) RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
+    for (;;) {
+      if (!reader_open_) {
+        SkipFinishedSplits();
+        if (next_split_ == splits_.size()) break;
+        RETURN_IF_ERROR(OpenSplit(splits_[next_split_]));
+      }
       ASSIGN_OR_RETURN(bool got, reader_.Peek(&line, &offset));
       if (got && offset < splits_[next_split_].end) return false;
       reader_.Close();
@@ -564,88 +675,200 @@ class CsvFileSource final : public operators::Source {
     last_refill_ms_ = now;
   }
 
-  // Applies a SnapshotState blob to splits_ (computed for the current subtask just before).
+  void SkipFinishedSplits() {
+    while (next_split_ < splits_.size() && splits_[next_split_].finished) ++next_split_;
+  }
+
+  // The split of files_[k] this subtask reads at the current parallelism, if any.
+  std::optional<Split> OwnSplit(size_t k) const {
+    const InputFile& f = files_[k];
+    const int64_t p = ctx_.parallelism;
+    const int64_t i = ctx_.subtask_index;
+    Split s;
+    s.path = f.path;
+    s.gz = f.gz;
+    if (f.gz) {
+      if (static_cast<int64_t>(k % p) != i) return std::nullopt;
+      s.end = std::numeric_limits<int64_t>::max();
+      return s;
+    }
+    s.start = static_cast<int64_t>(static_cast<__int128>(f.size) * i / p);
+    s.end = static_cast<int64_t>(static_cast<__int128>(f.size) * (i + 1) / p);
+    if (s.start >= s.end) return std::nullopt;
+    return s;
+  }
+
+  // Groups the positions of `states` by file, each group sorted by start. Positions of files
+  // that are no longer inputs are refused with `refusal(position)`.
+  template <typename Refusal>
+  absl::StatusOr<std::map<std::string, std::vector<const Position*>>> GroupByFile(
+      const std::vector<DecodedState>& states, const Refusal& refusal) const {
+    std::map<std::string, std::vector<const Position*>> by_path;
+    for (const InputFile& f : files_) by_path[f.path];
+    for (const DecodedState& st : states) {
+      for (const Position& pos : st.positions) {
+        auto it = by_path.find(pos.split.path);
+        if (it == by_path.end()) return refusal(pos);
+        it->second.push_back(&pos);
+      }
+    }
+    for (auto& [path, positions] : by_path) {
+      std::stable_sort(positions.begin(), positions.end(),
+                       [](const Position* a, const Position* b) {
+                         return a->split.start < b->split.start;
+                       });
+    }
+    return by_path;
+  }
+
+  // Restores this subtask's own state (same parallelism): the restored positions of every file
+  // must tile exactly the range this subtask reads now (one position per split, or several
+  // finer ones after an earlier rescaling restore). Replaces splits_.
   absl::Status Restore(const std::string& state) {
-    internal::StateReader r(state, "file source");
-    ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
-    if (version != kStateVersion) {
-      return FailedPreconditionF(
-          "file source: restored state has format version {}; this version reads version {}",
-          version, kStateVersion);
-    }
-    ASSIGN_OR_RETURN(uint32_t old_index, r.U32());
-    ASSIGN_OR_RETURN(uint32_t old_parallelism, r.U32());
-    ASSIGN_OR_RETURN(int64_t max_event_time, r.I64());
-    ASSIGN_OR_RETURN(uint32_t n, r.U32());
-    struct Position {
-      Split split;
-      uint8_t status;
-      int64_t offset;
-      int64_t line;
-    };
-    std::vector<Position> restored;
-    for (uint32_t k = 0; k < n; ++k) {
-      Position pos;
-      ASSIGN_OR_RETURN(pos.split.path, r.Str());
-      ASSIGN_OR_RETURN(pos.split.start, r.I64());
-      ASSIGN_OR_RETURN(pos.split.end, r.I64());
-      ASSIGN_OR_RETURN(pos.status, r.U8());
-      ASSIGN_OR_RETURN(pos.offset, r.I64());
-      ASSIGN_OR_RETURN(pos.line, r.I64());
-      pos.split.gz = pos.split.end == std::numeric_limits<int64_t>::max();
-      restored.push_back(std::move(pos));
-    }
-    RETURN_IF_ERROR(r.End());
+    std::vector<DecodedState> states(1);
+    ASSIGN_OR_RETURN(states[0], DecodeState(state));
+    const DecodedState& st = states[0];
     const std::string where =
         fmt::format("subtask {} of parallelism {}", ctx_.subtask_index, ctx_.parallelism);
     const std::string from =
-        fmt::format("subtask {} of parallelism {}", old_index, old_parallelism);
+        fmt::format("subtask {} of parallelism {}", st.subtask, st.parallelism);
     constexpr std::string_view kHint =
-        "; a restore needs the same files and the same source parallelism (rescaling sources "
-        "is issue #4)";
-    for (size_t k = 0; k < std::max(restored.size(), splits_.size()); ++k) {
-      if (k >= restored.size()) {
+        "; restoring a subtask's own state needs the same files and the same source "
+        "parallelism (a rescaling restore passes the states of all old subtasks instead)";
+    auto refused = [&](const Position& old, const std::string& now) {
+      return FailedPreconditionF(
+          "file source: restored position for '{}' ({}, checkpointed by {}) but this {} now "
+          "reads {}{}",
+          old.split.path, DescribeRange(old.split), from, where, now, kHint);
+    };
+    ASSIGN_OR_RETURN(auto by_path, GroupByFile(states, [&](const Position& pos) {
+      return refused(pos, "nothing of it (it is no longer an input)");
+    }));
+    std::vector<Split> splits;
+    for (size_t k = 0; k < files_.size(); ++k) {
+      const std::vector<const Position*>& positions = by_path[files_[k].path];
+      std::optional<Split> own = OwnSplit(k);
+      if (!own.has_value()) {
+        if (!positions.empty()) return refused(*positions.front(), "nothing more");
+        continue;
+      }
+      if (positions.empty()) {
         return FailedPreconditionF(
             "file source: this {} now reads {} but the restored state (of {}) has no position "
             "for '{}'{}",
-            where, DescribeRange(splits_[k]), from, splits_[k].path, kHint);
+            where, DescribeRange(*own), from, own->path, kHint);
       }
-      const Split& old = restored[k].split;
-      if (k >= splits_.size() || old.path != splits_[k].path || old.start != splits_[k].start ||
-          old.end != splits_[k].end) {
-        return FailedPreconditionF(
-            "file source: restored position for '{}' ({}, checkpointed by {}) but this {} now "
-            "reads {}{}",
-            old.path, DescribeRange(old), from, where,
-            k < splits_.size() ? DescribeRange(splits_[k]) : std::string("nothing more"), kHint);
+      const Position* bad = nullptr;
+      if (!Tiles(positions, own->start, own->end, &bad)) {
+        return refused(bad != nullptr ? *bad : *positions.back(), DescribeRange(*own));
       }
+      for (const Position* pos : positions) splits.push_back(AdoptSplit(*pos));
     }
-    size_t finished = 0;
-    for (size_t k = 0; k < restored.size(); ++k) {
-      const Position& pos = restored[k];
-      Split& split = splits_[k];
-      const bool in_order = pos.status == kSplitFinished
-                                ? finished == k
-                                : k == finished || pos.status == kSplitPending;
-      if (pos.status > kSplitFinished || !in_order ||
-          (pos.status == kSplitReading && pos.offset < split.start)) {
+    splits_ = std::move(splits);
+    next_split_ = 0;
+    if (st.max_event_time != operators::kMinWatermark) {
+      watermarks_.OnEvent(st.max_event_time);
+      max_event_time_ = st.max_event_time;
+    }
+    return absl::OkStatus();
+  }
+
+  // Restores at a different parallelism from the states of all old subtasks (union state):
+  // per plain file, the old positions must tile the whole file; this subtask reads the lines
+  // not consumed yet that start in its new byte range. A .gz file keeps its single position
+  // and goes to subtask file_index % parallelism. Replaces splits_. The watermark generator
+  // starts fresh (see csv_source.h).
+  absl::Status RestoreRescaled(const std::vector<std::string>& blobs) {
+    std::vector<DecodedState> states;
+    size_t empty = 0;
+    for (const std::string& blob : blobs) {
+      if (blob.empty()) {
+        ++empty;
+        continue;
+      }
+      ASSIGN_OR_RETURN(DecodedState st, DecodeState(blob));
+      states.push_back(std::move(st));
+    }
+    if (states.empty()) return absl::OkStatus();  // no old subtask had a state: fresh start
+    const uint32_t old_p = states.front().parallelism;
+    std::vector<bool> seen(old_p, false);
+    for (const DecodedState& st : states) {
+      if (st.parallelism != old_p || st.subtask >= old_p || seen[st.subtask]) {
         return DataLossF(
-            "file source: restored state is inconsistent at '{}' (status {}, "
-            "offset {}, split {})",
-            split.path, pos.status, pos.offset, DescribeRange(split));
+            "file source: rescaling restore: the old subtasks' states do not fit together "
+            "(subtask {} of parallelism {} beside states of parallelism {})",
+            st.subtask, st.parallelism, old_p);
       }
-      if (pos.status == kSplitFinished) {
-        ++finished;
-      } else if (pos.status == kSplitReading) {
-        split.resume_offset = pos.offset;
-        split.next_line = pos.line;
+      seen[st.subtask] = true;
+    }
+    if (empty > 0 || states.size() != old_p ||
+        (ctx_.restored_parallelism > 0 &&
+         static_cast<uint32_t>(ctx_.restored_parallelism) != old_p)) {
+      return DataLossF(
+          "file source: rescaling restore from parallelism {} got {} non-empty states of "
+          "parallelism {} ({} empty); every old subtask's position is needed",
+          ctx_.restored_parallelism, states.size(), old_p, empty);
+    }
+    const std::string what = fmt::format(
+        "file source: restoring at parallelism {} from parallelism {}", ctx_.parallelism, old_p);
+    ASSIGN_OR_RETURN(auto by_path, GroupByFile(states, [&](const Position& pos) {
+      return FailedPreconditionF(
+          "{}: the old subtasks read '{}', which is no longer an input; a restore needs the "
+          "same files",
+          what, pos.split.path);
+    }));
+    std::vector<Split> splits;
+    for (size_t k = 0; k < files_.size(); ++k) {
+      const InputFile& f = files_[k];
+      const std::vector<const Position*>& positions = by_path[f.path];
+      std::optional<Split> own = OwnSplit(k);
+      if (f.gz) {
+        if (positions.size() != 1 || !positions.front()->split.gz) {
+          return FailedPreconditionF(
+              "{}: expected one position for the gzip file '{}', found {} ({})", what, f.path,
+              positions.size(), DescribeRanges(positions));
+        }
+        if (own.has_value()) splits.push_back(AdoptSplit(*positions.front()));
+        continue;
+      }
+      const Position* bad = nullptr;
+      if (!Tiles(positions, 0, f.size, &bad)) {
+        return FailedPreconditionF(
+            "{}: the old subtasks' positions for '{}' cover bytes {} but the file now has {} "
+            "bytes, which they must cover exactly once; the file changed since the checkpoint",
+            what, f.path, DescribeRanges(positions), f.size);
+      }
+      if (!own.has_value()) continue;
+      // Map the old positions onto this subtask's byte range [lo, hi).
+      const int64_t lo = own->start;
+      const int64_t hi = own->end;
+      for (const Position* pos : positions) {
+        const Split& old = pos->split;
+        const int64_t a = std::max(old.start, lo);
+        const int64_t b = std::min(old.end, hi);
+        if (a >= b) continue;
+        if (old.start >= lo && old.end <= hi) {  // wholly ours: keep its exact position
+          splits.push_back(AdoptSplit(*pos));
+          continue;
+        }
+        const int64_t consumed = pos->ConsumedUntil();
+        if (consumed > a) {  // lines starting in [a, min(consumed, b)) were emitted
+          Split done = old;
+          done.start = a;
+          done.end = std::min(consumed, b);
+          done.finished = true;
+          splits.push_back(std::move(done));
+        }
+        if (consumed < b) {  // lines starting in [max(consumed, a), b) were not
+          Split rest = old;
+          rest.start = std::max(consumed, a);
+          rest.end = b;
+          splits.push_back(std::move(rest));
+        }
       }
     }
-    next_split_ = finished;
-    if (max_event_time != operators::kMinWatermark) {
-      watermarks_.OnEvent(max_event_time);
-      max_event_time_ = max_event_time;
-    }
+    splits_ = std::move(splits);
+    next_split_ = 0;
     return absl::OkStatus();
   }
 
@@ -792,6 +1015,7 @@ class CsvFileSource final : public operators::Source {
   CsvSourceOptions opts_;
   operators::OperatorContext ctx_;
   int event_time_col_ = -1;
+  std::vector<InputFile> files_;  // the expanded input list, in order
   std::vector<Split> splits_;
   size_t next_split_ = 0;
   LineReader reader_;

@@ -48,15 +48,43 @@
 // event time. Encoding: binary, magic "CSVS", version 1 (see state_codec.h). The line number is
 // the file's physical line for splits starting at byte 0 (every .gz split); for byte-range
 // splits starting later it counts from the split's first whole line (1), since the absolute
-// number would need the file's prefix to be read.
+// number would need the file's prefix to be read. After a rescaling restore a subtask may list
+// several positions per file (see below).
 // Open with ctx.restored_state (non-empty) resumes exactly after the last row emitted before
 // the snapshot: a plain file is reopened at the offset; a .gz file is decompressed from the
 // start and the bytes before the offset are skipped (gzseek), nothing is emitted twice. The
-// restored splits must equal the splits this subtask computes now (same files, same sizes, same
-// parallelism): otherwise FailedPrecondition "file source: restored position for '<file>'
-// (...) but this subtask now reads ...". Restoring at another parallelism (rescaling sources)
-// is issue #4. The first watermark emitted after a restore is >= the last one before it. An
-// empty restored_state is treated as a fresh start.
+// restored positions of each file must tile exactly the range this subtask reads now (one
+// position per split, or several finer ones left by an earlier rescaling restore; same files,
+// same sizes, same parallelism): otherwise FailedPrecondition "file source: restored position
+// for '<file>' (...) but this subtask now reads ...". The first watermark emitted after such a
+// restore is >= the last one before it. An empty restored_state is treated as a fresh start.
+//
+// Rescaling (ctx.restored_union_states non-empty: the states of ALL old subtasks, restored at
+// another parallelism; restored_state is then ignored): each old position of a plain file says,
+// for its byte range [s, e) with next offset o, that the lines starting in [s, o) were emitted
+// and those starting in [o, e) were not (a pending split: o = s; a finished one: o = e). The
+// old positions of a file must cover [0, size) exactly once. This subtask computes its own
+// split [S, E) as on a fresh start and reads exactly the not-yet-emitted lines that start in it:
+// an old position wholly inside [S, E) is kept as it is; one crossing S or E is cut into a
+// finished part and a not-started part that starts at max(o, S) (read with the Hadoop rule, so a
+// line starting exactly there is kept). Across all new subtasks every remaining line is read
+// exactly once. A .gz file keeps its single position and goes to subtask file_index % p.
+// Snapshots then list these finer positions (status per position), so a later restore at the
+// same parallelism or another rescaling works the same way. Errors: DataLoss if an old
+// subtask's state is missing, repeated or of another parallelism (its range would be skipped
+// or read twice); FailedPrecondition "file source: restoring at parallelism P from parallelism
+// Q: the old subtasks' positions for '<file>' cover bytes [...] but the file now has N bytes
+// ..." when a file changed, or when a file the old subtasks read is no longer an input. If every
+// old state is empty, Open is a fresh start.
+// Watermarks after a rescaling restore start fresh (kMinWatermark; the generator's maximum is
+// rebuilt from the rows this subtask reads). Neither the global maximum of the old subtasks'
+// maximum event times nor any one of them describes this subtask's new stream: with byte-range
+// splits of time-sorted data, old subtask k has seen times far later than the rows old subtask
+// j < k has left, and the new subtask reading j's remainder would emit those rows as late (or
+// fire windows before them). The minimum over the old subtasks whose unread ranges this
+// subtask now reads would be safe only if every old subtask's stream was within the bound;
+// starting fresh never makes a row late, and costs nothing: after a restore all downstream
+// tasks restart their watermark tracking too, and this subtask's first batch sets its watermark.
 //
 // Rate limit (`rate_records_per_second` > 0): a token bucket of at most one batch of tokens,
 // refilled at that rate, so a bounded file can be replayed as a live stream at an average of

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
@@ -25,7 +27,9 @@ namespace {
 constexpr size_t kFlushBytes = size_t{1} << 20;
 constexpr std::string_view kStateMagic = "FSNK";
 // Version 2: pending files carry the attempt that wrote them (hidden names are per attempt).
-constexpr uint32_t kStateVersion = 2;
+// Version 3: plus the retired subtask indices this subtask took over in a rescaling restore.
+constexpr uint32_t kStateVersion = 3;
+constexpr uint32_t kOldestReadableVersion = 2;
 constexpr int64_t kUnassigned = -1;  // checkpoint id of a pending file made by Finish
 
 absl::Status IoError(std::string_view op, const std::string& path, int err) {
@@ -103,9 +107,14 @@ class FileSink final : public operators::Operator {
     if (ec) return IoError("create directory", opts_.path, ec.value());
     dir_ = opts_.path;
     if (dir_.back() != '/') dir_.push_back('/');
-    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+    bool fresh = true;
+    if (!ctx.restored_union_states.empty()) {
+      ASSIGN_OR_RETURN(fresh, RestoreRescaled(ctx.restored_union_states));
+    } else if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
       RETURN_IF_ERROR(Restore(*ctx.restored_state));
-    } else {
+      fresh = false;
+    }
+    if (fresh) {
       RETURN_IF_ERROR(RemoveFiles([&](const PartName& part) {
         return part.subtask == ctx_.subtask_index ||
                (ctx_.subtask_index == 0 && part.subtask >= ctx_.parallelism);
@@ -161,6 +170,11 @@ class FileSink final : public operators::Operator {
       w.I64(p.seq);
       w.I64(p.attempt);
     }
+    w.U32(static_cast<uint32_t>(retired_.size()));
+    for (const Retired& r : retired_) {
+      w.I64(r.subtask);
+      w.I64(r.next_seq);
+    }
     return std::move(w).Finish();
   }
 
@@ -196,6 +210,22 @@ class FileSink final : public operators::Operator {
     int64_t seq;
     int64_t checkpoint_id;  // kUnassigned: made by Finish, belongs to the next snapshot
     int64_t attempt;        // the execution attempt that wrote it (part of its hidden name)
+  };
+
+  // A subtask index of an earlier, higher parallelism whose files this subtask took over in a
+  // rescaling restore: its committed files below next_seq are output; a subtask that gets
+  // this index again later continues its numbering from next_seq.
+  struct Retired {
+    int64_t subtask;
+    int64_t next_seq;
+  };
+
+  // A decoded SnapshotState.
+  struct SinkState {
+    int64_t subtask = 0;
+    int64_t next_seq = 0;
+    std::vector<Pending> pending;
+    std::vector<Retired> retired;
   };
 
   // Hidden names carry the attempt, so a zombie attempt (on a TaskManager declared lost but still
@@ -273,42 +303,143 @@ class FileSink final : public operators::Operator {
     return IoError("rename to " + final_path, pending, err);
   }
 
-  // Commits the pending files of a restored state, then removes what later attempts left.
-  absl::Status Restore(const std::string& state) {
+  static absl::StatusOr<SinkState> Decode(const std::string& state) {
     internal::StateReader r(state, "file sink");
     ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
-    if (version != kStateVersion) {
+    if (version < kOldestReadableVersion || version > kStateVersion) {
       return FailedPreconditionF(
-          "file sink: restored state has format version {}; this version reads version {}", version,
-          kStateVersion);
+          "file sink: restored state has format version {}; this version reads versions {} to {}",
+          version, kOldestReadableVersion, kStateVersion);
     }
+    SinkState st;
     ASSIGN_OR_RETURN(uint32_t subtask, r.U32());
-    ASSIGN_OR_RETURN(int64_t next_seq, r.I64());
+    st.subtask = subtask;
+    ASSIGN_OR_RETURN(st.next_seq, r.I64());
+    if (st.next_seq < 0) {
+      return DataLossF("file sink: restored next sequence number {}", st.next_seq);
+    }
     ASSIGN_OR_RETURN(uint32_t n, r.U32());
-    std::vector<Pending> restored;
     for (uint32_t k = 0; k < n; ++k) {
       Pending p;
       ASSIGN_OR_RETURN(p.checkpoint_id, r.I64());
       ASSIGN_OR_RETURN(p.seq, r.I64());
       ASSIGN_OR_RETURN(p.attempt, r.I64());
-      if (p.seq < 0 || p.seq >= next_seq) {
+      if (p.seq < 0 || p.seq >= st.next_seq) {
         return DataLossF(
             "file sink: restored state lists part {} but the next sequence number "
             "is {}",
-            p.seq, next_seq);
+            p.seq, st.next_seq);
       }
-      restored.push_back(p);
+      st.pending.push_back(p);
+    }
+    if (version >= 3) {
+      ASSIGN_OR_RETURN(uint32_t m, r.U32());
+      for (uint32_t k = 0; k < m; ++k) {
+        Retired ret;
+        ASSIGN_OR_RETURN(ret.subtask, r.I64());
+        ASSIGN_OR_RETURN(ret.next_seq, r.I64());
+        if (ret.subtask < 0 || ret.next_seq < 0) {
+          return DataLossF("file sink: restored state lists retired subtask {} with next seq {}",
+                           ret.subtask, ret.next_seq);
+        }
+        st.retired.push_back(ret);
+      }
     }
     RETURN_IF_ERROR(r.End());
-    if (next_seq < 0) return DataLossF("file sink: restored next sequence number {}", next_seq);
-    for (const Pending& p : restored) {
-      RETURN_IF_ERROR(Commit(subtask, p.seq, p.attempt, p.checkpoint_id));
+    return st;
+  }
+
+  // Commits the pending files of a restored state, then removes what later attempts left.
+  absl::Status Restore(const std::string& state) {
+    ASSIGN_OR_RETURN(SinkState st, Decode(state));
+    for (const Pending& p : st.pending) {
+      RETURN_IF_ERROR(Commit(st.subtask, p.seq, p.attempt, p.checkpoint_id));
     }
-    next_seq_ = next_seq;
+    next_seq_ = st.next_seq;
+    retired_ = st.retired;
+    absl::flat_hash_map<int64_t, int64_t> floors;
+    floors[ctx_.subtask_index] = next_seq_;
+    for (const Retired& r : retired_) floors[r.subtask] = r.next_seq;
+    return RemoveStale(floors);
+  }
+
+  // Restores at a different parallelism from the states of all old subtasks (union state),
+  // see file_sink.h. Returns true when no old subtask had a state (then Open starts fresh).
+  absl::StatusOr<bool> RestoreRescaled(const std::vector<std::string>& blobs) {
+    std::vector<SinkState> states;
+    size_t empty = 0;
+    for (const std::string& blob : blobs) {
+      if (blob.empty()) {
+        ++empty;
+        continue;
+      }
+      ASSIGN_OR_RETURN(SinkState st, Decode(blob));
+      states.push_back(std::move(st));
+    }
+    if (states.empty()) return true;
+    const int64_t old_p = ctx_.restored_parallelism > 0 ? ctx_.restored_parallelism
+                                                        : static_cast<int64_t>(blobs.size());
+    absl::flat_hash_map<int64_t, bool> seen;
+    for (const SinkState& st : states) {
+      if (st.subtask >= old_p || !seen.emplace(st.subtask, true).second) {
+        return DataLossF(
+            "file sink: rescaling restore from parallelism {}: state of subtask {} is out of "
+            "range or repeated",
+            old_p, st.subtask);
+      }
+    }
+    if (empty > 0 || static_cast<int64_t>(states.size()) != old_p) {
+      return DataLossF(
+          "file sink: rescaling restore from parallelism {} got {} states ({} empty); every "
+          "old subtask's state is needed to commit its pending files",
+          old_p, states.size(), empty);
+    }
     const int64_t own = ctx_.subtask_index;
+    const int64_t p = ctx_.parallelism;
+    // Continue after every file this index ever committed: the old subtask with this index,
+    // or a retired record of it (an earlier rescaling took it over).
+    int64_t next_seq = 0;
+    for (const SinkState& st : states) {
+      if (st.subtask == own) next_seq = std::max(next_seq, st.next_seq);
+      for (const Retired& r : st.retired) {
+        if (r.subtask == own) next_seq = std::max(next_seq, r.next_seq);
+      }
+    }
+    absl::flat_hash_map<int64_t, int64_t> floors;  // index -> first seq not committed
+    floors[own] = next_seq;
+    std::vector<Retired> retired;
+    bool committed = false;
+    for (const SinkState& st : states) {
+      if (st.subtask % p != own) continue;
+      for (const Pending& pend : st.pending) {
+        RETURN_IF_ERROR(Commit(st.subtask, pend.seq, pend.attempt, pend.checkpoint_id));
+        committed = true;
+      }
+      if (st.subtask != own) {  // then st.subtask >= p: no subtask has this index now
+        retired.push_back({st.subtask, st.next_seq});
+        floors[st.subtask] = st.next_seq;
+      }
+      for (const Retired& r : st.retired) {
+        if (r.subtask < p) continue;  // live again: that subtask continues after it
+        retired.push_back(r);
+        floors[r.subtask] = r.next_seq;
+      }
+    }
+    if (committed) RETURN_IF_ERROR(SyncDir(opts_.path));
+    next_seq_ = next_seq;
+    retired_ = std::move(retired);
+    RETURN_IF_ERROR(RemoveStale(floors));
+    return false;
+  }
+
+  // Deletes the hidden files of every index in `floors` (in-progress or pending files of
+  // attempts after the restored checkpoint) and its committed files numbered from the floor on
+  // (output of a later checkpoint, when an older one is restored).
+  absl::Status RemoveStale(const absl::flat_hash_map<int64_t, int64_t>& floors) {
     return RemoveFiles([&](const PartName& part) {
-      if (part.subtask != own) return false;
-      return part.hidden || part.seq >= next_seq;
+      auto it = floors.find(part.subtask);
+      if (it == floors.end()) return false;
+      return part.hidden || part.seq >= it->second;
     });
   }
 
@@ -358,6 +489,7 @@ class FileSink final : public operators::Operator {
   int64_t rows_in_file_ = 0;
   int64_t next_seq_ = 0;
   std::vector<Pending> pending_;  // not committed yet, in sequence order
+  std::vector<Retired> retired_;  // indices taken over in a rescaling restore
   std::string buf_;               // reused; written out past kFlushBytes
 };
 

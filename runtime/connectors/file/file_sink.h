@@ -26,13 +26,29 @@
 //            attempts after the restored checkpoint) and every committed `part-<i>-<seq>.csv`
 //            with seq >= the restored next seq (output of a later checkpoint, when an older one
 //            is restored); numbering continues from the state.
+//   Open, rescaling (ctx.restored_union_states: the states of ALL old subtasks j of the old
+//            parallelism q, restoring at p != q): subtask i takes over every old subtask j with
+//            j % p == i (j == i, or j >= p, which no subtask has any more): commits the pending
+//            files listed in j's state (named part-<j>-<seq>.csv; an already committed one is
+//            skipped), deletes j's hidden files and its committed files with seq >= j's restored
+//            next seq, and does the same for its own index i. Its own numbering continues at the
+//            largest next seq ever recorded for index i (old subtask i's state, or a retired
+//            record, see below), else 0, so part-<i>-<seq> never reuses a committed name; names
+//            of other indices j are never written by i. Committed files below a restored next
+//            seq are never deleted. The state then also lists the taken-over indices j >= p with
+//            their next seq ("retired" records, carried along by later restores), so that a
+//            later scale-up that gives index j to a subtask again continues after j's committed
+//            files instead of overwriting or deleting them. DataLoss if an old state is missing
+//            or repeated (its pending files would never be committed); all states empty = a
+//            fresh start.
 //   ProcessBatch: starts an in-progress file lazily on the first row (O_TRUNC, header line) and
 //            appends each row as an RFC-4180 CSV line (RecordBatch::AppendCsvLine) to a reused
 //            buffer, written out past 1 MiB.
 //   SnapshotState(n): if the in-progress file has rows: writes the rest, fsyncs, closes and
 //            renames it to pending (directory fsynced), pending for checkpoint n. Returns state
-//            {subtask, next seq, every pending file not committed yet with its checkpoint id}
-//            (binary, magic "FSNK", version 1).
+//            {subtask, next seq, every pending file not committed yet with its checkpoint id
+//            and attempt, retired indices with their next seq} (binary, magic "FSNK", version 3;
+//            version 2 states, without retired indices, are still read).
 //   NotifyCheckpointComplete(n): commits (pending -> final, then fsyncs the directory) every
 //            pending file of a checkpoint <= n. Idempotent.
 //   NotifyCheckpointAborted(n): nothing; its pending files are committed by the next

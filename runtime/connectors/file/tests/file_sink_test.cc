@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/connectors/file/csv_source.h"
@@ -447,6 +449,173 @@ TEST(FileSink, FinishWithCheckpointingAndNoRowsWritesNothing) {
   ASSERT_TRUE(sink->NotifyCheckpointComplete(1).ok());
   sink->Close();
   EXPECT_TRUE(Listing(dir.path()).empty());
+}
+
+// --- Rescaling (restore at another parallelism from the union of all old states) -------------
+
+operators::OperatorContext RescaleCtx(int index, int parallelism,
+                                      const std::vector<std::string>& old_states) {
+  operators::OperatorContext ctx = Ctx(index, parallelism, nullptr, true);
+  ctx.restored_union_states = old_states;
+  ctx.restored_parallelism = static_cast<int32_t>(old_states.size());
+  return ctx;
+}
+
+// Rows of old subtask j of p=3 in checkpoint interval c: [1000 * j + 100 * c, + 10).
+int64_t FirstRow(int j, int c) { return 1000 * j + 100 * c; }
+
+// Runs p=3 sinks through checkpoint 1 (completed), checkpoint 2 (snapshotted, its completion
+// notification lost) and checkpoint 3 (snapshotted, never completed), then "crashes" leaving an
+// in-progress file per subtask. Returns the states of checkpoint 2 and the rows they cover.
+std::vector<std::string> ThreeSubtasksCrashAfterCheckpoint2(const std::string& dir,
+                                                            std::vector<int64_t>* covered) {
+  std::vector<std::string> states;
+  for (int j = 0; j < 3; ++j) {
+    auto sink = MakeFileSink({.path = dir, .schema = Schema()});
+    EXPECT_TRUE(sink->Open(Ctx(j, 3, nullptr, true)).ok());
+    CollectingOutput downstream(Schema());
+    for (int c = 1; c <= 3; ++c) {
+      EXPECT_TRUE(sink->ProcessBatch(Batch(10, static_cast<int>(FirstRow(j, c))), downstream).ok());
+      absl::StatusOr<std::string> state = sink->SnapshotState(c);
+      EXPECT_TRUE(state.ok()) << state.status();
+      if (c == 1) {
+        EXPECT_TRUE(sink->NotifyCheckpointComplete(1).ok());
+      }
+      if (c == 2) states.push_back(*state);
+      if (c <= 2) {
+        for (int64_t r = FirstRow(j, c); r < FirstRow(j, c) + 10; ++r) covered->push_back(r);
+      }
+    }
+    EXPECT_TRUE(sink->ProcessBatch(Batch(10, static_cast<int>(FirstRow(j, 4))), downstream).ok());
+    // kill -9: the in-progress file stays (Close would delete it).
+    fs::copy_file(dir + "/" + fmt::format(".part-{}-3-a0.csv.inprogress", j),
+                  dir + "/" + fmt::format(".part-{}-3-a0.csv.inprogress.copy", j));
+    sink->Close();
+    fs::rename(dir + "/" + fmt::format(".part-{}-3-a0.csv.inprogress.copy", j),
+               dir + "/" + fmt::format(".part-{}-3-a0.csv.inprogress", j));
+  }
+  std::sort(covered->begin(), covered->end());
+  return states;
+}
+
+TEST(FileSinkRescale, TwoPhaseCommitStateOfThreeRestoredAtTwoOneAndFour) {
+  for (int p : {2, 1, 4}) {
+    SCOPED_TRACE("restored at parallelism " + std::to_string(p));
+    TempDir dir;
+    std::vector<int64_t> covered;
+    std::vector<std::string> states = ThreeSubtasksCrashAfterCheckpoint2(dir.path(), &covered);
+    ASSERT_EQ(states.size(), 3u);
+    // Before: cp 1 committed, cp 2 and 3 pending, cp 4 in progress, for each old subtask.
+    EXPECT_EQ(Listing(dir.path()).size(), 12u);
+    std::vector<std::unique_ptr<operators::Operator>> sinks;
+    for (int i = 0; i < p; ++i) {
+      sinks.push_back(MakeFileSink({.path = dir.path(), .schema = Schema()}));
+      absl::Status open = sinks.back()->Open(RescaleCtx(i, p, states));
+      ASSERT_TRUE(open.ok()) << open;
+    }
+    // Every pending file of checkpoint 2 committed once, later attempts' hidden files gone.
+    EXPECT_EQ(Listing(dir.path()),
+              (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv", "part-1-0.csv",
+                                        "part-1-1.csv", "part-2-0.csv", "part-2-1.csv"}));
+    EXPECT_EQ(VisibleRows(dir.path()), covered);
+    // The replay writes new files; none reuses a committed name.
+    std::vector<int64_t> expected = covered;
+    CollectingOutput downstream(Schema());
+    for (int i = 0; i < p; ++i) {
+      ASSERT_TRUE(sinks[i]->ProcessBatch(Batch(5, 5000 + 10 * i), downstream).ok());
+      ASSERT_TRUE(sinks[i]->SnapshotState(5).ok());
+      ASSERT_TRUE(sinks[i]->NotifyCheckpointComplete(5).ok());
+      for (int64_t r = 5000 + 10 * i; r < 5000 + 10 * i + 5; ++r) expected.push_back(r);
+    }
+    std::vector<std::string> names = Listing(dir.path());
+    for (int i = 0; i < p; ++i) {
+      // Old subtasks 0..2 had next seq 2 at checkpoint 2; a new index starts at 0.
+      std::string name = fmt::format("part-{}-{}.csv", i, i < 3 ? 2 : 0);
+      EXPECT_TRUE(std::find(names.begin(), names.end(), name) != names.end()) << name;
+    }
+    EXPECT_EQ(names.size(), 6u + static_cast<size_t>(p));
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(VisibleRows(dir.path()), expected);  // every row exactly once
+  }
+}
+
+TEST(FileSinkRescale, RestoringAnOlderCheckpointRemovesLaterCommittedPartsOfTakenOverSubtasks) {
+  TempDir dir;
+  std::vector<int64_t> covered;
+  std::vector<std::string> states = ThreeSubtasksCrashAfterCheckpoint2(dir.path(), &covered);
+  // As if checkpoint 3 had completed for old subtask 2 before an older checkpoint is restored.
+  fs::rename(dir.File(".part-2-2-a0.csv.pending"), dir.File("part-2-2.csv"));
+  WriteFile(dir.File("notes.txt"), "not a part file\n");
+  auto sink0 = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink0->Open(RescaleCtx(0, 2, states)).ok());  // takes over old subtask 2
+  std::vector<std::string> names = Listing(dir.path());
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "part-2-2.csv") == names.end());
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "part-2-1.csv") != names.end());
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "part-2-0.csv") != names.end());
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "notes.txt") != names.end());
+  // Old subtask 1 belongs to new subtask 1: its hidden files are not touched by subtask 0.
+  EXPECT_TRUE(std::find(names.begin(), names.end(), ".part-1-2-a0.csv.pending") != names.end());
+  auto sink1 = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(sink1->Open(RescaleCtx(1, 2, states)).ok());
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{"notes.txt", "part-0-0.csv", "part-0-1.csv", "part-1-0.csv",
+                                      "part-1-1.csv", "part-2-0.csv", "part-2-1.csv"}));
+  fs::remove(dir.File("notes.txt"));  // not CSV of this schema
+  EXPECT_EQ(VisibleRows(dir.path()), covered);
+}
+
+TEST(FileSinkRescale, ScalingDownThenUpAgainNeverReusesACommittedName) {
+  TempDir dir;
+  std::vector<int64_t> covered;
+  std::vector<std::string> s3 = ThreeSubtasksCrashAfterCheckpoint2(dir.path(), &covered);
+  // p=3 -> p=1: subtask 0 takes over old subtasks 1 and 2 (next seq 2 each).
+  std::vector<std::string> s1;
+  {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    ASSERT_TRUE(sink->Open(RescaleCtx(0, 1, s3)).ok());
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(5, 7000), downstream).ok());
+    absl::StatusOr<std::string> state = sink->SnapshotState(6);
+    ASSERT_TRUE(state.ok());
+    s1.push_back(*state);
+    ASSERT_TRUE(sink->NotifyCheckpointComplete(6).ok());
+    for (int64_t r = 7000; r < 7005; ++r) covered.push_back(r);
+  }
+  // p=1 -> p=3: subtasks 1 and 2 continue after their committed files of the p=3 run.
+  std::vector<int64_t> expected = covered;
+  for (int i = 0; i < 3; ++i) {
+    auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
+    absl::Status open = sink->Open(RescaleCtx(i, 3, s1));
+    ASSERT_TRUE(open.ok()) << open;
+    CollectingOutput downstream(Schema());
+    ASSERT_TRUE(sink->ProcessBatch(Batch(5, 8000 + 10 * i), downstream).ok());
+    ASSERT_TRUE(sink->SnapshotState(7).ok());
+    ASSERT_TRUE(sink->NotifyCheckpointComplete(7).ok());
+    for (int64_t r = 8000 + 10 * i; r < 8000 + 10 * i + 5; ++r) expected.push_back(r);
+  }
+  EXPECT_EQ(Listing(dir.path()),
+            (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv", "part-0-2.csv",
+                                      "part-0-3.csv", "part-1-0.csv", "part-1-1.csv",
+                                      "part-1-2.csv", "part-2-0.csv", "part-2-1.csv",
+                                      "part-2-2.csv"}));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(VisibleRows(dir.path()), expected);
+}
+
+TEST(FileSinkRescale, MissingOldStateIsRefusedAndAllEmptyIsAFreshStart) {
+  TempDir dir;
+  std::vector<int64_t> covered;
+  std::vector<std::string> states = ThreeSubtasksCrashAfterCheckpoint2(dir.path(), &covered);
+  operators::OperatorContext ctx = RescaleCtx(0, 2, {states[0], states[1]});
+  ctx.restored_parallelism = 3;
+  absl::Status s = MakeFileSink({.path = dir.path(), .schema = Schema()})->Open(ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), HasSubstr("rescaling restore from parallelism 3 got 2 states"));
+  // Nothing was committed or deleted by the refused restore.
+  EXPECT_EQ(Listing(dir.path()).size(), 12u);
+  auto fresh = MakeFileSink({.path = dir.path(), .schema = Schema()});
+  ASSERT_TRUE(fresh->Open(RescaleCtx(0, 1, {std::string(), std::string()})).ok());
+  EXPECT_TRUE(Listing(dir.path()).empty());  // a fresh start at p=1 clears all part files
 }
 
 TEST(FileSink, OutputReadsBackThroughTheCsvSource) {

@@ -1,0 +1,327 @@
+// Tests specific to the RocksDB storage of KeyedStateBackend (the shared primitive, timer,
+// snapshot and rescale tests run for both storages in keyed_state_backend_test.cc): snapshots
+// are canonical across storages (heap -> RocksDB -> heap, also at another parallelism), state
+// lives on disk in the backend's own directory and is removed with it, in-place mutation
+// through value() pointers is persisted, incremental checkpoints, and open errors.
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/state/keyed_state_backend.h"
+
+namespace sluice::state {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int32_t kMaxP = 128;
+
+int32_t KeyGroupOf(const std::string& key) {
+  return core::ComputeKeyGroupForKeyHash(core::JavaStringHash(key), kMaxP);
+}
+
+std::string TestDir(const std::string& name) {
+  return (fs::path(::testing::TempDir()) / ("sluice-rocks-" + name)).string();
+}
+
+BackendOptions Rocks(const std::string& dir) {
+  BackendOptions o;
+  o.kind = BackendOptions::kRocksDb;
+  o.local_dir = dir;
+  o.block_cache_bytes = 8 << 20;
+  o.write_buffer_bytes = 1 << 20;  // small memtables, so that SST files appear quickly
+  return o;
+}
+
+std::unique_ptr<KeyedStateBackend> Make(BackendOptions o,
+                                        core::KeyGroupRange range = {0, kMaxP - 1}) {
+  auto b = KeyedStateBackend::Create(kMaxP, range, std::move(o));
+  EXPECT_TRUE(b.ok()) << b.status();
+  return b.ok() ? *std::move(b) : nullptr;
+}
+
+std::vector<std::string> Keys(int n) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < n; ++i) keys.push_back("key-" + std::to_string(i));
+  return keys;
+}
+
+// Writes a value, a list, a map and a reducing state in two namespaces per key, plus a timer.
+void Fill(KeyedStateBackend& b, const std::vector<std::string>& keys) {
+  auto* v = *b.GetValueState<std::string>("value");
+  auto* l = *b.GetListState<int64_t>("list");
+  auto* m = *b.GetMapState<std::string, int64_t>("map");
+  auto* r = *b.GetReducingState<int64_t>("sum",
+                                         [](const int64_t& x, const int64_t& y) { return x + y; });
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& k = keys[i];
+    b.SetCurrentKey(k, KeyGroupOf(k));
+    for (int64_t ns : {0, 7}) {
+      b.SetCurrentNamespace(ns);
+      v->update(k + "/" + std::to_string(ns));
+      l->add(static_cast<int64_t>(i));
+      l->add(ns);
+      m->put(std::string("a"), static_cast<int64_t>(i));
+      m->put(k, ns);
+      r->add(static_cast<int64_t>(i));
+      r->add(ns);
+      b.RegisterEventTimeTimer(ns, ns + static_cast<int64_t>(i));
+    }
+  }
+}
+
+void Verify(KeyedStateBackend& b, const std::vector<std::string>& all_keys) {
+  auto* v = *b.GetValueState<std::string>("value");
+  auto* l = *b.GetListState<int64_t>("list");
+  auto* m = *b.GetMapState<std::string, int64_t>("map");
+  auto* r = *b.GetReducingState<int64_t>("sum",
+                                         [](const int64_t& x, const int64_t& y) { return x + y; });
+  size_t mine = 0;
+  std::set<std::tuple<std::string, int64_t, int64_t>> timers, expected;
+  for (size_t i = 0; i < all_keys.size(); ++i) {
+    const std::string& k = all_keys[i];
+    if (!b.key_group_range().Contains(KeyGroupOf(k))) continue;
+    ++mine;
+    b.SetCurrentKey(k, KeyGroupOf(k));
+    for (int64_t ns : {0, 7}) {
+      b.SetCurrentNamespace(ns);
+      ASSERT_NE(v->value(), nullptr) << k;
+      EXPECT_EQ(*v->value(), k + "/" + std::to_string(ns));
+      ASSERT_NE(l->get(), nullptr);
+      EXPECT_THAT(*l->get(), ElementsAre(static_cast<int64_t>(i), ns));
+      ASSERT_NE(m->get("a"), nullptr);
+      EXPECT_EQ(*m->get("a"), static_cast<int64_t>(i));
+      EXPECT_EQ(*m->get(k), ns);
+      EXPECT_EQ(*r->get(), static_cast<int64_t>(i) + ns);
+      expected.emplace(k, ns, ns + static_cast<int64_t>(i));
+    }
+  }
+  EXPECT_EQ(v->size(), mine * 2);
+  EXPECT_EQ(m->size(), mine * 2);
+  b.ForEachEventTimeTimer([&](std::string_view k, int32_t, int64_t ns, int64_t ts) {
+    timers.emplace(std::string(k), ns, ts);
+  });
+  EXPECT_EQ(timers, expected);
+}
+
+absl::Status RestoreFrom(KeyedStateBackend& b, const std::vector<KeyedStateSnapshot>& snaps) {
+  std::vector<std::string_view> bytes;
+  std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
+  for (const auto& s : snaps) {
+    bytes.push_back(s.bytes);
+    offsets.push_back(s.key_group_offsets);
+  }
+  return b.Restore(bytes, offsets);
+}
+
+TEST(RocksDbBackendTest, HeapSnapshotRestoresIntoRocksDbAndBack) {
+  const auto keys = Keys(300);
+  KeyedStateBackend heap(kMaxP, {0, kMaxP - 1});
+  Fill(heap, keys);
+  auto heap_snap = heap.Snapshot();
+  ASSERT_TRUE(heap_snap.ok()) << heap_snap.status();
+
+  auto rocks = Make(Rocks(TestDir("cross")));
+  ASSERT_NE(rocks, nullptr);
+  ASSERT_TRUE(RestoreFrom(*rocks, {*heap_snap}).ok());
+  Verify(*rocks, keys);
+  auto rocks_snap = rocks->Snapshot();
+  ASSERT_TRUE(rocks_snap.ok()) << rocks_snap.status();
+  EXPECT_EQ(rocks_snap->key_group_offsets.size(), heap_snap->key_group_offsets.size());
+
+  KeyedStateBackend heap2(kMaxP, {0, kMaxP - 1});
+  ASSERT_TRUE(RestoreFrom(heap2, {*rocks_snap}).ok());
+  Verify(heap2, keys);
+  // Same content: a heap snapshot of the restored heap backend restores into RocksDB again and
+  // yields a RocksDB snapshot of the same layout (RocksDB iterates in key order; only the order
+  // of a user map's mappings inside a value may differ: flat_hash_map iteration order).
+  auto rocks2 = Make(Rocks(TestDir("cross")));
+  ASSERT_TRUE(RestoreFrom(*rocks2, {*heap2.Snapshot()}).ok());
+  Verify(*rocks2, keys);  // registers the states in the same order as `rocks`
+  auto rocks_snap2 = rocks2->Snapshot();
+  ASSERT_TRUE(rocks_snap2.ok());
+  EXPECT_EQ(rocks_snap2->bytes.size(), rocks_snap->bytes.size());
+  EXPECT_EQ(rocks_snap2->key_group_offsets, rocks_snap->key_group_offsets);
+}
+
+TEST(RocksDbBackendTest, RescaleAcrossStoragesReadsOnlyOwnKeyGroups) {
+  const auto keys = Keys(600);
+  // Old job: parallelism 2, one heap and one RocksDB subtask.
+  std::vector<KeyedStateSnapshot> snaps;
+  for (int32_t i = 0; i < 2; ++i) {
+    auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, 2, i);
+    std::unique_ptr<KeyedStateBackend> b =
+        i == 0 ? std::make_unique<KeyedStateBackend>(kMaxP, range)
+               : Make(Rocks(TestDir("rescale")), range);
+    std::vector<std::string> mine;
+    for (const auto& k : keys) {
+      if (range.Contains(KeyGroupOf(k))) mine.push_back(k);
+    }
+    Fill(*b, mine);  // note: Fill's indexes are positions in `mine`, so verify per subtask
+    snaps.push_back(*b->Snapshot());
+  }
+  // New job: parallelism 3 on RocksDB. Every entry of the new range comes from exactly one old
+  // snapshot; the total over the three subtasks is everything.
+  size_t total = 0;
+  for (int32_t i = 0; i < 3; ++i) {
+    auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, 3, i);
+    auto b = Make(Rocks(TestDir("rescale")), range);
+    ASSERT_TRUE(RestoreFrom(*b, snaps).ok());
+    auto* v = *b->GetValueState<std::string>("value");
+    v->ForEach([&](std::string_view k, int32_t kg, int64_t ns, const std::string& val) {
+      EXPECT_TRUE(range.Contains(kg));
+      EXPECT_EQ(kg, KeyGroupOf(std::string(k)));
+      EXPECT_EQ(val, std::string(k) + "/" + std::to_string(ns));
+    });
+    total += v->size();
+  }
+  EXPECT_EQ(total, keys.size() * 2);
+}
+
+TEST(RocksDbBackendTest, StateLivesOnDiskInItsOwnDirectoryRemovedByTheDestructor) {
+  const std::string parent = TestDir("disk");
+  std::string dir1, dir2;
+  {
+    auto b1 = Make(Rocks(parent));
+    auto b2 = Make(Rocks(parent));
+    ASSERT_NE(b1, nullptr);
+    ASSERT_NE(b2, nullptr);
+    dir1 = b1->rocksdb_dir();
+    dir2 = b2->rocksdb_dir();
+    EXPECT_NE(dir1, dir2) << "one RocksDB instance per backend";
+    EXPECT_EQ(fs::path(dir1).parent_path(), fs::path(parent));
+    EXPECT_TRUE(fs::exists(fs::path(dir1) / "CURRENT"));
+
+    // ~8 MB of values with 1 MB memtables: flushed to SST files in the directory.
+    auto* v = *b1->GetValueState<std::string>("big");
+    const std::string payload(800, 'x');
+    for (int i = 0; i < 10000; ++i) {
+      std::string k = "k" + std::to_string(i);
+      b1->SetCurrentKey(k, KeyGroupOf(k));
+      v->update(payload);
+    }
+    ASSERT_TRUE(b1->status().ok());
+    auto cp = b1->CheckpointIncremental(dir1 + "-cp");  // also forces a flush
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    size_t sst = 0;
+    uintmax_t bytes = 0;
+    for (const auto& e : fs::directory_iterator(dir1)) {
+      if (e.path().extension() == ".sst") {
+        ++sst;
+        bytes += e.file_size();
+      }
+    }
+    EXPECT_GT(sst, 0u);
+    EXPECT_GT(bytes, 100000u) << "values compress, but not to nothing";
+    EXPECT_GT(b1->ApproximateSizeBytes(), 100000);
+    // Reads come back from disk.
+    std::string k = "k1234";
+    b1->SetCurrentKey(k, KeyGroupOf(k));
+    ASSERT_NE(v->value(), nullptr);
+    EXPECT_EQ(*v->value(), payload);
+    fs::remove_all(dir1 + "-cp");
+  }
+  EXPECT_FALSE(fs::exists(dir1)) << "the destructor deletes the instance's directory";
+  EXPECT_FALSE(fs::exists(dir2));
+}
+
+TEST(RocksDbBackendTest, InPlaceMutationThroughValuePointerIsPersisted) {
+  auto b = Make(Rocks(TestDir("inplace")));
+  auto* v = *b->GetValueState<int64_t>("v");
+  auto* m = *b->GetMapState<std::string, int64_t>("m");
+  b->SetCurrentKey("a", KeyGroupOf("a"));
+  v->update(int64_t{1});
+  m->put(std::string("x"), int64_t{1});
+  *v->value() += 41;  // mutate through the pointer, as the heap backend allows
+  *m->get("x") = 5;
+  b->SetCurrentKey("b", KeyGroupOf("b"));  // the cache moves on: written back
+  EXPECT_EQ(v->value(), nullptr);
+  EXPECT_EQ(m->get("x"), nullptr);
+  b->SetCurrentKey("a", KeyGroupOf("a"));
+  EXPECT_EQ(*v->value(), 42);
+  EXPECT_EQ(*m->get("x"), 5);
+  *v->value() = 43;  // still cached: the snapshot must see it
+  auto snap = b->Snapshot();
+  ASSERT_TRUE(snap.ok());
+  KeyedStateBackend heap(kMaxP, {0, kMaxP - 1});
+  ASSERT_TRUE(RestoreFrom(heap, {*snap}).ok());
+  heap.SetCurrentKey("a", KeyGroupOf("a"));
+  EXPECT_EQ(*(*heap.GetValueState<int64_t>("v"))->value(), 43);
+}
+
+TEST(RocksDbBackendTest, IncrementalCheckpointsShareSstFiles) {
+  const std::string parent = TestDir("incremental");
+  BackendOptions o = Rocks(parent);
+  o.write_buffer_bytes = 32 << 20;  // one SST per flush, below the L0 compaction trigger
+  auto b = Make(o);
+  auto* v = *b->GetValueState<std::string>("v");
+  const std::string payload(200, 'p');
+  for (int i = 0; i < 20000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    b->SetCurrentKey(k, KeyGroupOf(k));
+    v->update(payload + std::to_string(i));
+  }
+  const std::string cp1_dir = parent + "/cp-1", cp2_dir = parent + "/cp-2";
+  fs::remove_all(cp1_dir);
+  fs::remove_all(cp2_dir);
+  auto cp1 = b->CheckpointIncremental(cp1_dir);
+  ASSERT_TRUE(cp1.ok()) << cp1.status();
+  ASSERT_FALSE(cp1->sst_files.empty());
+  EXPECT_TRUE(fs::exists(fs::path(cp1_dir) / "CURRENT"));
+  // A small update, then the next checkpoint: the old SST files are shared (same names) and
+  // the new ones are small.
+  for (int i = 0; i < 10; ++i) {
+    std::string k = "k" + std::to_string(i);
+    b->SetCurrentKey(k, KeyGroupOf(k));
+    v->update(std::string("changed"));
+  }
+  auto cp2 = b->CheckpointIncremental(cp2_dir);
+  ASSERT_TRUE(cp2.ok()) << cp2.status();
+  std::set<std::string> old(cp1->sst_files.begin(), cp1->sst_files.end());
+  int64_t new_bytes = 0;
+  size_t shared = 0;
+  for (const auto& f : cp2->sst_files) {
+    if (old.contains(f)) {
+      ++shared;
+    } else {
+      new_bytes += static_cast<int64_t>(fs::file_size(fs::path(cp2_dir) / f));
+    }
+  }
+  EXPECT_EQ(shared, cp1->sst_files.size());
+  EXPECT_GT(new_bytes, 0);
+  EXPECT_LT(new_bytes * 10, cp1->total_bytes) << "only a small fraction is new";
+  // Existing target directory: an error, not an overwrite.
+  EXPECT_FALSE(b->CheckpointIncremental(cp2_dir).ok());
+  // The heap has no incremental checkpoints.
+  KeyedStateBackend heap(kMaxP, {0, kMaxP - 1});
+  EXPECT_EQ(heap.CheckpointIncremental(parent + "/cp-heap").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  fs::remove_all(cp1_dir);
+  fs::remove_all(cp2_dir);
+}
+
+TEST(RocksDbBackendTest, UnusableLocalDirIsAnErrorNamingIt) {
+  const std::string file = TestDir("not-a-dir");
+  { std::ofstream(file) << "x"; }
+  BackendOptions o = Rocks(file + "/sub");
+  auto b = KeyedStateBackend::Create(kMaxP, {0, kMaxP - 1}, o);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("not-a-dir"));
+  KeyedStateBackend direct(kMaxP, {0, kMaxP - 1}, o);
+  EXPECT_FALSE(direct.status().ok());
+  EXPECT_FALSE(direct.GetValueState<int64_t>("v").ok());
+  EXPECT_FALSE(direct.Snapshot().ok());
+  fs::remove(file);
+}
+
+}  // namespace
+}  // namespace sluice::state
