@@ -30,6 +30,7 @@ constexpr ConfigKey kKeys[] = {
      "JobManager: max time a network buffer waits before it is flushed (0 = every batch)"},
     {"state.checkpoints.dir", "",
      "JobManager: default checkpoint directory of jobs that checkpoint (no default)"},
+    {"state.savepoints.dir", "", "JobManager: default savepoint directory (no default)"},
     {"taskmanager.numberOfTaskSlots", "1", "TaskManager: number of slots it offers"},
     {"taskmanager.host", "127.0.0.1", "TaskManager: address others reach it on"},
     {"taskmanager.bind-host", "0.0.0.0", "TaskManager: address its gRPC server binds to"},

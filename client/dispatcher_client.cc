@@ -93,6 +93,34 @@ absl::StatusOr<std::string> DispatcherClient::GetJobCheckpoints(const std::strin
   return response.json();
 }
 
+absl::StatusOr<std::string> DispatcherClient::TriggerSavepoint(const std::string& job_id,
+                                                               const std::string& dir, bool stop) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::TriggerSavepointRequest request;
+  request.set_job_id(job_id);
+  request.set_target_directory(dir);
+  request.set_stop(stop);
+  v1::TriggerSavepointResponse response;
+  absl::Status status =
+      ToStatus(stub_->TriggerSavepoint(&context, request, &response), "TriggerSavepoint");
+  if (!status.ok()) return status;
+  return response.trigger_id();
+}
+
+absl::StatusOr<v1::SavepointStatus> DispatcherClient::GetSavepoint(const std::string& job_id,
+                                                                   const std::string& trigger) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::GetSavepointRequest request;
+  request.set_job_id(job_id);
+  request.set_trigger_id(trigger);
+  v1::SavepointStatus response;
+  absl::Status status = ToStatus(stub_->GetSavepoint(&context, request, &response), "GetSavepoint");
+  if (!status.ok()) return status;
+  return response;
+}
+
 absl::Status DispatcherClient::CancelJob(const std::string& job_id) {
   grpc::ClientContext context;
   PrepareContext(&context);

@@ -32,6 +32,11 @@ class DispatcherClient {
   absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id);
   // Flink's /jobs/:jobid/checkpoints statistics as JSON text.
   absl::StatusOr<std::string> GetJobCheckpoints(const std::string& job_id);
+  // Starts a savepoint (stop: stop with savepoint); returns the trigger id.
+  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
+                                               bool stop);
+  absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
+                                                   const std::string& trigger_id);
   absl::Status CancelJob(const std::string& job_id);
   absl::StatusOr<v1::ListTaskManagersResponse> ListTaskManagers();
 

@@ -5,6 +5,7 @@
 // unreachable), 2 usage error (CLI11 parse errors), 130 when `run` is interrupted.
 
 #include <filesystem>
+#include <thread>
 #include <signal.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "runtime/base/status.h"
 #include "client/commands.h"
 #include "client/dispatcher_client.h"
 #include "client/job_runner.h"
@@ -58,6 +60,9 @@ struct Options {
   int parallelism = 0;
   bool detached = false;
   std::string from_checkpoint;
+  bool allow_non_restored_state = false;
+  std::string savepoint_dir;
+  bool with_savepoint = false;
   int taskmanagers = 2;
   int slots = 2;
   std::string log_level = "warn";
@@ -69,6 +74,7 @@ int Run(const Options& o) {
   if (!o.from_checkpoint.empty()) {
     job->set_restore_path(std::filesystem::absolute(o.from_checkpoint).lexically_normal().string());
   }
+  job->set_allow_non_restored_state(o.allow_non_restored_state);
   auto client = DispatcherClient::Create(o.jobmanager);
   RunOptions run;
   run.detached = o.detached;
@@ -120,6 +126,92 @@ int Cancel(const Options& o) {
   return 0;
 }
 
+// Triggers a savepoint (or stop with savepoint) and waits for it, showing progress.
+absl::StatusOr<std::string> TakeSavepoint(DispatcherClient& client, const std::string& job_id,
+                                          const std::string& dir, bool stop) {
+  std::string target = dir.empty() ? "" : std::filesystem::absolute(dir).lexically_normal().string();
+  ASSIGN_OR_RETURN(std::string trigger, client.TriggerSavepoint(job_id, target, stop));
+  std::cout << fmt::format("{} for job {} triggered (request {}); waiting",
+                           stop ? "Stop with savepoint" : "Savepoint", job_id, trigger)
+            << std::flush;
+  const int64_t deadline = MonotonicMillis() + 10 * 60 * 1000;
+  while (MonotonicMillis() < deadline) {
+    ASSIGN_OR_RETURN(v1::SavepointStatus st, client.GetSavepoint(job_id, trigger));
+    if (st.status() == "COMPLETED") {
+      std::cout << " done.\n";
+      return st.location();
+    }
+    if (st.status() == "FAILED") {
+      std::cout << " failed.\n";
+      return FailedPreconditionF("savepoint of job {} failed: {}", job_id, st.failure());
+    }
+    std::cout << "." << std::flush;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval
+  }
+  return absl::DeadlineExceededError("savepoint did not complete within 10 minutes");
+}
+
+int Savepoint(const Options& o) {
+  auto client = DispatcherClient::Create(o.jobmanager);
+  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, false);
+  if (!location.ok()) return PrintError(location.status());
+  std::cout << "Savepoint completed. Path: " << *location << "\n";
+  return 0;
+}
+
+int Stop(const Options& o) {
+  auto client = DispatcherClient::Create(o.jobmanager);
+  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, true);
+  if (!location.ok()) return PrintError(location.status());
+  std::cout << "Savepoint completed. Path: " << *location << "\n";
+  return 0;
+}
+
+// Stop with savepoint, then run the same job from it at the new parallelism.
+int Rescale(const Options& o) {
+  auto client = DispatcherClient::Create(o.jobmanager);
+  auto job = client->GetJob(o.job_id);
+  if (!job.ok()) return PrintError(job.status());
+  for (const auto& v : job->vertices()) {
+    if (o.parallelism > v.max_parallelism()) {
+      std::cerr << fmt::format(
+          "cannot rescale job {} to parallelism {}: vertex '{}' has max parallelism {} (the "
+          "number of key groups); nothing was stopped\n",
+          o.job_id, o.parallelism, v.name(), v.max_parallelism());
+      return 1;
+    }
+  }
+  const int64_t start = MonotonicMillis();
+  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, true);
+  if (!location.ok()) return PrintError(location.status());
+  const int64_t stopped = MonotonicMillis();
+  v1::JobSubmission sub = job->submission();
+  sub.set_parallelism(o.parallelism);
+  sub.set_restore_path(*location);
+  auto new_id = client->SubmitJob(sub);
+  if (!new_id.ok()) return PrintError(new_id.status());
+  // Downtime: from the savepoint's completion (sources stopped) to every subtask RUNNING.
+  for (;;) {
+    auto st = client->GetJob(*new_id);
+    if (!st.ok()) return PrintError(st.status());
+    bool running = st->job().state() == "RUNNING";
+    for (const auto& v : st->vertices())
+      for (const auto& s : v.subtasks()) running &= s.state() == "RUNNING" || s.state() == "FINISHED";
+    if (running || st->job().state() == "FINISHED") break;
+    if (st->job().state() == "FAILED" || st->job().state() == "CANCELED") {
+      std::cerr << "rescaled job " << *new_id << " ended " << st->job().state() << ": "
+                << st->job().failure_cause() << "\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+  }
+  std::cout << fmt::format(
+      "Rescaled job {} to parallelism {} as job {} from savepoint {}; downtime {} ms (stop "
+      "with savepoint took {} ms)\n",
+      o.job_id, o.parallelism, *new_id, *location, MonotonicMillis() - stopped, stopped - start);
+  return 0;
+}
+
 int Checkpoints(const Options& o) {
   auto json = DispatcherClient::Create(o.jobmanager)->GetJobCheckpoints(o.job_id);
   if (!json.ok()) return PrintError(json.status());
@@ -157,9 +249,11 @@ int Main(int argc, char** argv) {
   add_jobmanager(run);
   add_parallelism(run);
   run->add_flag("--detached,-d", o.detached, "return right after the submission");
-  run->add_option("--from-checkpoint,-s", o.from_checkpoint,
-                  "restore the job's state from a retained checkpoint (a chk-<n> directory or "
-                  "its _metadata file)");
+  run->add_option("--from-checkpoint,--from-savepoint,-s", o.from_checkpoint,
+                  "restore the job's state from a savepoint or a retained checkpoint (its "
+                  "directory or _metadata file)");
+  run->add_flag("--allow-non-restored-state", o.allow_non_restored_state,
+                "skip state of operators (uids) the job no longer has instead of refusing");
 
   CLI::App* local = app.add_subcommand(
       "local", "Run a job spec on an in-process mini-cluster (a JobManager and N TaskManagers)");
@@ -187,6 +281,29 @@ int Main(int argc, char** argv) {
   cancel->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
   add_jobmanager(cancel);
 
+  CLI::App* savepoint = app.add_subcommand("savepoint", "Take a savepoint of a running job");
+  savepoint->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
+  savepoint->add_option("--dir", o.savepoint_dir,
+                        "target directory (default: the JobManager's state.savepoints.dir)");
+  add_jobmanager(savepoint);
+
+  CLI::App* stop = app.add_subcommand(
+      "stop", "Stop a job with a final savepoint (sources stop after it; the job ends FINISHED)");
+  stop->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
+  stop->add_flag("--savepoint", o.with_savepoint, "take the final savepoint (required)")->required();
+  stop->add_option("--dir", o.savepoint_dir,
+                   "target directory (default: the JobManager's state.savepoints.dir)");
+  add_jobmanager(stop);
+
+  CLI::App* rescale = app.add_subcommand(
+      "rescale", "Change a job's parallelism: stop with savepoint, restore at the new parallelism");
+  rescale->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
+  rescale->add_option("--parallelism,-p", o.parallelism, "the new parallelism")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  rescale->add_option("--dir", o.savepoint_dir, "savepoint directory");
+  add_jobmanager(rescale);
+
   CLI::App* checkpoints = app.add_subcommand(
       "checkpoints", "Show a job's checkpoint counts, latest checkpoints and history");
   checkpoints->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
@@ -210,6 +327,9 @@ int Main(int argc, char** argv) {
   if (cancel->parsed()) return Cancel(o);
   if (tms->parsed()) return TaskManagers(o);
   if (checkpoints->parsed()) return Checkpoints(o);
+  if (savepoint->parsed()) return Savepoint(o);
+  if (stop->parsed()) return Stop(o);
+  if (rescale->parsed()) return Rescale(o);
   std::cerr << app.help();
   return 2;
 }

@@ -18,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "jobmanager/execution_graph.h"
 #include "jobmanager/rest/rest_server.h"
+#include "runtime/base/check.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/serial_executor.h"
 #include "runtime/base/status.h"
@@ -815,13 +816,14 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
         grpc::Status st;
-        if (kind == "trigger" || kind == "final") {
+        if (kind == "trigger" || kind == "final" || kind == "stop") {
           v1::TriggerCheckpointRequest req;
           req.set_job_id(job_id);
           req.set_attempt_id(c.attempt);
           req.set_checkpoint_id(checkpoint_id);
           req.set_timestamp_ms(timestamp_ms);
           req.set_final(kind == "final");
+          req.set_stop(kind == "stop");
           v1::TriggerCheckpointResponse resp;
           st = c.stub->TriggerCheckpoint(&ctx, req, &resp);
         } else {
@@ -830,6 +832,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
           req.set_attempt_id(c.attempt);
           req.set_checkpoint_id(checkpoint_id);
           v1::NotifyCheckpointResponse resp;
+          SLUICE_CHECK(kind == "complete" || kind == "aborted", "unknown task message '{}'", kind);
           st = kind == "complete" ? c.stub->NotifyCheckpointComplete(&ctx, req, &resp)
                                   : c.stub->NotifyCheckpointAborted(&ctx, req, &resp);
         }
@@ -944,7 +947,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     e.end_of_input = true;
     for (const auto& st : job.coordinator->history()) {
       if (st.status == checkpoint::CheckpointStatus::kInProgress) {
-        SendToTasks(job, {&e}, "trigger", st.id, st.trigger_timestamp);
+        SendToTasks(job, {&e}, st.id == job.stop_savepoint_id ? "final" : "trigger", st.id,
+                    st.trigger_timestamp);
       }
     }
     bool all = true;
@@ -974,7 +978,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         else if (job.graph.vertices[static_cast<size_t>(e->vertex)].is_source()) sources.push_back(e);
       }
       SendToTasks(job, sources, op.stop ? "stop" : "trigger", trigger->id, trigger->timestamp_ms);
-      SendToTasks(job, drained, "trigger", trigger->id, trigger->timestamp_ms);
+      // Drained tasks snapshot at once; a stop savepoint is their final checkpoint.
+      SendToTasks(job, drained, op.stop ? "final" : "trigger", trigger->id, trigger->timestamp_ms);
       return;
     }
   }
@@ -1460,6 +1465,11 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   v1::GetJobResponse Details(JobMaster& job) {
     v1::GetJobResponse r;
     *r.mutable_job() = Summary(job);
+    auto* sub = r.mutable_submission();
+    sub->set_spec_yaml(job.submission.spec_yaml);
+    sub->set_spec_path(job.submission.spec_path);
+    sub->set_base_dir(job.submission.base_dir);
+    sub->set_parallelism(job.submission.parallelism);
     for (const auto& v : job.graph.vertices) {
       auto* vi = r.add_vertices();
       vi->set_id(v.id);

@@ -35,6 +35,7 @@ absl::Status ApplyConfigFile(const client::ConfigFile& file, JobManagerConfig* c
   RETURN_IF_ERROR(file.GetDurationMs("heartbeat.timeout", &config->heartbeat_timeout_ms));
   RETURN_IF_ERROR(file.GetDurationMs("execution.buffer-timeout", &config->buffer_timeout_ms));
   RETURN_IF_ERROR(file.GetString("state.checkpoints.dir", &config->checkpoint_dir));
+  RETURN_IF_ERROR(file.GetString("state.savepoints.dir", &config->savepoint_dir));
   return absl::OkStatus();
 }
 
@@ -91,7 +92,10 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  std::string checkpoint_dir;
+  std::string checkpoint_dir, savepoint_dir;
+  auto* spdir_opt = app.add_option("--savepoint-dir", savepoint_dir,
+                                   "default directory of savepoints [state.savepoints.dir, no "
+                                   "default]");
   auto* cpdir_opt = app.add_option("--checkpoint-dir", checkpoint_dir,
                                    "default checkpoint directory of jobs that checkpoint "
                                    "[state.checkpoints.dir, no default]");
@@ -114,6 +118,7 @@ int Main(int argc, char** argv) {
   }
   if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
   if (cpdir_opt->count() > 0) config.checkpoint_dir = checkpoint_dir;
+  if (spdir_opt->count() > 0) config.savepoint_dir = savepoint_dir;
   if (rest_opt->count() > 0) config.rest_port = rest_port;
   if (bind_opt->count() > 0) {
     config.bind_host = bind_host;

@@ -1,5 +1,7 @@
 #include "taskmanager/task.h"
 
+#include <filesystem>
+
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
@@ -142,6 +144,18 @@ operators::OperatorContext Task::MakeContext(const std::string& op_name, const s
   return ctx;
 }
 
+// The job's state backend choice (Flink's state.backend / state.local-dir).
+state::BackendOptions Task::BackendOptions() const {
+  state::BackendOptions o;
+  const auto& settings = d_.graph->settings;
+  auto it = settings.find("state.backend");
+  if (it != settings.end() && it->second == "rocksdb") o.kind = state::BackendOptions::kRocksDb;
+  it = settings.find("state.local-dir");
+  o.local_dir = it != settings.end() ? it->second
+                                     : std::filesystem::temp_directory_path().string();
+  return o;
+}
+
 absl::Status Task::Execute() {
   // Build the chain; keyed operators get a state backend for this subtask's key groups,
   // restored from the checkpoint's files when there are any.
@@ -157,7 +171,8 @@ absl::Status Task::Execute() {
     contexts.push_back(MakeContext(op.name, op.uid, op_metrics_.back().get()));
     std::unique_ptr<state::KeyedStateBackend> backend;
     if (op.keyed) {
-      backend = std::make_unique<state::KeyedStateBackend>(vertex_.max_parallelism, range);
+      ASSIGN_OR_RETURN(backend,
+                       state::KeyedStateBackend::Create(vertex_.max_parallelism, range, BackendOptions()));
       auto it = d_.restored.find(op.uid);
       if (it != d_.restored.end() && !it->second.keyed_files.empty()) {
         std::vector<std::string> files;

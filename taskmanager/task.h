@@ -24,9 +24,7 @@
 #include "runtime/network/channels.h"
 #include "runtime/operators/operator.h"
 
-namespace sluice::state {
-class KeyedStateBackend;
-}
+#include "runtime/state/keyed_state_backend.h"
 
 namespace sluice::taskmanager {
 
@@ -129,6 +127,7 @@ class Task {
   absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final);
   absl::Status NotifyComplete(int64_t checkpoint_id);
   void Transition(graph::ExecutionState to, const absl::Status& failure = absl::OkStatus());
+  state::BackendOptions BackendOptions() const;
   operators::OperatorContext MakeContext(const std::string& op_name, const std::string& uid,
                                          operators::OperatorMetrics* metrics) const;
 

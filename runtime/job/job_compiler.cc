@@ -269,6 +269,18 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
       return Error(cp["interval"], "checkpointing: interval must be 0 (off) or at least 10 ms");
     }
   }
+  if (YAML::Node st = root["state"]) {
+    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir"}));
+    ASSIGN_OR_RETURN(std::string backend, GetString(st, "state", "backend", false, "heap"));
+    if (backend != "heap" && backend != "hashmap" && backend != "rocksdb") {
+      return Error(st["backend"], "state: unknown backend '{}' (expected heap or rocksdb)", backend);
+    }
+    (*out)["state.backend"] = backend == "hashmap" ? "heap" : backend;
+    if (st["local-dir"]) {
+      ASSIGN_OR_RETURN(std::string dir, GetString(st, "state", "local-dir", true));
+      (*out)["state.local-dir"] = ResolvePath(dir);
+    }
+  }
   if (YAML::Node rs = root["restart-strategy"]) {
     if (!rs.IsMap()) return Error(rs, "restart-strategy must be a mapping with a 'type'");
     ASSIGN_OR_RETURN(std::string type, GetString(rs, "restart-strategy", "type", true));
@@ -356,7 +368,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
     }
     RETURN_IF_ERROR(CheckKeys(root, "job",
                               {"name", "parallelism", "max-parallelism", "source", "pipeline",
-                               "sink", "checkpointing", "restart-strategy"}));
+                               "sink", "checkpointing", "restart-strategy", "state"}));
     JobGraph g;
     ASSIGN_OR_RETURN(g.name, GetString(root, "job", "name", false, "sluice-job"));
     ASSIGN_OR_RETURN(g.parallelism, GetInt(root, "job", "parallelism", 1));

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Savepoints, rescaling by key groups and both state backends (issue #4), on real processes.
+
+test_stop_with_savepoint_then_restore_at_other_parallelism_and_backend:
+  The flight-delays job (full file, rate-limited, heap backend, parallelism 2) is stopped with a
+  savepoint midway (`sluice stop --savepoint`); the job ends FINISHED. The savepoint is then
+  restored three times, each into its own copy of the output directory as it was at the stop:
+  at parallelism 1 (RocksDB), 3 (heap) and 5 (RocksDB). Every run's final output equals the
+  reference computed from the CSV, row for row: state was redistributed by key-group ranges and
+  across backends, file positions and sink pending files by the new parallelism.
+
+test_rescale_running_job:
+  `sluice rescale JOB -p 3` on a running job stops it with a savepoint and restores it at
+  parallelism 3; the final output equals the reference.
+
+test_refusals:
+  A savepoint with state for a uid the new job lacks is refused unless
+  --allow-non-restored-state; a different max parallelism is refused naming the operator;
+  rescaling above max parallelism is refused before anything stops (the job keeps RUNNING).
+"""
+
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import unittest  # noqa: E402
+
+from testing import harness, reference  # noqa: E402
+from testing.cluster import Cluster  # noqa: E402
+from testing.harness import Config, wait_until  # noqa: E402
+
+SPEC = """name: sp
+parallelism: 2
+{max_parallelism}checkpointing:
+  interval: 500 ms
+  dir: {checkpoints}
+state:
+  backend: {backend}
+source:
+  name: flights
+  type: file
+  path: {data}
+  rate: {rate}
+  schema: {{date: timestamp, delay: int64, distance: int64, origin: string, destination: string}}
+  event-time: {{field: date, max-out-of-orderness: 1 min}}
+pipeline:
+  - key-by: [origin]
+  - window:
+      size: 1 h
+      aggregates: {{flights: count(), avg_delay: avg(delay), max_delay: max(delay)}}
+    {window_uid}
+sink:
+  name: delays
+  type: file
+  path: {out}
+"""
+
+
+def write_spec(cluster, name, data, out, backend="heap", rate=200000, window_uid="",
+               max_parallelism=""):
+    path = os.path.join(cluster.dir, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(SPEC.format(checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
+                            backend=backend, data=json.dumps(data), rate=rate,
+                            out=json.dumps(out), window_uid=window_uid,
+                            max_parallelism=max_parallelism))
+    return path
+
+
+def completed_checkpoints(cluster, job_id):
+    values = cluster.rest_json(f"/jobs/{job_id}/metrics?get=numberOfCompletedCheckpoints")
+    return int(values[0]["value"]) if values else 0
+
+
+class SavepointRescaleTest(unittest.TestCase):
+
+    def start_and_stop(self, cluster, data, out):
+        spec = write_spec(cluster, "first", data, out)
+        job_id = cluster.submit(spec)
+        wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
+        savepoints = os.path.join(cluster.dir, "savepoints")
+        stop = cluster.cli("stop", job_id, "--savepoint", "--dir", savepoints, timeout_s=120)
+        self.assertEqual(stop.returncode, 0, stop.describe())
+        location = stop.stdout.strip().splitlines()[-1].split("Path: ")[-1]
+        self.assertTrue(os.path.exists(os.path.join(location, "_metadata")), stop.describe())
+        job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 60, 0.1)
+        self.assertEqual(job["state"], "FINISHED")
+        return job_id, location
+
+    def test_stop_with_savepoint_then_restore_at_other_parallelism_and_backend(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        expected = reference.flight_delays(data)
+        with Cluster(taskmanagers=3, slots=2, name="savepoint") as cluster:
+            out = os.path.join(cluster.dir, "out")
+            _, location = self.start_and_stop(cluster, data, out)
+            for parallelism, backend in ((1, "rocksdb"), (3, "heap"), (5, "rocksdb")):
+                copy = os.path.join(cluster.dir, f"out-p{parallelism}")
+                shutil.copytree(out, copy)
+                spec = write_spec(cluster, f"restore-{parallelism}", data, copy, backend=backend,
+                                  rate=0)
+                r = cluster.cli("run", spec, "--from-savepoint", location, "--parallelism",
+                                str(parallelism), timeout_s=300)
+                self.assertEqual(r.returncode, 0, r.describe())
+                restored = cluster.rest_json(f"/jobs/{r.job_id()}/checkpoints")["latest"]["restored"]
+                self.assertIsNotNone(restored)
+                with self.subTest(parallelism=parallelism, backend=backend):
+                    reference.assert_output_matches(self, copy, expected)
+
+    def test_rescale_running_job(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        expected = reference.flight_delays(data)
+        with Cluster(taskmanagers=2, slots=2, name="rescale") as cluster:
+            out = os.path.join(cluster.dir, "out")
+            spec = write_spec(cluster, "rescale", data, out, rate=150000)
+            job_id = cluster.submit(spec)
+            wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
+            r = cluster.cli("rescale", job_id, "--parallelism", "3", "--dir",
+                            os.path.join(cluster.dir, "savepoints"), timeout_s=120)
+            self.assertEqual(r.returncode, 0, r.describe())
+            self.assertIn("downtime", r.stdout)
+            new_id = r.stdout.split(" as job ")[1].split()[0]
+            job = cluster.wait_for_job_state(new_id, {"FINISHED"}, 300, 0.2)
+            self.assertEqual(job["vertices"][1]["parallelism"], 3)
+            reference.assert_output_matches(self, out, expected)
+
+    def test_refusals(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        with Cluster(taskmanagers=1, slots=2, name="refusals") as cluster:
+            out = os.path.join(cluster.dir, "out")
+            _, location = self.start_and_stop(cluster, data, out)
+
+            renamed = write_spec(cluster, "renamed", data, os.path.join(cluster.dir, "o2"),
+                                 window_uid="uid: delays-by-hour")
+            r = cluster.cli("run", renamed, "--from-savepoint", location, "--detached")
+            self.assertEqual(r.returncode, 1, r.describe())
+            self.assertIn("has state for operator uid 'window-2', which the job does not have",
+                          r.stderr)
+            self.assertIn("--allow-non-restored-state", r.stderr)
+            r = cluster.cli("run", renamed, "--from-savepoint", location, "--detached",
+                            "--allow-non-restored-state")
+            self.assertEqual(r.returncode, 0, r.describe())
+            cluster.cli("cancel", r.job_id())
+
+            other_max = write_spec(cluster, "max", data, os.path.join(cluster.dir, "o3"),
+                                   max_parallelism="max-parallelism: 256\n")
+            r = cluster.cli("run", other_max, "--from-savepoint", location, "--detached")
+            self.assertEqual(r.returncode, 1, r.describe())
+            self.assertIn("operator 'window-2'", r.stderr)
+            self.assertIn("max parallelism 128", r.stderr)
+            self.assertIn("max parallelism 256", r.stderr)
+
+            running = cluster.submit(write_spec(cluster, "running", data,
+                                                os.path.join(cluster.dir, "o4"), rate=20000))
+            cluster.wait_for_job_state(running, {"RUNNING"}, 60, 0.1)
+            r = cluster.cli("rescale", running, "--parallelism", "200")
+            self.assertEqual(r.returncode, 1, r.describe())
+            self.assertIn("max parallelism 128", r.stderr)
+            self.assertIn("nothing was stopped", r.stderr)
+            self.assertEqual(cluster.job(running)["state"], "RUNNING")
+            cluster.cli("cancel", running)
+
+
+if __name__ == "__main__":
+    harness.main()
