@@ -123,7 +123,7 @@ TEST(JobCompiler, MissingRequiredKeysAndUnknownKeys) {
             "job.yaml:4:3: source: missing required key 'path'");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "parallelism: 2", "paralelism: 2")),
             "job.yaml:2:1: job: unknown key 'paralelism' (expected one of: checkpointing, "
-            "max-parallelism, name, parallelism, pipeline, restart-strategy, sink, source)");
+            "max-parallelism, name, parallelism, pipeline, restart-strategy, sink, source, state)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  type: file\n  path: out\n", "  path: out\n")),
             "job.yaml:26:3: sink: missing required key 'type'");
 }
