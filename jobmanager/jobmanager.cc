@@ -556,7 +556,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     spdlog::info("Job {} ({}) switched from state {} to {}.{}", job.graph.name, job.id.ToString(),
                  graph::Name(from), graph::Name(to),
                  to == JobStatus::kFailed ? " Cause: " + job.failure_cause : "");
-    if (to == JobStatus::kFailing || to == JobStatus::kCancelling) {
+    if (to == JobStatus::kFailing || to == JobStatus::kCancelling ||
+        to == JobStatus::kRestarting) {
       job.terminating_since_ms = MonotonicMillis();
     }
     if (graph::IsTerminal(to)) {
@@ -1393,7 +1394,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     // Tasks that never confirm cancellation must not keep a job from its terminal state.
     for (auto& [jid, job] : jobs_) {
       JobStatus s = job->status.state();
-      if ((s == JobStatus::kFailing || s == JobStatus::kCancelling) &&
+      if ((s == JobStatus::kFailing || s == JobStatus::kCancelling ||
+           s == JobStatus::kRestarting) &&
           now - job->terminating_since_ms > 2 * config_.heartbeat_timeout_ms) {
         job->ForEachExecution([&](Execution& e) {
           if (!graph::IsTerminal(e.state.state())) {

@@ -150,6 +150,12 @@ state::BackendOptions Task::BackendOptions() const {
   const auto& settings = d_.graph->settings;
   auto it = settings.find("state.backend");
   if (it != settings.end() && it->second == "rocksdb") o.kind = state::BackendOptions::kRocksDb;
+  if (auto c = settings.find("state.backend.rocksdb.block.cache-size"); c != settings.end()) {
+    o.block_cache_bytes = std::stoll(c->second);
+  }
+  if (auto w = settings.find("state.backend.rocksdb.writebuffer.size"); w != settings.end()) {
+    o.write_buffer_bytes = std::stoll(w->second);
+  }
   it = settings.find("state.local-dir");
   o.local_dir = it != settings.end() ? it->second
                                      : std::filesystem::temp_directory_path().string();

@@ -1,6 +1,8 @@
 #include "runtime/job/job_compiler.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "fmt/format.h"
@@ -24,6 +26,23 @@ using graph::ChainedOperator;
 using graph::JobGraph;
 using graph::JobVertex;
 using graph::PartitionerKind;
+
+// "64 mb", "1gb", "512 kb", "1048576" -> bytes.
+std::optional<int64_t> ParseMemorySize(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0) return std::nullopt;
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
+  if (unit.empty() || unit == "b") return n;
+  if (unit == "kb" || unit == "k") return n << 10;
+  if (unit == "mb" || unit == "m") return n << 20;
+  if (unit == "gb" || unit == "g") return n << 30;
+  return std::nullopt;
+}
+
 
 // Compilation context: the spec path for messages and helpers to read YAML with locations.
 class Compiler {
@@ -270,7 +289,25 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
     }
   }
   if (YAML::Node st = root["state"]) {
-    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir"}));
+    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir", "rocksdb"}));
+    if (YAML::Node r = st["rocksdb"]) {
+      RETURN_IF_ERROR(CheckKeys(r, "state.rocksdb", {"block-cache-size", "write-buffer-size"}));
+      // Flink's state.backend.rocksdb.block.cache-size / .writebuffer.size, in bytes or with a
+      // unit suffix (kb, mb, gb).
+      const std::pair<const char*, const char*> sizes[] = {
+          {"block-cache-size", "state.backend.rocksdb.block.cache-size"},
+          {"write-buffer-size", "state.backend.rocksdb.writebuffer.size"}};
+      for (const auto& [key, flink] : sizes) {
+        if (!r[key]) continue;
+        ASSIGN_OR_RETURN(std::string text, GetString(r, "state.rocksdb", key, true));
+        auto bytes = ParseMemorySize(text);
+        if (!bytes) {
+          return Error(r[key], "state.rocksdb: '{}' must be a size like 64 mb, found '{}'", key,
+                       text);
+        }
+        (*out)[flink] = std::to_string(*bytes);
+      }
+    }
     ASSIGN_OR_RETURN(std::string backend, GetString(st, "state", "backend", false, "heap"));
     if (backend != "heap" && backend != "hashmap" && backend != "rocksdb") {
       return Error(st["backend"], "state: unknown backend '{}' (expected heap or rocksdb)", backend);

@@ -149,6 +149,23 @@ TEST(JobCompiler, ParallelismAboveMaxParallelismIsRefused) {
             "groups)");
 }
 
+TEST(JobCompiler, StateBackendSettings) {
+  auto g = Compile(std::string(kSpec) +
+                   "state:\n  backend: rocksdb\n  local-dir: rocks\n  rocksdb:\n"
+                   "    block-cache-size: 8 mb\n    write-buffer-size: 1024\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->settings.at("state.backend"), "rocksdb");
+  EXPECT_EQ(g->settings.at("state.local-dir"), "/base/rocks");
+  EXPECT_EQ(g->settings.at("state.backend.rocksdb.block.cache-size"), "8388608");
+  EXPECT_EQ(g->settings.at("state.backend.rocksdb.writebuffer.size"), "1024");
+  EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  backend: leveldb\n"),
+            "job.yaml:30:12: state: unknown backend 'leveldb' (expected heap or rocksdb)");
+  std::string msg = ErrorOf(std::string(kSpec) +
+                            "state:\n  rocksdb:\n    block-cache-size: lots\n");
+  EXPECT_NE(msg.find("'block-cache-size' must be a size like 64 mb, found 'lots'"),
+            std::string::npos) << msg;
+}
+
 TEST(JobCompiler, YamlSyntaxError) {
   std::string msg = ErrorOf("name: [unclosed\n");
   EXPECT_EQ(msg.rfind("job.yaml:", 0), 0u) << msg;
