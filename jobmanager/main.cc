@@ -15,6 +15,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/config_file.h"
+#include "client/daemon_main.h"
 #include "fmt/format.h"
 #include "jobmanager/jobmanager.h"
 #include "runtime/base/durations.h"
@@ -108,13 +109,10 @@ int Main(int argc, char** argv) {
   }
 
   JobManagerConfig config;
-  if (!config_path.empty()) {
-    auto file = client::ConfigFile::Load(config_path);
-    absl::Status status = file.ok() ? ApplyConfigFile(*file, &config) : file.status();
-    if (!status.ok()) {
-      std::cerr << "sluice-jobmanager: " << status.message() << "\n";
-      return 2;
-    }
+  if (!client::LoadConfigFile(
+          config_path, "sluice-jobmanager",
+          [&config](const client::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+    return 2;
   }
   if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
   if (cpdir_opt->count() > 0) config.checkpoint_dir = checkpoint_dir;
@@ -152,12 +150,7 @@ int Main(int argc, char** argv) {
   InitLogging("jobmanager", log_level);
   // Block the signals in every thread (the servers' threads inherit the mask) and take them
   // synchronously in main below, so shutdown runs on this thread, not in a signal handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  client::BlockTerminationSignals();
 
   auto jobmanager = JobManager::Start(config);
   if (!jobmanager.ok()) {
@@ -176,9 +169,7 @@ int Main(int argc, char** argv) {
     }
   }
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  client::WaitForTerminationSignal();
   (*jobmanager)->Shutdown();
   spdlog::info("JobManager stopped");
   return 0;

@@ -13,6 +13,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/config_file.h"
+#include "client/daemon_main.h"
 #include "fmt/format.h"
 #include "runtime/base/logging.h"
 #include "runtime/base/status.h"
@@ -92,13 +93,10 @@ int Main(int argc, char** argv) {
   }
 
   TaskManagerConfig config;
-  if (!config_path.empty()) {
-    auto file = client::ConfigFile::Load(config_path);
-    absl::Status status = file.ok() ? ApplyConfigFile(*file, &config) : file.status();
-    if (!status.ok()) {
-      std::cerr << "sluice-taskmanager: " << status.message() << "\n";
-      return 2;
-    }
+  if (!client::LoadConfigFile(
+          config_path, "sluice-taskmanager",
+          [&config](const client::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+    return 2;
   }
   if (jm_opt->count() > 0) config.jobmanager_address = jobmanager;
   if (slots_opt->count() > 0) config.slots = slots;
@@ -116,12 +114,7 @@ int Main(int argc, char** argv) {
   InitLogging(config.resource_id.empty() ? "taskmanager" : "taskmanager-" + config.resource_id,
               log_level);
   // Signals are taken synchronously in main (see sluice-jobmanager).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  client::BlockTerminationSignals();
 
   auto taskmanager = TaskManager::Start(config);
   if (!taskmanager.ok()) {
@@ -132,9 +125,7 @@ int Main(int argc, char** argv) {
                (*taskmanager)->resource_id(), config.slots, config.host, (*taskmanager)->rpc_port(),
                config.jobmanager_address);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  client::WaitForTerminationSignal();
   (*taskmanager)->Shutdown();
   spdlog::info("TaskManager stopped");
   return 0;

@@ -1,0 +1,27 @@
+#pragma once
+// Shared start-up and shutdown plumbing of the two daemons (sluice-jobmanager,
+// sluice-taskmanager): loading the configuration file and taking SIGINT/SIGTERM.
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "client/config_file.h"
+
+namespace sluice::client {
+
+// Loads `path` (nothing when empty) and passes it to `apply`. On an error prints
+// "<program>: <message>" to stderr and returns false (the daemon exits 2).
+bool LoadConfigFile(const std::string& path, std::string_view program,
+                    const std::function<absl::Status(const ConfigFile&)>& apply);
+
+// Blocks SIGINT and SIGTERM in this and every later thread (server threads inherit the mask)
+// and ignores SIGPIPE. Call before starting any thread.
+void BlockTerminationSignals();
+
+// Waits for SIGINT or SIGTERM (blocked by BlockTerminationSignals), logs it and returns, so that
+// shutdown runs on the main thread rather than in a signal handler.
+void WaitForTerminationSignal();
+
+}  // namespace sluice::client
