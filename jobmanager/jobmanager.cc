@@ -16,6 +16,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "grpcpp/grpcpp.h"
+#include "sluice/grpc_defaults.h"
 #include "jobmanager/execution_graph.h"
 #include "jobmanager/rest/rest_server.h"
 #include "runtime/base/check.h"
@@ -70,9 +71,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                              grpc::InsecureServerCredentials(), &rpc_port_);
     builder.RegisterService(static_cast<v1::DispatcherService::Service*>(this));
     builder.RegisterService(static_cast<v1::JobMasterService::Service*>(this));
-    builder.SetMaxReceiveMessageSize(64 << 20);
-    // gRPC sets SO_REUSEPORT by default, which would let a second daemon "bind" a taken port.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    rpc::ConfigureServer(builder);
     server_ = builder.BuildAndStart();
     if (!server_ || rpc_port_ == 0) {
       return UnavailableF("JobManager cannot listen for RPC on {}:{} (port in use?)",
@@ -231,10 +230,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       tm.last_heartbeat_mono = MonotonicMillis();
       tm.last_heartbeat_wall = NowMillis();
       tm.registration = ++registrations_;
-      grpc::ChannelArguments args;
-      args.SetMaxSendMessageSize(64 << 20);
-      tm.stub = v1::TaskExecutorService::NewStub(
-          grpc::CreateCustomChannel(tm.address, grpc::InsecureChannelCredentials(), args));
+      tm.stub = v1::TaskExecutorService::NewStub(grpc::CreateCustomChannel(
+          tm.address, grpc::InsecureChannelCredentials(), rpc::ChannelArguments()));
       spdlog::info("Registering TaskManager {} at {} with {} slots", *id, tm.address,
                    tm.slots);
       taskmanagers_[*id] = std::move(tm);

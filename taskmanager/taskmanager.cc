@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
+#include "sluice/grpc_defaults.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/job/job_compiler.h"
@@ -38,9 +39,7 @@ class TaskManagerImpl final : public TaskEnvironment,
                              grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(static_cast<v1::TaskExecutorService::Service*>(this));
     builder.RegisterService(static_cast<v1::DataExchangeService::Service*>(this));
-    builder.SetMaxReceiveMessageSize(64 << 20);
-    // gRPC sets SO_REUSEPORT by default, which would let a second daemon "bind" a taken port.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    rpc::ConfigureServer(builder);
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       return UnavailableF("TaskManager cannot listen on {}:{}", config_.bind_host, config_.rpc_port);
@@ -388,9 +387,8 @@ class TaskManagerImpl final : public TaskEnvironment,
     std::lock_guard lock(graph_mu_);
     auto& ch = channels_[address];
     if (!ch) {
-      grpc::ChannelArguments args;
-      args.SetMaxReceiveMessageSize(64 << 20);
-      ch = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      ch = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                     rpc::ChannelArguments());
     }
     return ch;
   }
