@@ -123,6 +123,24 @@ int64_t HeapBytes(const T& v) {
   return HeapBytesOf<T>::Of(v);
 }
 
+// Writes key group `key_group` of a RocksDB column family in the canonical group format
+// (varint count, then per entry the length-prefixed composite key and the stored value, which
+// is already Serializer<Entry> bytes, copied as it is). `scratch` is a reused buffer.
+inline void WriteColumnGroup(const RocksColumn& column, int32_t key_group, std::string* scratch,
+                             ByteWriter& out) {
+  scratch->clear();
+  ByteWriter w(scratch);
+  uint64_t n = 0;
+  column.ForEachInKeyGroup(key_group, [&](std::string_view composite, std::string_view value) {
+    w.WriteString(composite);
+    w.WriteRaw(value);
+    ++n;
+    return true;
+  });
+  out.WriteVarint64(n);
+  out.WriteRaw(*scratch);
+}
+
 // Untyped view of a state table, used by the backend for registration, snapshots and restore.
 class StateTableBase {
  public:
@@ -201,20 +219,8 @@ class StateTable : public StateTableBase {
 
   void WriteGroup(int32_t index, ByteWriter& out) const override {
     if (column_ != nullptr) {
-      // Stored values are Serializer<Entry> bytes: copied as they are.
       FlushCache();
-      scratch_.clear();
-      ByteWriter w(&scratch_);
-      uint64_t n = 0;
-      column_->ForEachInKeyGroup(range_.start + index,
-                                 [&](std::string_view composite, std::string_view value) {
-                                   w.WriteString(composite);
-                                   w.WriteRaw(value);
-                                   ++n;
-                                   return true;
-                                 });
-      out.WriteVarint64(n);
-      out.WriteRaw(scratch_);
+      WriteColumnGroup(*column_, range_.start + index, &scratch_, out);
       return;
     }
     const Map& m = groups_[index];

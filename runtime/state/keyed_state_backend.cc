@@ -140,17 +140,81 @@ absl::Status KeyedStateBackend::status() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RocksDbCheckpoint> KeyedStateBackend::CheckpointIncremental(
+absl::StatusOr<IncrementalSnapshot> KeyedStateBackend::SnapshotIncremental(
     const std::string& dir) {
   if (rocks_ == nullptr) {
     RETURN_IF_ERROR(open_status_);
-    return FailedPreconditionF("CheckpointIncremental into '{}': the backend stores state on the "
-                               "heap; incremental checkpoints need the RocksDB backend",
+    return FailedPreconditionF("incremental checkpoint into '{}': the backend stores state on "
+                               "the heap; incremental checkpoints need the RocksDB backend",
                                dir);
   }
   for (const auto& s : states_) s->FlushCache();
   RETURN_IF_ERROR(status());
-  return rocks_->Checkpoint(dir);
+  IncrementalSnapshot out;
+  ASSIGN_OR_RETURN(out.files, rocks_->Checkpoint(dir));
+  ASSIGN_OR_RETURN(out.meta, WriteSnapshot(/*meta_only=*/true));
+  return out;
+}
+
+absl::Status KeyedStateBackend::RestoreIncremental(
+    const std::vector<IncrementalRestoreSource>& sources) {
+  RETURN_IF_ERROR(open_status_);
+  if (rocks_ == nullptr) {
+    return FailedPreconditionF("cannot restore an incremental RocksDB checkpoint into the heap "
+                               "state backend: use state.backend: rocksdb, or restore from a "
+                               "savepoint (canonical format) to switch backends");
+  }
+  if (!states_.empty()) {
+    return FailedPreconditionF("RestoreIncremental must run before any state is registered");
+  }
+  auto overlap = [&](const core::KeyGroupRange& r) {
+    return std::max(0, std::min(r.end, range_.end) - std::max(r.start, range_.start) + 1);
+  };
+  int best = -1;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (overlap(sources[i].range) > 0 &&
+        (best < 0 || overlap(sources[i].range) > overlap(sources[static_cast<size_t>(best)].range))) {
+      best = static_cast<int>(i);
+    }
+  }
+  internal::RocksDbInstanceOptions ro;
+  ro.local_dir = options_.local_dir;
+  ro.block_cache_bytes = options_.block_cache_bytes;
+  ro.write_buffer_bytes = options_.write_buffer_bytes;
+  if (best >= 0) {
+    const IncrementalRestoreSource& base = sources[static_cast<size_t>(best)];
+    ASSIGN_OR_RETURN(auto inst, internal::RocksDbInstance::OpenFromFiles(ro, base.files));
+    if (base.range.start < range_.start || base.range.end > range_.end) {
+      RETURN_IF_ERROR(inst->DeleteKeyGroupsOutside(range_.start, range_.end));
+    }
+    rocks_ = std::move(inst);  // the fresh, empty instance and its directory go away
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (static_cast<int>(i) == best || overlap(sources[i].range) == 0) continue;
+      ASSIGN_OR_RETURN(auto other, internal::RocksDbInstance::OpenFromFiles(ro, sources[i].files));
+      RETURN_IF_ERROR(rocks_->CopyKeyGroupsFrom(*other, std::max(range_.start, sources[i].range.start),
+                                                std::min(range_.end, sources[i].range.end)));
+    }
+  }
+  for (size_t i = 0; i < sources.size(); ++i) {
+    RETURN_IF_ERROR(RestoreOne(i, sources[i].meta, sources[i].meta_offsets));
+  }
+  // States whose entries came in through the column families wait for registration like
+  // canonically restored ones; a column family the metas do not name is corrupt input.
+  for (const std::string& name : rocks_->ColumnNames()) {
+    auto it = pending_.find(name);
+    if (it == pending_.end()) {
+      return DataLossF("restored RocksDB state has a column family for state '{}' that no meta "
+                       "snapshot declares",
+                       name);
+    }
+    it->second.column = rocks_->FindColumn(name);
+  }
+  return rocks_->status();
+}
+
+std::vector<std::pair<std::string, int64_t>> KeyedStateBackend::RocksDbProperties() const {
+  if (rocks_ == nullptr) return {};
+  return rocks_->Properties();
 }
 
 void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_group) {
@@ -273,9 +337,14 @@ std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
 }
 
 absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
+  return WriteSnapshot(/*meta_only=*/false);
+}
+
+absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::WriteSnapshot(bool meta_only) const {
   RETURN_IF_ERROR(status());
+  std::string scratch;
   KeyedStateSnapshot snap;
-  snap.bytes.reserve(last_snapshot_size_ + last_snapshot_size_ / 8 + 256);
+  if (!meta_only) snap.bytes.reserve(last_snapshot_size_ + last_snapshot_size_ / 8 + 256);
   snap.key_group_offsets.reserve(range_.size());
   ByteWriter w(&snap.bytes);
 
@@ -307,14 +376,22 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
     const size_t len_at = w.ReserveFixed64();
     const size_t body_start = w.position();
 
+    // RocksDB-resident entries are left out of meta snapshots (they are in the SST files).
+    auto written = [&](const internal::StateTableBase& s) {
+      return !(meta_only && s.on_rocksdb()) && s.HasEntriesInGroup(index);
+    };
+    auto column_written = [&](const PendingState& p) {
+      return p.column != nullptr && !meta_only && p.column->HasKeyGroup(kg);
+    };
     uint64_t blocks = 0;
-    for (const auto& s : states_) blocks += s->HasEntriesInGroup(index) ? 1 : 0;
+    for (const auto& s : states_) blocks += written(*s) ? 1 : 0;
     for (const PendingState* p : pending) {
       for (const auto& c : p->chunks) blocks += c.first == kg ? 1 : 0;
+      blocks += column_written(*p) ? 1 : 0;
     }
     w.WriteVarint64(blocks);
     for (size_t i = 0; i < states_.size(); ++i) {
-      if (!states_[i]->HasEntriesInGroup(index)) continue;
+      if (!written(*states_[i])) continue;
       w.WriteVarint64(i);
       const size_t block_len_at = w.ReserveFixed64();
       const size_t block_start = w.position();
@@ -328,13 +405,20 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
         w.WriteFixed64(body.size());
         w.WriteRaw(body);
       }
+      if (column_written(*pending[i])) {
+        w.WriteVarint64(states_.size() + i);
+        const size_t block_len_at = w.ReserveFixed64();
+        const size_t block_start = w.position();
+        internal::WriteColumnGroup(*pending[i]->column, kg, &scratch, w);
+        w.PatchFixed64(block_len_at, w.position() - block_start);
+      }
     }
     timers_.WriteGroup(kg, w);
     w.PatchFixed64(len_at, w.position() - body_start);
     w.WriteFixed64(Checksum64(
         std::string_view(snap.bytes).substr(group_start, w.position() - group_start)));
   }
-  last_snapshot_size_ = snap.bytes.size();
+  if (!meta_only) last_snapshot_size_ = snap.bytes.size();
   RETURN_IF_ERROR(status());  // a RocksDB read error during the snapshot
   return snap;
 }
@@ -463,6 +547,7 @@ int64_t KeyedStateBackend::ApproximateSizeBytes() const {
   for (const auto& s : states_) n += s->ApproximateSizeBytes();
   for (const auto& [name, p] : pending_) {
     for (const auto& c : p.chunks) n += static_cast<int64_t>(c.second.capacity());
+    if (p.column != nullptr) n += p.column->ApproximateSizeBytes();
   }
   return n + timers_.ApproximateSizeBytes();
 }

@@ -79,6 +79,21 @@ struct BackendOptions {
   int64_t write_buffer_bytes = int64_t{64} << 20;  // RocksDB memtable size per state, bytes
 };
 
+// Result of KeyedStateBackend::SnapshotIncremental.
+struct IncrementalSnapshot {
+  RocksDbCheckpoint files;  // the local RocksDB checkpoint (delete files.dir when uploaded)
+  KeyedStateSnapshot meta;  // canonical snapshot without the RocksDB-resident entries
+};
+
+// One old subtask's incremental keyed state, for KeyedStateBackend::RestoreIncremental.
+struct IncrementalRestoreSource {
+  core::KeyGroupRange range;  // the old backend's key groups
+  // File name in the RocksDB checkpoint -> path to copy it from (SSTs and the other files).
+  std::vector<std::pair<std::string, std::string>> files;
+  std::string meta;  // the meta snapshot's bytes
+  std::vector<std::pair<int32_t, uint64_t>> meta_offsets;
+};
+
 inline constexpr uint32_t kKeyedSnapshotMagic = 0x534B4C53;  // "SLKS" in little-endian bytes
 inline constexpr uint32_t kKeyedSnapshotVersion = 1;
 
@@ -200,19 +215,41 @@ class KeyedStateBackend {
   // memtables + SST files of every state (RocksDB's estimates) + heap timers.
   int64_t ApproximateSizeBytes() const;
 
-  // kRocksDb only: the synchronous part of an incremental checkpoint, a RocksDB checkpoint
-  // (memtables flushed, then hard links to the SST files) in `dir`, which must not exist yet
-  // (its parent must). Lists the SST files so that an uploader sends only those a previous
-  // checkpoint lacked. NOT included (yet): heap timers and restored-but-unregistered state,
-  // which a full Snapshot() carries; restoring from this format is not implemented yet (see
-  // README "Not yet"). FailedPrecondition on the heap.
-  absl::StatusOr<RocksDbCheckpoint> CheckpointIncremental(const std::string& dir);
+  // --- Incremental checkpoints (kRocksDb; Flink's RocksIncrementalSnapshotStrategy) ---------
+  // The synchronous part of an incremental checkpoint: memtables flushed, then a RocksDB
+  // checkpoint (hard links to the immutable SST files, plus MANIFEST/CURRENT/OPTIONS copies)
+  // in `dir`, which must not exist yet (its parent must), and a small canonical "meta" snapshot
+  // (format above) with the names and kinds of all states, the heap timers and restored state
+  // not registered yet, but none of the entries stored in RocksDB. An uploader sends the SST
+  // files a previous checkpoint lacked (runtime/checkpoint/incremental_uploader.h); the caller
+  // deletes `dir` afterwards. FailedPrecondition on the heap.
+  absl::StatusOr<IncrementalSnapshot> SnapshotIncremental(const std::string& dir);
+
+  // Restores from the incremental checkpoints of one or more old subtasks (any parallelism,
+  // same max parallelism), on a fresh kRocksDb backend before any state is registered.
+  // Approach (Flink's RocksDBIncrementalRestoreOperation without ingestion): the source whose
+  // key groups overlap this backend's most is copied in as this backend's database and clipped
+  // to this range with range deletions; the key groups this range needs from each other
+  // overlapping source are copied in by iteration from a temporary copy of that database;
+  // then each source's meta snapshot restores timers and unregistered state of this range.
+  // A source identical to this range (a restart at the same parallelism) is just copied and
+  // opened: no iteration at all.
+  // Errors: FailedPrecondition (heap backend, states already registered), NotFound (a file is
+  // missing), InvalidArgument/DataLoss from the meta snapshots (see Restore), Internal from
+  // RocksDB. After an error, discard the backend.
+  absl::Status RestoreIncremental(const std::vector<IncrementalRestoreSource>& sources);
+
+  // kRocksDb: RocksDB's gauges summed over the states (see RocksDbInstance::Properties);
+  // empty on the heap.
+  std::vector<std::pair<std::string, int64_t>> RocksDbProperties() const;
 
  private:
   // Restored bytes of a state not registered yet: (key group, group body) chunks.
   struct PendingState {
     StateKind kind;
     std::vector<std::pair<int32_t, std::string>> chunks;
+    // After RestoreIncremental: the state's entries are in this column family already.
+    internal::RocksColumn* column = nullptr;
   };
 
   template <typename S, typename... Args>
@@ -235,6 +272,8 @@ class KeyedStateBackend {
   absl::Status CheckPendingKind(std::string_view name, StateKind kind) const;
   // Adds the state and deserializes its pending restored chunks, if any.
   absl::Status Register(std::unique_ptr<internal::StateTableBase> state);
+  // The canonical snapshot; without RocksDB-resident entries when `meta_only`.
+  absl::StatusOr<KeyedStateSnapshot> WriteSnapshot(bool meta_only) const;
   absl::Status RestoreOne(size_t index, std::string_view bytes,
                           const std::vector<std::pair<int32_t, uint64_t>>& offsets);
 

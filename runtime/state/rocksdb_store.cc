@@ -43,7 +43,7 @@ struct RocksDbInstance::Shared {
   std::shared_ptr<rocksdb::Cache> block_cache;
 };
 
-absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Open(
+absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Prepare(
     const RocksDbInstanceOptions& options) {
   std::error_code ec;
   std::filesystem::path parent = options.local_dir.empty()
@@ -72,18 +72,68 @@ absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Open(
   sh.cf_options.write_buffer_size =
       static_cast<size_t>(std::max<int64_t>(options.write_buffer_bytes, 1 << 20));
   sh.db_options = rocksdb::Options(rocksdb::DBOptions(), sh.cf_options);
-  sh.db_options.create_if_missing = true;
-  sh.db_options.error_if_exists = true;
   sh.db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   sh.db_options.keep_log_file_num = 2;
   sh.write.disableWAL = true;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(sh.db_options, inst->dir_, &db);
-  if (!s.ok()) {
-    std::filesystem::remove_all(inst->dir_, ec);
-    return FromRocks(s, "open", inst->dir_);
+  return inst;
+}
+
+absl::Status RocksDbInstance::OpenDb(bool existing) {
+  Shared& sh = *shared_;
+  if (!existing) {
+    sh.db_options.create_if_missing = true;
+    sh.db_options.error_if_exists = true;
+    return FromRocks(rocksdb::DB::Open(sh.db_options, dir_, &db_), "open", dir_);
   }
-  inst->db_ = db;
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::ListColumnFamilies(sh.db_options, dir_, &names),
+                            "list column families", dir_));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, sh.cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(sh.db_options, dir_, descriptors, &handles, &db_),
+                            "open restored database", dir_));
+  constexpr std::string_view kPrefix = "state:";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].compare(0, kPrefix.size(), kPrefix) == 0) {
+      columns_.emplace_back(names[i].substr(kPrefix.size()),
+                            std::make_unique<RocksColumn>(this, handles[i]));
+    } else if (names[i] == rocksdb::kDefaultColumnFamilyName) {
+      default_cf_ = handles[i];
+    } else {
+      (void)db_->DestroyColumnFamilyHandle(handles[i]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Open(
+    const RocksDbInstanceOptions& options) {
+  ASSIGN_OR_RETURN(auto inst, Prepare(options));
+  RETURN_IF_ERROR(inst->OpenDb(/*existing=*/false));  // the destructor removes the directory
+  return inst;
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::OpenFromFiles(
+    const RocksDbInstanceOptions& options,
+    const std::vector<std::pair<std::string, std::string>>& files) {
+  ASSIGN_OR_RETURN(auto inst, Prepare(options));
+  for (const auto& [name, from] : files) {
+    if (name.empty() || name.find('/') != std::string::npos) {
+      return InvalidArgumentF("restoring RocksDB state: bad file name '{}' for '{}'", name, from);
+    }
+    std::error_code ec;
+    const std::string to = inst->dir_ + "/" + name;
+    std::filesystem::copy_file(from, to, ec);
+    if (ec) {
+      if (!std::filesystem::exists(from)) {
+        return NotFoundF("restoring RocksDB state: file '{}' is missing", from);
+      }
+      return UnavailableF("restoring RocksDB state: cannot copy '{}' to '{}': {}", from, to,
+                          ec.message());
+    }
+  }
+  RETURN_IF_ERROR(inst->OpenDb(/*existing=*/true));
   return inst;
 }
 
@@ -93,6 +143,7 @@ RocksDbInstance::~RocksDbInstance() {
       (void)db_->DestroyColumnFamilyHandle(col->handle());
     }
     columns_.clear();
+    if (default_cf_ != nullptr) (void)db_->DestroyColumnFamilyHandle(default_cf_);
     (void)db_->Close();
     delete db_;
     db_ = nullptr;
@@ -145,6 +196,90 @@ absl::StatusOr<RocksDbCheckpoint> RocksDbInstance::Checkpoint(const std::string&
   if (ec) return InternalF("listing RocksDB checkpoint '{}': {}", dir, ec.message());
   std::sort(out.sst_files.begin(), out.sst_files.end());
   std::sort(out.other_files.begin(), out.other_files.end());
+  return out;
+}
+
+std::vector<std::string> RocksDbInstance::ColumnNames() const {
+  std::vector<std::string> out;
+  for (const auto& [n, col] : columns_) out.push_back(n);
+  return out;
+}
+
+RocksColumn* RocksDbInstance::FindColumn(std::string_view name) const {
+  for (const auto& [n, col] : columns_) {
+    if (n == name) return col.get();
+  }
+  return nullptr;
+}
+
+absl::Status RocksDbInstance::DeleteKeyGroupsOutside(int32_t lo, int32_t hi) {
+  // Key groups are < 32768, so 2-byte big-endian prefixes bound every key; "\xff\xff" is above
+  // all of them.
+  char a[2], b[2], c[2];
+  PutKeyGroup(a, 0);
+  PutKeyGroup(b, lo);
+  PutKeyGroup(c, hi + 1);
+  const char top[2] = {static_cast<char>(0xff), static_cast<char>(0xff)};
+  std::vector<std::pair<rocksdb::Slice, rocksdb::Slice>> ranges;
+  if (lo > 0) ranges.emplace_back(rocksdb::Slice(a, 2), rocksdb::Slice(b, 2));
+  ranges.emplace_back(rocksdb::Slice(c, 2), rocksdb::Slice(top, 2));
+  for (auto& [n, col] : columns_) {
+    for (const auto& [from, to] : ranges) {
+      RETURN_IF_ERROR(FromRocks(db_->DeleteRange(shared_->write, col->handle(), from, to),
+                                fmt::format("delete range of state '{}'", n), dir_));
+      rocksdb::CompactRangeOptions co;
+      RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, col->handle(), &from, &to),
+                                fmt::format("compact deleted range of state '{}'", n), dir_));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbInstance::CopyKeyGroupsFrom(const RocksDbInstance& other, int32_t lo,
+                                                int32_t hi) {
+  constexpr size_t kBatchBytes = size_t{4} << 20;
+  char from[2], to[2];
+  PutKeyGroup(from, lo);
+  PutKeyGroup(to, hi + 1);
+  for (const auto& [name, src] : other.columns_) {
+    ASSIGN_OR_RETURN(RocksColumn * dst, GetOrCreateColumn(name));
+    rocksdb::Slice upper(to, 2);
+    rocksdb::ReadOptions ro = other.shared_->read;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(other.db_->NewIterator(ro, src->handle()));
+    rocksdb::WriteBatch batch;
+    for (it->Seek(rocksdb::Slice(from, 2)); it->Valid(); it->Next()) {
+      RETURN_IF_ERROR(FromRocks(batch.Put(dst->handle(), it->key(), it->value()), "batch put", dir_));
+      if (batch.GetDataSize() >= kBatchBytes) {
+        RETURN_IF_ERROR(FromRocks(db_->Write(shared_->write, &batch), "restore write", dir_));
+        batch.Clear();
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("iterate state '{}'", name), other.dir_));
+    RETURN_IF_ERROR(FromRocks(db_->Write(shared_->write, &batch), "restore write", dir_));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, int64_t>> RocksDbInstance::Properties() const {
+  static constexpr const char* kSummed[] = {
+      "rocksdb.estimate-num-keys",         "rocksdb.total-sst-files-size",
+      "rocksdb.cur-size-all-mem-tables",   "rocksdb.estimate-pending-compaction-bytes",
+      "rocksdb.num-running-compactions",   "rocksdb.num-running-flushes",
+      "rocksdb.estimate-live-data-size",   "rocksdb.num-live-versions",
+  };
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const char* p : kSummed) {
+    uint64_t total = 0;
+    for (const auto& [n, col] : columns_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(col->handle(), p, &v)) total += v;
+    }
+    out.emplace_back(std::string(p).substr(8), static_cast<int64_t>(total));
+  }
+  out.emplace_back("block-cache-usage", static_cast<int64_t>(shared_->block_cache->GetUsage()));
+  out.emplace_back("block-cache-capacity",
+                   static_cast<int64_t>(shared_->block_cache->GetCapacity()));
   return out;
 }
 

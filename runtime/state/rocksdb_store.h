@@ -112,9 +112,35 @@ class RocksDbInstance {
   // The column family of state `name`, created on first use.
   absl::StatusOr<RocksColumn*> GetOrCreateColumn(std::string_view name);
 
+  // Opens the database formed by `files` (file name in the database directory -> path to copy
+  // it from: the SST, MANIFEST, CURRENT and OPTIONS files of a RocksDbCheckpoint), copied into
+  // a new unique directory, with all its column families. Errors: NotFound naming a missing
+  // source file, Internal/Unavailable for copy or open failures.
+  static absl::StatusOr<std::unique_ptr<RocksDbInstance>> OpenFromFiles(
+      const RocksDbInstanceOptions& options,
+      const std::vector<std::pair<std::string, std::string>>& files);
+
   // Flushes memtables and creates a RocksDB checkpoint (hard links) in `dir`, which must not
   // exist yet (its parent must).
   absl::StatusOr<RocksDbCheckpoint> Checkpoint(const std::string& dir);
+
+  // Names of the states that have a column family, in creation order.
+  std::vector<std::string> ColumnNames() const;
+  // The column family of state `name`, or null if it has none.
+  RocksColumn* FindColumn(std::string_view name) const;
+  // Deletes (range deletion, then compaction of the deleted ranges) every key outside key
+  // groups [lo, hi] in every column family (a restore that owns fewer key groups than the
+  // instance it started from).
+  absl::Status DeleteKeyGroupsOutside(int32_t lo, int32_t hi);
+  // Copies the entries of key groups [lo, hi] of every column family of `other` into this
+  // instance (creating column families as needed), in write batches of about 4 MiB.
+  absl::Status CopyKeyGroupsFrom(const RocksDbInstance& other, int32_t lo, int32_t hi);
+
+  // RocksDB's own gauges for metrics, summed over the column families: name -> value
+  // (estimate-num-keys, total-sst-files-size bytes, cur-size-all-mem-tables bytes,
+  // estimate-pending-compaction-bytes, num-running-compactions, num-running-flushes,
+  // block-cache-usage bytes, ...).
+  std::vector<std::pair<std::string, int64_t>> Properties() const;
 
   const std::string& dir() const { return dir_; }
   // The first RocksDB error of any column family, or OK.
@@ -126,9 +152,15 @@ class RocksDbInstance {
  private:
   struct Shared;  // rocksdb options, write/read options, block cache
   RocksDbInstance() = default;
+  // Creates the unique directory and the options; the database is not open yet.
+  static absl::StatusOr<std::unique_ptr<RocksDbInstance>> Prepare(
+      const RocksDbInstanceOptions& options);
+  // Opens the database in dir_ with its existing column families (or a fresh one).
+  absl::Status OpenDb(bool existing);
 
   std::string dir_;
   rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;  // opened with existing column families
   std::unique_ptr<Shared> shared_;
   std::vector<std::pair<std::string, std::unique_ptr<RocksColumn>>> columns_;
   absl::Status status_;

@@ -64,6 +64,7 @@ void Fill(KeyedStateBackend& b, const std::vector<std::string>& keys) {
                                          [](const int64_t& x, const int64_t& y) { return x + y; });
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& k = keys[i];
+    if (!b.key_group_range().Contains(KeyGroupOf(k))) continue;  // another subtask's key
     b.SetCurrentKey(k, KeyGroupOf(k));
     for (int64_t ns : {0, 7}) {
       b.SetCurrentNamespace(ns);
@@ -162,11 +163,7 @@ TEST(RocksDbBackendTest, RescaleAcrossStoragesReadsOnlyOwnKeyGroups) {
     std::unique_ptr<KeyedStateBackend> b =
         i == 0 ? std::make_unique<KeyedStateBackend>(kMaxP, range)
                : Make(Rocks(TestDir("rescale")), range);
-    std::vector<std::string> mine;
-    for (const auto& k : keys) {
-      if (range.Contains(KeyGroupOf(k))) mine.push_back(k);
-    }
-    Fill(*b, mine);  // note: Fill's indexes are positions in `mine`, so verify per subtask
+    Fill(*b, keys);  // note: Fill's indexes are positions in `mine`, so verify per subtask
     snaps.push_back(*b->Snapshot());
   }
   // New job: parallelism 3 on RocksDB. Every entry of the new range comes from exactly one old
@@ -210,7 +207,7 @@ TEST(RocksDbBackendTest, StateLivesOnDiskInItsOwnDirectoryRemovedByTheDestructor
       v->update(payload);
     }
     ASSERT_TRUE(b1->status().ok());
-    auto cp = b1->CheckpointIncremental(dir1 + "-cp");  // also forces a flush
+    auto cp = b1->SnapshotIncremental(dir1 + "-cp");  // also forces a flush
     ASSERT_TRUE(cp.ok()) << cp.status();
     size_t sst = 0;
     uintmax_t bytes = 0;
@@ -273,8 +270,9 @@ TEST(RocksDbBackendTest, IncrementalCheckpointsShareSstFiles) {
   const std::string cp1_dir = parent + "/cp-1", cp2_dir = parent + "/cp-2";
   fs::remove_all(cp1_dir);
   fs::remove_all(cp2_dir);
-  auto cp1 = b->CheckpointIncremental(cp1_dir);
-  ASSERT_TRUE(cp1.ok()) << cp1.status();
+  auto inc1 = b->SnapshotIncremental(cp1_dir);
+  ASSERT_TRUE(inc1.ok()) << inc1.status();
+  const RocksDbCheckpoint* cp1 = &inc1->files;
   ASSERT_FALSE(cp1->sst_files.empty());
   EXPECT_TRUE(fs::exists(fs::path(cp1_dir) / "CURRENT"));
   // A small update, then the next checkpoint: the old SST files are shared (same names) and
@@ -284,8 +282,9 @@ TEST(RocksDbBackendTest, IncrementalCheckpointsShareSstFiles) {
     b->SetCurrentKey(k, KeyGroupOf(k));
     v->update(std::string("changed"));
   }
-  auto cp2 = b->CheckpointIncremental(cp2_dir);
-  ASSERT_TRUE(cp2.ok()) << cp2.status();
+  auto inc2 = b->SnapshotIncremental(cp2_dir);
+  ASSERT_TRUE(inc2.ok()) << inc2.status();
+  const RocksDbCheckpoint* cp2 = &inc2->files;
   std::set<std::string> old(cp1->sst_files.begin(), cp1->sst_files.end());
   int64_t new_bytes = 0;
   size_t shared = 0;
@@ -300,10 +299,10 @@ TEST(RocksDbBackendTest, IncrementalCheckpointsShareSstFiles) {
   EXPECT_GT(new_bytes, 0);
   EXPECT_LT(new_bytes * 10, cp1->total_bytes) << "only a small fraction is new";
   // Existing target directory: an error, not an overwrite.
-  EXPECT_FALSE(b->CheckpointIncremental(cp2_dir).ok());
+  EXPECT_FALSE(b->SnapshotIncremental(cp2_dir).ok());
   // The heap has no incremental checkpoints.
   KeyedStateBackend heap(kMaxP, {0, kMaxP - 1});
-  EXPECT_EQ(heap.CheckpointIncremental(parent + "/cp-heap").status().code(),
+  EXPECT_EQ(heap.SnapshotIncremental(parent + "/cp-heap").status().code(),
             absl::StatusCode::kFailedPrecondition);
   fs::remove_all(cp1_dir);
   fs::remove_all(cp2_dir);
@@ -321,6 +320,102 @@ TEST(RocksDbBackendTest, UnusableLocalDirIsAnErrorNamingIt) {
   EXPECT_FALSE(direct.GetValueState<int64_t>("v").ok());
   EXPECT_FALSE(direct.Snapshot().ok());
   fs::remove(file);
+}
+
+
+// The files of an incremental snapshot as a restore source.
+IncrementalRestoreSource SourceOf(const IncrementalSnapshot& snap, core::KeyGroupRange range) {
+  IncrementalRestoreSource src;
+  src.range = range;
+  for (const auto* list : {&snap.files.sst_files, &snap.files.other_files}) {
+    for (const auto& f : *list) src.files.emplace_back(f, snap.files.dir + "/" + f);
+  }
+  src.meta = snap.meta.bytes;
+  src.meta_offsets = snap.meta.key_group_offsets;
+  return src;
+}
+
+TEST(RocksDbBackendTest, IncrementalSnapshotRestoresAtSameParallelism) {
+  const std::string parent = TestDir("inc-restore");
+  fs::remove_all(parent);
+  const auto keys = Keys(500);
+  auto b = Make(Rocks(parent));
+  Fill(*b, keys);
+  // A restored, never registered state is carried through the meta snapshot.
+  KeyedStateBackend heap(kMaxP, {0, kMaxP - 1});
+  auto* extra = *heap.GetValueState<int64_t>("extra");
+  heap.SetCurrentKey("x", KeyGroupOf("x"));
+  extra->update(99);
+  auto heap_snap = heap.Snapshot();
+  ASSERT_TRUE(heap_snap.ok());
+  auto b0 = Make(Rocks(parent));
+  ASSERT_TRUE(RestoreFrom(*b0, {*heap_snap}).ok());
+  Fill(*b0, keys);
+  auto inc = b0->SnapshotIncremental(parent + "/cp");
+  ASSERT_TRUE(inc.ok()) << inc.status();
+  EXPECT_LT(inc->meta.bytes.size(), 64u * 1024) << "entries stay out of the meta snapshot";
+  b0.reset();  // the restore must not depend on the old instance
+
+  auto r = Make(Rocks(parent));
+  ASSERT_TRUE(r->RestoreIncremental({SourceOf(*inc, {0, kMaxP - 1})}).ok());
+  Verify(*r, keys);
+  EXPECT_THAT(r->StateNames(), ElementsAre("extra", "list", "map", "sum", "value"));
+  auto* restored_extra = *r->GetValueState<int64_t>("extra");
+  EXPECT_EQ(restored_extra->size(), 1u);
+  r->SetCurrentKey("x", KeyGroupOf("x"));
+  r->SetCurrentNamespace(0);  // Verify left it at 7
+  ASSERT_NE(restored_extra->value(), nullptr);
+  EXPECT_EQ(*restored_extra->value(), 99);
+  // Writes after the restore go into new SST files; the restored ones keep their names.
+  auto inc2 = r->SnapshotIncremental(parent + "/cp2");
+  ASSERT_TRUE(inc2.ok()) << inc2.status();
+  std::set<std::string> after(inc2->files.sst_files.begin(), inc2->files.sst_files.end());
+  for (const auto& f : inc->files.sst_files) EXPECT_TRUE(after.contains(f)) << f;
+  EXPECT_GT(after.size(), inc->files.sst_files.size()) << "'extra' was written after the restore";
+  // Restore into the heap is refused with the way out named.
+  KeyedStateBackend h2(kMaxP, {0, kMaxP - 1});
+  absl::Status refused = h2.RestoreIncremental({SourceOf(*inc, {0, kMaxP - 1})});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("savepoint"));
+  fs::remove_all(parent);
+}
+
+TEST(RocksDbBackendTest, IncrementalSnapshotsRescaleByKeyGroups) {
+  const std::string parent = TestDir("inc-rescale");
+  fs::remove_all(parent);
+  const auto keys = Keys(800);
+  // Old parallelism 2, each with a state that only one of them has, too.
+  std::vector<IncrementalSnapshot> snaps;
+  std::vector<core::KeyGroupRange> ranges;
+  for (int i = 0; i < 2; ++i) {
+    auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, 2, i);
+    auto b = Make(Rocks(parent), range);
+    Fill(*b, keys);
+    auto inc = b->SnapshotIncremental(parent + "/old-" + std::to_string(i));
+    ASSERT_TRUE(inc.ok()) << inc.status();
+    snaps.push_back(*std::move(inc));
+    ranges.push_back(range);
+  }
+  // New parallelism 3 and 1: each subtask takes its key groups from every overlapping source.
+  for (int p : {3, 1}) {
+    for (int i = 0; i < p; ++i) {
+      auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, p, i);
+      auto r = Make(Rocks(parent), range);
+      std::vector<IncrementalRestoreSource> sources;
+      for (size_t s = 0; s < snaps.size(); ++s) sources.push_back(SourceOf(snaps[s], ranges[s]));
+      absl::Status st = r->RestoreIncremental(sources);
+      ASSERT_TRUE(st.ok()) << st;
+      Verify(*r, keys);  // also checks no foreign key groups remain (sizes)
+    }
+  }
+  // A missing file is NotFound naming it.
+  auto broken = SourceOf(snaps[0], ranges[0]);
+  broken.files[0].second += ".gone";
+  auto r = Make(Rocks(parent));
+  absl::Status st = r->RestoreIncremental({broken});
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
+  EXPECT_THAT(st.message(), HasSubstr(".gone"));
+  fs::remove_all(parent);
 }
 
 }  // namespace
