@@ -135,11 +135,24 @@ json SubtaskToJson(const SubtaskStateHandle& s) {
   for (const OperatorStateHandle& op : s.operators) {
     json offsets = json::array();
     for (const auto& [kg, off] : op.key_group_offsets) offsets.push_back(json::array({kg, off}));
-    ops.push_back({{"uid", op.operator_uid},
-                   {"operator-state", Base64Encode(op.operator_state)},
-                   {"keyed-state-file", op.keyed_state_file},
-                   {"keyed-state-size", op.keyed_state_size},
-                   {"key-group-offsets", std::move(offsets)}});
+    json o = {{"uid", op.operator_uid},
+              {"operator-state", Base64Encode(op.operator_state)},
+              {"keyed-state-file", op.keyed_state_file},
+              {"keyed-state-size", op.keyed_state_size},
+              {"key-group-offsets", std::move(offsets)}};
+    if (op.incremental) {
+      const IncrementalKeyedState& inc = *op.incremental;
+      auto files = [](const std::vector<StateFile>& v) {
+        json a = json::array();
+        for (const auto& f : v) a.push_back(json::array({f.name, f.path, f.size, f.uploaded_by}));
+        return a;
+      };
+      o["incremental"] = {{"key-groups", json::array({inc.key_group_start, inc.key_group_end})},
+                          {"shared-files", files(inc.shared_files)},
+                          {"private-files", files(inc.private_files)},
+                          {"checkpointed-size", inc.checkpointed_size}};
+    }
+    ops.push_back(std::move(o));
   }
   return {{"vertex", s.vertex}, {"subtask", s.subtask}, {"operators", std::move(ops)}};
 }
@@ -179,6 +192,26 @@ SubtaskStateHandle SubtaskFromJson(const json& j) {
         throw FieldError("key-group-offsets: expected [group, offset] pairs");
       }
       op.key_group_offsets.emplace_back(p[0].get<int32_t>(), p[1].get<uint64_t>());
+    }
+    if (auto it = o.find("incremental"); it != o.end()) {
+      IncrementalKeyedState inc;
+      const json& kgs = Field(*it, "key-groups");
+      if (!kgs.is_array() || kgs.size() != 2) throw FieldError("key-groups: expected [start, end]");
+      inc.key_group_start = kgs[0].get<int32_t>();
+      inc.key_group_end = kgs[1].get<int32_t>();
+      auto files = [](const json& a, std::vector<StateFile>* out) {
+        for (const json& f : a) {
+          if (!f.is_array() || f.size() != 4) {
+            throw FieldError("expected [name, path, size, uploaded-by] files");
+          }
+          out->push_back({f[0].get<std::string>(), f[1].get<std::string>(), f[2].get<int64_t>(),
+                          f[3].get<int64_t>()});
+        }
+      };
+      files(Field(*it, "shared-files"), &inc.shared_files);
+      files(Field(*it, "private-files"), &inc.private_files);
+      inc.checkpointed_size = Field(*it, "checkpointed-size").get<int64_t>();
+      op.incremental = std::move(inc);
     }
     s.operators.push_back(std::move(op));
   }
@@ -270,7 +303,7 @@ absl::StatusOr<CheckpointMetadata> DecodeMetadataJson(std::string_view text,
   try {
     json j = json::parse(text);
     int version = Field(j, "format-version").get<int>();
-    if (version != kMetadataFormatVersion) {
+    if (version < 1 || version > kMetadataFormatVersion) {
       return InvalidArgumentF("checkpoint metadata {}: format-version {} is not supported (this "
                               "build reads version {})",
                               source, version, kMetadataFormatVersion);
@@ -301,7 +334,7 @@ absl::StatusOr<SubtaskStateHandle> DecodeSubtaskStateHandle(std::string_view enc
   try {
     json j = json::parse(encoded);
     int version = Field(j, "format-version").get<int>();
-    if (version != kMetadataFormatVersion) {
+    if (version < 1 || version > kMetadataFormatVersion) {
       return InvalidArgumentF("subtask state handle: format-version {} is not supported (this "
                               "build reads version {})",
                               version, kMetadataFormatVersion);
@@ -361,6 +394,64 @@ absl::Status CheckpointStorage::WriteMetadata(const CheckpointMetadata& metadata
   // Make the rename (and the state files' names) durable, then the chk-<n> entry itself.
   RETURN_IF_ERROR(FsyncPath(dir, /*directory=*/true));
   return FsyncPath(JobDir(), /*directory=*/true);
+}
+
+namespace {
+
+// Copies `from` to `to`.tmp, fsyncs it and renames it to `to`.
+absl::Status CopyFileAtomically(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".tmp";
+  std::error_code ec;
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) return FsStatus(ec, fmt::format("cannot copy {} to", from), tmp);
+  absl::Status s = FsyncPath(tmp, /*directory=*/false);
+  if (s.ok() && ::rename(tmp.c_str(), to.c_str()) != 0) s = ErrnoStatus(errno, "cannot rename", tmp);
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name.find('/') == std::string_view::npos && name != "." &&
+         name != ".." && name != kMetadataFileName && !name.ends_with(".tmp");
+}
+
+}  // namespace
+
+std::string ResolveStatePath(const std::string& checkpoint_dir, const std::string& relative) {
+  return (fs::path(checkpoint_dir) / relative).lexically_normal().string();
+}
+
+absl::StatusOr<std::string> CheckpointStorage::UploadSharedFile(const std::string& local_path,
+                                                                std::string_view name) const {
+  if (!IsPlainFileName(name)) {
+    return InvalidArgumentF("shared state file name \"{}\" of job {}: expected a plain file name",
+                            name, job_id_);
+  }
+  RETURN_IF_ERROR(InitializeBaseLocations());
+  RETURN_IF_ERROR(CopyFileAtomically(local_path, (fs::path(SharedDir()) / name).string()));
+  return fmt::format("../{}/{}", kSharedDirName, name);
+}
+
+absl::StatusOr<std::string> CheckpointStorage::UploadStateFile(int64_t n,
+                                                               const std::string& local_path,
+                                                               std::string_view name) const {
+  if (!IsPlainFileName(name)) {
+    return InvalidArgumentF("state file name \"{}\" for checkpoint {} of job {}: expected a "
+                            "plain file name",
+                            name, n, job_id_);
+  }
+  RETURN_IF_ERROR(InitializeBaseLocations());
+  const std::string dir = CheckpointDir(n);
+  RETURN_IF_ERROR(CreateDirs(dir));
+  RETURN_IF_ERROR(CopyFileAtomically(local_path, (fs::path(dir) / name).string()));
+  return std::string(name);
+}
+
+absl::Status CheckpointStorage::DeleteFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus(errno, "cannot remove", path);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointMetadata> CheckpointStorage::ReadMetadata(const std::string& path) {

@@ -40,11 +40,39 @@
 
 namespace sluice::checkpoint {
 
-inline constexpr int kMetadataFormatVersion = 1;
+// Version 2 added incremental keyed state; version 1 metadata (no incremental state) is read.
+inline constexpr int kMetadataFormatVersion = 2;
 inline constexpr char kMetadataFileName[] = "_metadata";
 inline constexpr char kSharedDirName[] = "shared";
 inline constexpr char kTaskOwnedDirName[] = "taskowned";
 inline constexpr char kCheckpointDirPrefix[] = "chk-";
+
+// One file of an incremental RocksDB checkpoint.
+struct StateFile {
+  std::string name;  // the file's name in the RocksDB checkpoint, e.g. "000012.sst"
+  // Where it is, relative to the checkpoint's chk-<n> directory: "../shared/<id>.sst" for SST
+  // files (shared between checkpoints), "<file>" for files of this checkpoint only.
+  std::string path;
+  int64_t size = 0;  // bytes
+  // Shared files: the checkpoint that uploaded it (a later one reuses it); 0 for private files.
+  int64_t uploaded_by = 0;
+  friend bool operator==(const StateFile&, const StateFile&) = default;
+};
+
+// Keyed state of one RocksDB backend as an incremental checkpoint (Flink's
+// IncrementalRemoteKeyedStateHandle): immutable SST files shared with other checkpoints, the
+// checkpoint's own MANIFEST/CURRENT/OPTIONS files, and (in OperatorStateHandle's
+// keyed_state_file) a canonical meta snapshot with timers and state names.
+struct IncrementalKeyedState {
+  int32_t key_group_start = 0;  // the backend's key group range, inclusive
+  int32_t key_group_end = -1;
+  std::vector<StateFile> shared_files;   // SST files, in <job-id>/shared/
+  std::vector<StateFile> private_files;  // in chk-<n>/
+  // Bytes this checkpoint uploaded (new SST files, private files, meta snapshot); the full
+  // size is OperatorStateHandle::keyed_state_size.
+  int64_t checkpointed_size = 0;
+  friend bool operator==(const IncrementalKeyedState&, const IncrementalKeyedState&) = default;
+};
 
 // State of one operator (by uid) in one subtask.
 struct OperatorStateHandle {
@@ -53,7 +81,10 @@ struct OperatorStateHandle {
   std::string keyed_state_file;  // relative to the checkpoint dir; empty if none
   // Offset of each key group's section in keyed_state_file (Flink's KeyGroupRangeOffsets).
   std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
-  int64_t keyed_state_size = 0;  // bytes of keyed_state_file
+  // bytes of keyed_state_file, plus all files of `incremental` if set
+  int64_t keyed_state_size = 0;
+  // Set for an incremental RocksDB checkpoint: then keyed_state_file is its meta snapshot.
+  std::optional<IncrementalKeyedState> incremental;
   friend bool operator==(const OperatorStateHandle&, const OperatorStateHandle&) = default;
 };
 
@@ -86,6 +117,11 @@ absl::StatusOr<CheckpointMetadata> DecodeMetadataJson(std::string_view json,
 // Opaque string form of a subtask's handles (compact JSON), for the acknowledgement RPC.
 std::string EncodeSubtaskStateHandle(const SubtaskStateHandle& handle);
 absl::StatusOr<SubtaskStateHandle> DecodeSubtaskStateHandle(std::string_view encoded);
+
+// `relative` (a state file path of a checkpoint, e.g. "../shared/x.sst") resolved against
+// `checkpoint_dir` lexically (without touching the file system, so it works after the
+// checkpoint directory is gone).
+std::string ResolveStatePath(const std::string& checkpoint_dir, const std::string& relative);
 
 // RFC 4648 base64 with padding. Decode: DataLoss on invalid input.
 std::string Base64Encode(std::string_view bytes);
@@ -122,6 +158,17 @@ class CheckpointStorage {
   // _metadata file. NotFound "no _metadata in <dir>: not a completed checkpoint" when the
   // checkpoint did not complete; DataLoss naming the file when it is corrupt.
   static absl::StatusOr<CheckpointMetadata> ReadMetadata(const std::string& path);
+
+  // Copies the local file `local_path` into shared/<name> atomically (copy to `.tmp`, fsync,
+  // rename): an SST file of an incremental checkpoint. Returns the path relative to a chk-<n>
+  // directory ("../shared/<name>"). `name` must be a plain file name.
+  absl::StatusOr<std::string> UploadSharedFile(const std::string& local_path,
+                                               std::string_view name) const;
+  // Copies the local file `local_path` into chk-<n>/<name> atomically; returns `name`.
+  absl::StatusOr<std::string> UploadStateFile(int64_t n, const std::string& local_path,
+                                              std::string_view name) const;
+  // Deletes a file by path (shared files that no retained checkpoint references). OK if absent.
+  static absl::Status DeleteFile(const std::string& path);
 
   // Reads <checkpoint_dir>/<relative>. NotFound naming the path if absent.
   static absl::StatusOr<std::string> ReadStateFile(const std::string& checkpoint_dir,

@@ -212,6 +212,12 @@ absl::Status KeyedStateBackend::RestoreIncremental(
   return rocks_->status();
 }
 
+absl::Status KeyedStateBackend::CompactRocksDb() {
+  if (rocks_ == nullptr) return open_status_;
+  for (const auto& s : states_) s->FlushCache();
+  return rocks_->CompactAll();
+}
+
 std::vector<std::pair<std::string, int64_t>> KeyedStateBackend::RocksDbProperties() const {
   if (rocks_ == nullptr) return {};
   return rocks_->Properties();

@@ -239,6 +239,10 @@ class KeyedStateBackend {
   // RocksDB. After an error, discard the backend.
   absl::Status RestoreIncremental(const std::vector<IncrementalRestoreSource>& sources);
 
+  // kRocksDb: a full manual compaction of every state (maintenance and tests). No-op on the
+  // heap.
+  absl::Status CompactRocksDb();
+
   // kRocksDb: RocksDB's gauges summed over the states (see RocksDbInstance::Properties);
   // empty on the heap.
   std::vector<std::pair<std::string, int64_t>> RocksDbProperties() const;

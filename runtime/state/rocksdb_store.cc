@@ -199,6 +199,16 @@ absl::StatusOr<RocksDbCheckpoint> RocksDbInstance::Checkpoint(const std::string&
   return out;
 }
 
+absl::Status RocksDbInstance::CompactAll() {
+  for (auto& [n, col] : columns_) {
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, col->handle(), nullptr, nullptr),
+                              fmt::format("compact state '{}'", n), dir_));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> RocksDbInstance::ColumnNames() const {
   std::vector<std::string> out;
   for (const auto& [n, col] : columns_) out.push_back(n);

@@ -124,6 +124,8 @@ class RocksDbInstance {
   // exist yet (its parent must).
   absl::StatusOr<RocksDbCheckpoint> Checkpoint(const std::string& dir);
 
+  // Full manual compaction of every column family (to the bottommost level).
+  absl::Status CompactAll();
   // Names of the states that have a column family, in creation order.
   std::vector<std::string> ColumnNames() const;
   // The column family of state `name`, or null if it has none.
