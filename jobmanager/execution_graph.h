@@ -6,6 +6,7 @@
 //
 // Owned by the job's JobMaster and only touched on the JobManager's executor thread.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "runtime/base/ids.h"
 #include "runtime/checkpoint/checkpoint_coordinator.h"
 #include "runtime/checkpoint/restart_strategy.h"
+#include "runtime/checkpoint/shared_state_registry.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/job/job_compiler.h"
@@ -62,6 +64,10 @@ struct JobMaster {
   int64_t final_checkpoint_id = 0;
   bool awaiting_final_checkpoint = false;  // every task drained; final checkpoint next
   int64_t stop_savepoint_id = 0;  // stop with savepoint in progress: its checkpoint id
+  // Incremental checkpoints: reference counts of this job's shared files, and the shared files
+  // of checkpoints being persisted (registered when they complete).
+  checkpoint::SharedStateRegistry shared_state;
+  std::map<int64_t, std::vector<std::string>> persisting_shared_files;
   int num_restarts = 0;
   int64_t running_since_ms = 0;     // wall ms of the last switch to RUNNING, 0 when not running
   int64_t uptime_total_ms = 0;      // completed RUNNING periods

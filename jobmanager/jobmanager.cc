@@ -338,6 +338,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       checkpoint::Ack ack;
       ack.task = checkpoint::TaskKey{e->vertex, e->subtask};
       ack.state_size_bytes = req->state_size_bytes();
+      ack.checkpointed_size_bytes = req->checkpointed_size_bytes();
       ack.alignment_ms = req->alignment_ms();
       ack.sync_ms = req->sync_ms();
       ack.async_ms = req->async_ms();
@@ -567,6 +568,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         }
       }
       ReleaseSlots(job);
+      DeleteSharedFiles(job.shared_state.TakeAll());
     }
   }
 
@@ -702,6 +704,15 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       for (const auto& st : md->subtasks) {
         for (const auto& op : st.operators) {
           if (uids.count(op.operator_uid)) {
+            auto backend = job.graph.settings.find("state.backend");
+            if (op.incremental && (backend == job.graph.settings.end() || backend->second != "rocksdb")) {
+              return InvalidArgumentF(
+                  "cannot restore from '{}': operator '{}' ({}) has incremental RocksDB state, "
+                  "which only the RocksDB backend reads, and the job uses state.backend: heap; "
+                  "restore it with state.backend: rocksdb, or restore from a savepoint "
+                  "(canonical format) to switch backends",
+                  restore_path, op.operator_uid, uids[op.operator_uid]);
+            }
             if (!op.keyed_state_file.empty() && md->max_parallelism != job.graph.max_parallelism) {
               return InvalidArgumentF(
                   "cannot restore from '{}': operator '{}' ({}) has keyed state for max "
@@ -796,7 +807,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   // Sends one mailbox message (TriggerCheckpoint / Notify*) to the given executions, off the
   // executor thread. Failures are logged: a task that is gone is handled by failure detection.
   void SendToTasks(JobMaster& job, const std::vector<Execution*>& targets, const std::string& kind,
-                   int64_t checkpoint_id, int64_t timestamp_ms = 0) {
+                   int64_t checkpoint_id, int64_t timestamp_ms = 0, bool savepoint = false) {
     struct Call {
       std::shared_ptr<v1::TaskExecutorService::Stub> stub;
       std::string attempt;
@@ -809,7 +820,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     if (calls.empty()) return;
     std::string job_id = job.id.ToString();
-    RunHelper([calls = std::move(calls), job_id, kind, checkpoint_id, timestamp_ms] {
+    RunHelper([calls = std::move(calls), job_id, kind, checkpoint_id, timestamp_ms, savepoint] {
       for (const auto& c : calls) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -822,6 +833,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
           req.set_timestamp_ms(timestamp_ms);
           req.set_final(kind == "final");
           req.set_stop(kind == "stop");
+          req.set_savepoint(savepoint || kind == "stop");
           v1::TriggerCheckpointResponse resp;
           st = c.stub->TriggerCheckpoint(&ctx, req, &resp);
         } else {
@@ -873,6 +885,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                            job.id.ToString());
               if (SavepointOperation* op = SavepointFor(job, a.id)) CompleteSavepoint(job, *op);
               SendToTasks(job, CurrentExecutions(job), "complete", a.id);
+              RegisterSharedState(job, a.id);
             } else if constexpr (std::is_same_v<T, checkpoint::NotifyAborted>) {
               spdlog::info("Checkpoint {} of job {} aborted: {}", a.id, job.id.ToString(), a.reason);
               SendToTasks(job, CurrentExecutions(job), "aborted", a.id);
@@ -888,6 +901,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
             } else if constexpr (std::is_same_v<T, checkpoint::DiscardCheckpoint>) {
               checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
               int64_t id = a.id;
+              // Its shared files without other references are deleted after the next
+              // completed checkpoint (SharedStateRegistry's grace period).
+              job.shared_state.Release(id);
+              job.persisting_shared_files.erase(id);
               // Same serial I/O thread as metadata writes: a discard never races a write.
               storage_io_.Post([storage, id] {
                 if (auto s = checkpoint::CheckpointStorage(storage).Discard(id); !s.ok()) {
@@ -920,6 +937,32 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       md.subtasks.push_back(std::move(*handle));
     }
     checkpoint::CheckpointStorage storage(job.checkpoint_root, job.id.ToString());
+    // Incremental state: the shared files this checkpoint references in this job's shared/
+    // directory. A reused file must still exist (see SharedStateRegistry).
+    std::vector<std::string> shared, reused;
+    const std::string own_shared = storage.SharedDir() + "/";
+    for (const auto& st : md.subtasks) {
+      for (const auto& op : st.operators) {
+        if (!op.incremental) continue;
+        for (const auto& f : op.incremental->shared_files) {
+          std::string path = checkpoint::ResolveStatePath(storage.CheckpointDir(c.id), f.path);
+          if (path.compare(0, own_shared.size(), own_shared) != 0) continue;
+          if (f.uploaded_by != c.id) reused.push_back(path);
+          shared.push_back(std::move(path));
+        }
+      }
+    }
+    if (auto missing = job.shared_state.Missing(reused); !missing.empty()) {
+      ExecuteActions(job, job.coordinator->OnCheckpointPersistFailed(
+                              c.id,
+                              fmt::format("it reuses shared state file {} of an earlier "
+                                          "checkpoint that was already deleted; the next "
+                                          "checkpoint uploads it again",
+                                          missing.front()),
+                              NowMillis()));
+      return;
+    }
+    job.persisting_shared_files[c.id] = std::move(shared);
     JobId job_id = job.id;
     int64_t id = c.id;
     storage_io_.Post([this, storage, md = std::move(md), job_id, id]() mutable {
@@ -936,6 +979,30 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     });
   }
 
+  // Checkpoint `id` completed: its shared files are referenced; files unreferenced since
+  // before the previous completion are deleted.
+  void RegisterSharedState(JobMaster& job, int64_t id) {
+    auto it = job.persisting_shared_files.find(id);
+    if (it != job.persisting_shared_files.end()) {
+      job.shared_state.Register(id, it->second);
+      job.persisting_shared_files.erase(it);
+    }
+    DeleteSharedFiles(job.shared_state.CollectGarbage());
+  }
+
+  void DeleteSharedFiles(std::vector<std::string> files) {
+    if (files.empty()) return;
+    // Same serial I/O thread as discards and metadata writes.
+    storage_io_.Post([files = std::move(files)] {
+      for (const auto& f : files) {
+        if (auto s = checkpoint::CheckpointStorage::DeleteFile(f); !s.ok()) {
+          spdlog::warn("Could not delete unreferenced shared state file: {}", s.message());
+        }
+      }
+      spdlog::debug("Deleted {} unreferenced shared state files", files.size());
+    });
+  }
+
   // A task consumed all its input (Flink's FLIP-147). It stays alive: barriers can no longer
   // reach it, so checkpoints are triggered at it directly (it snapshots at once), including the
   // ones already pending. Once every task has drained, the final checkpoint is taken at all of
@@ -946,7 +1013,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     for (const auto& st : job.coordinator->history()) {
       if (st.status == checkpoint::CheckpointStatus::kInProgress) {
         SendToTasks(job, {&e}, st.id == job.stop_savepoint_id ? "final" : "trigger", st.id,
-                    st.trigger_timestamp);
+                    st.trigger_timestamp, SavepointFor(job, st.id) != nullptr);
       }
     }
     bool all = true;
@@ -975,9 +1042,11 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         if (e->end_of_input) drained.push_back(e);
         else if (job.graph.vertices[static_cast<size_t>(e->vertex)].is_source()) sources.push_back(e);
       }
-      SendToTasks(job, sources, op.stop ? "stop" : "trigger", trigger->id, trigger->timestamp_ms);
+      SendToTasks(job, sources, op.stop ? "stop" : "trigger", trigger->id, trigger->timestamp_ms,
+                  /*savepoint=*/true);
       // Drained tasks snapshot at once; a stop savepoint is their final checkpoint.
-      SendToTasks(job, drained, op.stop ? "final" : "trigger", trigger->id, trigger->timestamp_ms);
+      SendToTasks(job, drained, op.stop ? "final" : "trigger", trigger->id, trigger->timestamp_ms,
+                  /*savepoint=*/true);
       return;
     }
   }
@@ -1226,6 +1295,11 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   void AddRestoredState(const checkpoint::CheckpointMetadata& md, const JobMaster& job,
                         const Execution& e, v1::SubmitTaskRequest* req) {
     req->set_restored_checkpoint_id(md.checkpoint_id);
+    req->set_restored_from_own_checkpoint(
+        md.job_id == job.id.ToString() &&
+        std::filesystem::path(job.restore_path).parent_path() ==
+            std::filesystem::path(
+                checkpoint::CheckpointStorage(job.checkpoint_root, job.id.ToString()).JobDir()));
     const auto& vertex = job.graph.vertices[static_cast<size_t>(e.vertex)];
     const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
         vertex.max_parallelism, vertex.parallelism, e.subtask);
@@ -1259,7 +1333,26 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         bool overlaps = false;
         for (const auto& [g, off] : op->key_group_offsets) overlaps |= range.Contains(g);
         if (!overlaps) continue;
-        auto* f = r->add_keyed_state();
+        v1::KeyedStateFile* f = nullptr;
+        if (op->incremental) {
+          auto* inc = r->add_incremental_state();
+          inc->set_key_group_start(op->incremental->key_group_start);
+          inc->set_key_group_end(op->incremental->key_group_end);
+          auto add = [&](const checkpoint::StateFile& sf, bool shared) {
+            auto* out = inc->add_files();
+            out->set_name(sf.name);
+            out->set_path(checkpoint::ResolveStatePath(job.restore_path, sf.path));
+            out->set_relative_path(sf.path);
+            out->set_size(sf.size);
+            out->set_uploaded_by(sf.uploaded_by);
+            out->set_shared(shared);
+          };
+          for (const auto& sf : op->incremental->shared_files) add(sf, true);
+          for (const auto& sf : op->incremental->private_files) add(sf, false);
+          f = inc->mutable_meta();
+        } else {
+          f = r->add_keyed_state();
+        }
         f->set_path(job.restore_path + "/" + op->keyed_state_file);
         for (const auto& [g, off] : op->key_group_offsets) {
           auto* o = f->add_offsets();

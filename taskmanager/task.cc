@@ -74,11 +74,12 @@ void Task::Cancel() {
   if (writer_->writer) writer_->writer->Cancel();
 }
 
-void Task::PostControl(const std::string& kind, int64_t checkpoint_id) {
+void Task::PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint) {
   network::NetworkEvent ev;
   ev.kind = network::NetworkEvent::Kind::kControl;
   ev.buffer = kind;
   ev.checkpoint_id = checkpoint_id;
+  ev.savepoint = savepoint;
   gate_->Push(-1, std::move(ev));
 }
 
@@ -162,6 +163,37 @@ state::BackendOptions Task::BackendOptions() const {
   return o;
 }
 
+absl::Status Task::RestoreBackend(const RestoredOperator& restored, size_t op_index) {
+  state::KeyedStateBackend& backend = *backends_[op_index];
+  if (!restored.incremental.empty()) {
+    std::vector<state::IncrementalRestoreSource> sources = restored.incremental;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      absl::Status rs;
+      sources[i].meta = ReadFile(restored.incremental_meta_paths[i], &rs);
+      RETURN_IF_ERROR(rs);
+    }
+    RETURN_IF_ERROR(backend.RestoreIncremental(sources));
+    // A restart from this job's own checkpoint into the same key groups gets the identical
+    // database: the next checkpoint uploads only what changed since.
+    if (incremental_[op_index] && d_.restored_from_own_checkpoint && sources.size() == 1 &&
+        sources[0].range.start == backend.key_group_range().start &&
+        sources[0].range.end == backend.key_group_range().end) {
+      incremental_[op_index]->Seed(restored.incremental_shared_files);
+    }
+  }
+  if (restored.keyed_files.empty()) return absl::OkStatus();
+  std::vector<std::string> files;
+  std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
+  for (const auto& f : restored.keyed_files) {
+    absl::Status rs;
+    files.push_back(ReadFile(f.path, &rs));
+    RETURN_IF_ERROR(rs);
+    offsets.push_back(f.key_group_offsets);
+  }
+  std::vector<std::string_view> views(files.begin(), files.end());
+  return backend.Restore(views, offsets);
+}
+
 absl::Status Task::Execute() {
   // Build the chain; keyed operators get a state backend for this subtask's key groups,
   // restored from the checkpoint's files when there are any.
@@ -179,22 +211,25 @@ absl::Status Task::Execute() {
     if (op.keyed) {
       ASSIGN_OR_RETURN(backend,
                        state::KeyedStateBackend::Create(vertex_.max_parallelism, range, BackendOptions()));
-      auto it = d_.restored.find(op.uid);
-      if (it != d_.restored.end() && !it->second.keyed_files.empty()) {
-        std::vector<std::string> files;
-        std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
-        for (const auto& f : it->second.keyed_files) {
-          absl::Status rs;
-          files.push_back(ReadFile(f.path, &rs));
-          RETURN_IF_ERROR(rs);
-          offsets.push_back(f.key_group_offsets);
-        }
-        std::vector<std::string_view> views(files.begin(), files.end());
-        RETURN_IF_ERROR(backend->Restore(views, offsets));
+      const auto& settings = d_.graph->settings;
+      auto inc = settings.find("state.backend.incremental");
+      if (backend->kind() == state::BackendOptions::kRocksDb && inc != settings.end() &&
+          inc->second == "true" && !d_.checkpoint_dir.empty()) {
+        std::string prefix = fmt::format("{}-{}-{}", op.uid, d_.subtask, d_.attempt_number);
+        std::replace(prefix.begin(), prefix.end(), '/', '_');
+        incremental_.push_back(std::make_unique<checkpoint::IncrementalUploader>(
+            checkpoint::CheckpointStorage(d_.checkpoint_dir, d_.job_id.ToString()), prefix));
+      } else {
+        incremental_.push_back(nullptr);
       }
       contexts.back().keyed_state = backend.get();
+      backends_.push_back(std::move(backend));
+      auto it = d_.restored.find(op.uid);
+      if (it != d_.restored.end()) RETURN_IF_ERROR(RestoreBackend(it->second, backends_.size() - 1));
+      continue;
     }
-    backends_.push_back(std::move(backend));
+    backends_.push_back(nullptr);
+    incremental_.push_back(nullptr);
   }
   std::unique_ptr<network::RecordWriter> writer;
   const graph::JobEdge* out = d_.graph->output_edge(d_.vertex);
@@ -289,7 +324,8 @@ absl::Status Task::RunInput(operators::Output& head) {
     if (next.has_value()) aligner.Offer(std::move(*next), MonotonicMillis());
     while (auto step = aligner.Next()) {
       if (step->kind == network::AlignerStep::Kind::kCheckpoint) {
-        RETURN_IF_ERROR(PerformCheckpoint(step->checkpoint_id, step->alignment_ms, false));
+        RETURN_IF_ERROR(
+            PerformCheckpoint(step->checkpoint_id, step->alignment_ms, false, step->savepoint));
         continue;
       }
       network::NetworkEvent& ev = step->event;
@@ -344,9 +380,9 @@ absl::Status Task::AwaitFinalCheckpoint() {
 
 absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
   const std::string& kind = ev.buffer;
-  if (kind == "trigger") return PerformCheckpoint(ev.checkpoint_id, 0, false);
+  if (kind == "trigger") return PerformCheckpoint(ev.checkpoint_id, 0, false, ev.savepoint);
   if (kind == "stop") {
-    RETURN_IF_ERROR(PerformCheckpoint(ev.checkpoint_id, 0, false));
+    RETURN_IF_ERROR(PerformCheckpoint(ev.checkpoint_id, 0, false, /*savepoint=*/true));
     if (source_) {
       stop_requested_ = true;
       final_checkpoint_id_ = ev.checkpoint_id;
@@ -355,17 +391,33 @@ absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
   }
   if (kind == "final") {
     final_checkpoint_id_ = ev.checkpoint_id;
-    return PerformCheckpoint(ev.checkpoint_id, 0, true);
+    return PerformCheckpoint(ev.checkpoint_id, 0, true, ev.savepoint);
   }
   if (kind == "complete") return NotifyComplete(ev.checkpoint_id);
   if (kind == "aborted") {
     for (auto* op : ops_) op->NotifyCheckpointAborted(ev.checkpoint_id);
+    // After this checkpoint's upload (same thread): delete the shared files it uploaded.
+    if (uploader_) {
+      const int64_t id = ev.checkpoint_id;
+      uploader_->Post([this, id] {
+        for (auto& up : incremental_) {
+          if (up) up->NotifyAborted(id);
+        }
+      });
+    }
     return absl::OkStatus();
   }
   return InternalF("unknown mailbox message '{}'", kind);
 }
 
 absl::Status Task::NotifyComplete(int64_t checkpoint_id) {
+  if (uploader_) {
+    uploader_->Post([this, checkpoint_id] {
+      for (auto& up : incremental_) {
+        if (up) up->NotifyComplete(checkpoint_id);
+      }
+    });
+  }
   if (source_) RETURN_IF_ERROR(source_->NotifyCheckpointComplete(checkpoint_id));
   for (auto* op : ops_) RETURN_IF_ERROR(op->NotifyCheckpointComplete(checkpoint_id));
   last_completed_id_ = std::max(last_completed_id_, checkpoint_id);
@@ -373,7 +425,8 @@ absl::Status Task::NotifyComplete(int64_t checkpoint_id) {
   return absl::OkStatus();
 }
 
-absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final) {
+absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final,
+                                     bool savepoint) {
   if (d_.checkpoint_dir.empty()) {
     return FailedPreconditionF("checkpoint {} triggered but the job does not checkpoint",
                                checkpoint_id);
@@ -383,18 +436,22 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
   if (checkpoint_id <= last_checkpoint_id_) return absl::OkStatus();
   last_checkpoint_id_ = checkpoint_id;
   const int64_t t0 = MonotonicMillis();
-  // Synchronous part: operator state as bytes, keyed state copied into snapshot buffers.
+  // Synchronous part: operator state as bytes, keyed state copied into snapshot buffers (or,
+  // for incremental RocksDB checkpoints, a local RocksDB checkpoint of hard links). Savepoints
+  // are always canonical.
   struct Pending {
     std::string uid;
     std::string operator_state;
     std::optional<state::KeyedStateSnapshot> keyed;
+    std::optional<state::IncrementalSnapshot> incremental;
+    size_t op_index = 0;
   };
   auto pending = std::make_shared<std::vector<Pending>>();
   absl::Status failure;
   if (source_) {
     auto st = source_->SnapshotState(checkpoint_id);
     if (!st.ok()) failure = st.status();
-    else pending->push_back(Pending{vertex_.source_uid, std::move(*st), std::nullopt});
+    else pending->push_back(Pending{vertex_.source_uid, std::move(*st), std::nullopt, std::nullopt, 0});
   }
   for (size_t i = 0; failure.ok() && i < ops_.size(); ++i) {
     auto st = ops_[i]->SnapshotState(checkpoint_id);
@@ -402,8 +459,16 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
       failure = st.status();
       break;
     }
-    Pending p{vertex_.operators[i].uid, std::move(*st), std::nullopt};
-    if (backends_[i]) {
+    Pending p{vertex_.operators[i].uid, std::move(*st), std::nullopt, std::nullopt, i};
+    if (backends_[i] && incremental_[i] && !savepoint) {
+      auto snap = backends_[i]->SnapshotIncremental(
+          fmt::format("{}.chk-{}", backends_[i]->rocksdb_dir(), checkpoint_id));
+      if (!snap.ok()) {
+        failure = snap.status();
+        break;
+      }
+      p.incremental = std::move(*snap);
+    } else if (backends_[i]) {
       auto snap = backends_[i]->Snapshot();
       if (!snap.ok()) {
         failure = snap.status();
@@ -423,7 +488,9 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
   // Barrier right after the synchronous part: downstream snapshots after the same records.
   if (!final) {
     std::lock_guard lock(writer_->mu);
-    if (writer_->writer) RETURN_IF_ERROR(writer_->writer->BroadcastBarrier(checkpoint_id));
+    if (writer_->writer) {
+      RETURN_IF_ERROR(writer_->writer->BroadcastBarrier(checkpoint_id, savepoint));
+    }
   }
   // Asynchronous part: write keyed state files, then acknowledge.
   uploader_->Post([this, pending, checkpoint_id, alignment_ms, sync_ms] {
@@ -432,12 +499,13 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
     checkpoint::SubtaskStateHandle handle;
     handle.vertex = d_.vertex;
     handle.subtask = d_.subtask;
-    int64_t size = 0;
+    int64_t size = 0, checkpointed = 0;
     for (auto& p : *pending) {
       checkpoint::OperatorStateHandle op;
       op.operator_uid = p.uid;
       op.operator_state = std::move(p.operator_state);
       size += static_cast<int64_t>(op.operator_state.size());
+      checkpointed += static_cast<int64_t>(op.operator_state.size());
       if (p.keyed) {
         std::string file = fmt::format("{}-{}-{}.kstate", p.uid, d_.subtask, d_.attempt_number);
         auto written = storage.WriteStateFile(checkpoint_id, file, p.keyed->bytes);
@@ -449,6 +517,17 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
         op.key_group_offsets = p.keyed->key_group_offsets;
         op.keyed_state_size = static_cast<int64_t>(p.keyed->bytes.size());
         size += op.keyed_state_size;
+        checkpointed += op.keyed_state_size;
+      }
+      if (p.incremental) {
+        absl::Status up = incremental_[p.op_index]->Upload(
+            checkpoint_id, *p.incremental, backends_[p.op_index]->key_group_range(), &op);
+        if (!up.ok()) {
+          env_->DeclineCheckpoint(d_, checkpoint_id, std::string(up.message()));
+          return;
+        }
+        size += op.keyed_state_size;
+        checkpointed += op.incremental->checkpointed_size;
       }
       handle.operators.push_back(std::move(op));
     }
@@ -456,6 +535,7 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
     ack.checkpoint_id = checkpoint_id;
     ack.state_handle = checkpoint::EncodeSubtaskStateHandle(handle);
     ack.state_size_bytes = size;
+    ack.checkpointed_size_bytes = checkpointed;
     ack.alignment_ms = alignment_ms;
     ack.sync_ms = sync_ms;
     ack.async_ms = MonotonicMillis() - t1;

@@ -24,6 +24,7 @@
 #include "runtime/network/channels.h"
 #include "runtime/operators/operator.h"
 
+#include "runtime/checkpoint/incremental_uploader.h"
 #include "runtime/state/keyed_state_backend.h"
 
 namespace sluice::taskmanager {
@@ -42,6 +43,11 @@ struct RestoredOperator {
     std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
   };
   std::vector<KeyedFile> keyed_files;
+  // Incremental RocksDB state of old subtasks (meta bytes are read by the task from
+  // incremental_meta_paths[i]), and the shared SST files among them (to seed the uploader).
+  std::vector<state::IncrementalRestoreSource> incremental;
+  std::vector<std::string> incremental_meta_paths;
+  std::vector<checkpoint::StateFile> incremental_shared_files;
   // Rescaling: the non-keyed states of all old subtasks and their parallelism.
   std::vector<std::string> union_states;
   int32_t restored_parallelism = 0;
@@ -59,6 +65,7 @@ struct TaskDeployment {
   std::string checkpoint_dir;  // checkpoint.dir root; empty = no checkpointing
   std::map<std::string, RestoredOperator> restored;  // by operator uid
   int64_t restored_checkpoint_id = 0;
+  bool restored_from_own_checkpoint = false;
 };
 
 // What a task reports when it acknowledges a checkpoint.
@@ -69,6 +76,7 @@ struct CheckpointAck {
   int64_t alignment_ms = 0;
   int64_t sync_ms = 0;
   int64_t async_ms = 0;
+  int64_t checkpointed_size_bytes = 0;  // uploaded by this checkpoint
 };
 
 struct TaskMetricsSnapshot {
@@ -110,7 +118,8 @@ class Task {
   // kind: "trigger" (sources: checkpoint + barrier), "stop" (sources: savepoint + barrier, then
   // stop reading without draining), "final" (the final checkpoint after end of input),
   // "complete", "aborted".
-  void PostControl(const std::string& kind, int64_t checkpoint_id);
+  // `savepoint`: the checkpoint is a savepoint (canonical state, never incremental).
+  void PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint = false);
   TaskMetricsSnapshot Metrics() const;
   bool done() const { return done_.load(); }
   const TaskDeployment& deployment() const { return d_; }
@@ -124,7 +133,10 @@ class Task {
   absl::Status RunInput(operators::Output& head);
   absl::Status AwaitFinalCheckpoint();
   absl::Status HandleControl(const network::NetworkEvent& ev);
-  absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final);
+  absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final,
+                                 bool savepoint);
+  // Restores a keyed operator's backend from `restored` (canonical and/or incremental state).
+  absl::Status RestoreBackend(const RestoredOperator& restored, size_t op_index);
   absl::Status NotifyComplete(int64_t checkpoint_id);
   void Transition(graph::ExecutionState to, const absl::Status& failure = absl::OkStatus());
   state::BackendOptions BackendOptions() const;
@@ -141,6 +153,9 @@ class Task {
   operators::Source* source_ = nullptr;
   std::vector<operators::Operator*> ops_;
   std::vector<std::unique_ptr<state::KeyedStateBackend>> backends_;  // per op; null if not keyed
+  // Per op: uploads incremental RocksDB checkpoints (null unless state.backend.incremental);
+  // used on the uploader_ thread only.
+  std::vector<std::unique_ptr<checkpoint::IncrementalUploader>> incremental_;
   int64_t final_checkpoint_id_ = 0;
   int64_t last_checkpoint_id_ = 0;  // newest checkpoint this task snapshotted
   int64_t last_completed_id_ = 0;   // newest checkpoint notified complete

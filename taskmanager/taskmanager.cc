@@ -133,6 +133,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     d.buffer_timeout_ms = req->buffer_timeout_ms();
     d.checkpoint_dir = req->checkpoint_dir();
     d.restored_checkpoint_id = req->restored_checkpoint_id();
+    d.restored_from_own_checkpoint = req->restored_from_own_checkpoint();
     for (const auto& r : req->restored()) {
       RestoredOperator& op = d.restored[r.operator_uid()];
       if (r.has_operator_state()) op.operator_state = r.operator_state();
@@ -141,6 +142,20 @@ class TaskManagerImpl final : public TaskEnvironment,
         kf.path = f.path();
         for (const auto& o : f.offsets()) kf.key_group_offsets.emplace_back(o.key_group(), o.offset());
         op.keyed_files.push_back(std::move(kf));
+      }
+      for (const auto& inc : r.incremental_state()) {
+        state::IncrementalRestoreSource src;
+        src.range = {inc.key_group_start(), inc.key_group_end()};
+        for (const auto& f : inc.files()) {
+          src.files.emplace_back(f.name(), f.path());
+          if (f.shared()) {
+            op.incremental_shared_files.push_back(
+                {f.name(), f.relative_path(), f.size(), f.uploaded_by()});
+          }
+        }
+        op.incremental_meta_paths.push_back(inc.meta().path());
+        for (const auto& o : inc.meta().offsets()) src.meta_offsets.emplace_back(o.key_group(), o.offset());
+        op.incremental.push_back(std::move(src));
       }
       for (const auto& u : r.union_states()) op.union_states.push_back(u);
       op.restored_parallelism = r.restored_parallelism();
@@ -178,7 +193,7 @@ class TaskManagerImpl final : public TaskEnvironment,
   grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* req,
                                  v1::TriggerCheckpointResponse*) override {
     return Post(req->attempt_id(), req->final() ? "final" : req->stop() ? "stop" : "trigger",
-                req->checkpoint_id());
+                req->checkpoint_id(), req->savepoint());
   }
   grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
                                         v1::NotifyCheckpointResponse*) override {
@@ -310,6 +325,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     req.set_alignment_ms(ack.alignment_ms);
     req.set_sync_ms(ack.sync_ms);
     req.set_async_ms(ack.async_ms);
+    req.set_checkpointed_size_bytes(ack.checkpointed_size_bytes);
     v1::AcknowledgeCheckpointResponse resp;
     CallJobManager("acknowledge checkpoint", [&](grpc::ClientContext* ctx) {
       return jm_->AcknowledgeCheckpoint(ctx, req, &resp);
@@ -359,7 +375,8 @@ class TaskManagerImpl final : public TaskEnvironment,
     if (!st.ok()) spdlog::warn("Could not {} at the JobManager: {}", what, st.error_message());
   }
 
-  grpc::Status Post(const std::string& attempt_id, const std::string& kind, int64_t checkpoint) {
+  grpc::Status Post(const std::string& attempt_id, const std::string& kind, int64_t checkpoint,
+                    bool savepoint = false) {
     auto attempt = ExecutionAttemptId::Parse(attempt_id);
     if (!attempt.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed attempt id");
     std::lock_guard lock(mu_);
@@ -367,7 +384,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     if (it == tasks_.end() || it->second->done()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such running task");
     }
-    it->second->PostControl(kind, checkpoint);
+    it->second->PostControl(kind, checkpoint, savepoint);
     return grpc::Status::OK;
   }
 

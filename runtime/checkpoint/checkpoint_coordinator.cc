@@ -197,6 +197,8 @@ std::vector<Action> CheckpointCoordinator::OnAck(int64_t id, Ack ack, int64_t no
   s.latest_ack_timestamp = now_ms;
   s.end_to_end_duration = now_ms - s.trigger_timestamp;
   s.state_size += ack.state_size_bytes;
+  s.checkpointed_size +=
+      ack.checkpointed_size_bytes < 0 ? ack.state_size_bytes : ack.checkpointed_size_bytes;
   s.alignment_duration = std::max(s.alignment_duration, ack.alignment_ms);
   s.sync_duration = std::max(s.sync_duration, ack.sync_ms);
   s.async_duration = std::max(s.async_duration, ack.async_ms);
@@ -253,6 +255,7 @@ std::vector<Action> CheckpointCoordinator::OnCheckpointPersisted(int64_t id, int
   last_completion_ms_ = now_ms;
   duration_summary_.Add(s.end_to_end_duration);
   size_summary_.Add(s.state_size);
+  checkpointed_size_summary_.Add(s.checkpointed_size);
   UpdateHistory(s);
   last_completed_ = s;
   out.push_back(NotifyComplete{id});
@@ -354,7 +357,7 @@ nlohmann::json StatsEntryJson(const CheckpointStats& s, int64_t now_ms) {
       {"trigger_timestamp", s.trigger_timestamp},
       {"latest_ack_timestamp", s.latest_ack_timestamp},
       {"state_size", s.state_size},
-      {"checkpointed_size", s.state_size},  // full snapshots: all of the state is uploaded
+      {"checkpointed_size", s.checkpointed_size},  // incremental: less than state_size
       {"end_to_end_duration", duration},
       {"alignment_buffered", 0},
       {"processed_data", 0},
@@ -400,7 +403,7 @@ nlohmann::json CheckpointCoordinator::StatsJson(int64_t now_ms) const {
         {"failed", num_failed_}}},
       {"summary",
        {{"state_size", size_summary_.Json()},
-        {"checkpointed_size", size_summary_.Json()},
+        {"checkpointed_size", checkpointed_size_summary_.Json()},
         {"end_to_end_duration", duration_summary_.Json()},
         {"alignment_buffered", zero},
         {"processed_data", zero},

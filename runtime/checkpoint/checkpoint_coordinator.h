@@ -71,6 +71,9 @@ struct TaskKey {
 struct Ack {
   TaskKey task;
   int64_t state_size_bytes = 0;
+  // Bytes this checkpoint uploaded (incremental checkpoints: new files only); -1 = all of
+  // state_size_bytes (full snapshots).
+  int64_t checkpointed_size_bytes = -1;
   int64_t alignment_ms = 0;  // time between the first and the last barrier of an aligned input
   int64_t sync_ms = 0;       // synchronous part of the snapshot
   int64_t async_ms = 0;      // asynchronous upload
@@ -131,6 +134,7 @@ struct CheckpointStats {
   int64_t latest_ack_timestamp = -1;
   int64_t end_to_end_duration = -1;  // latest ack - trigger (completed/failed)
   int64_t state_size = 0;            // sum over acks
+  int64_t checkpointed_size = 0;     // sum over acks: bytes uploaded by this checkpoint
   int64_t alignment_duration = 0;    // max over acks
   int64_t sync_duration = 0;         // max over acks
   int64_t async_duration = 0;        // max over acks
@@ -257,7 +261,7 @@ class CheckpointCoordinator {
   std::deque<CheckpointStats> history_;  // newest first, at most kHistorySize
   std::optional<CheckpointStats> last_completed_, last_failed_;
   std::optional<Restore> restored_;
-  MinMaxAvg duration_summary_, size_summary_;
+  MinMaxAvg duration_summary_, size_summary_, checkpointed_size_summary_;
 };
 
 }  // namespace sluice::checkpoint

@@ -289,7 +289,7 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
     }
   }
   if (YAML::Node st = root["state"]) {
-    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir", "rocksdb"}));
+    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir", "rocksdb", "incremental"}));
     if (YAML::Node r = st["rocksdb"]) {
       RETURN_IF_ERROR(CheckKeys(r, "state.rocksdb", {"block-cache-size", "write-buffer-size"}));
       // Flink's state.backend.rocksdb.block.cache-size / .writebuffer.size, in bytes or with a
@@ -313,6 +313,13 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
       return Error(st["backend"], "state: unknown backend '{}' (expected heap or rocksdb)", backend);
     }
     (*out)["state.backend"] = backend == "hashmap" ? "heap" : backend;
+    // Flink's state.backend.incremental; Sluice defaults it to true (see docs/job-spec.md).
+    ASSIGN_OR_RETURN(bool incremental, GetBool(st, "state", "incremental", true));
+    if (incremental && backend != "rocksdb" && st["incremental"]) {
+      return Error(st["incremental"], "state: incremental checkpoints need backend: rocksdb "
+                   "(the heap backend always takes full snapshots)");
+    }
+    if (backend == "rocksdb") (*out)["state.backend.incremental"] = incremental ? "true" : "false";
     if (st["local-dir"]) {
       ASSIGN_OR_RETURN(std::string dir, GetString(st, "state", "local-dir", true));
       (*out)["state.local-dir"] = ResolvePath(dir);

@@ -41,6 +41,7 @@ void BarrierAligner::StartOrJoin(NetworkEvent& barrier, int64_t now_ms) {
   if (aligning_ == 0) {
     aligning_ = id;
     started_ms_ = now_ms;
+    savepoint_ = barrier.savepoint;
   }
   blocked_[static_cast<size_t>(barrier.channel)] = true;
   MaybeComplete(now_ms);
@@ -55,6 +56,7 @@ void BarrierAligner::MaybeComplete(int64_t now_ms) {
   step.kind = AlignerStep::Kind::kCheckpoint;
   step.checkpoint_id = aligning_;
   step.alignment_ms = now_ms - started_ms_;
+  step.savepoint = savepoint_;
   ready_.push_back(std::move(step));
   last_completed_ = aligning_;
   aligning_ = 0;

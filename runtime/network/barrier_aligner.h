@@ -29,6 +29,7 @@ struct AlignerStep {
   NetworkEvent event;           // kProcess
   int64_t checkpoint_id = 0;    // kCheckpoint
   int64_t alignment_ms = 0;     // kCheckpoint: first barrier to last
+  bool savepoint = false;       // kCheckpoint: the barriers were a savepoint's
 };
 
 class BarrierAligner {
@@ -51,6 +52,7 @@ class BarrierAligner {
   int64_t aligning_ = 0;
   int64_t last_completed_ = 0;
   int64_t started_ms_ = 0;
+  bool savepoint_ = false;  // of the checkpoint being aligned
 };
 
 }  // namespace sluice::network

@@ -40,6 +40,7 @@ struct NetworkEvent {
   std::string buffer;   // kBuffer: a serialised core::RecordBatch
   int64_t watermark = 0;
   int64_t checkpoint_id = 0;  // kBarrier
+  bool savepoint = false;     // kBarrier: a savepoint (canonical snapshots, never incremental)
   bool drain = true;          // kEndOfPartition: false after a stop with savepoint (no drain)
 };
 

@@ -71,7 +71,10 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
       msg_.set_end_of_partition(true);
       msg_.set_no_drain(!event.drain);
       break;
-    case network::NetworkEvent::Kind::kBarrier: msg_.set_barrier(event.checkpoint_id); break;
+    case network::NetworkEvent::Kind::kBarrier:
+      msg_.set_barrier(event.checkpoint_id);
+      msg_.set_savepoint(event.savepoint);
+      break;
     case network::NetworkEvent::Kind::kControl:
       return InternalF("control events do not travel between TaskManagers");
   }
@@ -155,6 +158,7 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
       case v1::DataMessage::kBarrier:
         ev.kind = network::NetworkEvent::Kind::kBarrier;
         ev.checkpoint_id = msg.barrier();
+        ev.savepoint = msg.savepoint();
         break;
       case v1::DataMessage::kEndOfPartition:
         ev.kind = network::NetworkEvent::Kind::kEndOfPartition;

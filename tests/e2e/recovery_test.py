@@ -4,14 +4,17 @@
 test_three_taskmanager_kills_exactly_once (the chaos test):
   A JobManager and three TaskManagers (2 slots each) run the flight-delays job on the full
   3-million-row file at parallelism 2, the source rate-limited so the job runs for 30+ s, with a
-  checkpoint every second and the exactly-once file sink. Three times, at a random moment after
+  checkpoint every second, the RocksDB backend with incremental checkpoints, and the
+  exactly-once file sink. Three times, at a random moment after
   the job has recovered and completed a new checkpoint, a TaskManager that runs subtasks is
   killed with SIGKILL and a replacement TaskManager is started. The job must finish, its
   committed output must equal the reference computed independently from the CSV (no row lost,
   none duplicated), numRestarts must be 3, and the exception history must hold the 3 losses.
+  Incremental checkpoints: some checkpoint uploads less than the full state, every shared file
+  of the retained checkpoint exists, and unreferenced shared files were deleted.
 
 test_cancel_then_resume_from_checkpoint:
-  The job is cancelled after two completed checkpoints; `sluice run --from-checkpoint` on the
+  With incremental RocksDB checkpoints, the job is cancelled after two completed checkpoints; `sluice run --from-checkpoint` on the
   latest retained checkpoint finishes it. The committed output of both runs together equals the
   reference exactly (the restore commits that checkpoint's pending files and drops later ones),
   and `sluice checkpoints` shows the history.
@@ -47,6 +50,7 @@ parallelism: 2
 checkpointing:
   interval: 1 s
   dir: {checkpoints}
+{state}
 {restart}
 source:
   name: flights
@@ -77,14 +81,37 @@ sink:
 """
 
 
-def write_spec(cluster, name, data, rate=RATE, restart="", extra_steps=""):
+# Incremental RocksDB checkpoints (state.backend.incremental defaults to true with rocksdb).
+ROCKSDB = "state:\n  backend: rocksdb\n"
+
+
+def write_spec(cluster, name, data, rate=RATE, restart="", extra_steps="", state=""):
     out = os.path.join(cluster.dir, "out")
     path = os.path.join(cluster.dir, f"{name}.yaml")
     with open(path, "w") as f:
         f.write(SPEC.format(name=name, checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
-                            restart=restart, data=json.dumps(data), rate=rate,
+                            restart=restart, data=json.dumps(data), rate=rate, state=state,
                             extra_steps=extra_steps, out=json.dumps(out)))
     return path, out
+
+
+def shared_files(cluster, job_id):
+    """(files present in the job's shared/ dir, files the retained checkpoints reference)."""
+    job_dir = os.path.join(cluster.dir, "chk", job_id)
+    shared_dir = os.path.join(job_dir, "shared")
+    present = {os.path.join(shared_dir, f) for f in os.listdir(shared_dir)}
+    referenced = set()
+    for d in os.listdir(job_dir):
+        meta = os.path.join(job_dir, d, "_metadata")
+        if not d.startswith("chk-") or not os.path.exists(meta):
+            continue
+        with open(meta) as f:
+            md = json.load(f)
+        for st in md["subtasks"]:
+            for op in st["operators"]:
+                for name, rel, size, uploaded_by in op.get("incremental", {}).get("shared-files", []):
+                    referenced.add(os.path.normpath(os.path.join(job_dir, d, rel)))
+    return present, referenced
 
 
 def metric(cluster, job_id, name):
@@ -99,7 +126,7 @@ class RecoveryTest(unittest.TestCase):
         expected = reference.flight_delays(data)
         rng = random.Random(os.environ.get("SLUICE_CHAOS_SEED"))
         with Cluster(taskmanagers=3, slots=2, name="chaos") as cluster:
-            spec, out = write_spec(cluster, "chaos", data)
+            spec, out = write_spec(cluster, "chaos", data, state=ROCKSDB)
             job_id = cluster.submit(spec)
             seen = {}
 
@@ -149,12 +176,27 @@ class RecoveryTest(unittest.TestCase):
             self.assertEqual(checkpoints["counts"]["restored"], KILLS)
             print(f"job {job['state']}; checkpoints {checkpoints['counts']}", flush=True)
             reference.assert_output_matches(self, out, expected)
+            # Incremental checkpoints: some checkpoint uploaded less than the full state, every
+            # file the retained checkpoint needs exists, and unreferenced shared files were
+            # deleted as checkpoints were subsumed (each checkpoint uploads at least one new SST
+            # per keyed subtask, so without deletion there would be one per checkpoint or more).
+            history = checkpoints["history"]
+            self.assertTrue(any(h["status"] == "COMPLETED" and
+                                h["checkpointed_size"] < h["state_size"] for h in history),
+                            json.dumps(history)[:3000])
+            present, referenced = shared_files(cluster, job_id)
+            self.assertTrue(referenced, "the retained checkpoint has incremental state")
+            self.assertLessEqual(referenced, present, "a retained checkpoint lost a shared file")
+            completed = checkpoints["counts"]["completed"]
+            print(f"shared files: {len(present)} present, {len(referenced)} referenced, "
+                  f"{completed} checkpoints completed", flush=True)
+            self.assertLess(len(present), completed, "unreferenced shared files are deleted")
 
     def test_cancel_then_resume_from_checkpoint(self):
         data = Config.shared_data("flights-3m.csv.gz")
         expected = reference.flight_delays(data)
         with Cluster(taskmanagers=2, slots=2, name="resume") as cluster:
-            spec, out = write_spec(cluster, "resume", data, rate=150000)
+            spec, out = write_spec(cluster, "resume", data, rate=150000, state=ROCKSDB)
             job_id = cluster.submit(spec)
             wait_until(lambda: (metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0) >= 2,
                        60, "two completed checkpoints")

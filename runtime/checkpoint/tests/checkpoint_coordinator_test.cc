@@ -27,8 +27,14 @@ CheckpointConfig Config(int64_t interval = 1000) {
 }
 
 Ack AckOf(TaskKey t, int64_t size = 100, int64_t align = 1, int64_t sync = 2, int64_t async = 3) {
-  return Ack{t,    size,  align,
-             sync, async, "handle-" + std::to_string(t.vertex) + "-" + std::to_string(t.subtask)};
+  Ack a;
+  a.task = t;
+  a.state_size_bytes = size;
+  a.alignment_ms = align;
+  a.sync_ms = sync;
+  a.async_ms = async;
+  a.handle = "handle-" + std::to_string(t.vertex) + "-" + std::to_string(t.subtask);
+  return a;
 }
 
 // Acks checkpoint `id` from every task at `now`; returns the actions of the last ack.

@@ -50,7 +50,7 @@ CheckpointMetadata SampleMetadata(int64_t id) {
   m.vertices = {{"cbc357ccb763df2852fee8c4fc7d55f2", 1}, {"9dd63673dd41ea021b896d5203f3ba7c", 2}};
   SubtaskStateHandle source{0, 0, {}};
   source.operators.push_back(
-      {"source-uid", std::string("file=a.csv\0offset=\xff\x01", 20), "", {}, 0});
+      {"source-uid", std::string("file=a.csv\0offset=\xff\x01", 20), "", {}, 0, std::nullopt});
   m.subtasks.push_back(source);
   for (int32_t i = 0; i < 2; ++i) {
     SubtaskStateHandle s{1, i, {}};
@@ -59,8 +59,18 @@ CheckpointMetadata SampleMetadata(int64_t id) {
     op.keyed_state_file = fmt::format("keyed-1-{}-window-uid", i);
     op.key_group_offsets = {{i * 64, 37}, {i * 64 + 1, 1ull << 40}};
     op.keyed_state_size = 4096 + i;
+    if (i == 1) {  // incremental RocksDB state
+      IncrementalKeyedState inc;
+      inc.key_group_start = 64;
+      inc.key_group_end = 127;
+      inc.shared_files = {{"000009.sst", "../shared/w-1-0-ab.sst", 1 << 20, 3},
+                          {"000012.sst", "../shared/w-1-0-cd.sst", 77, 4}};
+      inc.private_files = {{"MANIFEST-000005", "w-1-0.MANIFEST-000005", 300, 0}};
+      inc.checkpointed_size = 377;
+      op.incremental = inc;
+    }
     s.operators.push_back(op);
-    s.operators.push_back({"sink-uid", "", "", {}, 0});
+    s.operators.push_back({"sink-uid", "", "", {}, 0, std::nullopt});
     m.subtasks.push_back(s);
   }
   return m;
@@ -121,7 +131,7 @@ TEST_F(CheckpointStorageTest, MetadataRoundTripAndFlinkLayout) {
 
   std::ifstream in(root_ / kJob / "chk-7" / "_metadata");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(text, HasSubstr("\"format-version\": 1"));
+  EXPECT_THAT(text, HasSubstr("\"format-version\": 2"));
 }
 
 TEST_F(CheckpointStorageTest, BadNamesAndMissingFilesAreClearErrors) {
