@@ -801,6 +801,11 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       m["totalNumberOfCheckpoints"] = job.coordinator->num_triggered();
       m["lastCompletedCheckpointId"] = job.coordinator->last_completed_id();
     }
+    // Keyed state gauges of the current attempts, summed over subtasks (RocksDB's native
+    // metrics under "rocksdb.*", as Flink's state.backend.rocksdb.metrics.* report them).
+    for (Execution* e : CurrentExecutions(job)) {
+      for (const auto& [k, v] : e->metrics.state()) m[k] += v;
+    }
     return m;
   }
 

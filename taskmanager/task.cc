@@ -91,12 +91,33 @@ TaskMetricsSnapshot Task::Metrics() const {
   m.records_out = task_metrics_.records_out.load();
   m.bytes_out = task_metrics_.bytes_out.load();
   for (const auto& om : op_metrics_) m.late_records_dropped += om->late_records_dropped.load();
+  {
+    std::lock_guard lock(state_metrics_mu_);
+    m.state = state_metrics_;
+  }
   if (sink_chain_.load() && !op_metrics_.empty()) {
     // A sink chain sends nothing downstream: report the rows its sink wrote as its output.
     m.records_out = op_metrics_.back()->records_in.load();
     m.bytes_out = op_metrics_.back()->bytes_out.load();
   }
   return m;
+}
+
+void Task::MaybeUpdateStateMetrics(int64_t now_ms) {
+  if (now_ms < next_state_metrics_ms_) return;
+  next_state_metrics_ms_ = now_ms + 1000;
+  std::map<std::string, int64_t> m;
+  bool any = false;
+  for (const auto& b : backends_) {
+    // RocksDB's gauges are O(1); the heap's size estimate walks every entry, so it is left out.
+    if (!b || b->kind() != state::BackendOptions::kRocksDb) continue;
+    any = true;
+    m["state.size-bytes"] += b->ApproximateSizeBytes();
+    for (const auto& [k, v] : b->RocksDbProperties()) m["rocksdb." + k] += v;
+  }
+  if (!any) return;
+  std::lock_guard lock(state_metrics_mu_);
+  state_metrics_ = std::move(m);
 }
 
 void Task::Transition(ExecutionState to, const absl::Status& failure) {
@@ -359,7 +380,9 @@ absl::Status Task::RunInput(operators::Output& head) {
       }
       if (advanced) RETURN_IF_ERROR(head.EmitWatermark(*advanced));
     }
-    if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
+    const int64_t now = MonotonicMillis();
+    if (writer) RETURN_IF_ERROR(writer->FlushIfDue(now));
+    MaybeUpdateStateMetrics(now);
   }
   return absl::OkStatus();
 }

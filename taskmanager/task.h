@@ -11,6 +11,7 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -85,6 +86,7 @@ struct TaskMetricsSnapshot {
   int64_t bytes_in = 0;
   int64_t bytes_out = 0;
   int64_t late_records_dropped = 0;
+  std::map<std::string, int64_t> state;  // keyed state gauges (see v1::TaskMetrics.state)
 };
 
 // What a Task needs from its TaskManager.
@@ -138,6 +140,8 @@ class Task {
   // Restores a keyed operator's backend from `restored` (canonical and/or incremental state).
   absl::Status RestoreBackend(const RestoredOperator& restored, size_t op_index);
   absl::Status NotifyComplete(int64_t checkpoint_id);
+  // Task thread: refreshes state_metrics_ from the keyed state backends at most once a second.
+  void MaybeUpdateStateMetrics(int64_t now_ms);
   void Transition(graph::ExecutionState to, const absl::Status& failure = absl::OkStatus());
   state::BackendOptions BackendOptions() const;
   operators::OperatorContext MakeContext(const std::string& op_name, const std::string& uid,
@@ -172,6 +176,9 @@ class Task {
   operators::OperatorMetrics source_metrics_;
   std::vector<std::unique_ptr<operators::OperatorMetrics>> op_metrics_;
   std::atomic<bool> sink_chain_{false};
+  mutable std::mutex state_metrics_mu_;
+  std::map<std::string, int64_t> state_metrics_;  // guarded by state_metrics_mu_
+  int64_t next_state_metrics_ms_ = 0;             // task thread
   std::thread thread_;
 };
 

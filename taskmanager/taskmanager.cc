@@ -365,6 +365,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     out->set_bytes_in(m.bytes_in);
     out->set_bytes_out(m.bytes_out);
     out->set_late_records_dropped(m.late_records_dropped);
+    for (const auto& [k, v] : m.state) (*out->mutable_state())[k] = v;
   }
 
   template <typename F>

@@ -11,7 +11,8 @@ test_three_taskmanager_kills_exactly_once (the chaos test):
   committed output must equal the reference computed independently from the CSV (no row lost,
   none duplicated), numRestarts must be 3, and the exception history must hold the 3 losses.
   Incremental checkpoints: some checkpoint uploads less than the full state, every shared file
-  of the retained checkpoint exists, and unreferenced shared files were deleted.
+  of the retained checkpoint exists, and unreferenced shared files were deleted. RocksDB's
+  gauges (rocksdb.estimate-num-keys, ...) appear in the job metrics.
 
 test_cancel_then_resume_from_checkpoint:
   With incremental RocksDB checkpoints, the job is cancelled after two completed checkpoints; `sluice run --from-checkpoint` on the
@@ -149,6 +150,12 @@ class RecoveryTest(unittest.TestCase):
                 subtasks = wait_until(lambda: recovered_with_fresh_checkpoint(before + 1), 60,
                                       lambda: f"recovery and a new checkpoint before kill {k}: "
                                               f"{json.dumps(seen.get('job'))[:2000]}")
+                if k == 1:
+                    # RocksDB's own gauges reach the job metrics (heartbeats, ~1 s refresh).
+                    for gauge in ("rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
+                                  "state.size-bytes"):
+                        wait_until(lambda: (metric(cluster, job_id, gauge) or 0) > 0, 10,
+                                   f"job metric {gauge} > 0")
                 time.sleep(rng.uniform(0.2, 3.0))  # a random moment, not synchronisation
                 busy = {s["taskmanager-id"] for s in subtasks}
                 candidates = [tm for tm in cluster.taskmanagers if tm.alive() and tm.id in busy]
