@@ -235,11 +235,10 @@ absl::Status RocksDbInstance::DeleteKeyGroupsOutside(int32_t lo, int32_t hi) {
   ranges.emplace_back(rocksdb::Slice(c, 2), rocksdb::Slice(top, 2));
   for (auto& [n, col] : columns_) {
     for (const auto& [from, to] : ranges) {
+      // Range tombstones only: background compaction drops the data later (as Flink's
+      // deleteRange restore); compacting here would put a rewrite on the restore path.
       RETURN_IF_ERROR(FromRocks(db_->DeleteRange(shared_->write, col->handle(), from, to),
                                 fmt::format("delete range of state '{}'", n), dir_));
-      rocksdb::CompactRangeOptions co;
-      RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, col->handle(), &from, &to),
-                                fmt::format("compact deleted range of state '{}'", n), dir_));
     }
   }
   return absl::OkStatus();

@@ -130,7 +130,7 @@ class RocksDbInstance {
   std::vector<std::string> ColumnNames() const;
   // The column family of state `name`, or null if it has none.
   RocksColumn* FindColumn(std::string_view name) const;
-  // Deletes (range deletion, then compaction of the deleted ranges) every key outside key
+  // Deletes (range tombstones; compaction reclaims the space later) every key outside key
   // groups [lo, hi] in every column family (a restore that owns fewer key groups than the
   // instance it started from).
   absl::Status DeleteKeyGroupsOutside(int32_t lo, int32_t hi);

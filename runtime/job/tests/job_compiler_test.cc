@@ -166,6 +166,23 @@ TEST(JobCompiler, StateBackendSettings) {
             std::string::npos) << msg;
 }
 
+TEST(JobCompiler, IncrementalCheckpointsDefaultOnWithRocksDb) {
+  auto on = Compile(std::string(kSpec) + "state:\n  backend: rocksdb\n");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->settings.at("state.backend.incremental"), "true");
+  auto off = Compile(std::string(kSpec) + "state:\n  backend: rocksdb\n  incremental: false\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->settings.at("state.backend.incremental"), "false");
+  auto heap = Compile(std::string(kSpec) + "state:\n  backend: heap\n");
+  ASSERT_TRUE(heap.ok()) << heap.status();
+  EXPECT_FALSE(heap->settings.contains("state.backend.incremental"));
+  EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  incremental: true\n"),
+            "job.yaml:30:16: state: incremental checkpoints need backend: rocksdb (the heap "
+            "backend always takes full snapshots)");
+  EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  backend: rocksdb\n  incremental: maybe\n"),
+            "job.yaml:31:16: state: 'incremental' must be true or false");
+}
+
 TEST(JobCompiler, YamlSyntaxError) {
   std::string msg = ErrorOf("name: [unclosed\n");
   EXPECT_EQ(msg.rfind("job.yaml:", 0), 0u) << msg;
