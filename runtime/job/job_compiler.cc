@@ -8,11 +8,13 @@
 #include "fmt/format.h"
 #include "runtime/base/durations.h"
 #include "runtime/base/status.h"
+#include "runtime/connectors/datagen/datagen_source.h"
 #include "runtime/connectors/file/csv_source.h"
 #include "runtime/connectors/file/file_sink.h"
 #include "runtime/connectors/file/print_sink.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
+#include "runtime/core/time_format.h"
 #include "runtime/expr/expression.h"
 #include "runtime/operators/basic_operators.h"
 #include "runtime/operators/window_operator.h"
@@ -83,6 +85,16 @@ class Compiler {
   }
 
   absl::Status CompileSource(const YAML::Node& node, JobVertex* v);
+  // Helpers of CompileSource.
+  absl::StatusOr<SchemaPtr> CompileSourceSchema(const YAML::Node& node) const;
+  absl::Status CompileSourceEventTime(const YAML::Node& node, const core::Schema& schema,
+                                      std::string* field, int64_t* max_out_of_orderness_ms) const;
+  absl::Status CompileDatagenSource(const YAML::Node& node, JobVertex* v);
+  absl::StatusOr<connectors::DatagenField> CompileDatagenField(const YAML::Node& spec,
+                                                               const std::string& fname,
+                                                               core::Type type) const;
+  absl::StatusOr<int64_t> DatagenInt64(const YAML::Node& map, std::string_view what,
+                                       const std::string& key, core::Type type) const;
   absl::Status CompileSettings(const YAML::Node& root, std::map<std::string, std::string>* out);
   absl::Status CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema);
 
@@ -162,13 +174,279 @@ absl::StatusOr<std::unique_ptr<expr::Expression>> Compiler::CompileExpr(
                                                 scalar.Scalar(), e.status().message()));
 }
 
+// `schema:` of a source: an ordered mapping of field name to type.
+absl::StatusOr<SchemaPtr> Compiler::CompileSourceSchema(const YAML::Node& node) const {
+  YAML::Node schema = node["schema"];
+  if (!schema) return Error(node, "source: missing required key 'schema'");
+  if (!schema.IsMap() || schema.size() == 0) {
+    return Error(schema, "source: 'schema' must be a mapping of field name to type");
+  }
+  std::vector<core::Field> fields;
+  for (const auto& kv : schema) {
+    std::string fname = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) return Error(kv.second, "source: schema field '{}' needs a type", fname);
+    auto t = core::ParseTypeName(kv.second.Scalar());
+    if (!t) {
+      return Error(kv.second,
+                   "source: field '{}' has unknown type '{}' (expected int64, double, string, "
+                   "bool or timestamp)",
+                   fname, kv.second.Scalar());
+    }
+    for (const auto& f : fields) {
+      if (f.name == fname) return Error(kv.first, "source: duplicate field '{}'", fname);
+    }
+    fields.push_back({fname, *t});
+  }
+  return std::make_shared<core::Schema>(std::move(fields));
+}
+
+// `event-time:` of a source; leaves *field empty when there is none.
+absl::Status Compiler::CompileSourceEventTime(const YAML::Node& node, const core::Schema& schema,
+                                              std::string* field,
+                                              int64_t* max_out_of_orderness_ms) const {
+  YAML::Node et = node["event-time"];
+  if (!et) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(et, "source.event-time", {"field", "max-out-of-orderness"}));
+  ASSIGN_OR_RETURN(*field, GetString(et, "source.event-time", "field", true));
+  int idx = schema.FindField(*field);
+  if (idx < 0) {
+    return Error(et["field"], "source.event-time: unknown field '{}' (fields: {})", *field,
+                 schema.HeaderLine());
+  }
+  core::Type ft = schema.field(static_cast<size_t>(idx)).type;
+  if (ft != core::Type::kTimestamp && ft != core::Type::kInt64) {
+    return Error(et["field"],
+                 "source.event-time: field '{}' is {}, expected timestamp or int64 (epoch ms)",
+                 *field, core::TypeName(ft));
+  }
+  if (et["max-out-of-orderness"]) {
+    ASSIGN_OR_RETURN(*max_out_of_orderness_ms,
+                     GetDuration(et, "source.event-time", "max-out-of-orderness"));
+  }
+  return absl::OkStatus();
+}
+
+// An int64 option of the datagen source (`map[key]`, which must exist); for a timestamp field
+// (`type` kTimestamp) also an ISO-8601 timestamp, as epoch ms.
+absl::StatusOr<int64_t> Compiler::DatagenInt64(const YAML::Node& map, std::string_view what,
+                                               const std::string& key, core::Type type) const {
+  YAML::Node n = map[key];
+  if (!n) return Error(map, "{}: missing required key '{}'", what, key);
+  int64_t v = 0;
+  if (n.IsScalar() && YAML::convert<int64_t>::decode(n, v)) return v;
+  if (type == core::Type::kTimestamp && n.IsScalar()) {
+    if (std::optional<int64_t> ts = core::ParseTimestamp(n.Scalar())) return *ts;
+    return Error(n,
+                 "{}: '{}' must be a timestamp like 2024-01-01T00:00:00Z or epoch ms, found '{}'",
+                 what, key, n.Scalar());
+  }
+  return Error(n, "{}: '{}' must be an integer, found '{}'", what, key,
+               n.IsScalar() ? n.Scalar() : std::string("a collection"));
+}
+
+// One entry of the datagen source's `fields:` (the generator of field `fname` of `type`). Only
+// the keys that apply to the kind and type are accepted.
+absl::StatusOr<connectors::DatagenField> Compiler::CompileDatagenField(
+    const YAML::Node& spec, const std::string& fname, core::Type type) const {
+  const std::string what = "source.fields." + fname;
+  if (!spec.IsMap()) {
+    return Error(spec, "{}: expected a generator mapping like {{kind: random}}", what);
+  }
+  ASSIGN_OR_RETURN(std::string kind, GetString(spec, what, "kind", false, "random"));
+  YAML::Node at_kind = spec["kind"] ? spec["kind"] : spec;
+  const std::string_view type_name = core::TypeName(type);
+  connectors::DatagenField f;
+  if (kind == "sequence") {
+    if (type == core::Type::kBool) {
+      return Error(at_kind, "{}: kind sequence does not apply to a bool field", what);
+    }
+    RETURN_IF_ERROR(CheckKeys(spec, what, {"kind", "start", "end"}));
+    f.kind = connectors::DatagenKind::kSequence;
+    ASSIGN_OR_RETURN(f.start, DatagenInt64(spec, what, "start", type));
+    ASSIGN_OR_RETURN(f.end, DatagenInt64(spec, what, "end", type));
+    if (f.end < f.start) {
+      return Error(spec["end"], "{}: sequence end {} is below start {}", what, f.end, f.start);
+    }
+    return f;
+  }
+  if (kind == "now") {
+    if (type != core::Type::kTimestamp && type != core::Type::kInt64) {
+      return Error(at_kind, "{}: kind now needs a timestamp or int64 field, '{}' is {}", what,
+                   fname, type_name);
+    }
+    RETURN_IF_ERROR(CheckKeys(spec, what, {"kind"}));
+    f.kind = connectors::DatagenKind::kNow;
+    return f;
+  }
+  if (kind != "random") {
+    return Error(at_kind, "{}: unknown kind '{}' (expected: random, sequence, now)", what, kind);
+  }
+  switch (type) {
+    case core::Type::kInt64:
+    case core::Type::kTimestamp: {
+      if (type == core::Type::kInt64) {
+        RETURN_IF_ERROR(CheckKeys(spec, what, {"kind", "min", "max"}));
+      } else {
+        RETURN_IF_ERROR(CheckKeys(spec, what, {"kind", "min", "max", "max-past"}));
+        if (spec["max-past"]) {
+          if (spec["min"] || spec["max"]) {
+            return Error(spec["max-past"],
+                         "{}: 'max-past' and 'min'/'max' exclude each other", what);
+          }
+          ASSIGN_OR_RETURN(f.max_past_ms, GetDuration(spec, what, "max-past"));
+          if (f.max_past_ms < 0) {
+            return Error(spec["max-past"], "{}: 'max-past' must be >= 0", what);
+          }
+          return f;
+        }
+        if (static_cast<bool>(spec["min"]) != static_cast<bool>(spec["max"])) {
+          return Error(spec, "{}: a random timestamp needs both 'min' and 'max' (or 'max-past')",
+                       what);
+        }
+        f.has_range = static_cast<bool>(spec["min"]);
+      }
+      if (spec["min"]) {
+        ASSIGN_OR_RETURN(f.min, DatagenInt64(spec, what, "min", type));
+      }
+      if (spec["max"]) {
+        ASSIGN_OR_RETURN(f.max, DatagenInt64(spec, what, "max", type));
+      }
+      if (f.min > f.max) {
+        return Error(spec["min"] ? spec["min"] : spec["max"], "{}: min {} is above max {}", what,
+                     f.min, f.max);
+      }
+      return f;
+    }
+    case core::Type::kDouble: {
+      RETURN_IF_ERROR(CheckKeys(spec, what, {"kind", "min", "max"}));
+      for (const char* key : {"min", "max"}) {
+        YAML::Node n = spec[key];
+        if (!n) continue;
+        double d;
+        if (!n.IsScalar() || !YAML::convert<double>::decode(n, d) || !std::isfinite(d)) {
+          return Error(n, "{}: '{}' must be a finite number, found '{}'", what, key,
+                       n.IsScalar() ? n.Scalar() : std::string("a collection"));
+        }
+        (std::string_view(key) == "min" ? f.min_double : f.max_double) = d;
+      }
+      if (f.min_double > f.max_double || !std::isfinite(f.max_double - f.min_double)) {
+        return Error(spec["min"] ? spec["min"] : spec["max"],
+                     "{}: min {} and max {} need min <= max (and a finite max - min)", what,
+                     f.min_double, f.max_double);
+      }
+      return f;
+    }
+    case core::Type::kString: {
+      RETURN_IF_ERROR(CheckKeys(spec, what, {"kind", "length"}));
+      if (YAML::Node n = spec["length"]) {
+        ASSIGN_OR_RETURN(f.length, DatagenInt64(spec, what, "length", type));
+        if (f.length < 0 || f.length > connectors::kMaxDatagenStringLength) {
+          return Error(n, "{}: 'length' must be in 0..{}, found {}", what,
+                       connectors::kMaxDatagenStringLength, f.length);
+        }
+      }
+      return f;
+    }
+    case core::Type::kBool:
+      RETURN_IF_ERROR(CheckKeys(spec, what, {"kind"}));
+      return f;
+  }
+  return f;
+}
+
+// `source: {type: datagen}`: Flink's DataGen connector (runtime/connectors/datagen); the keys
+// are documented in docs/job-spec.md.
+absl::Status Compiler::CompileDatagenSource(const YAML::Node& node, JobVertex* v) {
+  RETURN_IF_ERROR(CheckKeys(node, "source",
+                            {"name", "uid", "type", "schema", "fields", "rows-per-second",
+                             "number-of-rows", "batch-size", "seed", "event-time",
+                             "parallelism"}));
+  ASSIGN_OR_RETURN(std::string name, GetString(node, "source", "name", false, "datagen"));
+  ASSIGN_OR_RETURN(std::string uid, GetString(node, "source", "uid", false, "source"));
+  connectors::DatagenSourceOptions opts;
+  if (YAML::Node rate = node["rows-per-second"]) {
+    double r;
+    if (!rate.IsScalar() || !YAML::convert<double>::decode(rate, r) || !(r >= 0) ||
+        r > 1e12) {
+      return Error(rate,
+                   "source: 'rows-per-second' must be a number of rows per second over all "
+                   "subtasks (0 = unlimited), found '{}'",
+                   rate.IsScalar() ? rate.Scalar() : "a collection");
+    }
+    opts.rows_per_second = r;
+  }
+  if (YAML::Node n = node["number-of-rows"]) {
+    ASSIGN_OR_RETURN(int64_t rows,
+                     DatagenInt64(node, "source", "number-of-rows", core::Type::kInt64));
+    if (rows < 0) return Error(n, "source: 'number-of-rows' must be at least 0, found {}", rows);
+    opts.number_of_rows = rows;
+  }
+  ASSIGN_OR_RETURN(int batch, GetInt(node, "source", "batch-size", 1024));
+  if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
+  opts.batch_size = static_cast<size_t>(batch);
+  if (node["seed"]) {
+    ASSIGN_OR_RETURN(int64_t seed, DatagenInt64(node, "source", "seed", core::Type::kInt64));
+    opts.seed = static_cast<uint64_t>(seed);
+  }
+  ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
+  opts.fields.resize(opts.schema->num_fields());
+  if (YAML::Node fields = node["fields"]) {
+    if (!fields.IsMap()) {
+      return Error(fields,
+                   "source: 'fields' must map field names to generators like "
+                   "{{kind: sequence, start: 0, end: 99}}");
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : fields) {
+      std::string fname = kv.first.as<std::string>();
+      int idx = opts.schema->FindField(fname);
+      if (idx < 0) {
+        return Error(kv.first, "source.fields: unknown field '{}' (fields: {})", fname,
+                     opts.schema->HeaderLine());
+      }
+      if (!seen.insert(fname).second) {
+        return Error(kv.first, "source.fields: field '{}' is given twice", fname);
+      }
+      ASSIGN_OR_RETURN(opts.fields[static_cast<size_t>(idx)],
+                       CompileDatagenField(kv.second, fname,
+                                           opts.schema->field(static_cast<size_t>(idx)).type));
+    }
+  }
+  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+                                         &opts.max_out_of_orderness_ms));
+  ASSIGN_OR_RETURN(int par, GetInt(node, "source", "parallelism", 0));
+  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
+  if (par > 0) v->parallelism = par;
+  // Everything above was checked with its location; this catches what the connector adds.
+  if (absl::Status s = connectors::ValidateDatagenOptions(opts); !s.ok()) {
+    return Error(node, "{}", s.message());
+  }
+  v->source_name = "Source: " + name;
+  v->source_uid = uid;
+  v->output_schema = opts.schema;
+  v->source = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Source>> {
+    return connectors::MakeDatagenSource(opts);
+  };
+  return absl::OkStatus();
+}
+
 absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'source'", sub_.spec_path));
+  // Dispatch on the type first, so that a wrong type is reported before the keys it implies.
+  if (node.IsMap() && node["type"] && node["type"].IsScalar()) {
+    const std::string& type = node["type"].Scalar();
+    if (type == "datagen") return CompileDatagenSource(node, v);
+    if (type != "file") {
+      return Error(node["type"], "source: unknown type '{}' (expected: file, datagen)", type);
+    }
+  }
   RETURN_IF_ERROR(CheckKeys(node, "source",
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
                              "schema", "event-time", "parallelism", "batch-size", "rate"}));
   ASSIGN_OR_RETURN(std::string type, GetString(node, "source", "type", true));
-  if (type != "file") return Error(node["type"], "source: unknown type '{}' (expected: file)", type);
+  if (type != "file") {
+    return Error(node["type"], "source: unknown type '{}' (expected: file, datagen)", type);
+  }
   ASSIGN_OR_RETURN(std::string format, GetString(node, "source", "format", false, "csv"));
   if (format != "csv") return Error(node["format"], "source: unknown format '{}' (expected: csv)", format);
   ASSIGN_OR_RETURN(std::string name, GetString(node, "source", "name", false, "file"));
@@ -199,47 +477,9 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
     }
     opts.rate_records_per_second = r;
   }
-  YAML::Node schema = node["schema"];
-  if (!schema) return Error(node, "source: missing required key 'schema'");
-  if (!schema.IsMap() || schema.size() == 0) {
-    return Error(schema, "source: 'schema' must be a mapping of field name to type");
-  }
-  std::vector<core::Field> fields;
-  for (const auto& kv : schema) {
-    std::string fname = kv.first.as<std::string>();
-    if (!kv.second.IsScalar()) return Error(kv.second, "source: schema field '{}' needs a type", fname);
-    auto t = core::ParseTypeName(kv.second.Scalar());
-    if (!t) {
-      return Error(kv.second,
-                   "source: field '{}' has unknown type '{}' (expected int64, double, string, "
-                   "bool or timestamp)",
-                   fname, kv.second.Scalar());
-    }
-    for (const auto& f : fields) {
-      if (f.name == fname) return Error(kv.first, "source: duplicate field '{}'", fname);
-    }
-    fields.push_back({fname, *t});
-  }
-  opts.schema = std::make_shared<core::Schema>(std::move(fields));
-  if (YAML::Node et = node["event-time"]) {
-    RETURN_IF_ERROR(CheckKeys(et, "source.event-time", {"field", "max-out-of-orderness"}));
-    ASSIGN_OR_RETURN(opts.event_time_field, GetString(et, "source.event-time", "field", true));
-    int idx = opts.schema->FindField(opts.event_time_field);
-    if (idx < 0) {
-      return Error(et["field"], "source.event-time: unknown field '{}' (fields: {})",
-                   opts.event_time_field, opts.schema->HeaderLine());
-    }
-    core::Type ft = opts.schema->field(static_cast<size_t>(idx)).type;
-    if (ft != core::Type::kTimestamp && ft != core::Type::kInt64) {
-      return Error(et["field"],
-                   "source.event-time: field '{}' is {}, expected timestamp or int64 (epoch ms)",
-                   opts.event_time_field, core::TypeName(ft));
-    }
-    if (et["max-out-of-orderness"]) {
-      ASSIGN_OR_RETURN(opts.max_out_of_orderness_ms,
-                       GetDuration(et, "source.event-time", "max-out-of-orderness"));
-    }
-  }
+  ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
+  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+                                         &opts.max_out_of_orderness_ms));
   ASSIGN_OR_RETURN(int par, GetInt(node, "source", "parallelism", 0));
   if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
   if (par > 0) v->parallelism = par;
