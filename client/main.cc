@@ -4,6 +4,8 @@
 // Exit codes: 0 success, 1 failure (job not FINISHED, bad spec, unknown job, JobManager
 // unreachable), 2 usage error (CLI11 parse errors), 130 when `run` is interrupted.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <thread>
 #include <signal.h>
@@ -131,21 +133,40 @@ absl::StatusOr<std::string> TakeSavepoint(DispatcherClient& client, const std::s
                                           const std::string& dir, bool stop) {
   std::string target = dir.empty() ? "" : std::filesystem::absolute(dir).lexically_normal().string();
   ASSIGN_OR_RETURN(std::string trigger, client.TriggerSavepoint(job_id, target, stop));
-  std::cout << fmt::format("{} for job {} triggered (request {}); waiting",
+  std::cout << fmt::format("{} for job {} triggered (request {}).\n",
                            stop ? "Stop with savepoint" : "Savepoint", job_id, trigger)
             << std::flush;
+  // Progress: one line per change of phase or acknowledgements (rewritten in place on a
+  // terminal), e.g. "  snapshotting: 3/5 subtasks acknowledged, 1.2 MB, 0.8 s".
+  const bool tty = ::isatty(STDOUT_FILENO) != 0;
+  std::string last;
+  auto show = [&](const v1::SavepointStatus& st) {
+    std::string phase = st.phase() == "snapshotting"
+                            ? fmt::format("snapshotting: {}/{} subtasks acknowledged, {:.1f} MB",
+                                          st.acknowledged_subtasks(), st.total_subtasks(),
+                                          st.state_size_bytes() / 1e6)
+                        : st.phase() == "copying" ? "copying into the savepoint directory"
+                                                  : "waiting for a pending checkpoint";
+    if (phase == last) {
+      if (tty) std::cout << fmt::format("\r  {}, {:.1f} s", phase, st.elapsed_ms() / 1e3) << std::flush;
+      return;
+    }
+    if (tty && !last.empty()) std::cout << "\n";
+    last = phase;
+    std::cout << fmt::format("  {}, {:.1f} s", phase, st.elapsed_ms() / 1e3) << (tty ? "" : "\n")
+              << std::flush;
+  };
   const int64_t deadline = MonotonicMillis() + 10 * 60 * 1000;
   while (MonotonicMillis() < deadline) {
     ASSIGN_OR_RETURN(v1::SavepointStatus st, client.GetSavepoint(job_id, trigger));
-    if (st.status() == "COMPLETED") {
-      std::cout << " done.\n";
-      return st.location();
-    }
-    if (st.status() == "FAILED") {
-      std::cout << " failed.\n";
+    if (st.status() == "COMPLETED" || st.status() == "FAILED") {
+      if (tty && !last.empty()) std::cout << "\n";
+      std::cout << fmt::format("{} after {:.1f} s.\n",
+                               st.status() == "COMPLETED" ? "Done" : "Failed", st.elapsed_ms() / 1e3);
+      if (st.status() == "COMPLETED") return st.location();
       return FailedPreconditionF("savepoint of job {} failed: {}", job_id, st.failure());
     }
-    std::cout << "." << std::flush;
+    show(st);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval
   }
   return absl::DeadlineExceededError("savepoint did not complete within 10 minutes");

@@ -422,6 +422,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       op.trigger_id = Id128::Random().ToString();
       op.target_directory = target;
       op.stop = stop;
+      op.requested_ms = MonotonicMillis();
       job.savepoints.push_back(op);
       spdlog::info("{} of job {} ({}) requested into {} (trigger {}).",
                    stop ? "Stop with savepoint" : "Savepoint", job.graph.name, job_id, target,
@@ -445,6 +446,17 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         st.set_location(op.location);
         st.set_failure(op.failure);
         st.set_checkpoint_id(op.checkpoint_id);
+        st.set_elapsed_ms(MonotonicMillis() - op.requested_ms);
+        if (op.status == "IN_PROGRESS") {
+          st.set_phase(op.checkpoint_id == 0 ? "waiting" : "copying");
+          for (const auto& h : it->second->coordinator->history()) {
+            if (h.id != op.checkpoint_id) continue;
+            st.set_acknowledged_subtasks(h.num_acknowledged_subtasks);
+            st.set_total_subtasks(h.num_subtasks);
+            st.set_state_size_bytes(h.state_size);
+            if (h.status == checkpoint::CheckpointStatus::kInProgress) st.set_phase("snapshotting");
+          }
+        }
         return st;
       }
       return NotFoundF("no savepoint operation {} for job {}", trigger_id, job_id);
