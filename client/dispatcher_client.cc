@@ -94,13 +94,15 @@ absl::StatusOr<std::string> DispatcherClient::GetJobCheckpoints(const std::strin
 }
 
 absl::StatusOr<std::string> DispatcherClient::TriggerSavepoint(const std::string& job_id,
-                                                               const std::string& dir, bool stop) {
+                                                               const std::string& dir, bool stop,
+                                                               bool native) {
   grpc::ClientContext context;
   PrepareContext(&context);
   v1::TriggerSavepointRequest request;
   request.set_job_id(job_id);
   request.set_target_directory(dir);
   request.set_stop(stop);
+  request.set_native(native);
   v1::TriggerSavepointResponse response;
   absl::Status status =
       ToStatus(stub_->TriggerSavepoint(&context, request, &response), "TriggerSavepoint");

@@ -33,8 +33,9 @@ class DispatcherClient {
   // Flink's /jobs/:jobid/checkpoints statistics as JSON text.
   absl::StatusOr<std::string> GetJobCheckpoints(const std::string& job_id);
   // Starts a savepoint (stop: stop with savepoint); returns the trigger id.
+  // `native`: Flink's formatType NATIVE (RocksDB files; restores only into RocksDB).
   absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
-                                               bool stop);
+                                               bool stop, bool native = false);
   absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
                                                    const std::string& trigger_id);
   absl::Status CancelJob(const std::string& job_id);

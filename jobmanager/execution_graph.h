@@ -40,6 +40,7 @@ struct SavepointOperation {
   std::string trigger_id;
   std::string target_directory;
   bool stop = false;
+  bool native = false;        // Flink's formatType NATIVE (else CANONICAL)
   int64_t checkpoint_id = 0;  // 0 until triggered (it waits while a checkpoint is pending)
   int64_t requested_ms = 0;   // monotonic ms of the request
   std::string status = "IN_PROGRESS";  // IN_PROGRESS, COMPLETED, FAILED

@@ -375,7 +375,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
 
   grpc::Status TriggerSavepoint(grpc::ServerContext*, const v1::TriggerSavepointRequest* req,
                                 v1::TriggerSavepointResponse* resp) override {
-    auto id = TriggerSavepoint(req->job_id(), req->target_directory(), req->stop());
+    auto id = TriggerSavepoint(req->job_id(), req->target_directory(), req->stop(), req->native());
     if (!id.ok()) return ToGrpc(id.status());
     resp->set_trigger_id(*id);
     return grpc::Status::OK;
@@ -391,7 +391,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
 
   // --- RestBackend (also used by the gRPC views) --------------------------------------------
   absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
-                                               bool stop) override {
+                                               bool stop, bool native) override {
     auto id = JobId::Parse(job_id);
     if (!id.ok()) return id.status();
     return executor_.Call([&]() -> absl::StatusOr<std::string> {
@@ -422,6 +422,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       op.trigger_id = Id128::Random().ToString();
       op.target_directory = target;
       op.stop = stop;
+      op.native = native;
       op.requested_ms = MonotonicMillis();
       job.savepoints.push_back(op);
       spdlog::info("{} of job {} ({}) requested into {} (trigger {}).",
@@ -824,7 +825,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   // Sends one mailbox message (TriggerCheckpoint / Notify*) to the given executions, off the
   // executor thread. Failures are logged: a task that is gone is handled by failure detection.
   void SendToTasks(JobMaster& job, const std::vector<Execution*>& targets, const std::string& kind,
-                   int64_t checkpoint_id, int64_t timestamp_ms = 0, bool savepoint = false) {
+                   int64_t checkpoint_id, int64_t timestamp_ms = 0, bool savepoint = false,
+                   bool native = false) {
     struct Call {
       std::shared_ptr<v1::TaskExecutorService::Stub> stub;
       std::string attempt;
@@ -837,7 +839,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     if (calls.empty()) return;
     std::string job_id = job.id.ToString();
-    RunHelper([calls = std::move(calls), job_id, kind, checkpoint_id, timestamp_ms, savepoint] {
+    RunHelper([calls = std::move(calls), job_id, kind, checkpoint_id, timestamp_ms, savepoint,
+               native] {
       for (const auto& c : calls) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -851,6 +854,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
           req.set_final(kind == "final");
           req.set_stop(kind == "stop");
           req.set_savepoint(savepoint || kind == "stop");
+          req.set_native(native);
           v1::TriggerCheckpointResponse resp;
           st = c.stub->TriggerCheckpoint(&ctx, req, &resp);
         } else {
@@ -1029,8 +1033,9 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     e.end_of_input = true;
     for (const auto& st : job.coordinator->history()) {
       if (st.status == checkpoint::CheckpointStatus::kInProgress) {
+        const SavepointOperation* sp = SavepointFor(job, st.id);
         SendToTasks(job, {&e}, st.id == job.stop_savepoint_id ? "final" : "trigger", st.id,
-                    st.trigger_timestamp, SavepointFor(job, st.id) != nullptr);
+                    st.trigger_timestamp, sp != nullptr, sp != nullptr && sp->native);
       }
     }
     bool all = true;
@@ -1060,10 +1065,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         else if (job.graph.vertices[static_cast<size_t>(e->vertex)].is_source()) sources.push_back(e);
       }
       SendToTasks(job, sources, op.stop ? "stop" : "trigger", trigger->id, trigger->timestamp_ms,
-                  /*savepoint=*/true);
+                  /*savepoint=*/true, op.native);
       // Drained tasks snapshot at once; a stop savepoint is their final checkpoint.
       SendToTasks(job, drained, op.stop ? "final" : "trigger", trigger->id, trigger->timestamp_ms,
-                  /*savepoint=*/true);
+                  /*savepoint=*/true, op.native);
       return;
     }
   }
@@ -1090,6 +1095,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       std::filesystem::create_directories(std::filesystem::path(to).parent_path(), ec);
       if (!ec) std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, ec);
       std::string failure = ec ? fmt::format("cannot copy {} to {}: {}", from, to, ec.message()) : "";
+      if (failure.empty()) {
+        absl::Status s = checkpoint::MakeSelfContained(from, to);
+        if (!s.ok()) failure = std::string(s.message());
+      }
       executor_.Post([this, job_id, trigger, to, failure] {
         auto it = jobs_.find(job_id);
         if (it == jobs_.end()) return;

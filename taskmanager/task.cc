@@ -74,12 +74,14 @@ void Task::Cancel() {
   if (writer_->writer) writer_->writer->Cancel();
 }
 
-void Task::PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint) {
+void Task::PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint,
+                       bool native) {
   network::NetworkEvent ev;
   ev.kind = network::NetworkEvent::Kind::kControl;
   ev.buffer = kind;
   ev.checkpoint_id = checkpoint_id;
   ev.savepoint = savepoint;
+  ev.native = native;
   gate_->Push(-1, std::move(ev));
 }
 
@@ -234,8 +236,10 @@ absl::Status Task::Execute() {
                        state::KeyedStateBackend::Create(vertex_.max_parallelism, range, BackendOptions()));
       const auto& settings = d_.graph->settings;
       auto inc = settings.find("state.backend.incremental");
-      if (backend->kind() == state::BackendOptions::kRocksDb && inc != settings.end() &&
-          inc->second == "true" && !d_.checkpoint_dir.empty()) {
+      // RocksDB backends get an uploader for native savepoints; incremental checkpoints use it
+      // only with state.backend.incremental.
+      incremental_checkpoints_ = inc != settings.end() && inc->second == "true";
+      if (backend->kind() == state::BackendOptions::kRocksDb && !d_.checkpoint_dir.empty()) {
         std::string prefix = fmt::format("{}-{}-{}", op.uid, d_.subtask, d_.attempt_number);
         std::replace(prefix.begin(), prefix.end(), '/', '_');
         incremental_.push_back(std::make_unique<checkpoint::IncrementalUploader>(
@@ -346,7 +350,8 @@ absl::Status Task::RunInput(operators::Output& head) {
     while (auto step = aligner.Next()) {
       if (step->kind == network::AlignerStep::Kind::kCheckpoint) {
         RETURN_IF_ERROR(
-            PerformCheckpoint(step->checkpoint_id, step->alignment_ms, false, step->savepoint));
+            PerformCheckpoint(step->checkpoint_id, step->alignment_ms, false, step->savepoint,
+                              step->native));
         continue;
       }
       network::NetworkEvent& ev = step->event;
@@ -403,9 +408,11 @@ absl::Status Task::AwaitFinalCheckpoint() {
 
 absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
   const std::string& kind = ev.buffer;
-  if (kind == "trigger") return PerformCheckpoint(ev.checkpoint_id, 0, false, ev.savepoint);
+  if (kind == "trigger") {
+    return PerformCheckpoint(ev.checkpoint_id, 0, false, ev.savepoint, ev.native);
+  }
   if (kind == "stop") {
-    RETURN_IF_ERROR(PerformCheckpoint(ev.checkpoint_id, 0, false, /*savepoint=*/true));
+    RETURN_IF_ERROR(PerformCheckpoint(ev.checkpoint_id, 0, false, /*savepoint=*/true, ev.native));
     if (source_) {
       stop_requested_ = true;
       final_checkpoint_id_ = ev.checkpoint_id;
@@ -414,7 +421,7 @@ absl::Status Task::HandleControl(const network::NetworkEvent& ev) {
   }
   if (kind == "final") {
     final_checkpoint_id_ = ev.checkpoint_id;
-    return PerformCheckpoint(ev.checkpoint_id, 0, true, ev.savepoint);
+    return PerformCheckpoint(ev.checkpoint_id, 0, true, ev.savepoint, ev.native);
   }
   if (kind == "complete") return NotifyComplete(ev.checkpoint_id);
   if (kind == "aborted") {
@@ -449,7 +456,7 @@ absl::Status Task::NotifyComplete(int64_t checkpoint_id) {
 }
 
 absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final,
-                                     bool savepoint) {
+                                     bool savepoint, bool native) {
   if (d_.checkpoint_dir.empty()) {
     return FailedPreconditionF("checkpoint {} triggered but the job does not checkpoint",
                                checkpoint_id);
@@ -468,13 +475,14 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
     std::optional<state::KeyedStateSnapshot> keyed;
     std::optional<state::IncrementalSnapshot> incremental;
     size_t op_index = 0;
+    bool full_upload = false;  // native savepoint: upload every SST, reuse nothing
   };
   auto pending = std::make_shared<std::vector<Pending>>();
   absl::Status failure;
   if (source_) {
     auto st = source_->SnapshotState(checkpoint_id);
     if (!st.ok()) failure = st.status();
-    else pending->push_back(Pending{vertex_.source_uid, std::move(*st), std::nullopt, std::nullopt, 0});
+    else pending->push_back(Pending{vertex_.source_uid, std::move(*st), std::nullopt, std::nullopt, 0, false});
   }
   for (size_t i = 0; failure.ok() && i < ops_.size(); ++i) {
     auto st = ops_[i]->SnapshotState(checkpoint_id);
@@ -482,8 +490,11 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
       failure = st.status();
       break;
     }
-    Pending p{vertex_.operators[i].uid, std::move(*st), std::nullopt, std::nullopt, i};
-    if (backends_[i] && incremental_[i] && !savepoint) {
+    Pending p{vertex_.operators[i].uid, std::move(*st), std::nullopt, std::nullopt, i, false};
+    // Native savepoints: every SST file (self-contained); incremental checkpoints: new ones.
+    const bool native_rocksdb = savepoint && native && incremental_[i] != nullptr;
+    if (backends_[i] && incremental_[i] &&
+        ((!savepoint && incremental_checkpoints_) || native_rocksdb)) {
       auto snap = backends_[i]->SnapshotIncremental(
           fmt::format("{}.chk-{}", backends_[i]->rocksdb_dir(), checkpoint_id));
       if (!snap.ok()) {
@@ -491,6 +502,7 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
         break;
       }
       p.incremental = std::move(*snap);
+      p.full_upload = native_rocksdb;
     } else if (backends_[i]) {
       auto snap = backends_[i]->Snapshot();
       if (!snap.ok()) {
@@ -512,7 +524,7 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
   if (!final) {
     std::lock_guard lock(writer_->mu);
     if (writer_->writer) {
-      RETURN_IF_ERROR(writer_->writer->BroadcastBarrier(checkpoint_id, savepoint));
+      RETURN_IF_ERROR(writer_->writer->BroadcastBarrier(checkpoint_id, savepoint, native));
     }
   }
   // Asynchronous part: write keyed state files, then acknowledge.
@@ -544,7 +556,8 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
       }
       if (p.incremental) {
         absl::Status up = incremental_[p.op_index]->Upload(
-            checkpoint_id, *p.incremental, backends_[p.op_index]->key_group_range(), &op);
+            checkpoint_id, *p.incremental, backends_[p.op_index]->key_group_range(), &op,
+            p.full_upload);
         if (!up.ok()) {
           env_->DeclineCheckpoint(d_, checkpoint_id, std::string(up.message()));
           return;

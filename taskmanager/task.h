@@ -121,7 +121,8 @@ class Task {
   // stop reading without draining), "final" (the final checkpoint after end of input),
   // "complete", "aborted".
   // `savepoint`: the checkpoint is a savepoint (canonical state, never incremental).
-  void PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint = false);
+  void PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint = false,
+                   bool native = false);
   TaskMetricsSnapshot Metrics() const;
   bool done() const { return done_.load(); }
   const TaskDeployment& deployment() const { return d_; }
@@ -136,7 +137,7 @@ class Task {
   absl::Status AwaitFinalCheckpoint();
   absl::Status HandleControl(const network::NetworkEvent& ev);
   absl::Status PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms, bool final,
-                                 bool savepoint);
+                                 bool savepoint, bool native);
   // Restores a keyed operator's backend from `restored` (canonical and/or incremental state).
   absl::Status RestoreBackend(const RestoredOperator& restored, size_t op_index);
   absl::Status NotifyComplete(int64_t checkpoint_id);
@@ -160,6 +161,7 @@ class Task {
   // Per op: uploads incremental RocksDB checkpoints (null unless state.backend.incremental);
   // used on the uploader_ thread only.
   std::vector<std::unique_ptr<checkpoint::IncrementalUploader>> incremental_;
+  bool incremental_checkpoints_ = false;  // state.backend.incremental
   int64_t final_checkpoint_id_ = 0;
   int64_t last_checkpoint_id_ = 0;  // newest checkpoint this task snapshotted
   int64_t last_completed_id_ = 0;   // newest checkpoint notified complete

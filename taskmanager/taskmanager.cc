@@ -193,7 +193,7 @@ class TaskManagerImpl final : public TaskEnvironment,
   grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* req,
                                  v1::TriggerCheckpointResponse*) override {
     return Post(req->attempt_id(), req->final() ? "final" : req->stop() ? "stop" : "trigger",
-                req->checkpoint_id(), req->savepoint());
+                req->checkpoint_id(), req->savepoint(), req->native());
   }
   grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
                                         v1::NotifyCheckpointResponse*) override {
@@ -377,7 +377,7 @@ class TaskManagerImpl final : public TaskEnvironment,
   }
 
   grpc::Status Post(const std::string& attempt_id, const std::string& kind, int64_t checkpoint,
-                    bool savepoint = false) {
+                    bool savepoint = false, bool native = false) {
     auto attempt = ExecutionAttemptId::Parse(attempt_id);
     if (!attempt.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed attempt id");
     std::lock_guard lock(mu_);
@@ -385,7 +385,7 @@ class TaskManagerImpl final : public TaskEnvironment,
     if (it == tasks_.end() || it->second->done()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such running task");
     }
-    it->second->PostControl(kind, checkpoint, savepoint);
+    it->second->PostControl(kind, checkpoint, savepoint, native);
     return grpc::Status::OK;
   }
 

@@ -404,7 +404,12 @@ absl::Status RestServer::Start(const std::string& host, int port) {
     if (!stop && body.value("cancel-job", false)) {
       return ReplyError(res, 400, "cancel-job is not supported; use POST /jobs/:jobid/stop");
     }
-    auto id = backend->TriggerSavepoint(job_id, dir, stop);
+    // Flink's formatType: "CANONICAL" (default) or "NATIVE".
+    std::string format = body.value("formatType", std::string("CANONICAL"));
+    if (format != "CANONICAL" && format != "NATIVE") {
+      return ReplyError(res, 400, "formatType must be CANONICAL or NATIVE, found '" + format + "'");
+    }
+    auto id = backend->TriggerSavepoint(job_id, dir, stop, format == "NATIVE");
     if (!id.ok()) {
       if (id.status().code() == absl::StatusCode::kFailedPrecondition) {
         return ReplyError(res, 409, std::string(id.status().message()));

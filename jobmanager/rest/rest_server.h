@@ -36,7 +36,7 @@ class RestBackend {
   // cannot take one (not running, no checkpointing), InvalidArgument without a directory.
   virtual absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id,
                                                        const std::string& target_directory,
-                                                       bool stop) = 0;
+                                                       bool stop, bool native) = 0;
   virtual absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
                                                            const std::string& trigger_id) = 0;
 };

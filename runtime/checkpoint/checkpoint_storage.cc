@@ -421,6 +421,30 @@ std::string ResolveStatePath(const std::string& checkpoint_dir, const std::strin
   return (fs::path(checkpoint_dir) / relative).lexically_normal().string();
 }
 
+absl::Status MakeSelfContained(const std::string& checkpoint_dir,
+                               const std::string& savepoint_dir) {
+  ASSIGN_OR_RETURN(CheckpointMetadata md, CheckpointStorage::ReadMetadata(savepoint_dir));
+  bool changed = false;
+  for (auto& st : md.subtasks) {
+    for (auto& op : st.operators) {
+      if (!op.incremental) continue;
+      for (auto& f : op.incremental->shared_files) {
+        const std::string from = ResolveStatePath(checkpoint_dir, f.path);
+        const std::string name = fs::path(f.path).filename().string();
+        const std::string rel = fmt::format("{}/{}", kSharedDirName, name);
+        RETURN_IF_ERROR(CreateDirs((fs::path(savepoint_dir) / kSharedDirName).string()));
+        RETURN_IF_ERROR(CopyFileAtomically(from, (fs::path(savepoint_dir) / rel).string()));
+        f.path = rel;
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return absl::OkStatus();
+  RETURN_IF_ERROR(WriteFileAtomically((fs::path(savepoint_dir) / kMetadataFileName).string(),
+                                      EncodeMetadataJson(md)));
+  return FsyncPath(savepoint_dir, /*directory=*/true);
+}
+
 absl::StatusOr<std::string> CheckpointStorage::UploadSharedFile(const std::string& local_path,
                                                                 std::string_view name) const {
   if (!IsPlainFileName(name)) {

@@ -123,6 +123,12 @@ absl::StatusOr<SubtaskStateHandle> DecodeSubtaskStateHandle(std::string_view enc
 // checkpoint directory is gone).
 std::string ResolveStatePath(const std::string& checkpoint_dir, const std::string& relative);
 
+// Makes the copy `savepoint_dir` of checkpoint directory `checkpoint_dir` self-contained: the
+// shared files its incremental (native-format) state references outside the directory are
+// copied into `<savepoint_dir>/shared/` and its `_metadata` is rewritten to point there. A
+// checkpoint without incremental state is left as it is. Errors name the file.
+absl::Status MakeSelfContained(const std::string& checkpoint_dir, const std::string& savepoint_dir);
+
 // RFC 4648 base64 with padding. Decode: DataLoss on invalid input.
 std::string Base64Encode(std::string_view bytes);
 absl::StatusOr<std::string> Base64Decode(std::string_view text);

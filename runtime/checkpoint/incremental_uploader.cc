@@ -21,7 +21,8 @@ void IncrementalUploader::Seed(std::vector<StateFile> files) {
 
 absl::Status IncrementalUploader::Upload(int64_t checkpoint_id,
                                          const state::IncrementalSnapshot& snap,
-                                         core::KeyGroupRange range, OperatorStateHandle* handle) {
+                                         core::KeyGroupRange range, OperatorStateHandle* handle,
+                                         bool full) {
   Uploaded up;
   IncrementalKeyedState inc;
   inc.key_group_start = range.start;
@@ -31,7 +32,7 @@ absl::Status IncrementalUploader::Upload(int64_t checkpoint_id,
   for (const std::string& name : snap.files.sst_files) {
     const std::string local = snap.files.dir + "/" + name;
     StateFile f;
-    if (auto it = base_.find(name); it != base_.end()) {
+    if (auto it = base_.find(name); !full && it != base_.end()) {
       f = it->second;
     } else {
       std::error_code ec;

@@ -47,8 +47,10 @@ class IncrementalUploader {
   // Uploads `snap` (taken at `checkpoint_id` by a backend of key groups `range`) and deletes
   // snap.files.dir. Sets handle->keyed_state_file, key_group_offsets, keyed_state_size and
   // incremental.
+  // With `full` (a native-format savepoint), every SST file is uploaded anew so the result
+  // references no earlier checkpoint's files.
   absl::Status Upload(int64_t checkpoint_id, const state::IncrementalSnapshot& snap,
-                      core::KeyGroupRange range, OperatorStateHandle* handle);
+                      core::KeyGroupRange range, OperatorStateHandle* handle, bool full = false);
 
   // Checkpoint `id` completed: its SST files become the base of later checkpoints.
   void NotifyComplete(int64_t id);

@@ -42,6 +42,7 @@ void BarrierAligner::StartOrJoin(NetworkEvent& barrier, int64_t now_ms) {
     aligning_ = id;
     started_ms_ = now_ms;
     savepoint_ = barrier.savepoint;
+    native_ = barrier.native;
   }
   blocked_[static_cast<size_t>(barrier.channel)] = true;
   MaybeComplete(now_ms);
@@ -57,6 +58,7 @@ void BarrierAligner::MaybeComplete(int64_t now_ms) {
   step.checkpoint_id = aligning_;
   step.alignment_ms = now_ms - started_ms_;
   step.savepoint = savepoint_;
+  step.native = native_;
   ready_.push_back(std::move(step));
   last_completed_ = aligning_;
   aligning_ = 0;

@@ -30,6 +30,7 @@ struct AlignerStep {
   int64_t checkpoint_id = 0;    // kCheckpoint
   int64_t alignment_ms = 0;     // kCheckpoint: first barrier to last
   bool savepoint = false;       // kCheckpoint: the barriers were a savepoint's
+  bool native = false;          // kCheckpoint: ... in native format
 };
 
 class BarrierAligner {
@@ -53,6 +54,7 @@ class BarrierAligner {
   int64_t last_completed_ = 0;
   int64_t started_ms_ = 0;
   bool savepoint_ = false;  // of the checkpoint being aligned
+  bool native_ = false;
 };
 
 }  // namespace sluice::network

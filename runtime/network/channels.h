@@ -40,7 +40,8 @@ struct NetworkEvent {
   std::string buffer;   // kBuffer: a serialised core::RecordBatch
   int64_t watermark = 0;
   int64_t checkpoint_id = 0;  // kBarrier
-  bool savepoint = false;     // kBarrier: a savepoint (canonical snapshots, never incremental)
+  bool savepoint = false;     // kBarrier: a savepoint (self-contained state)
+  bool native = false;        // kBarrier, savepoint: native format (else canonical)
   bool drain = true;          // kEndOfPartition: false after a stop with savepoint (no drain)
 };
 

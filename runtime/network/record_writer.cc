@@ -85,13 +85,14 @@ absl::Status RecordWriter::FlushAll() {
   return absl::OkStatus();
 }
 
-absl::Status RecordWriter::BroadcastBarrier(int64_t checkpoint_id, bool savepoint) {
+absl::Status RecordWriter::BroadcastBarrier(int64_t checkpoint_id, bool savepoint, bool native) {
   if (auto s = FlushAll(); !s.ok()) return s;
   for (auto& ch : channels_) {
     NetworkEvent ev;
     ev.kind = NetworkEvent::Kind::kBarrier;
     ev.checkpoint_id = checkpoint_id;
     ev.savepoint = savepoint;
+    ev.native = native;
     if (auto s = ch->Send(std::move(ev)); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -51,7 +51,7 @@ class RecordWriter : public operators::Output {
   absl::Status FlushAll();
   // Flushes all data and watermarks, then sends barrier `checkpoint_id` on every channel, so
   // that each consumer sees exactly the records before the barrier first.
-  absl::Status BroadcastBarrier(int64_t checkpoint_id, bool savepoint = false);
+  absl::Status BroadcastBarrier(int64_t checkpoint_id, bool savepoint = false, bool native = false);
   // Flushes and sends end of partition on every channel, then closes them. `drain` false: the
   // producer stopped with a savepoint, consumers must not flush event time.
   absl::Status Finish(bool drain = true);

@@ -74,6 +74,7 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
     case network::NetworkEvent::Kind::kBarrier:
       msg_.set_barrier(event.checkpoint_id);
       msg_.set_savepoint(event.savepoint);
+      msg_.set_native(event.native);
       break;
     case network::NetworkEvent::Kind::kControl:
       return InternalF("control events do not travel between TaskManagers");
@@ -159,6 +160,7 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
         ev.kind = network::NetworkEvent::Kind::kBarrier;
         ev.checkpoint_id = msg.barrier();
         ev.savepoint = msg.savepoint();
+        ev.native = msg.native();
         break;
       case v1::DataMessage::kEndOfPartition:
         ev.kind = network::NetworkEvent::Kind::kEndOfPartition;

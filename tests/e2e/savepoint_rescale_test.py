@@ -10,8 +10,10 @@ test_stop_with_savepoint_then_restore_at_other_parallelism_and_backend:
   across backends, file positions and sink pending files by the new parallelism.
 
 test_rescale_running_job:
-  `sluice rescale JOB -p 3` on a running job stops it with a savepoint and restores it at
-  parallelism 3; the final output equals the reference.
+  `sluice rescale JOB -p 3` on a running RocksDB job (incremental checkpoints) stops it with a
+  NATIVE savepoint (its SST files copied into the savepoint directory, metadata pointing there)
+  and restores it at parallelism 3 from those files; the final output equals the reference. The
+  native savepoint is refused by a heap job with the way out named.
 
 test_refusals:
   A savepoint with state for a uid the new job lacks is refused unless
@@ -119,17 +121,34 @@ class SavepointRescaleTest(unittest.TestCase):
         expected = reference.flight_delays(data)
         with Cluster(taskmanagers=2, slots=2, name="rescale") as cluster:
             out = os.path.join(cluster.dir, "out")
-            spec = write_spec(cluster, "rescale", data, out, rate=150000)
+            spec = write_spec(cluster, "rescale", data, out, backend="rocksdb", rate=150000)
             job_id = cluster.submit(spec)
             wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
-            r = cluster.cli("rescale", job_id, "--parallelism", "3", "--dir",
-                            os.path.join(cluster.dir, "savepoints"), timeout_s=120)
+            savepoints = os.path.join(cluster.dir, "savepoints")
+            r = cluster.cli("rescale", job_id, "--parallelism", "3", "--dir", savepoints,
+                            timeout_s=120)
             self.assertEqual(r.returncode, 0, r.describe())
             self.assertIn("downtime", r.stdout)
             new_id = r.stdout.split(" as job ")[1].split()[0]
+            # The rescale went through a NATIVE savepoint: RocksDB files, self-contained.
+            (location,) = [os.path.join(savepoints, d) for d in os.listdir(savepoints)]
+            with open(os.path.join(location, "_metadata")) as f:
+                md = json.load(f)
+            files = [sf for st in md["subtasks"] for op in st["operators"]
+                     for sf in op.get("incremental", {}).get("shared-files", [])]
+            self.assertTrue(files, "native savepoint holds SST files")
+            for name, rel, size, uploaded_by in files:
+                self.assertTrue(rel.startswith("shared/"), rel)
+                self.assertEqual(os.path.getsize(os.path.join(location, rel)), size)
             job = cluster.wait_for_job_state(new_id, {"FINISHED"}, 300, 0.2)
             self.assertEqual(job["vertices"][1]["parallelism"], 3)
             reference.assert_output_matches(self, out, expected)
+            # A native savepoint restores only into RocksDB: a heap job is refused up front.
+            heap = write_spec(cluster, "heap", data, os.path.join(cluster.dir, "o5"))
+            r = cluster.cli("run", heap, "--from-savepoint", location, "--detached")
+            self.assertEqual(r.returncode, 1, r.describe())
+            self.assertIn("has incremental RocksDB state", r.stderr)
+            self.assertIn("state.backend: rocksdb", r.stderr)
 
     def test_refusals(self):
         data = Config.shared_data("flights-3m.csv.gz")

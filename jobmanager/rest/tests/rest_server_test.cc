@@ -110,10 +110,11 @@ class FakeBackend : public RestBackend {
     return std::string(R"({"root-exception":"boom","timestamp":7})");
   }
   absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
-                                               bool stop) override {
+                                               bool stop, bool native) override {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     last_target_ = dir;
     last_stop_ = stop;
+    last_native_ = native;
     return std::string("trigger-1");
   }
   absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
@@ -126,6 +127,7 @@ class FakeBackend : public RestBackend {
   }
   std::string last_target_;
   bool last_stop_ = false;
+  bool last_native_ = false;
   absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     return std::string(R"([{"id":"numRestarts","value":"3"},{"id":"uptime","value":"10"}])");
@@ -298,6 +300,7 @@ TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
   EXPECT_EQ(json::parse(r->body)["request-id"], "trigger-1");
   EXPECT_EQ(backend_.last_target_, "/sp");
   EXPECT_FALSE(backend_.last_stop_);
+  EXPECT_FALSE(backend_.last_native_) << "CANONICAL is the default formatType";
   json st = Get(std::string("/jobs/") + kJobA + "/savepoints/trigger-1", 200);
   EXPECT_EQ(st["status"]["id"], "COMPLETED");
   EXPECT_EQ(st["operation"]["location"], "/sp/savepoint-012345-abc");
@@ -307,6 +310,16 @@ TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
   EXPECT_EQ(r->status, 202);
   EXPECT_TRUE(backend_.last_stop_);
   EXPECT_EQ(backend_.last_target_, "/sp2");
+  r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
+                  R"({"target-directory": "/sp", "formatType": "NATIVE"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_TRUE(backend_.last_native_);
+  r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
+                  R"({"formatType": "BINARY"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("formatType must be CANONICAL or NATIVE, found 'BINARY'"), std::string::npos);
   r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(), "not json",
                   "application/json");
   ASSERT_TRUE(r);
