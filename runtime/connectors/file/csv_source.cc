@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -24,9 +23,9 @@
 #include "fmt/ranges.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/connectors/file/csv_fields.h"
 #include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
-#include "runtime/core/time_format.h"
 #include "runtime/operators/watermarks.h"
 
 namespace sluice::connectors {
@@ -197,121 +196,11 @@ absl::StatusOr<int64_t> LineNumberAt(const std::string& path, bool gz, int64_t o
   return std::max<int64_t>(n, 1);
 }
 
-// One field of a line as split: its text without enclosing quotes, and whether it still holds
-// "" escapes.
-struct RawField {
-  std::string_view text;
-  bool escaped;
-};
-
-// Splits `line` into RFC-4180 fields. On a malformed line returns false and sets *reason.
-bool SplitFields(std::string_view line, char delim, std::vector<RawField>* out,
-                 std::string* reason) {
-  out->clear();
-  const char* data = line.data();
-  const size_t n = line.size();
-  size_t i = 0;
-  for (;;) {
-    if (i < n && data[i] == '"') {
-      size_t j = i + 1;
-      bool escaped = false;
-      for (;;) {
-        const void* q = j < n ? std::memchr(data + j, '"', n - j) : nullptr;
-        if (q == nullptr) {
-          *reason = fmt::format("column {}: quoted field has no closing quote", out->size() + 1);
-          return false;
-        }
-        size_t k = static_cast<const char*>(q) - data;
-        if (k + 1 < n && data[k + 1] == '"') {
-          escaped = true;
-          j = k + 2;
-          continue;
-        }
-        out->push_back({line.substr(i + 1, k - i - 1), escaped});
-        i = k + 1;
-        break;
-      }
-      if (i == n) return true;
-      if (data[i] != delim) {
-        *reason = fmt::format(
-            "column {}: expected '{}' or end of line after the closing quote, "
-            "found '{}'",
-            out->size(), delim, data[i]);
-        return false;
-      }
-      ++i;
-      continue;
-    }
-    const void* d = i < n ? std::memchr(data + i, delim, n - i) : nullptr;
-    if (d == nullptr) {
-      out->push_back({line.substr(i), false});
-      return true;
-    }
-    size_t k = static_cast<const char*>(d) - data;
-    out->push_back({line.substr(i, k - i), false});
-    i = k + 1;
-  }
-}
-
-// Resolves "" escapes of `f` into *scratch if needed; returns the field's value.
-std::string_view Unescape(const RawField& f, std::string* scratch) {
-  if (!f.escaped) return f.text;
-  scratch->clear();
-  for (size_t i = 0; i < f.text.size(); ++i) {
-    scratch->push_back(f.text[i]);
-    if (f.text[i] == '"') ++i;  // the second quote of a "" pair
-  }
-  return *scratch;
-}
-
-std::string_view StripPlus(std::string_view s) {
-  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
-  return s;
-}
-
-bool ParseInt64(std::string_view s, int64_t* v) {
-  s = StripPlus(s);
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
-bool ParseDouble(std::string_view s, double* v) {
-  s = StripPlus(s);
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
-}
-
-bool ParseBool(std::string_view s, bool* v) {
-  if (s == "1" || EqualsIgnoreCase(s, "true")) {
-    *v = true;
-    return true;
-  }
-  if (s == "0" || EqualsIgnoreCase(s, "false")) {
-    *v = false;
-    return true;
-  }
-  return false;
-}
-
-// Shortens a value quoted in an error message.
-std::string_view Clip(std::string_view s) { return s.size() > 64 ? s.substr(0, 64) : s; }
-const char* ClipSuffix(std::string_view s) { return s.size() > 64 ? "..." : ""; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using csv::AppendCsvRow;
+using csv::RawField;
+using csv::SplitFields;
+using csv::Trim;
+using csv::Unescape;
 
 // A part of one file read by one subtask: lines starting in [start, end) of the (uncompressed)
 // file; gzip splits always cover the whole file. Also holds the reading position restored from
@@ -949,60 +838,10 @@ class CsvFileSource final : public operators::Source {
 
   absl::Status ParseRow(const Split& split, std::string_view line, int64_t offset) {
     std::string reason;
-    if (!SplitFields(line, opts_.delimiter, &fields_, &reason)) {
+    if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason)) {
       return RowError(split, offset, reason);
     }
-    const core::Schema& schema = *opts_.schema;
-    if (fields_.size() != schema.num_fields()) {
-      return RowError(
-          split, offset,
-          fmt::format("expected {} fields, found {}", schema.num_fields(), fields_.size()));
-    }
-    size_t row = batch_.AppendRow();
-    for (size_t c = 0; c < fields_.size(); ++c) {
-      std::string_view text = Unescape(fields_[c], &scratch_);
-      const core::Field& field = schema.field(c);
-      bool ok = true;
-      switch (field.type) {
-        case core::Type::kInt64: {
-          int64_t v = 0;
-          ok = ParseInt64(text, &v);
-          if (ok) batch_.SetInt64(row, c, v);
-          break;
-        }
-        case core::Type::kDouble: {
-          double v = 0;
-          ok = ParseDouble(text, &v);
-          if (ok) batch_.SetDouble(row, c, v);
-          break;
-        }
-        case core::Type::kString:
-          batch_.SetString(row, c, text);
-          break;
-        case core::Type::kBool: {
-          bool v = false;
-          ok = ParseBool(text, &v);
-          if (ok) batch_.SetBool(row, c, v);
-          break;
-        }
-        case core::Type::kTimestamp: {
-          std::optional<int64_t> v = core::ParseTimestamp(text);
-          ok = v.has_value();
-          if (ok) batch_.SetInt64(row, c, *v);
-          break;
-        }
-      }
-      if (!ok) {
-        batch_.PopRow();
-        return RowError(
-            split, offset,
-            fmt::format("field '{}' (column {}): '{}{}' is not a valid {}{}", field.name, c + 1,
-                        Clip(text), ClipSuffix(text), core::TypeName(field.type),
-                        field.type == core::Type::kTimestamp
-                            ? " (expected ISO-8601, e.g. 2001-01-01T00:01:00Z)"
-                            : ""));
-      }
-    }
+    const size_t row = batch_.num_rows() - 1;
     if (event_time_col_ >= 0) {
       int64_t ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
       batch_.SetTimestamp(row, ts);

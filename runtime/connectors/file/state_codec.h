@@ -1,8 +1,9 @@
 #pragma once
-// Compact binary encoding of the file connector's operator state (source positions, sink
-// pending files). Internal to runtime/connectors/file.
+// Compact binary encoding of the connectors' operator state (file source positions, file sink
+// pending files, Kafka source offsets). Internal to runtime/connectors.
 //
-// Layout: a 4-byte magic naming the state kind ("CSVS" source, "FSNK" sink), a u32 format
+// Layout: a 4-byte magic naming the state kind ("CSVS" file source, "FSNK" file sink, "KFKS"
+// Kafka source), a u32 format
 // version, then fields in a fixed order: integers as little-endian fixed-width, strings as a u32
 // length followed by the bytes. Readers check the magic and version and every length against
 // the remaining bytes, so a truncated or foreign blob is reported, never misread.
