@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <set>
 
 #include "fmt/format.h"
 #include "runtime/base/durations.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/datagen/datagen_source.h"
+#include "runtime/connectors/kafka/kafka_source.h"
 #include "runtime/connectors/file/csv_source.h"
 #include "runtime/connectors/file/file_sink.h"
 #include "runtime/connectors/file/print_sink.h"
@@ -90,6 +92,7 @@ class Compiler {
   absl::Status CompileSourceEventTime(const YAML::Node& node, const core::Schema& schema,
                                       std::string* field, int64_t* max_out_of_orderness_ms) const;
   absl::Status CompileDatagenSource(const YAML::Node& node, JobVertex* v);
+  absl::Status CompileKafkaSource(const YAML::Node& node, JobVertex* v);
   absl::StatusOr<connectors::DatagenField> CompileDatagenField(const YAML::Node& spec,
                                                                const std::string& fname,
                                                                core::Type type) const;
@@ -430,14 +433,145 @@ absl::Status Compiler::CompileDatagenSource(const YAML::Node& node, JobVertex* v
   return absl::OkStatus();
 }
 
+// `source: {type: kafka, ...}`: runtime/connectors/kafka/kafka_source.h (KafkaSourceOptions
+// documents every key). Partitions are found by the readers' built-in discovery for now.
+absl::Status Compiler::CompileKafkaSource(const YAML::Node& node, JobVertex* v) {
+  const char* what = "source";
+  RETURN_IF_ERROR(CheckKeys(node, what,
+                            {"name", "uid", "type", "bootstrap-servers", "topic", "topics",
+                             "pattern", "format", "delimiter", "schema", "event-time",
+                             "idle-timeout", "starting-offsets", "starting-timestamp", "stop-at",
+                             "bad-records", "batch-size", "partition-discovery-interval",
+                             "commit-offsets-on-checkpoint", "properties", "parallelism"}));
+  connectors::kafka::KafkaSourceOptions opts;
+  ASSIGN_OR_RETURN(std::string name, GetString(node, what, "name", false, "kafka"));
+  ASSIGN_OR_RETURN(std::string uid, GetString(node, what, "uid", false, "source"));
+  ASSIGN_OR_RETURN(opts.bootstrap_servers, GetString(node, what, "bootstrap-servers", false, ""));
+  if (YAML::Node props = node["properties"]) {
+    if (!props.IsMap()) return Error(props, "source: 'properties' must be a mapping of librdkafka properties");
+    for (const auto& kv : props) {
+      if (!kv.second.IsScalar()) {
+        return Error(kv.second, "source: property '{}' must be a scalar", kv.first.as<std::string>());
+      }
+      opts.properties[kv.first.as<std::string>()] = kv.second.Scalar();
+    }
+  }
+  if (opts.bootstrap_servers.empty() && !opts.properties.contains("bootstrap.servers")) {
+    return Error(node, "source: missing required key 'bootstrap-servers'");
+  }
+  const int topic_keys = (node["topic"] ? 1 : 0) + (node["topics"] ? 1 : 0) + (node["pattern"] ? 1 : 0);
+  if (topic_keys != 1) {
+    return Error(node, "source: give exactly one of 'topic', 'topics' (a list) or 'pattern'");
+  }
+  if (YAML::Node t = node["topic"]) {
+    ASSIGN_OR_RETURN(std::string topic, GetString(node, what, "topic", true));
+    opts.topics.push_back(topic);
+  } else if (YAML::Node ts = node["topics"]) {
+    if (!ts.IsSequence() || ts.size() == 0) return Error(ts, "source: 'topics' must be a non-empty list");
+    for (const auto& t : ts) opts.topics.push_back(t.as<std::string>());
+  } else {
+    ASSIGN_OR_RETURN(opts.topic_pattern, GetString(node, what, "pattern", true));
+    try {
+      std::regex re(opts.topic_pattern);
+    } catch (const std::regex_error& e) {
+      return Error(node["pattern"], "source: 'pattern' is not a valid regular expression: {}", e.what());
+    }
+  }
+  ASSIGN_OR_RETURN(std::string format, GetString(node, what, "format", false, "csv"));
+  auto fmt_kind = connectors::kafka::ParseRecordFormat(format);
+  if (!fmt_kind.ok()) return Error(node["format"], "source: {}", fmt_kind.status().message());
+  opts.format.format = *fmt_kind;
+  ASSIGN_OR_RETURN(std::string delim, GetString(node, what, "delimiter", false, ","));
+  if (delim.size() != 1) return Error(node["delimiter"], "source: 'delimiter' must be one character");
+  opts.format.csv_delimiter = delim[0];
+  ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
+  if (YAML::Node et = node["event-time"]) {
+    if (et.IsMap() && et["field"] && et["field"].IsScalar() && et["field"].Scalar() == "kafka-timestamp") {
+      RETURN_IF_ERROR(CheckKeys(et, "source.event-time", {"field", "max-out-of-orderness"}));
+      opts.event_time = connectors::kafka::EventTimeSource::kKafkaTimestamp;
+      if (et["max-out-of-orderness"]) {
+        ASSIGN_OR_RETURN(opts.max_out_of_orderness_ms,
+                         GetDuration(et, "source.event-time", "max-out-of-orderness"));
+      }
+    } else {
+      RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+                                             &opts.max_out_of_orderness_ms));
+      opts.event_time = connectors::kafka::EventTimeSource::kField;
+    }
+  }
+  if (node["idle-timeout"]) {
+    ASSIGN_OR_RETURN(opts.idle_timeout_ms, GetDuration(node, what, "idle-timeout"));
+  }
+  ASSIGN_OR_RETURN(std::string start, GetString(node, what, "starting-offsets", false, "earliest"));
+  auto so = connectors::kafka::ParseStartingOffsets(start);
+  if (!so.ok()) return Error(node["starting-offsets"], "source: {}", so.status().message());
+  opts.starting_offsets = *so;
+  if (opts.starting_offsets == connectors::kafka::StartingOffsets::kTimestamp) {
+    ASSIGN_OR_RETURN(std::string ts, GetString(node, what, "starting-timestamp", true));
+    std::optional<int64_t> ms = core::ParseTimestamp(ts);
+    if (!ms) {
+      int64_t v = 0;
+      if (!YAML::convert<int64_t>::decode(node["starting-timestamp"], v)) {
+        return Error(node["starting-timestamp"], "source: 'starting-timestamp' must be a timestamp "
+                     "like 2024-01-01T00:00:00Z or epoch ms, found '{}'", ts);
+      }
+      ms = v;
+    }
+    opts.starting_timestamp_ms = *ms;
+  }
+  if (opts.starting_offsets == connectors::kafka::StartingOffsets::kGroupOffsets &&
+      !opts.properties.contains("group.id")) {
+    return Error(node["starting-offsets"], "source: starting-offsets: group-offsets needs "
+                 "properties: {{group.id: ...}}");
+  }
+  if (node["stop-at"]) {
+    ASSIGN_OR_RETURN(std::string stop, GetString(node, what, "stop-at", true));
+    if (stop != "latest") return Error(node["stop-at"], "source: 'stop-at' must be 'latest' (bounded read)");
+    opts.stop_at_latest = true;
+  }
+  ASSIGN_OR_RETURN(std::string bad, GetString(node, what, "bad-records", false, "fail"));
+  auto policy = connectors::kafka::ParseBadRecordPolicy(bad);
+  if (!policy.ok()) return Error(node["bad-records"], "source: {}", policy.status().message());
+  if (*policy == connectors::kafka::BadRecordPolicy::kDeadLetter) {
+    return Error(node["bad-records"], "source: bad-records: dead-letter is not available in job "
+                 "specs yet (use fail or skip)");
+  }
+  opts.bad_records = *policy;
+  ASSIGN_OR_RETURN(int batch, GetInt(node, what, "batch-size", 1024));
+  if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
+  opts.batch_size = static_cast<size_t>(batch);
+  if (node["partition-discovery-interval"]) {
+    ASSIGN_OR_RETURN(opts.partition_discovery_interval_ms,
+                     GetDuration(node, what, "partition-discovery-interval"));
+  }
+  ASSIGN_OR_RETURN(opts.commit_offsets_on_checkpoint,
+                   GetBool(node, what, "commit-offsets-on-checkpoint", false));
+  if (opts.commit_offsets_on_checkpoint && !opts.properties.contains("group.id")) {
+    return Error(node["commit-offsets-on-checkpoint"], "source: commit-offsets-on-checkpoint "
+                 "needs properties: {{group.id: ...}}");
+  }
+  ASSIGN_OR_RETURN(int par, GetInt(node, what, "parallelism", 0));
+  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
+  if (par > 0) v->parallelism = par;
+  v->source_name = "Source: " + name;
+  v->source_uid = uid;
+  v->output_schema = opts.schema;
+  v->source = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Source>> {
+    return std::unique_ptr<operators::Source>(connectors::kafka::MakeKafkaSource(opts));
+  };
+  return absl::OkStatus();
+}
+
 absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'source'", sub_.spec_path));
   // Dispatch on the type first, so that a wrong type is reported before the keys it implies.
   if (node.IsMap() && node["type"] && node["type"].IsScalar()) {
     const std::string& type = node["type"].Scalar();
     if (type == "datagen") return CompileDatagenSource(node, v);
+    if (type == "kafka") return CompileKafkaSource(node, v);
     if (type != "file") {
-      return Error(node["type"], "source: unknown type '{}' (expected: file, datagen)", type);
+      return Error(node["type"], "source: unknown type '{}' (expected: file, datagen, kafka)",
+                   type);
     }
   }
   RETURN_IF_ERROR(CheckKeys(node, "source",
@@ -445,7 +579,7 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
                              "schema", "event-time", "parallelism", "batch-size", "rate"}));
   ASSIGN_OR_RETURN(std::string type, GetString(node, "source", "type", true));
   if (type != "file") {
-    return Error(node["type"], "source: unknown type '{}' (expected: file, datagen)", type);
+    return Error(node["type"], "source: unknown type '{}' (expected: file, datagen, kafka)", type);
   }
   ASSIGN_OR_RETURN(std::string format, GetString(node, "source", "format", false, "csv"));
   if (format != "csv") return Error(node["format"], "source: unknown format '{}' (expected: csv)", format);

@@ -183,6 +183,23 @@ TEST(JobCompiler, IncrementalCheckpointsDefaultOnWithRocksDb) {
             "job.yaml:31:16: state: 'incremental' must be true or false");
 }
 
+TEST(JobCompiler, KafkaSource) {
+  const std::string kafka =
+      "name: k\nsource:\n  type: kafka\n  bootstrap-servers: 127.0.0.1:9092\n"
+      "  topic: flights\n  stop-at: latest\n  schema: {origin: string, delay: int64}\n"
+      "pipeline:\n  - filter: delay > 0\nsink:\n  type: print\n";
+  auto g = Compile(kafka);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[0].source_name, "Source: kafka");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: flights\n", "")),
+            "job.yaml:3:3: source: give exactly one of 'topic', 'topics' (a list) or 'pattern'");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "stop-at: latest", "stop-at: never")),
+            "job.yaml:6:12: source: 'stop-at' must be 'latest' (bounded read)");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "  stop-at: latest\n", "  bad-records: dead-letter\n")),
+            "job.yaml:6:16: source: bad-records: dead-letter is not available in job specs yet "
+            "(use fail or skip)");
+}
+
 TEST(JobCompiler, YamlSyntaxError) {
   std::string msg = ErrorOf("name: [unclosed\n");
   EXPECT_EQ(msg.rfind("job.yaml:", 0), 0u) << msg;

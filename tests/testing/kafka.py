@@ -1,0 +1,128 @@
+"""Helpers for tests against sluice-kafka-dev (tools/kafka-dev): the broker process, kcat and
+subprocess runs that die with the test. Shared by the Kafka e2e tests."""
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+from testing import harness
+from testing.harness import Config, wait_until
+
+
+def _die_with_parent():
+    """preexec_fn: the tool gets SIGKILL when the test process dies (Linux prctl)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def kcat():
+    path = shutil.which("kcat")
+    if not path:
+        raise AssertionError("kcat is not installed (Debian package kcat; scripts/install-deps.sh)")
+    return path
+
+
+def run(argv, timeout_s=120):
+    """Runs a client to completion; returns the CompletedProcess (text), failing on a timeout."""
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout_s, preexec_fn=_die_with_parent)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"timed out after {timeout_s} s: {' '.join(argv)}\n"
+                             f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}")
+
+
+class KafkaDev:
+    """One sluice-kafka-dev process; stdout and stderr go to files in a temp dir.
+
+    Always stopped: by the test's finally (stop()), and by a cleanup hook (kill) at exit.
+    """
+
+    def __init__(self, args, control=False, name="kafka-dev"):
+        self.dir = harness.make_temp_dir(name)
+        self.port_file = os.path.join(self.dir, "bootstrap.txt")
+        self.stdout_path = os.path.join(self.dir, "stdout.txt")
+        self.stderr_path = os.path.join(self.dir, "stderr.txt")
+        self.argv = ([Config.binary("sluice-kafka-dev")] + list(args) +
+                     ["--port-file", self.port_file] + (["--control-stdin"] if control else []))
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.popen = subprocess.Popen(self.argv,
+                                      stdin=subprocess.PIPE if control else subprocess.DEVNULL,
+                                      stdout=self._out, stderr=self._err,
+                                      preexec_fn=_die_with_parent)
+        self.replies = 0
+        harness.on_cleanup(self.kill)
+        harness.on_failure(self.dump)
+
+    def stdout_lines(self):
+        with open(self.stdout_path, errors="replace") as f:
+            return f.read().splitlines()
+
+    def describe(self):
+        with open(self.stderr_path, errors="replace") as f:
+            err = f.read()
+        return (f"$ {' '.join(self.argv)}\nexit code: {self.popen.poll()}\n--- stdout ---\n"
+                + "\n".join(self.stdout_lines()) + f"\n--- stderr ---\n{err[-8000:]}")
+
+    def dump(self):
+        print(f"\n===== {self.dir} =====\n{self.describe()}", file=sys.stderr)
+
+    def wait_ready(self, timeout_s=30):
+        """Waits for the port file; returns the bootstrap servers it names."""
+        def ready():
+            if self.popen.poll() is not None:
+                raise AssertionError(f"sluice-kafka-dev exited early:\n{self.describe()}")
+            try:
+                with open(self.port_file) as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+
+        text = wait_until(ready, timeout_s, f"sluice-kafka-dev to write {self.port_file}")
+        self.bootstrap_line = text.strip()
+        assert self.bootstrap_line.startswith("bootstrap.servers="), text
+        return self.bootstrap_line[len("bootstrap.servers="):]
+
+    def command(self, line, timeout_s=30):
+        """Sends one --control-stdin command; returns its one-line answer."""
+        self.popen.stdin.write((line + "\n").encode())
+        self.popen.stdin.flush()
+        self.replies += 1
+        # Line 0 is the bootstrap line; the answer to the n-th command is line n.
+        lines = wait_until(lambda: len(self.stdout_lines()) > self.replies and self.stdout_lines(),
+                           timeout_s, f"an answer to '{line}':\n{self.describe()}")
+        return lines[self.replies]
+
+    def stop(self, sig=signal.SIGTERM, timeout_s=20):
+        """Sends `sig` and waits; returns the exit code (None: it had to be killed)."""
+        code = None
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                code = self.popen.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        else:
+            code = self.popen.returncode
+        self._close()
+        return code
+
+    def kill(self):
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+        self._close()
+
+    def _close(self):
+        for f in (self._out, self._err, self.popen.stdin):
+            if f is not None and not f.closed:
+                try:
+                    f.close()
+                except OSError:
+                    pass
