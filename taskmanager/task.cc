@@ -159,6 +159,10 @@ operators::OperatorContext Task::MakeContext(const std::string& op_name, const s
   ctx.attempt_number = d_.attempt_number;
   ctx.metrics = metrics;
   ctx.checkpointing_enabled = !d_.checkpoint_dir.empty();
+  if (auto ttl = d_.graph->settings.find("table.exec.state.ttl");
+      ttl != d_.graph->settings.end()) {
+    ctx.state_ttl_ms = std::stoll(ttl->second);
+  }
   auto it = d_.restored.find(uid);
   if (it != d_.restored.end()) {
     ctx.restored_state = it->second.operator_state;

@@ -663,7 +663,14 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
     }
   }
   if (YAML::Node st = root["state"]) {
-    RETURN_IF_ERROR(CheckKeys(st, "state", {"backend", "local-dir", "rocksdb", "incremental"}));
+    RETURN_IF_ERROR(
+        CheckKeys(st, "state", {"backend", "local-dir", "rocksdb", "incremental", "ttl"}));
+    if (st["ttl"]) {
+      // Flink SQL's table.exec.state.ttl: keyed state expires this long after its last write
+      // (processing time); 0 = never (the default). Applied by the window operator.
+      ASSIGN_OR_RETURN(int64_t ttl, GetDuration(st, "state", "ttl"));
+      (*out)["table.exec.state.ttl"] = std::to_string(ttl);
+    }
     if (YAML::Node r = st["rocksdb"]) {
       RETURN_IF_ERROR(CheckKeys(r, "state.rocksdb", {"block-cache-size", "write-buffer-size"}));
       // Flink's state.backend.rocksdb.block.cache-size / .writebuffer.size, in bytes or with a

@@ -80,6 +80,10 @@ struct OperatorContext {
   // Whether the job takes checkpoints. Two-phase-commit sinks commit at Finish when it does
   // not, and wait for the final checkpoint when it does.
   bool checkpointing_enabled = false;
+  // Job-wide state time-to-live in ms (Flink SQL's `table.exec.state.ttl`, job spec
+  // `state: {ttl: ...}`), applied by keyed operators that support it (the window operator) as
+  // a state::StateTtlConfig; 0 = keyed state never expires.
+  int64_t state_ttl_ms = 0;
 };
 
 // Where an operator sends its results. Emit() may read `batch` only during the call; the caller

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -133,8 +134,13 @@ class TumblingWindowAggregateOperator final : public Operator {
     };
     fn.add = [this](WindowContents& w, const RowRef& in) { Accumulate(w, *in.batch, in.row); };
     fn.get_result = [](const WindowContents&) { return 0; };  // unused: FireWindow reads it
+    // Flink SQL's table.exec.state.ttl: window contents not written for that long expire
+    // (OnCreateAndWrite, NeverReturnExpired, as Flink's planner configures it).
+    std::optional<state::StateTtlConfig> ttl;
+    if (ctx.state_ttl_ms > 0) ttl = state::StateTtlConfig{.ttl_ms = ctx.state_ttl_ms};
     ASSIGN_OR_RETURN(contents_, backend_->GetAggregatingState(kWindowContentsStateName,
-                                                              std::move(fn)));
+                                                              std::move(fn), ttl));
+    state_ttl_ = ttl.has_value();
     // Restored windows must have one accumulator per aggregate of this operator.
     absl::Status bad = absl::OkStatus();
     contents_->ForEach([&](std::string_view, int32_t kg, int64_t ns, const WindowContents& w) {
@@ -286,6 +292,9 @@ class TumblingWindowAggregateOperator final : public Operator {
   // the key context set to the timer's key and namespace.
   absl::Status FireWindow(std::string_view key, int32_t kg, int64_t end, Output& out) {
     const WindowContents* w = contents_->accumulator();
+    if (w == nullptr && state_ttl_) {
+      return absl::OkStatus();  // the window's contents expired (state TTL): nothing to emit
+    }
     if (w == nullptr) [[unlikely]] {
       return InternalF(
           "window operator '{}': timer of window end {} (key group {}) fired without window "
@@ -351,6 +360,7 @@ class TumblingWindowAggregateOperator final : public Operator {
   state::KeyedStateBackend* backend_ = nullptr;              // owned_backend_ or the Task's
   state::AggregatingState<RowRef, WindowContents, int>* contents_ = nullptr;  // in backend_
   bool window_created_ = false;  // set by the accumulator factory, reset after the timer
+  bool state_ttl_ = false;       // window contents have a TTL (OperatorContext::state_ttl_ms)
   int32_t max_parallelism_ = 0;
   core::KeyGroupRange range_{0, -1};
   WindowContents fresh_;     // a new window's contents: count 0, zeroed accumulators

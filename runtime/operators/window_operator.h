@@ -38,6 +38,15 @@
 //   backend's snapshot does not hold; Open restores it from OperatorContext::restored_state
 //   (late-record dropping continues exactly where it stopped). Absent (e.g. a new subtask after
 //   a scale-up) it starts at kMinWatermark.
+// - State TTL (Flink SQL's table.exec.state.ttl): with OperatorContext::state_ttl_ms > 0 the
+//   window contents are registered with StateTtlConfig{state_ttl_ms, kOnCreateAndWrite,
+//   kNeverReturnExpired}: a window that received no record for that long (processing time)
+//   is dropped (on access, incrementally on the heap, by RocksDB compaction, and from
+//   snapshots), and when its timer fires nothing is emitted for it. Windows clean their state
+//   through their timers anyway; TTL bounds the state of windows that never fire (a watermark
+//   that stops advancing). Timers are not subject to TTL (as in Flink). Enabling or disabling
+//   TTL across a restore is refused (state::KeyedStateBackend, as in Flink); changing its
+//   duration is fine.
 // - Open fails with DataLoss for restored operator state that is not 8 bytes, and with
 //   InvalidArgument when restored window contents hold another number of accumulators than the
 //   operator has aggregates (the job's aggregates changed).

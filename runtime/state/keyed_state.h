@@ -25,6 +25,14 @@
 // Pointers returned by accessors stay valid until the state is accessed for another
 // (key, namespace) (heap: until it is modified for another entry).
 //
+// State TTL (Flink's StateTtlConfig, see state_ttl.h): a state registered with a TTL keeps a
+// last-access timestamp with each entry (list: per element, map: per user key) and treats
+// expired entries as absent. Such a state keeps its heap entries in separate maps of
+// (entry, timestamps) and stores RocksDB values in the TTL layout (8-byte oldest-timestamp
+// prefix); states without TTL are untouched by it (same maps, same bytes, one predictable
+// branch per access). TTL costs per access: one clock read; kOnReadAndWrite makes reads writes
+// (on RocksDB a Put per read that refreshes a timestamp).
+//
 // Lifecycle: created and owned by the KeyedStateBackend (GetValueState etc.); pointers stay valid
 // for the backend's lifetime. Thread: the task thread only, like the backend.
 //
@@ -34,6 +42,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,10 +53,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "runtime/base/check.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/state/rocksdb_store.h"
 #include "runtime/state/serialization.h"
+#include "runtime/state/state_ttl.h"
 
 namespace sluice::state {
 
@@ -160,16 +171,31 @@ class StateTableBase {
   void AttachColumn(RocksColumn* column) { column_ = column; }
   bool on_rocksdb() const { return column_ != nullptr; }
 
-  // Number of (key, namespace) entries in group `index` (= key_group - range.start).
+  // Gives the state a time-to-live (state_ttl.h), reading processing time from `clock` (which
+  // must outlive the table). Set by the backend at registration, before any entry exists and
+  // before restored entries are read (they are then in the TTL layout).
+  void EnableTtl(const StateTtlConfig& config, const Clock* clock) {
+    ttl_ = config;
+    clock_ = clock;
+    OnTtlEnabled();
+  }
+  const std::optional<StateTtlConfig>& ttl_config() const { return ttl_; }
+  bool has_ttl() const { return ttl_.has_value(); }
+  // For a state with TTL: decides on stored values in its layout (the RocksDB compaction filter).
+  virtual TtlValueFilter MakeTtlValueFilter() const = 0;
+
+  // Number of stored (key, namespace) entries in group `index` (= key_group - range.start),
+  // expired ones not cleaned up yet included.
   virtual size_t EntriesInGroup(int32_t index) const = 0;
   virtual bool HasEntriesInGroup(int32_t index) const = 0;
   // Writes group `index` as: varint count, then per entry the composite key (length-prefixed)
-  // and the serialized entry.
+  // and the serialized entry (in the TTL layout for states with TTL, without expired entries
+  // and elements: Flink's cleanupFullSnapshot).
   virtual void WriteGroup(int32_t index, ByteWriter& out) const = 0;
   // Reads one group body written by WriteGroup into group `index` (entries are inserted or
   // overwritten). DataLoss on corrupt bytes.
   virtual absl::Status ReadGroup(int32_t index, ByteReader& in) = 0;
-  // Total entries over all key groups.
+  // Total stored entries over all key groups (expired ones not cleaned up yet included).
   virtual size_t size() const = 0;
   virtual int64_t ApproximateSizeBytes() const = 0;
   // RocksDB: writes back the cached entry if it was mutated in place, and drops the cache.
@@ -177,24 +203,43 @@ class StateTableBase {
   virtual void FlushCache() const = 0;
 
  protected:
+  virtual void OnTtlEnabled() = 0;
+
   std::string name_;
   StateKind kind_;
   std::type_index type_;
   const KeyContext* ctx_;
   core::KeyGroupRange range_;
   RocksColumn* column_ = nullptr;  // RocksDB storage, or null for the heap
+  std::optional<StateTtlConfig> ttl_;
+  const Clock* clock_ = nullptr;  // set with ttl_
 };
 
 // Entries of one state, partitioned by key group (heap maps or a RocksDB column family; see the
-// file comment).
-template <typename Entry>
+// file comment). `Traits` is the state's TTL layout (state_ttl.h), used only once EnableTtl
+// was called: a state with TTL keeps a TtlSlot (entry + timestamps) per (key, namespace) in
+// separate heap maps, so that states without TTL pay nothing for it.
+template <typename Entry, typename Traits = ScalarTtl<Entry>>
 class StateTable : public StateTableBase {
  public:
   using Map = absl::flat_hash_map<std::string, Entry>;
+  using Meta = typename Traits::Meta;
+  struct TtlSlot {
+    Entry value{};
+    Meta meta{};
+  };
+  using TtlMap = absl::flat_hash_map<std::string, TtlSlot>;
 
   StateTable(std::string name, StateKind kind, std::type_index type, const KeyContext* ctx,
              core::KeyGroupRange range)
       : StateTableBase(std::move(name), kind, type, ctx, range), groups_(range.size()) {}
+
+  TtlValueFilter MakeTtlValueFilter() const override {
+    const int64_t ttl = ttl_.has_value() ? ttl_->ttl_ms : std::numeric_limits<int64_t>::max();
+    return [ttl](std::string_view value, int64_t now, std::string* rewritten) {
+      return FilterStoredTtlValue<Traits>(value, ttl, now, rewritten);
+    };
+  }
 
   size_t EntriesInGroup(int32_t index) const override {
     if (column_ != nullptr) {
@@ -206,7 +251,7 @@ class StateTable : public StateTableBase {
       });
       return n;
     }
-    return groups_[index].size();
+    return has_ttl() ? ttl_groups_[index].size() : groups_[index].size();
   }
 
   bool HasEntriesInGroup(int32_t index) const override {
@@ -214,13 +259,21 @@ class StateTable : public StateTableBase {
       FlushCache();
       return column_->HasKeyGroup(range_.start + index);
     }
-    return !groups_[index].empty();
+    return has_ttl() ? !ttl_groups_[index].empty() : !groups_[index].empty();
   }
 
   void WriteGroup(int32_t index, ByteWriter& out) const override {
     if (column_ != nullptr) {
       FlushCache();
-      WriteColumnGroup(*column_, range_.start + index, &scratch_, out);
+      if (has_ttl()) {
+        WriteTtlColumnGroup(range_.start + index, out);
+      } else {
+        WriteColumnGroup(*column_, range_.start + index, &scratch_, out);
+      }
+      return;
+    }
+    if (has_ttl()) {
+      WriteTtlHeapGroup(index, out);
       return;
     }
     const Map& m = groups_[index];
@@ -240,15 +293,25 @@ class StateTable : public StateTableBase {
       // stored as they are.
       std::vector<std::pair<std::string_view, std::string_view>> kvs;
       kvs.reserve(n);
-      Entry tmp{};
+      TtlSlot tmp{};
       for (uint64_t i = 0; i < n; ++i) {
         std::string_view k;
         RETURN_IF_ERROR(ReadEntryKey(in, &k));
         const size_t start = in.position();
-        RETURN_IF_ERROR(Serializer<Entry>::Read(in, &tmp));
+        RETURN_IF_ERROR(ReadSlot(in, &tmp));
         kvs.emplace_back(k, in.data().substr(start, in.position() - start));
       }
       return column_->PutGroup(range_.start + index, kvs);
+    }
+    if (has_ttl()) {
+      TtlMap& m = ttl_groups_[index];
+      m.reserve(m.size() + n);
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string_view k;
+        RETURN_IF_ERROR(ReadEntryKey(in, &k));
+        RETURN_IF_ERROR(ReadSlot(in, &m[std::string(k)]));
+      }
+      return absl::OkStatus();
     }
     Map& m = groups_[index];
     m.reserve(m.size() + n);
@@ -267,6 +330,10 @@ class StateTable : public StateTableBase {
       return column_->Count();
     }
     size_t n = 0;
+    if (has_ttl()) {
+      for (const TtlMap& m : ttl_groups_) n += m.size();
+      return n;
+    }
     for (const Map& m : groups_) n += m.size();
     return n;
   }
@@ -277,6 +344,13 @@ class StateTable : public StateTableBase {
       return column_->ApproximateSizeBytes();
     }
     int64_t n = 0;
+    if (has_ttl()) {
+      for (const TtlMap& m : ttl_groups_) {
+        n += static_cast<int64_t>(m.capacity() * (sizeof(typename TtlMap::value_type) + 1));
+        for (const auto& [k, s] : m) n += HeapBytes(k) + HeapBytes(s.value) + HeapBytes(s.meta);
+      }
+      return n;
+    }
     for (const Map& m : groups_) {
       n += static_cast<int64_t>(m.capacity() * (sizeof(typename Map::value_type) + 1));
       for (const auto& [k, v] : m) n += HeapBytes(k) + HeapBytes(v);
@@ -287,9 +361,7 @@ class StateTable : public StateTableBase {
   void FlushCache() const override {
     if (!cache_.valid) return;
     if (cache_.present && cache_.maybe_dirty) {
-      scratch_.clear();
-      ByteWriter w(&scratch_);
-      Serializer<Entry>::Write(cache_.entry, w);
+      SerializeSlot(cache_.slot, &scratch_);
       if (scratch_ != cache_.bytes) column_->Put(cache_.key, scratch_);
     }
     cache_.valid = false;
@@ -298,81 +370,105 @@ class StateTable : public StateTableBase {
 
   // Visits every entry of key group `key_group` (inside the range):
   // fn(std::string_view key_bytes, int64_t ns, const Entry& entry). The state must not be
-  // modified during the visit.
+  // modified during the visit. With TTL and kNeverReturnExpired, expired entries (and expired
+  // list elements / map keys) are left out (not cleaned up: the visit does not modify).
   template <typename F>
   void ForEachInKeyGroup(int32_t key_group, F&& fn) const {
     SLUICE_CHECK(range_.Contains(key_group), "key group {} outside range [{}, {}]", key_group,
                  range_.start, range_.end);
-    if (column_ != nullptr) {
-      FlushCache();
-      VisitColumnGroup(key_group, [&](std::string_view composite, const Entry& e) {
-        fn(CompositeKey(composite), CompositeNamespace(composite), e);
-      });
-      return;
-    }
-    for (const auto& [k, v] : groups_[key_group - range_.start]) {
-      fn(CompositeKey(k), CompositeNamespace(k), v);
-    }
+    if (column_ != nullptr) FlushCache();
+    VisitGroup(key_group - range_.start, [&](std::string_view composite, const Entry& e) {
+      fn(CompositeKey(composite), CompositeNamespace(composite), e);
+    });
   }
   // Visits every entry: fn(std::string_view key_bytes, int32_t key_group, int64_t ns,
-  // const Entry& entry), key group by key group in ascending order.
+  // const Entry& entry), key group by key group in ascending order (TTL: as ForEachInKeyGroup).
   template <typename F>
   void ForEach(F&& fn) const {
     if (column_ != nullptr) FlushCache();
-    for (int32_t i = 0; i < static_cast<int32_t>(groups_.size()); ++i) {
+    for (int32_t i = 0; i < range_.size(); ++i) {
       const int32_t kg = range_.start + i;
-      if (column_ != nullptr) {
-        VisitColumnGroup(kg, [&](std::string_view composite, const Entry& e) {
-          fn(CompositeKey(composite), kg, CompositeNamespace(composite), e);
-        });
-        continue;
-      }
-      for (const auto& [k, v] : groups_[i]) {
-        fn(CompositeKey(k), kg, CompositeNamespace(k), v);
-      }
+      VisitGroup(i, [&](std::string_view composite, const Entry& e) {
+        fn(CompositeKey(composite), kg, CompositeNamespace(composite), e);
+      });
     }
   }
 
  protected:
+  // Stored entries checked per write by the heap's incremental TTL cleanup (Flink's default
+  // cleanupIncrementally(5, false)).
+  static constexpr size_t kCleanupEntriesPerWrite = 5;
+
+  void OnTtlEnabled() override {
+    ttl_groups_.resize(static_cast<size_t>(range_.size()));
+    groups_.clear();
+    groups_.shrink_to_fit();
+  }
+
   Map& CurrentGroup() {
-    SLUICE_CHECK(ctx_->key_group >= 0, "state '{}' accessed before SetCurrentKey", name_);
+    CheckKey();
     return groups_[ctx_->group_index];
   }
+  TtlMap& CurrentTtlGroup() {
+    CheckKey();
+    return ttl_groups_[ctx_->group_index];
+  }
+
+  // --- Whole-entry accessors: value, reducing and aggregating states (with or without TTL),
+  // list and map states without TTL. With TTL an expired entry is absent (see state_ttl.h).
+
   // The entry of the current (key, namespace), or nullptr; the caller may mutate it in place.
+  // A read (kOnReadAndWrite refreshes the timestamp).
   Entry* Find() {
+    if (has_ttl()) [[unlikely]] return ReadTtlEntry(/*mutable_ptr=*/true);
     if (column_ != nullptr) {
       Cache& c = Load();
       if (!c.present) return nullptr;
       c.maybe_dirty = true;
-      return &c.entry;
+      return &c.slot.value;
     }
     Map& m = CurrentGroup();
     auto it = m.find(ctx_->composite);
     return it == m.end() ? nullptr : &it->second;
   }
   // Like Find, for reading only (RocksDB: no write-back check on eviction).
-  const Entry* FindForRead() { return FindForUpdate(); }
-  // Like Find, for a mutation the caller persists itself with Commit() or Erase().
+  const Entry* FindForRead() {
+    if (has_ttl()) [[unlikely]] return ReadTtlEntry(/*mutable_ptr=*/false);
+    return FindForUpdate();
+  }
+  // Like Find, for a mutation the caller persists itself with Commit() or Erase(). Without TTL
+  // only (list and map states with TTL use the TtlSlot accessors).
   Entry* FindForUpdate() {
+    SLUICE_CHECK(!has_ttl(), "state '{}': FindForUpdate on a state with TTL", name_);
     if (column_ != nullptr) {
       Cache& c = Load();
-      return c.present ? &c.entry : nullptr;
+      return c.present ? &c.slot.value : nullptr;
     }
     Map& m = CurrentGroup();
     auto it = m.find(ctx_->composite);
     return it == m.end() ? nullptr : &it->second;
   }
-  // The entry of the current (key, namespace), created default-constructed if absent;
-  // `second` is true when it was created. The caller mutates it, then calls Commit().
+  // The entry of the current (key, namespace), created default-constructed if absent (or
+  // expired); `second` is true when it was created. The caller mutates it, then calls Commit().
   std::pair<Entry*, bool> FindOrInsert() {
+    if (has_ttl()) [[unlikely]] {
+      auto [s, inserted] = LoadOrInsertTtl();
+      if constexpr (!Traits::kPerElement) {
+        if (!inserted && TtlExpired(s->meta, ttl_->ttl_ms, NowMs())) {
+          s->value = Entry{};  // expired: as absent (Flink's TtlReduceFunction/AggregateFunction)
+          inserted = true;
+        }
+      }
+      return {&s->value, inserted};
+    }
     if (column_ != nullptr) {
       Cache& c = Load();
       const bool inserted = !c.present;
       if (inserted) {
-        c.entry = Entry{};
+        c.slot.value = Entry{};
         c.present = true;
       }
-      return {&c.entry, inserted};
+      return {&c.slot.value, inserted};
     }
     auto [it, inserted] = CurrentGroup().try_emplace(ctx_->composite);
     return {&it->second, inserted};
@@ -380,28 +476,22 @@ class StateTable : public StateTableBase {
   // The slot of the current (key, namespace), to be overwritten entirely, then Commit():
   // a blind write on RocksDB (no Get).
   Entry* Overwrite() {
+    if (has_ttl()) [[unlikely]] return &OverwriteTtl()->value;
     if (column_ != nullptr) {
-      CheckKey();
-      if (!(cache_.valid && cache_.key == ctx_->rocks_key)) {
-        FlushCache();
-        cache_.key.assign(ctx_->rocks_key);
-        cache_.valid = true;
-        cache_.maybe_dirty = false;
-      }
-      cache_.present = true;
-      return &cache_.entry;
+      OverwriteCache();
+      return &cache_.slot.value;
     }
     return FindOrInsert().first;
   }
   // Persists the entry returned by FindOrInsert/Overwrite/Find after a mutation (RocksDB:
-  // serialize + Put; heap: nothing).
+  // serialize + Put; heap: nothing). With TTL, this is a write: the timestamp becomes now.
   void Commit() {
-    if (column_ == nullptr) return;
-    scratch_.clear();
-    ByteWriter w(&scratch_);
-    Serializer<Entry>::Write(cache_.entry, w);
-    column_->Put(cache_.key, scratch_);
-    cache_.bytes.swap(scratch_);
+    if (has_ttl()) [[unlikely]] {
+      Traits::Touch(current_->value, current_->meta, NowMs());
+    } else if (column_ == nullptr) {
+      return;
+    }
+    PersistCurrent();
   }
   void Erase() {
     if (column_ != nullptr) {
@@ -414,7 +504,71 @@ class StateTable : public StateTableBase {
       cache_.maybe_dirty = false;
       return;
     }
+    if (has_ttl()) {
+      CurrentTtlGroup().erase(ctx_->composite);
+      return;
+    }
     CurrentGroup().erase(ctx_->composite);
+  }
+
+  // --- TtlSlot accessors (states with TTL only; list and map states apply per-element TTL
+  // themselves). No expiry check: the caller applies the state's semantics.
+
+  // The current (key, namespace)'s slot, or nullptr. `mutable_ptr`: the caller may hand out a
+  // pointer into it for in-place mutation (RocksDB: checked for write-back on eviction).
+  TtlSlot* LoadTtl(bool mutable_ptr) {
+    if (column_ != nullptr) {
+      Cache& c = Load();
+      if (!c.present) return nullptr;
+      if (mutable_ptr) c.maybe_dirty = true;
+      current_ = &c.slot;
+      return current_;
+    }
+    TtlMap& m = CurrentTtlGroup();
+    auto it = m.find(ctx_->composite);
+    if (it == m.end()) return nullptr;
+    current_ = &it->second;
+    return current_;
+  }
+  // The slot, created empty if absent (`second`: created); a write: then PersistCurrent().
+  std::pair<TtlSlot*, bool> LoadOrInsertTtl() {
+    CleanupIncrementally();
+    if (column_ != nullptr) {
+      Cache& c = Load();
+      const bool inserted = !c.present;
+      if (inserted) {
+        c.slot = TtlSlot{};
+        c.present = true;
+      }
+      current_ = &c.slot;
+      return {current_, inserted};
+    }
+    auto [it, inserted] = CurrentTtlGroup().try_emplace(ctx_->composite);
+    current_ = &it->second;
+    return {current_, inserted};
+  }
+  // The slot to overwrite entirely (RocksDB: no Get), then PersistCurrent().
+  TtlSlot* OverwriteTtl() {
+    CleanupIncrementally();
+    if (column_ != nullptr) {
+      OverwriteCache();
+      current_ = &cache_.slot;
+      return current_;
+    }
+    current_ = &CurrentTtlGroup().try_emplace(ctx_->composite).first->second;
+    return current_;
+  }
+  // RocksDB: writes the current slot through (serialize + Put). Heap: nothing.
+  void PersistCurrent() {
+    if (column_ == nullptr) return;
+    SerializeSlot(cache_.slot, &scratch_);
+    column_->Put(cache_.key, scratch_);
+    cache_.bytes.swap(scratch_);
+  }
+  int64_t NowMs() const { return clock_->NowMillis(); }
+  const StateTtlConfig& ttl() const { return *ttl_; }
+  bool ReturnsExpired() const {
+    return ttl_->visibility == StateTtlConfig::kReturnExpiredIfNotCleanedUp;
   }
 
  private:
@@ -425,7 +579,7 @@ class StateTable : public StateTableBase {
     bool maybe_dirty = false;  // a mutable pointer was handed out since the last load
     std::string key;           // RocksDB key
     std::string bytes;         // the entry's bytes as stored
-    Entry entry{};
+    TtlSlot slot{};            // the entry (and, with TTL, its timestamps)
   };
 
   absl::Status ReadEntryKey(ByteReader& in, std::string_view* k) const {
@@ -442,6 +596,20 @@ class StateTable : public StateTableBase {
     SLUICE_CHECK(ctx_->key_group >= 0, "state '{}' accessed before SetCurrentKey", name_);
   }
 
+  // The stored bytes of an entry: the TTL layout with TTL, else Serializer<Entry>.
+  void SerializeSlot(const TtlSlot& s, std::string* out) const {
+    out->clear();
+    ByteWriter w(out);
+    if (has_ttl()) {
+      Traits::Write(s.value, s.meta, w);
+    } else {
+      Serializer<Entry>::Write(s.value, w);
+    }
+  }
+  absl::Status ReadSlot(ByteReader& in, TtlSlot* s) const {
+    return has_ttl() ? Traits::Read(in, &s->value, &s->meta) : Serializer<Entry>::Read(in, &s->value);
+  }
+
   Cache& Load() {
     CheckKey();
     if (cache_.valid && cache_.key == ctx_->rocks_key) return cache_;
@@ -452,7 +620,7 @@ class StateTable : public StateTableBase {
     cache_.present = column_->Get(cache_.key, &cache_.bytes);
     if (cache_.present) {
       ByteReader r(cache_.bytes);
-      absl::Status st = Serializer<Entry>::Read(r, &cache_.entry);
+      absl::Status st = ReadSlot(r, &cache_.slot);
       if (!st.ok()) {
         column_->RecordError(DataLossF("state '{}': stored entry does not deserialize: {}", name_,
                                        st.message()));
@@ -462,31 +630,177 @@ class StateTable : public StateTableBase {
     return cache_;
   }
 
-  template <typename F>
-  void VisitColumnGroup(int32_t kg, F&& fn) const {
-    Entry e{};
-    column_->ForEachInKeyGroup(kg, [&](std::string_view composite, std::string_view value) {
-      ByteReader r(value);
-      absl::Status st = Serializer<Entry>::Read(r, &e);
-      if (!st.ok()) {
-        column_->RecordError(DataLossF("state '{}', key group {}: stored entry does not "
-                                       "deserialize: {}",
-                                       name_, kg, st.message()));
-        return true;
-      }
-      fn(composite, e);
-      return true;
-    });
+  // RocksDB: points the cache at the current key for a blind overwrite.
+  void OverwriteCache() {
+    CheckKey();
+    if (!(cache_.valid && cache_.key == ctx_->rocks_key)) {
+      FlushCache();
+      cache_.key.assign(ctx_->rocks_key);
+      cache_.valid = true;
+      cache_.maybe_dirty = false;
+    }
+    cache_.present = true;
   }
 
-  std::vector<Map> groups_;  // heap storage (empty maps on RocksDB)
-  mutable Cache cache_;      // RocksDB only
+  // A read of a whole entry with TTL (value, reducing, aggregating states): Flink's
+  // AbstractTtlDecorator.getWithTtlCheckAndUpdate.
+  Entry* ReadTtlEntry(bool mutable_ptr) {
+    if constexpr (Traits::kPerElement) {
+      SLUICE_CHECK(false, "state '{}': whole-entry read of a per-element TTL state", name_);
+      return nullptr;
+    } else {
+      TtlSlot* s = LoadTtl(mutable_ptr);
+      if (s == nullptr) return nullptr;
+      const int64_t now = NowMs();
+      if (TtlExpired(s->meta, ttl_->ttl_ms, now)) {
+        Entry* out = nullptr;
+        if (ReturnsExpired()) {
+          expired_value_ = std::move(s->value);
+          out = &expired_value_;
+        }
+        Erase();  // cleanup on access
+        return out;
+      }
+      if (ttl_->update_type == StateTtlConfig::kOnReadAndWrite && s->meta != now) {
+        s->meta = now;
+        PersistCurrent();
+      }
+      return &s->value;
+    }
+  }
+
+  // Heap, TTL: Flink's incremental cleanup on writes. Each write earns kCleanupEntriesPerWrite
+  // credits; once they cover the next key group's stored entries, that group's expired
+  // entries and elements are removed and the cursor moves on (amortised ~5 entries per
+  // write). Only on writes: a ForEach visitor may read the state, never write it.
+  void CleanupIncrementally() {
+    if (column_ != nullptr) return;
+    cleanup_credit_ += kCleanupEntriesPerWrite;
+    TtlMap& m = ttl_groups_[cleanup_group_];
+    if (cleanup_credit_ < m.size()) return;
+    cleanup_credit_ -= m.size();
+    if (!m.empty()) {
+      const int64_t now = NowMs();
+      for (auto it = m.begin(); it != m.end();) {
+        if (Traits::RemoveExpired(it->second.value, it->second.meta, ttl_->ttl_ms, now)) {
+          ++it;
+        } else {
+          m.erase(it++);
+        }
+      }
+    }
+    cleanup_group_ = (cleanup_group_ + 1) % ttl_groups_.size();
+  }
+
+  // Heap, TTL: group `index` without expired entries/elements (Flink's cleanupFullSnapshot;
+  // the live state is not modified).
+  void WriteTtlHeapGroup(int32_t index, ByteWriter& out) const {
+    const int64_t now = NowMs();
+    scratch_.clear();
+    ByteWriter w(&scratch_);
+    uint64_t n = 0;
+    TtlSlot copy{};
+    for (const auto& [k, s] : ttl_groups_[index]) {
+      const TtlSlot* slot = &s;
+      if (TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
+        copy = s;
+        if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
+        slot = &copy;
+      }
+      w.WriteString(k);
+      Traits::Write(slot->value, slot->meta, w);
+      ++n;
+    }
+    out.WriteVarint64(n);
+    out.WriteRaw(scratch_);
+  }
+
+  // RocksDB, TTL: like WriteColumnGroup, without expired entries/elements.
+  void WriteTtlColumnGroup(int32_t kg, ByteWriter& out) const {
+    const int64_t now = NowMs();
+    scratch_.clear();
+    ByteWriter w(&scratch_);
+    uint64_t n = 0;
+    std::string rewritten;
+    column_->ForEachInKeyGroup(kg, [&](std::string_view composite, std::string_view value) {
+      switch (FilterStoredTtlValue<Traits>(value, ttl_->ttl_ms, now, &rewritten)) {
+        case TtlFilterDecision::kKeep:
+          w.WriteString(composite);
+          w.WriteRaw(value);
+          ++n;
+          break;
+        case TtlFilterDecision::kRewrite:
+          w.WriteString(composite);
+          w.WriteRaw(rewritten);
+          ++n;
+          break;
+        case TtlFilterDecision::kRemove:
+          break;
+      }
+      return true;
+    });
+    out.WriteVarint64(n);
+    out.WriteRaw(scratch_);
+  }
+
+  // Visits group `index`: fn(std::string_view composite, const Entry&), leaving out expired
+  // entries/elements of a TTL state with kNeverReturnExpired.
+  template <typename F>
+  void VisitGroup(int32_t index, F&& fn) const {
+    const int32_t kg = range_.start + index;
+    const bool hide_expired = has_ttl() && !ReturnsExpired();
+    const int64_t now = has_ttl() ? NowMs() : 0;
+    if (column_ != nullptr) {
+      TtlSlot s{};
+      column_->ForEachInKeyGroup(kg, [&](std::string_view composite, std::string_view value) {
+        ByteReader r(value);
+        absl::Status st = ReadSlot(r, &s);
+        if (!st.ok()) {
+          column_->RecordError(DataLossF("state '{}', key group {}: stored entry does not "
+                                         "deserialize: {}",
+                                         name_, kg, st.message()));
+          return true;
+        }
+        if (hide_expired && !Traits::RemoveExpired(s.value, s.meta, ttl_->ttl_ms, now)) {
+          return true;
+        }
+        fn(composite, s.value);
+        return true;
+      });
+      return;
+    }
+    if (!has_ttl()) {
+      for (const auto& [k, v] : groups_[index]) fn(k, v);
+      return;
+    }
+    TtlSlot copy{};
+    for (const auto& [k, s] : ttl_groups_[index]) {
+      if (hide_expired && TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
+        copy = s;
+        if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
+        fn(k, copy.value);
+        continue;
+      }
+      fn(k, s.value);
+    }
+  }
+
+  std::vector<Map> groups_;         // heap storage without TTL (empty with TTL)
+  std::vector<TtlMap> ttl_groups_;  // heap storage with TTL (empty without)
+  mutable Cache cache_;             // RocksDB only
   mutable std::string scratch_;
+  TtlSlot* current_ = nullptr;  // TTL: the slot of the last access (for Commit)
+  Entry expired_value_{};       // TTL, kReturnExpiredIfNotCleanedUp: the value returned once
+  size_t cleanup_group_ = 0;    // heap TTL: next group of the incremental cleanup
+  size_t cleanup_credit_ = 0;
 };
 
 }  // namespace internal
 
 // Flink's ValueState: one value per (key, namespace).
+// TTL: update() sets the timestamp; value() is a read. A value mutated in place through the
+// value() pointer keeps its timestamp (use update() to refresh it); under
+// kReturnExpiredIfNotCleanedUp an expired value is returned as a copy (already cleared).
 template <Serializable V>
 class ValueState final : public internal::StateTable<V> {
  public:
@@ -505,56 +819,132 @@ class ValueState final : public internal::StateTable<V> {
 };
 
 // Flink's ListState: a list of values per (key, namespace). An empty list is no entry.
+// TTL (Flink's TtlListState): a timestamp per element, set by add/update; get() leaves out
+// (and cleans up) expired elements, and with kOnReadAndWrite refreshes the returned ones.
 template <Serializable V>
-class ListState final : public internal::StateTable<std::vector<V>> {
+class ListState final : public internal::StateTable<std::vector<V>, internal::ListTtl<V>> {
+  using Base = internal::StateTable<std::vector<V>, internal::ListTtl<V>>;
+
  public:
   static constexpr StateKind kKind = StateKind::kList;
-  using internal::StateTable<std::vector<V>>::StateTable;
+  using Base::Base;
 
   template <typename U>
   void add(U&& v) {
+    if (this->has_ttl()) [[unlikely]] {
+      auto* s = this->LoadOrInsertTtl().first;
+      s->value.push_back(std::forward<U>(v));
+      s->meta.push_back(this->NowMs());
+      this->PersistCurrent();
+      return;
+    }
     this->FindOrInsert().first->push_back(std::forward<U>(v));
     this->Commit();
   }
   // The list of the current (key, namespace), or nullptr if empty.
-  const std::vector<V>* get() { return this->FindForRead(); }
+  const std::vector<V>* get() {
+    if (this->has_ttl()) [[unlikely]] return GetWithTtl();
+    return this->FindForRead();
+  }
   // Replaces the list (an empty list clears).
   void update(std::vector<V> values) {
     if (values.empty()) {
       this->Erase();
+    } else if (this->has_ttl()) [[unlikely]] {
+      auto* s = this->OverwriteTtl();
+      s->meta.assign(values.size(), this->NowMs());
+      s->value = std::move(values);
+      this->PersistCurrent();
     } else {
       *this->Overwrite() = std::move(values);
       this->Commit();
     }
   }
   void clear() { this->Erase(); }
+
+ private:
+  const std::vector<V>* GetWithTtl() {
+    auto* s = this->LoadTtl(/*mutable_ptr=*/false);
+    if (s == nullptr) return nullptr;
+    const int64_t now = this->NowMs();
+    const int64_t ttl = this->ttl().ttl_ms;
+    const bool refresh = this->ttl().update_type == StateTtlConfig::kOnReadAndWrite;
+    bool any_expired = false, any_stale = false;
+    for (int64_t ts : s->meta) {
+      any_expired |= TtlExpired(ts, ttl, now);
+      any_stale |= ts != now;
+    }
+    if (!any_expired) {
+      if (refresh && any_stale) {
+        internal::ListTtl<V>::Touch(s->value, s->meta, now);
+        this->PersistCurrent();
+      }
+      return &s->value;
+    }
+    const bool give_expired = this->ReturnsExpired();
+    if (give_expired) returned_ = s->value;
+    if (!internal::ListTtl<V>::RemoveExpired(s->value, s->meta, ttl, now)) {
+      this->Erase();
+      return give_expired ? &returned_ : nullptr;
+    }
+    if (refresh) internal::ListTtl<V>::Touch(s->value, s->meta, now);
+    this->PersistCurrent();
+    return give_expired ? &returned_ : &s->value;
+  }
+
+  std::vector<V> returned_;  // kReturnExpiredIfNotCleanedUp: the list as it was before cleanup
 };
 
 // Flink's MapState: a map UK -> UV per (key, namespace). An empty map is no entry.
+// TTL (Flink's TtlMapState): a timestamp per user key, set by put; get/contains/entries leave
+// out (and clean up) expired user keys, and with kOnReadAndWrite refresh the ones they return.
 template <Serializable UK, Serializable UV>
-class MapState final : public internal::StateTable<absl::flat_hash_map<UK, UV>> {
+class MapState final
+    : public internal::StateTable<absl::flat_hash_map<UK, UV>, internal::MapTtl<UK, UV>> {
+  using Base = internal::StateTable<absl::flat_hash_map<UK, UV>, internal::MapTtl<UK, UV>>;
+
  public:
   using UserMap = absl::flat_hash_map<UK, UV>;
   static constexpr StateKind kKind = StateKind::kMap;
-  using internal::StateTable<UserMap>::StateTable;
+  using Base::Base;
 
   // The value mapped to `k`, or nullptr.
   UV* get(const UK& k) {
+    if (this->has_ttl()) [[unlikely]] return LookupWithTtl(k, /*mutable_ptr=*/true);
     UserMap* m = this->Find();
     if (m == nullptr) return nullptr;
     auto it = m->find(k);
     return it == m->end() ? nullptr : &it->second;
   }
   bool contains(const UK& k) {
+    if (this->has_ttl()) [[unlikely]] return LookupWithTtl(k, /*mutable_ptr=*/false) != nullptr;
     const UserMap* m = this->FindForRead();
     return m != nullptr && m->contains(k);
   }
   template <typename K, typename V>
   void put(K&& k, V&& v) {
+    if (this->has_ttl()) [[unlikely]] {
+      auto* s = this->LoadOrInsertTtl().first;
+      auto it = s->value.insert_or_assign(std::forward<K>(k), std::forward<V>(v)).first;
+      s->meta.insert_or_assign(it->first, this->NowMs());
+      this->PersistCurrent();
+      return;
+    }
     this->FindOrInsert().first->insert_or_assign(std::forward<K>(k), std::forward<V>(v));
     this->Commit();
   }
   void remove(const UK& k) {
+    if (this->has_ttl()) [[unlikely]] {
+      auto* s = this->LoadTtl(/*mutable_ptr=*/false);
+      if (s == nullptr || s->value.erase(k) == 0) return;
+      s->meta.erase(k);
+      if (s->value.empty()) {
+        this->Erase();
+      } else {
+        this->PersistCurrent();
+      }
+      return;
+    }
     UserMap* m = this->FindForUpdate();
     if (m == nullptr) return;
     if (m->erase(k) == 0) return;
@@ -565,12 +955,80 @@ class MapState final : public internal::StateTable<absl::flat_hash_map<UK, UV>> 
     }
   }
   // All mappings of the current (key, namespace), or nullptr if none.
-  const UserMap* entries() { return this->FindForRead(); }
-  bool is_empty() { return this->FindForRead() == nullptr; }
+  const UserMap* entries() {
+    if (this->has_ttl()) [[unlikely]] return EntriesWithTtl();
+    return this->FindForRead();
+  }
+  bool is_empty() { return entries() == nullptr; }
   void clear() { this->Erase(); }
+
+ private:
+  using Ttl = internal::MapTtl<UK, UV>;
+
+  UV* LookupWithTtl(const UK& k, bool mutable_ptr) {
+    auto* s = this->LoadTtl(mutable_ptr);
+    if (s == nullptr) return nullptr;
+    auto it = s->value.find(k);
+    if (it == s->value.end()) return nullptr;
+    auto ts = s->meta.find(k);
+    const int64_t now = this->NowMs();
+    if (ts == s->meta.end() || TtlExpired(ts->second, this->ttl().ttl_ms, now)) {
+      UV* out = nullptr;
+      if (this->ReturnsExpired()) {
+        returned_value_ = std::move(it->second);
+        out = &returned_value_;
+      }
+      s->value.erase(it);
+      if (ts != s->meta.end()) s->meta.erase(ts);
+      if (s->value.empty()) {
+        this->Erase();
+      } else {
+        this->PersistCurrent();
+      }
+      return out;
+    }
+    if (this->ttl().update_type == StateTtlConfig::kOnReadAndWrite && ts->second != now) {
+      ts->second = now;
+      this->PersistCurrent();
+    }
+    return &it->second;
+  }
+
+  const UserMap* EntriesWithTtl() {
+    auto* s = this->LoadTtl(/*mutable_ptr=*/false);
+    if (s == nullptr) return nullptr;
+    const int64_t now = this->NowMs();
+    const int64_t ttl = this->ttl().ttl_ms;
+    const bool refresh = this->ttl().update_type == StateTtlConfig::kOnReadAndWrite;
+    bool any_expired = s->meta.size() != s->value.size(), any_stale = false;
+    for (const auto& [k, ts] : s->meta) {
+      any_expired |= TtlExpired(ts, ttl, now);
+      any_stale |= ts != now;
+    }
+    if (!any_expired) {
+      if (refresh && any_stale) {
+        Ttl::Touch(s->value, s->meta, now);
+        this->PersistCurrent();
+      }
+      return &s->value;
+    }
+    const bool give_expired = this->ReturnsExpired();
+    if (give_expired) returned_map_ = s->value;
+    if (!Ttl::RemoveExpired(s->value, s->meta, ttl, now)) {
+      this->Erase();
+      return give_expired ? &returned_map_ : nullptr;
+    }
+    if (refresh) Ttl::Touch(s->value, s->meta, now);
+    this->PersistCurrent();
+    return give_expired ? &returned_map_ : &s->value;
+  }
+
+  UV returned_value_{};  // kReturnExpiredIfNotCleanedUp: an expired value returned once
+  UserMap returned_map_;
 };
 
 // Flink's ReducingState: add() folds the value into the stored one with `reduce`.
+// TTL: add() is a write (an expired stored value is replaced, not folded); get() a read.
 template <Serializable V>
 class ReducingState final : public internal::StateTable<V> {
  public:
@@ -608,6 +1066,8 @@ struct AggregateFunction {
 };
 
 // Flink's AggregatingState: an accumulator per (key, namespace).
+// TTL: add() is a write (an expired accumulator starts over from create_accumulator); get()
+// and accumulator() are reads.
 template <typename IN, Serializable ACC, typename OUT>
 class AggregatingState final : public internal::StateTable<ACC> {
  public:

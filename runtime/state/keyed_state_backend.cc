@@ -33,12 +33,41 @@ inline void PutNamespace(std::string& composite, size_t key_size, int64_t ns) {
   std::memcpy(composite.data() + key_size, &ns, sizeof(ns));
 }
 
+// Bit of a state's flags byte in the snapshot header (version 2).
+constexpr uint8_t kStateFlagTtl = 1;
+
+// A state as listed in a snapshot header.
+struct SnapshotState {
+  std::string name;
+  StateKind kind;
+  bool ttl;
+};
+
 // Header fields of a parsed snapshot.
 struct SnapshotHeader {
+  uint32_t version = 0;
   int32_t max_parallelism = 0;
   core::KeyGroupRange range{0, -1};
-  std::vector<std::pair<std::string, StateKind>> states;
+  std::vector<SnapshotState> states;
 };
+
+// Enabling or disabling TTL of restored state is refused, as in Flink (its TtlStateFactory
+// refuses restoring TTL state without TTL and the reverse as an incompatible serializer).
+absl::Status TtlMismatch(std::string_view name, std::string_view where, bool restored_ttl,
+                         const std::optional<StateTtlConfig>& registered) {
+  if (restored_ttl) {
+    return InvalidArgumentF("state '{}' was restored from {} with TTL but is registered without "
+                            "TTL; enabling or disabling TTL of existing state is incompatible "
+                            "(as in Flink): keep the state's TTL, or register the state under a "
+                            "new name",
+                            name, where);
+  }
+  return InvalidArgumentF("state '{}' was restored from {} without TTL but is registered with "
+                          "TTL ({}); enabling or disabling TTL of existing state is incompatible "
+                          "(as in Flink): keep the state without TTL, or register the state under "
+                          "a new name",
+                          name, where, registered.has_value() ? DescribeTtl(*registered) : "");
+}
 
 absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h) {
   uint32_t magic = 0, version = 0;
@@ -53,11 +82,13 @@ absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h)
                      snapshot_index, kKeyedSnapshotMagic, magic);
   }
   RETURN_IF_ERROR(r.ReadFixed32(&version));
-  if (version != kKeyedSnapshotVersion) {
+  if (version < kKeyedSnapshotMinVersion || version > kKeyedSnapshotVersion) {
     return InvalidArgumentF("keyed state snapshot #{}: format version {} is not supported "
-                            "(this build reads version {})",
-                            snapshot_index, version, kKeyedSnapshotVersion);
+                            "(this build reads versions {} to {})",
+                            snapshot_index, version, kKeyedSnapshotMinVersion,
+                            kKeyedSnapshotVersion);
   }
+  h->version = version;
   RETURN_IF_ERROR(r.ReadI32(&h->max_parallelism));
   RETURN_IF_ERROR(r.ReadI32(&h->range.start));
   RETURN_IF_ERROR(r.ReadI32(&h->range.end));
@@ -66,14 +97,22 @@ absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h)
   h->states.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view name;
-    uint8_t kind = 0;
+    uint8_t kind = 0, flags = 0;
     RETURN_IF_ERROR(r.ReadStringView(&name));
     RETURN_IF_ERROR(r.ReadU8(&kind));
     if (!IsValidStateKind(kind)) {
       return DataLossF("keyed state snapshot #{}: state '{}' has unknown kind {}", snapshot_index,
                        name, kind);
     }
-    h->states.emplace_back(std::string(name), static_cast<StateKind>(kind));
+    if (version >= 2) {
+      RETURN_IF_ERROR(r.ReadU8(&flags));
+      if ((flags & ~kStateFlagTtl) != 0) {
+        return DataLossF("keyed state snapshot #{}: state '{}' has unknown flags {:#04x}",
+                         snapshot_index, name, flags);
+      }
+    }
+    h->states.push_back(SnapshotState{std::string(name), static_cast<StateKind>(kind),
+                                      (flags & kStateFlagTtl) != 0});
   }
   size_t header_end = r.position();
   uint64_t checksum = 0;
@@ -94,6 +133,7 @@ KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRang
     : max_parallelism_(max_parallelism),
       range_(range),
       options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &Clock::System()),
       timers_(range),
       watermark_(std::numeric_limits<int64_t>::min()) {
   SLUICE_CHECK(max_parallelism > 0 && max_parallelism <= core::kUpperBoundMaxParallelism,
@@ -250,7 +290,8 @@ void KeyedStateBackend::SetCurrentNamespace(int64_t ns) {
 }
 
 absl::Status KeyedStateBackend::CheckSameState(const internal::StateTableBase& existing,
-                                               StateKind kind, std::type_index type) const {
+                                               StateKind kind, std::type_index type,
+                                               const std::optional<StateTtlConfig>& ttl) const {
   if (existing.kind() != kind) {
     return InvalidArgumentF("state '{}' is already registered as {} state, cannot register it as "
                             "{} state",
@@ -262,15 +303,36 @@ absl::Status KeyedStateBackend::CheckSameState(const internal::StateTableBase& e
                             existing.name(), StateKindName(kind), existing.type().name(),
                             type.name());
   }
+  if (existing.ttl_config() != ttl) {
+    auto describe = [](const std::optional<StateTtlConfig>& c) {
+      return c.has_value() ? "TTL (" + DescribeTtl(*c) + ")" : std::string("no TTL");
+    };
+    return InvalidArgumentF("state '{}' is already registered with {}, requested {}",
+                            existing.name(), describe(existing.ttl_config()), describe(ttl));
+  }
   return absl::OkStatus();
 }
 
-absl::Status KeyedStateBackend::CheckPendingKind(std::string_view name, StateKind kind) const {
+absl::Status KeyedStateBackend::CheckTtlConfig(std::string_view name,
+                                               const std::optional<StateTtlConfig>& ttl) {
+  if (ttl.has_value() && ttl->ttl_ms <= 0) {
+    return InvalidArgumentF("state '{}': TTL must be a positive number of milliseconds, got {}",
+                            name, ttl->ttl_ms);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedStateBackend::CheckPendingKind(std::string_view name, StateKind kind,
+                                                 const std::optional<StateTtlConfig>& ttl) const {
   auto it = pending_.find(std::string(name));
-  if (it != pending_.end() && it->second.kind != kind) {
+  if (it == pending_.end()) return absl::OkStatus();
+  if (it->second.kind != kind) {
     return InvalidArgumentF("state '{}' was restored from a checkpoint as {} state but is now "
                             "registered as {} state; the state's kind cannot change",
                             name, StateKindName(it->second.kind), StateKindName(kind));
+  }
+  if (it->second.ttl != ttl.has_value()) {
+    return TtlMismatch(name, "a checkpoint", it->second.ttl, ttl);
   }
   return absl::OkStatus();
 }
@@ -279,6 +341,7 @@ absl::Status KeyedStateBackend::Register(std::unique_ptr<internal::StateTableBas
   if (rocks_ != nullptr) {
     ASSIGN_OR_RETURN(internal::RocksColumn * column, rocks_->GetOrCreateColumn(state->name()));
     state->AttachColumn(column);
+    if (state->has_ttl()) column->EnableTtlCompactionFilter(state->MakeTtlValueFilter(), clock_);
   }
   auto it = pending_.find(state->name());
   if (it != pending_.end()) {
@@ -366,10 +429,12 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::WriteSnapshot(bool meta_on
   for (const auto& s : states_) {
     w.WriteString(s->name());
     w.WriteU8(static_cast<uint8_t>(s->kind()));
+    w.WriteU8(s->has_ttl() ? kStateFlagTtl : 0);
   }
   for (const auto& [name, p] : pending_) {
     w.WriteString(name);
     w.WriteU8(static_cast<uint8_t>(p.kind));
+    w.WriteU8(p.ttl ? kStateFlagTtl : 0);
     pending.push_back(&p);
   }
   w.WriteFixed64(Checksum64(snap.bytes));
@@ -459,7 +524,7 @@ absl::Status KeyedStateBackend::RestoreOne(
   std::vector<internal::StateTableBase*> targets(h.states.size(), nullptr);
   std::vector<PendingState*> pendings(h.states.size(), nullptr);
   for (size_t s = 0; s < h.states.size(); ++s) {
-    const auto& [name, kind] = h.states[s];
+    const auto& [name, kind, ttl] = h.states[s];
     auto it = by_name_.find(name);
     if (it != by_name_.end()) {
       if (it->second->kind() != kind) {
@@ -468,14 +533,23 @@ absl::Status KeyedStateBackend::RestoreOne(
                                 name, StateKindName(it->second->kind()), index,
                                 StateKindName(kind));
       }
+      if (it->second->has_ttl() != ttl) {
+        return TtlMismatch(name, fmt::format("keyed state snapshot #{}", index), ttl,
+                           it->second->ttl_config());
+      }
       targets[s] = it->second;
       continue;
     }
-    auto [pit, inserted] = pending_.try_emplace(name, PendingState{kind, {}});
+    auto [pit, inserted] = pending_.try_emplace(name, PendingState{kind, ttl, {}});
     if (!inserted && pit->second.kind != kind) {
       return InvalidArgumentF("state '{}' is {} state in one restored snapshot and {} state in "
                               "keyed state snapshot #{}",
                               name, StateKindName(pit->second.kind), StateKindName(kind), index);
+    }
+    if (!inserted && pit->second.ttl != ttl) {
+      return InvalidArgumentF("state '{}' has TTL in one restored snapshot and not in keyed state "
+                              "snapshot #{} (or the reverse)",
+                              name, index);
     }
     pendings[s] = &pit->second;
   }
@@ -532,7 +606,7 @@ absl::Status KeyedStateBackend::RestoreOne(
         if (!cr.at_end()) {
           return DataLossF("state '{}', key group {}: {} unread bytes after the entries: the "
                            "snapshot does not match the registered state's serializer",
-                           h.states[s].first, kg, cr.remaining());
+                           h.states[s].name, kg, cr.remaining());
         }
       } else {
         pendings[s]->chunks.emplace_back(kg, std::string(chunk));

@@ -20,9 +20,11 @@
 //   backend.AdvanceWatermark(wm, [&](std::string_view key, int32_t kg, int64_t ns, int64_t ts)
 //                                    { ... read/clear state, emit ...; return absl::OkStatus(); });
 //
-// Snapshot format (version 1; all integers little-endian):
+// Snapshot format (version 2; all integers little-endian):
 //   header:  "SLKS" magic (u32), version (u32), max_parallelism (i32), range start/end (i32),
-//            varint state count, per state: name (varint length + bytes), kind (u8);
+//            varint state count, per state: name (varint length + bytes), kind (u8),
+//            flags (u8; bit 0: the state has a TTL, its entries are in the TTL layout of
+//            state_ttl.h; version 1 has no flags byte: no TTL);
 //            u64 checksum of the header.
 //   then for each key group g of the range, in order, at key_group_offsets[g]:
 //            g (i32), body length (u64), body, u64 checksum of (g, length, body)
@@ -31,7 +33,13 @@
 //            length-prefixed string, then Serializer<Entry> bytes);
 //            then the group's timers: varint count, per timer: i64 timestamp, composite key.
 // Block lengths let a restore keep a state's bytes raw until the operator registers the state
-// (only then is its Serializer known).
+// (only then is its Serializer known). Restore reads versions 1 and 2.
+//
+// State TTL (Flink's StateTtlConfig, state_ttl.h): Get*State takes an optional StateTtlConfig;
+// processing time comes from BackendOptions::clock (default: the system wall clock). Full
+// snapshots leave expired entries out; snapshots record which states have TTL, and a restore
+// refuses to put TTL state into a state without TTL or the reverse (InvalidArgument naming the
+// state), as Flink does.
 //
 // Lifecycle: created per keyed operator and subtask by the Task; Restore (if restoring) before
 // the operator's Open; states registered in Open; Snapshot at each checkpoint barrier.
@@ -52,6 +60,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/base/clock.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/state/keyed_state.h"
 #include "runtime/state/rocksdb_store.h"
@@ -77,6 +86,9 @@ struct BackendOptions {
   std::string local_dir;
   int64_t block_cache_bytes = int64_t{64} << 20;   // RocksDB LRU block cache, bytes
   int64_t write_buffer_bytes = int64_t{64} << 20;  // RocksDB memtable size per state, bytes
+  // Processing time for state TTL (Flink's TtlTimeProvider); null: Clock::System(). Must
+  // outlive the backend (RocksDB compaction threads read it). Tests inject a ManualClock.
+  const Clock* clock = nullptr;
 };
 
 // Result of KeyedStateBackend::SnapshotIncremental.
@@ -95,7 +107,9 @@ struct IncrementalRestoreSource {
 };
 
 inline constexpr uint32_t kKeyedSnapshotMagic = 0x534B4C53;  // "SLKS" in little-endian bytes
-inline constexpr uint32_t kKeyedSnapshotVersion = 1;
+inline constexpr uint32_t kKeyedSnapshotVersion = 2;
+// Oldest snapshot format version Restore reads.
+inline constexpr uint32_t kKeyedSnapshotMinVersion = 1;
 
 class KeyedStateBackend {
  public:
@@ -145,29 +159,37 @@ class KeyedStateBackend {
   // restored entries are deserialized into it). Call once (e.g. in Open) and keep the pointer:
   // valid for the backend's lifetime. Registering a name again with the same kind and types
   // returns the same state (a ReducingState/AggregatingState keeps its first function).
+  // `ttl`: Flink's StateDescriptor.enableTimeToLive (state_ttl.h); absent: no TTL.
   // InvalidArgument if the name is registered, or was restored, with another kind or types;
-  // DataLoss if its restored bytes do not deserialize.
+  // if it is registered with another TTL config, or was restored with TTL and is registered
+  // without (or the reverse); if ttl->ttl_ms <= 0. DataLoss if its restored bytes do not
+  // deserialize.
   template <Serializable V>
-  absl::StatusOr<ValueState<V>*> GetValueState(std::string_view name) {
-    return GetOrRegister<ValueState<V>>(name);
+  absl::StatusOr<ValueState<V>*> GetValueState(std::string_view name,
+                                               std::optional<StateTtlConfig> ttl = std::nullopt) {
+    return GetOrRegister<ValueState<V>>(name, ttl);
   }
   template <Serializable V>
-  absl::StatusOr<ListState<V>*> GetListState(std::string_view name) {
-    return GetOrRegister<ListState<V>>(name);
+  absl::StatusOr<ListState<V>*> GetListState(std::string_view name,
+                                             std::optional<StateTtlConfig> ttl = std::nullopt) {
+    return GetOrRegister<ListState<V>>(name, ttl);
   }
   template <Serializable UK, Serializable UV>
-  absl::StatusOr<MapState<UK, UV>*> GetMapState(std::string_view name) {
-    return GetOrRegister<MapState<UK, UV>>(name);
+  absl::StatusOr<MapState<UK, UV>*> GetMapState(
+      std::string_view name, std::optional<StateTtlConfig> ttl = std::nullopt) {
+    return GetOrRegister<MapState<UK, UV>>(name, ttl);
   }
   template <Serializable V>
   absl::StatusOr<ReducingState<V>*> GetReducingState(
-      std::string_view name, typename ReducingState<V>::ReduceFn reduce) {
-    return GetOrRegister<ReducingState<V>>(name, std::move(reduce));
+      std::string_view name, typename ReducingState<V>::ReduceFn reduce,
+      std::optional<StateTtlConfig> ttl = std::nullopt) {
+    return GetOrRegister<ReducingState<V>>(name, ttl, std::move(reduce));
   }
   template <typename IN, Serializable ACC, typename OUT>
   absl::StatusOr<AggregatingState<IN, ACC, OUT>*> GetAggregatingState(
-      std::string_view name, AggregateFunction<IN, ACC, OUT> fn) {
-    return GetOrRegister<AggregatingState<IN, ACC, OUT>>(name, std::move(fn));
+      std::string_view name, AggregateFunction<IN, ACC, OUT> fn,
+      std::optional<StateTtlConfig> ttl = std::nullopt) {
+    return GetOrRegister<AggregatingState<IN, ACC, OUT>>(name, ttl, std::move(fn));
   }
 
   // Names of registered states and of restored states not registered yet, sorted.
@@ -239,8 +261,8 @@ class KeyedStateBackend {
   // RocksDB. After an error, discard the backend.
   absl::Status RestoreIncremental(const std::vector<IncrementalRestoreSource>& sources);
 
-  // kRocksDb: a full manual compaction of every state (maintenance and tests). No-op on the
-  // heap.
+  // kRocksDb: a full manual compaction of every state (maintenance and tests); drops expired
+  // entries of states with TTL (compaction filter). No-op on the heap.
   absl::Status CompactRocksDb();
 
   // kRocksDb: RocksDB's gauges summed over the states (see RocksDbInstance::Properties);
@@ -251,29 +273,37 @@ class KeyedStateBackend {
   // Restored bytes of a state not registered yet: (key group, group body) chunks.
   struct PendingState {
     StateKind kind;
+    bool ttl = false;  // the entries are in the TTL layout
     std::vector<std::pair<int32_t, std::string>> chunks;
     // After RestoreIncremental: the state's entries are in this column family already.
     internal::RocksColumn* column = nullptr;
   };
 
   template <typename S, typename... Args>
-  absl::StatusOr<S*> GetOrRegister(std::string_view name, Args&&... args) {
+  absl::StatusOr<S*> GetOrRegister(std::string_view name, const std::optional<StateTtlConfig>& ttl,
+                                   Args&&... args) {
     RETURN_IF_ERROR(open_status_);
     auto it = by_name_.find(std::string(name));
     if (it != by_name_.end()) {
-      RETURN_IF_ERROR(CheckSameState(*it->second, S::kKind, typeid(S)));
+      RETURN_IF_ERROR(CheckSameState(*it->second, S::kKind, typeid(S), ttl));
       return static_cast<S*>(it->second);
     }
-    RETURN_IF_ERROR(CheckPendingKind(name, S::kKind));
+    RETURN_IF_ERROR(CheckTtlConfig(name, ttl));
+    RETURN_IF_ERROR(CheckPendingKind(name, S::kKind, ttl));
     auto state = std::make_unique<S>(std::string(name), S::kKind, std::type_index(typeid(S)),
                                      &ctx_, range_, std::forward<Args>(args)...);
+    if (ttl.has_value()) state->EnableTtl(*ttl, clock_);
     S* raw = state.get();
     RETURN_IF_ERROR(Register(std::move(state)));
     return raw;
   }
   absl::Status CheckSameState(const internal::StateTableBase& existing, StateKind kind,
-                              std::type_index type) const;
-  absl::Status CheckPendingKind(std::string_view name, StateKind kind) const;
+                              std::type_index type,
+                              const std::optional<StateTtlConfig>& ttl) const;
+  static absl::Status CheckTtlConfig(std::string_view name,
+                                     const std::optional<StateTtlConfig>& ttl);
+  absl::Status CheckPendingKind(std::string_view name, StateKind kind,
+                                const std::optional<StateTtlConfig>& ttl) const;
   // Adds the state and deserializes its pending restored chunks, if any.
   absl::Status Register(std::unique_ptr<internal::StateTableBase> state);
   // The canonical snapshot; without RocksDB-resident entries when `meta_only`.
@@ -284,6 +314,7 @@ class KeyedStateBackend {
   int32_t max_parallelism_;
   core::KeyGroupRange range_;
   BackendOptions options_;
+  const Clock* clock_;  // options_.clock or Clock::System()
   absl::Status open_status_;
   // Declared before the states so that it is destroyed after them.
   std::unique_ptr<internal::RocksDbInstance> rocks_;

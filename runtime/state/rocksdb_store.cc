@@ -6,15 +6,19 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 #include "fmt/format.h"
+#include "absl/container/flat_hash_map.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 
 namespace sluice::state::internal {
@@ -33,6 +37,67 @@ inline void PutKeyGroup(char* out, int32_t kg) {
   out[1] = static_cast<char>(kg & 0xff);
 }
 
+// The TTL filter of one column family and the clock it reads.
+struct TtlColumnFilter {
+  TtlValueFilter filter;
+  const Clock* clock;
+};
+
+// Flink's FlinkCompactionFilter: applies a state's TtlValueFilter to every value a compaction
+// reads, at one processing time taken when the compaction starts. Runs on a compaction thread.
+class TtlCompactionFilter final : public rocksdb::CompactionFilter {
+ public:
+  TtlCompactionFilter(std::shared_ptr<const TtlColumnFilter> filter, int64_t now_ms)
+      : filter_(std::move(filter)), now_ms_(now_ms) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* new_value, bool* value_changed) const override {
+    switch (filter_->filter(std::string_view(value.data(), value.size()), now_ms_, new_value)) {
+      case TtlFilterDecision::kKeep:
+        return false;
+      case TtlFilterDecision::kRemove:
+        return true;
+      case TtlFilterDecision::kRewrite:
+        *value_changed = true;
+        return false;
+    }
+    return false;
+  }
+  const char* Name() const override { return "SluiceTtlCompactionFilter"; }
+
+ private:
+  std::shared_ptr<const TtlColumnFilter> filter_;
+  int64_t now_ms_;
+};
+
+// One per instance, in the options of every column family; creates a TtlCompactionFilter for
+// the column families of states with TTL and none (no filtering cost) for the others. The
+// registry is written by the task thread and read by compaction threads, hence the mutex.
+class TtlCompactionFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  void Set(uint32_t column_family_id, std::shared_ptr<const TtlColumnFilter> filter) {
+    std::lock_guard lock(mu_);
+    filters_[column_family_id] = std::move(filter);
+  }
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& context) override {
+    std::shared_ptr<const TtlColumnFilter> filter;
+    {
+      std::lock_guard lock(mu_);
+      auto it = filters_.find(context.column_family_id);
+      if (it == filters_.end()) return nullptr;
+      filter = it->second;
+    }
+    const int64_t now = filter->clock->NowMillis();
+    return std::make_unique<TtlCompactionFilter>(std::move(filter), now);
+  }
+  const char* Name() const override { return "SluiceTtlCompactionFilterFactory"; }
+
+ private:
+  std::mutex mu_;
+  absl::flat_hash_map<uint32_t, std::shared_ptr<const TtlColumnFilter>> filters_;
+};
+
 }  // namespace
 
 struct RocksDbInstance::Shared {
@@ -41,6 +106,7 @@ struct RocksDbInstance::Shared {
   rocksdb::WriteOptions write;
   rocksdb::ReadOptions read;
   std::shared_ptr<rocksdb::Cache> block_cache;
+  std::shared_ptr<TtlCompactionFilterFactory> ttl_filters;
 };
 
 absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Prepare(
@@ -71,6 +137,8 @@ absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::Prepare(
   sh.cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   sh.cf_options.write_buffer_size =
       static_cast<size_t>(std::max<int64_t>(options.write_buffer_bytes, 1 << 20));
+  sh.ttl_filters = std::make_shared<TtlCompactionFilterFactory>();
+  sh.cf_options.compaction_filter_factory = sh.ttl_filters;
   sh.db_options = rocksdb::Options(rocksdb::DBOptions(), sh.cf_options);
   sh.db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   sh.db_options.keep_log_file_num = 2;
@@ -295,6 +363,11 @@ std::vector<std::pair<std::string, int64_t>> RocksDbInstance::Properties() const
 // --- RocksColumn ------------------------------------------------------------------------
 
 void RocksColumn::RecordError(absl::Status status) const { db_->RecordError(std::move(status)); }
+
+void RocksColumn::EnableTtlCompactionFilter(TtlValueFilter filter, const Clock* clock) {
+  db_->shared_->ttl_filters->Set(
+      handle_->GetID(), std::make_shared<const TtlColumnFilter>(TtlColumnFilter{std::move(filter), clock}));
+}
 
 bool RocksColumn::Get(std::string_view key, std::string* value) const {
   rocksdb::Status s = db_->db_->Get(db_->shared_->read, handle_, S(key), value);

@@ -15,6 +15,12 @@
 // Writes go without a write-ahead log: the state is recoverable only from checkpoints, as in
 // Flink, so the WAL would be pure cost.
 //
+// State TTL (Flink's cleanupInRocksdbCompactFilter): a compaction filter factory shared by all
+// column families of an instance; a state with TTL registers a TtlValueFilter for its column
+// family (EnableTtlCompactionFilter), and compactions drop (or rewrite, for lists and maps with
+// some expired elements) the values it says are expired at the processing time read from the
+// state's clock when the compaction starts. Column families without a filter are not filtered.
+//
 // Errors: state accessors have no status (their API is the heap backend's), so a failed RocksDB
 // read or write is recorded as the instance's sticky first error (`status()`), which the
 // backend returns from Snapshot(), AdvanceWatermark() and status(); a failed read behaves as a
@@ -24,6 +30,7 @@
 // Thread: the owning backend's task thread only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,7 +46,21 @@ class DB;
 class ColumnFamilyHandle;
 }  // namespace rocksdb
 
+namespace sluice {
+class Clock;
+}  // namespace sluice
+
 namespace sluice::state {
+
+// Decision of a TtlValueFilter on one stored value.
+enum class TtlFilterDecision { kKeep, kRemove, kRewrite };
+
+// Decides, for one stored value of a state with TTL and the processing time `now_ms`, whether
+// it is kept as it is, removed (expired entirely), or replaced by `*rewritten` (a list or map
+// with some expired elements). Called on RocksDB compaction threads: must be thread-safe and
+// must not touch the state's table. A value that does not parse is kept (reads report it).
+using TtlValueFilter = std::function<TtlFilterDecision(std::string_view value, int64_t now_ms,
+                                                       std::string* rewritten)>;
 
 // Result of KeyedStateBackend::CheckpointIncremental: a RocksDB checkpoint (hard links to the
 // live SST files plus MANIFEST/OPTIONS/CURRENT) in `dir`. An uploader copies only the
@@ -82,6 +103,10 @@ class RocksColumn {
   int64_t ApproximateSizeBytes() const;
   // Records a non-OK status as the instance's sticky error (first one wins).
   void RecordError(absl::Status status) const;
+  // Filters this column family's values with `filter` in every later compaction, at the time
+  // `clock` gives when the compaction starts (`clock` must outlive the instance). Replaces a
+  // previous filter.
+  void EnableTtlCompactionFilter(TtlValueFilter filter, const Clock* clock);
 
   rocksdb::ColumnFamilyHandle* handle() const { return handle_; }
 
@@ -152,7 +177,7 @@ class RocksDbInstance {
   rocksdb::DB* db() const { return db_; }
 
  private:
-  struct Shared;  // rocksdb options, write/read options, block cache
+  struct Shared;  // rocksdb options, write/read options, block cache, TTL filter factory
   RocksDbInstance() = default;
   // Creates the unique directory and the options; the database is not open yet.
   static absl::StatusOr<std::unique_ptr<RocksDbInstance>> Prepare(

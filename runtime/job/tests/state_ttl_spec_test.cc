@@ -1,0 +1,85 @@
+// The job spec's `state: {ttl: ...}` (Flink SQL's table.exec.state.ttl): compiled into the
+// job setting the Task hands to keyed operators as OperatorContext::state_ttl_ms.
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/job/job_compiler.h"
+
+namespace sluice::job {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kSpec = R"(name: ttl
+source:
+  name: flights
+  type: file
+  path: flights.csv
+  schema:
+    date: timestamp
+    origin: string
+  event-time:
+    field: date
+    max-out-of-orderness: 1 min
+pipeline:
+  - key-by: [origin]
+  - window:
+      size: 1 h
+      aggregates:
+        flights: count()
+sink:
+  type: file
+  path: out
+)";
+
+absl::StatusOr<graph::JobGraph> Compile(const std::string& state_section) {
+  return CompileJob(JobSubmission{std::string(kSpec) + state_section, "job.yaml", "/base", 0});
+}
+
+TEST(StateTtlSpec, TtlBecomesTheTableExecStateTtlSettingInMilliseconds) {
+  auto g = Compile("state:\n  ttl: 1 h\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->settings.at("table.exec.state.ttl"), "3600000");
+  auto rocks = Compile("state: {backend: rocksdb, ttl: 90 s}\n");
+  ASSERT_TRUE(rocks.ok()) << rocks.status();
+  EXPECT_EQ(rocks->settings.at("table.exec.state.ttl"), "90000");
+  EXPECT_EQ(rocks->settings.at("state.backend"), "rocksdb");
+  auto millis = Compile("state:\n  ttl: 250\n");
+  ASSERT_TRUE(millis.ok()) << millis.status();
+  EXPECT_EQ(millis->settings.at("table.exec.state.ttl"), "250") << "a bare integer is ms";
+}
+
+TEST(StateTtlSpec, NoTtlOrZeroMeansStateNeverExpires) {
+  auto none = Compile("");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->settings.contains("table.exec.state.ttl"));
+  auto backend_only = Compile("state:\n  backend: heap\n");
+  ASSERT_TRUE(backend_only.ok()) << backend_only.status();
+  EXPECT_FALSE(backend_only->settings.contains("table.exec.state.ttl"));
+  auto zero = Compile("state:\n  ttl: 0\n");
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_EQ(zero->settings.at("table.exec.state.ttl"), "0");
+}
+
+TEST(StateTtlSpec, BadTtlIsAnErrorAtItsLocation) {
+  auto word = Compile("state:\n  ttl: soon\n");
+  ASSERT_FALSE(word.ok());
+  EXPECT_EQ(word.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(word.status().message(), HasSubstr("job.yaml:22:8: state: "));
+  EXPECT_THAT(word.status().message(), HasSubstr("soon"));
+  auto negative = Compile("state:\n  ttl: -5 s\n");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_THAT(negative.status().message(), HasSubstr("job.yaml:22:8: state: "));
+  auto list = Compile("state:\n  ttl: [1 h]\n");
+  ASSERT_FALSE(list.ok());
+  EXPECT_THAT(list.status().message(), HasSubstr("job.yaml:22:8: state: 'ttl' must be a duration"));
+  auto typo = Compile("state:\n  tll: 1 h\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_THAT(typo.status().message(), HasSubstr("unknown key 'tll'"));
+  EXPECT_THAT(typo.status().message(), HasSubstr("ttl"));
+}
+
+}  // namespace
+}  // namespace sluice::job
