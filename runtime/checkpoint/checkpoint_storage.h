@@ -125,7 +125,8 @@ std::string ResolveStatePath(const std::string& checkpoint_dir, const std::strin
 
 // Makes the copy `savepoint_dir` of checkpoint directory `checkpoint_dir` self-contained: the
 // shared files its incremental (native-format) state references outside the directory are
-// copied into `<savepoint_dir>/shared/` and its `_metadata` is rewritten to point there. A
+// copied (hard-linked when on the same file system: they are immutable) into
+// `<savepoint_dir>/shared/` and its `_metadata` is rewritten to point there. A
 // checkpoint without incremental state is left as it is. Errors name the file.
 absl::Status MakeSelfContained(const std::string& checkpoint_dir, const std::string& savepoint_dir);
 

@@ -192,6 +192,12 @@ absl::StatusOr<std::unique_ptr<RocksDbInstance>> RocksDbInstance::OpenFromFiles(
     }
     std::error_code ec;
     const std::string to = inst->dir_ + "/" + name;
+    // SST files are immutable (RocksDB only ever creates and unlinks them): a hard link is as
+    // good as a copy and costs nothing when the checkpoint storage shares the file system with
+    // state.local-dir (Flink's local recovery has the same effect). MANIFEST, CURRENT and
+    // OPTIONS are written to after opening, so they are always copied.
+    const bool sst = name.size() > 4 && name.compare(name.size() - 4, 4, ".sst") == 0;
+    if (sst && ::link(from.c_str(), to.c_str()) == 0) continue;
     std::filesystem::copy_file(from, to, ec);
     if (ec) {
       if (!std::filesystem::exists(from)) {

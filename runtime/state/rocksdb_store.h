@@ -139,7 +139,8 @@ class RocksDbInstance {
 
   // Opens the database formed by `files` (file name in the database directory -> path to copy
   // it from: the SST, MANIFEST, CURRENT and OPTIONS files of a RocksDbCheckpoint), copied into
-  // a new unique directory, with all its column families. Errors: NotFound naming a missing
+  // a new unique directory, with all its column families. SST files are hard-linked instead
+  // when the source is on the same file system (they are immutable); the others are copied. Errors: NotFound naming a missing
   // source file, Internal/Unavailable for copy or open failures.
   static absl::StatusOr<std::unique_ptr<RocksDbInstance>> OpenFromFiles(
       const RocksDbInstanceOptions& options,

@@ -358,6 +358,13 @@ TEST(RocksDbBackendTest, IncrementalSnapshotRestoresAtSameParallelism) {
 
   auto r = Make(Rocks(parent));
   ASSERT_TRUE(r->RestoreIncremental({SourceOf(*inc, {0, kMaxP - 1})}).ok());
+  // Same file system: the immutable SST files were hard-linked, not copied; the restored
+  // database does not depend on the source files staying (the registry may delete them).
+  ASSERT_FALSE(inc->files.sst_files.empty());
+  const fs::path restored_sst = fs::path(r->rocksdb_dir()) / inc->files.sst_files[0];
+  EXPECT_EQ(fs::hard_link_count(restored_sst), 2u);
+  fs::remove_all(inc->files.dir);
+  EXPECT_EQ(fs::hard_link_count(restored_sst), 1u);
   Verify(*r, keys);
   EXPECT_THAT(r->StateNames(), ElementsAre("extra", "list", "map", "sum", "value"));
   auto* restored_extra = *r->GetValueState<int64_t>("extra");
