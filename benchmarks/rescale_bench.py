@@ -70,8 +70,10 @@ def main():
     p.add_argument("--state-gb", type=float, default=1.0)
     p.add_argument("--rate", type=int, default=600000)
     p.add_argument("--type", choices=["native", "canonical"], default="native")
+    p.add_argument("--keep-temp", action="store_true", help="keep the cluster's logs")
     args = p.parse_args()
-    harness.parse_args(["--bin-dir", args.bin_dir, "--repo", REPO])
+    harness.parse_args(["--bin-dir", args.bin_dir, "--repo", REPO] +
+                       (["--keep-temp"] if args.keep_temp else []))
     with Cluster(taskmanagers=2, slots=4, name="rescale-bench") as cluster:
         spec = os.path.join(cluster.dir, "job.yaml")
         with open(spec, "w") as f:

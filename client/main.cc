@@ -212,6 +212,24 @@ int Rescale(const Options& o) {
                                 o.savepoint_type != "canonical");
   if (!location.ok()) return PrintError(location.status());
   const int64_t stopped = MonotonicMillis();
+  // The stopped job must end (its tasks release their slots and state) before the new one
+  // starts, as Flink's stop-with-savepoint completes only with the job.
+  const int64_t end_deadline = stopped + 120 * 1000;
+  for (;;) {
+    auto st = client->GetJob(o.job_id);
+    if (!st.ok()) return PrintError(st.status());
+    const std::string& state = st->job().state();
+    if (state == "FINISHED" || state == "CANCELED" || state == "FAILED") break;
+    if (MonotonicMillis() > end_deadline) {
+      std::cerr << fmt::format("job {} is still {} 120 s after its final savepoint {}; not "
+                               "starting the rescaled job (restore it with sluice run "
+                               "--from-savepoint)\n",
+                               o.job_id, state, *location);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+  }
+  const int64_t ended = MonotonicMillis();
   v1::JobSubmission sub = job->submission();
   sub.set_parallelism(o.parallelism);
   sub.set_restore_path(*location);
@@ -234,8 +252,9 @@ int Rescale(const Options& o) {
   }
   std::cout << fmt::format(
       "Rescaled job {} to parallelism {} as job {} from savepoint {}; downtime {} ms (stop "
-      "with savepoint took {} ms)\n",
-      o.job_id, o.parallelism, *new_id, *location, MonotonicMillis() - stopped, stopped - start);
+      "with savepoint took {} ms; the old job ended {} ms after it)\n",
+      o.job_id, o.parallelism, *new_id, *location, MonotonicMillis() - stopped, stopped - start,
+      ended - stopped);
   return 0;
 }
 

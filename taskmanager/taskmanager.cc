@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "sluice/grpc_defaults.h"
 #include "runtime/base/clock.h"
+#include "runtime/base/serial_executor.h"
 #include "runtime/base/status.h"
 #include "runtime/job/job_compiler.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
@@ -69,6 +70,7 @@ class TaskManagerImpl final : public TaskEnvironment,
       doomed.swap(tasks_);
     }
     doomed.clear();  // joins task threads, which take mu_ on their way out
+    reaper_.Shutdown();  // runs what is queued: tasks reaped earlier are destroyed
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     std::lock_guard lock(wait_mu_);
     shut_down_ = true;
@@ -411,9 +413,14 @@ class TaskManagerImpl final : public TaskEnvironment,
     return ch;
   }
 
+  // Finished tasks are destroyed on reaper_, not under mu_ in an RPC: destroying one closes its
+  // RocksDB instances and deletes their directories, which takes long for large state (and
+  // held up the deployment of a rescaled job's tasks).
   void ReapFinishedLocked() {
     for (auto it = tasks_.begin(); it != tasks_.end();) {
       if (it->second->done()) {
+        std::shared_ptr<Task> finished(std::move(it->second));
+        reaper_.Post([finished]() mutable { finished.reset(); });
         it = tasks_.erase(it);
       } else {
         ++it;
@@ -584,6 +591,7 @@ class TaskManagerImpl final : public TaskEnvironment,
   bool stopping_ = false;
   std::string jobmanager_id_;
   std::map<ExecutionAttemptId, std::unique_ptr<Task>> tasks_;
+  SerialExecutor reaper_;  // destroys finished tasks off the RPC threads
   std::map<ExecutionAttemptId, std::shared_ptr<network::InputGate>> gates_;
 
   std::mutex graph_mu_;  // graphs_, channels_

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
@@ -218,6 +219,8 @@ RocksDbInstance::~RocksDbInstance() {
     }
     columns_.clear();
     if (default_cf_ != nullptr) (void)db_->DestroyColumnFamilyHandle(default_cf_);
+    // Stop running compactions instead of waiting for them: the directory is deleted next.
+    rocksdb::CancelAllBackgroundWork(db_, /*wait=*/true);
     (void)db_->Close();
     delete db_;
     db_ = nullptr;
