@@ -471,8 +471,8 @@ absl::Status Task::PerformCheckpoint(int64_t checkpoint_id, int64_t alignment_ms
   last_checkpoint_id_ = checkpoint_id;
   const int64_t t0 = MonotonicMillis();
   // Synchronous part: operator state as bytes, keyed state copied into snapshot buffers (or,
-  // for incremental RocksDB checkpoints, a local RocksDB checkpoint of hard links). Savepoints
-  // are always canonical.
+  // for incremental RocksDB checkpoints and native savepoints, a local RocksDB checkpoint of
+  // hard links). Canonical savepoints always take the buffer.
   struct Pending {
     std::string uid;
     std::string operator_state;
