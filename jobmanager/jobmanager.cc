@@ -961,7 +961,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     // Incremental state: the shared files this checkpoint references in this job's shared/
     // directory. A reused file must still exist (see SharedStateRegistry).
     std::vector<std::string> shared, reused;
-    const std::string own_shared = storage.SharedDir() + "/";
+    const std::string own_shared =
+        std::filesystem::path(storage.SharedDir()).lexically_normal().string() + "/";
     for (const auto& st : md.subtasks) {
       for (const auto& op : st.operators) {
         if (!op.incremental) continue;
@@ -1323,9 +1324,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     req->set_restored_checkpoint_id(md.checkpoint_id);
     req->set_restored_from_own_checkpoint(
         md.job_id == job.id.ToString() &&
-        std::filesystem::path(job.restore_path).parent_path() ==
+        std::filesystem::path(job.restore_path).lexically_normal().parent_path() ==
             std::filesystem::path(
-                checkpoint::CheckpointStorage(job.checkpoint_root, job.id.ToString()).JobDir()));
+                checkpoint::CheckpointStorage(job.checkpoint_root, job.id.ToString()).JobDir())
+                .lexically_normal());
     const auto& vertex = job.graph.vertices[static_cast<size_t>(e.vertex)];
     const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
         vertex.max_parallelism, vertex.parallelism, e.subtask);
