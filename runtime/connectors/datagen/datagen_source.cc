@@ -13,6 +13,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 
 namespace sluice::connectors {
@@ -443,37 +444,13 @@ class DatagenSource final : public operators::Source {
   // Another parallelism: the union of all old subtasks' remaining ranges, cut by rank into
   // `parallelism` near-equal parts; this subtask takes its part. Watermarks start fresh.
   absl::Status RestoreRescaled(const std::vector<std::string>& blobs) {
-    std::vector<DecodedState> states;
-    size_t empty = 0;
-    for (const std::string& blob : blobs) {
-      if (blob.empty()) {
-        ++empty;
-        continue;
-      }
-      ASSIGN_OR_RETURN(DecodedState st, DecodeState(blob));
-      states.push_back(std::move(st));
-    }
+    ASSIGN_OR_RETURN(std::vector<DecodedState> states,
+                     operators::DecodeUnionStates(blobs, ctx_.restored_parallelism,
+                                                  "datagen source",
+                                                  "every old subtask's position is needed",
+                                                  DecodeState));
     if (states.empty()) return absl::OkStatus();  // no old subtask had a state: fresh start
-    const uint32_t old_p = states.front().parallelism;
-    std::vector<bool> seen(old_p, false);
-    for (const DecodedState& st : states) {
-      if (st.parallelism != old_p || seen[st.subtask]) {
-        return DataLossF(
-            "datagen source: rescaling restore: the old subtasks' states do not fit together "
-            "(subtask {} of parallelism {} beside states of parallelism {})",
-            st.subtask, st.parallelism, old_p);
-      }
-      seen[st.subtask] = true;
-      RETURN_IF_ERROR(CheckBounds(st));
-    }
-    if (empty > 0 || states.size() != old_p ||
-        (ctx_.restored_parallelism > 0 &&
-         static_cast<uint32_t>(ctx_.restored_parallelism) != old_p)) {
-      return DataLossF(
-          "datagen source: rescaling restore from parallelism {} got {} non-empty states of "
-          "parallelism {} ({} empty); every old subtask's position is needed",
-          ctx_.restored_parallelism, states.size(), old_p, empty);
-    }
+    for (const DecodedState& st : states) RETURN_IF_ERROR(CheckBounds(st));
     std::vector<RowRange> remaining;
     for (const DecodedState& st : states) {
       remaining.insert(remaining.end(), st.ranges.begin(), st.ranges.end());

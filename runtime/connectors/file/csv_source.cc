@@ -26,6 +26,7 @@
 #include "runtime/connectors/file/csv_fields.h"
 #include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 
 namespace sluice::connectors {
@@ -668,36 +669,13 @@ class CsvFileSource final : public operators::Source {
   // and goes to subtask file_index % parallelism. Replaces splits_. The watermark generator
   // starts fresh (see csv_source.h).
   absl::Status RestoreRescaled(const std::vector<std::string>& blobs) {
-    std::vector<DecodedState> states;
-    size_t empty = 0;
-    for (const std::string& blob : blobs) {
-      if (blob.empty()) {
-        ++empty;
-        continue;
-      }
-      ASSIGN_OR_RETURN(DecodedState st, DecodeState(blob));
-      states.push_back(std::move(st));
-    }
+    ASSIGN_OR_RETURN(std::vector<DecodedState> states,
+                     operators::DecodeUnionStates(blobs, ctx_.restored_parallelism,
+                                                  "file source",
+                                                  "every old subtask's position is needed",
+                                                  DecodeState));
     if (states.empty()) return absl::OkStatus();  // no old subtask had a state: fresh start
     const uint32_t old_p = states.front().parallelism;
-    std::vector<bool> seen(old_p, false);
-    for (const DecodedState& st : states) {
-      if (st.parallelism != old_p || st.subtask >= old_p || seen[st.subtask]) {
-        return DataLossF(
-            "file source: rescaling restore: the old subtasks' states do not fit together "
-            "(subtask {} of parallelism {} beside states of parallelism {})",
-            st.subtask, st.parallelism, old_p);
-      }
-      seen[st.subtask] = true;
-    }
-    if (empty > 0 || states.size() != old_p ||
-        (ctx_.restored_parallelism > 0 &&
-         static_cast<uint32_t>(ctx_.restored_parallelism) != old_p)) {
-      return DataLossF(
-          "file source: rescaling restore from parallelism {} got {} non-empty states of "
-          "parallelism {} ({} empty); every old subtask's position is needed",
-          ctx_.restored_parallelism, states.size(), old_p, empty);
-    }
     const std::string what = fmt::format(
         "file source: restoring at parallelism {} from parallelism {}", ctx_.parallelism, old_p);
     ASSIGN_OR_RETURN(auto by_path, GroupByFile(states, [&](const Position& pos) {

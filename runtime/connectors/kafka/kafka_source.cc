@@ -17,6 +17,7 @@
 #include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 #include "spdlog/spdlog.h"
 
@@ -582,36 +583,13 @@ class KafkaSource::Impl {
   }
 
   absl::Status RestoreRescaled(const std::vector<std::string>& blobs, int64_t now) {
-    std::vector<RestoredState> states;
-    size_t empty = 0;
-    for (const std::string& blob : blobs) {
-      if (blob.empty()) {
-        ++empty;
-        continue;
-      }
-      ASSIGN_OR_RETURN(RestoredState st, DecodeState(blob));
-      states.push_back(std::move(st));
-    }
+    ASSIGN_OR_RETURN(std::vector<RestoredState> states,
+                     operators::DecodeUnionStates(blobs, ctx_.restored_parallelism,
+                                                  "kafka source",
+                                                  "every old subtask's offsets are needed",
+                                                  DecodeState));
     if (states.empty()) return absl::OkStatus();  // no old subtask had a state: fresh start
     const uint32_t old_p = states.front().parallelism;
-    std::vector<bool> seen(old_p, false);
-    for (const RestoredState& st : states) {
-      if (st.parallelism != old_p || st.subtask >= old_p || seen[st.subtask]) {
-        return DataLossF(
-            "kafka source: rescaling restore: the old subtasks' states do not fit together "
-            "(subtask {} of parallelism {} beside states of parallelism {})",
-            st.subtask, st.parallelism, old_p);
-      }
-      seen[st.subtask] = true;
-    }
-    if (empty > 0 || states.size() != old_p ||
-        (ctx_.restored_parallelism > 0 &&
-         static_cast<uint32_t>(ctx_.restored_parallelism) != old_p)) {
-      return DataLossF(
-          "kafka source: rescaling restore from parallelism {} got {} non-empty states of "
-          "parallelism {} ({} empty); every old subtask's offsets are needed",
-          ctx_.restored_parallelism, states.size(), old_p, empty);
-    }
     std::set<std::pair<std::string, int32_t>> all;
     for (const RestoredState& st : states) {
       for (const RestoredSplit& r : st.splits) {
