@@ -4,6 +4,7 @@
 // mock cluster (rdkafka_mock.h, 127.0.0.1), read back with a plain librdkafka consumer.
 
 #include "runtime/connectors/kafka/kafka_sink.h"
+#include "runtime/connectors/kafka/tests/mock_cluster.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -323,27 +324,12 @@ TEST(KafkaSinkProtocolTest, OptionErrors) {
 }
 
 // ---------------------------------------------------------------------------------------------
-void QuietLog(const rd_kafka_t*, int, const char*, const char*) {}
-
+// The mock cluster with a 4-partition topic "out" and a read_committed reader.
 class MockKafka {
  public:
-  MockKafka() {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, QuietLog);
-    handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    EXPECT_NE(handle_, nullptr) << err;
-    cluster_ = rd_kafka_mock_cluster_new(handle_, 3);
-    EXPECT_NE(cluster_, nullptr);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, "out", 4, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(handle_);
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-  rd_kafka_mock_cluster_t* cluster() { return cluster_; }
+  MockKafka() { cluster_.CreateTopic("out", 4); }
+  const std::string& bootstrap() const { return cluster_.bootstrap(); }
+  rd_kafka_mock_cluster_t* cluster() { return cluster_.cluster(); }
 
   struct Message {
     int32_t partition;
@@ -353,9 +339,7 @@ class MockKafka {
   // deadline passed).
   std::vector<Message> Consume(const std::string& topic, size_t count) {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, QuietLog);
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err));
+    rd_kafka_conf_t* conf = testing::QuietConf(bootstrap());
     rd_kafka_conf_set(conf, "group.id", "test-reader", err, sizeof(err));
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err));
     rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -384,9 +368,7 @@ class MockKafka {
   }
 
  private:
-  rd_kafka_t* handle_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  std::string bootstrap_;
+  testing::MockCluster cluster_;
 };
 
 KafkaSinkOptions MockOptions(const MockKafka& k, DeliveryGuarantee d) {

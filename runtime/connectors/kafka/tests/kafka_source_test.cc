@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/base/clock.h"
+#include "runtime/connectors/kafka/tests/mock_cluster.h"
 #include "runtime/core/record_batch.h"
 
 namespace sluice::connectors::kafka {
@@ -33,25 +34,15 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kDeadlineMs = 30'000;
 
-void QuietLog(const rd_kafka_t*, int, const char*, const char*) {}
+using testing::MockCluster;
+using testing::QuietConf;
 
 // An in-process Kafka cluster of 3 mock brokers plus a producer for test input.
 class MockKafka {
  public:
   MockKafka() {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, QuietLog);
-    handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    EXPECT_NE(handle_, nullptr) << err;
-    cluster_ = rd_kafka_mock_cluster_new(handle_, 3);
-    EXPECT_NE(cluster_, nullptr);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-
-    rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(pconf, QuietLog);
-    EXPECT_EQ(rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err)),
-              RD_KAFKA_CONF_OK);
+    rd_kafka_conf_t* pconf = QuietConf(bootstrap());
     EXPECT_EQ(rd_kafka_conf_set(pconf, "linger.ms", "1", err, sizeof(err)), RD_KAFKA_CONF_OK);
     rd_kafka_conf_set_opaque(pconf, this);
     rd_kafka_conf_set_dr_msg_cb(pconf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* o) {
@@ -60,17 +51,11 @@ class MockKafka {
     producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
     EXPECT_NE(producer_, nullptr) << err;
   }
-  ~MockKafka() {
-    rd_kafka_destroy(producer_);
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(handle_);
-  }
+  ~MockKafka() { rd_kafka_destroy(producer_); }
 
-  const std::string& bootstrap() const { return bootstrap_; }
-
+  const std::string& bootstrap() const { return cluster_.bootstrap(); }
   void CreateTopic(const std::string& name, int partitions) {
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    cluster_.CreateTopic(name, partitions);
   }
 
   // value == nullopt produces a tombstone (null value).
@@ -97,9 +82,7 @@ class MockKafka {
   // Committed offset of `group` for a partition (-1001 if none).
   int64_t Committed(const std::string& group, const std::string& topic, int32_t partition) {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, QuietLog);
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err));
+    rd_kafka_conf_t* conf = QuietConf(bootstrap());
     rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof(err));
     rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
@@ -113,10 +96,8 @@ class MockKafka {
   }
 
  private:
-  rd_kafka_t* handle_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  MockCluster cluster_;  // first: destroyed after the producer
   rd_kafka_t* producer_ = nullptr;
-  std::string bootstrap_;
   std::atomic<int> failed_{0};
 };
 
