@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "runtime/state/tests/test_util.h"
 
 namespace sluice::state {
 namespace {
@@ -23,31 +24,14 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr int32_t kMaxP = 128;
+using test::KeyGroupOf;
+using test::kMaxP;
+using test::Make;
+using test::RestoreFrom;
+using test::Rocks;
+using test::SourceOf;
 
-int32_t KeyGroupOf(const std::string& key) {
-  return core::ComputeKeyGroupForKeyHash(core::JavaStringHash(key), kMaxP);
-}
-
-std::string TestDir(const std::string& name) {
-  return (fs::path(::testing::TempDir()) / ("sluice-rocks-" + name)).string();
-}
-
-BackendOptions Rocks(const std::string& dir) {
-  BackendOptions o;
-  o.kind = BackendOptions::kRocksDb;
-  o.local_dir = dir;
-  o.block_cache_bytes = 8 << 20;
-  o.write_buffer_bytes = 1 << 20;  // small memtables, so that SST files appear quickly
-  return o;
-}
-
-std::unique_ptr<KeyedStateBackend> Make(BackendOptions o,
-                                        core::KeyGroupRange range = {0, kMaxP - 1}) {
-  auto b = KeyedStateBackend::Create(kMaxP, range, std::move(o));
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *std::move(b) : nullptr;
-}
+std::string TestDir(const std::string& name) { return test::TestDir("sluice-rocks-", name); }
 
 std::vector<std::string> Keys(int n) {
   std::vector<std::string> keys;
@@ -112,16 +96,6 @@ void Verify(KeyedStateBackend& b, const std::vector<std::string>& all_keys) {
     timers.emplace(std::string(k), ns, ts);
   });
   EXPECT_EQ(timers, expected);
-}
-
-absl::Status RestoreFrom(KeyedStateBackend& b, const std::vector<KeyedStateSnapshot>& snaps) {
-  std::vector<std::string_view> bytes;
-  std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
-  for (const auto& s : snaps) {
-    bytes.push_back(s.bytes);
-    offsets.push_back(s.key_group_offsets);
-  }
-  return b.Restore(bytes, offsets);
 }
 
 TEST(RocksDbBackendTest, HeapSnapshotRestoresIntoRocksDbAndBack) {
@@ -322,18 +296,6 @@ TEST(RocksDbBackendTest, UnusableLocalDirIsAnErrorNamingIt) {
   fs::remove(file);
 }
 
-
-// The files of an incremental snapshot as a restore source.
-IncrementalRestoreSource SourceOf(const IncrementalSnapshot& snap, core::KeyGroupRange range) {
-  IncrementalRestoreSource src;
-  src.range = range;
-  for (const auto* list : {&snap.files.sst_files, &snap.files.other_files}) {
-    for (const auto& f : *list) src.files.emplace_back(f, snap.files.dir + "/" + f);
-  }
-  src.meta = snap.meta.bytes;
-  src.meta_offsets = snap.meta.key_group_offsets;
-  return src;
-}
 
 TEST(RocksDbBackendTest, IncrementalSnapshotRestoresAtSameParallelism) {
   const std::string parent = TestDir("inc-restore");

@@ -14,6 +14,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "runtime/state/tests/test_util.h"
 
 namespace sluice::state {
 namespace {
@@ -22,49 +23,22 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr int32_t kMaxP = 128;
+using test::KeyGroupOf;
+using test::kMaxP;
+using test::Make;
+using test::RestoreFrom;
+using test::Rocks;
+using test::SourceOf;
+
 constexpr int64_t kTtl = 60'000;
 constexpr int64_t kT0 = 1'700'000'000'000;  // epoch ms
 
-int32_t KeyGroupOf(const std::string& key) {
-  return core::ComputeKeyGroupForKeyHash(core::JavaStringHash(key), kMaxP);
-}
-
-std::string TestDir(const std::string& name) {
-  return (fs::path(::testing::TempDir()) / ("sluice-ttl-" + name)).string();
-}
+std::string TestDir(const std::string& name) { return test::TestDir("sluice-ttl-", name); }
 
 BackendOptions Heap(const Clock* clock) {
   BackendOptions o;
   o.clock = clock;
   return o;
-}
-
-BackendOptions Rocks(const Clock* clock, const std::string& dir) {
-  BackendOptions o;
-  o.kind = BackendOptions::kRocksDb;
-  o.local_dir = dir;
-  o.block_cache_bytes = 8 << 20;
-  o.write_buffer_bytes = 1 << 20;
-  o.clock = clock;
-  return o;
-}
-
-std::unique_ptr<KeyedStateBackend> Make(BackendOptions o,
-                                        core::KeyGroupRange range = {0, kMaxP - 1}) {
-  auto b = KeyedStateBackend::Create(kMaxP, range, std::move(o));
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *std::move(b) : nullptr;
-}
-
-absl::Status RestoreFrom(KeyedStateBackend& b, const std::vector<KeyedStateSnapshot>& snaps) {
-  std::vector<std::string_view> bytes;
-  std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
-  for (const auto& s : snaps) {
-    bytes.push_back(s.bytes);
-    offsets.push_back(s.key_group_offsets);
-  }
-  return b.Restore(bytes, offsets);
 }
 
 std::string Key(int i) { return "key-" + std::to_string(i); }
@@ -73,7 +47,7 @@ TEST(StateTtlTest, RocksDbCompactionFilterPhysicallyRemovesExpiredEntries) {
   const std::string dir = TestDir("compaction");
   fs::remove_all(dir);
   ManualClock clock(kT0);
-  auto b = Make(Rocks(&clock, dir));
+  auto b = Make(Rocks(dir, &clock));
   auto* v = *b->GetValueState<int64_t>("v", StateTtlConfig{.ttl_ms = kTtl});
   auto* l = *b->GetListState<int64_t>("l", StateTtlConfig{.ttl_ms = kTtl});
   auto* m = *b->GetMapState<std::string, int64_t>("m", StateTtlConfig{.ttl_ms = kTtl});
@@ -213,7 +187,7 @@ TEST(StateTtlTest, TtlStateRestoresIntoEitherStorageAtAnyParallelismWithItsExpir
     std::vector<KeyedStateSnapshot> snaps;
     for (int i = 0; i < 2; ++i) {
       auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, 2, i);
-      auto b = Make(from_rocks ? Rocks(&clock, dir) : Heap(&clock), range);
+      auto b = Make(from_rocks ? Rocks(dir, &clock) : Heap(&clock), range);
       FillTtl(*b, kKeys);
       auto s = b->Snapshot();
       ASSERT_TRUE(s.ok()) << s.status();
@@ -227,7 +201,7 @@ TEST(StateTtlTest, TtlStateRestoresIntoEitherStorageAtAnyParallelismWithItsExpir
         for (int i = 0; i < p; ++i) {
           clock.Set(kT0 + kTtl / 2);
           auto range = core::ComputeKeyGroupRangeForOperatorIndex(kMaxP, p, i);
-          auto b = Make(to_rocks ? Rocks(&clock, dir) : Heap(&clock), range);
+          auto b = Make(to_rocks ? Rocks(dir, &clock) : Heap(&clock), range);
           ASSERT_TRUE(RestoreFrom(*b, snaps).ok());
           clock.Set(kT0 + kTtl - 1);  // the restore did not reset the timestamps...
           const size_t mine = VerifyAlive(*b, kKeys);
@@ -242,23 +216,12 @@ TEST(StateTtlTest, TtlStateRestoresIntoEitherStorageAtAnyParallelismWithItsExpir
   fs::remove_all(dir);
 }
 
-IncrementalRestoreSource SourceOf(const IncrementalSnapshot& snap, core::KeyGroupRange range) {
-  IncrementalRestoreSource src;
-  src.range = range;
-  for (const auto* list : {&snap.files.sst_files, &snap.files.other_files}) {
-    for (const auto& f : *list) src.files.emplace_back(f, snap.files.dir + "/" + f);
-  }
-  src.meta = snap.meta.bytes;
-  src.meta_offsets = snap.meta.key_group_offsets;
-  return src;
-}
-
 TEST(StateTtlTest, IncrementalSnapshotKeepsTtlAndTheCompactionFilterAfterRestore) {
   const std::string dir = TestDir("incremental");
   fs::remove_all(dir);
   constexpr int kKeys = 500;
   ManualClock clock(kT0);
-  auto b = Make(Rocks(&clock, dir));
+  auto b = Make(Rocks(dir, &clock));
   FillTtl(*b, kKeys);
   auto inc = b->SnapshotIncremental(dir + "/cp");
   ASSERT_TRUE(inc.ok()) << inc.status();
@@ -266,13 +229,13 @@ TEST(StateTtlTest, IncrementalSnapshotKeepsTtlAndTheCompactionFilterAfterRestore
 
   // Registering without TTL what was checkpointed with TTL is refused.
   {
-    auto r = Make(Rocks(&clock, dir));
+    auto r = Make(Rocks(dir, &clock));
     ASSERT_TRUE(r->RestoreIncremental({SourceOf(*inc, {0, kMaxP - 1})}).ok());
     auto off = r->GetValueState<int64_t>("v");
     EXPECT_EQ(off.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(off.status().message(), HasSubstr("'v'"));
   }
-  auto r = Make(Rocks(&clock, dir));
+  auto r = Make(Rocks(dir, &clock));
   ASSERT_TRUE(r->RestoreIncremental({SourceOf(*inc, {0, kMaxP - 1})}).ok());
   clock.Set(kT0 + kTtl - 1);
   EXPECT_EQ(VerifyAlive(*r, kKeys), static_cast<size_t>(kKeys));
@@ -349,7 +312,7 @@ TEST(StateTtlTest, Version1SnapshotsStillRestoreIntoBothStorages) {
   ASSERT_EQ(version, 1u);
   for (bool rocks : {false, true}) {
     SCOPED_TRACE(rocks ? "RocksDB" : "heap");
-    auto b = Make(rocks ? Rocks(&clock, dir) : Heap(&clock));
+    auto b = Make(rocks ? Rocks(dir, &clock) : Heap(&clock));
     absl::Status st = RestoreFrom(*b, {v1});
     ASSERT_TRUE(st.ok()) << st;
     auto* rv = *b->GetValueState<std::string>("value");
@@ -366,7 +329,7 @@ TEST(StateTtlTest, Version1SnapshotsStillRestoreIntoBothStorages) {
       EXPECT_EQ(*rm->get("x"), i + 0.5);
     }
     // A version-1 state has no TTL: registering it with one is refused like any TTL change.
-    auto b2 = Make(rocks ? Rocks(&clock, dir) : Heap(&clock));
+    auto b2 = Make(rocks ? Rocks(dir, &clock) : Heap(&clock));
     ASSERT_TRUE(RestoreFrom(*b2, {v1}).ok());
     auto with_ttl = b2->GetListState<int64_t>("list", StateTtlConfig{.ttl_ms = kTtl});
     EXPECT_EQ(with_ttl.status().code(), absl::StatusCode::kInvalidArgument);
