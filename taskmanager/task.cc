@@ -228,6 +228,10 @@ absl::Status Task::Execute() {
   std::vector<operators::OperatorContext> contexts;
   const core::KeyGroupRange range = core::ComputeKeyGroupRangeForOperatorIndex(
       vertex_.max_parallelism, vertex_.parallelism, d_.subtask);
+  if (auto inc = d_.graph->settings.find("state.backend.incremental");
+      inc != d_.graph->settings.end()) {
+    incremental_checkpoints_ = inc->second == "true";
+  }
   for (const auto& op : vertex_.operators) {
     ASSIGN_OR_RETURN(auto instance, op.factory());
     ops_.push_back(instance.get());
@@ -238,11 +242,8 @@ absl::Status Task::Execute() {
     if (op.keyed) {
       ASSIGN_OR_RETURN(backend,
                        state::KeyedStateBackend::Create(vertex_.max_parallelism, range, BackendOptions()));
-      const auto& settings = d_.graph->settings;
-      auto inc = settings.find("state.backend.incremental");
       // RocksDB backends get an uploader for native savepoints; incremental checkpoints use it
       // only with state.backend.incremental.
-      incremental_checkpoints_ = inc != settings.end() && inc->second == "true";
       if (backend->kind() == state::BackendOptions::kRocksDb && !d_.checkpoint_dir.empty()) {
         std::string prefix = fmt::format("{}-{}-{}", op.uid, d_.subtask, d_.attempt_number);
         std::replace(prefix.begin(), prefix.end(), '/', '_');
