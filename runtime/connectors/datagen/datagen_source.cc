@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 
@@ -59,12 +61,7 @@ double UniformDouble(uint64_t bits, double lo, double hi) {
 }
 
 // Default clocks.
-int64_t RealNowMs() { return MonotonicMillis(); }
-void RealSleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 int64_t RealWallMs() { return NowMillis(); }
-
-// Longest sleep of one PollNext when rate limited (as the file source).
-constexpr int64_t kMaxThrottleSleepMs = 20;
 
 // ---- state encoding ------------------------------------------------------------------------
 
@@ -197,10 +194,11 @@ class DatagenSource final : public operators::Source {
       return InvalidArgumentF("datagen source: subtask {} of parallelism {} is out of range",
                               ctx.subtask_index, ctx.parallelism);
     }
-    now_ms_ = opts_.now_ms ? opts_.now_ms : RealNowMs;
-    sleep_ms_ = opts_.sleep_ms ? opts_.sleep_ms : RealSleepMs;
     wall_ms_ = opts_.wall_ms ? opts_.wall_ms : RealWallMs;
-    rate_ = opts_.rows_per_second / ctx.parallelism;
+    if (opts_.rows_per_second > 0) {
+      limiter_.emplace(opts_.rows_per_second / ctx.parallelism, opts_.batch_size, opts_.now_ms,
+                       opts_.sleep_ms);
+    }
     total_rows_ = DatagenTotalRows(opts_);
     const core::Schema& schema = *opts_.schema;
     size_t longest = 0;
@@ -252,8 +250,8 @@ class DatagenSource final : public operators::Source {
   absl::StatusOr<bool> PollNext(operators::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;
-    if (rate_ > 0 && current_ < ranges_.size()) {
-      limit = Throttle();
+    if (limiter_ && current_ < ranges_.size()) {
+      limit = limiter_->Acquire();
       if (limit == 0) return true;  // out of tokens for now: poll again
     }
     const int64_t now = uses_wall_clock_ ? wall_ms_() : 0;
@@ -266,7 +264,7 @@ class DatagenSource final : public operators::Source {
       if (range.size() == 0) ++current_;
     }
     if (!batch_.empty()) {
-      if (rate_ > 0) tokens_ -= static_cast<double>(batch_.num_rows());
+      if (limiter_) limiter_->Consume(batch_.num_rows());
       RETURN_IF_ERROR(out.Emit(batch_));
       if (ctx_.metrics != nullptr) {
         ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
@@ -381,32 +379,6 @@ class DatagenSource final : public operators::Source {
     return std::string_view(scratch_.data(), len);
   }
 
-  // Token bucket (as the file source's): how many rows this poll may emit (0: none yet), after
-  // sleeping at most kMaxThrottleSleepMs. The bucket holds at most one batch of tokens.
-  size_t Throttle() {
-    const double capacity = static_cast<double>(opts_.batch_size);
-    const int64_t now = now_ms_();
-    if (last_refill_ms_ < 0) last_refill_ms_ = now;  // start with an empty bucket
-    Refill(now, capacity);
-    if (tokens_ < 1) {
-      const double target =
-          std::clamp(rate_ * kMaxThrottleSleepMs / 1000.0, 1.0, std::max(1.0, capacity / 2));
-      double wait = std::floor((target - tokens_) * 1000.0 / rate_);
-      wait = std::clamp(wait, 1.0, static_cast<double>(kMaxThrottleSleepMs));
-      sleep_ms_(static_cast<int64_t>(wait));
-      Refill(now_ms_(), capacity);
-      if (tokens_ < 1) return 0;
-    }
-    return static_cast<size_t>(std::min(std::floor(tokens_), capacity));
-  }
-
-  void Refill(int64_t now, double capacity) {
-    if (now <= last_refill_ms_) return;
-    tokens_ =
-        std::min(capacity, tokens_ + static_cast<double>(now - last_refill_ms_) * rate_ / 1000.0);
-    last_refill_ms_ = now;
-  }
-
   absl::Status CheckBounds(const DecodedState& st) const {
     if (st.total_rows != total_rows_) {
       auto describe = [](int64_t n) {
@@ -498,13 +470,8 @@ class DatagenSource final : public operators::Source {
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
   int64_t last_watermark_ = operators::kMinWatermark;
   int64_t max_event_time_ = operators::kMinWatermark;  // mirrors watermarks_, for snapshots
-  // Rate limit, per subtask.
-  double rate_ = 0;
-  std::function<int64_t()> now_ms_;
-  std::function<void(int64_t)> sleep_ms_;
   std::function<int64_t()> wall_ms_;
-  double tokens_ = 0;
-  int64_t last_refill_ms_ = -1;  // -1 until the first throttled poll
+  std::optional<operators::RateLimiter> limiter_;  // rows-per-second / parallelism, if set
 };
 
 }  // namespace

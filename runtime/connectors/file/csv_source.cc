@@ -26,6 +26,7 @@
 #include "runtime/connectors/file/csv_fields.h"
 #include "runtime/connectors/file/state_codec.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 
@@ -338,13 +339,6 @@ bool Tiles(const std::vector<const Position*>& positions, int64_t start, int64_t
   return at == end;
 }
 
-// Default clock of the rate limit.
-int64_t RealNowMs() { return MonotonicMillis(); }
-void RealSleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-// Longest sleep of one PollNext when rate limited.
-constexpr int64_t kMaxThrottleSleepMs = 20;
-
 // Reader of one CSV source subtask. Lifecycle: Open (computes this subtask's splits), PollNext
 // until false, Close. Runs on its Task's thread.
 class CsvFileSource final : public operators::Source {
@@ -367,8 +361,10 @@ class CsvFileSource final : public operators::Source {
           "second, found {}",
           opts_.rate_records_per_second);
     }
-    now_ms_ = opts_.now_ms ? opts_.now_ms : RealNowMs;
-    sleep_ms_ = opts_.sleep_ms ? opts_.sleep_ms : RealSleepMs;
+    if (opts_.rate_records_per_second > 0) {
+      limiter_.emplace(opts_.rate_records_per_second, opts_.batch_size, opts_.now_ms,
+                       opts_.sleep_ms);
+    }
     if (opts_.delimiter == '"' || opts_.delimiter == '\n' || opts_.delimiter == '\r') {
       return InvalidArgumentF("file source: delimiter cannot be a quote or line break");
     }
@@ -451,8 +447,8 @@ class CsvFileSource final : public operators::Source {
   absl::StatusOr<bool> PollNext(operators::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;
-    if (opts_.rate_records_per_second > 0 && next_split_ < splits_.size()) {
-      limit = Throttle();
+    if (limiter_ && next_split_ < splits_.size()) {
+      limit = limiter_->Acquire();
       if (limit == 0) {  // out of tokens for now; poll again, unless the input has ended
         ASSIGN_OR_RETURN(bool ended, AtEndOfInput());
         if (!ended) return true;
@@ -488,7 +484,7 @@ class CsvFileSource final : public operators::Source {
     }
     bytes_in_ = 0;
     if (!batch_.empty()) {
-      if (opts_.rate_records_per_second > 0) tokens_ -= static_cast<double>(batch_.num_rows());
+      if (limiter_) limiter_->Consume(batch_.num_rows());
       RETURN_IF_ERROR(out.Emit(batch_));
       if (ctx_.metrics != nullptr) {
         ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
@@ -533,36 +529,6 @@ class CsvFileSource final : public operators::Source {
       ++next_split_;
     }
     return true;
-  }
-
-  // Token bucket of the rate limit: returns how many rows this poll may emit (0: none yet),
-  // after sleeping at most kMaxThrottleSleepMs. The bucket holds at most one batch of tokens.
-  size_t Throttle() {
-    const double rate = opts_.rate_records_per_second;
-    const double capacity = static_cast<double>(opts_.batch_size);
-    const int64_t now = now_ms_();
-    if (last_refill_ms_ < 0) last_refill_ms_ = now;  // start with an empty bucket
-    Refill(now, rate, capacity);
-    if (tokens_ < 1) {
-      // Wait for ~20 ms worth of tokens (at least one, at most half a batch, so that a sleep
-      // overshoot does not overflow the bucket), rounding the wait down so that no token is
-      // lost to the cap, but never longer than kMaxThrottleSleepMs.
-      const double target =
-          std::clamp(rate * kMaxThrottleSleepMs / 1000.0, 1.0, std::max(1.0, capacity / 2));
-      double wait = std::floor((target - tokens_) * 1000.0 / rate);
-      wait = std::clamp(wait, 1.0, static_cast<double>(kMaxThrottleSleepMs));
-      sleep_ms_(static_cast<int64_t>(wait));
-      Refill(now_ms_(), rate, capacity);
-      if (tokens_ < 1) return 0;
-    }
-    return static_cast<size_t>(std::min(std::floor(tokens_), capacity));
-  }
-
-  void Refill(int64_t now, double rate, double capacity) {
-    if (now <= last_refill_ms_) return;
-    tokens_ =
-        std::min(capacity, tokens_ + static_cast<double>(now - last_refill_ms_) * rate / 1000.0);
-    last_refill_ms_ = now;
   }
 
   void SkipFinishedSplits() {
@@ -845,11 +811,7 @@ class CsvFileSource final : public operators::Source {
   int64_t last_watermark_ = operators::kMinWatermark;
   int64_t max_event_time_ = operators::kMinWatermark;  // mirrors watermarks_, for snapshots
   int64_t bytes_in_ = 0;
-  // Rate limit (token bucket): a batch takes at most floor(tokens_) rows, so tokens_ >= 0.
-  std::function<int64_t()> now_ms_;
-  std::function<void(int64_t)> sleep_ms_;
-  double tokens_ = 0;
-  int64_t last_refill_ms_ = -1;  // -1 until the first throttled poll
+  std::optional<operators::RateLimiter> limiter_;  // with a rate only
 };
 
 }  // namespace
