@@ -7,6 +7,7 @@
 // Owned by the job's JobMaster and only touched on the JobManager's executor thread.
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/job/job_compiler.h"
+#include "runtime/operators/split_enumerator.h"
 #include "sluice/v1/common.pb.h"
 
 namespace sluice::jobmanager {
@@ -56,8 +58,26 @@ struct ExceptionEntry {
   std::string location;
 };
 
+// The split enumerator of one source vertex (Flink's SourceCoordinator), see
+// runtime/operators/split_enumerator.h. It lives as long as the job runs, across failovers.
+struct SourceCoordinator {
+  int vertex = 0;
+  std::string uid;  // the source operator's uid: its state's key in checkpoint metadata
+  std::shared_ptr<operators::SplitEnumeratorContext> context;  // outlives the enumerator
+  std::unique_ptr<operators::SplitEnumerator> enumerator;
+  bool started = false;
+};
+
 struct JobMaster {
   JobId id;
+  // Source coordinators, and their states taken at checkpoint trigger, by checkpoint id then
+  // source uid (written into the checkpoint's metadata when it completes).
+  std::vector<SourceCoordinator> source_coordinators;
+  std::map<int64_t, std::map<std::string, std::string>> coordinator_snapshots;
+  // From the checkpoint/savepoint the job was submitted to restore (empty otherwise): the
+  // coordinator states by uid, and the uids that have operator (reader) state there.
+  std::map<std::string, std::string> restored_coordinator_states;
+  std::set<std::string> restored_operator_uids;
   // Checkpointing and restarts (null coordinator: the job does not checkpoint).
   std::unique_ptr<checkpoint::CheckpointCoordinator> coordinator;
   std::unique_ptr<checkpoint::RestartStrategy> restart_strategy;

@@ -55,6 +55,27 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+// The SplitEnumeratorContext the JobMaster gives a source's enumerator: both calls only post
+// to the JobManager's executor (thread-safe, non-blocking), which looks up the reader's current
+// attempt or the job there.
+class EnumeratorContext final : public operators::SplitEnumeratorContext {
+ public:
+  using SendFn = std::function<void(int32_t subtask, std::string event)>;
+  using FailFn = std::function<void(absl::Status cause)>;
+  EnumeratorContext(int32_t parallelism, SendFn send, FailFn fail)
+      : parallelism_(parallelism), send_(std::move(send)), fail_(std::move(fail)) {}
+  int32_t parallelism() const override { return parallelism_; }
+  void SendEventToReader(int32_t subtask, std::string event) override {
+    send_(subtask, std::move(event));
+  }
+  void FailJob(absl::Status cause) override { fail_(std::move(cause)); }
+
+ private:
+  const int32_t parallelism_;
+  const SendFn send_;
+  const FailFn fail_;
+};
+
 }  // namespace
 
 class JobManagerImpl final : public v1::DispatcherService::Service,
@@ -95,16 +116,24 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     cv_.notify_all();
     if (timer_.joinable()) timer_.join();
     // Cancel what still runs so TaskManagers free their slots.
-    executor_.Call([this] {
+    std::vector<SourceCoordinator> coordinators;
+    executor_.Call([this, &coordinators] {
       for (auto& [id, job] : jobs_) {
         if (!graph::IsTerminal(job->status.state())) CancelJobLocked(*job);
+        for (auto& c : job->source_coordinators) {
+          if (c.enumerator) c.enumerator->Close();
+          coordinators.push_back(std::move(c));
+        }
+        job->source_coordinators.clear();
       }
       return 0;
     });
+    coordinators.clear();  // joins their threads (each at most one metadata request)
     rest_.Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     storage_io_.Shutdown();
     executor_.Shutdown();
+    event_io_.Shutdown();
     JoinHelpers();
     std::lock_guard lock(mu_);
     shut_down_ = true;
@@ -137,6 +166,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     if (absl::Status s = SetUpFaultTolerance(sub, req->job().restore_path(),
                                              req->job().allow_non_restored_state(), *job);
         !s.ok()) {
+      spdlog::info("Refused job submission: {}", s.message());
+      return ToGrpc(s);
+    }
+    if (absl::Status s = CreateSourceCoordinators(*job); !s.ok()) {
       spdlog::info("Refused job submission: {}", s.message());
       return ToGrpc(s);
     }
@@ -582,6 +615,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       }
       ReleaseSlots(job);
       DeleteSharedFiles(job.shared_state.TakeAll());
+      CloseSourceCoordinators(job);
     }
   }
 
@@ -636,7 +670,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                                 failure.empty() ? "unknown cause" : failure),
                     retryable, job.TaskName(e), e.location);
     }
-    if (to == ExecutionState::kRunning) OnExecutionRunning(job);
+    if (to == ExecutionState::kRunning) {
+      if (IsCurrent(job, e)) OnReaderRunning(job, e);
+      OnExecutionRunning(job);
+    }
     CheckJobProgress(job);
   }
 
@@ -747,6 +784,10 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       }
       job.restore_path = CheckpointDirOf(restore_path);
       job.coordinator->Restored(md->checkpoint_id, md->timestamp_ms, job.restore_path);
+      job.restored_coordinator_states = md->coordinator_states;
+      for (const auto& st : md->subtasks) {
+        for (const auto& op : st.operators) job.restored_operator_uids.insert(op.operator_uid);
+      }
     }
     spdlog::info("Job {}: {}; restart strategy {}", job.graph.name,
                  job.coordinator ? fmt::format("checkpoints every {} ms into {}",
@@ -755,6 +796,159 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                                  : std::string("no checkpointing"),
                  job.restart_strategy->Describe());
     return absl::OkStatus();
+  }
+
+  // ---- source coordinators (split enumerators, runtime/operators/split_enumerator.h) --------
+
+  // Creates the enumerator of every source vertex that has one and restores it from the
+  // checkpoint/savepoint being restored. Runs before the job is registered (no executor state).
+  // A restore whose metadata has reader state but no enumerator state for the source (written
+  // before enumerators existed) tells the enumerator so (RestoredWithoutState).
+  absl::Status CreateSourceCoordinators(JobMaster& job) {
+    for (const auto& v : job.graph.vertices) {
+      if (!v.enumerator) continue;
+      SourceCoordinator c;
+      c.vertex = v.index;
+      c.uid = v.source_uid;
+      const JobId job_id = job.id;
+      const int vertex = v.index;
+      c.context = std::make_shared<EnumeratorContext>(
+          v.parallelism,
+          [this, job_id, vertex](int32_t subtask, std::string event) {
+            executor_.Post([this, job_id, vertex, subtask, event = std::move(event)]() mutable {
+              SendOperatorEvent(job_id, vertex, subtask, std::move(event));
+            });
+          },
+          [this, job_id, vertex](absl::Status cause) {
+            executor_.Post([this, job_id, vertex, cause] {
+              auto it = jobs_.find(job_id);
+              if (it == jobs_.end()) return;
+              JobMaster& job = *it->second;
+              const std::string& name = job.graph.vertices[static_cast<size_t>(vertex)].source_name;
+              const bool retryable = cause.code() != absl::StatusCode::kFailedPrecondition &&
+                                     cause.code() != absl::StatusCode::kInvalidArgument;
+              HandleFailure(job,
+                            fmt::format("the split enumerator of {} failed: {}", name,
+                                        cause.message()),
+                            retryable, name + " (split enumerator)", "JobManager");
+            });
+          });
+      auto e = v.enumerator(c.context.get());
+      if (!e.ok()) return e.status();
+      c.enumerator = std::move(*e);
+      if (auto it = job.restored_coordinator_states.find(v.source_uid);
+          it != job.restored_coordinator_states.end()) {
+        if (absl::Status s = c.enumerator->RestoreState(it->second); !s.ok()) {
+          return InvalidArgumentF("cannot restore from '{}': split enumerator of '{}': {}",
+                                  job.restore_path, v.source_uid, s.message());
+        }
+      } else if (job.restored_operator_uids.count(v.source_uid) > 0) {
+        c.enumerator->RestoredWithoutState();
+      }
+      job.source_coordinators.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  }
+
+  // At the first deployment. A failover keeps the running enumerators (see split_enumerator.h).
+  void StartSourceCoordinators(JobMaster& job) {
+    for (auto& c : job.source_coordinators) {
+      if (c.started || !c.enumerator) continue;
+      c.started = true;
+      if (absl::Status s = c.enumerator->Start(); !s.ok()) {
+        HandleFailure(job, fmt::format("the split enumerator of '{}' did not start: {}", c.uid,
+                                       s.message()),
+                      /*retryable=*/false, "", "JobManager");
+      }
+    }
+  }
+
+  // A source subtask's current attempt is RUNNING (its reader is open): register it with the
+  // enumerator, which re-sends the splits it assigned to that subtask.
+  void OnReaderRunning(JobMaster& job, const Execution& e) {
+    for (auto& c : job.source_coordinators) {
+      if (c.vertex == e.vertex && c.started && c.enumerator) c.enumerator->AddReader(e.subtask);
+    }
+  }
+
+  // Checkpoint `id` was triggered: snapshot every enumerator before any source sees the
+  // trigger (Flink's checkpointCoordinator). On failure the checkpoint is declined (false).
+  bool SnapshotSourceCoordinators(JobMaster& job, int64_t id) {
+    if (job.source_coordinators.empty()) return true;
+    std::map<std::string, std::string> states;
+    for (auto& c : job.source_coordinators) {
+      if (!c.enumerator) continue;
+      auto st = c.enumerator->SnapshotState(id);
+      if (!st.ok()) {
+        ExecuteActions(job, job.coordinator->OnDecline(
+                                id, checkpoint::TaskKey{c.vertex, 0},
+                                fmt::format("the split enumerator of '{}' could not snapshot its "
+                                            "state: {}",
+                                            c.uid, st.status().message()),
+                                NowMillis()));
+        return false;
+      }
+      states[c.uid] = std::move(*st);
+    }
+    job.coordinator_snapshots[id] = std::move(states);
+    while (job.coordinator_snapshots.size() > 64) {
+      job.coordinator_snapshots.erase(job.coordinator_snapshots.begin());
+    }
+    return true;
+  }
+
+  // The job ended: stop its enumerators; they are destroyed (threads joined) off the executor.
+  void CloseSourceCoordinators(JobMaster& job) {
+    for (auto& c : job.source_coordinators) {
+      if (!c.enumerator) continue;
+      c.enumerator->Close();
+      auto holder = std::make_shared<SourceCoordinator>(std::move(c));
+      RunHelper([holder] { holder->enumerator.reset(); });
+    }
+    job.source_coordinators.clear();
+    job.coordinator_snapshots.clear();
+  }
+
+  // Delivers an enumerator's event to the current attempt of (vertex, subtask) if it is
+  // RUNNING; otherwise drops it (the reader gets its splits again when it registers). The RPCs
+  // go out in order on one thread, so events to a reader arrive in the order sent.
+  void SendOperatorEvent(const JobId& job_id, int vertex, int32_t subtask, std::string event) {
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return;
+    JobMaster& job = *it->second;
+    if (graph::IsTerminal(job.status.state())) return;
+    const auto& subtasks = job.executions[static_cast<size_t>(vertex)];
+    if (subtask < 0 || static_cast<size_t>(subtask) >= subtasks.size()) {
+      spdlog::error("Job {}: split enumerator event for subtask {} of a vertex with {} subtasks",
+                    job_id.ToString(), subtask, subtasks.size());
+      return;
+    }
+    const Execution& e = *subtasks[static_cast<size_t>(subtask)];
+    auto tm = taskmanagers_.find(e.taskmanager);
+    if (e.state.state() != ExecutionState::kRunning || tm == taskmanagers_.end()) {
+      spdlog::debug("Operator event for {} dropped: it is {}", job.TaskName(e),
+                    graph::Name(e.state.state()));
+      return;
+    }
+    v1::SendOperatorEventRequest req;
+    req.set_job_id(job_id.ToString());
+    req.set_attempt_id(e.attempt_id.ToString());
+    req.set_vertex_index(vertex);
+    req.set_subtask_index(subtask);
+    req.set_event(std::move(event));
+    event_io_.Post([stub = tm->second.stub, req = std::move(req), task = job.TaskName(e)] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      v1::SendOperatorEventResponse resp;
+      grpc::Status st = stub->SendOperatorEvent(&ctx, req, &resp);
+      if (st.ok()) return;
+      if (st.error_code() == grpc::StatusCode::NOT_FOUND) {
+        spdlog::debug("Operator event for {} dropped by its TaskManager: {}", task,
+                      st.error_message());
+      } else {
+        spdlog::warn("Operator event for {} not delivered: {}", task, st.error_message());
+      }
+    });
   }
 
   static std::string CheckpointDirOf(const std::string& path) {
@@ -816,8 +1010,17 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     }
     // Keyed state gauges of the current attempts, summed over subtasks (RocksDB's native
     // metrics under "rocksdb.*", as Flink's state.backend.rocksdb.metrics.* report them).
+    // Connector gauges (Source::Gauges, e.g. "kafka.records-lag-max") likewise; a "-max" gauge
+    // is the maximum over subtasks.
     for (Execution* e : CurrentExecutions(job)) {
-      for (const auto& [k, v] : e->metrics.state()) m[k] += v;
+      for (const auto& [k, v] : e->metrics.state()) {
+        if (k.ends_with("-max")) {
+          auto [it, fresh] = m.emplace(k, v);
+          if (!fresh) it->second = std::max(it->second, v);
+        } else {
+          m[k] += v;
+        }
+      }
     }
     return m;
   }
@@ -898,6 +1101,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
                 bool source = job.graph.vertices[static_cast<size_t>(e->vertex)].is_source();
                 if (source || e->end_of_input) targets.push_back(e);
               }
+              if (!SnapshotSourceCoordinators(job, a.id)) return;
               SendToTasks(job, targets, "trigger", a.id, a.timestamp_ms);
             } else if constexpr (std::is_same_v<T, checkpoint::CompleteCheckpoint>) {
               PersistCheckpoint(job, a);
@@ -909,6 +1113,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
               RegisterSharedState(job, a.id);
             } else if constexpr (std::is_same_v<T, checkpoint::NotifyAborted>) {
               spdlog::info("Checkpoint {} of job {} aborted: {}", a.id, job.id.ToString(), a.reason);
+              job.coordinator_snapshots.erase(a.id);
               SendToTasks(job, CurrentExecutions(job), "aborted", a.id);
               if (SavepointOperation* op = SavepointFor(job, a.id)) {
                 op->status = "FAILED";
@@ -948,6 +1153,12 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
     md.timestamp_ms = c.timestamp_ms;
     md.max_parallelism = job.graph.max_parallelism;
     for (const auto& v : job.graph.vertices) md.vertices.emplace_back(v.id, v.parallelism);
+    // The enumerators' states of this checkpoint (taken at its trigger); older ones are moot.
+    if (auto it = job.coordinator_snapshots.find(c.id); it != job.coordinator_snapshots.end()) {
+      md.coordinator_states = std::move(it->second);
+    }
+    job.coordinator_snapshots.erase(job.coordinator_snapshots.begin(),
+                                    job.coordinator_snapshots.upper_bound(c.id));
     for (const auto& ack : c.acks) {
       auto handle = checkpoint::DecodeSubtaskStateHandle(ack.handle);
       if (!handle.ok()) {
@@ -1060,6 +1271,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       if (!trigger.ok()) return;
       op.checkpoint_id = trigger->id;
       if (op.stop) job.stop_savepoint_id = trigger->id;
+      if (!SnapshotSourceCoordinators(job, trigger->id)) return;
       std::vector<Execution*> sources, drained;
       for (Execution* e : CurrentExecutions(job)) {
         if (e->end_of_input) drained.push_back(e);
@@ -1135,6 +1347,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
       return;
     }
     job.final_checkpoint_id = trigger->id;
+    if (!SnapshotSourceCoordinators(job, trigger->id)) return;
     spdlog::info("All tasks of job {} ({}) reached end of input; final checkpoint {}.",
                  job.graph.name, job.id.ToString(), trigger->id);
     SendToTasks(job, CurrentExecutions(job), "final", trigger->id, trigger->timestamp_ms);
@@ -1449,6 +1662,7 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
         calls.emplace_back(taskmanagers_.at(e->taskmanager).stub, std::move(req));
       }
     }
+    StartSourceCoordinators(job);
     JobId job_id = job.id;
     RunHelper([this, calls = std::move(calls), job_id] {
       for (const auto& [stub, req] : calls) {
@@ -1687,6 +1901,8 @@ class JobManagerImpl final : public v1::DispatcherService::Service,
   SerialExecutor executor_;
   // Checkpoint storage I/O (metadata writes, discards) in submission order, off the executor.
   SerialExecutor storage_io_;
+  // Operator events to TaskManagers (split enumerator -> readers), in order, off the executor.
+  SerialExecutor event_io_;
   std::thread timer_;
 
   std::mutex mu_;

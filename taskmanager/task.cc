@@ -117,6 +117,12 @@ void Task::MaybeUpdateStateMetrics(int64_t now_ms) {
     m["state.size-bytes"] += b->ApproximateSizeBytes();
     for (const auto& [k, v] : b->RocksDbProperties()) m["rocksdb." + k] += v;
   }
+  if (source_ != nullptr) {
+    for (auto& [k, v] : source_->Gauges()) {
+      any = true;
+      m[k] = v;
+    }
+  }
   if (!any) return;
   std::lock_guard lock(state_metrics_mu_);
   state_metrics_ = std::move(m);
@@ -296,11 +302,18 @@ absl::Status Task::Execute() {
       source = std::move(*created);
       source_ = source.get();
       s = source->Open(MakeContext(vertex_.source_name, vertex_.source_uid, &source_metrics_));
+      if (s.ok()) {
+        std::lock_guard lock(event_mu_);
+        event_target_ = source.get();
+      }
     }
   }
   if (s.ok()) {
     Transition(ExecutionState::kRunning);
     s = source ? RunSource(*source, chain.head()) : RunInput(chain.head());
+    // The final values of the gauges, also for a task that ran less than a refresh interval.
+    next_state_metrics_ms_ = 0;
+    MaybeUpdateStateMetrics(MonotonicMillis());
   }
   // A stop with savepoint ends the input without draining: no end-of-input flush (windows keep
   // their contents in the savepoint), and the savepoint is this task's final checkpoint.
@@ -313,6 +326,10 @@ absl::Status Task::Execute() {
     writer_->writer = nullptr;
   }
   if (s.ok() && !d_.checkpoint_dir.empty()) s = AwaitFinalCheckpoint();
+  {
+    std::lock_guard lock(event_mu_);
+    event_target_ = nullptr;
+  }
   if (source) source->Close();
   chain.Close();
   {
@@ -322,6 +339,15 @@ absl::Status Task::Execute() {
   if (!s.ok() && writer) writer->Cancel();
   source_ = nullptr;
   return s;
+}
+
+absl::Status Task::HandleOperatorEvent(std::string_view event) {
+  std::lock_guard lock(event_mu_);
+  if (event_target_ == nullptr) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} has no open source for an operator event", name_));
+  }
+  return event_target_->HandleOperatorEvent(event);
 }
 
 absl::Status Task::RunSource(operators::Source& source, operators::Output& head) {
@@ -338,7 +364,9 @@ absl::Status Task::RunSource(operators::Source& source, operators::Output& head)
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(bool more, source.PollNext(head));
-    if (writer) RETURN_IF_ERROR(writer->FlushIfDue(MonotonicMillis()));
+    const int64_t now = MonotonicMillis();
+    if (writer) RETURN_IF_ERROR(writer->FlushIfDue(now));
+    MaybeUpdateStateMetrics(now);
     if (!more) return absl::OkStatus();
   }
 }

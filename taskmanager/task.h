@@ -14,6 +14,7 @@
 #include <mutex>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -123,6 +124,10 @@ class Task {
   // `savepoint`: the checkpoint is a savepoint (canonical state, never incremental).
   void PostControl(const std::string& kind, int64_t checkpoint_id, bool savepoint = false,
                    bool native = false);
+  // An event of this source task's split enumerator (any thread): handed to the running
+  // source's HandleOperatorEvent (its result is returned). FailedPrecondition when no source is
+  // open (not a source task, not yet opened, or closed): the event is dropped.
+  absl::Status HandleOperatorEvent(std::string_view event);
   TaskMetricsSnapshot Metrics() const;
   bool done() const { return done_.load(); }
   const TaskDeployment& deployment() const { return d_; }
@@ -156,6 +161,10 @@ class Task {
   std::shared_ptr<network::InputGate> gate_;
   // The running chain, valid on the task thread while Execute() runs.
   operators::Source* source_ = nullptr;
+  // The same source while it is open (after Open succeeded, until Close), for enumerator
+  // events from RPC threads.
+  std::mutex event_mu_;
+  operators::Source* event_target_ = nullptr;  // guarded by event_mu_
   std::vector<operators::Operator*> ops_;
   std::vector<std::unique_ptr<state::KeyedStateBackend>> backends_;  // per op; null if not keyed
   // Per op: uploads incremental RocksDB checkpoints (null unless state.backend.incremental);

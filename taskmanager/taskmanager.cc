@@ -206,6 +206,33 @@ class TaskManagerImpl final : public TaskEnvironment,
     return Post(req->attempt_id(), "aborted", req->checkpoint_id());
   }
 
+  // A split enumerator's event for the source of one running attempt. Fencing: an attempt that
+  // does not run here (stale, finished) or whose job, vertex or subtask differ gets NOT_FOUND
+  // and the event is dropped.
+  grpc::Status SendOperatorEvent(grpc::ServerContext*, const v1::SendOperatorEventRequest* req,
+                                 v1::SendOperatorEventResponse*) override {
+    auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+    if (!attempt.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed attempt id");
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(*attempt);
+    if (it == tasks_.end() || it->second->done()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such running task");
+    }
+    const TaskDeployment& d = it->second->deployment();
+    if (d.job_id.ToString() != req->job_id() || d.vertex != req->vertex_index() ||
+        d.subtask != req->subtask_index()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          fmt::format("attempt {} is not subtask {} of vertex {} of job {}",
+                                      req->attempt_id(), req->subtask_index(),
+                                      req->vertex_index(), req->job_id()));
+    }
+    absl::Status st = it->second->HandleOperatorEvent(req->event());
+    if (!st.ok()) {
+      return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+    }
+    return grpc::Status::OK;
+  }
+
   // --- DataExchangeService --------------------------------------------------------------
   grpc::Status Exchange(grpc::ServerContext* ctx,
                         grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) override {

@@ -295,6 +295,11 @@ std::string EncodeMetadataJson(const CheckpointMetadata& m) {
             {"max-parallelism", m.max_parallelism},
             {"vertices", std::move(vertices)},
             {"subtasks", std::move(subtasks)}};
+  if (!m.coordinator_states.empty()) {
+    json coordinators = json::object();
+    for (const auto& [uid, state] : m.coordinator_states) coordinators[uid] = Base64Encode(state);
+    j["coordinators"] = std::move(coordinators);
+  }
   return j.dump(1);
 }
 
@@ -318,6 +323,18 @@ absl::StatusOr<CheckpointMetadata> DecodeMetadataJson(std::string_view text,
                               Field(v, "parallelism").get<int32_t>());
     }
     for (const json& s : Field(j, "subtasks")) m.subtasks.push_back(SubtaskFromJson(s));
+    // Optional (absent before split enumerators): no bump of the format version, so older
+    // builds still read metadata without it.
+    if (auto it = j.find("coordinators"); it != j.end()) {
+      for (const auto& [uid, text] : it->items()) {
+        auto bytes = Base64Decode(text.get<std::string>());
+        if (!bytes.ok()) {
+          return DataLossF("corrupt checkpoint metadata {}: coordinator state of '{}': {}", source,
+                           uid, bytes.status().message());
+        }
+        m.coordinator_states[uid] = std::move(*bytes);
+      }
+    }
     return m;
   } catch (const std::exception& e) {
     return DataLossF("corrupt checkpoint metadata {}: {}", source, e.what());

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/core/types.h"
 #include "runtime/operators/operator.h"
+#include "runtime/operators/split_enumerator.h"
 
 namespace sluice::graph {
 
@@ -43,6 +44,10 @@ struct JobVertex {
   SourceFactory source;
   std::string source_name;
   std::string source_uid;
+  // Sources with a split enumerator in the JobMaster (Flink's FLIP-27 SourceCoordinator, e.g.
+  // Kafka): creates it; empty for sources whose readers find their splits themselves. The
+  // JobMaster runs one per vertex and routes its events to the readers' HandleOperatorEvent.
+  operators::SplitEnumeratorFactory enumerator;
   core::SchemaPtr input_schema;  // schema of batches arriving on the input edge
   std::vector<ChainedOperator> operators;
   core::SchemaPtr output_schema;  // schema leaving the last operator

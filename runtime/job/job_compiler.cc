@@ -10,6 +10,9 @@
 #include "runtime/base/durations.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/datagen/datagen_source.h"
+#include "runtime/connectors/kafka/dead_letter.h"
+#include "runtime/connectors/kafka/kafka_enumerator.h"
+#include "runtime/connectors/kafka/kafka_sink.h"
 #include "runtime/connectors/kafka/kafka_source.h"
 #include "runtime/connectors/file/csv_source.h"
 #include "runtime/connectors/file/file_sink.h"
@@ -93,6 +96,7 @@ class Compiler {
                                       std::string* field, int64_t* max_out_of_orderness_ms) const;
   absl::Status CompileDatagenSource(const YAML::Node& node, JobVertex* v);
   absl::Status CompileKafkaSource(const YAML::Node& node, JobVertex* v);
+  absl::StatusOr<double> GetRate(const YAML::Node& node) const;
   absl::StatusOr<connectors::DatagenField> CompileDatagenField(const YAML::Node& spec,
                                                                const std::string& fname,
                                                                core::Type type) const;
@@ -100,6 +104,11 @@ class Compiler {
                                        const std::string& key, core::Type type) const;
   absl::Status CompileSettings(const YAML::Node& root, std::map<std::string, std::string>* out);
   absl::Status CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema);
+  absl::StatusOr<graph::OperatorFactory> CompileKafkaSink(const YAML::Node& node, SchemaPtr schema);
+  // `properties:` of a Kafka source, sink or dead-letter queue: librdkafka's flat key/value
+  // configuration, scalars only.
+  absl::Status GetKafkaProperties(const YAML::Node& map, std::string_view what,
+                                  std::map<std::string, std::string>* out) const;
 
   const JobSubmission& sub_;
 };
@@ -442,20 +451,13 @@ absl::Status Compiler::CompileKafkaSource(const YAML::Node& node, JobVertex* v) 
                              "pattern", "format", "delimiter", "schema", "event-time",
                              "idle-timeout", "starting-offsets", "starting-timestamp", "stop-at",
                              "bad-records", "batch-size", "partition-discovery-interval",
-                             "commit-offsets-on-checkpoint", "properties", "parallelism"}));
+                             "commit-offsets-on-checkpoint", "properties", "parallelism",
+                             "dead-letter", "rate"}));
   connectors::kafka::KafkaSourceOptions opts;
   ASSIGN_OR_RETURN(std::string name, GetString(node, what, "name", false, "kafka"));
   ASSIGN_OR_RETURN(std::string uid, GetString(node, what, "uid", false, "source"));
   ASSIGN_OR_RETURN(opts.bootstrap_servers, GetString(node, what, "bootstrap-servers", false, ""));
-  if (YAML::Node props = node["properties"]) {
-    if (!props.IsMap()) return Error(props, "source: 'properties' must be a mapping of librdkafka properties");
-    for (const auto& kv : props) {
-      if (!kv.second.IsScalar()) {
-        return Error(kv.second, "source: property '{}' must be a scalar", kv.first.as<std::string>());
-      }
-      opts.properties[kv.first.as<std::string>()] = kv.second.Scalar();
-    }
-  }
+  RETURN_IF_ERROR(GetKafkaProperties(node, what, &opts.properties));
   if (opts.bootstrap_servers.empty() && !opts.properties.contains("bootstrap.servers")) {
     return Error(node, "source: missing required key 'bootstrap-servers'");
   }
@@ -532,14 +534,34 @@ absl::Status Compiler::CompileKafkaSource(const YAML::Node& node, JobVertex* v) 
   ASSIGN_OR_RETURN(std::string bad, GetString(node, what, "bad-records", false, "fail"));
   auto policy = connectors::kafka::ParseBadRecordPolicy(bad);
   if (!policy.ok()) return Error(node["bad-records"], "source: {}", policy.status().message());
-  if (*policy == connectors::kafka::BadRecordPolicy::kDeadLetter) {
-    return Error(node["bad-records"], "source: bad-records: dead-letter is not available in job "
-                 "specs yet (use fail or skip)");
-  }
   opts.bad_records = *policy;
+  // `dead-letter: {topic, bootstrap-servers (default: the source's), properties}`: where
+  // bad-records: dead-letter sends them (runtime/connectors/kafka/dead_letter.h).
+  if (YAML::Node dl = node["dead-letter"]) {
+    if (*policy != connectors::kafka::BadRecordPolicy::kDeadLetter) {
+      return Error(dl, "source: 'dead-letter' is only used with bad-records: dead-letter");
+    }
+    RETURN_IF_ERROR(CheckKeys(dl, "source.dead-letter", {"topic", "bootstrap-servers", "properties"}));
+    connectors::kafka::KafkaDeadLetterOptions dlq;
+    ASSIGN_OR_RETURN(dlq.topic, GetString(dl, "source.dead-letter", "topic", true));
+    ASSIGN_OR_RETURN(dlq.bootstrap_servers,
+                     GetString(dl, "source.dead-letter", "bootstrap-servers", false, ""));
+    RETURN_IF_ERROR(GetKafkaProperties(dl, "source.dead-letter", &dlq.properties));
+    if (dlq.bootstrap_servers.empty() && !dlq.properties.contains("bootstrap.servers")) {
+      dlq.bootstrap_servers = opts.bootstrap_servers;
+      if (dlq.bootstrap_servers.empty()) dlq.properties["bootstrap.servers"] = opts.properties["bootstrap.servers"];
+    }
+    auto sink = connectors::kafka::MakeKafkaDeadLetterSink(std::move(dlq));
+    if (!sink.ok()) return Error(dl, "source.dead-letter: {}", sink.status().message());
+    opts.dead_letter_sink = std::move(*sink);
+  } else if (*policy == connectors::kafka::BadRecordPolicy::kDeadLetter) {
+    return Error(node["bad-records"], "source: bad-records: dead-letter needs a 'dead-letter: "
+                 "{{topic: ...}}' section naming the topic bad records go to");
+  }
   ASSIGN_OR_RETURN(int batch, GetInt(node, what, "batch-size", 1024));
   if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
   opts.batch_size = static_cast<size_t>(batch);
+  ASSIGN_OR_RETURN(opts.rate_records_per_second, GetRate(node));
   if (node["partition-discovery-interval"]) {
     ASSIGN_OR_RETURN(opts.partition_discovery_interval_ms,
                      GetDuration(node, what, "partition-discovery-interval"));
@@ -556,10 +578,26 @@ absl::Status Compiler::CompileKafkaSource(const YAML::Node& node, JobVertex* v) 
   v->source_name = "Source: " + name;
   v->source_uid = uid;
   v->output_schema = opts.schema;
+  // FLIP-27: the JobMaster's KafkaSplitEnumerator discovers partitions and assigns them; the
+  // readers (one per subtask) read what it sends them.
+  v->enumerator = connectors::kafka::MakeKafkaSplitEnumeratorFactory(opts, uid);
+  opts.split_assignment = connectors::kafka::SplitAssignment::kEnumerator;
   v->source = [opts]() -> absl::StatusOr<std::unique_ptr<operators::Source>> {
     return std::unique_ptr<operators::Source>(connectors::kafka::MakeKafkaSource(opts));
   };
   return absl::OkStatus();
+}
+
+// `rate` of a source: records per second per subtask, 0 (the default) = unlimited.
+absl::StatusOr<double> Compiler::GetRate(const YAML::Node& node) const {
+  YAML::Node rate = node["rate"];
+  if (!rate) return 0.0;
+  double r;
+  if (!rate.IsScalar() || !YAML::convert<double>::decode(rate, r) || !(r >= 0) || r > 1e12) {
+    return Error(rate, "source: 'rate' must be a number of records per second per subtask "
+                 "(0 = unlimited), found '{}'", rate.IsScalar() ? rate.Scalar() : "a collection");
+  }
+  return r;
 }
 
 absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
@@ -602,15 +640,7 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   ASSIGN_OR_RETURN(int batch, GetInt(node, "source", "batch-size", 1024));
   if (batch < 1) return Error(node["batch-size"], "source: 'batch-size' must be at least 1");
   opts.batch_size = static_cast<size_t>(batch);
-  if (YAML::Node rate = node["rate"]) {
-    double r;
-    if (!rate.IsScalar() || !YAML::convert<double>::decode(rate, r) || !(r >= 0) ||
-        r > 1e12) {
-      return Error(rate, "source: 'rate' must be a number of records per second per subtask "
-                   "(0 = unlimited), found '{}'", rate.IsScalar() ? rate.Scalar() : "a collection");
-    }
-    opts.rate_records_per_second = r;
-  }
+  ASSIGN_OR_RETURN(opts.rate_records_per_second, GetRate(node));
   ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
   RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
                                          &opts.max_out_of_orderness_ms));
@@ -720,14 +750,120 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
   return absl::OkStatus();
 }
 
+absl::Status Compiler::GetKafkaProperties(const YAML::Node& map, std::string_view what,
+                                          std::map<std::string, std::string>* out) const {
+  YAML::Node props = map["properties"];
+  if (!props) return absl::OkStatus();
+  if (!props.IsMap()) return Error(props, "{}: 'properties' must be a mapping of librdkafka properties", what);
+  for (const auto& kv : props) {
+    if (!kv.second.IsScalar()) {
+      return Error(kv.second, "{}: property '{}' must be a scalar", what, kv.first.as<std::string>());
+    }
+    (*out)[kv.first.as<std::string>()] = kv.second.Scalar();
+  }
+  return absl::OkStatus();
+}
+
+// `sink: {type: kafka, ...}`: runtime/connectors/kafka/kafka_sink.h (KafkaSinkOptions documents
+// every key; docs/job-spec.md the YAML).
+absl::StatusOr<graph::OperatorFactory> Compiler::CompileKafkaSink(const YAML::Node& node,
+                                                                  SchemaPtr schema) {
+  const char* what = "sink";
+  connectors::kafka::KafkaSinkOptions opts;
+  opts.schema = schema;
+  ASSIGN_OR_RETURN(opts.bootstrap_servers, GetString(node, what, "bootstrap-servers", false, ""));
+  RETURN_IF_ERROR(GetKafkaProperties(node, what, &opts.properties));
+  if (opts.bootstrap_servers.empty() && !opts.properties.contains("bootstrap.servers")) {
+    return Error(node, "sink: missing required key 'bootstrap-servers'");
+  }
+  if (opts.properties.contains("transactional.id")) {
+    return Error(node["properties"], "sink: property 'transactional.id' is set by the sink; give "
+                 "'transactional-id-prefix' with delivery: exactly-once");
+  }
+  ASSIGN_OR_RETURN(opts.topic, GetString(node, what, "topic", true));
+  if (opts.topic.empty()) return Error(node["topic"], "sink: 'topic' must not be empty");
+  ASSIGN_OR_RETURN(std::string format, GetString(node, what, "format", false, "csv"));
+  auto fmt_kind = connectors::kafka::ParseRecordFormat(format);
+  if (!fmt_kind.ok()) return Error(node["format"], "sink: {}", fmt_kind.status().message());
+  opts.format.format = *fmt_kind;
+  if (opts.format.format == connectors::kafka::RecordFormat::kRaw &&
+      (schema->num_fields() != 1 || schema->field(0).type != core::Type::kString)) {
+    return Error(node["format"], "sink: format raw writes one string field, but the records "
+                 "have {} field(s): {}", schema->num_fields(), schema->ToString());
+  }
+  ASSIGN_OR_RETURN(std::string delim, GetString(node, what, "delimiter", false, ","));
+  if (delim.size() != 1) return Error(node["delimiter"], "sink: 'delimiter' must be one character");
+  opts.format.csv_delimiter = delim[0];
+  if (YAML::Node key = node["key"]) {
+    std::vector<std::string> fields;
+    if (key.IsScalar()) {
+      fields.push_back(key.Scalar());
+    } else if (key.IsSequence() && key.size() > 0) {
+      for (const auto& k : key) fields.push_back(k.as<std::string>());
+    } else {
+      return Error(key, "sink: 'key' must be a field name or a non-empty list of them");
+    }
+    for (const auto& f : fields) {
+      if (schema->FindField(f) < 0) {
+        return Error(key, "sink: key field '{}' is not in the records ({})", f, schema->ToString());
+      }
+    }
+    opts.key_fields = std::move(fields);
+  }
+  ASSIGN_OR_RETURN(std::string partitioner, GetString(node, what, "partitioner", false,
+                                                      opts.key_fields.empty() ? "default" : "key"));
+  auto part = connectors::kafka::ParseSinkPartitioner(partitioner);
+  if (!part.ok()) return Error(node["partitioner"], "sink: {}", part.status().message());
+  opts.partitioner = *part;
+  if (opts.partitioner == connectors::kafka::SinkPartitioner::kKey && opts.key_fields.empty()) {
+    return Error(node["partitioner"], "sink: partitioner: key needs 'key' fields");
+  }
+  ASSIGN_OR_RETURN(std::string delivery, GetString(node, what, "delivery", false, "at-least-once"));
+  auto guarantee = connectors::kafka::ParseDeliveryGuarantee(delivery);
+  if (!guarantee.ok()) return Error(node["delivery"], "sink: {}", guarantee.status().message());
+  opts.delivery = *guarantee;
+  ASSIGN_OR_RETURN(opts.transactional_id_prefix,
+                   GetString(node, what, "transactional-id-prefix", false, ""));
+  if (opts.delivery == connectors::kafka::DeliveryGuarantee::kExactlyOnce &&
+      opts.transactional_id_prefix.empty()) {
+    return Error(node, "sink: delivery: exactly-once needs 'transactional-id-prefix' (unique per "
+                 "sink among all jobs writing to the cluster, as in Flink)");
+  }
+  if (opts.delivery != connectors::kafka::DeliveryGuarantee::kExactlyOnce &&
+      node["transactional-id-prefix"]) {
+    return Error(node["transactional-id-prefix"], "sink: 'transactional-id-prefix' is only used "
+                 "with delivery: exactly-once");
+  }
+  ASSIGN_OR_RETURN(int pool, GetInt(node, what, "transactional-id-pool-size", 5));
+  if (pool < 2) {
+    return Error(node["transactional-id-pool-size"], "sink: 'transactional-id-pool-size' must "
+                 "be at least 2, found {}", pool);
+  }
+  opts.transactional_id_pool_size = pool;
+  return graph::OperatorFactory([opts]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
+    return connectors::kafka::MakeKafkaSink(opts);
+  });
+}
+
 absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema) {
   if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'sink'", sub_.spec_path));
-  RETURN_IF_ERROR(CheckKeys(node, "sink", {"name", "uid", "type", "path", "header"}));
+  if (!node.IsMap()) return Error(node, "sink must be a mapping");
   ASSIGN_OR_RETURN(std::string type, GetString(node, "sink", "type", true));
+  if (type == "kafka") {
+    RETURN_IF_ERROR(CheckKeys(node, "sink",
+                              {"name", "uid", "type", "bootstrap-servers", "topic", "format",
+                               "delimiter", "key", "partitioner", "delivery",
+                               "transactional-id-prefix", "transactional-id-pool-size",
+                               "properties"}));
+  } else {
+    RETURN_IF_ERROR(CheckKeys(node, "sink", {"name", "uid", "type", "path", "header"}));
+  }
   ASSIGN_OR_RETURN(std::string name, GetString(node, "sink", "name", false, type));
   ASSIGN_OR_RETURN(std::string uid, GetString(node, "sink", "uid", false, "sink"));
   graph::OperatorFactory factory;
-  if (type == "file") {
+  if (type == "kafka") {
+    ASSIGN_OR_RETURN(factory, CompileKafkaSink(node, schema));
+  } else if (type == "file") {
     connectors::FileSinkOptions opts;
     ASSIGN_OR_RETURN(std::string path, GetString(node, "sink", "path", true));
     opts.path = ResolvePath(path);
@@ -741,7 +877,7 @@ absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaP
       return connectors::MakePrintSink(schema);
     };
   } else {
-    return Error(node["type"], "sink: unknown type '{}' (expected: file, print)", type);
+    return Error(node["type"], "sink: unknown type '{}' (expected: file, print, kafka)", type);
   }
   v->operators.push_back(ChainedOperator{"Sink: " + name, uid, std::move(factory)});
   return absl::OkStatus();

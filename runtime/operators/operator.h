@@ -17,16 +17,19 @@
 // sinks commit in NotifyCheckpointComplete(n), which may come for several checkpoints at once
 // (n subsumes all earlier ones).
 //
-// Threading: every method of one operator instance is called from its Task's thread only; an
-// operator needs no locks. Errors are returned as absl::Status and fail the task: message names
-// what and where (file:line, field, operator).
+// Threading: every method of one operator instance is called from its Task's thread only (the
+// one exception: Source::HandleOperatorEvent, from an RPC thread); an operator needs no locks.
+// Errors are returned as absl::Status and fail the task: message names what and where
+// (file:line, field, operator).
 
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -138,6 +141,11 @@ class Source {
   // (after having emitted kMaxWatermark). Errors (bad record, I/O) fail the task.
   virtual absl::StatusOr<bool> PollNext(Output& out) = 0;
   virtual void Close() {}
+  // Connector gauges for the job metrics (e.g. the Kafka source's "kafka.records-lag-max"):
+  // the JobMaster sums them over subtasks, except names ending in "-max", of which it takes the
+  // maximum. Called on the Task thread about once a second, between Open and Close.
+  // Default: none.
+  virtual std::map<std::string, int64_t> Gauges() const { return {}; }
 
   // The position to resume from (Flink's SourceReader#snapshotState), taken between two
   // PollNext calls; everything emitted before belongs to the checkpoint. Restored through
@@ -148,6 +156,13 @@ class Source {
   virtual absl::Status NotifyCheckpointComplete(int64_t /*checkpoint_id*/) {
     return absl::OkStatus();
   }
+  // An event from this source's split enumerator in the JobMaster (Flink's
+  // SourceReader#handleSourceEvents / addSplits, see runtime/operators/split_enumerator.h).
+  // Unlike the other methods it is called from an RPC thread, concurrently with PollNext, so an
+  // implementation must be thread-safe (typically: queue for the next PollNext). Only called
+  // between a successful Open and Close. An error is returned to the JobMaster (logged there);
+  // it does not fail the task. Default: ignores events (sources without an enumerator).
+  virtual absl::Status HandleOperatorEvent(std::string_view /*event*/) { return absl::OkStatus(); }
 };
 
 }  // namespace sluice::operators

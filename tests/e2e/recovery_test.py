@@ -25,21 +25,21 @@ test_always_failing_operator_ends_failed_after_attempts:
   2 attempts, the job restarts twice and then ends FAILED; /jobs/:id/exceptions carries the
   cause as root exception and 3 history entries; numRestarts is 2.
 
-Waits are conditions with deadlines. The random delay before each kill chooses the moment; it is
-not synchronisation (the test waits for recovery and a fresh checkpoint before it).
+Waits are conditions with deadlines; the kills are testing/chaos.py's (a random moment after
+recovery and a fresh checkpoint).
 """
 
 import json
 import os
 import random
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import unittest  # noqa: E402
 
-from testing import harness, reference  # noqa: E402
+from testing import chaos, harness, reference  # noqa: E402
+from testing.chaos import metric  # noqa: E402
 from testing.cluster import Cluster  # noqa: E402
 from testing.harness import Config, wait_until  # noqa: E402
 
@@ -115,11 +115,6 @@ def shared_files(cluster, job_id):
     return present, referenced
 
 
-def metric(cluster, job_id, name):
-    values = cluster.rest_json(f"/jobs/{job_id}/metrics?get={name}")
-    return int(values[0]["value"]) if values else None
-
-
 class RecoveryTest(unittest.TestCase):
 
     def test_three_taskmanager_kills_exactly_once(self):
@@ -129,45 +124,16 @@ class RecoveryTest(unittest.TestCase):
         with Cluster(taskmanagers=3, slots=2, name="chaos") as cluster:
             spec, out = write_spec(cluster, "chaos", data, state=ROCKSDB)
             job_id = cluster.submit(spec)
-            seen = {}
 
-            def recovered_with_fresh_checkpoint(min_completed):
-                job = cluster.job(job_id)
-                seen["job"] = job
-                if job.get("state") in ("FINISHED", "FAILED", "CANCELED"):
-                    raise AssertionError(f"job ended {job.get('state')} before kill "
-                                         f"{len(seen.get('kills', [])) + 1}: "
-                                         f"{job.get('failure-cause', '')}")
-                subtasks = [s for v in job["vertices"] for s in v["subtasks"]]
-                if job.get("state") != "RUNNING" or any(s["status"] != "RUNNING" for s in subtasks):
-                    return None
-                completed = metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0
-                return subtasks if completed >= min_completed else None
-
-            kills = seen["kills"] = []
-            for k in range(1, KILLS + 1):
-                before = metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0
-                subtasks = wait_until(lambda: recovered_with_fresh_checkpoint(before + 1), 60,
-                                      lambda: f"recovery and a new checkpoint before kill {k}: "
-                                              f"{json.dumps(seen.get('job'))[:2000]}")
+            def rocksdb_gauges(k):
                 if k == 1:
                     # RocksDB's own gauges reach the job metrics (heartbeats, ~1 s refresh).
                     for gauge in ("rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
                                   "state.size-bytes"):
                         wait_until(lambda: (metric(cluster, job_id, gauge) or 0) > 0, 10,
                                    f"job metric {gauge} > 0")
-                time.sleep(rng.uniform(0.2, 3.0))  # a random moment, not synchronisation
-                busy = {s["taskmanager-id"] for s in subtasks}
-                candidates = [tm for tm in cluster.taskmanagers if tm.alive() and tm.id in busy]
-                self.assertTrue(candidates, f"no live TaskManager runs subtasks: {busy}")
-                victim = rng.choice(candidates)
-                victim.kill()
-                victim.popen.wait(timeout=10)
-                kills.append(victim.id)
-                print(f"kill {k}: SIGKILL {victim.name} ({victim.id})", flush=True)
-                cluster.add_taskmanager()
-                wait_until(lambda: (metric(cluster, job_id, "numRestarts") or 0) >= k, 30,
-                           f"restart {k} after killing {victim.id}")
+
+            kills = chaos.kill_taskmanagers(cluster, job_id, KILLS, rng, rocksdb_gauges)
 
             job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
             self.assertEqual(metric(cluster, job_id, "numRestarts"), KILLS,

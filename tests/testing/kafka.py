@@ -126,3 +126,72 @@ class KafkaDev:
                     f.close()
                 except OSError:
                     pass
+
+
+def produce_lines(bootstrap, topic, partitions, lines, compression="zstd"):
+    """Writes `lines` (bytes, without newlines) into partitions 0..partitions-1 of `topic`,
+    round-robin (line i to partition i mod partitions), one message per line, with one
+    independent `kcat -P -p <partition>` producer per partition. Returns the number written.
+
+    Round-robin keeps the partitions equally full: librdkafka 2.0.2's mock keeps only ~5 MB of
+    batches per partition (tools/kafka-dev/README.md), which zstd batches of the flights CSV fit
+    at 375,000 rows per partition.
+    """
+    producers = [subprocess.Popen([kcat(), "-P", "-b", bootstrap, "-t", topic, "-p", str(p),
+                                   "-z", compression, "-X", "linger.ms=100"],
+                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=_die_with_parent)
+                 for p in range(partitions)]
+    buffers = [[] for _ in range(partitions)]
+    n = 0
+    try:
+        for line in lines:
+            buffers[n % partitions].append(line)
+            n += 1
+            if n % (partitions * 20000) == 0:
+                for p, b in enumerate(buffers):
+                    producers[p].stdin.write(b"\n".join(b) + b"\n")
+                    b.clear()
+        for p, b in enumerate(buffers):
+            if b:
+                producers[p].stdin.write(b"\n".join(b) + b"\n")
+    finally:
+        for pr in producers:
+            pr.stdin.close()
+    for p, pr in enumerate(producers):
+        code = pr.wait(timeout=300)
+        err = pr.stderr.read().decode(errors="replace")
+        pr.stderr.close()
+        if code != 0:
+            raise AssertionError(f"kcat -P to {topic} partition {p} exited {code}: {err[-2000:]}")
+    return n
+
+
+def end_offsets(bootstrap, topic, partitions, which=-1):
+    """The end offset (high watermark; which=-1) or the first offset still held (which=-2) of
+    each partition, by `kcat -Q` (a ListOffsets request)."""
+    argv = [kcat(), "-Q", "-b", bootstrap]
+    for p in range(partitions):
+        argv += ["-t", f"{topic}:{p}:{which}"]
+    r = run(argv, timeout_s=60)
+    if r.returncode != 0:
+        raise AssertionError(f"kcat -Q failed: {r.stderr[-2000:]}")
+    offsets = {}
+    for line in r.stdout.splitlines():
+        # "flights [3] offset 375000"
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == topic and parts[2] == "offset":
+            offsets[int(parts[1].strip("[]"))] = int(parts[3])
+    if sorted(offsets) != list(range(partitions)):
+        raise AssertionError(f"kcat -Q answered for partitions {sorted(offsets)}:\n{r.stdout}")
+    return [offsets[p] for p in range(partitions)]
+
+
+def consume(bootstrap, topic, fmt="%s\\n", timeout_s=120):
+    """Every message of `topic` from the start to the current end, formatted by kcat's -f
+    (default: the value and a newline), as text."""
+    r = run([kcat(), "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
+             "-f", fmt], timeout_s=timeout_s)
+    if r.returncode != 0:
+        raise AssertionError(f"kcat -C {topic} exited {r.returncode}: {r.stderr[-2000:]}")
+    return r.stdout

@@ -109,14 +109,19 @@ def read_output(out_dir, expected_parts=None):
                                 f"{header}")
             for line_no, row in enumerate(reader, start=2):
                 try:
-                    if len(row) != 6:
-                        raise ValueError(f"expected 6 columns, found {len(row)}")
-                    rows.append((row[0], row[1], row[2], int(row[3]), float(row[4]),
-                                 int(row[5])))
+                    rows.append(parse_row(row))
                 except ValueError as e:
                     if len(problems) < 20:
                         problems.append(f"{path}:{line_no}: {e}: {row}")
     return rows, problems
+
+
+def parse_row(row):
+    """One output row of the flight-delays job (a list of 6 CSV fields) as flight_delays()
+    returns it; ValueError if it has another shape."""
+    if len(row) != 6:
+        raise ValueError(f"expected 6 columns, found {len(row)}")
+    return (row[0], row[1], row[2], int(row[3]), float(row[4]), int(row[5]))
 
 
 def compare_rows(actual, expected, max_report=10):

@@ -103,6 +103,24 @@ TEST(MetadataCodecTest, SubtaskStateHandleRoundTripsThroughAnOpaqueString) {
   EXPECT_THAT(missing.status().message(), HasSubstr("subtask"));
 }
 
+TEST(MetadataCodecTest, CoordinatorStatesRoundTripAndAreOptional) {
+  CheckpointMetadata m = SampleMetadata(3);
+  const std::string without = EncodeMetadataJson(m);
+  EXPECT_THAT(without, ::testing::Not(HasSubstr("coordinators")));  // older readers' format
+  m.coordinator_states["kafka-in"] = std::string("KFKN\x01\0\0\0\xff", 9);
+  m.coordinator_states["other"] = "";
+  const std::string with = EncodeMetadataJson(m);
+  auto decoded = DecodeMetadataJson(with, "test");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, m);
+  auto old = DecodeMetadataJson(without, "test");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->coordinator_states.empty());
+  std::string corrupt = with;
+  corrupt.replace(corrupt.find("\"kafka-in\": \"") + 14, 1, "*");
+  EXPECT_EQ(DecodeMetadataJson(corrupt, "test").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(CheckpointStorageTest, MetadataRoundTripAndFlinkLayout) {
   CheckpointStorage storage(root_.string(), kJob);
   EXPECT_EQ(storage.CheckpointDir(7), (root_ / kJob / "chk-7").string());

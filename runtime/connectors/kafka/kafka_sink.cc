@@ -106,10 +106,25 @@ class RdKafkaProducer : public KafkaProducerClient {
     const int64_t ts = r.timestamp_ms;
     const std::string topic(r.topic);
     for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_VALUE(value, value_len),
-          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(ts),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err;
+      if (r.headers.empty()) {
+        err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_KEY(key, key_len),
+                                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END);
+      } else {
+        // librdkafka takes ownership of the headers only when the produce succeeds.
+        rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size());
+        for (const auto& [name, hvalue] : r.headers) {
+          rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()),
+                              hvalue.data(), static_cast<ssize_t>(hvalue.size()));
+        }
+        err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_KEY(key, key_len),
+                                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_headers_destroy(headers);
+      }
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceError(err);
       // Backpressure: librdkafka's queue is full until deliveries free it.
@@ -611,7 +626,7 @@ class KafkaSink : public operators::Operator {
         begun = true;
       }
       for (const SavedMessage& m : t.messages) {
-        ProducerRecord rec{opts_.topic, m.value, m.key, m.has_key, m.timestamp_ms};
+        ProducerRecord rec{opts_.topic, m.value, m.key, m.has_key, m.timestamp_ms, {}};
         RETURN_IF_ERROR(Wrap(producer->Produce(rec)));
       }
       last = std::max(last, t.checkpoint_id);

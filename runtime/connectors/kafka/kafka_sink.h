@@ -61,8 +61,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -95,6 +97,9 @@ struct ProducerRecord {
   std::string_view key;
   bool has_key = false;
   int64_t timestamp_ms = 0;  // 0: the producer's clock
+  // Kafka record headers (name, value), in order; none by default. The sink writes none; the
+  // dead-letter producer (dead_letter.h) describes the failed record in them.
+  std::span<const std::pair<std::string_view, std::string_view>> headers = {};
 };
 
 // The producer calls the sink makes (the protocol of Flink's FlinkKafkaInternalProducer), so

@@ -3,10 +3,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <set>
 #include <utility>
 
@@ -15,8 +15,10 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/file/state_codec.h"
+#include "runtime/connectors/kafka/kafka_common.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
 #include "spdlog/spdlog.h"
@@ -154,31 +156,6 @@ struct PartitionList {
   rd_kafka_topic_partition_list_t* list;
 };
 
-// Kafka client ids: printable ASCII without spaces is safest.
-std::string SanitizeClientId(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    out.push_back(ok ? c : '_');
-  }
-  return out;
-}
-
-void LogFromRdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-  const char* name = rd_kafka_name(rk);
-  if (level <= 3) {
-    spdlog::error("kafka source [{}] {}: {}", name, fac, buf);
-  } else if (level == 4) {
-    spdlog::warn("kafka source [{}] {}: {}", name, fac, buf);
-  } else if (level <= 6) {
-    spdlog::info("kafka source [{}] {}: {}", name, fac, buf);
-  } else {
-    spdlog::debug("kafka source [{}] {}: {}", name, fac, buf);
-  }
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -219,11 +196,16 @@ class KafkaSource::Impl {
 
     // Drain the consumer queue: wait for the first message at most poll_timeout_ms, then take
     // only what is already there. `handled` bounds the loop also when records are skipped.
+    size_t limit = opts_.batch_size;
+    if (limiter_) {
+      limit = limiter_->Acquire();
+      if (limit == 0) return true;  // out of tokens for now: poll again
+    }
     size_t handled = 0;
     records_ = 0;
     bytes_ = 0;
     absl::Status st;
-    while (handled < opts_.batch_size && st.ok()) {
+    while (handled < limit && st.ok()) {
       rd_kafka_message_t* m =
           rd_kafka_consumer_poll(rk_, handled == 0 ? static_cast<int>(opts_.poll_timeout_ms) : 0);
       if (m == nullptr) break;
@@ -231,6 +213,7 @@ class KafkaSource::Impl {
       st = HandleMessage(m, now);
       rd_kafka_message_destroy(m);
     }
+    if (limiter_) limiter_->Consume(handled);
     // Counters once per poll, not per record.
     if (records_ > 0) {
       metrics_->records_in.fetch_add(records_, std::memory_order_relaxed);
@@ -384,41 +367,13 @@ class KafkaSource::Impl {
     }
     decoder_ = std::move(*decoder);
     const bool builtin = opts_.split_assignment == SplitAssignment::kBuiltInDiscovery;
-    if (!opts_.topics.empty() && !opts_.topic_pattern.empty()) {
-      return InvalidArgumentF(
-          "kafka source: give either topics or a topic pattern, not both (topics [{}], "
-          "pattern '{}')",
-          fmt::join(opts_.topics, ", "), opts_.topic_pattern);
-    }
-    if (builtin && opts_.topics.empty() && opts_.topic_pattern.empty()) {
-      return InvalidArgumentF("kafka source: no topics and no topic pattern to read");
-    }
-    for (const std::string& t : opts_.topics) {
-      if (t.empty()) return InvalidArgumentF("kafka source: an empty topic name in topics");
-    }
-    if (!opts_.topic_pattern.empty()) {
-      try {
-        pattern_.emplace(opts_.topic_pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return InvalidArgumentF(
-            "kafka source: topic pattern '{}' is not a valid regular "
-            "expression: {}",
-            opts_.topic_pattern, e.what());
-      }
-    }
+    ASSIGN_OR_RETURN(selector_, TopicSelector::Create(opts_.topics, opts_.topic_pattern,
+                                                      /*required=*/builtin, "kafka source"));
+    RETURN_IF_ERROR(CheckBootstrapServers(opts_, "kafka source"));
     auto prop = [&](const char* key) -> const std::string* {
       auto it = opts_.properties.find(key);
       return it == opts_.properties.end() ? nullptr : &it->second;
     };
-    if (const std::string* bs = prop("bootstrap.servers")) {
-      if (!opts_.bootstrap_servers.empty() && *bs != opts_.bootstrap_servers) {
-        return InvalidArgumentF(
-            "kafka source: bootstrap.servers is '{}' but properties set it to '{}'",
-            opts_.bootstrap_servers, *bs);
-      }
-    } else if (opts_.bootstrap_servers.empty()) {
-      return InvalidArgumentF("kafka source: bootstrap.servers is required");
-    }
     if (const std::string* v = prop("enable.auto.commit"); v != nullptr && *v != "false") {
       return InvalidArgumentF(
           "kafka source: enable.auto.commit must stay false (found '{}'): offsets live in "
@@ -442,6 +397,13 @@ class KafkaSource::Impl {
           opts_.starting_timestamp_ms);
     }
     if (opts_.batch_size == 0) return InvalidArgumentF("kafka source: batch-size must be >= 1");
+    if (!(opts_.rate_records_per_second >= 0) || std::isinf(opts_.rate_records_per_second)) {
+      return InvalidArgumentF("kafka source: rate must be a finite number >= 0 records per "
+                              "second, found {}", opts_.rate_records_per_second);
+    }
+    if (opts_.rate_records_per_second > 0) {
+      limiter_.emplace(opts_.rate_records_per_second, opts_.batch_size);
+    }
     if (opts_.poll_timeout_ms < 0 || opts_.poll_timeout_ms > 60'000) {
       return InvalidArgumentF("kafka source: poll timeout must be in [0, 60000] ms, found {}",
                               opts_.poll_timeout_ms);
@@ -499,6 +461,10 @@ class KafkaSource::Impl {
     add_default("auto.offset.reset",
                 opts_.starting_offsets == StartingOffsets::kLatest ? "latest" : "earliest");
     if (Bounded()) add_default("enable.partition.eof", "true");
+    // librdkafka's default (100000) throttled the reader ~4x below `kcat -C` with 8 partitions
+    // (benchmarks/RESULTS.md): fetching pauses while that many messages wait, and all partitions
+    // share the reader's queue. Memory stays bounded by queued.max.messages.kbytes (64 MB).
+    add_default("queued.min.messages", "1000000");
     if (!user_group_) settings.emplace_back("group.id", std::string(kDefaultGroupId));
     const std::string who = !ctx_.operator_uid.empty()    ? ctx_.operator_uid
                             : !ctx_.operator_name.empty() ? ctx_.operator_name
@@ -661,18 +627,6 @@ class KafkaSource::Impl {
     }
   }
 
-  bool Matches(const std::string& topic) const {
-    if (pattern_.has_value()) {
-      if (topic.size() >= 2 && topic[0] == '_' && topic[1] == '_') return false;
-      try {
-        return std::regex_match(topic, *pattern_);
-      } catch (const std::regex_error&) {
-        return false;  // too complex for std::regex on this name
-      }
-    }
-    return std::find(opts_.topics.begin(), opts_.topics.end(), topic) != opts_.topics.end();
-  }
-
   // The starting offset of a partition discovered now (see kafka_source.h).
   KafkaPartitionSplit StartFor(const std::string& topic, int32_t partition) const {
     KafkaPartitionSplit s;
@@ -709,41 +663,24 @@ class KafkaSource::Impl {
       if (Bounded() || opts_.partition_discovery_interval_ms <= 0) return absl::OkStatus();
       if (now < next_discovery_ms_) return absl::OkStatus();
     }
-    const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, /*all_topics=*/1, nullptr, &md,
-                                                static_cast<int>(opts_.request_timeout_ms));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (!first_discovery_done_) {
-        return UnavailableF(
-            "kafka source {}: cannot list the topics of the cluster at '{}' within {} ms: {}",
-            Where(), BootstrapServers(), opts_.request_timeout_ms, rd_kafka_err2str(err));
-      }
-      spdlog::warn("kafka source {}: partition discovery failed (retrying in {} ms): {}", Where(),
-                   opts_.partition_discovery_interval_ms, rd_kafka_err2str(err));
+    auto found = DiscoverPartitions(rk_, *selector_, opts_.request_timeout_ms,
+                                    fmt::format("kafka source {}", Where()), BootstrapServers());
+    if (!found.ok()) {
+      if (!first_discovery_done_) return found.status();
+      spdlog::warn("{} (partition discovery retries in {} ms)", found.status().message(),
+                   opts_.partition_discovery_interval_ms);
       next_discovery_ms_ = now + opts_.partition_discovery_interval_ms;
       return absl::OkStatus();
     }
-    std::set<std::string> present;
+    const std::set<std::string>& present = found->present;
     size_t added = 0;
-    for (int t = 0; t < md->topic_cnt; ++t) {
-      const rd_kafka_metadata_topic_t& topic = md->topics[t];
-      std::string name(topic.topic);
-      if (!Matches(name)) continue;
-      if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        spdlog::warn("kafka source {}: topic '{}' skipped in this discovery: {}", Where(), name,
-                     rd_kafka_err2str(topic.err));
-        continue;
-      }
-      present.insert(name);
-      for (int i = 0; i < topic.partition_cnt; ++i) {
-        const rd_kafka_metadata_partition_t& part = topic.partitions[i];
-        if (KafkaSplitOwner(name, part.id, ctx_.parallelism) != ctx_.subtask_index) continue;
-        if (Find(name, part.id) != nullptr) continue;
-        if (part.leader < 0) continue;  // no leader yet: its offsets cannot be listed; next time
-        if (AddPartition(StartFor(name, part.id), now) != nullptr) ++added;
+    for (const auto& [name, parts] : found->partitions) {
+      for (int32_t partition : parts) {
+        if (KafkaSplitOwner(name, partition, ctx_.parallelism) != ctx_.subtask_index) continue;
+        if (Find(name, partition) != nullptr) continue;
+        if (AddPartition(StartFor(name, partition), now) != nullptr) ++added;
       }
     }
-    rd_kafka_metadata_destroy(md);
     for (const std::string& t : opts_.topics) {
       if (present.count(t) > 0 || missing_warned_.count(t) > 0) continue;
       if (Bounded()) {
@@ -766,10 +703,7 @@ class KafkaSource::Impl {
     return absl::OkStatus();
   }
 
-  std::string BootstrapServers() const {
-    auto it = opts_.properties.find("bootstrap.servers");
-    return it != opts_.properties.end() ? it->second : opts_.bootstrap_servers;
-  }
+  std::string BootstrapServers() const { return BootstrapServersOf(opts_); }
 
   // Which of `parts` a result element of librdkafka is for (parts.size() if none): results are
   // matched by topic and partition, not by position.
@@ -1178,7 +1112,7 @@ class KafkaSource::Impl {
   operators::OperatorContext ctx_;
   std::function<int64_t()> now_ms_;
   std::unique_ptr<RecordDecoder> decoder_;
-  std::optional<std::regex> pattern_;
+  std::optional<TopicSelector> selector_;  // set by Validate
   int event_time_col_ = -1;
   bool user_group_ = false;
   rd_kafka_t* rk_ = nullptr;
@@ -1212,6 +1146,7 @@ class KafkaSource::Impl {
   std::vector<Partition*> to_unassign_;
 
   core::RecordBatch batch_;
+  std::optional<operators::RateLimiter> limiter_;  // with a rate only
   int64_t records_ = 0;  // consumed in the current PollNext
   int64_t bytes_ = 0;
   int64_t last_watermark_ = operators::kMinWatermark;
@@ -1258,6 +1193,13 @@ void KafkaSource::AddSplits(std::vector<KafkaPartitionSplit> splits) {
 
 void KafkaSource::NotifyNoMoreSplits() { impl_->NotifyNoMoreSplits(); }
 
+absl::Status KafkaSource::HandleOperatorEvent(std::string_view event) {
+  ASSIGN_OR_RETURN(KafkaReaderEvent e, DecodeReaderEvent(event));
+  if (!e.splits.empty()) impl_->AddSplits(std::move(e.splits));
+  if (e.no_more_splits) impl_->NotifyNoMoreSplits();
+  return absl::OkStatus();
+}
+
 std::vector<PartitionLag> KafkaSource::PartitionLags() const { return impl_->PartitionLags(); }
 
 std::vector<KafkaPartitionSplit> KafkaSource::CurrentSplits() const {
@@ -1267,6 +1209,24 @@ std::vector<KafkaPartitionSplit> KafkaSource::CurrentSplits() const {
 int64_t KafkaSource::CurrentWatermark() const { return impl_->CurrentWatermark(); }
 
 bool KafkaSource::IsIdle() const { return impl_->IsIdle(); }
+
+std::map<std::string, int64_t> KafkaSource::Gauges() const {
+  const KafkaSourceMetrics& m = *metrics_;
+  std::map<std::string, int64_t> g = {
+      {"kafka.records-lag-max", m.records_lag_max.load(std::memory_order_relaxed)},
+      {"kafka.records-consumed-total", m.records_in.load(std::memory_order_relaxed)},
+      {"kafka.bytes-consumed-total", m.bytes_in.load(std::memory_order_relaxed)},
+      {"kafka.records-skipped", m.records_skipped.load(std::memory_order_relaxed)},
+      {"kafka.records-dead-lettered", m.records_dead_lettered.load(std::memory_order_relaxed)},
+      {"kafka.records-null-skipped", m.records_null_skipped.load(std::memory_order_relaxed)},
+      {"kafka.assigned-partitions", m.assigned_partitions.load(std::memory_order_relaxed)},
+      {"kafka.commits-succeeded", m.commits_succeeded.load(std::memory_order_relaxed)},
+      {"kafka.commits-failed", m.commits_failed.load(std::memory_order_relaxed)}};
+  for (const PartitionLag& l : PartitionLags()) {
+    if (l.lag >= 0) g[fmt::format("kafka.{}.{}.records-lag", l.topic, l.partition)] = l.lag;
+  }
+  return g;
+}
 
 std::unique_ptr<KafkaSource> MakeKafkaSource(KafkaSourceOptions opts) {
   return std::make_unique<KafkaSource>(std::move(opts));

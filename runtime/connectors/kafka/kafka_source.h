@@ -10,24 +10,29 @@
 // always false.
 //
 // Split assignment, two modes (KafkaSourceOptions::split_assignment):
-//   - kBuiltInDiscovery (default, until the JobMaster runs a Kafka split enumerator): the
-//     reader is its own enumerator. It lists the cluster's topics (one Metadata request) at
-//     the first PollNext and then every `partition_discovery_interval_ms`, and takes the
-//     partitions of its topics (or of the topics matching `topic_pattern`) that Flink's
-//     KafkaSourceEnumerator would give it:
+//   - kEnumerator (what compiled jobs use): the JobMaster's KafkaSplitEnumerator
+//     (kafka_enumerator.h) discovers partitions and sends each reader its splits as operator
+//     events (HandleOperatorEvent -> AddSplits / NotifyNoMoreSplits). The reader reads only the
+//     splits it is given and those restored from a checkpoint; NotifyNoMoreSplits ends a
+//     bounded read (Flink's SourceReader#notifyNoMoreSplits). A re-sent split it already holds
+//     is ignored, so restored offsets win over the enumerator's starting position.
+//   - kBuiltInDiscovery (the options' default, for a reader without a JobMaster, e.g. in unit
+//     tests): the reader is its own enumerator. It lists the cluster's topics (one Metadata
+//     request, kafka_common.h DiscoverPartitions) at the first PollNext and then every
+//     `partition_discovery_interval_ms`, and takes the partitions of its topics (or of the
+//     topics matching `topic_pattern`) that Flink's KafkaSourceEnumerator would give it:
 //         owner(topic, partition) = (startIndex(topic) + partition) % parallelism,
 //         startIndex(topic) = ((topic.hashCode() * 31) & 0x7FFFFFFF) % parallelism
 //     (Java String.hashCode, see KafkaSplitOwner), so together the subtasks read every
-//     partition exactly once, and a new partition goes to exactly one of them.
-//   - kEnumerator: the reader reads only the splits given to AddSplits (and those restored
-//     from a checkpoint); NotifyNoMoreSplits ends a bounded read (Flink's
-//     SourceReader#notifyNoMoreSplits).
+//     partition exactly once, and a new partition goes to exactly one of them. The enumerator
+//     assigns with the same function.
 //
 // Starting positions (`starting_offsets`): kEarliest (default), kLatest, kTimestamp (the first
 // record with timestamp >= `starting_timestamp_ms`, by rd_kafka_offsets_for_times; where
 // there is none, the end of the partition, as Flink's TimestampOffsetsInitializer), or
 // kGroupOffsets (the offsets committed by `group.id`; partitions without one start at the
-// earliest offset). They apply to the partitions found by the FIRST discovery of a fresh start;
+// earliest offset). They apply to the partitions found by the FIRST discovery of a fresh start
+// (by the enumerator, or by the reader itself under kBuiltInDiscovery);
 // a partition discovered later (a new partition or a new topic matching the pattern) starts
 // at its earliest offset, so none of its records is lost (Flink 1.18's behaviour). Before a
 // split is assigned, its start is resolved to a concrete offset (one ListOffsets request per
@@ -98,9 +103,9 @@
 // PartitionLags() per partition. The lags come from librdkafka's cached high watermarks (no
 // request), refreshed at most once a second.
 //
-// Threading: the Source methods run on the Task thread. AddSplits and NotifyNoMoreSplits may be
-// called from any thread (the RPC thread that receives an enumerator's assignment); they queue
-// the splits for the next PollNext. metrics() and PartitionLags() may be read from any thread.
+// Threading: the Source methods run on the Task thread. AddSplits, NotifyNoMoreSplits and
+// HandleOperatorEvent may be called from any thread (the RPC thread that receives an
+// enumerator's event); they queue the splits for the next PollNext. metrics() and PartitionLags() may be read from any thread.
 // librdkafka runs its own threads inside the consumer handle.
 
 #include <atomic>
@@ -225,7 +230,8 @@ struct KafkaSourceOptions {
   // "fetch.min.bytes", "security.protocol", "auto.offset.reset"), applied after Sluice's
   // defaults, so they win. Sluice sets: enable.auto.commit=false (a "true" here is refused),
   // enable.auto.offset.store=false, auto.offset.reset=earliest (latest for kLatest) unless
-  // given, enable.partition.eof=true in bounded mode unless given, client.id
+  // given, enable.partition.eof=true in bounded mode unless given, queued.min.messages=1000000
+  // (librdkafka's 100000 throttled fetching, see RESULTS.md), client.id
   // "sluice-<operator uid or name>-<subtask>" unless given, and group.id
   // "sluice-kafka-source" unless given (librdkafka's manual assignment needs one; nothing is
   // committed under it).
@@ -254,13 +260,18 @@ struct KafkaSourceOptions {
 
   // `batch-size`: rows per emitted batch, >= 1. Default 1024.
   size_t batch_size = 1024;
+  // `rate`: at most this many records per second per subtask (token bucket of one batch,
+  // operators::RateLimiter, as the file source's `rate`); 0 = unlimited (default). For
+  // tests, demos and replaying a backlog gently.
+  double rate_records_per_second = 0;
   // Longest wait of one PollNext for the first message, ms >= 0 (so the task sees barriers and
   // cancellation promptly). Default 20.
   int64_t poll_timeout_ms = 20;
   // `partition-discovery-interval`, ms; <= 0 = discover once at start. Default 10 s. Flink's
-  // KafkaSource defaults to 5 min, which suits its JobMaster enumerator; this built-in
-  // discovery is one Metadata request per subtask, cheap enough to find new topics and
-  // partitions within seconds. Ignored in bounded mode and with kEnumerator.
+  // KafkaSource defaults to 5 min; the JobMaster's enumerator makes one Metadata request per
+  // job per interval (kBuiltInDiscovery: one per subtask), cheap enough to find new topics and
+  // partitions within seconds. Used by the enumerator and by kBuiltInDiscovery; ignored in
+  // bounded mode (discovery runs once).
   int64_t partition_discovery_interval_ms = 10'000;
   // Timeout of each blocking request (Metadata, ListOffsets, OffsetFetch), ms > 0; also how
   // long resolving a new split may keep failing before PollNext fails. Default 30 s.
@@ -270,7 +281,8 @@ struct KafkaSourceOptions {
   // completes. Default false. Needs group.id in properties.
   bool commit_offsets_on_checkpoint = false;
 
-  // Who assigns partitions (see the file comment). Default kBuiltInDiscovery.
+  // Who assigns partitions (see the file comment). Default kBuiltInDiscovery; the job
+  // compiler sets kEnumerator (the JobMaster's KafkaSplitEnumerator assigns).
   SplitAssignment split_assignment = SplitAssignment::kBuiltInDiscovery;
 
   // Processing-time clock for idleness, discovery and retries (monotonic ms). Null = the real
@@ -303,6 +315,17 @@ class KafkaSource final : public operators::Source {
   // No split will be added any more (thread-safe): once all its splits are finished, a
   // kEnumerator reader ends like a bounded one.
   void NotifyNoMoreSplits();
+  // An event of the JobMaster's KafkaSplitEnumerator (kafka_common.h KafkaReaderEvent: splits
+  // and/or no-more-splits), applied as AddSplits / NotifyNoMoreSplits (thread-safe). DataLoss
+  // or InvalidArgument for bytes that are not such an event.
+  absl::Status HandleOperatorEvent(std::string_view event) override;
+
+  // The job metrics of this reader (Task thread): "kafka.records-lag-max" (-1 until known),
+  // "kafka.<topic>.<partition>.records-lag" per assigned partition whose lag is known,
+  // "kafka.records-consumed-total", "kafka.bytes-consumed-total" (Kafka consumer metric names),
+  // "kafka.records-skipped", "kafka.records-dead-lettered", "kafka.records-null-skipped",
+  // "kafka.assigned-partitions", "kafka.commits-succeeded", "kafka.commits-failed".
+  std::map<std::string, int64_t> Gauges() const override;
 
   // Readable from any thread, also after Close.
   std::shared_ptr<const KafkaSourceMetrics> metrics() const { return metrics_; }

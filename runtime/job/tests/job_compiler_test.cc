@@ -196,8 +196,52 @@ TEST(JobCompiler, KafkaSource) {
   EXPECT_EQ(ErrorOf(Replace(kafka, "stop-at: latest", "stop-at: never")),
             "job.yaml:6:12: source: 'stop-at' must be 'latest' (bounded read)");
   EXPECT_EQ(ErrorOf(Replace(kafka, "  stop-at: latest\n", "  bad-records: dead-letter\n")),
-            "job.yaml:6:16: source: bad-records: dead-letter is not available in job specs yet "
-            "(use fail or skip)");
+            "job.yaml:6:16: source: bad-records: dead-letter needs a 'dead-letter: {topic: ...}' "
+            "section naming the topic bad records go to");
+  const std::string dlq = Replace(kafka, "  stop-at: latest\n",
+                                  "  bad-records: dead-letter\n  dead-letter: {topic: bad}\n");
+  EXPECT_TRUE(Compile(dlq).ok()) << ErrorOf(dlq);
+  EXPECT_EQ(ErrorOf(Replace(dlq, "{topic: bad}", "{topik: bad}")),
+            "job.yaml:7:17: source.dead-letter: unknown key 'topik' (expected one of: "
+            "bootstrap-servers, properties, topic)");
+  EXPECT_EQ(ErrorOf(Replace(dlq, "bad-records: dead-letter", "bad-records: skip")),
+            "job.yaml:7:16: source: 'dead-letter' is only used with bad-records: dead-letter");
+}
+
+TEST(JobCompiler, KafkaSink) {
+  const std::string kafka =
+      "name: k\nsource:\n  type: kafka\n  bootstrap-servers: 127.0.0.1:9092\n"
+      "  topic: flights\n  schema: {origin: string, delay: int64}\n"
+      "pipeline:\n  - filter: delay > 0\nsink:\n  type: kafka\n  bootstrap-servers: 127.0.0.1:9092\n"
+      "  topic: late\n  format: json\n  key: origin\n  delivery: exactly-once\n"
+      "  transactional-id-prefix: late-flights\n";
+  auto g = Compile(kafka);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const auto& ops = g->vertices.back().operators;
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops.back().name, "Sink: kafka");
+  auto sink = ops.back().factory();
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_EQ(ErrorOf(Replace(kafka, "  transactional-id-prefix: late-flights\n", "")),
+            "job.yaml:10:3: sink: delivery: exactly-once needs 'transactional-id-prefix' (unique "
+            "per sink among all jobs writing to the cluster, as in Flink)");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "key: origin", "key: airport")),
+            "job.yaml:14:8: sink: key field 'airport' is not in the records (origin:string, "
+            "delay:int64)");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: twice")),
+            "job.yaml:15:13: sink: kafka sink: delivery 'twice' is not one of none, "
+            "at-least-once, exactly-once");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "format: json", "format: raw")),
+            "job.yaml:13:11: sink: format raw writes one string field, but the records have 2 "
+            "field(s): origin:string, delay:int64");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: late\n", "  path: late\n")),
+            "job.yaml:12:3: sink: unknown key 'path' (expected one of: bootstrap-servers, "
+            "delimiter, delivery, format, key, name, partitioner, properties, topic, "
+            "transactional-id-pool-size, transactional-id-prefix, type, uid)");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: exactly-once\n  "
+                            "properties: {transactional.id: x}")),
+            "job.yaml:16:15: sink: property 'transactional.id' is set by the sink; give "
+            "'transactional-id-prefix' with delivery: exactly-once");
 }
 
 TEST(JobCompiler, YamlSyntaxError) {
