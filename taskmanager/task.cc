@@ -190,6 +190,9 @@ state::BackendOptions Task::BackendOptions() const {
   if (auto w = settings.find("state.backend.rocksdb.writebuffer.size"); w != settings.end()) {
     o.write_buffer_bytes = std::stoll(w->second);
   }
+  if (auto t = settings.find("state.backend.rocksdb.timer-service.factory"); t != settings.end()) {
+    o.rocksdb_timers = t->second != "HEAP";
+  }
   it = settings.find("state.local-dir");
   o.local_dir = it != settings.end() ? it->second
                                      : std::filesystem::temp_directory_path().string();

@@ -702,7 +702,17 @@ absl::Status Compiler::CompileSettings(const YAML::Node& root,
       (*out)["table.exec.state.ttl"] = std::to_string(ttl);
     }
     if (YAML::Node r = st["rocksdb"]) {
-      RETURN_IF_ERROR(CheckKeys(r, "state.rocksdb", {"block-cache-size", "write-buffer-size"}));
+      RETURN_IF_ERROR(CheckKeys(r, "state.rocksdb",
+                                {"block-cache-size", "write-buffer-size", "timer-service"}));
+      if (r["timer-service"]) {
+        // Flink's state.backend.rocksdb.timer-service.factory: ROCKSDB (default) | HEAP.
+        ASSIGN_OR_RETURN(std::string ts, GetString(r, "state.rocksdb", "timer-service", true));
+        if (ts != "rocksdb" && ts != "heap") {
+          return Error(r["timer-service"], "state.rocksdb: 'timer-service' must be rocksdb or "
+                       "heap, found '{}'", ts);
+        }
+        (*out)["state.backend.rocksdb.timer-service.factory"] = ts == "heap" ? "HEAP" : "ROCKSDB";
+      }
       // Flink's state.backend.rocksdb.block.cache-size / .writebuffer.size, in bytes or with a
       // unit suffix (kb, mb, gb).
       const std::pair<const char*, const char*> sizes[] = {

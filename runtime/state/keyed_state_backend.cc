@@ -1,6 +1,7 @@
 #include "runtime/state/keyed_state_backend.h"
 
 #include <algorithm>
+#include <tuple>
 #include <cstring>
 #include <limits>
 
@@ -152,10 +153,33 @@ KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, core::KeyGroupRang
     auto inst = internal::RocksDbInstance::Open(ro);
     if (inst.ok()) {
       rocks_ = *std::move(inst);
+      open_status_ = AttachTimers();
     } else {
       open_status_ = inst.status();
     }
   }
+}
+
+absl::Status KeyedStateBackend::AttachTimers() {
+  internal::RocksColumn* stored = rocks_->FindColumn(kTimerColumn);
+  if (options_.rocksdb_timers) {
+    if (stored == nullptr) {
+      ASSIGN_OR_RETURN(stored, rocks_->GetOrCreateColumn(kTimerColumn));
+    }
+    timers_.UseRocksDb(stored);
+    return rocks_->status();
+  }
+  if (stored == nullptr) return absl::OkStatus();
+  // Timers restored from RocksDB-resident timers into heap timers: move them over.
+  std::vector<std::tuple<int32_t, std::string, int64_t>> moved;
+  internal::EventTimeTimerService reader(range_);
+  reader.UseRocksDb(stored);
+  reader.ForEach([&](int32_t kg, std::string_view key_ns, int64_t ts) {
+    moved.emplace_back(kg, std::string(key_ns), ts);
+  });
+  for (const auto& [kg, key_ns, ts] : moved) timers_.Register(kg, key_ns, ts);
+  RETURN_IF_ERROR(stored->DeleteAll());
+  return rocks_->status();
 }
 
 KeyedStateBackend::~KeyedStateBackend() {
@@ -234,6 +258,9 @@ absl::Status KeyedStateBackend::RestoreIncremental(
       RETURN_IF_ERROR(rocks_->CopyKeyGroupsFrom(*other, std::max(range_.start, sources[i].range.start),
                                                 std::min(range_.end, sources[i].range.end)));
     }
+    // The timers of the restored key groups came in with the files (if they were in RocksDB);
+    // older checkpoints' heap timers come from the metas below.
+    RETURN_IF_ERROR(AttachTimers());
   }
   for (size_t i = 0; i < sources.size(); ++i) {
     RETURN_IF_ERROR(RestoreOne(i, sources[i].meta, sources[i].meta_offsets));
@@ -241,6 +268,7 @@ absl::Status KeyedStateBackend::RestoreIncremental(
   // States whose entries came in through the column families wait for registration like
   // canonically restored ones; a column family the metas do not name is corrupt input.
   for (const std::string& name : rocks_->ColumnNames()) {
+    if (name == kTimerColumn) continue;
     auto it = pending_.find(name);
     if (it == pending_.end()) {
       return DataLossF("restored RocksDB state has a column family for state '{}' that no meta "
@@ -401,7 +429,7 @@ absl::Status KeyedStateBackend::AdvanceWatermark(int64_t watermark, TimerCallbac
 }
 
 std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
-  if (timers_.size() == 0) return std::nullopt;
+  if (timers_.empty()) return std::nullopt;
   return timers_.EarliestTimestamp();
 }
 
@@ -484,7 +512,7 @@ absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::WriteSnapshot(bool meta_on
         w.PatchFixed64(block_len_at, w.position() - block_start);
       }
     }
-    timers_.WriteGroup(kg, w);
+    timers_.WriteGroup(kg, w, /*rocksdb_resident_too=*/!meta_only);
     w.PatchFixed64(len_at, w.position() - body_start);
     w.WriteFixed64(Checksum64(
         std::string_view(snap.bytes).substr(group_start, w.position() - group_start)));

@@ -8,8 +8,11 @@
 // and restores from one or more snapshots taken at any parallelism (same max parallelism) by
 // either storage, reading only the key groups it owns.
 //
-// Timers: both storages keep event-time timers on the heap (Flink's
-// `state.backend.rocksdb.timer-service.factory: HEAP`) and write them into snapshots.
+// Timers: the heap storage keeps event-time timers on the heap; the RocksDB storage keeps them
+// in a column family of its instance by default (BackendOptions::rocksdb_timers; Flink's
+// `state.backend.rocksdb.timer-service.factory: ROCKSDB`, its default), so they are in the SST
+// files of incremental checkpoints and restore without re-insertion (timer_service.h). Full
+// snapshots hold every timer either way, in the same format.
 //
 // Usage, per record (the operator's task thread):
 //   backend.SetCurrentKey(key_bytes, key_group);   // key group from core::KeySelector
@@ -86,6 +89,9 @@ struct BackendOptions {
   std::string local_dir;
   int64_t block_cache_bytes = int64_t{64} << 20;   // RocksDB LRU block cache, bytes
   int64_t write_buffer_bytes = int64_t{64} << 20;  // RocksDB memtable size per state, bytes
+  // kRocksDb: event-time timers in RocksDB (true, the default; Flink's timer-service.factory
+  // ROCKSDB) or on the heap (false; HEAP). Ignored by kHeap.
+  bool rocksdb_timers = true;
   // Processing time for state TTL (Flink's TtlTimeProvider); null: Clock::System(). Must
   // outlive the backend (RocksDB compaction threads read it). Tests inject a ManualClock.
   const Clock* clock = nullptr;
@@ -207,6 +213,7 @@ class KeyedStateBackend {
   // error (remaining due timers stay registered).
   absl::Status AdvanceWatermark(int64_t watermark, TimerCallback on_timer);
   int64_t current_watermark() const { return watermark_; }
+  // Number of registered timers (with timers in RocksDB: a full scan; for tests).
   size_t NumEventTimeTimers() const { return timers_.size(); }
   // Earliest registered timer's timestamp, if any.
   std::optional<int64_t> EarliestEventTimeTimer() const;
@@ -234,15 +241,16 @@ class KeyedStateBackend {
                        const std::vector<std::vector<std::pair<int32_t, uint64_t>>>& offsets);
 
   // Approximate footprint of state and timers, in bytes: heap bytes, O(entries); on RocksDB,
-  // memtables + SST files of every state (RocksDB's estimates) + heap timers.
+  // memtables + SST files of every state and of the timers (RocksDB's estimates).
   int64_t ApproximateSizeBytes() const;
 
   // --- Incremental checkpoints (kRocksDb; Flink's RocksIncrementalSnapshotStrategy) ---------
   // The synchronous part of an incremental checkpoint: memtables flushed, then a RocksDB
   // checkpoint (hard links to the immutable SST files, plus MANIFEST/CURRENT/OPTIONS copies)
   // in `dir`, which must not exist yet (its parent must), and a small canonical "meta" snapshot
-  // (format above) with the names and kinds of all states, the heap timers and restored state
-  // not registered yet, but none of the entries stored in RocksDB. An uploader sends the SST
+  // (format above) with the names and kinds of all states, the heap timers (if timers are not
+  // in RocksDB) and restored state not registered yet, but none of the entries stored in
+  // RocksDB. An uploader sends the SST
   // files a previous checkpoint lacked (runtime/checkpoint/incremental_uploader.h); the caller
   // deletes `dir` afterwards. FailedPrecondition on the heap.
   absl::StatusOr<IncrementalSnapshot> SnapshotIncremental(const std::string& dir);
@@ -308,6 +316,11 @@ class KeyedStateBackend {
   absl::Status Register(std::unique_ptr<internal::StateTableBase> state);
   // The canonical snapshot; without RocksDB-resident entries when `meta_only`.
   absl::StatusOr<KeyedStateSnapshot> WriteSnapshot(bool meta_only) const;
+  // kRocksDb: points the timer service at the instance's timer column family (RocksDB timers),
+  // or moves timers found there onto the heap (heap timers). After opening or replacing rocks_.
+  absl::Status AttachTimers();
+  // The column family of RocksDB-resident timers ("state:__timers"; no user state has this name).
+  static constexpr std::string_view kTimerColumn = "__timers";
   absl::Status RestoreOne(size_t index, std::string_view bytes,
                           const std::vector<std::pair<int32_t, uint64_t>>& offsets);
 

@@ -409,15 +409,18 @@ absl::Status RocksColumn::PutGroup(
 }
 
 void RocksColumn::ForEachInKeyGroup(
-    int32_t key_group, absl::FunctionRef<bool(std::string_view, std::string_view)> fn) const {
-  char lo[2], hi[2];
-  PutKeyGroup(lo, key_group);
+    int32_t key_group, absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
+    std::string_view from) const {
+  std::string lo(2 + from.size(), '\0');
+  char hi[2];
+  PutKeyGroup(lo.data(), key_group);
+  std::memcpy(lo.data() + 2, from.data(), from.size());
   PutKeyGroup(hi, key_group + 1);  // kg <= 32767, so kg + 1 fits in 2 bytes
   rocksdb::Slice upper(hi, 2);
   rocksdb::ReadOptions ro = db_->shared_->read;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->db_->NewIterator(ro, handle_));
-  for (it->Seek(rocksdb::Slice(lo, 2)); it->Valid(); it->Next()) {
+  for (it->Seek(S(lo)); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     rocksdb::Slice v = it->value();
     if (!fn(std::string_view(k.data() + 2, k.size() - 2), std::string_view(v.data(), v.size()))) {
@@ -425,6 +428,14 @@ void RocksColumn::ForEachInKeyGroup(
     }
   }
   if (!it->status().ok()) RecordError(FromRocks(it->status(), "iterate", db_->dir_));
+}
+
+absl::Status RocksColumn::DeleteAll() {
+  const char lo[2] = {0, 0};
+  const char top[2] = {static_cast<char>(0xff), static_cast<char>(0xff)};
+  return FromRocks(db_->db_->DeleteRange(db_->shared_->write, handle_, rocksdb::Slice(lo, 2),
+                                         rocksdb::Slice(top, 2)),
+                   "delete all", db_->dir_);
 }
 
 bool RocksColumn::HasKeyGroup(int32_t key_group) const {

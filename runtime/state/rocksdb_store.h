@@ -93,9 +93,12 @@ class RocksColumn {
   absl::Status PutGroup(int32_t key_group,
                         const std::vector<std::pair<std::string_view, std::string_view>>& kvs);
   // Visits the entries of `key_group` in key order: fn(composite, value); fn returns false to
-  // stop.
+  // stop. With `from`, starts at the first composite key >= from.
   void ForEachInKeyGroup(int32_t key_group,
-                         absl::FunctionRef<bool(std::string_view, std::string_view)> fn) const;
+                         absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
+                         std::string_view from = {}) const;
+  // Deletes every entry (range tombstones).
+  absl::Status DeleteAll();
   bool HasKeyGroup(int32_t key_group) const;
   // Number of entries (a full scan).
   size_t Count() const;

@@ -158,6 +158,14 @@ TEST(JobCompiler, StateBackendSettings) {
   EXPECT_EQ(g->settings.at("state.local-dir"), "/base/rocks");
   EXPECT_EQ(g->settings.at("state.backend.rocksdb.block.cache-size"), "8388608");
   EXPECT_EQ(g->settings.at("state.backend.rocksdb.writebuffer.size"), "1024");
+  EXPECT_FALSE(g->settings.contains("state.backend.rocksdb.timer-service.factory"));
+  auto heap_timers = Compile(std::string(kSpec) +
+                             "state:\n  backend: rocksdb\n  rocksdb:\n    timer-service: heap\n");
+  ASSERT_TRUE(heap_timers.ok()) << heap_timers.status();
+  EXPECT_EQ(heap_timers->settings.at("state.backend.rocksdb.timer-service.factory"), "HEAP");
+  EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  rocksdb:\n    timer-service: disk\n"),
+            "job.yaml:31:20: state.rocksdb: 'timer-service' must be rocksdb or heap, found "
+            "'disk'");
   EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  backend: leveldb\n"),
             "job.yaml:30:12: state: unknown backend 'leveldb' (expected heap or rocksdb)");
   std::string msg = ErrorOf(std::string(kSpec) +

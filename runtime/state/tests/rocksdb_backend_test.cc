@@ -4,7 +4,9 @@
 // lives on disk in the backend's own directory and is removed with it, in-place mutation
 // through value() pointers is persisted, incremental checkpoints, and open errors.
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <string>
@@ -385,6 +387,158 @@ TEST(RocksDbBackendTest, IncrementalSnapshotsRescaleByKeyGroups) {
   EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
   EXPECT_THAT(st.message(), HasSubstr(".gone"));
   fs::remove_all(parent);
+}
+
+// --- Timers in RocksDB (timer_service.h, RocksDB mode) ---------------------------------------
+
+// Fires every due timer; returns (key, ns, timestamp) in firing order.
+std::vector<std::tuple<std::string, int64_t, int64_t>> FireUpTo(KeyedStateBackend& b,
+                                                                int64_t watermark) {
+  std::vector<std::tuple<std::string, int64_t, int64_t>> fired;
+  absl::Status st = b.AdvanceWatermark(
+      watermark, [&](std::string_view key, int32_t, int64_t ns, int64_t ts) {
+        fired.emplace_back(std::string(key), ns, ts);
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(st.ok()) << st;
+  return fired;
+}
+
+// One key group holds thousands of timers, far more than the 128 cached: registrations above
+// and below the cached ones, late timers below the last fired one, deletions of cached and
+// uncached timers, and negative timestamps fire exactly as on the heap, in the same order.
+TEST(RocksDbTimersTest, ManyTimersInOneKeyGroupFireLikeTheHeapAcrossCacheRefills) {
+  const std::string dir = TestDir("timers-one-group");
+  BackendOptions heap_opts;
+  auto heap = Make(heap_opts, {5, 5});
+  auto rocks = Make(Rocks(dir), {5, 5});
+  ASSERT_NE(heap, nullptr);
+  ASSERT_NE(rocks, nullptr);
+  auto both = [&](auto&& fn) {
+    fn(*heap);
+    fn(*rocks);
+  };
+  uint64_t x = 88172645463325252ull;  // xorshift: the same pseudo-random sequence for both
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::vector<std::tuple<std::string, int64_t, int64_t>> registered;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = "k" + std::to_string(next() % 500);
+    const int64_t ns = static_cast<int64_t>(next() % 3);
+    const int64_t ts = static_cast<int64_t>(next() % 10000) - 2000;
+    registered.emplace_back(key, ns, ts);
+    both([&](KeyedStateBackend& b) {
+      b.SetCurrentKey(key, 5);
+      b.RegisterEventTimeTimer(ns, ts);
+    });
+  }
+  EXPECT_EQ(rocks->NumEventTimeTimers(), heap->NumEventTimeTimers());
+  // Delete every 7th registration: most of them are not cached.
+  for (size_t i = 0; i < registered.size(); i += 7) {
+    const auto& [key, ns, ts] = registered[i];
+    both([&](KeyedStateBackend& b) {
+      b.SetCurrentKey(key, 5);
+      b.DeleteEventTimeTimer(ns, ts);
+    });
+  }
+  ASSERT_EQ(rocks->EarliestEventTimeTimer(), heap->EarliestEventTimeTimer());
+  for (int64_t wm = -2500; wm <= 9000; wm += 700) {
+    auto h = FireUpTo(*heap, wm);
+    auto r = FireUpTo(*rocks, wm);
+    ASSERT_EQ(r, h) << "watermark " << wm;
+    // Late timers (at or below the watermark) and new ones far ahead.
+    for (int i = 0; i < 40; ++i) {
+      const std::string key = "late" + std::to_string(next() % 50);
+      const int64_t ts = wm - static_cast<int64_t>(next() % 300) + (i % 2 == 0 ? 0 : 5000);
+      both([&](KeyedStateBackend& b) {
+        b.SetCurrentKey(key, 5);
+        b.RegisterEventTimeTimer(0, ts);
+      });
+    }
+  }
+  EXPECT_EQ(FireUpTo(*rocks, std::numeric_limits<int64_t>::max()),
+            FireUpTo(*heap, std::numeric_limits<int64_t>::max()));
+  EXPECT_EQ(rocks->NumEventTimeTimers(), 0u);
+  EXPECT_FALSE(rocks->EarliestEventTimeTimer().has_value());
+  EXPECT_TRUE(rocks->status().ok()) << rocks->status();
+}
+
+// Timers of an incremental checkpoint are in its SST files, not in the meta snapshot, and a
+// restore at another parallelism (2 -> 1) and into heap timers brings each back exactly once.
+TEST(RocksDbTimersTest, TimersTravelInSstFilesAndRestoreAtAnotherParallelism) {
+  const std::string dir = TestDir("timers-incremental");
+  fs::remove_all(dir);
+  const std::vector<std::string> keys = Keys(2000);
+  const core::KeyGroupRange halves[2] = {{0, 63}, {64, 127}};
+  std::vector<IncrementalSnapshot> snaps;
+  std::set<std::tuple<std::string, int64_t, int64_t>> expected;
+  for (int s = 0; s < 2; ++s) {
+    auto b = Make(Rocks(dir), halves[s]);
+    ASSERT_NE(b, nullptr);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!halves[s].Contains(KeyGroupOf(keys[i]))) continue;
+      b->SetCurrentKey(keys[i], KeyGroupOf(keys[i]));
+      b->RegisterEventTimeTimer(3, static_cast<int64_t>(i % 97));
+      expected.emplace(keys[i], 3, static_cast<int64_t>(i % 97));
+    }
+    auto snap = b->SnapshotIncremental(dir + "/chk-" + std::to_string(s));
+    ASSERT_TRUE(snap.ok()) << snap.status();
+    snaps.push_back(*std::move(snap));
+  }
+  // The metas hold no timer: one 8-byte key-group header + 1-byte block and timer counts each.
+  for (const auto& snap : snaps) EXPECT_LT(snap.meta.bytes.size(), 64u * 20 + 200);
+
+  for (bool rocksdb_timers : {true, false}) {
+    BackendOptions o = Rocks(dir);
+    o.rocksdb_timers = rocksdb_timers;
+    auto restored = Make(o, {0, 127});
+    ASSERT_NE(restored, nullptr);
+    ASSERT_TRUE(restored->RestoreIncremental({SourceOf(snaps[0], halves[0]),
+                                              SourceOf(snaps[1], halves[1])})
+                    .ok());
+    EXPECT_EQ(restored->NumEventTimeTimers(), expected.size()) << rocksdb_timers;
+    auto fired = FireUpTo(*restored, 1000);
+    std::set<std::tuple<std::string, int64_t, int64_t>> got(fired.begin(), fired.end());
+    EXPECT_EQ(got.size(), fired.size()) << "a timer fired twice";
+    EXPECT_EQ(got, expected) << rocksdb_timers;
+    EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end(), [](const auto& a, const auto& b) {
+      return std::get<2>(a) < std::get<2>(b);
+    }));
+  }
+}
+
+// A checkpoint taken with heap timers (timers in the meta snapshot) restores into RocksDB
+// timers, and a canonical snapshot of RocksDB timers holds them all.
+TEST(RocksDbTimersTest, HeapTimerCheckpointsRestoreIntoRocksDbTimersAndSnapshotsHoldThem) {
+  const std::string dir = TestDir("timers-heap-to-rocks");
+  fs::remove_all(dir);
+  BackendOptions heap_timers = Rocks(dir);
+  heap_timers.rocksdb_timers = false;
+  auto old = Make(heap_timers);
+  ASSERT_NE(old, nullptr);
+  for (int i = 0; i < 300; ++i) {
+    const std::string k = "key-" + std::to_string(i);
+    old->SetCurrentKey(k, KeyGroupOf(k));
+    old->RegisterEventTimeTimer(0, i);
+  }
+  auto snap = old->SnapshotIncremental(dir + "/chk");
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  auto now = Make(Rocks(dir));
+  ASSERT_NE(now, nullptr);
+  ASSERT_TRUE(now->RestoreIncremental({SourceOf(*snap, {0, kMaxP - 1})}).ok());
+  EXPECT_EQ(now->NumEventTimeTimers(), 300u);
+  auto full = now->Snapshot();
+  ASSERT_TRUE(full.ok()) << full.status();
+  auto heap = Make(BackendOptions{});
+  ASSERT_TRUE(RestoreFrom(*heap, {*full}).ok());
+  EXPECT_EQ(heap->NumEventTimeTimers(), 300u);
+  auto fired = FireUpTo(*heap, 299);
+  ASSERT_EQ(fired.size(), 300u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(std::get<2>(fired[static_cast<size_t>(i)]), i);
 }
 
 }  // namespace
