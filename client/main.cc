@@ -285,7 +285,8 @@ int Main(int argc, char** argv) {
   };
   auto add_parallelism = [&o](CLI::App* sub) {
     sub->add_option("--parallelism,-p", o.parallelism,
-                    "parallelism of every vertex (overrides the spec's)")
+                    "default parallelism: of every operator without its own `parallelism:` "
+                    "(overrides the spec's job parallelism)")
         ->check(CLI::Range(1, 1 << 15));
   };
 
@@ -353,7 +354,9 @@ int Main(int argc, char** argv) {
   CLI::App* rescale = app.add_subcommand(
       "rescale", "Change a job's parallelism: stop with savepoint, restore at the new parallelism");
   rescale->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
-  rescale->add_option("--parallelism,-p", o.parallelism, "the new parallelism")
+  rescale->add_option("--parallelism,-p", o.parallelism,
+                      "the new default parallelism (operators with their own `parallelism:` "
+                      "keep it)")
       ->required()
       ->check(CLI::PositiveNumber);
   rescale->add_option("--dir", o.savepoint_dir, "savepoint directory");

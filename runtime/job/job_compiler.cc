@@ -77,6 +77,12 @@ class Compiler {
                              int def) const;
   absl::StatusOr<bool> GetBool(const YAML::Node& map, std::string_view what,
                                const std::string& key, bool def) const;
+  // `parallelism:` of the mapping `map` (a source, a pipeline step or the sink): the explicit
+  // parallelism of that operator (Flink's setParallelism), which wins over the job's default
+  // parallelism and the CLI's --parallelism; `def` when absent. Refuses anything but an integer
+  // in [1, max_parallelism], naming `what` (e.g. "window (uid 'window-3')") and the location.
+  absl::StatusOr<int> OperatorParallelism(const YAML::Node& map, std::string_view what, int def,
+                                          int max_parallelism) const;
   absl::StatusOr<int64_t> GetDuration(const YAML::Node& map, std::string_view what,
                                       const std::string& key) const;
   // Compiles an expression scalar, mapping an error offset to the YAML line/column.
@@ -103,7 +109,10 @@ class Compiler {
   absl::StatusOr<int64_t> DatagenInt64(const YAML::Node& map, std::string_view what,
                                        const std::string& key, core::Type type) const;
   absl::Status CompileSettings(const YAML::Node& root, std::map<std::string, std::string>* out);
-  absl::Status CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema);
+  // The sink operator; *parallelism gets its `parallelism:` (default_parallelism if absent).
+  absl::StatusOr<ChainedOperator> CompileSink(const YAML::Node& node, SchemaPtr schema,
+                                              int default_parallelism, int max_parallelism,
+                                              int* parallelism);
   absl::StatusOr<graph::OperatorFactory> CompileKafkaSink(const YAML::Node& node, SchemaPtr schema);
   // `properties:` of a Kafka source, sink or dead-letter queue: librdkafka's flat key/value
   // configuration, scalars only.
@@ -158,6 +167,21 @@ absl::StatusOr<bool> Compiler::GetBool(const YAML::Node& map, std::string_view w
   bool v;
   if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
     return Error(n, "{}: '{}' must be true or false", what, key);
+  }
+  return v;
+}
+
+absl::StatusOr<int> Compiler::OperatorParallelism(const YAML::Node& map, std::string_view what,
+                                                 int def, int max_parallelism) const {
+  YAML::Node n = map["parallelism"];
+  if (!n) return def;
+  int v;
+  if (!n.IsScalar() || !YAML::convert<int>::decode(n, v)) {
+    return Error(n, "{}: 'parallelism' must be an integer, found '{}'", what,
+                 n.IsScalar() ? n.Scalar() : std::string(n.IsNull() ? "nothing" : "a collection"));
+  }
+  if (absl::Status s = core::CheckParallelism(v, max_parallelism); !s.ok()) {
+    return Error(n, "{}: {}", what, s.message());
   }
   return v;
 }
@@ -426,9 +450,8 @@ absl::Status Compiler::CompileDatagenSource(const YAML::Node& node, JobVertex* v
   }
   RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
                                          &opts.max_out_of_orderness_ms));
-  ASSIGN_OR_RETURN(int par, GetInt(node, "source", "parallelism", 0));
-  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
-  if (par > 0) v->parallelism = par;
+  ASSIGN_OR_RETURN(v->parallelism, OperatorParallelism(node, "source", v->parallelism,
+                                                       v->max_parallelism));
   // Everything above was checked with its location; this catches what the connector adds.
   if (absl::Status s = connectors::ValidateDatagenOptions(opts); !s.ok()) {
     return Error(node, "{}", s.message());
@@ -572,9 +595,8 @@ absl::Status Compiler::CompileKafkaSource(const YAML::Node& node, JobVertex* v) 
     return Error(node["commit-offsets-on-checkpoint"], "source: commit-offsets-on-checkpoint "
                  "needs properties: {{group.id: ...}}");
   }
-  ASSIGN_OR_RETURN(int par, GetInt(node, what, "parallelism", 0));
-  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
-  if (par > 0) v->parallelism = par;
+  ASSIGN_OR_RETURN(v->parallelism, OperatorParallelism(node, what, v->parallelism,
+                                                       v->max_parallelism));
   v->source_name = "Source: " + name;
   v->source_uid = uid;
   v->output_schema = opts.schema;
@@ -644,9 +666,8 @@ absl::Status Compiler::CompileSource(const YAML::Node& node, JobVertex* v) {
   ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
   RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
                                          &opts.max_out_of_orderness_ms));
-  ASSIGN_OR_RETURN(int par, GetInt(node, "source", "parallelism", 0));
-  if (par < 0) return Error(node["parallelism"], "source: 'parallelism' must be at least 1");
-  if (par > 0) v->parallelism = par;
+  ASSIGN_OR_RETURN(v->parallelism, OperatorParallelism(node, "source", v->parallelism,
+                                                       v->max_parallelism));
   v->source_name = "Source: " + name;
   v->source_uid = uid;
   v->output_schema = opts.schema;
@@ -855,7 +876,9 @@ absl::StatusOr<graph::OperatorFactory> Compiler::CompileKafkaSink(const YAML::No
   });
 }
 
-absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaPtr schema) {
+absl::StatusOr<ChainedOperator> Compiler::CompileSink(const YAML::Node& node, SchemaPtr schema,
+                                                     int default_parallelism,
+                                                     int max_parallelism, int* parallelism) {
   if (!node) return absl::InvalidArgumentError(fmt::format("{}: missing required key 'sink'", sub_.spec_path));
   if (!node.IsMap()) return Error(node, "sink must be a mapping");
   ASSIGN_OR_RETURN(std::string type, GetString(node, "sink", "type", true));
@@ -864,12 +887,15 @@ absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaP
                               {"name", "uid", "type", "bootstrap-servers", "topic", "format",
                                "delimiter", "key", "partitioner", "delivery",
                                "transactional-id-prefix", "transactional-id-pool-size",
-                               "properties"}));
+                               "properties", "parallelism"}));
   } else {
-    RETURN_IF_ERROR(CheckKeys(node, "sink", {"name", "uid", "type", "path", "header"}));
+    RETURN_IF_ERROR(
+        CheckKeys(node, "sink", {"name", "uid", "type", "path", "header", "parallelism"}));
   }
   ASSIGN_OR_RETURN(std::string name, GetString(node, "sink", "name", false, type));
   ASSIGN_OR_RETURN(std::string uid, GetString(node, "sink", "uid", false, "sink"));
+  ASSIGN_OR_RETURN(*parallelism, OperatorParallelism(node, fmt::format("sink (uid '{}')", uid),
+                                                     default_parallelism, max_parallelism));
   graph::OperatorFactory factory;
   if (type == "kafka") {
     ASSIGN_OR_RETURN(factory, CompileKafkaSink(node, schema));
@@ -889,8 +915,7 @@ absl::Status Compiler::CompileSink(const YAML::Node& node, JobVertex* v, SchemaP
   } else {
     return Error(node["type"], "sink: unknown type '{}' (expected: file, print, kafka)", type);
   }
-  v->operators.push_back(ChainedOperator{"Sink: " + name, uid, std::move(factory)});
-  return absl::OkStatus();
+  return ChainedOperator{"Sink: " + name, uid, std::move(factory)};
 }
 
 // Parses "fn(field)" / "count()" / "count(*)".
@@ -960,25 +985,34 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
     current.parallelism = g.parallelism;
     current.max_parallelism = g.max_parallelism;
     RETURN_IF_ERROR(CompileSource(root["source"], &current));
-    if (auto s = core::CheckParallelism(current.parallelism, g.max_parallelism); !s.ok()) {
-      return Error(root["source"]["parallelism"], "source: {}", s.message());
-    }
     SchemaPtr schema = current.output_schema;
     bool has_event_time = root["source"]["event-time"].IsDefined();
 
-    // Starts a new vertex fed by `kind`; the finished one goes into the graph.
-    auto new_vertex = [&](PartitionerKind kind, std::vector<std::string> keys) {
+    // Starts a new vertex of `parallelism` fed by `kind`; the finished one goes into the graph.
+    auto new_vertex = [&](PartitionerKind kind, std::vector<std::string> keys, int parallelism) {
       current.output_schema = schema;
       g.vertices.push_back(std::move(current));
       current = JobVertex{};
-      current.parallelism = g.parallelism;
+      current.parallelism = parallelism;
       current.max_parallelism = g.max_parallelism;
       current.input_schema = schema;
       g.edges.push_back(graph::JobEdge{static_cast<int>(g.vertices.size()) - 1,
                                        static_cast<int>(g.vertices.size()), kind,
                                        std::move(keys), schema});
     };
-    if (current.parallelism != g.parallelism) new_vertex(PartitionerKind::kRebalance, {});
+    // Flink's chaining rule: an operator joins the current vertex only over a forward edge, i.e.
+    // at the same parallelism and with no partitioning step (rebalance) since the last operator.
+    // Otherwise it starts a new vertex behind a rebalance edge, the edge Flink puts between
+    // operators of different parallelism. Splitting only when an operator arrives leaves no
+    // empty vertex (a source of its own parallelism followed by key-by gets one hash edge).
+    bool pending_rebalance = false;  // set by a rebalance step, consumed by the next operator
+    auto chain = [&](ChainedOperator op, int parallelism) {
+      if (pending_rebalance || parallelism != current.parallelism) {
+        new_vertex(PartitionerKind::kRebalance, {}, parallelism);
+      }
+      pending_rebalance = false;
+      current.operators.push_back(std::move(op));
+    };
 
     YAML::Node pipeline = root["pipeline"];
     if (pipeline && !pipeline.IsSequence()) {
@@ -991,6 +1025,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
       ++position;
       std::string op;
       YAML::Node body, name_node, uid_node;
+      bool has_parallelism = false;
       if (step.IsScalar()) {
         op = step.Scalar();
         body = YAML::Node(step);
@@ -999,6 +1034,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
           std::string k = kv.first.as<std::string>();
           if (k == "name") name_node = kv.second;
           else if (k == "uid") uid_node = kv.second;
+          else if (k == "parallelism") has_parallelism = true;
           else if (!op.empty())
             return Error(kv.first, "pipeline step {}: has two operators '{}' and '{}'", position, op, k);
           else {
@@ -1020,6 +1056,21 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
         return Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window",
                      position, op);
       }
+      // Partitioning steps have no parallelism of their own (as in Flink, where keyBy and
+      // rebalance are partition transformations): the operator after them has it.
+      if (has_parallelism && (op == "key-by" || op == "rebalance")) {
+        return Error(step["parallelism"],
+                     "{}: 'parallelism' belongs on the {} after it ({} is a partitioning, not "
+                     "an operator)",
+                     op, op == "key-by" ? "window" : "operator", op);
+      }
+      int parallelism = g.parallelism;
+      const bool is_operator = op == "filter" || op == "map" || op == "project" || op == "window";
+      if (has_parallelism && is_operator) {
+        ASSIGN_OR_RETURN(parallelism,
+                         OperatorParallelism(step, fmt::format("{} (uid '{}')", op, uid),
+                                             g.parallelism, g.max_parallelism));
+      }
       if (op == "filter") {
         ASSIGN_OR_RETURN(auto e, CompileExpr(body, "filter", *schema));
         if (e->type() != core::Type::kBool) {
@@ -1028,12 +1079,12 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
         }
         std::string text = body.Scalar();
         SchemaPtr in = schema;
-        current.operators.push_back(ChainedOperator{
+        chain(ChainedOperator{
             named("Filter"), uid, [in, text]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
               ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
               return std::unique_ptr<operators::Operator>(
                   std::make_unique<operators::FilterOperator>(in, std::move(ex)));
-            }});
+            }}, parallelism);
       } else if (op == "map") {
         if (!body.IsMap() || body.size() == 0) {
           return Error(body, "map: expected a mapping of output field to expression");
@@ -1047,7 +1098,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
           fields.push_back({fname, e->type()});
         }
         SchemaPtr in = schema;
-        current.operators.push_back(ChainedOperator{
+        chain(ChainedOperator{
             named("Map"), uid, [in, outs]() -> absl::StatusOr<std::unique_ptr<operators::Operator>> {
               std::vector<std::pair<std::string, std::unique_ptr<expr::Expression>>> exprs;
               for (const auto& [n, t] : outs) {
@@ -1056,7 +1107,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
               }
               return std::unique_ptr<operators::Operator>(
                   std::make_unique<operators::MapOperator>(in, std::move(exprs)));
-            }});
+            }}, parallelism);
         schema = std::make_shared<core::Schema>(std::move(fields));
       } else if (op == "project") {
         if (!body.IsSequence() || body.size() == 0) {
@@ -1074,9 +1125,9 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
           fields.push_back(schema->field(static_cast<size_t>(idx)));
         }
         SchemaPtr in = schema;
-        current.operators.push_back(ChainedOperator{
-            named("Project"), uid,
-            [in, names]() { return operators::MakeProject(in, names); }});
+        chain(ChainedOperator{named("Project"), uid,
+                              [in, names]() { return operators::MakeProject(in, names); }},
+              parallelism);
         schema = std::make_shared<core::Schema>(std::move(fields));
       } else if (op == "key-by") {
         std::vector<std::string> keys;
@@ -1093,6 +1144,11 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
         }
         if (!has_event_time) {
           return Error(at, "window: event-time windows need 'event-time' declared on the source");
+        }
+        if (body.IsMap() && body["parallelism"]) {
+          return Error(body["parallelism"],
+                       "window: 'parallelism' goes beside 'window:' in the step (like name and "
+                       "uid), not inside the window");
         }
         RETURN_IF_ERROR(CheckKeys(body, "window", {"type", "size", "offset", "aggregates"}));
         ASSIGN_OR_RETURN(std::string wtype, GetString(body, "window", "type", false, "tumbling"));
@@ -1133,7 +1189,10 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
         SchemaPtr in = schema;
         auto probe = operators::MakeTumblingWindowAggregate(in, spec);
         if (!probe.ok()) return Error(body, "window: {}", probe.status().message());
-        new_vertex(PartitionerKind::kHash, pending_keys);
+        // The hash edge replaces any rebalance before the key-by (in Flink the last partitioning
+        // wins).
+        new_vertex(PartitionerKind::kHash, pending_keys, parallelism);
+        pending_rebalance = false;
         schema = (*probe)->output_schema();
         current.operators.push_back(ChainedOperator{
             named(fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms)), uid,
@@ -1141,7 +1200,7 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
             /*keyed=*/true});
         pending_keys.clear();
       } else if (op == "rebalance") {
-        new_vertex(PartitionerKind::kRebalance, {});
+        pending_rebalance = true;
       } else {
         return Error(at, "pipeline step {}: unknown operator '{}' (expected filter, map, project, "
                      "key-by, window, rebalance)", position, op);
@@ -1150,7 +1209,11 @@ absl::StatusOr<JobGraph> Compiler::Compile() {
     if (!pending_keys.empty()) {
       return Error(pending_key_node, "key-by: must be followed by a window");
     }
-    RETURN_IF_ERROR(CompileSink(root["sink"], &current, schema));
+    int sink_parallelism = g.parallelism;
+    ASSIGN_OR_RETURN(ChainedOperator sink,
+                     CompileSink(root["sink"], schema, g.parallelism, g.max_parallelism,
+                                 &sink_parallelism));
+    chain(std::move(sink), sink_parallelism);
     current.output_schema = schema;
     g.vertices.push_back(std::move(current));
     for (size_t i = 0; i < g.vertices.size(); ++i) {

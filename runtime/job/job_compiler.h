@@ -21,7 +21,9 @@ struct JobSubmission {
   std::string spec_yaml;
   std::string spec_path;  // shown in error messages
   std::string base_dir;   // relative paths in the spec resolve against it
-  int parallelism = 0;    // > 0 overrides the spec's `parallelism`
+  // > 0 overrides the spec's top-level (default) `parallelism` (CLI --parallelism, sluice
+  // rescale -p); operators with their own `parallelism:` keep it, as in Flink.
+  int parallelism = 0;
 };
 
 absl::StatusOr<graph::JobGraph> CompileJob(const JobSubmission& submission);

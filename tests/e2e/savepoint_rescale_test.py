@@ -15,6 +15,15 @@ test_rescale_running_job:
   and restores it at parallelism 3 from those files; the final output equals the reference. The
   native savepoint is refused by a heap job with the way out named.
 
+test_operator_parallelism:
+  Per-operator parallelism (`parallelism:` on the source, the window step and the sink). The job
+  with source 1, window 3 and sink 2 runs as three vertices of those parallelisms (REST
+  /jobs/<id>) and its output equals the reference. The same job with the window at the default
+  parallelism, submitted with --parallelism 3, runs at source 1, window 3, sink 2 (explicit
+  parallelism wins over --parallelism); `sluice rescale -p 4` moves only the window to 4 (its
+  keyed state redistributed by key groups while source and sink keep their parallelism) and the
+  final output equals the reference.
+
 test_refusals:
   A savepoint with state for a uid the new job lacks is refused unless
   --allow-non-restored-state; a different max parallelism is refused naming the operator;
@@ -70,6 +79,28 @@ def write_spec(cluster, name, data, out, backend="heap", rate=200000, window_uid
                             out=json.dumps(out), window_uid=window_uid,
                             max_parallelism=max_parallelism))
     return path
+
+
+def write_operator_parallelism_spec(cluster, name, data, out, rate, window=""):
+    """SPEC with `parallelism: 1` on the source, `parallelism: 2` on the sink and `window` (e.g.
+    "parallelism: 3") beside the window step."""
+    path = write_spec(cluster, name, data, out, rate=rate, window_uid=window)
+    with open(path) as f:
+        text = f.read()
+    for before, after in (("  name: flights\n", "  name: flights\n  parallelism: 1\n"),
+                          ("  name: delays\n", "  name: delays\n  parallelism: 2\n")):
+        assert text.count(before) == 1, before
+        text = text.replace(before, after)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def vertex_parallelisms(job):
+    return [(v["name"], v["parallelism"]) for v in job["vertices"]]
+
+
+WINDOW = "Window(TumblingEventTimeWindows(3600000))"
 
 
 def completed_checkpoints(cluster, job_id):
@@ -149,6 +180,41 @@ class SavepointRescaleTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1, r.describe())
             self.assertIn("has incremental RocksDB state", r.stderr)
             self.assertIn("state.backend: rocksdb", r.stderr)
+
+    def test_operator_parallelism(self):
+        data = Config.shared_data("flights-3m.csv.gz")
+        expected = reference.flight_delays(data)
+        with Cluster(taskmanagers=2, slots=2, name="operator-parallelism") as cluster:
+            # Explicit parallelism on all three operators (job parallelism 2).
+            out = os.path.join(cluster.dir, "out-explicit")
+            spec = write_operator_parallelism_spec(cluster, "explicit", data, out, rate=0,
+                                                   window="parallelism: 3")
+            job_id = cluster.submit(spec)
+            job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
+            self.assertEqual(job["state"], "FINISHED")
+            self.assertEqual(vertex_parallelisms(job),
+                             [("Source: flights", 1), (WINDOW, 3), ("Sink: delays", 2)])
+            reference.assert_output_matches(self, out, expected)
+
+            # The window at the default parallelism: --parallelism sets it, not the others.
+            out = os.path.join(cluster.dir, "out-rescaled")
+            spec = write_operator_parallelism_spec(cluster, "default", data, out, rate=150000)
+            job_id = cluster.submit(spec, parallelism=3)
+            cluster.wait_for_job_state(job_id, {"RUNNING"}, 60, 0.1)
+            self.assertEqual(vertex_parallelisms(cluster.job(job_id)),
+                             [("Source: flights", 1), (WINDOW, 3), ("Sink: delays", 2)])
+            wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
+            r = cluster.cli("rescale", job_id, "--parallelism", "4", "--dir",
+                            os.path.join(cluster.dir, "savepoints"), timeout_s=120)
+            self.assertEqual(r.returncode, 0, r.describe())
+            new_id = r.stdout.split(" as job ")[1].split()[0]
+            job = cluster.wait_for_job_state(new_id, {"FINISHED"}, 300, 0.2)
+            self.assertEqual(job["state"], "FINISHED")
+            self.assertEqual(vertex_parallelisms(job),
+                             [("Source: flights", 1), (WINDOW, 4), ("Sink: delays", 2)])
+            restored = cluster.rest_json(f"/jobs/{new_id}/checkpoints")["latest"]["restored"]
+            self.assertIsNotNone(restored)
+            reference.assert_output_matches(self, out, expected)
 
     def test_refusals(self):
         data = Config.shared_data("flights-3m.csv.gz")

@@ -149,6 +149,201 @@ TEST(JobCompiler, ParallelismAboveMaxParallelismIsRefused) {
             "groups)");
 }
 
+// Per-operator parallelism (Flink's setParallelism): `parallelism:` beside the operator key.
+// A change of parallelism starts a vertex behind a rebalance edge (hash behind key-by); equal
+// parallelism chains over a forward edge; operators without one get the job's parallelism.
+TEST(JobCompiler, OperatorParallelismSplitsVerticesAndPicksTheEdge) {
+  // source 1 -> filter (job parallelism 2): rebalance; window 3: hash; sink 2: rebalance.
+  const std::string spec =
+      Replace(Replace(Replace(kSpec, "  type: file\n  path: data",
+                              "  type: file\n  parallelism: 1\n  path: data"),
+                      "        max_delay: max(delay)\n",
+                      "        max_delay: max(delay)\n    parallelism: 3\n"),
+              "  path: out\n", "  path: out\n  parallelism: 2\n");
+  auto g = Compile(spec);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->vertices.size(), 4u);
+  EXPECT_EQ(g->vertices[0].name, "Source: flights");
+  EXPECT_EQ(g->vertices[1].name, "Filter");
+  EXPECT_EQ(g->vertices[2].name, "Window(TumblingEventTimeWindows(3600000))");
+  EXPECT_EQ(g->vertices[3].name, "Sink: delays");
+  std::vector<int> parallelism;
+  for (const auto& v : g->vertices) parallelism.push_back(v.parallelism);
+  EXPECT_EQ(parallelism, (std::vector<int>{1, 2, 3, 2}));
+  ASSERT_EQ(g->edges.size(), 3u);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kRebalance);
+  EXPECT_EQ(g->edges[1].partitioner, graph::PartitionerKind::kHash);
+  EXPECT_EQ(g->edges[1].key_fields, std::vector<std::string>{"origin"});
+  EXPECT_EQ(g->edges[2].partitioner, graph::PartitionerKind::kRebalance);
+  EXPECT_TRUE(g->edges[2].key_fields.empty());
+  // The sink's vertex reads what the window writes.
+  EXPECT_EQ(g->vertices[3].input_schema->HeaderLine(),
+            "origin,window_start,window_end,flights,avg_delay,max_delay");
+  for (const auto& v : g->vertices) EXPECT_EQ(v.max_parallelism, 128);
+  EXPECT_EQ(g->RequiredSlots(), 3);
+  EXPECT_EQ(g->TotalSubtasks(), 8);
+}
+
+TEST(JobCompiler, EqualOperatorParallelismChainsOverForwardEdges) {
+  // Explicit parallelism equal to the job's changes nothing: the example's two vertices.
+  auto same = Compile(Replace(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                                      "  - filter: \"delay > -60\"\n    parallelism: 2\n"),
+                              "  path: out\n", "  path: out\n  parallelism: 2\n"));
+  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_EQ(same->vertices.size(), 2u);
+  EXPECT_EQ(same->vertices[0].name, "Source: flights -> Filter");
+  EXPECT_EQ(same->vertices[1].name, "Window(TumblingEventTimeWindows(3600000)) -> Sink: delays");
+  // filter, map and project at 3 after a source at 3 (job parallelism 2): one chain, then the
+  // window at the job's parallelism behind the hash edge.
+  const std::string spec =
+      Replace(Replace(kSpec, "  type: file\n  path: data",
+                      "  type: file\n  parallelism: 3\n  path: data"),
+              "  - filter: \"delay > -60\"\n",
+              "  - filter: \"delay > -60\"\n    parallelism: 3\n"
+              "  - map: {origin: origin, delay: delay, date: date}\n    parallelism: 3\n"
+              "    name: Trim\n"
+              "  - project: [date, origin, delay]\n    parallelism: 3\n");
+  auto g = Compile(spec);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->vertices.size(), 2u);
+  EXPECT_EQ(g->vertices[0].name, "Source: flights -> Filter -> Trim -> Project");
+  EXPECT_EQ(g->vertices[0].parallelism, 3);
+  EXPECT_EQ(g->vertices[1].parallelism, 2);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kHash);
+  // A project at another parallelism in the middle of that chain splits it twice.
+  auto split = Compile(Replace(spec, "  - project: [date, origin, delay]\n    parallelism: 3\n",
+                               "  - project: [date, origin, delay]\n    parallelism: 1\n"));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->vertices.size(), 3u);
+  EXPECT_EQ(split->vertices[0].name, "Source: flights -> Filter -> Trim");
+  EXPECT_EQ(split->vertices[1].name, "Project");
+  EXPECT_EQ(split->vertices[1].parallelism, 1);
+  EXPECT_EQ(split->edges[0].partitioner, graph::PartitionerKind::kRebalance);
+  EXPECT_EQ(split->edges[1].partitioner, graph::PartitionerKind::kHash);
+}
+
+TEST(JobCompiler, SourceParallelismBeforeKeyByNeedsNoExtraVertex) {
+  // The source at 1, everything else at the job's 2: the key-by's hash edge is the only one.
+  auto g = Compile(Replace(Replace(kSpec, "  type: file\n  path: data",
+                                   "  type: file\n  parallelism: 1\n  path: data"),
+                           "  - filter: \"delay > -60\"\n", ""));
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->vertices.size(), 2u);
+  EXPECT_EQ(g->vertices[0].name, "Source: flights");
+  EXPECT_EQ(g->vertices[0].parallelism, 1);
+  EXPECT_EQ(g->vertices[1].parallelism, 2);
+  ASSERT_EQ(g->edges.size(), 1u);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kHash);
+}
+
+TEST(JobCompiler, RebalanceStepEdges) {
+  // rebalance at equal parallelism still breaks the chain; the operator after it may set the
+  // new vertex's parallelism; a key-by after a rebalance gives one hash edge (last one wins).
+  auto g = Compile(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                           "  - rebalance\n  - filter: \"delay > -60\"\n    parallelism: 4\n"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->vertices.size(), 3u);
+  EXPECT_EQ(g->vertices[1].name, "Filter");
+  EXPECT_EQ(g->vertices[1].parallelism, 4);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kRebalance);
+  EXPECT_EQ(g->edges[1].partitioner, graph::PartitionerKind::kHash);
+  auto before_key_by = Compile(Replace(kSpec, "  - key-by", "  - rebalance\n  - key-by"));
+  ASSERT_TRUE(before_key_by.ok()) << before_key_by.status();
+  ASSERT_EQ(before_key_by->vertices.size(), 2u);
+  EXPECT_EQ(before_key_by->edges[0].partitioner, graph::PartitionerKind::kHash);
+  // A trailing rebalance puts the sink in its own vertex.
+  auto trailing = Compile(std::string(kSpec).insert(std::string(kSpec).find("sink:"),
+                                                    "  - rebalance\n"));
+  ASSERT_TRUE(trailing.ok()) << trailing.status();
+  ASSERT_EQ(trailing->vertices.size(), 3u);
+  EXPECT_EQ(trailing->vertices[2].name, "Sink: delays");
+  EXPECT_EQ(trailing->edges[1].partitioner, graph::PartitionerKind::kRebalance);
+}
+
+TEST(JobCompiler, CliParallelismIsTheDefaultExplicitOperatorParallelismWins) {
+  // As in Flink: --parallelism (and sluice rescale -p) replaces the job's default parallelism;
+  // an operator's own `parallelism:` keeps its value.
+  const std::string spec =
+      Replace(Replace(kSpec, "        max_delay: max(delay)\n",
+                      "        max_delay: max(delay)\n    parallelism: 3\n"),
+              "  type: file\n  path: data", "  type: file\n  parallelism: 1\n  path: data");
+  auto g = Compile(spec, 5);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->parallelism, 5);
+  ASSERT_EQ(g->vertices.size(), 4u);
+  std::vector<int> parallelism;
+  for (const auto& v : g->vertices) parallelism.push_back(v.parallelism);
+  EXPECT_EQ(parallelism, (std::vector<int>{1, 5, 3, 5}));
+  // Another default with the same chaining: the same vertices (ids come from the operators'
+  // uids); only those without an explicit parallelism change.
+  auto g4 = Compile(spec, 4);
+  ASSERT_TRUE(g4.ok()) << g4.status();
+  ASSERT_EQ(g4->vertices.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(g4->vertices[i].id, g->vertices[i].id) << i;
+  parallelism.clear();
+  for (const auto& v : g4->vertices) parallelism.push_back(v.parallelism);
+  EXPECT_EQ(parallelism, (std::vector<int>{1, 4, 3, 4}));
+  // At -p 3 the window's parallelism equals the default: it chains with the sink.
+  auto g3 = Compile(spec, 3);
+  ASSERT_TRUE(g3.ok()) << g3.status();
+  ASSERT_EQ(g3->vertices.size(), 3u);
+  EXPECT_EQ(g3->vertices[2].name, "Window(TumblingEventTimeWindows(3600000)) -> Sink: delays");
+}
+
+TEST(JobCompiler, InvalidOperatorParallelismIsRefusedWithItsLocation) {
+  auto window_par = [](const std::string& value) {
+    return Replace(kSpec, "        max_delay: max(delay)\n",
+                   "        max_delay: max(delay)\n    parallelism: " + value + "\n");
+  };
+  EXPECT_EQ(ErrorOf(window_par("0")),
+            "job.yaml:25:18: window (uid 'window-3'): parallelism 0 must be at least 1");
+  EXPECT_EQ(ErrorOf(window_par("-2")),
+            "job.yaml:25:18: window (uid 'window-3'): parallelism -2 must be at least 1");
+  EXPECT_EQ(ErrorOf(window_par("many")),
+            "job.yaml:25:18: window (uid 'window-3'): 'parallelism' must be an integer, found "
+            "'many'");
+  EXPECT_EQ(ErrorOf(window_par("2.5")),
+            "job.yaml:25:18: window (uid 'window-3'): 'parallelism' must be an integer, found "
+            "'2.5'");
+  EXPECT_EQ(ErrorOf(window_par("[3]")),
+            "job.yaml:25:18: window (uid 'window-3'): 'parallelism' must be an integer, found "
+            "'a collection'");
+  EXPECT_EQ(ErrorOf(window_par("200")),
+            "job.yaml:25:18: window (uid 'window-3'): parallelism 200 is above max parallelism "
+            "128 (the number of key groups)");
+  // The explicit max-parallelism bounds it too, whatever the job parallelism; an explicit uid
+  // names the operator.
+  EXPECT_EQ(ErrorOf(Replace(Replace(window_par("5"), "parallelism: 2\n",
+                                    "parallelism: 2\nmax-parallelism: 4\n"),
+                            "    parallelism: 5\n",
+                            "    parallelism: 5\n    uid: delays-by-hour\n")),
+            "job.yaml:26:18: window (uid 'delays-by-hour'): parallelism 5 is above max "
+            "parallelism 4 (the number of key groups)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            "  - filter: \"delay > -60\"\n    parallelism: 0\n")),
+            "job.yaml:18:18: filter (uid 'filter-1'): parallelism 0 must be at least 1");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  path: out\n", "  path: out\n  parallelism: 129\n")),
+            "job.yaml:29:16: sink (uid 'sink'): parallelism 129 is above max parallelism 128 "
+            "(the number of key groups)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  type: file\n  path: data",
+                            "  type: file\n  parallelism: 0\n  path: data")),
+            "job.yaml:6:16: source: parallelism 0 must be at least 1");
+}
+
+TEST(JobCompiler, ParallelismOnPartitioningStepsIsRefused) {
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - key-by: [origin]\n",
+                            "  - key-by: [origin]\n    parallelism: 3\n")),
+            "job.yaml:19:18: key-by: 'parallelism' belongs on the window after it (key-by is a "
+            "partitioning, not an operator)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - key-by",
+                            "  - rebalance: ~\n    parallelism: 3\n  - key-by")),
+            "job.yaml:19:18: rebalance: 'parallelism' belongs on the operator after it "
+            "(rebalance is a partitioning, not an operator)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "      size: 1 h\n", "      size: 1 h\n      parallelism: 3\n")),
+            "job.yaml:21:20: window: 'parallelism' goes beside 'window:' in the step (like name "
+            "and uid), not inside the window");
+}
+
 TEST(JobCompiler, StateBackendSettings) {
   auto g = Compile(std::string(kSpec) +
                    "state:\n  backend: rocksdb\n  local-dir: rocks\n  rocksdb:\n"
@@ -244,7 +439,7 @@ TEST(JobCompiler, KafkaSink) {
             "field(s): origin:string, delay:int64");
   EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: late\n", "  path: late\n")),
             "job.yaml:12:3: sink: unknown key 'path' (expected one of: bootstrap-servers, "
-            "delimiter, delivery, format, key, name, partitioner, properties, topic, "
+            "delimiter, delivery, format, key, name, parallelism, partitioner, properties, topic, "
             "transactional-id-pool-size, transactional-id-prefix, type, uid)");
   EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: exactly-once\n  "
                             "properties: {transactional.id: x}")),
