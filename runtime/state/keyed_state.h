@@ -46,6 +46,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeindex>
 #include <utility>
 #include <vector>
@@ -379,6 +380,17 @@ class StateTable : public StateTableBase {
     if (column_ != nullptr) FlushCache();
     VisitGroup(key_group - range_.start, [&](std::string_view composite, const Entry& e) {
       fn(CompositeKey(composite), CompositeNamespace(composite), e);
+    });
+  }
+  // Like ForEachInKeyGroup, but fn returns bool: false stops the visit (e.g. to look at the first
+  // entry of a key group without reading the others; on RocksDB one seek).
+  template <typename F>
+  void ForEachInKeyGroupUntil(int32_t key_group, F&& fn) const {
+    SLUICE_CHECK(range_.Contains(key_group), "key group {} outside range [{}, {}]", key_group,
+                 range_.start, range_.end);
+    if (column_ != nullptr) FlushCache();
+    VisitGroup(key_group - range_.start, [&](std::string_view composite, const Entry& e) -> bool {
+      return fn(CompositeKey(composite), CompositeNamespace(composite), e);
     });
   }
   // Visits every entry: fn(std::string_view key_bytes, int32_t key_group, int64_t ns,
@@ -745,8 +757,18 @@ class StateTable : public StateTableBase {
 
   // Visits group `index`: fn(std::string_view composite, const Entry&), leaving out expired
   // entries/elements of a TTL state with kNeverReturnExpired.
+  // fn may return bool: false stops the visit.
   template <typename F>
-  void VisitGroup(int32_t index, F&& fn) const {
+  void VisitGroup(int32_t index, F&& fn_in) const {
+    auto fn = [&fn_in](std::string_view composite, const Entry& e) -> bool {
+      if constexpr (std::is_same_v<std::invoke_result_t<F&, std::string_view, const Entry&>,
+                                   bool>) {
+        return fn_in(composite, e);
+      } else {
+        fn_in(composite, e);
+        return true;
+      }
+    };
     const int32_t kg = range_.start + index;
     const bool hide_expired = has_ttl() && !ReturnsExpired();
     const int64_t now = has_ttl() ? NowMs() : 0;
@@ -764,13 +786,14 @@ class StateTable : public StateTableBase {
         if (hide_expired && !Traits::RemoveExpired(s.value, s.meta, ttl_->ttl_ms, now)) {
           return true;
         }
-        fn(composite, s.value);
-        return true;
+        return fn(composite, s.value);
       });
       return;
     }
     if (!has_ttl()) {
-      for (const auto& [k, v] : groups_[index]) fn(k, v);
+      for (const auto& [k, v] : groups_[index]) {
+        if (!fn(k, v)) return;
+      }
       return;
     }
     TtlSlot copy{};
@@ -778,10 +801,10 @@ class StateTable : public StateTableBase {
       if (hide_expired && TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
         copy = s;
         if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
-        fn(k, copy.value);
+        if (!fn(k, copy.value)) return;
         continue;
       }
-      fn(k, s.value);
+      if (!fn(k, s.value)) return;
     }
   }
 
