@@ -88,6 +88,30 @@ absl::StatusOr<DiscoveredPartitions> DiscoverPartitions(rd_kafka_t* rk,
   return out;
 }
 
+KafkaPartitionSplit SplitStartingAt(const KafkaSourceOptions& opts, const std::string& topic,
+                                    int32_t partition, bool configured_start) {
+  KafkaPartitionSplit s;
+  s.topic = topic;
+  s.partition = partition;
+  s.starting_offset = kEarliestOffset;
+  if (!configured_start) return s;
+  switch (opts.starting_offsets) {
+    case StartingOffsets::kEarliest:
+      break;
+    case StartingOffsets::kLatest:
+      s.starting_offset = kLatestOffset;
+      break;
+    case StartingOffsets::kTimestamp:
+      s.starting_offset = kTimestampOffset;
+      s.starting_timestamp_ms = opts.starting_timestamp_ms;
+      break;
+    case StartingOffsets::kGroupOffsets:
+      s.starting_offset = kCommittedOffset;
+      break;
+  }
+  return s;
+}
+
 std::string BootstrapServersOf(const KafkaSourceOptions& opts) {
   auto it = opts.properties.find("bootstrap.servers");
   return it != opts.properties.end() ? it->second : opts.bootstrap_servers;

@@ -61,6 +61,13 @@ absl::StatusOr<DiscoveredPartitions> DiscoverPartitions(rd_kafka_t* rk,
                                                         int64_t timeout_ms, std::string_view who,
                                                         std::string_view bootstrap_servers);
 
+// A split of `topic` `partition` starting where the options say (starting-offsets, and
+// starting-timestamp for kTimestamp) if `configured_start`, else at the earliest offset (a
+// partition discovered after the first discovery: none of its records may be lost). No
+// stopping offset.
+KafkaPartitionSplit SplitStartingAt(const KafkaSourceOptions& opts, const std::string& topic,
+                                    int32_t partition, bool configured_start);
+
 // bootstrap.servers as given in the options or their properties.
 std::string BootstrapServersOf(const KafkaSourceOptions& opts);
 // InvalidArgument when neither gives bootstrap servers or they disagree.

@@ -298,26 +298,7 @@ class KafkaSplitEnumerator::Impl {
   }
 
   KafkaPartitionSplit StartFor(const std::string& topic, int32_t partition, bool first) const {
-    KafkaPartitionSplit s;
-    s.topic = topic;
-    s.partition = partition;
-    s.starting_offset = kEarliestOffset;
-    if (first) {
-      switch (opts_.starting_offsets) {
-        case StartingOffsets::kEarliest:
-          break;
-        case StartingOffsets::kLatest:
-          s.starting_offset = kLatestOffset;
-          break;
-        case StartingOffsets::kTimestamp:
-          s.starting_offset = kTimestampOffset;
-          s.starting_timestamp_ms = opts_.starting_timestamp_ms;
-          break;
-        case StartingOffsets::kGroupOffsets:
-          s.starting_offset = kCommittedOffset;
-          break;
-      }
-    }
+    KafkaPartitionSplit s = SplitStartingAt(opts_, topic, partition, first);
     if (opts_.stop_at_latest) s.stopping_offset = kLatestOffset;
     return s;
   }

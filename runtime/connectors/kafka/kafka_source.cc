@@ -629,33 +629,11 @@ class KafkaSource::Impl {
 
   // The starting offset of a partition discovered now (see kafka_source.h).
   KafkaPartitionSplit StartFor(const std::string& topic, int32_t partition) const {
-    KafkaPartitionSplit s;
-    s.topic = topic;
-    s.partition = partition;
     bool is_new = discovered_;
     if (!is_new && rescaled_) {
       is_new = old_discovered_[KafkaSplitOwner(topic, partition, old_parallelism_)];
     }
-    if (is_new) {
-      s.starting_offset = kEarliestOffset;
-      return s;
-    }
-    switch (opts_.starting_offsets) {
-      case StartingOffsets::kEarliest:
-        s.starting_offset = kEarliestOffset;
-        break;
-      case StartingOffsets::kLatest:
-        s.starting_offset = kLatestOffset;
-        break;
-      case StartingOffsets::kTimestamp:
-        s.starting_offset = kTimestampOffset;
-        s.starting_timestamp_ms = opts_.starting_timestamp_ms;
-        break;
-      case StartingOffsets::kGroupOffsets:
-        s.starting_offset = kCommittedOffset;
-        break;
-    }
-    return s;
+    return SplitStartingAt(opts_, topic, partition, /*configured_start=*/!is_new);
   }
 
   absl::Status MaybeDiscover(int64_t now) {
