@@ -87,8 +87,14 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
 }
 
 namespace {
-void AppendCsvField(std::string_view s, std::string* out) {
-  bool quote = s.find_first_of(",\"\n\r") != std::string_view::npos;
+void AppendCsvString(std::string_view s, char delimiter, std::string* out) {
+  bool quote = false;
+  for (char c : s) {
+    if (c == delimiter || c == '"' || c == '\n' || c == '\r') {
+      quote = true;
+      break;
+    }
+  }
   if (!quote) {
     out->append(s);
     return;
@@ -102,7 +108,8 @@ void AppendCsvField(std::string_view s, std::string* out) {
 }
 }  // namespace
 
-void AppendValueText(const RecordBatch& b, size_t row, size_t col, std::string* out) {
+void AppendCsvValue(const RecordBatch& b, size_t row, size_t col, std::string* out,
+                    char delimiter) {
   char buf[64];
   switch (b.schema().field(col).type) {
     case Type::kInt64: {
@@ -117,14 +124,14 @@ void AppendValueText(const RecordBatch& b, size_t row, size_t col, std::string* 
     }
     case Type::kBool: out->append(b.GetBool(row, col) ? "true" : "false"); break;
     case Type::kTimestamp: AppendTimestamp(b.GetInt64(row, col), out); break;
-    case Type::kString: AppendCsvField(b.GetString(row, col), out); break;
+    case Type::kString: AppendCsvString(b.GetString(row, col), delimiter, out); break;
   }
 }
 
 void RecordBatch::AppendCsvLine(size_t row, std::string* out) const {
   for (size_t c = 0; c < num_fields(); ++c) {
     if (c) out->push_back(',');
-    AppendValueText(*this, row, c, out);
+    AppendCsvValue(*this, row, c, out);
   }
   out->push_back('\n');
 }

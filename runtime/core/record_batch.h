@@ -108,4 +108,10 @@ class RecordBatch {
   std::string arena_;
 };
 
+// Appends field `col` of `row` as CSV text: int64 and double in shortest round-trip form, bools
+// true/false, timestamps ISO-8601 UTC, strings quoted (RFC 4180, '"' doubled) only when they
+// contain `delimiter`, '"', '\n' or '\r'. The file sink's and the Kafka csv format's encoding.
+void AppendCsvValue(const RecordBatch& b, size_t row, size_t col, std::string* out,
+                    char delimiter = ',');
+
 }  // namespace sluice::core

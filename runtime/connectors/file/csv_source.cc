@@ -267,12 +267,7 @@ struct DecodedState {
 
 absl::StatusOr<DecodedState> DecodeState(std::string_view state) {
   internal::StateReader r(state, "file source");
-  ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
-  if (version != kStateVersion) {
-    return FailedPreconditionF(
-        "file source: restored state has format version {}; this version reads version {}",
-        version, kStateVersion);
-  }
+  RETURN_IF_ERROR(r.Header(kStateMagic, kStateVersion));
   DecodedState st;
   ASSIGN_OR_RETURN(st.subtask, r.U32());
   ASSIGN_OR_RETURN(st.parallelism, r.U32());

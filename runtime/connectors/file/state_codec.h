@@ -62,6 +62,17 @@ class StateReader {
     pos_ = magic.size();
     return U32();
   }
+  // Checks the magic and that the version is `version`: FailedPrecondition "<what>: restored
+  // state has format version N; this version reads version M" otherwise.
+  absl::Status Header(std::string_view magic, uint32_t version) {
+    ASSIGN_OR_RETURN(uint32_t found, Header(magic));
+    if (found != version) {
+      return FailedPreconditionF(
+          "{}: restored state has format version {}; this version reads version {}", what_, found,
+          version);
+    }
+    return absl::OkStatus();
+  }
   absl::StatusOr<uint8_t> U8() {
     RETURN_IF_ERROR(Need(1));
     return static_cast<uint8_t>(data_[pos_++]);

@@ -102,12 +102,7 @@ struct RestoredState {
 
 absl::StatusOr<RestoredState> DecodeState(std::string_view blob) {
   internal::StateReader r(blob, "kafka source");
-  ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
-  if (version != kStateVersion) {
-    return FailedPreconditionF(
-        "kafka source: restored state has format version {}; this version reads version {}",
-        version, kStateVersion);
-  }
+  RETURN_IF_ERROR(r.Header(kStateMagic, kStateVersion));
   RestoredState st;
   ASSIGN_OR_RETURN(st.subtask, r.U32());
   ASSIGN_OR_RETURN(st.parallelism, r.U32());

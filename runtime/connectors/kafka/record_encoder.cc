@@ -22,38 +22,6 @@ void AppendNumber(double v, std::string* out) {
   out->append(buf, r.ptr);
 }
 
-// As the file sink: quoted only when needed, '"' doubled.
-void AppendCsvString(std::string_view s, char delimiter, std::string* out) {
-  bool quote = false;
-  for (char c : s) {
-    if (c == delimiter || c == '"' || c == '\n' || c == '\r') {
-      quote = true;
-      break;
-    }
-  }
-  if (!quote) {
-    out->append(s);
-    return;
-  }
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
-void AppendCsvField(const core::RecordBatch& b, size_t row, size_t col, char delimiter,
-                    std::string* out) {
-  switch (b.schema().field(col).type) {
-    case core::Type::kInt64: AppendNumber(b.GetInt64(row, col), out); break;
-    case core::Type::kDouble: AppendNumber(b.GetDouble(row, col), out); break;
-    case core::Type::kBool: out->append(b.GetBool(row, col) ? "true" : "false"); break;
-    case core::Type::kTimestamp: core::AppendTimestamp(b.GetInt64(row, col), out); break;
-    case core::Type::kString: AppendCsvString(b.GetString(row, col), delimiter, out); break;
-  }
-}
-
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -121,7 +89,7 @@ absl::Status RecordEncoder::EncodeValue(const core::RecordBatch& batch, size_t r
     case RecordFormat::kCsv:
       for (size_t c = 0; c < n; ++c) {
         if (c) out->push_back(opts_.csv_delimiter);
-        AppendCsvField(batch, row, c, opts_.csv_delimiter, out);
+        core::AppendCsvValue(batch, row, c, out, opts_.csv_delimiter);
       }
       return absl::OkStatus();
     case RecordFormat::kJson:
@@ -162,7 +130,7 @@ bool RecordEncoder::EncodeKey(const core::RecordBatch& batch, size_t row, std::s
   if (key_columns_.empty()) return false;
   for (size_t i = 0; i < key_columns_.size(); ++i) {
     if (i) out->push_back(opts_.csv_delimiter);
-    AppendCsvField(batch, row, key_columns_[i], opts_.csv_delimiter, out);
+    core::AppendCsvValue(batch, row, key_columns_[i], out, opts_.csv_delimiter);
   }
   return true;
 }

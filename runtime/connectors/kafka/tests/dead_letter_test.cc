@@ -124,9 +124,8 @@ TEST(KafkaDeadLetterTest, DeliveryFailureFailsFlushWithTheBrokersMessage) {
   testing::MockCluster cluster;
   cluster.CreateTopic("dlq", 1);
   // Every produce to the topic is refused by the broker.
-  const std::vector<rd_kafka_resp_err_t> refusals(10, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  rd_kafka_mock_push_request_errors_array(cluster.cluster(), /*Produce*/ 0, refusals.size(),
-                                          refusals.data());
+  testing::RefuseProduceRequests(cluster.cluster(), 10,
+                                 RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   auto sink = MakeKafkaDeadLetterSink({cluster.bootstrap(), "dlq", {}});
   ASSERT_TRUE(sink.ok()) << sink.status();
   ASSERT_TRUE((*sink)->Write({"in", 0, 1, -1, "", "v", "bad"}).ok());

@@ -3,6 +3,7 @@
 // (3 brokers on 127.0.0.1) and quiet client configurations pointed at it.
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include <librdkafka/rdkafka.h>
@@ -24,6 +25,13 @@ inline rd_kafka_conf_t* QuietConf(const std::string& bootstrap = "") {
         << err;
   }
   return conf;
+}
+
+// The next `n` Produce requests to `cluster` fail with `err` (the broker's answer).
+inline void RefuseProduceRequests(rd_kafka_mock_cluster_t* cluster, size_t n,
+                                  rd_kafka_resp_err_t err) {
+  const std::vector<rd_kafka_resp_err_t> errors(n, err);
+  rd_kafka_mock_push_request_errors_array(cluster, /*Produce*/ 0, errors.size(), errors.data());
 }
 
 // Three mock brokers, destroyed with the object.
