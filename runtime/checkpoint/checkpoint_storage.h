@@ -105,7 +105,7 @@ struct CheckpointMetadata {
   int32_t max_parallelism = 0;
   std::vector<std::pair<std::string /*vertex id*/, int32_t /*parallelism*/>> vertices;
   std::vector<SubtaskStateHandle> subtasks;
-  // State of the job's source coordinators (split enumerators, operators::SplitEnumerator),
+  // State of the job's source coordinators (split enumerators, api::SplitEnumerator),
   // taken when the checkpoint was triggered, by the source operator's uid; opaque bytes
   // (base64 in JSON, key "coordinators", optional: metadata without it still reads).
   std::map<std::string, std::string> coordinator_states;

@@ -1,10 +1,14 @@
 #pragma once
-// YAML job spec v1 -> JobGraph. The format is documented in docs/job-spec.md.
+// YAML job spec -> JobGraph. The format is documented in docs/job-spec.md: the linear form
+// (source, pipeline, sink) and the DAG form (named `sources:` and `sinks:`, steps that name their
+// `input:`, `union`, `side-output:`, partitioning steps key-by, rebalance, broadcast, rescale).
+// The compiler builds a StreamGraph (one node per operator), and graph::BuildJobGraph chains it.
 //
 // Every error is InvalidArgument with the message "<spec path>:<line>:<column>: <what>", the
 // location pointing at the YAML node (or the character inside an expression) at fault: unknown
-// key or operator, missing key, unknown field, type mismatch, bad duration, parallelism above
-// max parallelism, ... A spec that compiles has had all its expressions type-checked and all its
+// key or operator, missing key, a key given twice in one mapping, unknown field, type mismatch,
+// bad duration, parallelism above max parallelism, an unknown or ambiguous stream name, a cycle
+// among the steps, a stream nobody reads, ... A spec that compiles has had all its expressions type-checked and all its
 // operators instantiated once, so it is refused at submission, never at run time.
 //
 // Pure function of its input (no I/O besides nothing: files are opened only by running tasks);

@@ -8,10 +8,6 @@ BarrierAligner::BarrierAligner(int n)
       held_(static_cast<size_t>(n)) {}
 
 void BarrierAligner::Offer(NetworkEvent ev, int64_t now_ms) {
-  if (ev.channel < 0) {  // control events bypass alignment
-    ready_.push_back(AlignerStep{AlignerStep::Kind::kProcess, std::move(ev), 0, 0});
-    return;
-  }
   size_t c = static_cast<size_t>(ev.channel);
   if (blocked_[c]) {
     held_[c].push_back(std::move(ev));

@@ -28,7 +28,30 @@ void CreditCounter::Cancel() {
   cv_.notify_all();
 }
 
-InputGate::InputGate(int num_channels) : credit_return_(static_cast<size_t>(num_channels)) {}
+InputGate::InputGate(std::vector<int> channels_per_gate) {
+  int total = 0;
+  for (size_t g = 0; g < channels_per_gate.size(); ++g) {
+    gate_offsets_.push_back(total);
+    for (int c = 0; c < channels_per_gate[g]; ++c) channel_gate_.push_back(static_cast<int>(g));
+    total += channels_per_gate[g];
+  }
+  credit_return_.resize(static_cast<size_t>(total));
+}
+
+int InputGate::ChannelIndex(int gate, int subtask) const {
+  if (gate < 0 || gate >= num_gates() || subtask < 0) return -1;
+  const int first = gate_offsets_[static_cast<size_t>(gate)];
+  const int end = gate + 1 < num_gates() ? gate_offsets_[static_cast<size_t>(gate) + 1] : num_channels();
+  return first + subtask < end ? first + subtask : -1;
+}
+
+void InputGate::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
 
 void InputGate::SetCreditReturn(int channel, std::function<void(int)> fn) {
   std::lock_guard lock(mu_);
@@ -46,13 +69,15 @@ void InputGate::Push(int channel, NetworkEvent event) {
 
 absl::StatusOr<std::optional<NetworkEvent>> InputGate::Next(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
-  auto ready = [this] { return !failure_.ok() || !queue_.empty(); };
+  auto ready = [this] { return !failure_.ok() || !queue_.empty() || woken_; };
   if (timeout_ms < 0) {
     cv_.wait(lock, ready);
   } else if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
     return std::optional<NetworkEvent>();
   }
   if (!failure_.ok()) return failure_;
+  woken_ = false;
+  if (queue_.empty()) return std::optional<NetworkEvent>();
   NetworkEvent ev = std::move(queue_.front());
   queue_.pop_front();
   return std::optional<NetworkEvent>(std::move(ev));

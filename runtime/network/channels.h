@@ -9,7 +9,8 @@
 //
 // Local channels (same TaskManager) hand the serialised buffer to the gate directly; remote
 // channels (taskmanager/service) carry the same NetworkEvents over a gRPC stream and the credits
-// back on the same stream.
+// back on the same stream. A task's mailbox wakes its gate (InputGate::Wake) so that a task
+// waiting for input handles mail (checkpoint triggers, notifications) at once.
 //
 // Threading: InputGate::Push and CreditCounter::Grant are called from producer/network threads,
 // InputGate::Next and OutputChannel::Send from task threads; all are thread-safe. Cancel() wakes
@@ -31,18 +32,18 @@
 namespace sluice::network {
 
 struct NetworkEvent {
-  // kBarrier: checkpoint barrier `checkpoint_id` (an event: needs no credit).
-  // kControl: not from a channel (channel = -1): a mailbox message to the consuming task, such as
-  // "checkpoint n complete", delivered through the gate so a task waiting for input wakes up.
-  enum class Kind : uint8_t { kBuffer, kWatermark, kEndOfPartition, kBarrier, kControl };
+  // kBarrier: checkpoint barrier `checkpoint_id`; kWatermarkStatus: the producer became idle or
+  // active again (Flink's WatermarkStatus). Events other than kBuffer need no credit.
+  enum class Kind : uint8_t { kBuffer, kWatermark, kEndOfPartition, kBarrier, kWatermarkStatus };
   Kind kind = Kind::kBuffer;
-  int channel = 0;      // index of the producer subtask (set by the gate on Push)
+  int channel = 0;      // flat channel index in the consumer's gate (set by the gate on Push)
   std::string buffer;   // kBuffer: a serialised core::RecordBatch
   int64_t watermark = 0;
   int64_t checkpoint_id = 0;  // kBarrier
   bool savepoint = false;     // kBarrier: a savepoint (self-contained state)
   bool native = false;        // kBarrier, savepoint: native format (else canonical)
   bool drain = true;          // kEndOfPartition: false after a stop with savepoint (no drain)
+  bool idle = false;          // kWatermarkStatus: true = IDLE, false = ACTIVE
 };
 
 // Credits a producer may spend on one channel.
@@ -61,19 +62,34 @@ class CreditCounter {
   bool cancelled_ = false;
 };
 
+// The input of a task: the channels of all its input edges (Flink's UnionInputGate over one
+// InputGate per edge). Input gate g has one channel per producer subtask of edge g; channels are
+// numbered flat, gate after gate, so that alignment and watermarks span all of them.
 class InputGate {
  public:
-  explicit InputGate(int num_channels);
+  // `channels_per_gate[g]`: the producer parallelism of input gate g. A source task has none
+  // (a gate without channels still carries its wake-ups).
+  explicit InputGate(std::vector<int> channels_per_gate);
   int num_channels() const { return static_cast<int>(credit_return_.size()); }
+  int num_gates() const { return static_cast<int>(gate_offsets_.size()); }
+  // Flat channel of producer `subtask` of input gate `gate`; -1 if either is out of range.
+  int ChannelIndex(int gate, int subtask) const;
+  // Input gate of flat channel `channel`.
+  int GateOf(int channel) const { return channel_gate_[static_cast<size_t>(channel)]; }
+  // The flat channels of input gate `gate`: [first, first + count).
+  int FirstChannel(int gate) const { return gate_offsets_[static_cast<size_t>(gate)]; }
 
   // How a consumed buffer's credit gets back to the producer of `channel`. Set before the
   // producer's first buffer arrives (the channel's connection handshake does it).
   void SetCreditReturn(int channel, std::function<void(int)> fn);
-  // Enqueues an event from producer `channel`. Never blocks (credits bound the queue).
+  // Enqueues an event from flat channel `channel`. Never blocks (credits bound the queue).
   void Push(int channel, NetworkEvent event);
-  // Waits up to timeout_ms (< 0: forever) for the next event. nullopt on timeout; Cancelled
-  // after Cancel() or Fail(); the status given to Fail() when a channel broke.
+  // Waits up to timeout_ms (< 0: forever) for the next event. nullopt on timeout or after
+  // Wake(); Cancelled after Cancel(); the status given to Fail() when a channel broke.
   absl::StatusOr<std::optional<NetworkEvent>> Next(int64_t timeout_ms);
+  // Makes the current or next Next() return (nullopt if no event is queued): the task's mailbox
+  // has mail. Thread-safe.
+  void Wake();
   // Gives the credit of a processed buffer of `channel` back to its producer.
   void ReturnCredit(int channel);
   void Cancel();
@@ -81,10 +97,13 @@ class InputGate {
   void Fail(absl::Status status);
 
  private:
+  std::vector<int> gate_offsets_;
+  std::vector<int> channel_gate_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<NetworkEvent> queue_;
   std::vector<std::function<void(int)>> credit_return_;
+  bool woken_ = false;
   absl::Status failure_;
 };
 

@@ -7,20 +7,45 @@ namespace sluice::network {
 
 RecordWriter::RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
                            std::vector<std::unique_ptr<OutputChannel>> channels,
-                           operators::OperatorMetrics* metrics)
+                           api::OperatorMetrics* metrics)
     : options_(std::move(options)),
       channels_(std::move(channels)),
-      sent_watermark_(channels_.size(), operators::kMinWatermark),
+      sent_watermark_(channels_.size(), api::kMinWatermark),
       metrics_(metrics) {
   pending_.reserve(channels_.size());
   for (size_t i = 0; i < channels_.size(); ++i) pending_.emplace_back(schema);
   round_robin_ = static_cast<size_t>(options_.subtask_index) % std::max<size_t>(1, channels_.size());
+  // Flink's POINTWISE distribution for RescalePartitioner.
+  const size_t q = channels_.size();
+  const size_t p = static_cast<size_t>(std::max(1, options_.num_producers));
+  const size_t i = static_cast<size_t>(options_.subtask_index);
+  if (q >= p) {
+    rescale_first_ = i * q / p;
+    rescale_count_ = std::max<size_t>(1, (i + 1) * q / p - rescale_first_);
+  } else {
+    rescale_first_ = i * q / p;
+    rescale_count_ = 1;
+  }
+  round_robin_ = options_.partitioner == graph::PartitionerKind::kRescale ? 0 : round_robin_;
   next_flush_ms_ = MonotonicMillis() + options_.buffer_timeout_ms;
 }
 
 absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
   const size_t n = channels_.size();
   const size_t rows = batch.num_rows();
+  if (options_.partitioner == graph::PartitionerKind::kBroadcast) {
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t target = 0; target < n; ++target) {
+        pending_[target].AppendRowFrom(batch, r);
+        if (pending_[target].ByteSize() >= options_.buffer_bytes) {
+          if (auto s = FlushChannel(target); !s.ok()) return s;
+        }
+      }
+    }
+    if (metrics_) metrics_->records_out.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);
+    if (options_.buffer_timeout_ms == 0) return FlushAll();
+    return absl::OkStatus();
+  }
   for (size_t r = 0; r < rows; ++r) {
     size_t target;
     switch (options_.partitioner) {
@@ -30,6 +55,10 @@ absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
       case graph::PartitionerKind::kRebalance:
         target = round_robin_;
         round_robin_ = round_robin_ + 1 == n ? 0 : round_robin_ + 1;
+        break;
+      case graph::PartitionerKind::kRescale:
+        target = rescale_first_ + round_robin_;
+        round_robin_ = round_robin_ + 1 == rescale_count_ ? 0 : round_robin_ + 1;
         break;
       case graph::PartitionerKind::kHash:
       default: {
@@ -52,6 +81,17 @@ absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
 absl::Status RecordWriter::EmitWatermark(int64_t watermark) {
   if (watermark > watermark_) watermark_ = watermark;
   if (options_.buffer_timeout_ms == 0) return FlushAll();
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::EmitWatermarkStatus(api::WatermarkStatus status) {
+  if (auto s = FlushAll(); !s.ok()) return s;
+  for (auto& ch : channels_) {
+    NetworkEvent ev;
+    ev.kind = NetworkEvent::Kind::kWatermarkStatus;
+    ev.idle = status == api::WatermarkStatus::kIdle;
+    if (auto s = ch->Send(std::move(ev)); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-// RecordWriter: the end of a task's operator chain when the next vertex is not chained (Flink's
-// RecordWriter + ChannelSelector + OutputFlusher). Partitions the rows of each emitted batch into
-// one pending batch per consumer subtask:
+// RecordWriter: writes one job edge leaving a task (Flink's RecordWriter + ChannelSelector +
+// OutputFlusher); a task has one per outgoing edge. Partitions the rows of each emitted batch
+// into one pending batch per consumer subtask:
 //   FORWARD   -> the consumer with this subtask's index,
 //   REBALANCE -> round robin over consumers, row by row, starting at this subtask's index,
-//   HASH      -> key group of the row's key (Flink's KeyGroupRangeAssignment) -> operator index.
+//   HASH      -> key group of the row's key (Flink's KeyGroupRangeAssignment) -> operator index,
+//   BROADCAST -> every consumer,
+//   RESCALE   -> round robin over this producer's consumer group (see graph::PartitionerKind).
 // A pending batch is serialised and sent when it reaches `buffer_bytes`, when the buffer timeout
 // expires (FlushIfDue; 0 = flush after every emitted batch), and before end of partition.
 // Watermarks are sent lazily after the data they follow, at the next flush (never reordered
@@ -21,9 +23,9 @@
 #include "absl/status/status.h"
 #include "runtime/core/key_selector.h"
 #include "runtime/core/record_batch.h"
-#include "runtime/graph/job_graph.h"
+#include "runtime/graph/stream_graph.h"
 #include "runtime/network/channels.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::network {
 
@@ -32,18 +34,21 @@ struct RecordWriterOptions {
   std::optional<core::KeySelector> key_selector;  // kHash only
   int max_parallelism = 128;
   int subtask_index = 0;
+  int num_producers = 1;  // parallelism of the producing vertex (kRescale groups)
   int64_t buffer_timeout_ms = 5;
   size_t buffer_bytes = 32 * 1024;
 };
 
-class RecordWriter : public operators::Output {
+class RecordWriter : public api::Output {
  public:
   RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
                std::vector<std::unique_ptr<OutputChannel>> channels,
-               operators::OperatorMetrics* metrics);
+               api::OperatorMetrics* metrics);
 
   absl::Status Emit(const core::RecordBatch& batch) override;
   absl::Status EmitWatermark(int64_t watermark) override;
+  // Flushes pending data and watermarks, then sends the status on every channel.
+  absl::Status EmitWatermarkStatus(api::WatermarkStatus status) override;
   // Flushes everything if the buffer timeout has passed since the last full flush.
   absl::Status FlushIfDue(int64_t now_ms);
   // Milliseconds until FlushIfDue would flush (for the task's wait), >= 0.
@@ -64,11 +69,14 @@ class RecordWriter : public operators::Output {
   std::vector<std::unique_ptr<OutputChannel>> channels_;
   std::vector<core::RecordBatch> pending_;
   std::vector<int64_t> sent_watermark_;
-  int64_t watermark_ = operators::kMinWatermark;
+  int64_t watermark_ = api::kMinWatermark;
   size_t round_robin_ = 0;
+  // kRescale: this producer's consumers are [rescale_first_, rescale_first_ + rescale_count_).
+  size_t rescale_first_ = 0;
+  size_t rescale_count_ = 1;
   int64_t next_flush_ms_ = 0;
   std::string scratch_;
-  operators::OperatorMetrics* metrics_;
+  api::OperatorMetrics* metrics_;
 };
 
 }  // namespace sluice::network

@@ -1,40 +1,76 @@
 #include "runtime/network/watermark_valve.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace sluice::network {
 
-namespace {
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-}  // namespace
-
 WatermarkValve::WatermarkValve(int num_channels)
-    : channel_watermarks_(static_cast<size_t>(num_channels), kMin),
-      ended_(static_cast<size_t>(num_channels), false),
+    : channels_(static_cast<size_t>(num_channels), Channel{api::kMinWatermark}),
       remaining_(num_channels),
-      combined_(kMin) {}
+      combined_(api::kMinWatermark) {}
 
-std::optional<int64_t> WatermarkValve::OnWatermark(int channel, int64_t watermark) {
-  int64_t& w = channel_watermarks_[static_cast<size_t>(channel)];
-  if (watermark <= w) return std::nullopt;  // a channel's watermark never goes back
-  w = watermark;
-  return Recompute();
+ValveUpdate WatermarkValve::OnWatermark(int channel, int64_t watermark) {
+  Channel& c = channels_[static_cast<size_t>(channel)];
+  if (!c.active || c.ended || watermark <= c.watermark) return {};  // never goes back
+  c.watermark = watermark;
+  if (watermark >= combined_) c.aligned = true;
+  return ValveUpdate{Recompute(), std::nullopt};
 }
 
-std::optional<int64_t> WatermarkValve::OnEndOfPartition(int channel) {
-  size_t c = static_cast<size_t>(channel);
-  if (ended_[c]) return std::nullopt;
-  ended_[c] = true;
+ValveUpdate WatermarkValve::OnWatermarkStatus(int channel, api::WatermarkStatus status) {
+  Channel& c = channels_[static_cast<size_t>(channel)];
+  if (c.ended) return {};
+  ValveUpdate update;
+  if (status == api::WatermarkStatus::kIdle && c.active) {
+    c.active = false;
+    c.aligned = false;
+    const bool any_active = std::any_of(channels_.begin(), channels_.end(),
+                                        [](const Channel& x) { return x.active; });
+    if (!any_active) {
+      idle_ = true;
+      update.status = api::WatermarkStatus::kIdle;
+    } else {
+      update.watermark = Recompute();  // it may have been the one holding event time back
+    }
+  } else if (status == api::WatermarkStatus::kActive && !c.active) {
+    c.active = true;
+    c.aligned = c.watermark >= combined_;
+    if (idle_) {
+      idle_ = false;
+      update.status = api::WatermarkStatus::kActive;
+    }
+  }
+  return update;
+}
+
+ValveUpdate WatermarkValve::OnEndOfPartition(int channel) {
+  Channel& c = channels_[static_cast<size_t>(channel)];
+  if (c.ended) return {};
+  c.ended = true;
   --remaining_;
-  channel_watermarks_[c] = kMax;
-  return Recompute();
+  c.watermark = api::kMaxWatermark;
+  c.aligned = true;
+  ValveUpdate update;
+  if (!c.active) {
+    c.active = true;
+    if (idle_) {
+      idle_ = false;
+      update.status = api::WatermarkStatus::kActive;
+    }
+  }
+  update.watermark = Recompute();
+  return update;
 }
 
 std::optional<int64_t> WatermarkValve::Recompute() {
-  int64_t min_wm = *std::min_element(channel_watermarks_.begin(), channel_watermarks_.end());
-  if (min_wm <= combined_) return std::nullopt;
+  bool any = false;
+  int64_t min_wm = api::kMaxWatermark;
+  for (const Channel& c : channels_) {
+    if (!c.active || !c.aligned) continue;
+    any = true;
+    min_wm = std::min(min_wm, c.watermark);
+  }
+  if (!any || min_wm <= combined_) return std::nullopt;
   combined_ = min_wm;
   return combined_;
 }

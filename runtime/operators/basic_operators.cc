@@ -10,14 +10,14 @@ namespace sluice::operators {
 namespace {
 
 // Prefixes a runtime error with the operator's name so the failing task says where.
-absl::Status InOperator(const OperatorContext& ctx, const absl::Status& s) {
+absl::Status InOperator(const api::OperatorContext& ctx, const absl::Status& s) {
   if (ctx.operator_name.empty()) return s;
   return absl::Status(s.code(), fmt::format("operator '{}': {}", ctx.operator_name,
                                             std::string_view(s.message().data(),
                                                              s.message().size())));
 }
 
-void Count(const OperatorContext& ctx, size_t in, size_t out) {
+void Count(const api::OperatorContext& ctx, size_t in, size_t out) {
   if (ctx.metrics == nullptr) return;
   ctx.metrics->records_in.fetch_add(static_cast<int64_t>(in), std::memory_order_relaxed);
   ctx.metrics->records_out.fetch_add(static_cast<int64_t>(out), std::memory_order_relaxed);
@@ -27,29 +27,43 @@ void Count(const OperatorContext& ctx, size_t in, size_t out) {
 
 // ---- filter ----------------------------------------------------------------------------------
 
-FilterOperator::FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expression> predicate)
-    : input_(std::move(input)), predicate_(std::move(predicate)), out_(input_) {
+FilterOperator::FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expression> predicate,
+                               bool rejected_to_side_output)
+    : input_(std::move(input)),
+      predicate_(std::move(predicate)),
+      rejected_to_side_output_(rejected_to_side_output),
+      out_(input_) {
   SLUICE_CHECK(predicate_->type() == core::Type::kBool, "filter predicate '{}' is {}, not bool",
                predicate_->text(), core::TypeName(predicate_->type()));
 }
 
-absl::Status FilterOperator::ProcessBatch(const core::RecordBatch& batch, Output& out) {
+absl::Status FilterOperator::ProcessBatch(const core::RecordBatch& batch, api::Output& out) {
   const size_t n = batch.num_rows();
   selected_.clear();
+  rejected_.clear();
   for (size_t r = 0; r < n; ++r) {
     absl::StatusOr<bool> keep = predicate_->EvalBool(batch, r);
     if (!keep.ok()) [[unlikely]] return InOperator(ctx_, keep.status());
     if (*keep) selected_.push_back(static_cast<uint32_t>(r));
+    else if (rejected_to_side_output_) rejected_.push_back(static_cast<uint32_t>(r));
   }
   Count(ctx_, n, selected_.size());
-  if (selected_.empty()) return absl::OkStatus();
   if (selected_.size() == n) return out.Emit(batch);
-  out_.Clear();
-  for (uint32_t r : selected_) out_.AppendRowFrom(batch, r);
-  return out.Emit(out_);
+  if (rejected_.size() == n) return out.EmitSideOutput(1, batch);
+  if (!selected_.empty()) {
+    out_.Clear();
+    for (uint32_t r : selected_) out_.AppendRowFrom(batch, r);
+    RETURN_IF_ERROR(out.Emit(out_));
+  }
+  if (!rejected_.empty()) {
+    out_.Clear();
+    for (uint32_t r : rejected_) out_.AppendRowFrom(batch, r);
+    RETURN_IF_ERROR(out.EmitSideOutput(1, out_));
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Operator>> MakeFilter(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeFilter(core::SchemaPtr input,
                                                      std::string_view predicate,
                                                      int* error_offset) {
   ASSIGN_OR_RETURN(auto expr, expr::Expression::Compile(predicate, *input, error_offset));
@@ -58,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeFilter(core::SchemaPtr input,
     return InvalidArgumentF("filter predicate must be bool but '{}' is {}", expr->text(),
                             core::TypeName(expr->type()));
   }
-  return std::unique_ptr<Operator>(
+  return std::unique_ptr<api::Operator>(
       std::make_unique<FilterOperator>(std::move(input), std::move(expr)));
 }
 
@@ -85,7 +99,7 @@ MapOperator::MapOperator(core::SchemaPtr input, Outputs outputs)
   }
 }
 
-absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, Output& out) {
+absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, api::Output& out) {
   const size_t n = batch.num_rows();
   const size_t m = outputs_.size();
   out_.Clear();
@@ -105,7 +119,7 @@ absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, Output& o
   return out.Emit(out_);
 }
 
-absl::StatusOr<std::unique_ptr<Operator>> MakeMap(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeMap(core::SchemaPtr input,
                                                   MapOperator::Outputs outputs) {
   for (size_t i = 0; i < outputs.size(); ++i) {
     const auto& [name, e] = outputs[i];
@@ -117,11 +131,11 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeMap(core::SchemaPtr input,
       return InvalidArgumentF("duplicate output field '{}'", name);
     }
   }
-  return std::unique_ptr<Operator>(
+  return std::unique_ptr<api::Operator>(
       std::make_unique<MapOperator>(std::move(input), std::move(outputs)));
 }
 
-absl::StatusOr<std::unique_ptr<Operator>> MakeProject(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeProject(core::SchemaPtr input,
                                                       const std::vector<std::string>& fields) {
   MapOperator::Outputs outputs;
   outputs.reserve(fields.size());

@@ -20,42 +20,46 @@
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
 #include "runtime/expr/expression.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::operators {
 
 // Emits the rows of each input batch for which `predicate` is true, in order, with their
 // timestamps; emits nothing for a batch without such rows. A batch whose rows all pass is
-// forwarded as is (no copy). Runtime errors of the predicate (e.g. division by zero) fail the
-// task with InvalidArgument naming the operator and the expression.
-// Counts records_in / records_out in ctx_.metrics when set.
-class FilterOperator final : public Operator {
+// forwarded as is (no copy). With `rejected_to_side_output`, the other rows go to side output 1
+// (same schema), so one step splits a stream in two (job spec `side-output:`). Runtime errors of
+// the predicate (e.g. division by zero) fail the task with InvalidArgument naming the operator
+// and the expression. Counts records_in / records_out (main output only) in ctx_.metrics.
+class FilterOperator final : public api::Operator {
  public:
   // `predicate` must be compiled against *input and be of type bool (checked: abort otherwise;
   // use MakeFilter to get an error instead).
-  FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expression> predicate);
+  FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expression> predicate,
+                 bool rejected_to_side_output = false);
 
   core::SchemaPtr output_schema() const override { return input_; }
-  absl::Status ProcessBatch(const core::RecordBatch& batch, Output& out) override;
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output& out) override;
 
  private:
   core::SchemaPtr input_;
   std::unique_ptr<expr::Expression> predicate_;
+  bool rejected_to_side_output_;
   std::vector<uint32_t> selected_;  // rows that passed, reused per batch
+  std::vector<uint32_t> rejected_;  // the others (with a side output)
   core::RecordBatch out_;
 };
 
 // Compiles `predicate` against *input and makes a FilterOperator. InvalidArgument with the
 // compiler's message (and *error_offset set, see Expression::Compile), or "filter predicate
 // must be bool but 'delay + 1' is int64" (offset 0).
-absl::StatusOr<std::unique_ptr<Operator>> MakeFilter(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeFilter(core::SchemaPtr input,
                                                      std::string_view predicate,
                                                      int* error_offset = nullptr);
 
 // One output row per input row (same timestamp): output field i is named outputs[i].first and
 // holds the value of outputs[i].second, whose type it has. Outputs that are plain field
 // references are copied without evaluation. Runtime errors fail the task as for filter.
-class MapOperator final : public Operator {
+class MapOperator final : public api::Operator {
  public:
   using Outputs = std::vector<std::pair<std::string, std::unique_ptr<expr::Expression>>>;
   // Every expression must be compiled against *input. Output names should be unique (MakeMap
@@ -63,7 +67,7 @@ class MapOperator final : public Operator {
   MapOperator(core::SchemaPtr input, Outputs outputs);
 
   core::SchemaPtr output_schema() const override { return output_; }
-  absl::Status ProcessBatch(const core::RecordBatch& batch, Output& out) override;
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output& out) override;
 
  private:
   core::SchemaPtr input_;
@@ -75,13 +79,13 @@ class MapOperator final : public Operator {
 
 // A MapOperator after checking that output names are non-empty and unique
 // (InvalidArgument "duplicate output field 'x'").
-absl::StatusOr<std::unique_ptr<Operator>> MakeMap(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeMap(core::SchemaPtr input,
                                                   MapOperator::Outputs outputs);
 
 // Projection onto `fields` of `input`, in the given order (a MapOperator of field
 // references). InvalidArgument "unknown field 'x' (fields: a, b)" for a missing field,
 // "duplicate output field 'x'" for a repeated one.
-absl::StatusOr<std::unique_ptr<Operator>> MakeProject(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeProject(core::SchemaPtr input,
                                                       const std::vector<std::string>& fields);
 
 }  // namespace sluice::operators

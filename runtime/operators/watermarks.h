@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::operators {
 
@@ -16,12 +16,12 @@ class BoundedOutOfOrdernessWatermarks {
   void OnEvent(int64_t timestamp) { max_ts_ = std::max(max_ts_, timestamp); }
   // Current watermark; kMinWatermark until the first event.
   int64_t CurrentWatermark() const {
-    return max_ts_ == kMinWatermark ? kMinWatermark : max_ts_ - ooo_ms_ - 1;
+    return max_ts_ == api::kMinWatermark ? api::kMinWatermark : max_ts_ - ooo_ms_ - 1;
   }
 
  private:
   int64_t ooo_ms_;
-  int64_t max_ts_ = kMinWatermark;
+  int64_t max_ts_ = api::kMinWatermark;
 };
 
 }  // namespace sluice::operators

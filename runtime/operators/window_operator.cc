@@ -93,26 +93,29 @@ namespace {
 // accumulator factory flags a newly created window so that its timer is registered once.
 // Lookups go through the backend's reused key context and this operator's reused key scratch,
 // so a record of an existing window allocates nothing.
-class TumblingWindowAggregateOperator final : public Operator {
+class TumblingWindowAggregateOperator final : public api::Operator {
  public:
   TumblingWindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
                                   int64_t size_ms, int64_t offset_ms,
-                                  std::vector<ResolvedAggregate> aggs)
+                                  std::vector<ResolvedAggregate> aggs, core::SchemaPtr input,
+                                  bool late_to_side_output)
       : output_schema_(std::move(output_schema)),
         keys_(std::move(keys)),
         size_ms_(size_ms),
         offset_ms_(offset_ms),
         aggs_(std::move(aggs)),
         num_keys_(keys_.columns().size()),
-        out_(output_schema_) {
+        out_(output_schema_),
+        late_to_side_output_(late_to_side_output),
+        late_rows_(std::move(input)) {
     fresh_.accs.resize(aggs_.size());
     for (Accumulator& a : fresh_.accs) a.i64 = 0;
   }
 
   core::SchemaPtr output_schema() const override { return output_schema_; }
 
-  absl::Status Open(const OperatorContext& ctx) override {
-    RETURN_IF_ERROR(Operator::Open(ctx));
+  absl::Status Open(const api::OperatorContext& ctx) override {
+    RETURN_IF_ERROR(api::Operator::Open(ctx));
     if (ctx.keyed_state != nullptr) {
       backend_ = ctx.keyed_state;
     } else {
@@ -161,7 +164,7 @@ class TumblingWindowAggregateOperator final : public Operator {
     }
     RETURN_IF_ERROR(bad);
 
-    current_watermark_ = kMinWatermark;
+    current_watermark_ = api::kMinWatermark;
     if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
       const std::string& s = *ctx.restored_state;
       if (s.size() != sizeof(int64_t)) {
@@ -175,14 +178,15 @@ class TumblingWindowAggregateOperator final : public Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessBatch(const RecordBatch& batch, Output& out) override {
-    (void)out;  // windows emit only when a watermark fires them
+  absl::Status ProcessBatch(const RecordBatch& batch, api::Output& out) override {
+    // Windows emit only when a watermark fires them; late rows may go to the side output.
     if (contents_ == nullptr) [[unlikely]] {
       return FailedPreconditionF("window operator: ProcessBatch before Open");
     }
     const size_t n = batch.num_rows();
     if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
     int64_t late = 0;
+    late_rows_.Clear();
     for (size_t row = 0; row < n; ++row) {
       const int64_t ts = batch.timestamp(row);
       if (ts == core::kNoTimestamp) [[unlikely]] {
@@ -193,7 +197,8 @@ class TumblingWindowAggregateOperator final : public Operator {
       const int64_t start = WindowStartWithOffset(ts, offset_ms_, size_ms_);
       const int64_t end = start + size_ms_;
       if (end - 1 <= current_watermark_) {  // Flink's isWindowLate with allowed lateness 0
-        ++late;
+        if (late_to_side_output_) late_rows_.AppendRowFrom(batch, row);
+        else ++late;
         continue;
       }
       const int32_t kg = keys_.KeyGroup(batch, row, max_parallelism_);
@@ -216,10 +221,11 @@ class TumblingWindowAggregateOperator final : public Operator {
     if (late > 0 && ctx_.metrics != nullptr) {
       ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
     }
+    if (!late_rows_.empty()) return out.EmitSideOutput(1, late_rows_);
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t watermark, Output& out) override {
+  absl::Status ProcessWatermark(int64_t watermark, api::Output& out) override {
     if (watermark > current_watermark_) current_watermark_ = watermark;
     // Fire every window whose maxTimestamp (end - 1) the watermark has reached, by window end.
     RETURN_IF_ERROR(FireUpTo(current_watermark_, out));
@@ -227,9 +233,9 @@ class TumblingWindowAggregateOperator final : public Operator {
     return out.EmitWatermark(watermark);
   }
 
-  absl::Status Finish(Output& out) override {
+  absl::Status Finish(api::Output& out) override {
     // Normally kMaxWatermark already fired everything; fire leftovers defensively.
-    RETURN_IF_ERROR(FireUpTo(kMaxWatermark, out));
+    RETURN_IF_ERROR(FireUpTo(api::kMaxWatermark, out));
     return Flush(out);
   }
 
@@ -246,7 +252,7 @@ class TumblingWindowAggregateOperator final : public Operator {
   }
 
  private:
-  absl::Status FireUpTo(int64_t watermark, Output& out) {
+  absl::Status FireUpTo(int64_t watermark, api::Output& out) {
     if (backend_ == nullptr) return absl::OkStatus();
     return backend_->AdvanceWatermark(
         watermark, [&](std::string_view key, int32_t kg, int64_t end, int64_t /*ts*/) {
@@ -297,7 +303,7 @@ class TumblingWindowAggregateOperator final : public Operator {
 
   // Emits the window (current key, namespace `end`) and purges it. Called by the backend with
   // the key context set to the timer's key and namespace.
-  absl::Status FireWindow(std::string_view key, int32_t kg, int64_t end, Output& out) {
+  absl::Status FireWindow(std::string_view key, int32_t kg, int64_t end, api::Output& out) {
     const WindowContents* w = contents_->accumulator();
     if (w == nullptr && state_ttl_) {
       return absl::OkStatus();  // the window's contents expired (state TTL): nothing to emit
@@ -344,7 +350,7 @@ class TumblingWindowAggregateOperator final : public Operator {
     return absl::OkStatus();
   }
 
-  absl::Status Flush(Output& out) {
+  absl::Status Flush(api::Output& out) {
     if (out_.empty()) return absl::OkStatus();
     if (ctx_.metrics != nullptr) {
       ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(out_.num_rows()),
@@ -362,17 +368,19 @@ class TumblingWindowAggregateOperator final : public Operator {
   const std::vector<ResolvedAggregate> aggs_;
   const size_t num_keys_;
 
-  int64_t current_watermark_ = kMinWatermark;
+  int64_t current_watermark_ = api::kMinWatermark;
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;  // when the context has none
   state::KeyedStateBackend* backend_ = nullptr;              // owned_backend_ or the Task's
   state::AggregatingState<RowRef, WindowContents, int>* contents_ = nullptr;  // in backend_
   bool window_created_ = false;  // set by the accumulator factory, reset after the timer
-  bool state_ttl_ = false;       // window contents have a TTL (OperatorContext::state_ttl_ms)
+  bool state_ttl_ = false;       // window contents have a TTL (api::OperatorContext::state_ttl_ms)
   int32_t max_parallelism_ = 0;
   core::KeyGroupRange range_{0, -1};
   WindowContents fresh_;     // a new window's contents: count 0, zeroed accumulators
   std::string key_scratch_;  // key bytes of the current record
   RecordBatch out_;
+  bool late_to_side_output_;
+  RecordBatch late_rows_;  // late rows of the current batch (side output 1)
 };
 
 }  // namespace
@@ -402,7 +410,7 @@ std::optional<AggregateKind> ParseAggregateKind(std::string_view name) {
   return std::nullopt;
 }
 
-absl::StatusOr<std::unique_ptr<Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
                                                                       TumblingWindowSpec spec) {
   if (spec.size_ms <= 0) {
     return InvalidArgumentF("tumbling window size must be > 0 ms, got {} ms", spec.size_ms);
@@ -460,8 +468,9 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeTumblingWindowAggregate(core::Sche
   }
 
   auto output_schema = std::make_shared<const core::Schema>(std::move(out_fields));
-  return std::unique_ptr<Operator>(new TumblingWindowAggregateOperator(
-      std::move(output_schema), std::move(keys), spec.size_ms, spec.offset_ms, std::move(aggs)));
+  return std::unique_ptr<api::Operator>(new TumblingWindowAggregateOperator(
+      std::move(output_schema), std::move(keys), spec.size_ms, spec.offset_ms, std::move(aggs),
+      input, spec.late_rows_to_side_output));
 }
 
 }  // namespace sluice::operators

@@ -12,7 +12,8 @@
 //   one row with event timestamp end - 1 and is then discarded (purged).
 // - Late records (their window's end - 1 <= current watermark, i.e. it already fired) are
 //   dropped and counted in OperatorMetrics::late_records_dropped (Flink's
-//   numLateRecordsDropped).
+//   numLateRecordsDropped), or, with `late_rows_to_side_output`, emitted unchanged to side
+//   output 1 (input schema) and not counted (Flink's sideOutputLateData).
 // - Records without an event timestamp (kNoTimestamp) fail the task with InvalidArgument.
 //
 // Output schema: the key fields (same names and types, in key order), `window_start`
@@ -64,7 +65,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::operators {
 
@@ -90,6 +91,7 @@ struct TumblingWindowSpec {
   int64_t offset_ms = 0;  // |offset_ms| < size_ms (Flink's TumblingEventTimeWindows.of)
   std::vector<std::string> key_fields;  // at least one
   std::vector<AggregateSpec> aggregates;
+  bool late_rows_to_side_output = false;
 };
 
 // Flink's TimeWindow.getWindowStartWithOffset: start of the window of size `size_ms` shifted
@@ -104,7 +106,7 @@ inline int64_t WindowStartWithOffset(int64_t timestamp, int64_t offset_ms, int64
 // (fields: a, b)"); sum/avg is over a non-numeric field ("aggregate 'x': sum needs an int64 or
 // double field, 'origin' is string"); min/max is over a string or bool field; size_ms <= 0 or
 // |offset_ms| >= size_ms; two output fields share a name.
-absl::StatusOr<std::unique_ptr<Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
                                                                       TumblingWindowSpec spec);
 
 }  // namespace sluice::operators

@@ -9,12 +9,13 @@ namespace sluice::taskmanager {
 RemoteOutputChannel::RemoteOutputChannel(std::shared_ptr<grpc::Channel> channel,
                                          std::string address, std::string producer_address,
                                          JobId job, ExecutionAttemptId consumer,
-                                         int channel_index)
+                                         int gate_index, int channel_index)
     : stub_(v1::DataExchangeService::NewStub(std::move(channel))),
       address_(std::move(address)),
       producer_address_(std::move(producer_address)),
       job_(job),
       consumer_(consumer),
+      gate_index_(gate_index),
       channel_index_(channel_index),
       credits_(std::make_shared<network::CreditCounter>(0)) {}
 
@@ -28,6 +29,7 @@ absl::Status RemoteOutputChannel::Connect() {
   v1::DataMessage hello;
   hello.set_job_id(job_.ToString());
   hello.set_consumer_attempt_id(consumer_.ToString());
+  hello.set_gate_index(gate_index_);
   hello.set_channel_index(channel_index_);
   hello.set_producer_address(producer_address_);
   if (!stream_->Write(hello)) {
@@ -76,8 +78,9 @@ absl::Status RemoteOutputChannel::Send(network::NetworkEvent event) {
       msg_.set_savepoint(event.savepoint);
       msg_.set_native(event.native);
       break;
-    case network::NetworkEvent::Kind::kControl:
-      return InternalF("control events do not travel between TaskManagers");
+    case network::NetworkEvent::Kind::kWatermarkStatus:
+      msg_.set_watermark_idle(event.idle);
+      break;
   }
   if (!stream_->Write(msg_)) {
     return UnavailableF(
@@ -134,11 +137,14 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
     stream->Write(err);
     return grpc::Status(grpc::StatusCode::NOT_FOUND, err.error());
   }
-  const int ch = msg.channel_index();
+  const int ch = gate->ChannelIndex(msg.gate_index(), msg.channel_index());
   const std::string producer = msg.producer_address();
-  if (ch < 0 || ch >= gate->num_channels()) {
+  if (ch < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        fmt::format("channel {} out of range [0, {})", ch, gate->num_channels()));
+                        fmt::format("no channel {} in input gate {} of attempt {} (it has {} "
+                                    "gates)",
+                                    msg.channel_index(), msg.gate_index(),
+                                    msg.consumer_attempt_id(), gate->num_gates()));
   }
   auto writer = std::make_shared<CreditWriter>();
   writer->stream = stream;
@@ -161,6 +167,10 @@ grpc::Status ServeExchange(grpc::ServerContext* context,
         ev.checkpoint_id = msg.barrier();
         ev.savepoint = msg.savepoint();
         ev.native = msg.native();
+        break;
+      case v1::DataMessage::kWatermarkIdle:
+        ev.kind = network::NetworkEvent::Kind::kWatermarkStatus;
+        ev.idle = msg.watermark_idle();
         break;
       case v1::DataMessage::kEndOfPartition:
         ev.kind = network::NetworkEvent::Kind::kEndOfPartition;

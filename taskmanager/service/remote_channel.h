@@ -24,9 +24,11 @@ namespace sluice::taskmanager {
 class RemoteOutputChannel : public network::OutputChannel {
  public:
   // `address`: the consumer's TaskManager; `producer_address`: this TaskManager.
+  // The channel from producer subtask `channel_index` to input gate `gate_index` of the
+  // consumer attempt.
   RemoteOutputChannel(std::shared_ptr<grpc::Channel> channel, std::string address,
                       std::string producer_address, JobId job, ExecutionAttemptId consumer,
-                      int channel_index);
+                      int gate_index, int channel_index);
   ~RemoteOutputChannel() override;
   absl::Status Send(network::NetworkEvent event) override;
   void Cancel() override;
@@ -40,6 +42,7 @@ class RemoteOutputChannel : public network::OutputChannel {
   std::string producer_address_;
   JobId job_;
   ExecutionAttemptId consumer_;
+  int gate_index_;
   int channel_index_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::DataMessage, v1::CreditMessage>> stream_;
@@ -51,7 +54,8 @@ class RemoteOutputChannel : public network::OutputChannel {
   v1::DataMessage msg_;  // reused: no allocation per buffer beyond the payload itself
 };
 
-// Looks up (waiting up to a deadline for the task to be deployed) the gate of a consumer attempt.
+// Looks up (waiting up to a deadline for the task to be deployed) the gate of a consumer attempt;
+// null if there is none.
 using GateLookup =
     std::function<std::shared_ptr<network::InputGate>(const std::string& attempt_id)>;
 

@@ -79,7 +79,7 @@ struct DecodedState {
   uint32_t subtask = 0;
   uint32_t parallelism = 0;
   int64_t total_rows = 0;
-  int64_t max_event_time = operators::kMinWatermark;
+  int64_t max_event_time = api::kMinWatermark;
   std::vector<RowRange> ranges;
 };
 
@@ -180,14 +180,14 @@ struct FieldGen {
 // Reader of one datagen source subtask. Lifecycle: Open (decides this subtask's row ranges,
 // fresh or restored), PollNext until false (bounded) or forever, Close. Runs on its Task's
 // thread.
-class DatagenSource final : public operators::Source {
+class DatagenSource final : public api::Source {
  public:
   explicit DatagenSource(DatagenSourceOptions opts)
       : opts_(std::move(opts)), watermarks_(opts_.max_out_of_orderness_ms) {}
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) override {
+  absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
     RETURN_IF_ERROR(ValidateDatagenOptions(opts_));
     if (ctx.parallelism < 1 || ctx.subtask_index < 0 || ctx.subtask_index >= ctx.parallelism) {
@@ -247,7 +247,7 @@ class DatagenSource final : public operators::Source {
     return out;
   }
 
-  absl::StatusOr<bool> PollNext(operators::Output& out) override {
+  absl::StatusOr<bool> PollNext(api::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;
     if (limiter_ && current_ < ranges_.size()) {
@@ -281,7 +281,7 @@ class DatagenSource final : public operators::Source {
       return true;
     }
     done_ = true;
-    RETURN_IF_ERROR(out.EmitWatermark(operators::kMaxWatermark));
+    RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));
     return false;
   }
 
@@ -406,7 +406,7 @@ class DatagenSource final : public operators::Source {
     RETURN_IF_ERROR(CheckBounds(st));
     ranges_ = std::move(st.ranges);
     current_ = 0;
-    if (st.max_event_time != operators::kMinWatermark) {
+    if (st.max_event_time != api::kMinWatermark) {
       watermarks_.OnEvent(st.max_event_time);
       max_event_time_ = st.max_event_time;
     }
@@ -456,7 +456,7 @@ class DatagenSource final : public operators::Source {
   }
 
   DatagenSourceOptions opts_;
-  operators::OperatorContext ctx_;
+  api::OperatorContext ctx_;
   std::vector<FieldGen> gens_;
   int64_t total_rows_ = 0;
   // The rows this subtask generates, in order; ranges before current_ are done.
@@ -468,8 +468,8 @@ class DatagenSource final : public operators::Source {
   core::RecordBatch batch_;
   std::string scratch_;  // random strings are built here, then copied into the batch arena
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
-  int64_t last_watermark_ = operators::kMinWatermark;
-  int64_t max_event_time_ = operators::kMinWatermark;  // mirrors watermarks_, for snapshots
+  int64_t last_watermark_ = api::kMinWatermark;
+  int64_t max_event_time_ = api::kMinWatermark;  // mirrors watermarks_, for snapshots
   std::function<int64_t()> wall_ms_;
   std::optional<operators::RateLimiter> limiter_;  // rows-per-second / parallelism, if set
 };
@@ -576,7 +576,7 @@ int64_t DatagenTotalRows(const DatagenSourceOptions& opts) {
   return n;
 }
 
-std::unique_ptr<operators::Source> MakeDatagenSource(DatagenSourceOptions opts) {
+std::unique_ptr<api::Source> MakeDatagenSource(DatagenSourceOptions opts) {
   return std::make_unique<DatagenSource>(std::move(opts));
 }
 

@@ -80,7 +80,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors {
 
@@ -158,6 +158,6 @@ int64_t DatagenTotalRows(const DatagenSourceOptions& opts);
 
 // Creates the reader of one source subtask; its rows are decided in Open from
 // ctx.subtask_index and ctx.parallelism (and the restored state).
-std::unique_ptr<operators::Source> MakeDatagenSource(DatagenSourceOptions opts);
+std::unique_ptr<api::Source> MakeDatagenSource(DatagenSourceOptions opts);
 
 }  // namespace sluice::connectors

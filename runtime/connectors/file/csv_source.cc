@@ -261,7 +261,7 @@ struct Position {
 struct DecodedState {
   uint32_t subtask = 0;
   uint32_t parallelism = 0;
-  int64_t max_event_time = operators::kMinWatermark;
+  int64_t max_event_time = api::kMinWatermark;
   std::vector<Position> positions;
 };
 
@@ -336,14 +336,14 @@ bool Tiles(const std::vector<const Position*>& positions, int64_t start, int64_t
 
 // Reader of one CSV source subtask. Lifecycle: Open (computes this subtask's splits), PollNext
 // until false, Close. Runs on its Task's thread.
-class CsvFileSource final : public operators::Source {
+class CsvFileSource final : public api::Source {
  public:
   explicit CsvFileSource(CsvSourceOptions opts)
       : opts_(std::move(opts)), watermarks_(opts_.max_out_of_orderness_ms) {}
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) override {
+  absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
     if (opts_.schema == nullptr || opts_.schema->num_fields() == 0) {
       return InvalidArgumentF("file source: no schema (at least one field is required)");
@@ -439,7 +439,7 @@ class CsvFileSource final : public operators::Source {
     return std::move(w).Finish();
   }
 
-  absl::StatusOr<bool> PollNext(operators::Output& out) override {
+  absl::StatusOr<bool> PollNext(api::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;
     if (limiter_ && next_split_ < splits_.size()) {
@@ -496,7 +496,7 @@ class CsvFileSource final : public operators::Source {
       return true;
     }
     done_ = true;
-    RETURN_IF_ERROR(out.EmitWatermark(operators::kMaxWatermark));
+    RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));
     return false;
   }
 
@@ -617,7 +617,7 @@ class CsvFileSource final : public operators::Source {
     }
     splits_ = std::move(splits);
     next_split_ = 0;
-    if (st.max_event_time != operators::kMinWatermark) {
+    if (st.max_event_time != api::kMinWatermark) {
       watermarks_.OnEvent(st.max_event_time);
       max_event_time_ = st.max_event_time;
     }
@@ -791,7 +791,7 @@ class CsvFileSource final : public operators::Source {
   }
 
   CsvSourceOptions opts_;
-  operators::OperatorContext ctx_;
+  api::OperatorContext ctx_;
   int event_time_col_ = -1;
   std::vector<InputFile> files_;  // the expanded input list, in order
   std::vector<Split> splits_;
@@ -803,15 +803,15 @@ class CsvFileSource final : public operators::Source {
   std::vector<RawField> fields_;  // reused per line
   std::string scratch_;           // reused for unescaping quoted fields
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
-  int64_t last_watermark_ = operators::kMinWatermark;
-  int64_t max_event_time_ = operators::kMinWatermark;  // mirrors watermarks_, for snapshots
+  int64_t last_watermark_ = api::kMinWatermark;
+  int64_t max_event_time_ = api::kMinWatermark;  // mirrors watermarks_, for snapshots
   int64_t bytes_in_ = 0;
   std::optional<operators::RateLimiter> limiter_;  // with a rate only
 };
 
 }  // namespace
 
-std::unique_ptr<operators::Source> MakeCsvFileSource(CsvSourceOptions opts) {
+std::unique_ptr<api::Source> MakeCsvFileSource(CsvSourceOptions opts) {
   return std::make_unique<CsvFileSource>(std::move(opts));
 }
 

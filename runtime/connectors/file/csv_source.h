@@ -109,7 +109,7 @@
 #include <vector>
 
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors {
 
@@ -137,6 +137,6 @@ struct CsvSourceOptions {
 
 // Creates the reader of one source subtask; the split is decided in Open from
 // ctx.subtask_index and ctx.parallelism.
-std::unique_ptr<operators::Source> MakeCsvFileSource(CsvSourceOptions opts);
+std::unique_ptr<api::Source> MakeCsvFileSource(CsvSourceOptions opts);
 
 }  // namespace sluice::connectors

@@ -91,14 +91,14 @@ absl::Status SyncDir(const std::string& dir) {
 
 // See file_sink.h. Lifecycle: Open, ProcessBatch* with SnapshotState/Notify* in between,
 // Finish, Close (or Close alone on failure/cancel). Task thread only.
-class FileSink final : public operators::Operator {
+class FileSink final : public api::Operator {
  public:
   explicit FileSink(FileSinkOptions opts) : opts_(std::move(opts)) {}
   ~FileSink() override { Close(); }
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) override {
+  absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
     if (opts_.path.empty()) return InvalidArgumentF("file sink: no output path");
     if (opts_.schema == nullptr) return InvalidArgumentF("file sink: no schema");
@@ -125,7 +125,7 @@ class FileSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessBatch(const core::RecordBatch& batch, operators::Output&) override {
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output&) override {
     if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
     if (batch.num_rows() == 0) return absl::OkStatus();
     if (fd_ < 0) RETURN_IF_ERROR(StartFile());
@@ -139,9 +139,9 @@ class FileSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t, operators::Output&) override { return absl::OkStatus(); }
+  absl::Status ProcessWatermark(int64_t, api::Output&) override { return absl::OkStatus(); }
 
-  absl::Status Finish(operators::Output&) override {
+  absl::Status Finish(api::Output&) override {
     if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
     if (ctx_.checkpointing_enabled) {
       // The final checkpoint commits it.
@@ -495,7 +495,7 @@ class FileSink final : public operators::Operator {
 
 }  // namespace
 
-std::unique_ptr<operators::Operator> MakeFileSink(FileSinkOptions opts) {
+std::unique_ptr<api::Operator> MakeFileSink(FileSinkOptions opts) {
   return std::make_unique<FileSink>(std::move(opts));
 }
 

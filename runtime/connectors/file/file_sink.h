@@ -70,7 +70,7 @@
 #include <string>
 
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors {
 
@@ -83,6 +83,6 @@ struct FileSinkOptions {
   bool header = true;
 };
 
-std::unique_ptr<operators::Operator> MakeFileSink(FileSinkOptions opts);
+std::unique_ptr<api::Operator> MakeFileSink(FileSinkOptions opts);
 
 }  // namespace sluice::connectors

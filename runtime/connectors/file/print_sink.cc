@@ -18,19 +18,19 @@ std::mutex& PrintMutex() {
 }
 
 // See print_sink.h. Lifecycle: Open, ProcessBatch*, Finish, Close; Task thread only.
-class PrintSink final : public operators::Operator {
+class PrintSink final : public api::Operator {
  public:
   PrintSink(core::SchemaPtr schema, std::ostream* out) : schema_(std::move(schema)), out_(out) {}
 
   core::SchemaPtr output_schema() const override { return schema_; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) override {
+  absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
     prefix_ = ctx.parallelism > 1 ? fmt::format("{}> ", ctx.subtask_index + 1) : "";
     return absl::OkStatus();
   }
 
-  absl::Status ProcessBatch(const core::RecordBatch& batch, operators::Output&) override {
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output&) override {
     if (batch.empty()) return absl::OkStatus();
     buf_.clear();
     for (size_t r = 0; r < batch.num_rows(); ++r) {
@@ -57,7 +57,7 @@ class PrintSink final : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t, operators::Output&) override { return absl::OkStatus(); }
+  absl::Status ProcessWatermark(int64_t, api::Output&) override { return absl::OkStatus(); }
 
  private:
   core::SchemaPtr schema_;
@@ -68,7 +68,7 @@ class PrintSink final : public operators::Operator {
 
 }  // namespace
 
-std::unique_ptr<operators::Operator> MakePrintSink(core::SchemaPtr schema, std::ostream* out) {
+std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema, std::ostream* out) {
   return std::make_unique<PrintSink>(std::move(schema), out);
 }
 

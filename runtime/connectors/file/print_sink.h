@@ -16,12 +16,12 @@
 #include <ostream>
 
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors {
 
 // `out` = nullptr writes to stdout; otherwise `out` must outlive the sink.
-std::unique_ptr<operators::Operator> MakePrintSink(core::SchemaPtr schema,
+std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema,
                                                    std::ostream* out = nullptr);
 
 }  // namespace sluice::connectors

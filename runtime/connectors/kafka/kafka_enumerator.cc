@@ -35,7 +35,7 @@ using SplitKey = std::pair<std::string, int32_t>;
 
 class KafkaSplitEnumerator::Impl {
  public:
-  Impl(KafkaSourceOptions opts, std::string uid, operators::SplitEnumeratorContext* ctx,
+  Impl(KafkaSourceOptions opts, std::string uid, api::SplitEnumeratorContext* ctx,
        TopicSelector selector)
       : opts_(std::move(opts)),
         uid_(std::move(uid)),
@@ -306,7 +306,7 @@ class KafkaSplitEnumerator::Impl {
   const KafkaSourceOptions opts_;
   const std::string uid_;
   const std::string who_;
-  operators::SplitEnumeratorContext* const ctx_;
+  api::SplitEnumeratorContext* const ctx_;
   const TopicSelector selector_;
   rd_kafka_t* rk_ = nullptr;
 
@@ -324,7 +324,7 @@ class KafkaSplitEnumerator::Impl {
 
 absl::StatusOr<std::unique_ptr<KafkaSplitEnumerator>> KafkaSplitEnumerator::Create(
     const KafkaSourceOptions& opts, const std::string& uid,
-    operators::SplitEnumeratorContext* context) {
+    api::SplitEnumeratorContext* context) {
   const std::string who = fmt::format("kafka source '{}' enumerator", uid);
   if (context == nullptr) return InvalidArgumentF("{}: no context", who);
   ASSIGN_OR_RETURN(TopicSelector selector,
@@ -362,12 +362,12 @@ std::vector<KafkaPartitionSplit> KafkaSplitEnumerator::AssignedSplits() const {
 }
 bool KafkaSplitEnumerator::FirstDiscoveryDone() const { return impl_->FirstDiscoveryDone(); }
 
-operators::SplitEnumeratorFactory MakeKafkaSplitEnumeratorFactory(KafkaSourceOptions opts,
+api::SplitEnumeratorFactory MakeKafkaSplitEnumeratorFactory(KafkaSourceOptions opts,
                                                                   std::string uid) {
-  return [opts = std::move(opts), uid = std::move(uid)](operators::SplitEnumeratorContext* ctx)
-             -> absl::StatusOr<std::unique_ptr<operators::SplitEnumerator>> {
+  return [opts = std::move(opts), uid = std::move(uid)](api::SplitEnumeratorContext* ctx)
+             -> absl::StatusOr<std::unique_ptr<api::SplitEnumerator>> {
     ASSIGN_OR_RETURN(auto e, KafkaSplitEnumerator::Create(opts, uid, ctx));
-    return std::unique_ptr<operators::SplitEnumerator>(std::move(e));
+    return std::unique_ptr<api::SplitEnumerator>(std::move(e));
   };
 }
 

@@ -45,7 +45,7 @@
 // they restored (AddSplits ignores those). In bounded mode the readers then read only what they
 // restored.
 //
-// Threading: the operators::SplitEnumerator methods are called from the JobMaster's executor
+// Threading: the api::SplitEnumerator methods are called from the JobMaster's executor
 // thread and never block on the network; AssignedSplits and FirstDiscoveryDone from any
 // thread. The discovery thread calls the context. The destructor stops and joins the thread
 // (up to one request timeout, at most 5 s).
@@ -57,11 +57,11 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/connectors/kafka/kafka_source.h"
-#include "runtime/operators/split_enumerator.h"
+#include "runtime/api/split_enumerator.h"
 
 namespace sluice::connectors::kafka {
 
-class KafkaSplitEnumerator final : public operators::SplitEnumerator {
+class KafkaSplitEnumerator final : public api::SplitEnumerator {
  public:
   // Uses of `opts`: bootstrap_servers, topics / topic_pattern, properties (security and
   // connection settings; consumer-only ones are harmless), starting_offsets,
@@ -71,7 +71,7 @@ class KafkaSplitEnumerator final : public operators::SplitEnumerator {
   // bootstrap servers, a property librdkafka refuses).
   static absl::StatusOr<std::unique_ptr<KafkaSplitEnumerator>> Create(
       const KafkaSourceOptions& opts, const std::string& uid,
-      operators::SplitEnumeratorContext* context);
+      api::SplitEnumeratorContext* context);
   ~KafkaSplitEnumerator() override;
   KafkaSplitEnumerator(const KafkaSplitEnumerator&) = delete;
   KafkaSplitEnumerator& operator=(const KafkaSplitEnumerator&) = delete;
@@ -94,7 +94,7 @@ class KafkaSplitEnumerator final : public operators::SplitEnumerator {
 };
 
 // The factory a compiled Kafka source vertex carries (graph::JobVertex::enumerator).
-operators::SplitEnumeratorFactory MakeKafkaSplitEnumeratorFactory(KafkaSourceOptions opts,
+api::SplitEnumeratorFactory MakeKafkaSplitEnumeratorFactory(KafkaSourceOptions opts,
                                                                   std::string uid);
 
 }  // namespace sluice::connectors::kafka

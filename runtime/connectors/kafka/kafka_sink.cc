@@ -347,13 +347,13 @@ absl::StatusOr<SinkState> DecodeState(std::string_view data) {
   return s;
 }
 
-class KafkaSink : public operators::Operator {
+class KafkaSink : public api::Operator {
  public:
   explicit KafkaSink(KafkaSinkOptions opts) : opts_(std::move(opts)) {}
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) override {
+  absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
     RETURN_IF_ERROR(Validate());
     ASSIGN_OR_RETURN(encoder_, RecordEncoder::Create(opts_.schema, opts_.format, opts_.key_fields));
@@ -382,7 +382,7 @@ class KafkaSink : public operators::Operator {
     return Restore();
   }
 
-  absl::Status ProcessBatch(const core::RecordBatch& batch, operators::Output&) override {
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output&) override {
     RETURN_IF_ERROR(CheckDeliveries());
     KafkaProducerClient* producer = producer_.get();
     Slot* slot = nullptr;
@@ -420,7 +420,7 @@ class KafkaSink : public operators::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status ProcessWatermark(int64_t, operators::Output&) override { return absl::OkStatus(); }
+  absl::Status ProcessWatermark(int64_t, api::Output&) override { return absl::OkStatus(); }
 
   absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) override {
     switch (opts_.delivery) {
@@ -472,7 +472,7 @@ class KafkaSink : public operators::Operator {
     }
   }
 
-  absl::Status Finish(operators::Output&) override {
+  absl::Status Finish(api::Output&) override {
     if (opts_.delivery != DeliveryGuarantee::kExactlyOnce) {
       return Wrap(producer_->Flush());
     }
@@ -714,7 +714,7 @@ absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
       std::make_shared<RdKafkaFactory>(std::move(settings), opts.partitioner, subtask));
 }
 
-std::unique_ptr<operators::Operator> MakeKafkaSink(KafkaSinkOptions opts) {
+std::unique_ptr<api::Operator> MakeKafkaSink(KafkaSinkOptions opts) {
   return std::make_unique<KafkaSink>(std::move(opts));
 }
 

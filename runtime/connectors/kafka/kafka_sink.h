@@ -71,7 +71,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/connectors/kafka/record_format.h"
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors::kafka {
 
@@ -176,6 +176,6 @@ struct KafkaSinkOptions {
 absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
     const KafkaSinkOptions& opts, int32_t subtask, std::string client_id);
 
-std::unique_ptr<operators::Operator> MakeKafkaSink(KafkaSinkOptions opts);
+std::unique_ptr<api::Operator> MakeKafkaSink(KafkaSinkOptions opts);
 
 }  // namespace sluice::connectors::kafka

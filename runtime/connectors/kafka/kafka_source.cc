@@ -77,7 +77,7 @@ struct Partition {
   int64_t stopping_offset = kNoStoppingOffset;
   SplitStatus status = SplitStatus::kPending;
   operators::BoundedOutOfOrdernessWatermarks watermarks{0};
-  int64_t max_event_time = operators::kMinWatermark;  // mirrors watermarks, for snapshots
+  int64_t max_event_time = api::kMinWatermark;  // mirrors watermarks, for snapshots
   int64_t last_active_ms = 0;  // processing time of the last record (or of the assignment)
   bool idle = false;
 };
@@ -90,7 +90,7 @@ std::string Describe(const Partition& p) {
 struct RestoredSplit {
   KafkaPartitionSplit split;  // starting_offset = the next offset to read
   bool finished = false;
-  int64_t max_event_time = operators::kMinWatermark;
+  int64_t max_event_time = api::kMinWatermark;
 };
 
 struct RestoredState {
@@ -163,7 +163,7 @@ class KafkaSource::Impl {
 
   const KafkaSourceOptions& opts() const { return opts_; }
 
-  absl::Status Open(const operators::OperatorContext& ctx) {
+  absl::Status Open(const api::OperatorContext& ctx) {
     ctx_ = ctx;
     now_ms_ = opts_.now_ms ? opts_.now_ms : RealNowMs;
     RETURN_IF_ERROR(Validate());
@@ -178,7 +178,7 @@ class KafkaSource::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<bool> PollNext(operators::Output& out) {
+  absl::StatusOr<bool> PollNext(api::Output& out) {
     if (done_) return false;
     if (rk_ == nullptr) return FailedPreconditionF("kafka source: PollNext before Open");
     const int64_t now = now_ms_();
@@ -522,7 +522,7 @@ class KafkaSource::Impl {
       p->status = SplitStatus::kFinished;
       p->next_offset = std::max<int64_t>(p->next_offset, p->stopping_offset);
     }
-    if (r.max_event_time != operators::kMinWatermark) {
+    if (r.max_event_time != api::kMinWatermark) {
       p->watermarks.OnEvent(r.max_event_time);
       p->max_event_time = r.max_event_time;
     }
@@ -851,10 +851,10 @@ class KafkaSource::Impl {
     return true;
   }
 
-  absl::StatusOr<bool> End(operators::Output& out) {
+  absl::StatusOr<bool> End(api::Output& out) {
     done_ = true;
-    last_watermark_ = operators::kMaxWatermark;
-    RETURN_IF_ERROR(out.EmitWatermark(operators::kMaxWatermark));
+    last_watermark_ = api::kMaxWatermark;
+    RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));
     return false;
   }
 
@@ -1036,10 +1036,10 @@ class KafkaSource::Impl {
 
   // ---- watermarks and lag -----------------------------------------------------------------
 
-  absl::Status MaybeEmitWatermark(operators::Output& out, int64_t now) {
+  absl::Status MaybeEmitWatermark(api::Output& out, int64_t now) {
     if (opts_.event_time == EventTimeSource::kNone) return absl::OkStatus();
     bool any = false;
-    int64_t min = operators::kMaxWatermark;
+    int64_t min = api::kMaxWatermark;
     for (const auto& p : partitions_) {
       if (p->status == SplitStatus::kFinished) continue;
       if (opts_.idle_timeout_ms > 0 && !p->idle &&
@@ -1082,7 +1082,7 @@ class KafkaSource::Impl {
 
   KafkaSourceOptions opts_;
   KafkaSourceMetrics* metrics_;  // owned by the KafkaSource, outlives this
-  operators::OperatorContext ctx_;
+  api::OperatorContext ctx_;
   std::function<int64_t()> now_ms_;
   std::unique_ptr<RecordDecoder> decoder_;
   std::optional<TopicSelector> selector_;  // set by Validate
@@ -1122,7 +1122,7 @@ class KafkaSource::Impl {
   std::optional<operators::RateLimiter> limiter_;  // with a rate only
   int64_t records_ = 0;  // consumed in the current PollNext
   int64_t bytes_ = 0;
-  int64_t last_watermark_ = operators::kMinWatermark;
+  int64_t last_watermark_ = api::kMinWatermark;
   bool done_ = false;
 
   std::map<int64_t, std::vector<std::tuple<std::string, int32_t, int64_t>>> pending_commits_;
@@ -1146,9 +1146,9 @@ KafkaSource::~KafkaSource() = default;
 
 core::SchemaPtr KafkaSource::output_schema() const { return impl_->opts().schema; }
 
-absl::Status KafkaSource::Open(const operators::OperatorContext& ctx) { return impl_->Open(ctx); }
+absl::Status KafkaSource::Open(const api::OperatorContext& ctx) { return impl_->Open(ctx); }
 
-absl::StatusOr<bool> KafkaSource::PollNext(operators::Output& out) { return impl_->PollNext(out); }
+absl::StatusOr<bool> KafkaSource::PollNext(api::Output& out) { return impl_->PollNext(out); }
 
 void KafkaSource::Close() { impl_->Close(); }
 

@@ -122,7 +122,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/connectors/kafka/record_format.h"
 #include "runtime/core/types.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors::kafka {
 
@@ -293,7 +293,7 @@ struct KafkaSourceOptions {
 // The reader of one Kafka source subtask. Lifecycle: construct, Open (validates options,
 // creates the librdkafka consumer, restores), PollNext until false (bounded) or cancellation,
 // Close (destroys the consumer; also done by the destructor). Owned by its Task.
-class KafkaSource final : public operators::Source {
+class KafkaSource final : public api::Source {
  public:
   explicit KafkaSource(KafkaSourceOptions opts);
   ~KafkaSource() override;
@@ -301,8 +301,8 @@ class KafkaSource final : public operators::Source {
   KafkaSource& operator=(const KafkaSource&) = delete;
 
   core::SchemaPtr output_schema() const override;
-  absl::Status Open(const operators::OperatorContext& ctx) override;
-  absl::StatusOr<bool> PollNext(operators::Output& out) override;
+  absl::Status Open(const api::OperatorContext& ctx) override;
+  absl::StatusOr<bool> PollNext(api::Output& out) override;
   void Close() override;
   absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) override;
   absl::Status NotifyCheckpointComplete(int64_t checkpoint_id) override;

@@ -67,7 +67,7 @@ std::string ErrorOf(const std::string& yaml) {
   return g.ok() ? "" : std::string(g.status().message());
 }
 
-class Collect : public operators::Output {
+class Collect : public api::Output {
  public:
   explicit Collect(core::SchemaPtr schema) : rows(std::move(schema)) {}
   absl::Status Emit(const core::RecordBatch& batch) override {
@@ -86,9 +86,9 @@ class Collect : public operators::Output {
 absl::StatusOr<bool> RunSource(const graph::JobGraph& g, int index, Collect* out,
                                int max_polls = 100000) {
   const graph::JobVertex& v = g.vertices[0];
-  auto source = v.source();
+  auto source = v.source->factory();
   if (!source.ok()) return source.status();
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = v.parallelism;
   absl::Status s = (*source)->Open(ctx);
@@ -106,9 +106,9 @@ TEST(DatagenSpec, CompilesAKeyedWindowOverADatagenSource) {
   ASSERT_TRUE(g.ok()) << g.status();
   ASSERT_EQ(g->vertices.size(), 2u);
   EXPECT_EQ(g->vertices[0].name, "Source: datagen");
-  EXPECT_EQ(g->vertices[0].source_uid, "source");
-  EXPECT_EQ(g->vertices[0].output_schema->HeaderLine(), "id,name,v,ts");
-  EXPECT_EQ(g->vertices[1].output_schema->HeaderLine(), "id,window_start,window_end,n,total");
+  EXPECT_EQ(g->vertices[0].source->uid, "source");
+  EXPECT_EQ(g->vertices[0].source->output_schema->HeaderLine(), "id,name,v,ts");
+  EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(), "id,window_start,window_end,n,total");
   ASSERT_EQ(g->edges.size(), 1u);
   EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kHash);
 }
@@ -119,7 +119,7 @@ TEST(DatagenSpec, CompiledSourceGeneratesTheDeclaredRows) {
   const int64_t jan1 = *core::ParseTimestamp("2024-01-01T00:00:00Z");
   std::set<int64_t> ids;
   for (int i = 0; i < 2; ++i) {
-    Collect out(g->vertices[0].output_schema);
+    Collect out(g->vertices[0].source->output_schema);
     auto ended = RunSource(*g, i, &out);
     ASSERT_TRUE(ended.ok()) << ended.status();
     EXPECT_TRUE(*ended);  // number-of-rows bounds it
@@ -134,7 +134,7 @@ TEST(DatagenSpec, CompiledSourceGeneratesTheDeclaredRows) {
       ASSERT_EQ(out.rows.timestamp(r), jan1 + id);    // event time from ts
     }
     ASSERT_FALSE(out.watermarks.empty());
-    EXPECT_EQ(out.watermarks.back(), operators::kMaxWatermark);
+    EXPECT_EQ(out.watermarks.back(), api::kMaxWatermark);
   }
   EXPECT_EQ(ids.size(), 1000u);
   EXPECT_EQ(*ids.rbegin(), 999);
@@ -150,9 +150,9 @@ TEST(DatagenSpec, TheKeyedStateExampleCompilesAndGeneratesManyKeys) {
   ASSERT_TRUE(g.ok()) << g.status();
   ASSERT_EQ(g->vertices.size(), 2u);
   EXPECT_EQ(g->vertices[0].name, "Source: purchases");
-  EXPECT_EQ(g->vertices[1].output_schema->HeaderLine(),
+  EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(),
             "user,window_start,window_end,purchases,total");
-  Collect out(g->vertices[0].output_schema);
+  Collect out(g->vertices[0].source->output_schema);
   auto ended = RunSource(*g, 0, &out, 100);
   ASSERT_TRUE(ended.ok()) << ended.status();
   EXPECT_FALSE(*ended);
@@ -182,8 +182,8 @@ sink:
 )");
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->vertices[0].name, "Source: gen -> Sink: print");
-  EXPECT_EQ(g->vertices[0].source_uid, "my-gen");
-  Collect out(g->vertices[0].output_schema);
+  EXPECT_EQ(g->vertices[0].source->uid, "my-gen");
+  Collect out(g->vertices[0].source->output_schema);
   auto ended = RunSource(*g, 0, &out, 10);
   ASSERT_TRUE(ended.ok()) << ended.status();
   EXPECT_FALSE(*ended);                    // unbounded
@@ -204,7 +204,7 @@ sink:
 sink: {type: print}
 )");
   ASSERT_TRUE(seq.ok()) << seq.status();
-  Collect all(seq->vertices[0].output_schema);
+  Collect all(seq->vertices[0].source->output_schema);
   ended = RunSource(*seq, 0, &all);
   ASSERT_TRUE(ended.ok() && *ended);
   ASSERT_EQ(all.rows.num_rows(), 3000u);
@@ -307,7 +307,8 @@ TEST(DatagenSpec, BadSourceOptionsNameTheKeyAndLine) {
             "job.yaml:18:23: source.event-time: field 'name' is string, expected timestamp or "
             "int64 (epoch ms)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "    ts: timestamp\n", "    ts: timestamp\n    id: int64\n")),
-            "job.yaml:13:5: source: duplicate field 'id'");
+            "job.yaml:13:5: key 'id' is given twice in one mapping (first at line 9, again at "
+            "line 13); remove one");
   EXPECT_EQ(ErrorOf(R"(source:
   type: datagen
   schema: {id: int64}
@@ -324,7 +325,8 @@ sink: {type: print}
     id: {kind: random}
 sink: {type: print}
 )"),
-            "job.yaml:6:5: source.fields: field 'id' is given twice");
+            "job.yaml:6:5: key 'id' is given twice in one mapping (first at line 5, again at "
+            "line 6); remove one");
 }
 
 }  // namespace

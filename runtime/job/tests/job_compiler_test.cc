@@ -64,7 +64,7 @@ TEST(JobCompiler, BuildsChainedVerticesWithHashEdge) {
   ASSERT_EQ(g->edges.size(), 1u);
   EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kHash);
   EXPECT_EQ(g->edges[0].key_fields, std::vector<std::string>{"origin"});
-  EXPECT_EQ(g->vertices[1].output_schema->HeaderLine(),
+  EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(),
             "origin,window_start,window_end,flights,avg_delay,max_delay");
   EXPECT_EQ(g->vertices[0].id.size(), 32u);
   EXPECT_NE(g->vertices[0].id, g->vertices[1].id);
@@ -104,7 +104,7 @@ TEST(JobCompiler, NonBoolFilter) {
 TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
-            "project, key-by, window, rebalance)");
+            "project, key-by, window, rebalance, broadcast, rescale, union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {
@@ -123,7 +123,8 @@ TEST(JobCompiler, MissingRequiredKeysAndUnknownKeys) {
             "job.yaml:4:3: source: missing required key 'path'");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "parallelism: 2", "paralelism: 2")),
             "job.yaml:2:1: job: unknown key 'paralelism' (expected one of: checkpointing, "
-            "max-parallelism, name, parallelism, pipeline, restart-strategy, sink, source, state)");
+            "max-parallelism, name, parallelism, pipeline, restart-strategy, sink, sinks, "
+            "source, sources, state)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  type: file\n  path: out\n", "  path: out\n")),
             "job.yaml:26:3: sink: missing required key 'type'");
 }
@@ -177,7 +178,7 @@ TEST(JobCompiler, OperatorParallelismSplitsVerticesAndPicksTheEdge) {
   EXPECT_EQ(g->edges[2].partitioner, graph::PartitionerKind::kRebalance);
   EXPECT_TRUE(g->edges[2].key_fields.empty());
   // The sink's vertex reads what the window writes.
-  EXPECT_EQ(g->vertices[3].input_schema->HeaderLine(),
+  EXPECT_EQ(g->edge(g->vertices[3].inputs[0]).schema->HeaderLine(),
             "origin,window_start,window_end,flights,avg_delay,max_delay");
   for (const auto& v : g->vertices) EXPECT_EQ(v.max_parallelism, 128);
   EXPECT_EQ(g->RequiredSlots(), 3);
@@ -349,15 +350,16 @@ TEST(JobCompiler, StateBackendSettings) {
                    "state:\n  backend: rocksdb\n  local-dir: rocks\n  rocksdb:\n"
                    "    block-cache-size: 8 mb\n    write-buffer-size: 1024\n");
   ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_EQ(g->settings.at("state.backend"), "rocksdb");
-  EXPECT_EQ(g->settings.at("state.local-dir"), "/base/rocks");
-  EXPECT_EQ(g->settings.at("state.backend.rocksdb.block.cache-size"), "8388608");
-  EXPECT_EQ(g->settings.at("state.backend.rocksdb.writebuffer.size"), "1024");
-  EXPECT_FALSE(g->settings.contains("state.backend.rocksdb.timer-service.factory"));
+  const graph::StateBackendConfig& b = g->config.state_backend;
+  EXPECT_EQ(b.kind, graph::StateBackendKind::kRocksDb);
+  EXPECT_EQ(b.local_dir, "/base/rocks");
+  EXPECT_EQ(b.rocksdb_block_cache_bytes, 8388608);
+  EXPECT_EQ(b.rocksdb_write_buffer_bytes, 1024);
+  EXPECT_TRUE(b.rocksdb_timers);
   auto heap_timers = Compile(std::string(kSpec) +
                              "state:\n  backend: rocksdb\n  rocksdb:\n    timer-service: heap\n");
   ASSERT_TRUE(heap_timers.ok()) << heap_timers.status();
-  EXPECT_EQ(heap_timers->settings.at("state.backend.rocksdb.timer-service.factory"), "HEAP");
+  EXPECT_FALSE(heap_timers->config.state_backend.rocksdb_timers);
   EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  rocksdb:\n    timer-service: disk\n"),
             "job.yaml:31:20: state.rocksdb: 'timer-service' must be rocksdb or heap, found "
             "'disk'");
@@ -372,13 +374,13 @@ TEST(JobCompiler, StateBackendSettings) {
 TEST(JobCompiler, IncrementalCheckpointsDefaultOnWithRocksDb) {
   auto on = Compile(std::string(kSpec) + "state:\n  backend: rocksdb\n");
   ASSERT_TRUE(on.ok()) << on.status();
-  EXPECT_EQ(on->settings.at("state.backend.incremental"), "true");
+  EXPECT_TRUE(on->config.state_backend.incremental);
   auto off = Compile(std::string(kSpec) + "state:\n  backend: rocksdb\n  incremental: false\n");
   ASSERT_TRUE(off.ok()) << off.status();
-  EXPECT_EQ(off->settings.at("state.backend.incremental"), "false");
+  EXPECT_FALSE(off->config.state_backend.incremental);
   auto heap = Compile(std::string(kSpec) + "state:\n  backend: heap\n");
   ASSERT_TRUE(heap.ok()) << heap.status();
-  EXPECT_FALSE(heap->settings.contains("state.backend.incremental"));
+  EXPECT_FALSE(heap->config.state_backend.incremental);
   EXPECT_EQ(ErrorOf(std::string(kSpec) + "state:\n  incremental: true\n"),
             "job.yaml:30:16: state: incremental checkpoints need backend: rocksdb (the heap "
             "backend always takes full snapshots)");
@@ -393,7 +395,7 @@ TEST(JobCompiler, KafkaSource) {
       "pipeline:\n  - filter: delay > 0\nsink:\n  type: print\n";
   auto g = Compile(kafka);
   ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_EQ(g->vertices[0].source_name, "Source: kafka");
+  EXPECT_EQ(g->vertices[0].source->name, "Source: kafka");
   EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: flights\n", "")),
             "job.yaml:3:3: source: give exactly one of 'topic', 'topics' (a list) or 'pattern'");
   EXPECT_EQ(ErrorOf(Replace(kafka, "stop-at: latest", "stop-at: never")),

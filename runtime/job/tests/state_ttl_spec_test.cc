@@ -41,26 +41,26 @@ absl::StatusOr<graph::JobGraph> Compile(const std::string& state_section) {
 TEST(StateTtlSpec, TtlBecomesTheTableExecStateTtlSettingInMilliseconds) {
   auto g = Compile("state:\n  ttl: 1 h\n");
   ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_EQ(g->settings.at("table.exec.state.ttl"), "3600000");
+  EXPECT_EQ(g->config.state_ttl_ms, 3600000);
   auto rocks = Compile("state: {backend: rocksdb, ttl: 90 s}\n");
   ASSERT_TRUE(rocks.ok()) << rocks.status();
-  EXPECT_EQ(rocks->settings.at("table.exec.state.ttl"), "90000");
-  EXPECT_EQ(rocks->settings.at("state.backend"), "rocksdb");
+  EXPECT_EQ(rocks->config.state_ttl_ms, 90000);
+  EXPECT_EQ(rocks->config.state_backend.kind, graph::StateBackendKind::kRocksDb);
   auto millis = Compile("state:\n  ttl: 250\n");
   ASSERT_TRUE(millis.ok()) << millis.status();
-  EXPECT_EQ(millis->settings.at("table.exec.state.ttl"), "250") << "a bare integer is ms";
+  EXPECT_EQ(millis->config.state_ttl_ms, 250) << "a bare integer is ms";
 }
 
 TEST(StateTtlSpec, NoTtlOrZeroMeansStateNeverExpires) {
   auto none = Compile("");
   ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_FALSE(none->settings.contains("table.exec.state.ttl"));
+  EXPECT_EQ(none->config.state_ttl_ms, 0);
   auto backend_only = Compile("state:\n  backend: heap\n");
   ASSERT_TRUE(backend_only.ok()) << backend_only.status();
-  EXPECT_FALSE(backend_only->settings.contains("table.exec.state.ttl"));
+  EXPECT_EQ(backend_only->config.state_ttl_ms, 0);
   auto zero = Compile("state:\n  ttl: 0\n");
   ASSERT_TRUE(zero.ok()) << zero.status();
-  EXPECT_EQ(zero->settings.at("table.exec.state.ttl"), "0");
+  EXPECT_EQ(zero->config.state_ttl_ms, 0);
 }
 
 TEST(StateTtlSpec, BadTtlIsAnErrorAtItsLocation) {

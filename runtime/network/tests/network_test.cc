@@ -29,7 +29,7 @@ std::vector<NetworkEvent> Drain(InputGate& gate) {
 }
 
 TEST(Credits, ProducerBlocksWithoutCreditAndResumesWhenConsumerReturnsOne) {
-  auto gate = std::make_shared<InputGate>(1);
+  auto gate = std::make_shared<InputGate>(std::vector<int>{1});
   LocalOutputChannel ch(gate, 0, /*credits=*/2);
   auto buffer = [] {
     NetworkEvent e;
@@ -54,7 +54,7 @@ TEST(Credits, ProducerBlocksWithoutCreditAndResumesWhenConsumerReturnsOne) {
 }
 
 TEST(Credits, EventsNeedNoCreditAndCancelUnblocksProducer) {
-  auto gate = std::make_shared<InputGate>(1);
+  auto gate = std::make_shared<InputGate>(std::vector<int>{1});
   LocalOutputChannel ch(gate, 0, 0);
   NetworkEvent wm;
   wm.kind = NetworkEvent::Kind::kWatermark;
@@ -71,7 +71,7 @@ struct Consumers {
   std::vector<std::unique_ptr<OutputChannel>> channels;
   explicit Consumers(int n) {
     for (int i = 0; i < n; ++i) {
-      gates.push_back(std::make_shared<InputGate>(1));
+      gates.push_back(std::make_shared<InputGate>(std::vector<int>{1}));
       channels.push_back(std::make_unique<LocalOutputChannel>(gates.back(), 0, 1000));
     }
   }
@@ -108,6 +108,79 @@ TEST(RecordWriter, HashPartitionsByKeyGroupLikeFlink) {
   const std::vector<std::vector<std::string>> expect = {
       {"LAX"}, {"ATL", "SFO"}, {}, {"ORD", "DFW", "JFK", "ANC"}};
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(Keys(Drain(*c.gates[i]), schema), expect[i]) << i;
+}
+
+RecordBatch SixRows(core::SchemaPtr schema) {
+  RecordBatch b(schema);
+  for (int i = 0; i < 6; ++i) {
+    size_t r = b.AppendRow(i);
+    b.SetString(r, 0, std::to_string(i));
+  }
+  return b;
+}
+
+TEST(RecordWriter, BroadcastSendsEveryRowToEveryConsumer) {
+  auto schema = KeySchema();
+  Consumers c(3);
+  RecordWriterOptions opts;
+  opts.partitioner = graph::PartitionerKind::kBroadcast;
+  RecordWriter w(schema, std::move(opts), std::move(c.channels), nullptr);
+  ASSERT_TRUE(w.Emit(SixRows(schema)).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(Keys(Drain(*c.gates[i]), schema),
+              (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}))
+        << i;
+  }
+}
+
+// Flink's RescalePartitioner: producer i of p round-robins over its own group of consumers.
+TEST(RecordWriter, RescaleRoundRobinsWithinTheProducersGroup) {
+  auto schema = KeySchema();
+  for (int subtask : {0, 1}) {
+    Consumers c(4);
+    RecordWriterOptions opts;
+    opts.partitioner = graph::PartitionerKind::kRescale;
+    opts.subtask_index = subtask;
+    opts.num_producers = 2;  // 2 producers, 4 consumers: producer 0 -> {0, 1}, 1 -> {2, 3}
+    RecordWriter w(schema, std::move(opts), std::move(c.channels), nullptr);
+    ASSERT_TRUE(w.Emit(SixRows(schema)).ok());
+    ASSERT_TRUE(w.Finish().ok());
+    std::vector<std::vector<std::string>> got;
+    for (size_t i = 0; i < 4; ++i) got.push_back(Keys(Drain(*c.gates[i]), schema));
+    const std::vector<std::string> even = {"0", "2", "4"}, odd = {"1", "3", "5"}, none = {};
+    if (subtask == 0) {
+      EXPECT_EQ(got, (std::vector<std::vector<std::string>>{even, odd, none, none}));
+    } else {
+      EXPECT_EQ(got, (std::vector<std::vector<std::string>>{none, none, even, odd}));
+    }
+  }
+  // 4 producers, 2 consumers: producers 0 and 1 feed consumer 0 only, 2 and 3 consumer 1.
+  Consumers c(2);
+  RecordWriterOptions opts;
+  opts.partitioner = graph::PartitionerKind::kRescale;
+  opts.subtask_index = 3;
+  opts.num_producers = 4;
+  RecordWriter w(schema, std::move(opts), std::move(c.channels), nullptr);
+  ASSERT_TRUE(w.Emit(SixRows(schema)).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  EXPECT_TRUE(Keys(Drain(*c.gates[0]), schema).empty());
+  EXPECT_EQ(Keys(Drain(*c.gates[1]), schema).size(), 6u);
+}
+
+TEST(RecordWriter, WatermarkStatusFollowsPendingData) {
+  auto schema = KeySchema();
+  Consumers c(1);
+  RecordWriterOptions opts;
+  opts.buffer_timeout_ms = 1000000;
+  RecordWriter w(schema, std::move(opts), std::move(c.channels), nullptr);
+  ASSERT_TRUE(w.Emit(SixRows(schema)).ok());
+  ASSERT_TRUE(w.EmitWatermarkStatus(api::WatermarkStatus::kIdle).ok());
+  auto events = Drain(*c.gates[0]);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, NetworkEvent::Kind::kBuffer);  // data first, never overtaken
+  EXPECT_EQ(events[1].kind, NetworkEvent::Kind::kWatermarkStatus);
+  EXPECT_TRUE(events[1].idle);
 }
 
 TEST(RecordWriter, RebalanceRoundRobinsAndWatermarkFollowsDataThenEndOfPartition) {
@@ -148,24 +221,60 @@ TEST(RecordWriter, RebalanceRoundRobinsAndWatermarkFollowsDataThenEndOfPartition
 namespace sluice::network {
 namespace {
 
+std::optional<int64_t> Wm(const ValveUpdate& u) { return u.watermark; }
+
 TEST(WatermarkValve, CombinedWatermarkIsTheMinimumOverChannels) {
   WatermarkValve v(3);
-  EXPECT_EQ(v.OnWatermark(0, 100), std::nullopt);  // channels 1 and 2 have none yet
-  EXPECT_EQ(v.OnWatermark(1, 50), std::nullopt);
-  EXPECT_EQ(v.OnWatermark(2, 70), std::optional<int64_t>(50));
-  EXPECT_EQ(v.OnWatermark(1, 80), std::optional<int64_t>(70));
-  EXPECT_EQ(v.OnWatermark(1, 60), std::nullopt);  // a channel's watermark never goes back
+  EXPECT_EQ(Wm(v.OnWatermark(0, 100)), std::nullopt);  // channels 1 and 2 have none yet
+  EXPECT_EQ(Wm(v.OnWatermark(1, 50)), std::nullopt);
+  EXPECT_EQ(Wm(v.OnWatermark(2, 70)), std::optional<int64_t>(50));
+  EXPECT_EQ(Wm(v.OnWatermark(1, 80)), std::optional<int64_t>(70));
+  EXPECT_EQ(Wm(v.OnWatermark(1, 60)), std::nullopt);  // a channel's watermark never goes back
   EXPECT_EQ(v.current(), 70);
 }
 
 TEST(WatermarkValve, EndedChannelsNoLongerHoldEventTimeBack) {
   WatermarkValve v(2);
-  EXPECT_EQ(v.OnWatermark(0, 10), std::nullopt);
-  EXPECT_EQ(v.OnEndOfPartition(1), std::optional<int64_t>(10));
+  EXPECT_EQ(Wm(v.OnWatermark(0, 10)), std::nullopt);
+  EXPECT_EQ(Wm(v.OnEndOfPartition(1)), std::optional<int64_t>(10));
   EXPECT_FALSE(v.AllEnded());
-  EXPECT_EQ(v.OnEndOfPartition(1), std::nullopt);  // repeated end is ignored
-  EXPECT_EQ(v.OnEndOfPartition(0), std::optional<int64_t>(INT64_MAX));
+  EXPECT_EQ(Wm(v.OnEndOfPartition(1)), std::nullopt);  // repeated end is ignored
+  EXPECT_EQ(Wm(v.OnEndOfPartition(0)), std::optional<int64_t>(INT64_MAX));
   EXPECT_TRUE(v.AllEnded());
+}
+
+// Flink's StatusWatermarkValve: an idle channel does not hold event time back; when it turns
+// active again it counts only once it caught up.
+TEST(WatermarkValve, IdleChannelsAreExcludedFromTheMinimum) {
+  WatermarkValve v(2);
+  EXPECT_EQ(Wm(v.OnWatermark(0, 100)), std::nullopt);
+  ValveUpdate idle = v.OnWatermarkStatus(1, api::WatermarkStatus::kIdle);
+  EXPECT_EQ(idle.watermark, std::optional<int64_t>(100));  // channel 0 alone decides now
+  EXPECT_EQ(idle.status, std::nullopt);                    // the task is still active
+  EXPECT_EQ(Wm(v.OnWatermark(0, 150)), std::optional<int64_t>(150));
+  // Channel 1 comes back behind: it does not pull event time back, nor hold it until it caught up.
+  EXPECT_EQ(v.OnWatermarkStatus(1, api::WatermarkStatus::kActive).status, std::nullopt);
+  EXPECT_EQ(Wm(v.OnWatermark(1, 120)), std::nullopt);
+  EXPECT_EQ(Wm(v.OnWatermark(0, 200)), std::optional<int64_t>(200));
+  EXPECT_EQ(Wm(v.OnWatermark(1, 190)), std::nullopt);  // still behind 200: not aligned
+  EXPECT_EQ(Wm(v.OnWatermark(1, 210)), std::nullopt);  // caught up: aligned, min stays 200
+  EXPECT_EQ(Wm(v.OnWatermark(0, 300)), std::optional<int64_t>(210));  // now it holds back
+  EXPECT_EQ(Wm(v.OnWatermark(1, 250)), std::optional<int64_t>(250));
+}
+
+TEST(WatermarkValve, AllChannelsIdleMakeTheTaskIdleWithoutAdvancingEventTime) {
+  WatermarkValve v(2);
+  v.OnWatermark(0, 10);
+  v.OnWatermark(1, 20);
+  EXPECT_EQ(v.OnWatermarkStatus(0, api::WatermarkStatus::kIdle).watermark, std::optional<int64_t>(20));
+  ValveUpdate all_idle = v.OnWatermarkStatus(1, api::WatermarkStatus::kIdle);
+  EXPECT_EQ(all_idle.status, std::optional(api::WatermarkStatus::kIdle));
+  EXPECT_EQ(all_idle.watermark, std::nullopt);
+  EXPECT_TRUE(v.idle());
+  EXPECT_EQ(Wm(v.OnWatermark(0, 500)), std::nullopt);  // an idle channel's watermark is ignored
+  ValveUpdate back = v.OnWatermarkStatus(0, api::WatermarkStatus::kActive);
+  EXPECT_EQ(back.status, std::optional(api::WatermarkStatus::kActive));
+  EXPECT_EQ(Wm(v.OnWatermark(0, 30)), std::optional<int64_t>(30));
 }
 
 }  // namespace
@@ -277,15 +386,31 @@ TEST(BarrierAligner, NewerBarrierAbandonsTheOlderCheckpoint) {
   EXPECT_EQ(Drain(a), (V{"cp2"}));
 }
 
-TEST(BarrierAligner, ControlEventsBypassAlignment) {
-  BarrierAligner a(2);
-  a.Offer(Barrier(0, 1), 0);
-  NetworkEvent control;
-  control.kind = NetworkEvent::Kind::kControl;
-  control.channel = -1;
-  control.buffer = "ctl";
-  a.Offer(control, 0);
-  EXPECT_EQ(Drain(a), (V{"ctl"}));
+TEST(InputGate, ChannelsOfSeveralGatesAreNumberedFlat) {
+  InputGate gate({2, 3});
+  EXPECT_EQ(gate.num_channels(), 5);
+  EXPECT_EQ(gate.num_gates(), 2);
+  EXPECT_EQ(gate.ChannelIndex(0, 1), 1);
+  EXPECT_EQ(gate.ChannelIndex(1, 0), 2);
+  EXPECT_EQ(gate.ChannelIndex(1, 2), 4);
+  EXPECT_EQ(gate.ChannelIndex(1, 3), -1);  // producer subtask out of range
+  EXPECT_EQ(gate.ChannelIndex(2, 0), -1);  // no such gate
+  EXPECT_EQ(gate.ChannelIndex(-1, 0), -1);
+  EXPECT_EQ(gate.GateOf(1), 0);
+  EXPECT_EQ(gate.GateOf(2), 1);
+}
+
+TEST(InputGate, WakeEndsAWaitWithoutAnEvent) {
+  InputGate gate({1});
+  std::thread waker([&] { gate.Wake(); });
+  auto next = gate.Next(-1);  // would block forever without the wake-up
+  waker.join();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+  gate.Wake();  // a wake-up before the wait is not lost either
+  auto again = gate.Next(-1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ SchemaPtr FlightsSchema() {
 }
 
 // Records what an operator emits: each batch's rows as text with their timestamps.
-class CollectingOutput : public Output {
+class CollectingOutput : public api::Output {
  public:
   absl::Status Emit(const RecordBatch& batch) override {
     ++batches;
@@ -72,8 +72,8 @@ RecordBatch Flights() {
 TEST(FilterOperator, EmitsMatchingRowsWithTimestampsAndCounts) {
   auto op = MakeFilter(FlightsSchema(), "delay > 10 and origin = 'ATL'");
   ASSERT_TRUE(op.ok()) << op.status();
-  OperatorMetrics metrics;
-  OperatorContext ctx;
+  api::OperatorMetrics metrics;
+  api::OperatorContext ctx;
   ctx.metrics = &metrics;
   ASSERT_TRUE((*op)->Open(ctx).ok());
   CollectingOutput out;
@@ -110,16 +110,16 @@ TEST(FilterOperator, ForwardsWatermarks) {
   ASSERT_TRUE(op.ok());
   CollectingOutput out;
   ASSERT_TRUE((*op)->ProcessWatermark(1234, out).ok());
-  ASSERT_TRUE((*op)->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_TRUE((*op)->ProcessWatermark(api::kMaxWatermark, out).ok());
   ASSERT_TRUE((*op)->Finish(out).ok());
-  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{1234, kMaxWatermark}));
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{1234, api::kMaxWatermark}));
   EXPECT_EQ(out.batches, 0);
 }
 
 TEST(FilterOperator, RuntimeErrorNamesOperatorAndExpression) {
   auto op = MakeFilter(FlightsSchema(), "distance / delay > 1");
   ASSERT_TRUE(op.ok());
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "Filter";
   ASSERT_TRUE((*op)->Open(ctx).ok());
   CollectingOutput out;
@@ -160,8 +160,8 @@ TEST(MapOperator, ComputesOutputsPerRowWithTimestamps) {
   ASSERT_TRUE(op.ok()) << op.status();
   EXPECT_EQ((*op)->output_schema()->ToString(),
             "route:string, late:bool, hours:double, origin:string, hour:int64");
-  OperatorMetrics metrics;
-  OperatorContext ctx;
+  api::OperatorMetrics metrics;
+  api::OperatorContext ctx;
   ctx.metrics = &metrics;
   ASSERT_TRUE((*op)->Open(ctx).ok());
   CollectingOutput out;

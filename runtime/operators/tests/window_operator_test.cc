@@ -22,7 +22,7 @@ using core::SchemaPtr;
 using core::Type;
 
 // Collects emitted rows (as strings, with their timestamps) and watermarks.
-class CollectingOutput : public Output {
+class CollectingOutput : public api::Output {
  public:
   absl::Status Emit(const RecordBatch& batch) override {
     ++batches;
@@ -72,10 +72,10 @@ TumblingWindowSpec AllAggregates(int64_t size_ms) {
   return spec;
 }
 
-std::unique_ptr<Operator> Make(TumblingWindowSpec spec, OperatorMetrics* metrics = nullptr) {
+std::unique_ptr<api::Operator> Make(TumblingWindowSpec spec, api::OperatorMetrics* metrics = nullptr) {
   auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
   EXPECT_TRUE(op.ok()) << op.status();
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.metrics = metrics;
   EXPECT_TRUE((*op)->Open(ctx).ok());
@@ -107,7 +107,7 @@ TEST(TumblingWindow, OutputSchemaHasKeysWindowBoundsAndAggregates) {
 }
 
 TEST(TumblingWindow, AggregatesPerKeyAndWindow) {
-  OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   auto op = Make(AllAggregates(1000), &metrics);
   RecordBatch in(InputSchema());
   AddRow(&in, 100, "ATL", 10, 1.5);
@@ -119,7 +119,7 @@ TEST(TumblingWindow, AggregatesPerKeyAndWindow) {
   CollectingOutput out;
   ASSERT_TRUE(op->ProcessBatch(in, out).ok());
   EXPECT_TRUE(out.rows.empty());
-  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(api::kMaxWatermark, out).ok());
   ASSERT_TRUE(op->Finish(out).ok());
 
   // Fired in window-end order; ATL and ORD share the first end, so sort those two.
@@ -140,7 +140,7 @@ TEST(TumblingWindow, AggregatesPerKeyAndWindow) {
             "1970-01-01T00:00:02.500Z");
   // Emitted rows carry the window's maxTimestamp.
   EXPECT_EQ(out.timestamps, (std::vector<int64_t>{999, 999, 1999, 2999}));
-  EXPECT_EQ(out.watermarks, std::vector<int64_t>{kMaxWatermark});
+  EXPECT_EQ(out.watermarks, std::vector<int64_t>{api::kMaxWatermark});
   EXPECT_EQ(metrics.records_in.load(), 6);
   EXPECT_EQ(metrics.records_out.load(), 4);
   EXPECT_EQ(metrics.late_records_dropped.load(), 0);
@@ -194,7 +194,7 @@ TEST(TumblingWindow, FiresOnlyOnceWatermarkReachesEndMinusOne) {
 }
 
 TEST(TumblingWindow, LateRecordIsDroppedAndCounted) {
-  OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   auto op = Make(AllAggregates(1000), &metrics);
   CollectingOutput out;
   RecordBatch in(InputSchema());
@@ -210,7 +210,7 @@ TEST(TumblingWindow, LateRecordIsDroppedAndCounted) {
   ASSERT_TRUE(op->ProcessBatch(in, out).ok());
   EXPECT_EQ(metrics.late_records_dropped.load(), 2);
   EXPECT_EQ(metrics.records_in.load(), 4);
-  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(api::kMaxWatermark, out).ok());
   ASSERT_EQ(out.rows.size(), 2u);
   EXPECT_EQ(out.rows[1],
             "ATL,1970-01-01T00:00:01Z,1970-01-01T00:00:02Z,1,3,3,3,3,1,1970-01-01T00:00:01Z");
@@ -244,7 +244,7 @@ TEST(TumblingWindow, NegativeTimestampsWindowCorrectly) {
   ASSERT_TRUE(op->ProcessBatch(in, out).ok());
   ASSERT_TRUE(op->ProcessWatermark(-1001, out).ok());  // fires [-3000,-2000) and [-2000,-1000)
   EXPECT_EQ(out.rows.size(), 2u);
-  ASSERT_TRUE(op->ProcessWatermark(kMaxWatermark, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(api::kMaxWatermark, out).ok());
   ASSERT_EQ(out.rows.size(), 3u);
   EXPECT_EQ(out.timestamps, (std::vector<int64_t>{-2001, -1001, -1}));
   EXPECT_EQ(out.rows[0], "ATL,1969-12-31T23:59:57Z,1969-12-31T23:59:58Z,1,8");
@@ -388,24 +388,24 @@ std::vector<Step> MakeStream() {
 }
 
 // Feeds steps [from, to) and, if `to` is the end, kMaxWatermark and Finish.
-void Feed(Operator& op, std::vector<Step>& steps, int from, int to, CollectingOutput& out) {
+void Feed(api::Operator& op, std::vector<Step>& steps, int from, int to, CollectingOutput& out) {
   for (int s = from; s < to; ++s) {
     ASSERT_TRUE(op.ProcessBatch(steps[s].batch, out).ok());
     ASSERT_TRUE(op.ProcessWatermark(steps[s].watermark, out).ok());
   }
   if (to == kSteps) {
-    ASSERT_TRUE(op.ProcessWatermark(kMaxWatermark, out).ok());
+    ASSERT_TRUE(op.ProcessWatermark(api::kMaxWatermark, out).ok());
     ASSERT_TRUE(op.Finish(out).ok());
   }
 }
 
-std::unique_ptr<Operator> MakeWithBackend(state::KeyedStateBackend* backend,
+std::unique_ptr<api::Operator> MakeWithBackend(state::KeyedStateBackend* backend,
                                           std::optional<std::string> restored,
-                                          OperatorMetrics* metrics = nullptr,
+                                          api::OperatorMetrics* metrics = nullptr,
                                           TumblingWindowSpec spec = AllAggregates(1000)) {
   auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
   EXPECT_TRUE(op.ok()) << op.status();
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.max_parallelism = 128;
   ctx.keyed_state = backend;
@@ -449,7 +449,7 @@ HalfwaySnapshot RunFirstHalfAndSnapshot(std::vector<Step>& steps) {
 
 TEST(TumblingWindowCheckpoint, RestoredRunEqualsUninterruptedRun) {
   std::vector<Step> steps = MakeStream();
-  OperatorMetrics reference_metrics;
+  api::OperatorMetrics reference_metrics;
   auto reference = Make(AllAggregates(1000), &reference_metrics);  // private backend
   CollectingOutput expected;
   Feed(*reference, steps, 0, kSteps, expected);
@@ -462,7 +462,7 @@ TEST(TumblingWindowCheckpoint, RestoredRunEqualsUninterruptedRun) {
 
   state::KeyedStateBackend restored(128, core::KeyGroupRange{0, 127});
   ASSERT_TRUE(restored.Restore({snap.keyed.bytes}, {snap.keyed.key_group_offsets}).ok());
-  OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   auto op = MakeWithBackend(&restored, snap.operator_state, &metrics);
   CollectingOutput out;
   Feed(*op, steps, kSteps / 2, kSteps, out);
@@ -544,7 +544,7 @@ TEST(TumblingWindowCheckpoint, RestoreWithOtherAggregatesFails) {
   spec.aggregates.pop_back();
   auto op = MakeTumblingWindowAggregate(InputSchema(), spec);
   ASSERT_TRUE(op.ok());
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.keyed_state = &backend;
   absl::Status st = (*op)->Open(ctx);
@@ -557,7 +557,7 @@ TEST(TumblingWindowCheckpoint, RestoreWithOtherAggregatesFails) {
 TEST(TumblingWindowCheckpoint, MalformedOperatorStateFails) {
   auto op = MakeTumblingWindowAggregate(InputSchema(), AllAggregates(1000));
   ASSERT_TRUE(op.ok());
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.restored_state = std::string("abc");
   absl::Status st = (*op)->Open(ctx);

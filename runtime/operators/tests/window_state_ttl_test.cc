@@ -29,7 +29,7 @@ using ::testing::UnorderedElementsAre;
 
 constexpr int64_t kTtl = 60'000;
 
-class CollectingOutput : public Output {
+class CollectingOutput : public api::Output {
  public:
   absl::Status Emit(const RecordBatch& batch) override {
     for (size_t r = 0; r < batch.num_rows(); ++r) rows.push_back(batch.RowToString(r));
@@ -62,10 +62,10 @@ TumblingWindowSpec CountPerOrigin() {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<Operator>> Open(state::KeyedStateBackend* backend,
+absl::StatusOr<std::unique_ptr<api::Operator>> Open(state::KeyedStateBackend* backend,
                                                int64_t state_ttl_ms) {
   ASSIGN_OR_RETURN(auto op, MakeTumblingWindowAggregate(Input(), CountPerOrigin()));
-  OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.max_parallelism = 128;
   ctx.keyed_state = backend;

@@ -19,7 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // Records every emitted row and watermark.
-class CollectingOutput : public operators::Output {
+class CollectingOutput : public api::Output {
  public:
   explicit CollectingOutput(core::SchemaPtr schema) : rows(std::move(schema)) {}
   absl::Status Emit(const core::RecordBatch& batch) override {
@@ -76,15 +76,15 @@ DatagenSourceOptions SequenceOptions(int64_t start, int64_t end, size_t batch_si
   return o;
 }
 
-operators::OperatorContext Context(int index, int parallelism) {
-  operators::OperatorContext ctx;
+api::OperatorContext Context(int index, int parallelism) {
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   return ctx;
 }
 
 // Polls `source` up to `max_polls` times (or to its end); returns whether it ended.
-absl::StatusOr<bool> Poll(operators::Source& source, CollectingOutput& out, int max_polls) {
+absl::StatusOr<bool> Poll(api::Source& source, CollectingOutput& out, int max_polls) {
   for (int k = 0; k < max_polls; ++k) {
     ASSIGN_OR_RETURN(bool more, source.PollNext(out));
     if (!more) return true;
@@ -95,8 +95,8 @@ absl::StatusOr<bool> Poll(operators::Source& source, CollectingOutput& out, int 
 constexpr int kToTheEnd = 1'000'000;
 
 // Opens a source for subtask `index` of `parallelism` with `ctx` extras already set.
-std::unique_ptr<operators::Source> Open(const DatagenSourceOptions& opts,
-                                        const operators::OperatorContext& ctx) {
+std::unique_ptr<api::Source> Open(const DatagenSourceOptions& opts,
+                                        const api::OperatorContext& ctx) {
   auto source = MakeDatagenSource(opts);
   absl::Status s = source->Open(ctx);
   EXPECT_TRUE(s.ok()) << s;
@@ -118,7 +118,7 @@ TEST(DatagenSource, SequenceIsSplitAcrossSubtasksAndCoversStartToEndExactlyOnce)
       ASSERT_FALSE(ids.empty());
       for (size_t k = 1; k < ids.size(); ++k) ASSERT_EQ(ids[k], ids[k - 1] + 1);
       EXPECT_NEAR(static_cast<double>(ids.size()), 1000.0 / p, 1.0);
-      ASSERT_EQ(out.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+      ASSERT_EQ(out.watermarks, std::vector<int64_t>{api::kMaxWatermark});
       EXPECT_LE(out.max_batch, 7u);
       all.insert(ids.begin(), ids.end());
       // Polling an ended source emits nothing more.
@@ -163,7 +163,7 @@ TEST(DatagenSource, NumberOfRowsAndTheShortestSequenceBoundTheSource) {
   CollectingOutput none(opts.schema);
   ASSERT_TRUE(*Poll(*source, none, 1));
   EXPECT_EQ(none.rows.num_rows(), 0u);
-  EXPECT_EQ(none.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+  EXPECT_EQ(none.watermarks, std::vector<int64_t>{api::kMaxWatermark});
 }
 
 TEST(DatagenSource, UnboundedWithoutSequenceOrNumberOfRows) {
@@ -192,7 +192,7 @@ TEST(DatagenSource, SubtaskWithoutRowsEndsAtOnce) {
     auto source = Open(opts, Context(i, 4));
     CollectingOutput out(opts.schema);
     ASSERT_TRUE(*Poll(*source, out, kToTheEnd));
-    EXPECT_EQ(out.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+    EXPECT_EQ(out.watermarks, std::vector<int64_t>{api::kMaxWatermark});
     with_rows += out.rows.num_rows() > 0 ? 1 : 0;
   }
   EXPECT_EQ(with_rows, 2);
@@ -339,7 +339,7 @@ TEST(DatagenSource, EventTimeAndWatermarks) {
   for (size_t b = 0; b < 10; ++b) {
     EXPECT_EQ(out.watermarks[b], 1000 + static_cast<int64_t>(b) * 10 + 9 - 5 - 1);
   }
-  EXPECT_EQ(out.watermarks.back(), operators::kMaxWatermark);
+  EXPECT_EQ(out.watermarks.back(), api::kMaxWatermark);
 
   DatagenSourceOptions no_time = SequenceOptions(0, 9);
   source = Open(no_time, Context(0, 1));
@@ -362,7 +362,7 @@ TEST(DatagenSourceCheckpoint, RestoreContinuesExactlyAfterTheSnapshot) {
       CollectingOutput rest(opts.schema);  // what the running source emits after the snapshot
       ASSERT_TRUE(*Poll(*source, rest, kToTheEnd));
 
-      operators::OperatorContext ctx = Context(i, 2);
+      api::OperatorContext ctx = Context(i, 2);
       ctx.restored_state = *state;
       auto restored = Open(opts, ctx);
       CollectingOutput after(opts.schema);
@@ -380,13 +380,13 @@ TEST(DatagenSourceCheckpoint, SnapshotAtTheEndRestoresToAnEndedSourceAndEmptyIsF
   ASSERT_TRUE(*Poll(*source, out, kToTheEnd));
   auto state = source->SnapshotState(3);
   ASSERT_TRUE(state.ok());
-  operators::OperatorContext ctx = Context(0, 1);
+  api::OperatorContext ctx = Context(0, 1);
   ctx.restored_state = *state;
   auto restored = Open(opts, ctx);
   CollectingOutput after(opts.schema);
   ASSERT_TRUE(*Poll(*restored, after, 1));
   EXPECT_EQ(after.rows.num_rows(), 0u);
-  EXPECT_EQ(after.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+  EXPECT_EQ(after.watermarks, std::vector<int64_t>{api::kMaxWatermark});
 
   ctx.restored_state = std::string();
   auto fresh = Open(opts, ctx);
@@ -408,7 +408,7 @@ TEST(DatagenSourceCheckpoint, WatermarkContinuesAfterRestore) {
   ASSERT_FALSE(*Poll(*source, before, 3));
   auto state = source->SnapshotState(1);
   ASSERT_TRUE(state.ok());
-  operators::OperatorContext ctx = Context(0, 1);
+  api::OperatorContext ctx = Context(0, 1);
   ctx.restored_state = *state;
   auto restored = Open(opts, ctx);
   CollectingOutput after(opts.schema);
@@ -428,7 +428,7 @@ std::vector<std::string> RunAndSnapshot(const DatagenSourceOptions& opts, int p,
                                         std::vector<size_t>* counts = nullptr) {
   std::vector<std::string> states;
   for (int i = 0; i < p; ++i) {
-    operators::OperatorContext ctx = Context(i, p);
+    api::OperatorContext ctx = Context(i, p);
     ctx.restored_union_states = restored_union;
     ctx.restored_parallelism = restored_parallelism;
     auto source = Open(opts, ctx);
@@ -477,7 +477,7 @@ TEST(DatagenSourceRescale, ChainedRescalesAndASameParallelismRestoreInBetween) {
   // Same parallelism: each subtask gets its own state back.
   std::vector<std::string> s5b;
   for (int i = 0; i < 5; ++i) {
-    operators::OperatorContext ctx = Context(i, 5);
+    api::OperatorContext ctx = Context(i, 5);
     ctx.restored_state = s5[static_cast<size_t>(i)];
     auto source = Open(opts, ctx);
     CollectingOutput out(opts.schema);
@@ -512,7 +512,7 @@ TEST(DatagenSourceRescale, UnboundedSourceContinuesWhereTheOldSubtasksStopped) {
   ASSERT_EQ(seen.size(), 60u);
   // At parallelism 3, subtask 0 continues old subtask 0's rows; subtask 2 old subtask 1's.
   for (int i : {0, 2}) {
-    operators::OperatorContext ctx = Context(i, 3);
+    api::OperatorContext ctx = Context(i, 3);
     ctx.restored_union_states = states;
     ctx.restored_parallelism = 2;
     auto source = Open(opts, ctx);
@@ -538,13 +538,13 @@ TEST(DatagenSourceCheckpoint, RefusesStatesThatDoNotFit) {
   std::multiset<int64_t> ids;
   auto states = RunAndSnapshot(opts, 2, {1}, {}, 0, &ids);
   ASSERT_EQ(states.size(), 2u);
-  auto open = [&](DatagenSourceOptions o, operators::OperatorContext ctx) {
+  auto open = [&](DatagenSourceOptions o, api::OperatorContext ctx) {
     return MakeDatagenSource(std::move(o))->Open(ctx);
   };
   // Other bounds.
   DatagenSourceOptions longer = opts;
   longer.fields[0] = Sequence(0, 199);
-  operators::OperatorContext ctx = Context(0, 2);
+  api::OperatorContext ctx = Context(0, 2);
   ctx.restored_state = states[0];
   absl::Status s = open(longer, ctx);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);

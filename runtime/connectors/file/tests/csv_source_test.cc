@@ -49,9 +49,9 @@ CsvSourceOptions Options(std::vector<std::string> paths, core::SchemaPtr schema)
 
 // Runs subtask `index` of `parallelism` to the end of its input, collecting into `out`.
 absl::Status RunSource(const CsvSourceOptions& opts, int index, int parallelism,
-                       CollectingOutput* out, operators::OperatorMetrics* metrics = nullptr) {
+                       CollectingOutput* out, api::OperatorMetrics* metrics = nullptr) {
   auto source = MakeCsvFileSource(opts);
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   ctx.metrics = metrics;
@@ -111,7 +111,7 @@ TEST(CsvFileSource, ParsesEveryType) {
   EXPECT_EQ(r.GetInt64(3, 4), 978307200000LL + 3600000LL);
   // No event time configured: records carry no timestamp, only the final watermark.
   EXPECT_EQ(r.timestamp(0), core::kNoTimestamp);
-  EXPECT_EQ(out.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+  EXPECT_EQ(out.watermarks, std::vector<int64_t>{api::kMaxWatermark});
 }
 
 TEST(CsvFileSource, QuotedFieldsCrlfAndBlankLines) {
@@ -220,7 +220,7 @@ TEST(CsvFileSource, ByteRangeSplitsReadEveryRowExactlyOnce) {
       ASSERT_TRUE(s.ok()) << "p=" << p << " i=" << i << ": " << s;
       EXPECT_GT(out.lines.size(), 0u) << "p=" << p << " i=" << i;
       ASSERT_FALSE(out.watermarks.empty());
-      EXPECT_EQ(out.watermarks.back(), operators::kMaxWatermark);
+      EXPECT_EQ(out.watermarks.back(), api::kMaxWatermark);
       all.insert(all.end(), out.lines.begin(), out.lines.end());
     }
     std::sort(all.begin(), all.end());
@@ -272,7 +272,7 @@ TEST(CsvFileSource, SubtaskWithoutSplitEndsAtOnceWithMaxWatermark) {
   std::string path = dir.File("one.csv.gz");
   WriteGz(path, "date,delay,distance,origin,destination\n2001-01-01T00:00:00Z,1,1,A,B\n");
   auto source = MakeCsvFileSource(Options({path}, FlightSchema()));
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = 2;
   ctx.parallelism = 3;
   ASSERT_TRUE(source->Open(ctx).ok());
@@ -281,7 +281,7 @@ TEST(CsvFileSource, SubtaskWithoutSplitEndsAtOnceWithMaxWatermark) {
   ASSERT_TRUE(more.ok());
   EXPECT_FALSE(*more);
   EXPECT_EQ(out.batches, 0);
-  EXPECT_EQ(out.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+  EXPECT_EQ(out.watermarks, std::vector<int64_t>{api::kMaxWatermark});
 }
 
 TEST(CsvFileSource, BadValueNamesPathLineAndField) {
@@ -370,7 +370,7 @@ TEST(CsvFileSource, MissingFileIsNotFound) {
   TempDir dir;
   std::string path = dir.File("nope.csv");
   auto source = MakeCsvFileSource(Options({path}, FlightSchema()));
-  absl::Status s = source->Open(operators::OperatorContext{});
+  absl::Status s = source->Open(api::OperatorContext{});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "file source: cannot open '" + path + "': No such file or directory");
 }
@@ -382,11 +382,11 @@ TEST(CsvFileSource, RejectsEventTimeFieldOfWrongType) {
   CsvSourceOptions opts = Options({path}, FlightSchema());
   opts.event_time_field = "origin";
   auto source = MakeCsvFileSource(opts);
-  absl::Status s = source->Open(operators::OperatorContext{});
+  absl::Status s = source->Open(api::OperatorContext{});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("'origin' has type string"));
   opts.event_time_field = "when";
-  s = MakeCsvFileSource(opts)->Open(operators::OperatorContext{});
+  s = MakeCsvFileSource(opts)->Open(api::OperatorContext{});
   EXPECT_THAT(s.message(), HasSubstr("'when' is not in the schema"));
 }
 
@@ -405,7 +405,7 @@ TEST(CsvFileSource, EventTimeAndWatermarks) {
   opts.max_out_of_orderness_ms = 1000;
   opts.batch_size = 2;
   CollectingOutput out(FlightSchema());
-  operators::OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   ASSERT_TRUE(RunSource(opts, 0, 1, &out, &metrics).ok());
   ASSERT_EQ(out.rows.num_rows(), 5u);
   const int64_t base = 978307200000LL;
@@ -414,7 +414,7 @@ TEST(CsvFileSource, EventTimeAndWatermarks) {
   EXPECT_EQ(out.batches, 3);
   // After each batch: max timestamp so far - 1000 - 1, only when it advanced.
   EXPECT_EQ(out.watermarks, (std::vector<int64_t>{base + 10000 - 1001, base + 20000 - 1001,
-                                                  base + 30000 - 1001, operators::kMaxWatermark}));
+                                                  base + 30000 - 1001, api::kMaxWatermark}));
   EXPECT_TRUE(std::is_sorted(out.watermarks.begin(), out.watermarks.end()));
   EXPECT_EQ(metrics.records_out.load(), 5);
   EXPECT_EQ(metrics.bytes_in.load(), static_cast<int64_t>(std::filesystem::file_size(path)));
@@ -432,7 +432,7 @@ TEST(CsvFileSource, Int64EventTimeField) {
   ASSERT_TRUE(RunSource(opts, 0, 1, &out).ok());
   ASSERT_EQ(out.rows.num_rows(), 3u);
   EXPECT_EQ(out.rows.timestamp(2), 2000);
-  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{2999, operators::kMaxWatermark}));
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{2999, api::kMaxWatermark}));
 }
 
 TEST(CsvFileSource, LineLongerThanReadBuffer) {
@@ -454,9 +454,9 @@ TEST(CsvFileSource, ReadsTheJanuary2001Sample) {
   CsvSourceOptions opts = Options({path}, FlightSchema());
   opts.event_time_field = "date";
   auto source = MakeCsvFileSource(opts);
-  ASSERT_TRUE(source->Open(operators::OperatorContext{}).ok());
+  ASSERT_TRUE(source->Open(api::OperatorContext{}).ok());
   // Counting output, to avoid copying half a million rows.
-  struct Counter : operators::Output {
+  struct Counter : api::Output {
     absl::Status Emit(const core::RecordBatch& b) override {
       rows += static_cast<int64_t>(b.num_rows());
       return absl::OkStatus();
@@ -467,7 +467,7 @@ TEST(CsvFileSource, ReadsTheJanuary2001Sample) {
       return absl::OkStatus();
     }
     int64_t rows = 0;
-    int64_t last = operators::kMinWatermark;
+    int64_t last = api::kMinWatermark;
   } counter;
   for (;;) {
     absl::StatusOr<bool> more = source->PollNext(counter);
@@ -475,14 +475,14 @@ TEST(CsvFileSource, ReadsTheJanuary2001Sample) {
     if (!*more) break;
   }
   EXPECT_EQ(counter.rows, 508239);
-  EXPECT_EQ(counter.last, operators::kMaxWatermark);
+  EXPECT_EQ(counter.last, api::kMaxWatermark);
 }
 
 // --- Checkpointing ---------------------------------------------------------------------------
 
-operators::OperatorContext SubtaskCtx(int index, int parallelism,
+api::OperatorContext SubtaskCtx(int index, int parallelism,
                                       std::optional<std::string> restored = std::nullopt) {
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   ctx.restored_state = std::move(restored);
@@ -490,7 +490,7 @@ operators::OperatorContext SubtaskCtx(int index, int parallelism,
 }
 
 // Polls `source` until it ends, collecting into `out`.
-void Drain(operators::Source& source, CollectingOutput* out) {
+void Drain(api::Source& source, CollectingOutput* out) {
   for (int polls = 0; polls < 1'000'000; ++polls) {
     absl::StatusOr<bool> more = source.PollNext(*out);
     ASSERT_TRUE(more.ok()) << more.status();
@@ -530,7 +530,7 @@ std::vector<std::string> ReadWithRestore(const CsvSourceOptions& opts, int index
   Drain(*restored, &after);
   EXPECT_FALSE(after.watermarks.empty());
   if (!after.watermarks.empty()) {
-    EXPECT_EQ(after.watermarks.back(), operators::kMaxWatermark);
+    EXPECT_EQ(after.watermarks.back(), api::kMaxWatermark);
   }
   lines.insert(lines.end(), after.lines.begin(), after.lines.end());
   return lines;
@@ -606,7 +606,7 @@ TEST(CsvFileSourceCheckpoint, SnapshotAtTheEndRestoresToAnEndedSource) {
   ASSERT_TRUE(more.ok());
   EXPECT_FALSE(*more);
   EXPECT_EQ(after.batches, 0);
-  EXPECT_EQ(after.watermarks, std::vector<int64_t>{operators::kMaxWatermark});
+  EXPECT_EQ(after.watermarks, std::vector<int64_t>{api::kMaxWatermark});
 }
 
 TEST(CsvFileSourceCheckpoint, EmptyRestoredStateIsAFreshStart) {
@@ -649,7 +649,7 @@ TEST(CsvFileSourceCheckpoint, WatermarkContinuesAfterRestore) {
   EXPECT_EQ(after.lines.size(), 3u);
   // The batch {20 s, 30 s} alone would give 29 s - 1001 ms; the restored max (50 s) holds.
   EXPECT_EQ(after.watermarks, (std::vector<int64_t>{base + 50000 - 1001, base + 60000 - 1001,
-                                                    operators::kMaxWatermark}));
+                                                    api::kMaxWatermark}));
   EXPECT_GE(after.watermarks.front(), before.watermarks.back());
 }
 
@@ -713,9 +713,9 @@ TEST(CsvFileSourceCheckpoint, GzipFilesMovingToAnotherSubtaskAreRefused) {
 
 // --- Rescaling (restore at another parallelism from the union of all old states) -------------
 
-operators::OperatorContext RescaleCtx(int index, int parallelism,
+api::OperatorContext RescaleCtx(int index, int parallelism,
                                       const std::vector<std::string>& old_states) {
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   ctx.restored_union_states = old_states;
@@ -731,7 +731,7 @@ struct Partial {
 
 // Opens a source with `ctx`, polls it `polls` times (or to its end if polls < 0), snapshots it,
 // then polls a few more times (lost progress, as in a crash).
-Partial ReadPartially(const CsvSourceOptions& opts, const operators::OperatorContext& ctx,
+Partial ReadPartially(const CsvSourceOptions& opts, const api::OperatorContext& ctx,
                       int polls) {
   Partial p;
   auto source = MakeCsvFileSource(opts);
@@ -761,7 +761,7 @@ std::vector<std::string> RunGeneration(const CsvSourceOptions& opts, int paralle
                                        std::vector<std::string>* lines) {
   std::vector<std::string> states;
   for (int i = 0; i < parallelism; ++i) {
-    operators::OperatorContext ctx = RescaleCtx(i, parallelism, old_states);
+    api::OperatorContext ctx = RescaleCtx(i, parallelism, old_states);
     Partial p = ReadPartially(opts, ctx, polls[static_cast<size_t>(i) % polls.size()]);
     lines->insert(lines->end(), p.lines.begin(), p.lines.end());
     states.push_back(std::move(p.state));
@@ -896,8 +896,8 @@ TEST(CsvFileSourceRescale, RestoredWatermarkNeverMakesARowLate) {
       auto source = MakeCsvFileSource(opts);
       ASSERT_TRUE(source->Open(RescaleCtx(i, p, states)).ok());
       // Checks every row against the watermark emitted before it.
-      struct LateCheck : operators::Output {
-        int64_t watermark = operators::kMinWatermark;
+      struct LateCheck : api::Output {
+        int64_t watermark = api::kMinWatermark;
         int64_t rows = 0;
         int64_t late = 0;
         absl::Status Emit(const core::RecordBatch& batch) override {
@@ -919,7 +919,7 @@ TEST(CsvFileSourceRescale, RestoredWatermarkNeverMakesARowLate) {
         if (!*more) break;
       }
       EXPECT_EQ(check.late, 0) << "p=" << p << " i=" << i;
-      EXPECT_EQ(check.watermark, operators::kMaxWatermark);
+      EXPECT_EQ(check.watermark, api::kMaxWatermark);
       if (p == 1) {
         EXPECT_EQ(static_cast<size_t>(check.rows) + before.size(), 6000u);
       }

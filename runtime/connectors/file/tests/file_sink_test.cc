@@ -38,10 +38,10 @@ core::RecordBatch Batch(int rows, int first = 0) {
   return b;
 }
 
-operators::OperatorContext Ctx(int index, int parallelism,
-                               operators::OperatorMetrics* metrics = nullptr,
+api::OperatorContext Ctx(int index, int parallelism,
+                               api::OperatorMetrics* metrics = nullptr,
                                bool checkpointing = false) {
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
   ctx.metrics = metrics;
@@ -62,11 +62,11 @@ TEST(FileSink, WritesHeaderAndRowsAndRenamesAtFinish) {
   std::string out_dir = dir.File("out/nested");  // parents are created
   auto sink = MakeFileSink({.path = out_dir, .schema = Schema(), .header = true});
   EXPECT_EQ(*sink->output_schema(), *Schema());
-  operators::OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   ASSERT_TRUE(sink->Open(Ctx(1, 2, &metrics)).ok());
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(sink->ProcessBatch(Batch(2), downstream).ok());
-  ASSERT_TRUE(sink->ProcessWatermark(operators::kMaxWatermark, downstream).ok());
+  ASSERT_TRUE(sink->ProcessWatermark(api::kMaxWatermark, downstream).ok());
   EXPECT_TRUE(fs::exists(out_dir + "/.part-1-0-a0.csv.inprogress"));
   EXPECT_FALSE(fs::exists(out_dir + "/part-1-0.csv"));
   ASSERT_TRUE(sink->Finish(downstream).ok());
@@ -128,13 +128,13 @@ TEST(FileSink, CloseWithoutFinishDeletesOnlyTheInProgressFile) {
 TEST(FileSink, HiddenFilesArePerAttemptSoAZombieCannotTouchItsReplacement) {
   TempDir dir;
   auto zombie = MakeFileSink({.path = dir.path(), .schema = Schema()});
-  operators::OperatorContext old_ctx = Ctx(0, 1, nullptr, true);
+  api::OperatorContext old_ctx = Ctx(0, 1, nullptr, true);
   old_ctx.attempt_number = 3;
   ASSERT_TRUE(zombie->Open(old_ctx).ok());
   CollectingOutput downstream(Schema());
   ASSERT_TRUE(zombie->ProcessBatch(Batch(2), downstream).ok());
   auto replacement = MakeFileSink({.path = dir.path(), .schema = Schema()});
-  operators::OperatorContext new_ctx = Ctx(0, 1, nullptr, true);
+  api::OperatorContext new_ctx = Ctx(0, 1, nullptr, true);
   new_ctx.attempt_number = 4;
   ASSERT_TRUE(replacement->Open(new_ctx).ok());  // a fresh start removes the zombie's file
   ASSERT_TRUE(replacement->ProcessBatch(Batch(3), downstream).ok());
@@ -300,7 +300,7 @@ void RestoreAfterCrash(bool notify1_arrived) {
   EXPECT_EQ(VisibleRows(dir.path()).size(), notify1_arrived ? 5u : 0u);
 
   auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
-  operators::OperatorContext ctx = Ctx(0, 2, nullptr, true);
+  api::OperatorContext ctx = Ctx(0, 2, nullptr, true);
   ctx.restored_state = state1;
   absl::Status open = sink->Open(ctx);
   ASSERT_TRUE(open.ok()) << open;
@@ -337,7 +337,7 @@ TEST(FileSink, RestoringTwiceFromTheSameCheckpointIsFine) {
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
-    operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+    api::OperatorContext ctx = Ctx(0, 1, nullptr, true);
     ctx.restored_state = state;
     absl::Status open = sink->Open(ctx);
     ASSERT_TRUE(open.ok()) << open;
@@ -367,7 +367,7 @@ TEST(FileSink, RestoringAnOlderCheckpointRemovesLaterCommittedParts) {
   }
   EXPECT_EQ(Listing(dir.path()), (std::vector<std::string>{"part-0-0.csv", "part-0-1.csv"}));
   auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
-  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  api::OperatorContext ctx = Ctx(0, 1, nullptr, true);
   ctx.restored_state = state1;  // e.g. --from-checkpoint of a retained older checkpoint
   ASSERT_TRUE(sink->Open(ctx).ok());
   EXPECT_EQ(Listing(dir.path()), std::vector<std::string>{"part-0-0.csv"});
@@ -385,7 +385,7 @@ TEST(FileSink, MissingPendingFileOfRestoredCheckpointIsDataLoss) {
   }
   fs::remove(dir.File(".part-0-0-a0.csv.pending"));
   auto sink = MakeFileSink({.path = dir.path(), .schema = Schema()});
-  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  api::OperatorContext ctx = Ctx(0, 1, nullptr, true);
   ctx.restored_state = state;
   absl::Status s = sink->Open(ctx);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
@@ -433,7 +433,7 @@ TEST(FileSink, FinishWithCheckpointingWaitsForTheFinalCheckpoint) {
   sink2->Close();
   EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{".part-0-0-a0.csv.pending"});
   auto sink3 = MakeFileSink({.path = dir2.path(), .schema = Schema()});
-  operators::OperatorContext ctx = Ctx(0, 1, nullptr, true);
+  api::OperatorContext ctx = Ctx(0, 1, nullptr, true);
   ctx.restored_state = *final_state;
   ASSERT_TRUE(sink3->Open(ctx).ok());
   EXPECT_EQ(Listing(dir2.path()), std::vector<std::string>{"part-0-0.csv"});
@@ -453,9 +453,9 @@ TEST(FileSink, FinishWithCheckpointingAndNoRowsWritesNothing) {
 
 // --- Rescaling (restore at another parallelism from the union of all old states) -------------
 
-operators::OperatorContext RescaleCtx(int index, int parallelism,
+api::OperatorContext RescaleCtx(int index, int parallelism,
                                       const std::vector<std::string>& old_states) {
-  operators::OperatorContext ctx = Ctx(index, parallelism, nullptr, true);
+  api::OperatorContext ctx = Ctx(index, parallelism, nullptr, true);
   ctx.restored_union_states = old_states;
   ctx.restored_parallelism = static_cast<int32_t>(old_states.size());
   return ctx;
@@ -507,7 +507,7 @@ TEST(FileSinkRescale, TwoPhaseCommitStateOfThreeRestoredAtTwoOneAndFour) {
     ASSERT_EQ(states.size(), 3u);
     // Before: cp 1 committed, cp 2 and 3 pending, cp 4 in progress, for each old subtask.
     EXPECT_EQ(Listing(dir.path()).size(), 12u);
-    std::vector<std::unique_ptr<operators::Operator>> sinks;
+    std::vector<std::unique_ptr<api::Operator>> sinks;
     for (int i = 0; i < p; ++i) {
       sinks.push_back(MakeFileSink({.path = dir.path(), .schema = Schema()}));
       absl::Status open = sinks.back()->Open(RescaleCtx(i, p, states));
@@ -606,7 +606,7 @@ TEST(FileSinkRescale, MissingOldStateIsRefusedAndAllEmptyIsAFreshStart) {
   TempDir dir;
   std::vector<int64_t> covered;
   std::vector<std::string> states = ThreeSubtasksCrashAfterCheckpoint2(dir.path(), &covered);
-  operators::OperatorContext ctx = RescaleCtx(0, 2, {states[0], states[1]});
+  api::OperatorContext ctx = RescaleCtx(0, 2, {states[0], states[1]});
   ctx.restored_parallelism = 3;
   absl::Status s = MakeFileSink({.path = dir.path(), .schema = Schema()})->Open(ctx);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;

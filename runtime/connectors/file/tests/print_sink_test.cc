@@ -31,10 +31,10 @@ core::RecordBatch Batch() {
 std::string Print(int index, int parallelism) {
   std::ostringstream os;
   auto sink = MakePrintSink(Schema(), &os);
-  operators::OperatorContext ctx;
+  api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
-  operators::OperatorMetrics metrics;
+  api::OperatorMetrics metrics;
   ctx.metrics = &metrics;
   EXPECT_TRUE(sink->Open(ctx).ok());
   CollectingOutput downstream(Schema());

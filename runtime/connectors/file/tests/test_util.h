@@ -12,7 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/core/record_batch.h"
-#include "runtime/operators/operator.h"
+#include "runtime/api/operator.h"
 
 namespace sluice::connectors::testing {
 
@@ -51,7 +51,7 @@ inline std::string ReadFile(const std::string& path) {
 }
 
 // Records every emitted row (as CSV text and as a copy in `rows`) and watermark.
-class CollectingOutput : public operators::Output {
+class CollectingOutput : public api::Output {
  public:
   explicit CollectingOutput(core::SchemaPtr schema) : rows(std::move(schema)) {}
   absl::Status Emit(const core::RecordBatch& batch) override {

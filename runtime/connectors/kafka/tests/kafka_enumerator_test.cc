@@ -36,7 +36,7 @@ using testing::QuietConf;
 constexpr int64_t kDeadlineMs = 20'000;
 
 // Records what the enumerator sends; optionally forwards events to a callback.
-class FakeContext : public operators::SplitEnumeratorContext {
+class FakeContext : public api::SplitEnumeratorContext {
  public:
   explicit FakeContext(int32_t parallelism) : parallelism_(parallelism) {}
   int32_t parallelism() const override { return parallelism_; }
@@ -400,7 +400,7 @@ TEST(KafkaSplitEnumeratorTest, DrivesReadersThroughOperatorEvents) {
   std::vector<std::unique_ptr<KafkaSource>> readers;
   for (int i = 0; i < 2; ++i) {
     readers.push_back(MakeKafkaSource(reader_opts));
-    operators::OperatorContext c;
+    api::OperatorContext c;
     c.operator_name = "kafka-in";
     c.subtask_index = i;
     c.parallelism = 2;
@@ -415,7 +415,7 @@ TEST(KafkaSplitEnumeratorTest, DrivesReadersThroughOperatorEvents) {
   ASSERT_NE(e, nullptr);
   ASSERT_TRUE(e->Start().ok());
 
-  class Ids : public operators::Output {
+  class Ids : public api::Output {
    public:
     absl::Status Emit(const core::RecordBatch& b) override {
       for (size_t r = 0; r < b.num_rows(); ++r) ids.push_back(b.GetInt64(r, 0));

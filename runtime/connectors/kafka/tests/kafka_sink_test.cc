@@ -54,14 +54,14 @@ std::vector<std::string> Values(int64_t from, int64_t to) {
   return v;
 }
 
-class NullOutput : public operators::Output {
+class NullOutput : public api::Output {
  public:
   absl::Status Emit(const core::RecordBatch&) override { return absl::OkStatus(); }
   absl::Status EmitWatermark(int64_t) override { return absl::OkStatus(); }
 };
 
-operators::OperatorContext Ctx(int32_t subtask = 0, int32_t parallelism = 1) {
-  operators::OperatorContext ctx;
+api::OperatorContext Ctx(int32_t subtask = 0, int32_t parallelism = 1) {
+  api::OperatorContext ctx;
   ctx.operator_name = "kafka-sink";
   ctx.subtask_index = subtask;
   ctx.parallelism = parallelism;
@@ -238,7 +238,7 @@ TEST(KafkaSinkProtocolTest, RestoreCommitsTheRestoredCheckpointAndFencesTheNewer
   fake->TakeLog();
 
   auto b = MakeKafkaSink(FakeOptions(fake));
-  operators::OperatorContext ctx = Ctx();
+  api::OperatorContext ctx = Ctx();
   ctx.restored_state = state2;
   ctx.attempt_number = 1;
   ASSERT_TRUE(b->Open(ctx).ok());
@@ -280,7 +280,7 @@ TEST(KafkaSinkProtocolTest, RescaleSettlesTheOldSubtasksItTakesOver) {
   }
   fake->TakeLog();
   auto b = MakeKafkaSink(FakeOptions(fake, 2));
-  operators::OperatorContext ctx = Ctx(0, 1);
+  api::OperatorContext ctx = Ctx(0, 1);
   ctx.restored_union_states = states;
   ctx.restored_parallelism = 2;
   ASSERT_TRUE(b->Open(ctx).ok());
@@ -317,7 +317,7 @@ TEST(KafkaSinkProtocolTest, OptionErrors) {
   EXPECT_THAT(ParseDeliveryGuarantee("exactly_once").status().message(),
               HasSubstr("none, at-least-once, exactly-once"));
   EXPECT_THAT(ParseSinkPartitioner("hash").status().message(), HasSubstr("round-robin"));
-  operators::OperatorContext ctx = Ctx();
+  api::OperatorContext ctx = Ctx();
   ctx.restored_state = "garbage";
   EXPECT_EQ(MakeKafkaSink(FakeOptions(std::make_shared<FakeKafka>()))->Open(ctx).code(),
             absl::StatusCode::kDataLoss);
@@ -392,8 +392,8 @@ TEST(KafkaSinkMockTest, AtLeastOnceWritesEveryRowAndFlushesAtCheckpoints) {
   KafkaSinkOptions o = MockOptions(kafka, DeliveryGuarantee::kAtLeastOnce);
   o.key_fields = {"name"};
   auto sink = MakeKafkaSink(o);
-  operators::OperatorMetrics metrics;
-  operators::OperatorContext ctx = Ctx();
+  api::OperatorMetrics metrics;
+  api::OperatorContext ctx = Ctx();
   ctx.metrics = &metrics;
   NullOutput out;
   ASSERT_TRUE(sink->Open(ctx).ok());
@@ -447,7 +447,7 @@ TEST(KafkaSinkMockTest, ExactlyOnceCommitsOneTransactionPerCheckpoint) {
   // shows none, re-produces checkpoint 3's saved messages in a new transaction and commits
   // it. (On a real broker the marker 3 would make it write nothing.)
   auto again = MakeKafkaSink(o);
-  operators::OperatorContext ctx = Ctx();
+  api::OperatorContext ctx = Ctx();
   ctx.restored_state = state;
   absl::Status st = again->Open(ctx);
   ASSERT_TRUE(st.ok()) << st;

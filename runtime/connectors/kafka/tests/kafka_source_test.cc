@@ -109,7 +109,7 @@ core::SchemaPtr Schema() {
 
 std::string Row(int64_t id, int64_t ev = 0) { return fmt::format("{},{}", id, ev); }
 
-class Collector : public operators::Output {
+class Collector : public api::Output {
  public:
   Collector() : rows(Schema()) {}
   absl::Status Emit(const core::RecordBatch& batch) override {
@@ -139,9 +139,9 @@ KafkaSourceOptions Options(const MockKafka& kafka, std::vector<std::string> topi
   return o;
 }
 
-operators::OperatorContext Ctx(int subtask, int parallelism,
-                               operators::OperatorMetrics* metrics = nullptr) {
-  operators::OperatorContext ctx;
+api::OperatorContext Ctx(int subtask, int parallelism,
+                               api::OperatorMetrics* metrics = nullptr) {
+  api::OperatorContext ctx;
   ctx.operator_name = "kafka-test";
   ctx.subtask_index = subtask;
   ctx.parallelism = parallelism;
@@ -263,7 +263,7 @@ TEST(KafkaSourceTest, TwoSubtasksReadAFourPartitionTopicExactlyOnce) {
     KafkaSourceOptions opts = Options(kafka, {"flights"});
     opts.stop_at_latest = true;
     KafkaSource source(opts);
-    operators::OperatorMetrics metrics;
+    api::OperatorMetrics metrics;
     ASSERT_TRUE(source.Open(Ctx(subtask, 2, &metrics)).ok());
     Collector out;
     ASSERT_TRUE(RunToEnd(source, out).ok());
@@ -277,7 +277,7 @@ TEST(KafkaSourceTest, TwoSubtasksReadAFourPartitionTopicExactlyOnce) {
     EXPECT_EQ(owned.size(), 2u);
     for (int64_t id : out.Ids()) EXPECT_EQ(owned.count(static_cast<int32_t>(id % 4)), 1u) << id;
     ASSERT_FALSE(out.watermarks.empty());
-    EXPECT_EQ(out.watermarks.back(), operators::kMaxWatermark);
+    EXPECT_EQ(out.watermarks.back(), api::kMaxWatermark);
     EXPECT_EQ(metrics.records_out.load(), static_cast<int64_t>(out.rows.num_rows()));
     EXPECT_GT(metrics.bytes_in.load(), 0);
     records_in += source.metrics()->records_in.load();
@@ -324,7 +324,7 @@ void SnapshotRestoreRoundTrip(int new_parallelism) {
     KafkaSourceOptions opts = Options(kafka, {"events"});
     opts.stop_at_latest = true;
     KafkaSource source(opts);
-    operators::OperatorContext ctx = Ctx(subtask, new_parallelism);
+    api::OperatorContext ctx = Ctx(subtask, new_parallelism);
     if (new_parallelism == 2) {
       ctx.restored_state = states[subtask];
     } else {
@@ -358,7 +358,7 @@ TEST(KafkaSourceTest, RestoreRefusesAnotherSubtasksState) {
   absl::StatusOr<std::string> state = first.SnapshotState(1);
   ASSERT_TRUE(state.ok());
   KafkaSource second(Options(kafka, {"events"}));
-  operators::OperatorContext ctx = Ctx(0, 2);
+  api::OperatorContext ctx = Ctx(0, 2);
   ctx.restored_state = *state;
   absl::Status st = second.Open(ctx);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);

@@ -1,8 +1,21 @@
 #pragma once
-// Operator API. A Task runs a chain of operators (Flink's OperatorChain): a Source or the
-// task's input gate feeds the first operator, each operator pushes its results into an Output,
-// which is either the next chained operator (a plain function call, no queue) or the task's
-// record writer (network). The last operator of a sink chain writes externally.
+// Operator API (Flink's StreamOperator, OneInputStreamOperator, MultipleInputStreamOperator,
+// SourceReader): the interfaces every operator implements and the runtime calls. Implementations
+// live in runtime/operators and runtime/connectors; the JobGraph (runtime/graph) and the task
+// runtime only know these interfaces.
+//
+// A Task runs a chain of operators (Flink's OperatorChain): a Source or the task's input gates
+// feed the head operator, each operator pushes its results into an Output, which fans out to the
+// chained operators after it (a plain function call, no queue) and to the record writers of the
+// job edges that leave it (network). An operator has one main output and may have side outputs
+// (Flink's OutputTag): numbered 1..n, each with its own schema and its own consumers. Sink
+// operators write externally and have no consumers.
+//
+// Inputs: the head operator of a task may have several logical inputs (a join, a co-process
+// function, a broadcast-state operator): ProcessInput(i, ...) receives the batches of input i
+// (0-based, Flink's processElement1/2) and EndInput(i) tells that input i ended (Flink's
+// BoundedMultiInput#endInput). A union of several streams is one logical input. Operators with
+// one input implement ProcessBatch only.
 //
 // Stream elements: record batches, watermarks (event time, ms since epoch; kMaxWatermark marks
 // the end of event time), checkpoint barriers, and end of input (Finish).
@@ -41,7 +54,7 @@ namespace sluice::state {
 class KeyedStateBackend;
 }
 
-namespace sluice::operators {
+namespace sluice::api {
 
 // Flink's Watermark.MAX_WATERMARK: emitted when a bounded input ends, fires all windows.
 inline constexpr int64_t kMaxWatermark = std::numeric_limits<int64_t>::max();
@@ -89,6 +102,11 @@ struct OperatorContext {
   int64_t state_ttl_ms = 0;
 };
 
+// Flink's WatermarkStatus: an IDLE input (a source subtask or partition without data) does not
+// hold back the event time of the operators downstream; it becomes ACTIVE again with its next
+// record or watermark.
+enum class WatermarkStatus : uint8_t { kActive, kIdle };
+
 // Where an operator sends its results. Emit() may read `batch` only during the call; the caller
 // keeps ownership and typically Clear()s and reuses it afterwards.
 class Output {
@@ -96,6 +114,12 @@ class Output {
   virtual ~Output() = default;
   virtual absl::Status Emit(const core::RecordBatch& batch) = 0;
   virtual absl::Status EmitWatermark(int64_t watermark) = 0;
+  // Side output `side_output` (1..n, as declared for the operator in the JobGraph; Flink's
+  // Context#output(OutputTag, value)). Batches must have that side output's schema. Default:
+  // Internal error (the output has no side outputs).
+  virtual absl::Status EmitSideOutput(int side_output, const core::RecordBatch& batch);
+  // Default: dropped (an output that does not track idleness).
+  virtual absl::Status EmitWatermarkStatus(WatermarkStatus /*status*/) { return absl::OkStatus(); }
 };
 
 class Operator {
@@ -108,6 +132,14 @@ class Operator {
     return absl::OkStatus();
   }
   virtual absl::Status ProcessBatch(const core::RecordBatch& batch, Output& out) = 0;
+  // A batch of logical input `input` (0-based) of an operator with several inputs. Default:
+  // ProcessBatch (one input, or a union that needs no distinction).
+  virtual absl::Status ProcessInput(int /*input*/, const core::RecordBatch& batch, Output& out) {
+    return ProcessBatch(batch, out);
+  }
+  // Logical input `input` ended (all its channels reached end of partition), before Finish.
+  // Called for every input of a task's head operator, also when it has just one.
+  virtual absl::Status EndInput(int /*input*/, Output& /*out*/) { return absl::OkStatus(); }
   // Called when the combined input watermark advances. Default: forward it.
   virtual absl::Status ProcessWatermark(int64_t watermark, Output& out) {
     return out.EmitWatermark(watermark);
@@ -157,7 +189,7 @@ class Source {
     return absl::OkStatus();
   }
   // An event from this source's split enumerator in the JobMaster (Flink's
-  // SourceReader#handleSourceEvents / addSplits, see runtime/operators/split_enumerator.h).
+  // SourceReader#handleSourceEvents / addSplits, see runtime/api/split_enumerator.h).
   // Unlike the other methods it is called from an RPC thread, concurrently with PollNext, so an
   // implementation must be thread-safe (typically: queue for the next PollNext). Only called
   // between a successful Open and Close. An error is returned to the JobMaster (logged there);
@@ -165,4 +197,4 @@ class Source {
   virtual absl::Status HandleOperatorEvent(std::string_view /*event*/) { return absl::OkStatus(); }
 };
 
-}  // namespace sluice::operators
+}  // namespace sluice::api

@@ -2,7 +2,7 @@
 // Source coordinator API: the JobMaster side of a FLIP-27 source (Flink's SplitEnumerator, run
 // by its SourceCoordinator / OperatorCoordinator). One SplitEnumerator per source vertex of a
 // job decides which reader subtask reads which split and tells the readers through operator
-// events (opaque bytes) that reach operators::Source::HandleOperatorEvent of that subtask.
+// events (opaque bytes) that reach api::Source::HandleOperatorEvent of that subtask.
 //
 // Lifecycle (driven by the JobMaster, see jobmanager/jobmanager.cc):
 //   1. created by the vertex's SplitEnumeratorFactory when the job is submitted;
@@ -39,7 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace sluice::operators {
+namespace sluice::api {
 
 // What an enumerator may do to its job (Flink's SplitEnumeratorContext). Provided and owned by
 // the JobMaster; outlives the enumerator. All methods are thread-safe and non-blocking.
@@ -77,4 +77,4 @@ class SplitEnumerator {
 using SplitEnumeratorFactory =
     std::function<absl::StatusOr<std::unique_ptr<SplitEnumerator>>(SplitEnumeratorContext* context)>;
 
-}  // namespace sluice::operators
+}  // namespace sluice::api

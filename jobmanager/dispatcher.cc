@@ -1,0 +1,77 @@
+#include "jobmanager/dispatcher.h"
+
+#include "runtime/base/status.h"
+#include "spdlog/spdlog.h"
+
+namespace sluice::jobmanager {
+
+absl::StatusOr<JobId> Dispatcher::SubmitJob(job::JobSubmission submission,
+                                            const SubmitOptions& options) {
+  if (submission.spec_path.empty()) submission.spec_path = "<job spec>";
+  // Compiled on the caller's thread: CPU work that needs no cluster state.
+  auto graph = job::CompileJob(submission);
+  if (!graph.ok()) {
+    spdlog::info("Refused job submission: {}", graph.status().message());
+    return graph.status();
+  }
+  const JobId id = JobId::Random();
+  auto jm = JobMaster::Create(id, std::move(submission), std::move(*graph), options, options_, slots_);
+  if (!jm.ok()) {
+    spdlog::info("Refused job submission: {}", jm.status().message());
+    return jm.status();
+  }
+  std::shared_ptr<JobMaster> shared(std::move(*jm));
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return absl::UnavailableError("the JobManager is shutting down");
+    jobs_[id] = shared;
+    order_.push_back(id);
+  }
+  shared->Start();
+  return id;
+}
+
+absl::StatusOr<std::shared_ptr<JobMaster>> Dispatcher::Lookup(const JobId& id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return NotFoundF("Job {} not found", id.ToString());
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<JobMaster>> Dispatcher::Lookup(const std::string& id) {
+  auto parsed = JobId::Parse(id);
+  if (!parsed.ok()) return parsed.status();
+  return Lookup(*parsed);
+}
+
+std::vector<std::shared_ptr<JobMaster>> Dispatcher::Jobs() {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<JobMaster>> out;
+  for (const auto& id : order_) out.push_back(jobs_.at(id));
+  return out;
+}
+
+std::vector<JobSummaryView> Dispatcher::ListJobs() {
+  std::vector<JobSummaryView> out;
+  for (const auto& jm : Jobs()) out.push_back(jm->Summary());
+  return out;
+}
+
+void Dispatcher::OnTaskManagerLost(const std::string& resource_id, const std::string& cause) {
+  for (const auto& jm : Jobs()) jm->OnTaskManagerLost(resource_id, cause);
+}
+
+void Dispatcher::Tick() {
+  for (const auto& jm : Jobs()) jm->Tick();
+}
+
+void Dispatcher::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  for (const auto& jm : Jobs()) jm->Shutdown();
+}
+
+}  // namespace sluice::jobmanager

@@ -1,0 +1,56 @@
+#pragma once
+// Dispatcher: accepts jobs and keeps them (Flink's Dispatcher with its job store): it compiles
+// a submitted spec, creates the job's JobMaster (which validates checkpointing, restore path and
+// split enumerators) and starts it, and answers lookups by job id for the CLI, REST and the
+// TaskManagers' messages. Jobs are kept in submission order for listings.
+//
+// Threading: thread-safe (a mutex guards the job store; each JobMaster serialises its own work).
+// Lifecycle: Shutdown() shuts every JobMaster down (cancelling what runs).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "jobmanager/job_master.h"
+
+namespace sluice::jobmanager {
+
+class Dispatcher {
+ public:
+  Dispatcher(JobMasterOptions options, std::string default_savepoint_dir, SlotProvider* slots)
+      : options_(std::move(options)),
+        default_savepoint_dir_(std::move(default_savepoint_dir)),
+        slots_(slots) {}
+  ~Dispatcher() { Shutdown(); }
+
+  // Compiles and starts a job. InvalidArgument (naming the spec, line and column, or the restore
+  // path) when it cannot run; Unavailable while shutting down.
+  absl::StatusOr<JobId> SubmitJob(job::JobSubmission submission, const SubmitOptions& options);
+  // The job's JobMaster; NotFound naming the id.
+  absl::StatusOr<std::shared_ptr<JobMaster>> Lookup(const JobId& id);
+  // Parses `id` first: InvalidArgument for a malformed one.
+  absl::StatusOr<std::shared_ptr<JobMaster>> Lookup(const std::string& id);
+  std::vector<JobSummaryView> ListJobs();
+  std::vector<std::shared_ptr<JobMaster>> Jobs();
+  const std::string& default_savepoint_dir() const { return default_savepoint_dir_; }
+
+  // A TaskManager is gone: every job that ran something there fails over.
+  void OnTaskManagerLost(const std::string& resource_id, const std::string& cause);
+  void Tick();
+  void Shutdown();
+
+ private:
+  const JobMasterOptions options_;
+  const std::string default_savepoint_dir_;
+  SlotProvider* slots_;
+  std::mutex mu_;
+  bool stopping_ = false;
+  std::map<JobId, std::shared_ptr<JobMaster>> jobs_;
+  std::vector<JobId> order_;
+};
+
+}  // namespace sluice::jobmanager

@@ -1,0 +1,125 @@
+#include "jobmanager/service/jobmaster_service.h"
+
+#include "fmt/format.h"
+#include "jobmanager/service/view_convert.h"
+#include "spdlog/spdlog.h"
+
+namespace sluice::jobmanager {
+
+namespace {
+grpc::Status InvalidArgument(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+}  // namespace
+
+grpc::Status JobMasterServiceImpl::RegisterTaskManager(grpc::ServerContext*,
+                                                       const v1::RegisterTaskManagerRequest* req,
+                                                       v1::RegisterTaskManagerResponse* resp) {
+  if (req->resource_id().empty() || req->address().empty()) {
+    return InvalidArgument("RegisterTaskManager needs a resource id and an address");
+  }
+  if (req->slots() < 1) return InvalidArgument("a TaskManager needs at least 1 slot");
+  TaskManagerInfo info;
+  info.resource_id = req->resource_id();
+  info.address = req->address();
+  info.slots = req->slots();
+  info.cpu_cores = req->cpu_cores();
+  info.memory_bytes = req->physical_memory_bytes();
+  rm_->Register(std::move(info));
+  resp->set_jobmanager_id(jobmanager_id_);
+  resp->set_heartbeat_interval_ms(heartbeat_interval_ms_);
+  resp->set_heartbeat_timeout_ms(heartbeat_timeout_ms_);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobMasterServiceImpl::ConnectTaskManager(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::TaskManagerSession, v1::TaskManagerSession>* stream) {
+  v1::TaskManagerSession hello;
+  if (!stream->Read(&hello)) return grpc::Status::OK;
+  const std::string id = hello.resource_id();
+  // The session belongs to the TaskManager's current registration only.
+  const int64_t registration = rm_->CurrentRegistration(id);
+  if (registration == 0) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        fmt::format("TaskManager {} is not registered", id));
+  }
+  v1::TaskManagerSession msg;
+  while (stream->Read(&msg)) {
+  }
+  if (!stopping_) {
+    rm_->SessionClosed(id, registration,
+                       fmt::format("its connection to the JobManager closed ({})", ctx->peer()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JobMasterServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                                             v1::HeartbeatResponse* resp) {
+  const bool known = rm_->Heartbeat(req->resource_id());
+  if (known) {
+    for (const auto& t : req->tasks()) {
+      auto jm = dispatcher_->Lookup(t.job_id());
+      auto attempt = ExecutionAttemptId::Parse(t.attempt_id());
+      if (jm.ok() && attempt.ok()) (*jm)->ReportMetrics(*attempt, FromProto(t.metrics()));
+    }
+  }
+  resp->set_registered(known);
+  resp->set_jobmanager_id(jobmanager_id_);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobMasterServiceImpl::UpdateTaskExecutionState(
+    grpc::ServerContext*, const v1::UpdateTaskExecutionStateRequest* req,
+    v1::UpdateTaskExecutionStateResponse* resp) {
+  auto state = graph::ParseExecutionState(req->state());
+  if (!state) return InvalidArgument(fmt::format("unknown execution state '{}'", req->state()));
+  auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+  if (!attempt.ok()) return InvalidArgument(fmt::format("malformed attempt id '{}'", req->attempt_id()));
+  auto jm = dispatcher_->Lookup(req->job_id());
+  if (!jm.ok()) {
+    // Fencing: a report for a job this JobManager does not know (e.g. after its restart).
+    spdlog::warn("Ignoring {} of attempt {} of unknown job {}", req->state(), req->attempt_id(),
+                 req->job_id());
+    resp->set_accepted(false);
+    return grpc::Status::OK;
+  }
+  TaskStateUpdate u;
+  u.attempt = *attempt;
+  u.state = *state;
+  u.failure = req->has_failure() ? req->failure().message() : "";
+  u.retryable = !req->has_failure() || req->failure().retryable();
+  u.metrics = FromProto(req->metrics());
+  u.end_of_input = req->end_of_input();
+  resp->set_accepted((*jm)->UpdateTaskExecutionState(std::move(u)));
+  return grpc::Status::OK;
+}
+
+grpc::Status JobMasterServiceImpl::AcknowledgeCheckpoint(grpc::ServerContext*,
+                                                         const v1::AcknowledgeCheckpointRequest* req,
+                                                         v1::AcknowledgeCheckpointResponse*) {
+  auto jm = dispatcher_->Lookup(req->job_id());
+  auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+  if (!jm.ok() || !attempt.ok()) return grpc::Status::OK;  // stale: dropped
+  checkpoint::Ack ack;
+  ack.state_size_bytes = req->state_size_bytes();
+  ack.checkpointed_size_bytes = req->checkpointed_size_bytes();
+  ack.alignment_ms = req->alignment_ms();
+  ack.sync_ms = req->sync_ms();
+  ack.async_ms = req->async_ms();
+  ack.handle = req->state_handle();
+  (*jm)->AcknowledgeCheckpoint(*attempt, req->checkpoint_id(), std::move(ack));
+  return grpc::Status::OK;
+}
+
+grpc::Status JobMasterServiceImpl::DeclineCheckpoint(grpc::ServerContext*,
+                                                     const v1::DeclineCheckpointRequest* req,
+                                                     v1::DeclineCheckpointResponse*) {
+  auto jm = dispatcher_->Lookup(req->job_id());
+  auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+  if (!jm.ok() || !attempt.ok()) return grpc::Status::OK;
+  (*jm)->DeclineCheckpoint(*attempt, req->checkpoint_id(), req->reason());
+  return grpc::Status::OK;
+}
+
+}  // namespace sluice::jobmanager

@@ -1,0 +1,57 @@
+#pragma once
+// The JobManager's TaskManager-facing edge: the gRPC JobMasterService. Registration, heartbeats
+// and session streams go to the ResourceManager; task reports (state updates, checkpoint
+// acknowledgements and declines, heartbeat metrics) to the JobMaster of the job they name, which
+// fences them by execution attempt.
+//
+// Threading: gRPC server threads; the ResourceManager, Dispatcher and JobMasters are
+// thread-safe. A session stream occupies a server thread for the TaskManager's life.
+
+#include <atomic>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "jobmanager/dispatcher.h"
+#include "jobmanager/resource_manager.h"
+#include "sluice/v1/jobmanager.grpc.pb.h"
+
+namespace sluice::jobmanager {
+
+class JobMasterServiceImpl final : public v1::JobMasterService::Service {
+ public:
+  JobMasterServiceImpl(Dispatcher* dispatcher, ResourceManager* rm, std::string jobmanager_id,
+                       int64_t heartbeat_interval_ms, int64_t heartbeat_timeout_ms)
+      : dispatcher_(dispatcher),
+        rm_(rm),
+        jobmanager_id_(std::move(jobmanager_id)),
+        heartbeat_interval_ms_(heartbeat_interval_ms),
+        heartbeat_timeout_ms_(heartbeat_timeout_ms) {}
+
+  // Shutting down: closing session streams no longer means lost TaskManagers.
+  void Stop() { stopping_ = true; }
+
+  grpc::Status RegisterTaskManager(grpc::ServerContext*, const v1::RegisterTaskManagerRequest* req,
+                                   v1::RegisterTaskManagerResponse* resp) override;
+  grpc::Status ConnectTaskManager(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::TaskManagerSession, v1::TaskManagerSession>* stream) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                         v1::HeartbeatResponse* resp) override;
+  grpc::Status UpdateTaskExecutionState(grpc::ServerContext*,
+                                        const v1::UpdateTaskExecutionStateRequest* req,
+                                        v1::UpdateTaskExecutionStateResponse* resp) override;
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*, const v1::AcknowledgeCheckpointRequest* req,
+                                     v1::AcknowledgeCheckpointResponse*) override;
+  grpc::Status DeclineCheckpoint(grpc::ServerContext*, const v1::DeclineCheckpointRequest* req,
+                                 v1::DeclineCheckpointResponse*) override;
+
+ private:
+  Dispatcher* dispatcher_;
+  ResourceManager* rm_;
+  const std::string jobmanager_id_;
+  const int64_t heartbeat_interval_ms_;
+  const int64_t heartbeat_timeout_ms_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sluice::jobmanager

@@ -1,0 +1,59 @@
+#pragma once
+// The parts of the job spec compiler (runtime/job/job_compiler.h), each turning one kind of YAML
+// section into StreamGraph nodes or settings: sources (file, datagen, kafka), sinks (file, print,
+// kafka), pipeline steps (filter, map, project, window) and the job's settings (JobConfig). All
+// errors are SpecReader errors with the location of the node at fault.
+//
+// Pure functions of their input; thread-compatible.
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/graph/job_config.h"
+#include "runtime/graph/stream_graph.h"
+#include "runtime/job/spec_reader.h"
+
+namespace sluice::job {
+
+// Defaults of a source or sink node that depend on where it is written in the spec.
+struct NodeDefaults {
+  std::string name;  // display name ("Source: <name>"); empty = the connector type
+  std::string uid;   // state id unless the node gives `uid:`
+  int parallelism = 1;
+  int max_parallelism = 128;
+  std::set<std::string> extra_keys;  // keys the caller reads itself (e.g. `input` of a sink)
+};
+
+struct CompiledSource {
+  graph::StreamNode node;
+  bool has_event_time = false;  // declares `event-time:` (its records carry timestamps)
+};
+absl::StatusOr<CompiledSource> CompileSource(const SpecReader& r, const YAML::Node& node,
+                                             const NodeDefaults& defaults);
+
+// A sink node consuming records of `input`.
+absl::StatusOr<graph::StreamNode> CompileSink(const SpecReader& r, const YAML::Node& node,
+                                              core::SchemaPtr input, const NodeDefaults& defaults);
+
+// `checkpointing:`, `state:` and `restart-strategy:` of the top level.
+absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAML::Node& root);
+
+// One operator step of `pipeline:` (filter, map, project, window). `body` is the operator's
+// value, `step` the whole step mapping (for its location). The node gets `name`, `uid`,
+// `parallelism` and `max_parallelism` from the caller.
+struct StepContext {
+  std::string op;                      // "filter", "map", "project", "window"
+  YAML::Node step;                     // the step (for locations)
+  YAML::Node body;                     // the operator's value
+  core::SchemaPtr input;               // schema of the step's input
+  bool input_has_event_time = false;
+  std::vector<std::string> key_fields;  // set by a key-by before a window
+  bool side_output = false;            // the step declares `side-output:`
+};
+absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
+// Operators that can have a side output (`side-output:`), and what it carries.
+bool SupportsSideOutput(const std::string& op);
+
+}  // namespace sluice::job

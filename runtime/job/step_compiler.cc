@@ -1,0 +1,182 @@
+#include "fmt/format.h"
+#include "runtime/base/status.h"
+#include "runtime/expr/expression.h"
+#include "runtime/job/node_compilers.h"
+#include "runtime/operators/basic_operators.h"
+#include "runtime/operators/window_operator.h"
+
+namespace sluice::job {
+
+namespace {
+
+using core::SchemaPtr;
+
+// Parses "fn(field)" / "count()" / "count(*)".
+bool ParseAggregate(const std::string& text, std::string* fn, std::string* field) {
+  auto open = text.find('(');
+  auto close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open ||
+      close != text.size() - 1) {
+    return false;
+  }
+  auto trim = [](std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    size_t i = 0;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return s.substr(i);
+  };
+  *fn = trim(text.substr(0, open));
+  for (char& c : *fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  *field = trim(text.substr(open + 1, close - open - 1));
+  if (*field == "*") field->clear();
+  return !fn->empty();
+}
+
+absl::StatusOr<graph::StreamNode> CompileFilter(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  ASSIGN_OR_RETURN(auto e, r.CompileExpr(body, "filter", *c.input));
+  if (e->type() != core::Type::kBool) {
+    return r.Error(body, "filter '{}': must be a bool expression, is {}", body.Scalar(),
+                   core::TypeName(e->type()));
+  }
+  graph::StreamNode n;
+  n.name = "Filter";
+  n.output_schema = c.input;
+  if (c.side_output) n.side_output_schemas.push_back(c.input);
+  const std::string text = body.Scalar();
+  const SchemaPtr in = c.input;
+  const bool side = c.side_output;
+  n.op = [in, text, side]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+    ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
+    return std::unique_ptr<api::Operator>(
+        std::make_unique<operators::FilterOperator>(in, std::move(ex), side));
+  };
+  return n;
+}
+
+absl::StatusOr<graph::StreamNode> CompileMap(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (!body.IsMap() || body.size() == 0) {
+    return r.Error(body, "map: expected a mapping of output field to expression");
+  }
+  std::vector<std::pair<std::string, std::string>> outs;
+  std::vector<core::Field> fields;
+  for (const auto& kv : body) {
+    std::string fname = kv.first.as<std::string>();
+    ASSIGN_OR_RETURN(auto e, r.CompileExpr(kv.second, fmt::format("map field '{}'", fname), *c.input));
+    outs.emplace_back(fname, kv.second.Scalar());
+    fields.push_back({fname, e->type()});
+  }
+  graph::StreamNode n;
+  n.name = "Map";
+  n.output_schema = std::make_shared<core::Schema>(std::move(fields));
+  const SchemaPtr in = c.input;
+  n.op = [in, outs]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+    std::vector<std::pair<std::string, std::unique_ptr<expr::Expression>>> exprs;
+    for (const auto& [name, text] : outs) {
+      ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
+      exprs.emplace_back(name, std::move(ex));
+    }
+    return std::unique_ptr<api::Operator>(std::make_unique<operators::MapOperator>(in, std::move(exprs)));
+  };
+  return n;
+}
+
+absl::StatusOr<graph::StreamNode> CompileProject(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (!body.IsSequence() || body.size() == 0) {
+    return r.Error(body, "project: expected a list of field names");
+  }
+  std::vector<std::string> names;
+  std::vector<core::Field> fields;
+  for (const auto& f : body) {
+    std::string name = f.as<std::string>();
+    int idx = c.input->FindField(name);
+    if (idx < 0) {
+      return r.Error(f, "project: unknown field '{}' (fields: {})", name, c.input->HeaderLine());
+    }
+    names.push_back(name);
+    fields.push_back(c.input->field(static_cast<size_t>(idx)));
+  }
+  graph::StreamNode n;
+  n.name = "Project";
+  n.output_schema = std::make_shared<core::Schema>(std::move(fields));
+  const SchemaPtr in = c.input;
+  n.op = [in, names]() { return operators::MakeProject(in, names); };
+  return n;
+}
+
+absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (c.key_fields.empty()) {
+    return r.Error(c.step, "window: missing key: a window needs a key-by step before it");
+  }
+  if (!c.input_has_event_time) {
+    return r.Error(c.step, "window: event-time windows need 'event-time' declared on every "
+                   "source they read");
+  }
+  if (body.IsMap() && body["parallelism"]) {
+    return r.Error(body["parallelism"],
+                   "window: 'parallelism' goes beside 'window:' in the step (like name and "
+                   "uid), not inside the window");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(body, "window", {"type", "size", "offset", "aggregates"}));
+  ASSIGN_OR_RETURN(std::string wtype, r.GetString(body, "window", "type", false, "tumbling"));
+  if (wtype != "tumbling") {
+    return r.Error(body["type"], "window: unknown type '{}' (v1 supports: tumbling)", wtype);
+  }
+  operators::TumblingWindowSpec spec;
+  ASSIGN_OR_RETURN(spec.size_ms, r.GetDuration(body, "window", "size"));
+  if (spec.size_ms <= 0) return r.Error(body["size"], "window: size must be positive");
+  if (body["offset"]) {
+    ASSIGN_OR_RETURN(spec.offset_ms, r.GetDuration(body, "window", "offset"));
+  }
+  spec.key_fields = c.key_fields;
+  spec.late_rows_to_side_output = c.side_output;
+  YAML::Node aggs = body["aggregates"];
+  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+    return r.Error(aggs ? aggs : body,
+                   "window: 'aggregates' must map output names to 'fn(field)' "
+                   "(count, sum, min, max, avg)");
+  }
+  for (const auto& kv : aggs) {
+    std::string out = kv.first.as<std::string>();
+    std::string fn, field;
+    if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
+      return r.Error(kv.second, "window: aggregate '{}' must look like 'fn(field)' or 'count()'", out);
+    }
+    std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
+    if (!kind) {
+      return r.Error(kv.second, "window: aggregate '{}': unknown function '{}' (expected count, "
+                     "sum, min, max, avg)", out, fn);
+    }
+    if (*kind != operators::AggregateKind::kCount && field.empty()) {
+      return r.Error(kv.second, "window: aggregate '{}': {}() needs a field", out, fn);
+    }
+    spec.aggregates.push_back(operators::AggregateSpec{out, *kind, field});
+  }
+  const SchemaPtr in = c.input;
+  auto probe = operators::MakeTumblingWindowAggregate(in, spec);
+  if (!probe.ok()) return r.Error(body, "window: {}", probe.status().message());
+  graph::StreamNode n;
+  n.name = fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms);
+  n.keyed = true;
+  n.output_schema = (*probe)->output_schema();
+  if (c.side_output) n.side_output_schemas.push_back(in);
+  n.op = [in, spec]() { return operators::MakeTumblingWindowAggregate(in, spec); };
+  return n;
+}
+
+}  // namespace
+
+bool SupportsSideOutput(const std::string& op) { return op == "filter" || op == "window"; }
+
+absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& c) {
+  if (c.op == "filter") return CompileFilter(r, c);
+  if (c.op == "map") return CompileMap(r, c);
+  if (c.op == "project") return CompileProject(r, c);
+  if (c.op == "window") return CompileWindow(r, c);
+  return r.Error(c.step, "unknown operator '{}'", c.op);
+}
+
+}  // namespace sluice::job

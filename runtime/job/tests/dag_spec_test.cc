@@ -1,0 +1,153 @@
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/job/job_compiler.h"
+
+namespace sluice::job {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<graph::JobGraph> Compile(const std::string& yaml) {
+  return CompileJob(JobSubmission{yaml, "dag.yaml", "/base", 0});
+}
+
+constexpr const char* kSchema = R"(
+    schema: {date: timestamp, delay: int64, origin: string}
+    event-time: {field: date})";
+
+std::string TwoSources() {
+  return std::string("name: dag\nparallelism: 2\nsources:\n  first:\n    type: file\n    path: a.csv") +
+         kSchema + "\n  second:\n    type: file\n    path: b.csv" + kSchema + "\n";
+}
+
+TEST(DagSpec, UnionKeyedWindowAndTwoSinks) {
+  auto g = Compile(TwoSources() + R"(pipeline:
+  - union: [first, second]
+  - key-by: origin
+  - window: {size: 1 h, aggregates: {n: count()}}
+    name: hourly
+  - filter: n > 10
+    name: busy
+sinks:
+  all: {input: hourly, type: file, path: out/all}
+  busy: {type: file, path: out/busy}
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  // Two source vertices, the window vertex with both sinks' chains.
+  ASSERT_EQ(g->vertices.size(), 3u);
+  const graph::JobVertex& window = g->vertices[2];
+  EXPECT_EQ(window.name, "hourly -> (busy -> Sink: busy, Sink: all)");
+  ASSERT_EQ(window.inputs.size(), 2u);
+  for (int e : window.inputs) {
+    EXPECT_EQ(g->edge(e).partitioner, graph::PartitionerKind::kHash);
+    EXPECT_EQ(g->edge(e).target_input, 0);  // a union is one logical input
+  }
+  EXPECT_EQ(g->vertices[0].source->uid, "first");
+  EXPECT_EQ(g->vertices[1].source->uid, "second");
+}
+
+TEST(DagSpec, SideOutputOfAFilterFeedsAnotherSink) {
+  auto g = Compile(R"(name: split
+parallelism: 2
+source: {type: file, path: a.csv, schema: {delay: int64}}
+pipeline:
+  - filter: delay > 0
+    side-output: on-time
+sinks:
+  late: {type: file, path: out/late}
+  ontime: {input: on-time, type: print, parallelism: 1}
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->edges.size(), 1u);
+  EXPECT_EQ(g->edges[0].source_output, 1);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kRebalance);
+}
+
+TEST(DagSpec, BroadcastAndRescaleArePartitioningSteps) {
+  auto g = Compile(R"(source: {type: file, path: a.csv, schema: {delay: int64}}
+parallelism: 2
+pipeline:
+  - broadcast
+  - map: {d: delay * 2}
+  - rescale
+sink: {type: print, parallelism: 1}
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->edges.size(), 2u);
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kBroadcast);
+  EXPECT_EQ(g->edges[1].partitioner, graph::PartitionerKind::kRescale);
+}
+
+TEST(DagSpec, StepsMayComeInAnyOrderButNotInACycle) {
+  auto ok = Compile(R"(source: {type: file, path: a.csv, schema: {delay: int64}}
+pipeline:
+  - filter: delay > 1
+    input: doubled
+    name: big
+  - map: {delay: delay * 2}
+    input: file
+    name: doubled
+sink: {type: print, input: big}
+)");
+  EXPECT_FALSE(ok.ok());  // `input` of the linear sink is not a key
+  auto any_order = Compile(R"(source: {type: file, path: a.csv, schema: {delay: int64}}
+pipeline:
+  - filter: delay > 1
+    input: doubled
+    name: big
+  - map: {delay: delay * 2}
+    input: file
+    name: doubled
+sinks:
+  out: {type: print, input: big}
+)");
+  ASSERT_TRUE(any_order.ok()) << any_order.status();
+  auto cycle = Compile(R"(source: {type: file, path: a.csv, schema: {delay: int64}}
+pipeline:
+  - filter: delay > 1
+    input: b
+    name: a
+  - filter: delay > 2
+    input: a
+    name: b
+sinks:
+  out: {type: print, input: b}
+)");
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_THAT(cycle.status().message(), HasSubstr("the pipeline has a cycle"));
+  EXPECT_THAT(cycle.status().message(), HasSubstr("step 1 'filter' (line 3)"));
+  EXPECT_THAT(cycle.status().message(), HasSubstr("step 2 'filter' (line 6)"));
+}
+
+TEST(DagSpec, ErrorsNameWhatAndWhere) {
+  auto unknown = Compile(TwoSources() + "pipeline:\n  - union: [first, thrid]\nsink: {type: print}\n");
+  EXPECT_THAT(unknown.status().message(), HasSubstr("dag.yaml:15:20: unknown stream 'thrid'"));
+  auto no_input = Compile(TwoSources() + "pipeline:\n  - filter: delay > 0\nsink: {type: print}\n");
+  EXPECT_THAT(no_input.status().message(), HasSubstr("the job has 2 sources; say which one"));
+  auto unused = Compile(TwoSources() + "sinks:\n  x: {input: first, type: print}\n");
+  EXPECT_THAT(unused.status().message(), HasSubstr("source 'second' is not read"));
+  auto both = Compile(TwoSources() + "source: {type: file}\nsink: {type: print}\n");
+  EXPECT_THAT(both.status().message(), HasSubstr("either 'source' or 'sources'"));
+  auto side = Compile(R"(source: {type: file, path: a.csv, schema: {delay: int64}}
+pipeline:
+  - map: {d: delay}
+    side-output: x
+sink: {type: print}
+)");
+  EXPECT_THAT(side.status().message(), HasSubstr("map: has no side output"));
+}
+
+TEST(DagSpec, AKeyGivenTwiceNamesBothLines) {
+  auto g = Compile(R"(name: a
+source: {type: file, path: a.csv, schema: {delay: int64}}
+sink: {type: print}
+name: b
+)");
+  ASSERT_FALSE(g.ok());
+  EXPECT_THAT(g.status().message(),
+              HasSubstr("dag.yaml:4:1: key 'name' is given twice in one mapping (first at line 1, "
+                        "again at line 4)"));
+}
+
+}  // namespace
+}  // namespace sluice::job

@@ -1,0 +1,86 @@
+#include "taskmanager/service/task_executor_service.h"
+
+#include "proto/convert/deployment_convert.h"
+#include "taskmanager/service/remote_channel.h"
+
+namespace sluice::taskmanager {
+
+namespace {
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+}  // namespace
+
+grpc::Status TaskExecutorServiceImpl::SubmitTask(grpc::ServerContext*,
+                                                 const v1::SubmitTaskRequest* req,
+                                                 v1::SubmitTaskResponse*) {
+  auto tdd = rpc::FromProto(*req);
+  if (!tdd.ok()) return ToGrpc(tdd.status());
+  return ToGrpc(executor_->SubmitTask(std::move(*tdd)));
+}
+
+grpc::Status TaskExecutorServiceImpl::CancelTask(grpc::ServerContext*,
+                                                 const v1::CancelTaskRequest* req,
+                                                 v1::CancelTaskResponse*) {
+  auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+  if (!attempt.ok()) return ToGrpc(attempt.status());
+  return ToGrpc(executor_->CancelTask(*attempt));
+}
+
+grpc::Status TaskExecutorServiceImpl::Post(const std::string& attempt_id, Mail mail) {
+  auto attempt = ExecutionAttemptId::Parse(attempt_id);
+  if (!attempt.ok()) return ToGrpc(attempt.status());
+  return ToGrpc(executor_->PostMail(*attempt, std::move(mail)));
+}
+
+grpc::Status TaskExecutorServiceImpl::TriggerCheckpoint(grpc::ServerContext*,
+                                                        const v1::TriggerCheckpointRequest* req,
+                                                        v1::TriggerCheckpointResponse*) {
+  TriggerCheckpointMail mail;
+  mail.checkpoint_id = req->checkpoint_id();
+  mail.timestamp_ms = req->timestamp_ms();
+  mail.options = CheckpointOptions{req->savepoint(), req->native()};
+  mail.reason = req->final() ? TriggerReason::kFinal
+                : req->stop() ? TriggerReason::kStopWithSavepoint
+                              : TriggerReason::kCheckpoint;
+  return Post(req->attempt_id(), mail);
+}
+
+grpc::Status TaskExecutorServiceImpl::NotifyCheckpointComplete(grpc::ServerContext*,
+                                                               const v1::NotifyCheckpointRequest* req,
+                                                               v1::NotifyCheckpointResponse*) {
+  return Post(req->attempt_id(), CheckpointCompleteMail{req->checkpoint_id()});
+}
+
+grpc::Status TaskExecutorServiceImpl::NotifyCheckpointAborted(grpc::ServerContext*,
+                                                              const v1::NotifyCheckpointRequest* req,
+                                                              v1::NotifyCheckpointResponse*) {
+  return Post(req->attempt_id(), CheckpointAbortedMail{req->checkpoint_id()});
+}
+
+grpc::Status TaskExecutorServiceImpl::SendOperatorEvent(grpc::ServerContext*,
+                                                        const v1::SendOperatorEventRequest* req,
+                                                        v1::SendOperatorEventResponse*) {
+  auto job = JobId::Parse(req->job_id());
+  if (!job.ok()) return ToGrpc(job.status());
+  auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
+  if (!attempt.ok()) return ToGrpc(attempt.status());
+  return ToGrpc(executor_->SendOperatorEvent(*job, *attempt, req->vertex_index(),
+                                             req->subtask_index(), req->event()));
+}
+
+grpc::Status TaskExecutorServiceImpl::Exchange(
+    grpc::ServerContext* ctx, grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) {
+  return ServeExchange(
+      ctx, stream,
+      [this](const std::string& id) -> std::shared_ptr<network::InputGate> {
+        auto attempt = ExecutionAttemptId::Parse(id);
+        if (!attempt.ok()) return nullptr;
+        // The consumer may be deployed after its producer connects: wait for it.
+        return executor_->AwaitInputGate(*attempt, 30'000);
+      },
+      buffers_per_channel_);
+}
+
+}  // namespace sluice::taskmanager

@@ -1,0 +1,43 @@
+#pragma once
+// The TaskManager's gRPC services, thin adapters over TaskExecutor: TaskExecutorService (from
+// the JobManager: SubmitTask, CancelTask, checkpoint triggers and notifications as typed mail,
+// operator events) and DataExchangeService (from other TaskManagers: one stream per channel,
+// see remote_channel.h). Protobuf stops here.
+//
+// Threading: gRPC server threads; TaskExecutor is thread-safe.
+
+#include "grpcpp/grpcpp.h"
+#include "sluice/v1/taskmanager.grpc.pb.h"
+#include "taskmanager/task_executor.h"
+
+namespace sluice::taskmanager {
+
+class TaskExecutorServiceImpl final : public v1::TaskExecutorService::Service,
+                                      public v1::DataExchangeService::Service {
+ public:
+  TaskExecutorServiceImpl(TaskExecutor* executor, int buffers_per_channel)
+      : executor_(executor), buffers_per_channel_(buffers_per_channel) {}
+
+  grpc::Status SubmitTask(grpc::ServerContext*, const v1::SubmitTaskRequest* req,
+                          v1::SubmitTaskResponse*) override;
+  grpc::Status CancelTask(grpc::ServerContext*, const v1::CancelTaskRequest* req,
+                          v1::CancelTaskResponse*) override;
+  grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* req,
+                                 v1::TriggerCheckpointResponse*) override;
+  grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
+                                        v1::NotifyCheckpointResponse*) override;
+  grpc::Status NotifyCheckpointAborted(grpc::ServerContext*, const v1::NotifyCheckpointRequest* req,
+                                       v1::NotifyCheckpointResponse*) override;
+  grpc::Status SendOperatorEvent(grpc::ServerContext*, const v1::SendOperatorEventRequest* req,
+                                 v1::SendOperatorEventResponse*) override;
+  grpc::Status Exchange(grpc::ServerContext* ctx,
+                        grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) override;
+
+ private:
+  grpc::Status Post(const std::string& attempt_id, Mail mail);
+
+  TaskExecutor* executor_;
+  int buffers_per_channel_;
+};
+
+}  // namespace sluice::taskmanager
