@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -81,8 +82,25 @@ std::string FormatJobStatus(const v1::GetJobResponse& response, int64_t now_ms) 
   if (!job.failure_cause().empty()) {
     out += fmt::format("  Failure cause: {}\n", job.failure_cause());
   }
+  std::map<std::string, int> vertex_number;  // vertex id -> 1-based position
+  for (const auto& v : response.vertices()) vertex_number[v.id()] = static_cast<int>(vertex_number.size()) + 1;
   for (const auto& v : response.vertices()) {
-    out += fmt::format("\n{} (parallelism {}): {}\n", v.name(), v.parallelism(), v.state());
+    out += fmt::format("\n[{}] {} (parallelism {}): {}\n", vertex_number[v.id()], v.name(),
+                       v.parallelism(), v.state());
+    // The chained operators with their uids, and where the inputs come from.
+    std::string operators;
+    for (int i = 0; i < v.operators_size(); ++i) {
+      operators += fmt::format("{}{} [uid {}]", i ? ", " : "", v.operators(i),
+                               i < v.uids_size() ? v.uids(i) : "?");
+    }
+    if (!operators.empty()) out += fmt::format("  operators: {}\n", operators);
+    for (const auto& in : v.inputs()) {
+      auto it = vertex_number.find(in.source_vertex_id());
+      out += fmt::format("  input {}: from [{}]{} via {}\n", in.input() + 1,
+                         it == vertex_number.end() ? 0 : it->second,
+                         in.side_output() > 0 ? fmt::format(" side output {}", in.side_output()) : "",
+                         in.ship_strategy());
+    }
     TextTable table;
     table.AddRow({"SUBTASK", "STATE", "ATTEMPT", "LOCATION", "RECORDS IN", "RECORDS OUT"});
     for (const auto& s : v.subtasks()) {

@@ -1,7 +1,7 @@
 // sluice-jobmanager: the JobManager daemon (Flink's StandaloneSessionClusterEntrypoint).
 //
 // Configuration: defaults < the YAML file given with --config (Flink-style keys, see
-// client/config_file.h) < command-line flags. Runs in the foreground, logs to stderr, and on
+// runtime/config/config_file.h) < command-line flags. Runs in the foreground, logs to stderr, and on
 // SIGINT/SIGTERM shuts down cleanly and exits 0. Exit 2 on usage or configuration errors, 1 when
 // it cannot start (e.g. a port is taken).
 
@@ -14,8 +14,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "client/config_file.h"
-#include "client/daemon_main.h"
+#include "runtime/config/config_file.h"
+#include "runtime/config/daemon_main.h"
 #include "fmt/format.h"
 #include "jobmanager/jobmanager.h"
 #include "runtime/base/durations.h"
@@ -26,8 +26,8 @@
 namespace sluice::jobmanager {
 namespace {
 
-absl::Status ApplyConfigFile(const client::ConfigFile& file, JobManagerConfig* config) {
-  RETURN_IF_ERROR(file.CheckKeys(client::KnownConfigKeys()));
+absl::Status ApplyConfigFile(const config::ConfigFile& file, JobManagerConfig* config) {
+  RETURN_IF_ERROR(file.CheckKeys(config::KnownConfigKeys()));
   RETURN_IF_ERROR(file.GetString("jobmanager.bind-host", &config->bind_host));
   RETURN_IF_ERROR(file.GetInt("jobmanager.rpc.port", 0, 65535, &config->rpc_port));
   RETURN_IF_ERROR(file.GetInt("rest.port", -1, 65535, &config->rest_port));
@@ -109,9 +109,9 @@ int Main(int argc, char** argv) {
   }
 
   JobManagerConfig config;
-  if (!client::LoadConfigFile(
+  if (!config::LoadConfigFile(
           config_path, "sluice-jobmanager",
-          [&config](const client::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+          [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
     return 2;
   }
   if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
@@ -150,7 +150,7 @@ int Main(int argc, char** argv) {
   InitLogging("jobmanager", log_level);
   // Block the signals in every thread (the servers' threads inherit the mask) and take them
   // synchronously in main below, so shutdown runs on this thread, not in a signal handler.
-  client::BlockTerminationSignals();
+  config::BlockTerminationSignals();
 
   auto jobmanager = JobManager::Start(config);
   if (!jobmanager.ok()) {
@@ -169,7 +169,7 @@ int Main(int argc, char** argv) {
     }
   }
 
-  client::WaitForTerminationSignal();
+  config::WaitForTerminationSignal();
   (*jobmanager)->Shutdown();
   spdlog::info("JobManager stopped");
   return 0;

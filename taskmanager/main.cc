@@ -1,7 +1,7 @@
 // sluice-taskmanager: the TaskManager daemon (Flink's TaskManagerRunner).
 //
 // Configuration: defaults < the YAML file given with --config (Flink-style keys, see
-// client/config_file.h) < command-line flags. Runs in the foreground, logs to stderr, registers
+// runtime/config/config_file.h) < command-line flags. Runs in the foreground, logs to stderr, registers
 // with the JobManager (retrying while it is unreachable), and on SIGINT/SIGTERM cancels its tasks,
 // shuts down and exits 0. Exit 2 on usage or configuration errors, 1 when it cannot start.
 
@@ -12,8 +12,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "client/config_file.h"
-#include "client/daemon_main.h"
+#include "runtime/config/config_file.h"
+#include "runtime/config/daemon_main.h"
 #include "fmt/format.h"
 #include "runtime/base/logging.h"
 #include "runtime/base/status.h"
@@ -34,8 +34,8 @@ bool IsHostPort(const std::string& address) {
   return ec == std::errc() && ptr == end && port > 0 && port <= 65535;
 }
 
-absl::Status ApplyConfigFile(const client::ConfigFile& file, TaskManagerConfig* config) {
-  RETURN_IF_ERROR(file.CheckKeys(client::KnownConfigKeys()));
+absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* config) {
+  RETURN_IF_ERROR(file.CheckKeys(config::KnownConfigKeys()));
   // The JobManager's address comes from two keys, as in Flink.
   std::string jm_host = "127.0.0.1";
   int jm_port = 6123;
@@ -93,9 +93,9 @@ int Main(int argc, char** argv) {
   }
 
   TaskManagerConfig config;
-  if (!client::LoadConfigFile(
+  if (!config::LoadConfigFile(
           config_path, "sluice-taskmanager",
-          [&config](const client::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+          [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
     return 2;
   }
   if (jm_opt->count() > 0) config.jobmanager_address = jobmanager;
@@ -114,7 +114,7 @@ int Main(int argc, char** argv) {
   InitLogging(config.resource_id.empty() ? "taskmanager" : "taskmanager-" + config.resource_id,
               log_level);
   // Signals are taken synchronously in main (see sluice-jobmanager).
-  client::BlockTerminationSignals();
+  config::BlockTerminationSignals();
 
   auto taskmanager = TaskManager::Start(config);
   if (!taskmanager.ok()) {
@@ -125,7 +125,7 @@ int Main(int argc, char** argv) {
                (*taskmanager)->resource_id(), config.slots, config.host, (*taskmanager)->rpc_port(),
                config.jobmanager_address);
 
-  client::WaitForTerminationSignal();
+  config::WaitForTerminationSignal();
   (*taskmanager)->Shutdown();
   spdlog::info("TaskManager stopped");
   return 0;

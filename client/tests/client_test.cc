@@ -109,6 +109,28 @@ TEST(FormatTest, StatusShowsSubtasksAndFailure) {
   EXPECT_THAT(status, HasSubstr("subtask 2/2 failed: disk full"));
 }
 
+TEST(FormatTest, StatusShowsEachVertexsChainAndInputs) {
+  v1::GetJobResponse job = MakeJob("RUNNING");
+  auto* src = job.mutable_vertices(0);
+  src->set_id("v-source");
+  src->add_operators("Source: flights");
+  src->add_uids("source");
+  src->add_operators("Filter");
+  src->add_uids("filter-1");
+  auto* sink = job.mutable_vertices(1);
+  sink->set_id("v-sink");
+  sink->add_operators("Sink: delays");
+  sink->add_uids("sink");
+  auto* in = sink->add_inputs();
+  in->set_source_vertex_id("v-source");
+  in->set_ship_strategy("HASH");
+  std::string status = FormatJobStatus(job, 1'001'000);
+  EXPECT_THAT(status, HasSubstr("[1] Source: flights -> Filter (parallelism 2): RUNNING"));
+  EXPECT_THAT(status, HasSubstr("operators: Source: flights [uid source], Filter [uid filter-1]"));
+  EXPECT_THAT(status, HasSubstr("[2] Sink: delays (parallelism 2)"));
+  EXPECT_THAT(status, HasSubstr("input 1: from [1] via HASH"));
+}
+
 TEST(FormatTest, TaskManagersShowSlotsAndHeartbeatAge) {
   v1::ListTaskManagersResponse tms;
   auto* tm = tms.add_taskmanagers();

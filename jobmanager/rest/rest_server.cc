@@ -165,6 +165,41 @@ Json VertexJson(const v1::VertexInfo& v, int64_t now_ms) {
               {"subtasks", std::move(subtasks)}};
 }
 
+// Flink's JobPlanInfo: one node per vertex with its inputs (vertex id and ship strategy); the
+// node's description is the chain. Sluice adds "operators": the chained operators with uids.
+Json PlanJson(const v1::GetJobResponse& r) {
+  Json nodes = Json::array();
+  for (const auto& v : r.vertices()) {
+    Json inputs = Json::array();
+    for (int i = 0; i < v.inputs_size(); ++i) {
+      const auto& in = v.inputs(i);
+      Json input{{"num", i},
+                 {"id", in.source_vertex_id()},
+                 {"ship_strategy", in.ship_strategy()},
+                 {"exchange", "pipelined_bounded"}};
+      if (in.side_output() > 0) input["side_output"] = in.side_output();
+      inputs.push_back(std::move(input));
+    }
+    Json operators = Json::array();
+    for (int i = 0; i < v.operators_size(); ++i) {
+      operators.push_back({{"name", v.operators(i)}, {"uid", i < v.uids_size() ? v.uids(i) : ""}});
+    }
+    Json node{{"id", v.id()},
+              {"parallelism", v.parallelism()},
+              {"operator", ""},
+              {"operator_strategy", ""},
+              {"description", v.name()},
+              {"optimizer_properties", Json::object()},
+              {"operators", std::move(operators)}};
+    if (!inputs.empty()) node["inputs"] = std::move(inputs);
+    nodes.push_back(std::move(node));
+  }
+  return Json{{"jid", r.job().job_id()},
+              {"name", r.job().name()},
+              {"type", "STREAMING"},
+              {"nodes", std::move(nodes)}};
+}
+
 Json JobDetailsJson(const v1::GetJobResponse& r, int64_t now_ms) {
   const v1::JobSummary& job = r.job();
   Json timestamps = Json::object();
@@ -196,7 +231,8 @@ Json JobDetailsJson(const v1::GetJobResponse& r, int64_t now_ms) {
          {"now", now_ms},
          {"timestamps", std::move(timestamps)},
          {"vertices", std::move(vertices)},
-         {"status-counts", StateCounts(vertex_counts, /*lowercase=*/false)}};
+         {"status-counts", StateCounts(vertex_counts, /*lowercase=*/false)},
+         {"plan", PlanJson(r)}};
   if (!job.failure_cause().empty()) j["failure-cause"] = job.failure_cause();
   if (!job.status_message().empty()) j["status-message"] = job.status_message();
   return j;

@@ -8,8 +8,9 @@
 // location pointing at the YAML node (or the character inside an expression) at fault: unknown
 // key or operator, missing key, a key given twice in one mapping, unknown field, type mismatch,
 // bad duration, parallelism above max parallelism, an unknown or ambiguous stream name, a cycle
-// among the steps, a stream nobody reads, ... A spec that compiles has had all its expressions type-checked and all its
-// operators instantiated once, so it is refused at submission, never at run time.
+// among the steps, a stream nobody reads, ... A spec that compiles has had all its expressions
+// type-checked and all its operators instantiated once, so it is refused at submission, never
+// at run time.
 //
 // Pure function of its input (no I/O besides nothing: files are opened only by running tasks);
 // thread-safe.

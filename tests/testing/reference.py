@@ -40,10 +40,11 @@ def _hour_of(date):
     return dt.replace(minute=0, second=0, microsecond=0)
 
 
-def flight_delays(csv_path):
+def flight_delays(csv_path, keep=None):
     """Returns the expected rows: list of (origin, window_start, window_end, flights, avg, max).
 
     flights and max are ints, avg a float; timestamps are strings like 2001-01-01T05:00:00Z.
+    `keep(delay)`, if given, selects the flights that count (a filter before the window).
     """
     # (origin, hour prefix "YYYY-MM-DDTHH") -> [count, sum, max]
     acc = {}
@@ -66,6 +67,8 @@ def flight_delays(csv_path):
                 windows[hour] = (_format_ts(start),
                                  _format_ts(start + datetime.timedelta(hours=1)))
             delay = int(row[i_delay])
+            if keep is not None and not keep(delay):
+                continue
             key = (row[i_origin], hour)
             a = acc.get(key)
             if a is None:

@@ -23,8 +23,8 @@
 #include "fmt/ranges.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/csv_fields.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/csv_fields.h"
+#include "runtime/formats/state_codec.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
@@ -198,11 +198,11 @@ absl::StatusOr<int64_t> LineNumberAt(const std::string& path, bool gz, int64_t o
   return std::max<int64_t>(n, 1);
 }
 
-using csv::AppendCsvRow;
-using csv::RawField;
-using csv::SplitFields;
-using csv::Trim;
-using csv::Unescape;
+using formats::csv::AppendCsvRow;
+using formats::csv::RawField;
+using formats::csv::SplitFields;
+using formats::csv::Trim;
+using formats::csv::Unescape;
 
 // A part of one file read by one subtask: lines starting in [start, end) of the (uncompressed)
 // file; gzip splits always cover the whole file. Also holds the reading position restored from
@@ -266,7 +266,7 @@ struct DecodedState {
 };
 
 absl::StatusOr<DecodedState> DecodeState(std::string_view state) {
-  internal::StateReader r(state, "file source");
+  formats::StateReader r(state, "file source");
   RETURN_IF_ERROR(r.Header(kStateMagic, kStateVersion));
   DecodedState st;
   ASSIGN_OR_RETURN(st.subtask, r.U32());
@@ -406,7 +406,7 @@ class CsvFileSource final : public api::Source {
   }
 
   absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) override {
-    internal::StateWriter w(kStateMagic, kStateVersion);
+    formats::StateWriter w(kStateMagic, kStateVersion);
     w.U32(static_cast<uint32_t>(ctx_.subtask_index));
     w.U32(static_cast<uint32_t>(ctx_.parallelism));
     w.I64(max_event_time_);

@@ -18,7 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/state_codec.h"
 #include "runtime/core/record_batch.h"
 
 namespace sluice::connectors {
@@ -160,7 +160,7 @@ class FileSink final : public api::Operator {
   absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) override {
     if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
     RETURN_IF_ERROR(MoveToPending(checkpoint_id));
-    internal::StateWriter w(kStateMagic, kStateVersion);
+    formats::StateWriter w(kStateMagic, kStateVersion);
     w.U32(static_cast<uint32_t>(ctx_.subtask_index));
     w.I64(next_seq_);
     w.U32(static_cast<uint32_t>(pending_.size()));
@@ -304,7 +304,7 @@ class FileSink final : public api::Operator {
   }
 
   static absl::StatusOr<SinkState> Decode(const std::string& state) {
-    internal::StateReader r(state, "file sink");
+    formats::StateReader r(state, "file sink");
     ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
     if (version < kOldestReadableVersion || version > kStateVersion) {
       return FailedPreconditionF(

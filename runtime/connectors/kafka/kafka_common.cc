@@ -6,7 +6,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/state_codec.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::connectors::kafka {
@@ -154,7 +154,7 @@ void LogFromRdkafka(const rd_kafka_t* rk, int level, const char* fac, const char
 }
 
 std::string EncodeReaderEvent(const KafkaReaderEvent& event) {
-  internal::StateWriter w(kEventMagic, kEventVersion);
+  formats::StateWriter w(kEventMagic, kEventVersion);
   w.U8(event.no_more_splits ? 1 : 0);
   w.U32(static_cast<uint32_t>(event.splits.size()));
   for (const KafkaPartitionSplit& s : event.splits) {
@@ -168,7 +168,7 @@ std::string EncodeReaderEvent(const KafkaReaderEvent& event) {
 }
 
 absl::StatusOr<KafkaReaderEvent> DecodeReaderEvent(std::string_view bytes) {
-  internal::StateReader r(bytes, "kafka source event");
+  formats::StateReader r(bytes, "kafka source event");
   ASSIGN_OR_RETURN(uint32_t version, r.Header(kEventMagic));
   if (version != kEventVersion) {
     return FailedPreconditionF(

@@ -16,7 +16,7 @@
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/state_codec.h"
 #include "runtime/connectors/kafka/kafka_common.h"
 #include "spdlog/spdlog.h"
 
@@ -82,7 +82,7 @@ class KafkaSplitEnumerator::Impl {
   }
 
   absl::Status RestoreState(std::string_view blob) {
-    internal::StateReader r(blob, "kafka split enumerator state");
+    formats::StateReader r(blob, "kafka split enumerator state");
     ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
     if (version != kStateVersion) {
       return FailedPreconditionF(
@@ -153,7 +153,7 @@ class KafkaSplitEnumerator::Impl {
 
   std::string SnapshotState() const {
     std::lock_guard lock(mu_);
-    internal::StateWriter w(kStateMagic, kStateVersion);
+    formats::StateWriter w(kStateMagic, kStateVersion);
     w.U8(first_discovery_done_ ? 1 : 0);
     w.U32(static_cast<uint32_t>(assigned_.size()));
     for (const auto& [key, s] : assigned_) {

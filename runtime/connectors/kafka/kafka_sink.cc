@@ -9,7 +9,7 @@
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/state_codec.h"
 #include "runtime/connectors/kafka/record_encoder.h"
 #include "runtime/core/record_batch.h"
 #include "spdlog/spdlog.h"
@@ -296,7 +296,7 @@ struct SinkState {
 };
 
 std::string EncodeState(const SinkState& s) {
-  internal::StateWriter w(kStateMagic, kStateVersion);
+  formats::StateWriter w(kStateMagic, kStateVersion);
   w.U32(static_cast<uint32_t>(s.subtask));
   w.U32(static_cast<uint32_t>(s.pool_size));
   w.U32(static_cast<uint32_t>(s.txns.size()));
@@ -315,7 +315,7 @@ std::string EncodeState(const SinkState& s) {
 }
 
 absl::StatusOr<SinkState> DecodeState(std::string_view data) {
-  internal::StateReader r(data, "kafka sink state");
+  formats::StateReader r(data, "kafka sink state");
   ASSIGN_OR_RETURN(uint32_t version, r.Header(kStateMagic));
   if (version != kStateVersion) {
     return DataLossF("kafka sink state: version {} is not readable (expected {})", version,

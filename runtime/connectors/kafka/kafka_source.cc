@@ -14,7 +14,7 @@
 #include "fmt/ranges.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/state_codec.h"
+#include "runtime/formats/state_codec.h"
 #include "runtime/connectors/kafka/kafka_common.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/record_batch.h"
@@ -101,7 +101,7 @@ struct RestoredState {
 };
 
 absl::StatusOr<RestoredState> DecodeState(std::string_view blob) {
-  internal::StateReader r(blob, "kafka source");
+  formats::StateReader r(blob, "kafka source");
   RETURN_IF_ERROR(r.Header(kStateMagic, kStateVersion));
   RestoredState st;
   ASSIGN_OR_RETURN(st.subtask, r.U32());
@@ -170,6 +170,7 @@ class KafkaSource::Impl {
     RETURN_IF_ERROR(CreateConsumer());
     batch_.set_schema(opts_.schema);
     const int64_t now = now_ms_();
+    opened_ms_ = now;
     if (!ctx.restored_union_states.empty()) {
       RETURN_IF_ERROR(RestoreRescaled(ctx.restored_union_states, now));
     } else if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
@@ -251,7 +252,7 @@ class KafkaSource::Impl {
 
   absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) {
     DrainAddedSplits(now_ms_());
-    internal::StateWriter w(kStateMagic, kStateVersion);
+    formats::StateWriter w(kStateMagic, kStateVersion);
     w.U32(static_cast<uint32_t>(ctx_.subtask_index));
     w.U32(static_cast<uint32_t>(ctx_.parallelism));
     w.U8(discovered_ ? 1 : 0);
@@ -1050,6 +1051,16 @@ class KafkaSource::Impl {
       any = true;
       min = std::min(min, p->watermarks.CurrentWatermark());
     }
+    // With an idle timeout, a subtask whose partitions are all idle (or that has had none for
+    // that long) is IDLE downstream (Flink's WatermarkStatus), so it does not hold back the event
+    // time of the operators after it; it is ACTIVE again with its first active partition.
+    const bool idle = opts_.idle_timeout_ms > 0 && !any &&
+                      (!partitions_.empty() || now - opened_ms_ >= opts_.idle_timeout_ms);
+    if (idle != reported_idle_) {
+      reported_idle_ = idle;
+      RETURN_IF_ERROR(out.EmitWatermarkStatus(idle ? api::WatermarkStatus::kIdle
+                                                   : api::WatermarkStatus::kActive));
+    }
     if (!any || min <= last_watermark_) return absl::OkStatus();
     last_watermark_ = min;
     return out.EmitWatermark(min);
@@ -1123,6 +1134,8 @@ class KafkaSource::Impl {
   int64_t records_ = 0;  // consumed in the current PollNext
   int64_t bytes_ = 0;
   int64_t last_watermark_ = api::kMinWatermark;
+  int64_t opened_ms_ = 0;
+  bool reported_idle_ = false;  // the last WatermarkStatus emitted was IDLE
   bool done_ = false;
 
   std::map<int64_t, std::vector<std::tuple<std::string, int32_t, int64_t>>> pending_commits_;

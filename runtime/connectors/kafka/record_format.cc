@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "runtime/base/status.h"
-#include "runtime/connectors/file/csv_fields.h"
+#include "runtime/formats/csv_fields.h"
 #include "runtime/core/time_format.h"
 
 namespace sluice::connectors::kafka {
@@ -28,7 +28,7 @@ class CsvDecoder final : public RecordDecoder {
       value.remove_suffix(1);
       if (!value.empty() && value.back() == '\r') value.remove_suffix(1);
     }
-    if (!csv::AppendCsvRow(value, delim_, batch, &fields_, &scratch_, &reason_)) {
+    if (!formats::csv::AppendCsvRow(value, delim_, batch, &fields_, &scratch_, &reason_)) {
       return absl::InvalidArgumentError(reason_);
     }
     return absl::OkStatus();
@@ -36,7 +36,7 @@ class CsvDecoder final : public RecordDecoder {
 
  private:
   char delim_;
-  std::vector<csv::RawField> fields_;  // reused per message
+  std::vector<formats::csv::RawField> fields_;  // reused per message
   std::string scratch_;                // reused for "" escapes
   std::string reason_;
 };
@@ -177,8 +177,8 @@ class JsonDecoder final : public RecordDecoder {
     }
     std::string_view token = TrimRight(v.raw_json_token());
     return InvalidArgumentF("field '{}': expected {}, found {} {}{}", field.name,
-                            core::TypeName(field.type), JsonTypeName(t), csv::Clip(token),
-                            csv::ClipSuffix(token));
+                            core::TypeName(field.type), JsonTypeName(t), formats::csv::Clip(token),
+                            formats::csv::ClipSuffix(token));
   }
 
   absl::Status SetField(ondemand::value& v, size_t col, core::RecordBatch* batch, size_t row) {
@@ -195,7 +195,7 @@ class JsonDecoder final : public RecordDecoder {
           std::string_view token = TrimRight(v.raw_json_token());
           if (IsIntegerLiteral(token)) {
             return InvalidArgumentF("field '{}': {}{} is out of the int64 range", field.name,
-                                    csv::Clip(token), csv::ClipSuffix(token));
+                                    formats::csv::Clip(token), formats::csv::ClipSuffix(token));
           }
           return Mismatch(field, v, t);
         }
@@ -232,7 +232,7 @@ class JsonDecoder final : public RecordDecoder {
             return InvalidArgumentF(
                 "field '{}': \"{}{}\" is not a valid timestamp (expected ISO-8601, e.g. "
                 "2001-01-01T00:01:00Z, or an integer of epoch milliseconds)",
-                field.name, csv::Clip(s), csv::ClipSuffix(s));
+                field.name, formats::csv::Clip(s), formats::csv::ClipSuffix(s));
           }
           batch->SetInt64(row, col, *ms);
           return absl::OkStatus();

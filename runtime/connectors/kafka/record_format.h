@@ -4,7 +4,7 @@
 //
 // Formats:
 //   - `csv`: the value is one CSV line of the schema's fields, in schema order, parsed exactly
-//     as a line of the CSV file source (runtime/connectors/file/csv_fields.h: RFC 4180 quoting,
+//     as a line of the CSV file source (runtime/formats/csv_fields.h: RFC 4180 quoting,
 //     `delimiter`, the same value syntax per type, timestamps ISO-8601). One trailing "\n" or
 //     "\r\n" is ignored (producers such as `kcat -P` strip it already). No header.
 //   - `json`: the value is one JSON object (RFC 8259); each schema field is read from the member

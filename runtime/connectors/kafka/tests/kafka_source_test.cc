@@ -120,6 +120,10 @@ class Collector : public api::Output {
     watermarks.push_back(wm);
     return absl::OkStatus();
   }
+  absl::Status EmitWatermarkStatus(api::WatermarkStatus s) override {
+    statuses.push_back(s);
+    return absl::OkStatus();
+  }
   std::vector<int64_t> Ids() const {
     std::vector<int64_t> ids;
     for (size_t r = 0; r < rows.num_rows(); ++r) ids.push_back(rows.GetInt64(r, 0));
@@ -127,6 +131,7 @@ class Collector : public api::Output {
   }
   core::RecordBatch rows;
   std::vector<int64_t> watermarks;
+  std::vector<api::WatermarkStatus> statuses;
 };
 
 KafkaSourceOptions Options(const MockKafka& kafka, std::vector<std::string> topics) {
@@ -440,6 +445,7 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   }
   ASSERT_FALSE(out.watermarks.empty());
   EXPECT_EQ(out.watermarks.back(), 1010);  // 1011 - 0 out-of-orderness - 1
+  EXPECT_TRUE(out.statuses.empty());  // partition 0 is active: so is the subtask
 
   // Partition 1 wakes up behind: the watermark does not go back, and from now on the minimum
   // of both partitions counts.
@@ -459,6 +465,13 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   ASSERT_TRUE(source.PollNext(out).ok());
   EXPECT_TRUE(source.IsIdle());
   EXPECT_EQ(out.watermarks.back(), 1999);
+  // The whole subtask is idle downstream now, and active again with the next record.
+  EXPECT_THAT(out.statuses, ElementsAre(api::WatermarkStatus::kIdle));
+  kafka.Produce("wm", 0, Row(4000, 4000));
+  kafka.Flush();
+  ASSERT_TRUE(PollUntil(source, out, [&] { return out.rows.num_rows() == 16; }).ok());
+  ASSERT_TRUE(source.PollNext(out).ok());
+  EXPECT_THAT(out.statuses, ElementsAre(api::WatermarkStatus::kIdle, api::WatermarkStatus::kActive));
 }
 
 TEST(KafkaSourceTest, IdlePartitionDoesNotStallTheWatermark) { IdlenessRun(1000); }

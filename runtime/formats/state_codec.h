@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/base/status.h"
 
-namespace sluice::connectors::internal {
+namespace sluice::formats {
 
 // Appends fields to a byte string.
 class StateWriter {
@@ -122,4 +122,4 @@ class StateReader {
   size_t pos_ = 0;
 };
 
-}  // namespace sluice::connectors::internal
+}  // namespace sluice::formats

@@ -1,4 +1,4 @@
-#include "client/config_file.h"
+#include "runtime/config/config_file.h"
 
 #include <cerrno>
 #include <charconv>
@@ -13,7 +13,7 @@
 #include "runtime/base/status.h"
 #include "yaml-cpp/yaml.h"
 
-namespace sluice::client {
+namespace sluice::config {
 namespace {
 
 constexpr ConfigKey kKeys[] = {
@@ -184,4 +184,4 @@ absl::Status ConfigFile::GetBool(std::string_view key, bool* out) const {
   return absl::OkStatus();
 }
 
-}  // namespace sluice::client
+}  // namespace sluice::config

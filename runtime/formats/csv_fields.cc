@@ -1,4 +1,4 @@
-#include "runtime/connectors/file/csv_fields.h"
+#include "runtime/formats/csv_fields.h"
 
 #include <charconv>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include "fmt/format.h"
 #include "runtime/core/time_format.h"
 
-namespace sluice::connectors::csv {
+namespace sluice::formats::csv {
 namespace {
 
 std::string_view StripPlus(std::string_view s) {
@@ -182,4 +182,4 @@ bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
   return true;
 }
 
-}  // namespace sluice::connectors::csv
+}  // namespace sluice::formats::csv

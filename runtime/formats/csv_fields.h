@@ -22,7 +22,7 @@
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
 
-namespace sluice::connectors::csv {
+namespace sluice::formats::csv {
 
 // One field of a line as split: its text without enclosing quotes, and whether it still holds
 // "" escapes (see Unescape).
@@ -66,4 +66,4 @@ std::string BadFieldReason(const core::Field& field, size_t col, std::string_vie
 bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
                   std::vector<RawField>* fields, std::string* scratch, std::string* reason);
 
-}  // namespace sluice::connectors::csv
+}  // namespace sluice::formats::csv

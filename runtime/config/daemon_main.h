@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "client/config_file.h"
+#include "runtime/config/config_file.h"
 
-namespace sluice::client {
+namespace sluice::config {
 
 // Loads `path` (nothing when empty) and passes it to `apply`. On an error prints
 // "<program>: <message>" to stderr and returns false (the daemon exits 2).
@@ -24,4 +24,4 @@ void BlockTerminationSignals();
 // shutdown runs on the main thread rather than in a signal handler.
 void WaitForTerminationSignal();
 
-}  // namespace sluice::client
+}  // namespace sluice::config

@@ -1,10 +1,6 @@
-# The daemon binaries (their main.cc live beside their libraries). Included by
-# jobmanager/CMakeLists.txt or client/CMakeLists.txt, whichever comes first; a second include
-# is a no-op.
-if(TARGET sluice-jobmanager)
-  return()
-endif()
-
+# The daemon binaries (their main.cc live beside their libraries). Included by the top-level
+# CMakeLists.txt after the daemons' libraries; the daemons depend on runtime/config, never on
+# client/ (checked in cmake/module_graph.cmake).
 sluice_cc_binary(NAME sluice-jobmanager
   SRCS ${PROJECT_SOURCE_DIR}/jobmanager/main.cc
   DEPS sluice::jobmanager sluice::config sluice::base CLI11::CLI11 yaml-cpp)

@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace sluice::client {
+namespace sluice::config {
 
 // One documented configuration key.
 struct ConfigKey {
@@ -68,4 +68,4 @@ class ConfigFile {
   std::map<std::string, Entry, std::less<>> entries_;  // flattened dotted key -> scalar
 };
 
-}  // namespace sluice::client
+}  // namespace sluice::config

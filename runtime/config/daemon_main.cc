@@ -1,4 +1,4 @@
-#include "client/daemon_main.h"
+#include "runtime/config/daemon_main.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 
 #include "spdlog/spdlog.h"
 
-namespace sluice::client {
+namespace sluice::config {
 namespace {
 sigset_t TerminationSignals() {
   sigset_t signals;
@@ -41,4 +41,4 @@ void WaitForTerminationSignal() {
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-}  // namespace sluice::client
+}  // namespace sluice::config

@@ -1,4 +1,4 @@
-#include "client/config_file.h"
+#include "runtime/config/config_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-namespace sluice::client {
+namespace sluice::config {
 namespace {
 
 using ::testing::HasSubstr;
@@ -162,4 +162,4 @@ TEST(ConfigFileTest, LoadReadsFileAndReportsMissingOnes) {
 }
 
 }  // namespace
-}  // namespace sluice::client
+}  // namespace sluice::config
