@@ -434,6 +434,11 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   EXPECT_EQ(out.rows.timestamp(0), 1000);
 
   clock->store(5000);  // partition 1 has had nothing for 5 s
+  ASSERT_TRUE(source.PollNext(out).ok());  // nor has partition 0: the subtask is idle
+  using WS = api::WatermarkStatus;
+  if (idle_timeout_ms > 0) {
+    EXPECT_THAT(out.statuses, ElementsAre(WS::kIdle));
+  }
   kafka.Produce("wm", 0, Row(1011, 1011));
   kafka.Flush();
   ASSERT_TRUE(PollUntil(source, out, [&] { return out.rows.num_rows() == 12; }).ok());
@@ -441,11 +446,13 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   if (idle_timeout_ms == 0) {
     EXPECT_TRUE(out.watermarks.empty()) << out.watermarks.front();
     EXPECT_FALSE(source.IsIdle());
+    EXPECT_TRUE(out.statuses.empty());  // without an idle timeout a subtask is never idle
     return;
   }
   ASSERT_FALSE(out.watermarks.empty());
   EXPECT_EQ(out.watermarks.back(), 1010);  // 1011 - 0 out-of-orderness - 1
-  EXPECT_TRUE(out.statuses.empty());  // partition 0 is active: so is the subtask
+  // Both partitions paused 5 s: the subtask was idle until partition 0's record came.
+  EXPECT_THAT(out.statuses, ElementsAre(WS::kIdle, WS::kActive));
 
   // Partition 1 wakes up behind: the watermark does not go back, and from now on the minimum
   // of both partitions counts.
@@ -466,12 +473,12 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   EXPECT_TRUE(source.IsIdle());
   EXPECT_EQ(out.watermarks.back(), 1999);
   // The whole subtask is idle downstream now, and active again with the next record.
-  EXPECT_THAT(out.statuses, ElementsAre(api::WatermarkStatus::kIdle));
+  EXPECT_THAT(out.statuses, ElementsAre(WS::kIdle, WS::kActive, WS::kIdle));
   kafka.Produce("wm", 0, Row(4000, 4000));
   kafka.Flush();
   ASSERT_TRUE(PollUntil(source, out, [&] { return out.rows.num_rows() == 16; }).ok());
   ASSERT_TRUE(source.PollNext(out).ok());
-  EXPECT_THAT(out.statuses, ElementsAre(api::WatermarkStatus::kIdle, api::WatermarkStatus::kActive));
+  EXPECT_THAT(out.statuses, ElementsAre(WS::kIdle, WS::kActive, WS::kIdle, WS::kActive));
 }
 
 TEST(KafkaSourceTest, IdlePartitionDoesNotStallTheWatermark) { IdlenessRun(1000); }
