@@ -2,22 +2,18 @@
 
 #include "jobmanager/service/view_convert.h"
 #include "proto/convert/deployment_convert.h"
+#include "sluice/grpc_defaults.h"
 #include "runtime/base/status.h"
 
 namespace sluice::jobmanager {
 
-namespace {
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-}  // namespace
+using rpc::ToGrpcStatus;
 
 grpc::Status DispatcherServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
                                               v1::SubmitJobResponse* resp) {
   SubmitOptions options{req->job().restore_path(), req->job().allow_non_restored_state()};
   auto id = dispatcher_->SubmitJob(rpc::FromProto(req->job()), options);
-  if (!id.ok()) return ToGrpc(id.status());
+  if (!id.ok()) return ToGrpcStatus(id.status());
   resp->set_job_id(id->ToString());
   return grpc::Status::OK;
 }
@@ -31,7 +27,7 @@ grpc::Status DispatcherServiceImpl::ListJobs(grpc::ServerContext*, const v1::Lis
 grpc::Status DispatcherServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
                                            v1::GetJobResponse* resp) {
   auto r = GetJob(req->job_id());
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
   return grpc::Status::OK;
 }
@@ -39,8 +35,8 @@ grpc::Status DispatcherServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJo
 grpc::Status DispatcherServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
                                               v1::CancelJobResponse*) {
   auto jm = dispatcher_->Lookup(req->job_id());
-  if (!jm.ok()) return ToGrpc(jm.status());
-  return ToGrpc((*jm)->Cancel());
+  if (!jm.ok()) return ToGrpcStatus(jm.status());
+  return ToGrpcStatus((*jm)->Cancel());
 }
 
 grpc::Status DispatcherServiceImpl::ListTaskManagers(grpc::ServerContext*,
@@ -54,7 +50,7 @@ grpc::Status DispatcherServiceImpl::GetJobCheckpoints(grpc::ServerContext*,
                                                       const v1::GetJobRequest* req,
                                                       v1::JsonResponse* resp) {
   auto r = GetJobCheckpointsJson(req->job_id());
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   resp->set_json(*r);
   return grpc::Status::OK;
 }
@@ -63,7 +59,7 @@ grpc::Status DispatcherServiceImpl::TriggerSavepoint(grpc::ServerContext*,
                                                      const v1::TriggerSavepointRequest* req,
                                                      v1::TriggerSavepointResponse* resp) {
   auto id = TriggerSavepoint(req->job_id(), req->target_directory(), req->stop(), req->native());
-  if (!id.ok()) return ToGrpc(id.status());
+  if (!id.ok()) return ToGrpcStatus(id.status());
   resp->set_trigger_id(*id);
   return grpc::Status::OK;
 }
@@ -72,7 +68,7 @@ grpc::Status DispatcherServiceImpl::GetSavepoint(grpc::ServerContext*,
                                                  const v1::GetSavepointRequest* req,
                                                  v1::SavepointStatus* resp) {
   auto st = GetSavepoint(req->job_id(), req->trigger_id());
-  if (!st.ok()) return ToGrpc(st.status());
+  if (!st.ok()) return ToGrpcStatus(st.status());
   *resp = std::move(*st);
   return grpc::Status::OK;
 }

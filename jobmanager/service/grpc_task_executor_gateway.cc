@@ -7,11 +7,6 @@
 namespace sluice::jobmanager {
 
 namespace {
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
-
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
@@ -32,7 +27,7 @@ void GrpcTaskExecutorGateway::SubmitTask(deployment::TaskDeploymentDescriptor td
   calls_.Post([this, req, done = std::move(done)] {
     auto ctx = Deadline(10);
     v1::SubmitTaskResponse resp;
-    done(FromGrpc(stub_->SubmitTask(ctx.get(), *req, &resp)));
+    done(rpc::FromGrpcStatus(stub_->SubmitTask(ctx.get(), *req, &resp)));
   });
 }
 
@@ -44,7 +39,7 @@ void GrpcTaskExecutorGateway::CancelTask(const JobId& job, const ExecutionAttemp
   calls_.Post([this, req, done = std::move(done)] {
     auto ctx = Deadline(5);
     v1::CancelTaskResponse resp;
-    done(FromGrpc(stub_->CancelTask(ctx.get(), req, &resp)));
+    done(rpc::FromGrpcStatus(stub_->CancelTask(ctx.get(), req, &resp)));
   });
 }
 
@@ -70,30 +65,30 @@ void GrpcTaskExecutorGateway::TriggerCheckpoint(const JobId& job, const Executio
 void GrpcTaskExecutorGateway::NotifyCheckpointComplete(const JobId& job,
                                                        const ExecutionAttemptId& attempt,
                                                        int64_t checkpoint_id) {
-  v1::NotifyCheckpointRequest req;
-  req.set_job_id(job.ToString());
-  req.set_attempt_id(attempt.ToString());
-  req.set_checkpoint_id(checkpoint_id);
-  calls_.Post([this, req] {
-    auto ctx = Deadline(5);
-    v1::NotifyCheckpointResponse resp;
-    grpc::Status st = stub_->NotifyCheckpointComplete(ctx.get(), req, &resp);
-    if (!st.ok()) spdlog::debug("complete {} to {}: {}", req.checkpoint_id(), req.attempt_id(), st.error_message());
-  });
+  Notify(job, attempt, checkpoint_id, /*complete=*/true);
 }
 
 void GrpcTaskExecutorGateway::NotifyCheckpointAborted(const JobId& job,
                                                       const ExecutionAttemptId& attempt,
                                                       int64_t checkpoint_id) {
+  Notify(job, attempt, checkpoint_id, /*complete=*/false);
+}
+
+void GrpcTaskExecutorGateway::Notify(const JobId& job, const ExecutionAttemptId& attempt,
+                                     int64_t checkpoint_id, bool complete) {
   v1::NotifyCheckpointRequest req;
   req.set_job_id(job.ToString());
   req.set_attempt_id(attempt.ToString());
   req.set_checkpoint_id(checkpoint_id);
-  calls_.Post([this, req] {
+  calls_.Post([this, req, complete] {
     auto ctx = Deadline(5);
     v1::NotifyCheckpointResponse resp;
-    grpc::Status st = stub_->NotifyCheckpointAborted(ctx.get(), req, &resp);
-    if (!st.ok()) spdlog::debug("aborted {} to {}: {}", req.checkpoint_id(), req.attempt_id(), st.error_message());
+    grpc::Status st = complete ? stub_->NotifyCheckpointComplete(ctx.get(), req, &resp)
+                               : stub_->NotifyCheckpointAborted(ctx.get(), req, &resp);
+    if (!st.ok()) {
+      spdlog::debug("checkpoint {} {} to {}: {}", req.checkpoint_id(),
+                    complete ? "complete" : "aborted", req.attempt_id(), st.error_message());
+    }
   });
 }
 
@@ -109,7 +104,7 @@ void GrpcTaskExecutorGateway::SendOperatorEvent(const JobId& job, const Executio
   calls_.Post([this, req = std::move(req), done = std::move(done)] {
     auto ctx = Deadline(5);
     v1::SendOperatorEventResponse resp;
-    done(FromGrpc(stub_->SendOperatorEvent(ctx.get(), req, &resp)));
+    done(rpc::FromGrpcStatus(stub_->SendOperatorEvent(ctx.get(), req, &resp)));
   });
 }
 

@@ -33,6 +33,9 @@ class GrpcTaskExecutorGateway final : public TaskExecutorGateway {
                          int subtask, std::string event, Callback done) override;
 
  private:
+  void Notify(const JobId& job, const ExecutionAttemptId& attempt, int64_t checkpoint_id,
+              bool complete);
+
   std::string address_;
   std::unique_ptr<v1::TaskExecutorService::Stub> stub_;
   SerialExecutor calls_;

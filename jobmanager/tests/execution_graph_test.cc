@@ -18,6 +18,7 @@
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/job/job_compiler.h"
+#include "jobmanager/tests/window_spec.h"
 
 namespace sluice::jobmanager {
 namespace {
@@ -25,29 +26,7 @@ namespace {
 using graph::ExecutionState;
 
 // Vertex 0: "Source: events" at parallelism 1; vertex 1: the window chained with the sink at 3.
-constexpr const char* kSpec = R"(name: execution-graph
-parallelism: 3
-source:
-  name: events
-  type: file
-  parallelism: 1
-  path: events.csv
-  schema:
-    ts: timestamp
-    k: string
-  event-time:
-    field: ts
-    max-out-of-orderness: 1 min
-pipeline:
-  - key-by: [k]
-  - window:
-      size: 1 h
-      aggregates:
-        n: count()
-sink:
-  name: out
-  type: print
-)";
+const std::string kSpec = testing_specs::WindowSpec("execution-graph", 3, 1);
 
 constexpr const char* kWindowVertex = "Window(TumblingEventTimeWindows(3600000)) -> Sink: out";
 

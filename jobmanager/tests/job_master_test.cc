@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/base/testing/wait_until.h"
 #include "runtime/checkpoint/checkpoint_storage.h"
 
 namespace sluice::jobmanager {
@@ -20,6 +21,7 @@ namespace {
 using graph::ExecutionState;
 using graph::JobStatus;
 using ::testing::HasSubstr;
+using sluice::testing::WaitUntil;
 
 // Records every call; answers SubmitTask and CancelTask with configurable outcomes.
 class FakeGateway final : public TaskExecutorGateway {
@@ -131,16 +133,6 @@ sinks:
   all: {type: print}
   big: {type: print, parallelism: 1}
 )" + extra;
-}
-
-template <typename F>
-bool WaitUntil(F&& cond, int timeout_ms = 10000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
 }
 
 class JobMasterTest : public ::testing::Test {

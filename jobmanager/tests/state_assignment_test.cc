@@ -20,6 +20,7 @@
 #include "runtime/deployment/task_deployment_descriptor.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/job/job_compiler.h"
+#include "jobmanager/tests/window_spec.h"
 
 namespace sluice::jobmanager {
 namespace {
@@ -30,30 +31,7 @@ using ::testing::IsEmpty;
 
 // Vertex 0: the source ("source"); vertex 1: window ("window-2") -> sink ("sink"), parallelism 2,
 // max parallelism 128, so window subtask 0 owns key groups 0..63 and subtask 1 owns 64..127.
-constexpr const char* kSpec = R"(name: state-assignment
-parallelism: 2
-max-parallelism: 128
-source:
-  name: events
-  type: file
-  path: events.csv
-  schema:
-    ts: timestamp
-    k: string
-    v: int64
-  event-time:
-    field: ts
-    max-out-of-orderness: 1 min
-pipeline:
-  - key-by: [k]
-  - window:
-      size: 1 h
-      aggregates:
-        n: count()
-sink:
-  name: out
-  type: print
-)";
+const std::string kSpec = testing_specs::WindowSpec("state-assignment", 2);
 
 constexpr const char* kRocksDbState = "state:\n  backend: rocksdb\n";
 
@@ -62,7 +40,7 @@ constexpr const char* kRestorePath = "/checkpoints/job-1/chk-7/_metadata";
 constexpr int32_t kMaxParallelism = 128;
 
 absl::StatusOr<graph::JobGraph> Compile(const std::string& extra = "") {
-  return job::CompileJob(job::JobSubmission{std::string(kSpec) + extra, "job.yaml", "/base", 0});
+  return job::CompileJob(job::JobSubmission{kSpec + extra, "job.yaml", "/base", 0});
 }
 
 // Offsets of key groups [first, last] in a keyed state file, 64 bytes apart.

@@ -2,6 +2,9 @@
 // gRPC settings every Sluice daemon and client shares, in one place so they cannot drift apart.
 // Header-only; link sluice::proto (which brings gRPC).
 
+#include <string>
+
+#include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 
 namespace sluice::rpc {
@@ -24,6 +27,16 @@ inline grpc::ChannelArguments ChannelArguments() {
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   return args;
+}
+
+// absl::Status <-> grpc::Status: the same canonical codes, the message kept as it is.
+inline grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+inline absl::Status FromGrpcStatus(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
 }  // namespace sluice::rpc

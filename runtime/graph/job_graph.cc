@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <functional>
-#include <queue>
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
+#include "runtime/graph/topological_sort.h"
 
 namespace sluice::graph {
 
@@ -40,31 +40,6 @@ int JobGraph::TotalSubtasks() const {
 }
 
 namespace {
-
-// A cycle through `start` (a node Kahn's algorithm could not order), as "'a' -> 'b' -> 'a'".
-std::string DescribeCycle(const StreamGraph& g, const std::vector<int>& indegree) {
-  // Every unordered node has an unordered predecessor: walking predecessors must repeat a node.
-  std::vector<std::vector<int>> preds(g.nodes.size());
-  for (const auto& e : g.edges) {
-    if (indegree[static_cast<size_t>(e.source)] > 0) preds[static_cast<size_t>(e.target)].push_back(e.source);
-  }
-  int start = 0;
-  while (indegree[static_cast<size_t>(start)] == 0) ++start;
-  std::vector<int> seen_at(g.nodes.size(), -1);
-  std::vector<int> path;
-  int n = start;
-  while (seen_at[static_cast<size_t>(n)] < 0) {
-    seen_at[static_cast<size_t>(n)] = static_cast<int>(path.size());
-    path.push_back(n);
-    n = preds[static_cast<size_t>(n)].front();
-  }
-  std::vector<int> cycle(path.begin() + seen_at[static_cast<size_t>(n)], path.end());
-  std::reverse(cycle.begin(), cycle.end());  // predecessors were walked: flip to data order
-  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
-  std::string out;
-  for (int c : cycle) out += fmt::format("'{}' -> ", g.nodes[static_cast<size_t>(c)].name);
-  return out + fmt::format("'{}'", g.nodes[static_cast<size_t>(cycle.front())].name);
-}
 
 absl::Status ValidateEdges(const StreamGraph& g) {
   const int n = static_cast<int>(g.nodes.size());
@@ -157,31 +132,14 @@ std::string VertexIdOf(const std::string& job, const JobVertex& v) {
 }  // namespace
 
 absl::StatusOr<std::vector<int>> TopologicalOrder(const StreamGraph& g) {
-  const size_t n = g.nodes.size();
-  std::vector<int> indegree(n, 0);
-  std::vector<std::vector<int>> succ(n);
-  for (const auto& e : g.edges) {
-    ++indegree[static_cast<size_t>(e.target)];
-    succ[static_cast<size_t>(e.source)].push_back(e.target);
-  }
-  // Kahn's algorithm with a min-heap: a deterministic order, stable for linear jobs.
-  std::priority_queue<int, std::vector<int>, std::greater<>> ready;
-  for (size_t i = 0; i < n; ++i) {
-    if (indegree[i] == 0) ready.push(static_cast<int>(i));
-  }
-  std::vector<int> order;
-  while (!ready.empty()) {
-    int v = ready.top();
-    ready.pop();
-    order.push_back(v);
-    for (int s : succ[static_cast<size_t>(v)]) {
-      if (--indegree[static_cast<size_t>(s)] == 0) ready.push(s);
-    }
-  }
-  if (order.size() != n) {
-    return InvalidArgumentF("the job's dataflow has a cycle: {}", DescribeCycle(g, indegree));
-  }
-  return order;
+  std::vector<std::pair<int, int>> edges;
+  for (const auto& e : g.edges) edges.emplace_back(e.source, e.target);
+  TopologicalSort sorted = SortTopologically(static_cast<int>(g.nodes.size()), edges);
+  if (sorted.cycle.empty()) return std::move(sorted.order);
+  std::string cycle;
+  for (int c : sorted.cycle) cycle += fmt::format("'{}' -> ", g.nodes[static_cast<size_t>(c)].name);
+  cycle += fmt::format("'{}'", g.nodes[static_cast<size_t>(sorted.cycle.front())].name);
+  return InvalidArgumentF("the job's dataflow has a cycle: {}", cycle);
 }
 
 absl::StatusOr<JobGraph> BuildJobGraph(const StreamGraph& stream, int parallelism,

@@ -2,13 +2,13 @@
 
 #include <map>
 #include <optional>
-#include <queue>
 #include <set>
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
+#include "runtime/graph/topological_sort.h"
 #include "runtime/job/node_compilers.h"
 #include "runtime/job/spec_reader.h"
 
@@ -290,49 +290,18 @@ absl::Status Compiler::ResolveInputs() {
 
 // Steps in an order where each comes after its producers; a cycle is refused naming its steps.
 absl::StatusOr<std::vector<int>> Compiler::OrderSteps() const {
-  const size_t n = steps_.size();
-  std::vector<int> indegree(n, 0);
-  std::vector<std::vector<int>> succ(n);
-  for (size_t i = 0; i < n; ++i) {
+  std::vector<std::pair<int, int>> edges;
+  for (size_t i = 0; i < steps_.size(); ++i) {
     for (int p : steps_[i].producers) {
-      if (p < 0) continue;
-      ++indegree[i];
-      succ[static_cast<size_t>(p)].push_back(static_cast<int>(i));
+      if (p >= 0) edges.emplace_back(p, static_cast<int>(i));
     }
   }
-  std::priority_queue<int, std::vector<int>, std::greater<>> ready;
-  for (size_t i = 0; i < n; ++i) {
-    if (indegree[i] == 0) ready.push(static_cast<int>(i));
-  }
-  std::vector<int> order;
-  while (!ready.empty()) {
-    int v = ready.top();
-    ready.pop();
-    order.push_back(v);
-    for (int s : succ[static_cast<size_t>(v)]) {
-      if (--indegree[static_cast<size_t>(s)] == 0) ready.push(s);
-    }
-  }
-  if (order.size() == n) return order;
-  // Walk producers among the unordered steps until one repeats: that is a cycle.
-  int at = 0;
-  while (indegree[static_cast<size_t>(at)] == 0) ++at;
-  std::vector<int> path;
-  std::vector<bool> seen(n, false);
-  while (!seen[static_cast<size_t>(at)]) {
-    seen[static_cast<size_t>(at)] = true;
-    path.push_back(at);
-    for (int p : steps_[static_cast<size_t>(at)].producers) {
-      if (p >= 0 && indegree[static_cast<size_t>(p)] > 0) {
-        at = p;
-        break;
-      }
-    }
-  }
-  std::string cycle = Describe(at);
-  for (auto it = path.rbegin(); it != path.rend() && *it != at; ++it) cycle += " -> " + Describe(*it);
-  cycle += " -> " + Describe(at);
-  return r_.Error(steps_[static_cast<size_t>(at)].step,
+  graph::TopologicalSort sorted = graph::SortTopologically(static_cast<int>(steps_.size()), edges);
+  if (sorted.cycle.empty()) return std::move(sorted.order);
+  std::string cycle;
+  for (int c : sorted.cycle) cycle += Describe(c) + " -> ";
+  cycle += Describe(sorted.cycle.front());
+  return r_.Error(steps_[static_cast<size_t>(sorted.cycle.front())].step,
                   "the pipeline has a cycle: {}; a dataflow must not feed back into itself", cycle);
 }
 

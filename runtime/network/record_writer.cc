@@ -30,47 +30,45 @@ RecordWriter::RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
   next_flush_ms_ = MonotonicMillis() + options_.buffer_timeout_ms;
 }
 
-absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
+size_t RecordWriter::Target(const core::RecordBatch& batch, size_t row) {
   const size_t n = channels_.size();
-  const size_t rows = batch.num_rows();
-  if (options_.partitioner == graph::PartitionerKind::kBroadcast) {
-    for (size_t r = 0; r < rows; ++r) {
-      for (size_t target = 0; target < n; ++target) {
-        pending_[target].AppendRowFrom(batch, r);
-        if (pending_[target].ByteSize() >= options_.buffer_bytes) {
-          if (auto s = FlushChannel(target); !s.ok()) return s;
-        }
-      }
-    }
-    if (metrics_) metrics_->records_out.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);
-    if (options_.buffer_timeout_ms == 0) return FlushAll();
-    return absl::OkStatus();
+  size_t target;
+  switch (options_.partitioner) {
+    case graph::PartitionerKind::kForward:
+      return n == 1 ? 0 : static_cast<size_t>(options_.subtask_index);
+    case graph::PartitionerKind::kRebalance:
+      target = round_robin_;
+      round_robin_ = round_robin_ + 1 == n ? 0 : round_robin_ + 1;
+      return target;
+    case graph::PartitionerKind::kRescale:
+      target = rescale_first_ + round_robin_;
+      round_robin_ = round_robin_ + 1 == rescale_count_ ? 0 : round_robin_ + 1;
+      return target;
+    case graph::PartitionerKind::kHash:
+    case graph::PartitionerKind::kBroadcast:  // not called for broadcast
+      break;
   }
+  const int32_t kg = options_.key_selector->KeyGroup(batch, row, options_.max_parallelism);
+  return static_cast<size_t>(
+      core::ComputeOperatorIndexForKeyGroup(options_.max_parallelism, static_cast<int32_t>(n), kg));
+}
+
+absl::Status RecordWriter::Append(size_t target, const core::RecordBatch& batch, size_t row) {
+  pending_[target].AppendRowFrom(batch, row);
+  if (pending_[target].ByteSize() >= options_.buffer_bytes) return FlushChannel(target);
+  return absl::OkStatus();
+}
+
+absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
+  const size_t rows = batch.num_rows();
+  const bool broadcast = options_.partitioner == graph::PartitionerKind::kBroadcast;
   for (size_t r = 0; r < rows; ++r) {
-    size_t target;
-    switch (options_.partitioner) {
-      case graph::PartitionerKind::kForward:
-        target = n == 1 ? 0 : static_cast<size_t>(options_.subtask_index);
-        break;
-      case graph::PartitionerKind::kRebalance:
-        target = round_robin_;
-        round_robin_ = round_robin_ + 1 == n ? 0 : round_robin_ + 1;
-        break;
-      case graph::PartitionerKind::kRescale:
-        target = rescale_first_ + round_robin_;
-        round_robin_ = round_robin_ + 1 == rescale_count_ ? 0 : round_robin_ + 1;
-        break;
-      case graph::PartitionerKind::kHash:
-      default: {
-        int32_t kg = options_.key_selector->KeyGroup(batch, r, options_.max_parallelism);
-        target = static_cast<size_t>(core::ComputeOperatorIndexForKeyGroup(
-            options_.max_parallelism, static_cast<int32_t>(n), kg));
-        break;
+    if (broadcast) {
+      for (size_t target = 0; target < channels_.size(); ++target) {
+        if (auto s = Append(target, batch, r); !s.ok()) return s;
       }
-    }
-    pending_[target].AppendRowFrom(batch, r);
-    if (pending_[target].ByteSize() >= options_.buffer_bytes) {
-      if (auto s = FlushChannel(target); !s.ok()) return s;
+    } else if (auto s = Append(Target(batch, r), batch, r); !s.ok()) {
+      return s;
     }
   }
   if (metrics_) metrics_->records_out.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);

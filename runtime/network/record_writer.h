@@ -63,6 +63,10 @@ class RecordWriter : public api::Output {
   void Cancel();
 
  private:
+  // The consumer of row `row` (not for kBroadcast); advances the round robin.
+  size_t Target(const core::RecordBatch& batch, size_t row);
+  // Appends a row to `target`'s pending batch, flushing it when full.
+  absl::Status Append(size_t target, const core::RecordBatch& batch, size_t row);
   absl::Status FlushChannel(size_t target);
 
   RecordWriterOptions options_;

@@ -1,37 +1,33 @@
 #include "taskmanager/service/task_executor_service.h"
 
 #include "proto/convert/deployment_convert.h"
+#include "sluice/grpc_defaults.h"
 #include "taskmanager/service/remote_channel.h"
 
 namespace sluice::taskmanager {
 
-namespace {
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-}  // namespace
+using rpc::ToGrpcStatus;
 
 grpc::Status TaskExecutorServiceImpl::SubmitTask(grpc::ServerContext*,
                                                  const v1::SubmitTaskRequest* req,
                                                  v1::SubmitTaskResponse*) {
   auto tdd = rpc::FromProto(*req);
-  if (!tdd.ok()) return ToGrpc(tdd.status());
-  return ToGrpc(executor_->SubmitTask(std::move(*tdd)));
+  if (!tdd.ok()) return ToGrpcStatus(tdd.status());
+  return ToGrpcStatus(executor_->SubmitTask(std::move(*tdd)));
 }
 
 grpc::Status TaskExecutorServiceImpl::CancelTask(grpc::ServerContext*,
                                                  const v1::CancelTaskRequest* req,
                                                  v1::CancelTaskResponse*) {
   auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
-  if (!attempt.ok()) return ToGrpc(attempt.status());
-  return ToGrpc(executor_->CancelTask(*attempt));
+  if (!attempt.ok()) return ToGrpcStatus(attempt.status());
+  return ToGrpcStatus(executor_->CancelTask(*attempt));
 }
 
 grpc::Status TaskExecutorServiceImpl::Post(const std::string& attempt_id, Mail mail) {
   auto attempt = ExecutionAttemptId::Parse(attempt_id);
-  if (!attempt.ok()) return ToGrpc(attempt.status());
-  return ToGrpc(executor_->PostMail(*attempt, std::move(mail)));
+  if (!attempt.ok()) return ToGrpcStatus(attempt.status());
+  return ToGrpcStatus(executor_->PostMail(*attempt, std::move(mail)));
 }
 
 grpc::Status TaskExecutorServiceImpl::TriggerCheckpoint(grpc::ServerContext*,
@@ -63,10 +59,10 @@ grpc::Status TaskExecutorServiceImpl::SendOperatorEvent(grpc::ServerContext*,
                                                         const v1::SendOperatorEventRequest* req,
                                                         v1::SendOperatorEventResponse*) {
   auto job = JobId::Parse(req->job_id());
-  if (!job.ok()) return ToGrpc(job.status());
+  if (!job.ok()) return ToGrpcStatus(job.status());
   auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
-  if (!attempt.ok()) return ToGrpc(attempt.status());
-  return ToGrpc(executor_->SendOperatorEvent(*job, *attempt, req->vertex_index(),
+  if (!attempt.ok()) return ToGrpcStatus(attempt.status());
+  return ToGrpcStatus(executor_->SendOperatorEvent(*job, *attempt, req->vertex_index(),
                                              req->subtask_index(), req->event()));
 }
 

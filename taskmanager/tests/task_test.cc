@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/base/testing/wait_until.h"
 #include "runtime/checkpoint/checkpoint_storage.h"
 #include "runtime/expr/expression.h"
 #include "runtime/operators/basic_operators.h"
@@ -22,6 +23,7 @@ namespace {
 
 using graph::ExecutionState;
 using ::testing::ElementsAre;
+using sluice::testing::WaitUntil;
 
 core::SchemaPtr Schema() {
   return std::make_shared<core::Schema>(std::vector<core::Field>{{"v", core::Type::kInt64}});
@@ -31,16 +33,6 @@ core::RecordBatch Rows(std::vector<int64_t> values, int64_t ts = 1) {
   core::RecordBatch b(Schema());
   for (int64_t v : values) b.SetInt64(b.AppendRow(ts), 0, v);
   return b;
-}
-
-template <typename F>
-bool WaitUntil(F&& cond, int timeout_ms = 10000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
 }
 
 // What the operators under test saw, in order (they run on the task thread).

@@ -153,10 +153,7 @@ class DagTest(unittest.TestCase):
             job_id = cluster.submit(spec)
             wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
             savepoints = os.path.join(cluster.dir, "savepoints")
-            stop = cluster.cli("stop", job_id, "--savepoint", "--dir", savepoints, timeout_s=120)
-            self.assertEqual(stop.returncode, 0, stop.describe())
-            location = stop.stdout.strip().splitlines()[-1].split("Path: ")[-1]
-            self.assertTrue(os.path.exists(os.path.join(location, "_metadata")), stop.describe())
+            _, location = cluster.stop_with_savepoint(job_id, savepoints)
             cluster.wait_for_job_state(job_id, {"FINISHED"}, 60, 0.1)
             # Restored at parallelism 3: both sources, the window and both sinks rescale.
             resumed = cluster.cli("run", spec, "--from-savepoint", location, "--parallelism", "3",

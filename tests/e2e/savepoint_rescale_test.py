@@ -115,15 +115,12 @@ class SavepointRescaleTest(unittest.TestCase):
         job_id = cluster.submit(spec)
         wait_until(lambda: completed_checkpoints(cluster, job_id) >= 2, 60, "two checkpoints")
         savepoints = os.path.join(cluster.dir, "savepoints")
-        stop = cluster.cli("stop", job_id, "--savepoint", "--dir", savepoints, timeout_s=120)
-        self.assertEqual(stop.returncode, 0, stop.describe())
-        location = stop.stdout.strip().splitlines()[-1].split("Path: ")[-1]
+        stop, location = cluster.stop_with_savepoint(job_id, savepoints)
         # Progress of the long operation (not a terminal: one line per phase change).
         self.assertRegex(stop.stdout, r"  (waiting for a pending checkpoint|snapshotting: \d+/\d+ "
                                       r"subtasks acknowledged, [\d.]+ MB|copying into the "
                                       r"savepoint directory), \d+\.\d s", stop.describe())
         self.assertRegex(stop.stdout, r"Done after \d+\.\d s\.", stop.describe())
-        self.assertTrue(os.path.exists(os.path.join(location, "_metadata")), stop.describe())
         job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 60, 0.1)
         self.assertEqual(job["state"], "FINISHED")
         return job_id, location

@@ -363,6 +363,17 @@ class Cluster:
         """Runs `sluice <args> --jobmanager 127.0.0.1:<rpc>`."""
         return run_cli(list(args) + ["--jobmanager", self.address], timeout_s, self.log_dir)
 
+    def stop_with_savepoint(self, job_id, directory, timeout_s=120):
+        """`sluice stop JOB --savepoint --dir DIR`; asserts exit 0 and that the savepoint has a
+        _metadata file. Returns (the CLI result, the savepoint directory it printed)."""
+        r = self.cli("stop", job_id, "--savepoint", "--dir", directory, timeout_s=timeout_s)
+        if r.returncode != 0:
+            raise AssertionError(f"stop with savepoint failed:\n{r.describe()}")
+        location = r.stdout.strip().splitlines()[-1].split("Path: ")[-1]
+        if not os.path.exists(os.path.join(location, "_metadata")):
+            raise AssertionError(f"no savepoint at {location}:\n{r.describe()}")
+        return r, location
+
     def submit(self, spec_path, parallelism=None, extra=()):
         """`sluice run --detached`; asserts exit 0 and returns the job id."""
         args = ["run", spec_path, "--detached"] + list(extra)
