@@ -74,9 +74,9 @@ class JobManagerImpl {
     cv_.notify_all();
     if (timer_.joinable()) timer_.join();
     jobmaster_service_.Stop();
-    dispatcher_.Shutdown();  // cancels what still runs so TaskManagers free their slots
     rest_.Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    dispatcher_.Shutdown();  // cancels what still runs so TaskManagers free their slots
     std::lock_guard lock(mu_);
     shut_down_ = true;
     cv_.notify_all();

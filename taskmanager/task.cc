@@ -101,15 +101,15 @@ absl::Status Task::Execute() {
   options.subtask = tdd_.subtask;
   options.buffer_timeout_ms = tdd_.buffer_timeout_ms;
   options.task_metrics = &task_metrics_;
-  for (const auto& consumers : tdd_.outputs) options.consumer_counts.push_back(static_cast<int>(consumers.size()));
-  ASSIGN_OR_RETURN(auto chain, OperatorChain::Create(
-                                   *graph_, vertex_, options, [this](int output, int subtask) {
-                                     const graph::JobEdge& e = graph_->edge(vertex_.outputs[static_cast<size_t>(output)]);
-                                     return env_->CreateOutputChannel(
-                                         tdd_.job_id,
-                                         tdd_.outputs[static_cast<size_t>(output)][static_cast<size_t>(subtask)],
-                                         e.target_gate, tdd_.subtask);
-                                   }));
+  for (const auto& consumers : tdd_.outputs) {
+    options.consumer_counts.push_back(static_cast<int>(consumers.size()));
+  }
+  auto channels = [this](int output, int subtask) {
+    const size_t o = static_cast<size_t>(output);
+    return env_->CreateOutputChannel(tdd_.job_id, tdd_.outputs[o][static_cast<size_t>(subtask)],
+                                     graph_->edge(vertex_.outputs[o]).target_gate, tdd_.subtask);
+  };
+  ASSIGN_OR_RETURN(auto chain, OperatorChain::Create(*graph_, vertex_, options, channels));
   {
     std::lock_guard lock(chain_mu_);
     chain_ = std::move(chain);
@@ -118,13 +118,18 @@ absl::Status Task::Execute() {
   // State first (keyed backends restored), then contexts and Open, then the source.
   StreamTaskStateInitializer init(tdd_, *graph_, name_);
   std::vector<api::OperatorContext> contexts;
-  for (size_t i = 0; i < vertex_.operators.size(); ++i) {
+  absl::Status s;
+  for (size_t i = 0; s.ok() && i < vertex_.operators.size(); ++i) {
     const graph::ChainedOperator& op = vertex_.operators[i];
-    ASSIGN_OR_RETURN(OperatorState st, init.Initialize(op));
-    states_.push_back(std::move(st));
+    absl::StatusOr<OperatorState> st = init.Initialize(op);
+    if (!st.ok()) {
+      s = st.status();
+      break;
+    }
+    states_.push_back(std::move(*st));
     contexts.push_back(init.Context(op.name, op.uid, op_metrics_[i].get(), states_.back().backend.get()));
   }
-  absl::Status s = chain_->Open(contexts);
+  if (s.ok()) s = chain_->Open(contexts);
   if (s.ok() && vertex_.source) {
     auto created = vertex_.source->factory();
     if (!created.ok()) {

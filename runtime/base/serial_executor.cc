@@ -21,7 +21,7 @@ void SerialExecutor::Shutdown() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
+  cv_.notify_all();
   if (thread_.joinable() && !InExecutorThread()) thread_.join();
 }
 
@@ -31,7 +31,11 @@ void SerialExecutor::Run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      if (queue_.empty()) {
+        drained_ = true;
+        cv_.notify_all();
+        return;
+      }
       fn = std::move(queue_.front());
       queue_.pop_front();
     }

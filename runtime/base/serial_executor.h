@@ -4,7 +4,10 @@
 //
 // Lifecycle: started in the constructor; Shutdown() (or the destructor) drains nothing further,
 // runs what is already queued, and joins. Post/Call are thread-safe. Call() from the executor's
-// own thread would deadlock and is checked.
+// own thread runs the function at once. After Shutdown, Post drops the function (returns false)
+// and Call runs it on the calling thread once the queue has drained, one caller at a time, so a
+// late caller (an RPC arriving while a daemon stops) still gets an answer from the final state
+// rather than a broken promise.
 
 #include <condition_variable>
 #include <deque>
@@ -35,7 +38,13 @@ class SerialExecutor {
       task();
     } else {
       auto shared = std::make_shared<std::packaged_task<R()>>(std::move(task));
-      Post([shared] { (*shared)(); });
+      if (!Post([shared] { (*shared)(); })) {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return drained_; });
+        std::lock_guard late(late_mu_);
+        lock.unlock();
+        (*shared)();
+      }
     }
     return fut.get();
   }
@@ -50,6 +59,8 @@ class SerialExecutor {
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  bool drained_ = false;  // the thread ran its last function
+  std::mutex late_mu_;    // serialises Calls that run after Shutdown
   std::thread thread_;
 };
 

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -65,6 +66,29 @@ TEST(SerialExecutor, RunsInOrderOnOneThread) {
   int n = ex.Call([&] { return static_cast<int>(seen.size()); });
   EXPECT_EQ(n, 100);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
+}
+
+// An RPC that arrives while a daemon stops must get an answer, not a broken promise.
+TEST(SerialExecutor, CallAfterShutdownRunsOnTheCallerOnceTheQueueDrained) {
+  SerialExecutor ex;
+  std::vector<int> seen;
+  for (int i = 0; i < 50; ++i) ex.Post([&seen, i] { seen.push_back(i); });
+  ex.Shutdown();
+  EXPECT_FALSE(ex.Post([&seen] { seen.push_back(-1); }));  // dropped
+  std::vector<std::thread> callers;
+  std::atomic<int> answers{0};
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      answers += ex.Call([&] {
+        seen.push_back(100);  // serialised: no data race on `seen`
+        return 1;
+      });
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(answers.load(), 4);
+  ASSERT_EQ(seen.size(), 54u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(seen[static_cast<size_t>(i)], i);  // queued work ran first
 }
 
 }  // namespace
