@@ -408,6 +408,42 @@ TEST_F(JobMasterTest, CancelCancelsEveryTaskAndEndsCanceled) {
   EXPECT_EQ(jm_->Cancel().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// FLIP-147: once every task consumed its input, the final checkpoint is triggered at all of
+// them, and its completion lets them finish.
+TEST_F(JobMasterTest, WhenEveryTaskDrainedTheFinalCheckpointGoesToAllOfThem) {
+  Start(CheckpointedSpec("1 h"));
+  ReportAll(ExecutionState::kRunning);
+  auto tasks = Current();
+  for (size_t i = 0; i + 1 < tasks.size(); ++i) {
+    TaskStateUpdate u;
+    u.attempt = tasks[i].attempt_id;
+    u.end_of_input = true;
+    jm_->UpdateTaskExecutionState(u);
+  }
+  auto finals = [&] {
+    size_t n = 0;
+    for (auto* gw : {gw1_.get(), gw2_.get()}) {
+      for (const auto& t : gw->triggers()) n += t.trigger.kind == TriggerKind::kFinal;
+    }
+    return n;
+  };
+  jm_->Tick();
+  jm_->Summary();  // the tick ran
+  EXPECT_EQ(finals(), 0u);  // one task still has input
+  TaskStateUpdate last;
+  last.attempt = tasks.back().attempt_id;
+  last.end_of_input = true;
+  jm_->UpdateTaskExecutionState(last);
+  ASSERT_TRUE(WaitUntil([&] {
+    jm_->Tick();
+    return finals() == 7;
+  }));
+  AckAll(1);
+  ASSERT_TRUE(WaitUntil([&] { return gw1_->completed().size() + gw2_->completed().size() == 7; }));
+  ReportAll(ExecutionState::kFinished);
+  EXPECT_EQ(Status(), JobStatus::kFinished);
+}
+
 TEST_F(JobMasterTest, SavepointsNeedARunningCheckpointingJobAndADirectory) {
   Start(DagSpec());
   ReportAll(ExecutionState::kRunning);
