@@ -182,23 +182,18 @@ std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms
   const v1::JobSummary& job = response.job();
   std::string out = fmt::format("Job {} ({}) {} in {}", job.name(), job.job_id(), job.state(),
                                 FormatDuration(wall_ms));
+  // Rows written per sink, summed over subtasks, in the order the vertices list them.
+  std::vector<std::pair<std::string, int64_t>> sinks;
   for (const auto& v : response.vertices()) {
-    std::string_view name = v.name();
-    auto chained = name.find("-> Sink");
-    if (chained != std::string_view::npos) {
-      name.remove_prefix(chained + 3);
-    } else if (!name.starts_with("Sink")) {
-      continue;
-    }
-    // A standalone sink vertex counts what it received as records_in; in a chain ending in a
-    // sink, records_in is the chain head's input and records_out what the sink wrote.
-    bool is_chain = chained != std::string_view::npos;
-    int64_t records = 0;
     for (const auto& s : v.subtasks()) {
-      records += is_chain ? s.metrics().records_out() : s.metrics().records_in();
+      for (const auto& [sink, records] : s.metrics().sink_records()) {
+        auto it = std::find_if(sinks.begin(), sinks.end(), [&](const auto& e) { return e.first == sink; });
+        if (it == sinks.end()) sinks.emplace_back(sink, records);
+        else it->second += records;
+      }
     }
-    out += fmt::format("; {} {} {} records", name, is_chain ? "wrote" : "received", records);
   }
+  for (const auto& [sink, records] : sinks) out += fmt::format("; {} wrote {} records", sink, records);
   out += '\n';
   if (job.state() == "FAILED" && !job.failure_cause().empty()) {
     out += fmt::format("Failure cause: {}\n", job.failure_cause());

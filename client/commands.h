@@ -46,6 +46,8 @@ std::string FormatTaskManagers(const v1::ListTaskManagersResponse& tms, int64_t 
 // the JobManager's Flink-shaped checkpoint statistics JSON.
 std::string FormatCheckpoints(const std::string& stats_json);
 
+// The end-of-job line of `sluice run`: state, wall time and the rows each sink wrote (summed
+// over its subtasks, from the tasks' per-sink counters).
 std::string FormatJobSummary(const v1::GetJobResponse& job, int64_t wall_ms);
 
 }  // namespace sluice::client

@@ -30,6 +30,7 @@ struct TaskMetrics {
   int64_t late_records_dropped = 0;
   // Keyed state and connector gauges (summed over subtasks, "-max" names: maximum).
   std::map<std::string, int64_t> gauges;
+  std::map<std::string, int64_t> sink_records;  // rows written per sink operator, by name
 };
 
 // One attempt at running a subtask (Flink's Execution).

@@ -278,8 +278,10 @@ TaskMetricsSnapshot Task::Metrics() const {
     m.late_records_dropped += op_metrics_[i]->late_records_dropped.load();
     // Sinks send nothing downstream: the rows they wrote count as the task's output.
     if (vertex_.operators[i].sink) {
-      m.records_out += op_metrics_[i]->records_in.load();
+      const int64_t written = op_metrics_[i]->records_in.load();
+      m.records_out += written;
       m.bytes_out += op_metrics_[i]->bytes_out.load();
+      m.sink_records[vertex_.operators[i].name] += written;
     }
   }
   std::lock_guard lock(state_metrics_mu_);

@@ -38,6 +38,7 @@ struct TaskMetricsSnapshot {
   int64_t bytes_out = 0;
   int64_t late_records_dropped = 0;
   std::map<std::string, int64_t> state;  // keyed state and connector gauges (v1::TaskMetrics)
+  std::map<std::string, int64_t> sink_records;  // rows written per sink operator, by name
 };
 
 class TaskEnvironment {

@@ -51,6 +51,7 @@ v1::GetJobResponse MakeJob(const std::string& state) {
     s->set_subtask(i);
     s->set_state(state);
     s->mutable_metrics()->set_records_in(20'000 + i * 117);
+    (*s->mutable_metrics()->mutable_sink_records())["Sink: delays"] = 20'000 + i * 117;
   }
   return r;
 }
@@ -72,17 +73,21 @@ TEST(FormatTest, SummaryCountsRecordsIntoSinks) {
   v1::GetJobResponse job = MakeJob("FINISHED");
   EXPECT_EQ(FormatJobSummary(job, 3410),
             std::string("Job flight-delays (") + kJobId +
-                ") FINISHED in 3.41 s; Sink: delays received 40117 records\n");
+                ") FINISHED in 3.41 s; Sink: delays wrote 40117 records\n");
 }
 
-TEST(FormatTest, SummaryFindsChainedSinksAndPrintsFailureCause) {
+// A vertex may chain several sinks (a chain is a tree): each is counted on its own.
+TEST(FormatTest, SummaryCountsEverySinkOfAChainAndPrintsFailureCause) {
   v1::GetJobResponse job = MakeJob("FAILED");
-  job.mutable_vertices(0)->set_name("Source: a -> Sink: out");
+  job.mutable_vertices(0)->set_name("Source: a -> (Sink: x, Sink: y)");
+  for (auto& s : *job.mutable_vertices(0)->mutable_subtasks()) {
+    (*s.mutable_metrics()->mutable_sink_records())["Sink: x"] = 7;
+    (*s.mutable_metrics()->mutable_sink_records())["Sink: y"] = 90;
+  }
   job.mutable_job()->set_failure_cause("filter: division by zero");
   std::string summary = FormatJobSummary(job, 1000);
-  // The chain's records_out (2 x 100) is what its sink wrote.
-  EXPECT_THAT(summary, HasSubstr("FAILED in 1.00 s; Sink: out wrote 200 records; "
-                                 "Sink: delays received 40117 records\n"));
+  EXPECT_THAT(summary, HasSubstr("FAILED in 1.00 s; Sink: x wrote 14 records; Sink: y wrote 180 "
+                                 "records; Sink: delays wrote 40117 records\n"));
   EXPECT_THAT(summary, HasSubstr("Failure cause: filter: division by zero\n"));
 }
 
@@ -267,7 +272,7 @@ TEST_F(SubmitAndWaitTest, FollowsStatesAndPrintsSummary) {
                             "waiting for 4 slots, 2 available\n" + "Job " + kJobId +
                             " switched to RUNNING\n" + "Job " + kJobId + " switched to FINISHED\n" +
                             "Job flight-delays (" + kJobId +
-                            ") FINISHED in 3.41 s; Sink: delays received 40117 records\n");
+                            ") FINISHED in 3.41 s; Sink: delays wrote 40117 records\n");
   EXPECT_EQ(service_->submitted().spec_yaml(), "name: flight-delays\n");
 }
 

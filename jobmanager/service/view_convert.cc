@@ -11,6 +11,7 @@ void ToProto(const TaskMetrics& m, v1::TaskMetrics* out) {
   out->set_bytes_out(m.bytes_out);
   out->set_late_records_dropped(m.late_records_dropped);
   for (const auto& [k, v] : m.gauges) (*out->mutable_state())[k] = v;
+  for (const auto& [k, v] : m.sink_records) (*out->mutable_sink_records())[k] = v;
 }
 
 TaskMetrics FromProto(const v1::TaskMetrics& m) {
@@ -21,6 +22,7 @@ TaskMetrics FromProto(const v1::TaskMetrics& m) {
   out.bytes_out = m.bytes_out();
   out.late_records_dropped = m.late_records_dropped();
   for (const auto& [k, v] : m.state()) out.gauges[k] = v;
+  for (const auto& [k, v] : m.sink_records()) out.sink_records[k] = v;
   return out;
 }
 

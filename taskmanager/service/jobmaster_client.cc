@@ -17,6 +17,7 @@ void FillMetrics(const TaskMetricsSnapshot& m, v1::TaskMetrics* out) {
   out->set_bytes_out(m.bytes_out);
   out->set_late_records_dropped(m.late_records_dropped);
   for (const auto& [k, v] : m.state) (*out->mutable_state())[k] = v;
+  for (const auto& [k, v] : m.sink_records) (*out->mutable_sink_records())[k] = v;
 }
 
 // Failure classification for the restart strategy (Arroyo's ErrorDomain/RetryHint): bad data
