@@ -1,5 +1,6 @@
 #include "taskmanager/task_executor.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "fmt/format.h"
@@ -81,8 +82,8 @@ absl::Status TaskExecutor::SubmitTask(deployment::TaskDeploymentDescriptor tdd) 
   {
     std::lock_guard lock(mu_);
     if (stopping_) return absl::UnavailableError("TaskManager shutting down");
-    ReapFinishedLocked();
     tasks_[attempt] = std::move(task);
+    ReapFinishedLocked();
   }
   spdlog::info("Received task {} ({}).", raw->name(), attempt.ToString());
   raw->Start();
@@ -178,6 +179,13 @@ void TaskExecutor::ReapFinishedLocked() {
     } else {
       ++it;
     }
+  }
+  // Compiled graphs of jobs with no task here any more (a task keeps its own reference).
+  for (auto it = graphs_.begin(); it != graphs_.end();) {
+    const bool used = std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& t) {
+      return t.second->deployment().job_id == it->first;
+    });
+    it = used ? std::next(it) : graphs_.erase(it);
   }
 }
 
