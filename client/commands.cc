@@ -182,11 +182,14 @@ std::string FormatJobSummary(const v1::GetJobResponse& response, int64_t wall_ms
   const v1::JobSummary& job = response.job();
   std::string out = fmt::format("Job {} ({}) {} in {}", job.name(), job.job_id(), job.state(),
                                 FormatDuration(wall_ms));
-  // Rows written per sink, summed over subtasks, in the order the vertices list them.
+  // Rows written per sink, summed over subtasks, in the order the vertices list them and by
+  // name within a vertex (a protobuf map iterates in no fixed order).
   std::vector<std::pair<std::string, int64_t>> sinks;
   for (const auto& v : response.vertices()) {
     for (const auto& s : v.subtasks()) {
-      for (const auto& [sink, records] : s.metrics().sink_records()) {
+      const std::map<std::string, int64_t> by_name(s.metrics().sink_records().begin(),
+                                                   s.metrics().sink_records().end());
+      for (const auto& [sink, records] : by_name) {
         auto it = std::find_if(sinks.begin(), sinks.end(), [&](const auto& e) { return e.first == sink; });
         if (it == sinks.end()) sinks.emplace_back(sink, records);
         else it->second += records;
