@@ -489,6 +489,7 @@ void JobMaster::SetJobStatus(JobStatus to) {
   }
   if (to == JobStatus::kRestarting) restart_at_ms_ = -1;
   if (graph::IsTerminal(to)) {
+    ended_ = true;
     end_ms_ = NowMillis();
     if (checkpoints_) checkpoints_->OnJobTerminal(to);
     slot_provider_->ReleaseSlots(id_);
@@ -500,6 +501,7 @@ void JobMaster::SetJobStatus(JobStatus to) {
 }
 
 void JobMaster::Tick() {
+  if (ended_.load(std::memory_order_relaxed)) return;
   Post([this] {
     const int64_t now = MonotonicMillis();
     const JobStatus s = status_.state();
@@ -555,10 +557,6 @@ absl::StatusOr<SavepointProgress> JobMaster::GetSavepoint(const std::string& tri
     }
     return checkpoints_->GetSavepoint(trigger_id);
   });
-}
-
-bool JobMaster::terminal() {
-  return executor_.Call([this] { return graph::IsTerminal(status_.state()); });
 }
 
 }  // namespace sluice::jobmanager

@@ -16,6 +16,7 @@
 // Lifecycle: Create (validates the job: checkpoint settings, restore path, enumerators), Start,
 // then messages; Shutdown cancels what still runs and joins the executor.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -83,7 +84,8 @@ class JobMaster {
                          std::string reason);
   void ReportMetrics(const ExecutionAttemptId& attempt, TaskMetrics metrics);
   void OnTaskManagerLost(const std::string& resource_id, const std::string& cause);
-  // Timer (about every 10-50 ms): checkpoints, restarts due, cancellation timeouts.
+  // Timer (about every 10-50 ms): checkpoints, restarts due, cancellation timeouts. Returns at
+  // once for a job that ended (no work is posted for it).
   void Tick();
 
   // FailedPrecondition when the job already ended.
@@ -99,7 +101,6 @@ class JobMaster {
   std::string CheckpointsJson();
   std::string ExceptionsJson();
   std::string MetricsJson();
-  bool terminal();
 
  private:
   struct ExceptionEntry {
@@ -162,6 +163,7 @@ class JobMaster {
   int64_t restart_delay_ms_ = 0;
   std::vector<std::thread> closers_;  // destroy closed enumerators off the executor
   bool shut_down_ = false;
+  std::atomic<bool> ended_{false};  // the job reached a terminal status (read by Tick)
   SerialExecutor executor_;  // last: stopped first
 };
 

@@ -10,21 +10,6 @@
 
 namespace sluice::taskmanager {
 
-namespace {
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return NotFoundF("cannot open state file '{}': {}", path, std::strerror(errno));
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return DataLossF("cannot read state file '{}'", path);
-  return out;
-}
-}  // namespace
-
 StreamTaskStateInitializer::StreamTaskStateInitializer(
     const deployment::TaskDeploymentDescriptor& tdd, const graph::JobGraph& graph,
     std::string task_name)
@@ -76,7 +61,7 @@ absl::Status StreamTaskStateInitializer::Restore(const deployment::RestoredOpera
         src.files.emplace_back(f.name, f.path);
         if (f.shared) shared.push_back({f.name, f.relative_path, f.size, f.uploaded_by});
       }
-      ASSIGN_OR_RETURN(src.meta, ReadWholeFile(inc.meta.path));
+      ASSIGN_OR_RETURN(src.meta, checkpoint::CheckpointStorage::ReadFile(inc.meta.path));
       src.meta_offsets = inc.meta.key_group_offsets;
       sources.push_back(std::move(src));
     }
@@ -93,7 +78,7 @@ absl::Status StreamTaskStateInitializer::Restore(const deployment::RestoredOpera
   std::vector<std::string> files;
   std::vector<std::vector<std::pair<int32_t, uint64_t>>> offsets;
   for (const auto& f : restored.keyed_state) {
-    ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(f.path));
+    ASSIGN_OR_RETURN(std::string bytes, checkpoint::CheckpointStorage::ReadFile(f.path));
     files.push_back(std::move(bytes));
     offsets.push_back(f.key_group_offsets);
   }

@@ -519,6 +519,10 @@ absl::StatusOr<CheckpointMetadata> CheckpointStorage::ReadMetadata(const std::st
   return DecodeMetadataJson(text, file.string());
 }
 
+absl::StatusOr<std::string> CheckpointStorage::ReadFile(const std::string& path) {
+  return ReadWholeFile(path);
+}
+
 absl::StatusOr<std::string> CheckpointStorage::ReadStateFile(const std::string& checkpoint_dir,
                                                              const std::string& relative) {
   if (relative.empty() || fs::path(relative).is_absolute()) {

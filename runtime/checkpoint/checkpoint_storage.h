@@ -182,6 +182,9 @@ class CheckpointStorage {
   // Deletes a file by path (shared files that no retained checkpoint references). OK if absent.
   static absl::Status DeleteFile(const std::string& path);
 
+  // Reads a whole file by path (a state file named by a deployment). NotFound naming the path if
+  // absent, PermissionDenied / Unavailable for other errors.
+  static absl::StatusOr<std::string> ReadFile(const std::string& path);
   // Reads <checkpoint_dir>/<relative>. NotFound naming the path if absent.
   static absl::StatusOr<std::string> ReadStateFile(const std::string& checkpoint_dir,
                                                    const std::string& relative);

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <optional>
-#include <set>
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
@@ -34,14 +33,10 @@ struct Flow {
   YAML::Node partitioned_at;                    // the partitioning step, for messages
 };
 
-bool IsPartitioning(const std::string& op) {
-  return op == "key-by" || op == "rebalance" || op == "broadcast" || op == "rescale";
-}
-
 // A pipeline step as written, before compilation.
 struct StepDecl {
   int position = 0;  // 1-based in `pipeline:`
-  std::string op;
+  StepKind kind = StepKind::kFilter;
   YAML::Node step, body;
   std::optional<YAML::Node> name, uid, input, side_output;  // set when the step has the key
   bool has_parallelism = false;
@@ -53,6 +48,8 @@ struct StepDecl {
   std::optional<Flow> side;           // compiled: its side output
   int consumers = 0;
   int side_consumers = 0;
+
+  std::string_view op() const { return StepKindName(kind); }
 };
 
 class Compiler {
@@ -102,7 +99,7 @@ std::string Compiler::Describe(int producer) const {
     return fmt::format("source '{}' (line {})", s.stream, s.node.Mark().line + 1);
   }
   const StepDecl& s = steps_[static_cast<size_t>(producer)];
-  return fmt::format("step {} '{}' (line {})", s.position, s.op, s.step.Mark().line + 1);
+  return fmt::format("step {} '{}' (line {})", s.position, s.op(), s.step.Mark().line + 1);
 }
 
 Flow& Compiler::FlowOf(int producer, int output) {
@@ -176,8 +173,9 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
     StepDecl s;
     s.position = ++position;
     s.step = YAML::Node(step);
+    std::string op;
     if (step.IsScalar()) {
-      s.op = step.Scalar();
+      op = step.Scalar();
       s.body = YAML::Node(step);
     } else if (step.IsMap()) {
       for (const auto& kv : step) {
@@ -187,48 +185,47 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
         else if (k == "input") s.input = kv.second;
         else if (k == "side-output") s.side_output = kv.second;
         else if (k == "parallelism") s.has_parallelism = true;
-        else if (!s.op.empty())
-          return r_.Error(kv.first, "pipeline step {}: has two operators '{}' and '{}'", position, s.op, k);
+        else if (!op.empty())
+          return r_.Error(kv.first, "pipeline step {}: has two operators '{}' and '{}'", position, op, k);
         else {
-          s.op = k;
+          op = k;
           s.body = kv.second;
         }
       }
-      if (s.op.empty()) return r_.Error(step, "pipeline step {}: names no operator", position);
+      if (op.empty()) return r_.Error(step, "pipeline step {}: names no operator", position);
     } else {
       return r_.Error(step, "pipeline step {}: must be an operator mapping like '- filter: ...'", position);
     }
-    if (s.op == "key_by") s.op = "key-by";
-    static const std::set<std::string> kOps = {"filter", "map", "project", "window", "key-by",
-                                               "rebalance", "broadcast", "rescale", "union"};
-    if (!kOps.count(s.op)) {
+    const std::optional<StepKind> kind = ParseStepKind(op);
+    if (!kind) {
       return r_.Error(step.IsMap() ? YAML::Node(step) : s.body,
                       "pipeline step {}: unknown operator '{}' (expected filter, map, project, "
                       "key-by, window, rebalance, broadcast, rescale, union)",
-                      position, s.op);
+                      position, op);
     }
-    const bool operator_step = !IsPartitioning(s.op) && s.op != "union";
+    s.kind = *kind;
+    const bool operator_step = !IsPartitioning(s.kind) && s.kind != StepKind::kUnion;
     // Partitioning steps have no parallelism of their own (as in Flink, where keyBy and
     // rebalance are partition transformations): the operator after them has it.
     if (s.has_parallelism && !operator_step) {
       return r_.Error(step["parallelism"],
                       "{}: 'parallelism' belongs on the {} after it ({} is a partitioning, not an "
                       "operator)",
-                      s.op, s.op == "key-by" ? "window" : "operator", s.op);
+                      s.op(), s.kind == StepKind::kKeyBy ? "window" : "operator", s.op());
     }
     if (!operator_step && (s.uid || s.side_output)) {
       return r_.Error(s.uid ? *s.uid : *s.side_output, "{}: is not an operator and has no '{}'",
-                      s.op, s.uid ? "uid" : "side-output");
+                      s.op(), s.uid ? "uid" : "side-output");
     }
-    if (IsPartitioning(s.op) && s.name) {
+    if (IsPartitioning(s.kind) && s.name) {
       return r_.Error(*s.name, "{}: a partitioning has no stream name; name the step that reads it",
-                      s.op);
+                      s.op());
     }
-    if (s.side_output && !SupportsSideOutput(s.op)) {
+    if (s.side_output && !SupportsSideOutput(s.kind)) {
       return r_.Error(*s.side_output, "{}: has no side output (filter sends the rows it drops, "
-                      "window its late rows)", s.op);
+                      "window its late rows)", s.op());
     }
-    if (s.op == "union" && s.input) {
+    if (s.kind == StepKind::kUnion && s.input) {
       return r_.Error(*s.input, "union: lists its inputs itself ('union: [a, b]'), not in 'input'");
     }
     steps_.push_back(std::move(s));
@@ -258,7 +255,7 @@ absl::Status Compiler::ResolveInputs() {
       s.producers.push_back(p.first);
       s.producer_outputs.push_back(p.second);
     };
-    if (s.op == "union") {
+    if (s.kind == StepKind::kUnion) {
       if (!s.body.IsSequence() || s.body.size() < 2) {
         return r_.Error(s.body, "union: expected a list of at least two stream names");
       }
@@ -267,10 +264,10 @@ absl::Status Compiler::ResolveInputs() {
         add(p);
       }
     } else if (s.input) {
-      if (i > 0 && IsPartitioning(steps_[i - 1].op)) {
+      if (i > 0 && IsPartitioning(steps_[i - 1].kind)) {
         return r_.Error(*s.input, "step {}: reads the {} before it; it cannot also name an "
                         "'input' (put the input on the {} step)",
-                        s.position, steps_[i - 1].op, steps_[i - 1].op);
+                        s.position, steps_[i - 1].op(), steps_[i - 1].op());
       }
       ASSIGN_OR_RETURN(auto p, Lookup(*s.input));
       add(p);
@@ -344,16 +341,16 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
     in.endpoints.insert(in.endpoints.end(), more.endpoints.begin(), more.endpoints.end());
     in.has_event_time = in.has_event_time && more.has_event_time;
   }
-  if (s.op == "union") {
+  if (s.kind == StepKind::kUnion) {
     s.out = std::move(in);
     return absl::OkStatus();
   }
   const YAML::Node at = s.step.IsMap() ? s.step : s.body;
-  if (IsPartitioning(s.op)) {
+  if (IsPartitioning(s.kind)) {
     // The last partitioning before an operator wins (as in Flink).
     in.partitioned_at = at;
     in.key_fields.clear();
-    if (s.op == "key-by") {
+    if (s.kind == StepKind::kKeyBy) {
       std::vector<std::string> keys;
       if (s.body.IsScalar()) keys.push_back(s.body.Scalar());
       else if (s.body.IsSequence()) for (const auto& k : s.body) keys.push_back(k.as<std::string>());
@@ -363,21 +360,21 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
       in.partitioner = PartitionerKind::kHash;
       in.key_fields = std::move(keys);
     } else {
-      in.partitioner = s.op == "rebalance" ? PartitionerKind::kRebalance
-                       : s.op == "broadcast" ? PartitionerKind::kBroadcast
+      in.partitioner = s.kind == StepKind::kRebalance   ? PartitionerKind::kRebalance
+                       : s.kind == StepKind::kBroadcast ? PartitionerKind::kBroadcast
                                              : PartitionerKind::kRescale;
     }
     s.out = std::move(in);
     return absl::OkStatus();
   }
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
-  if (keyed_input && s.op != "window") {
+  if (keyed_input && s.kind != StepKind::kWindow) {
     return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window",
-                    s.position, s.op);
+                    s.position, s.op());
   }
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
-  const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op, s.position);
-  StepContext ctx{s.op, s.step, s.body, in.schema, in.has_event_time,
+  const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
+  StepContext ctx{s.kind, s.step, s.body, in.schema, in.has_event_time,
                   keyed_input ? in.key_fields : std::vector<std::string>{},
                   static_cast<bool>(s.side_output)};
   ASSIGN_OR_RETURN(graph::StreamNode node, CompileStepOperator(r_, ctx));
@@ -387,14 +384,14 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   node.parallelism = parallelism_;
   if (s.has_parallelism) {
     ASSIGN_OR_RETURN(node.parallelism,
-                     r_.OperatorParallelism(s.step, fmt::format("{} (uid '{}')", s.op, uid),
+                     r_.OperatorParallelism(s.step, fmt::format("{} (uid '{}')", s.op(), uid),
                                             parallelism_, max_parallelism_));
   }
   const core::SchemaPtr out_schema = node.output_schema;
   const core::SchemaPtr side_schema = node.side_output_schemas.empty() ? nullptr : node.side_output_schemas[0];
   const int id = sg_.AddNode(std::move(node));
   Connect(in, id);
-  s.out = Flow{{{id, 0}}, out_schema, in.has_event_time || s.op == "window", std::nullopt, {}, {}};
+  s.out = Flow{{{id, 0}}, out_schema, in.has_event_time || s.kind == StepKind::kWindow, std::nullopt, {}, {}};
   if (side_schema) s.side = Flow{{{id, 1}}, side_schema, in.has_event_time, std::nullopt, {}, {}};
   return absl::OkStatus();
 }
@@ -447,9 +444,9 @@ absl::Status Compiler::CheckAllUsed() const {
   }
   for (const auto& s : steps_) {
     if (s.consumers == 0) {
-      if (s.op == "key-by") return r_.Error(s.step, "key-by: must be followed by a window");
+      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window");
       return r_.Error(s.step.IsMap() ? s.step : s.body, "pipeline step {} ('{}'): its output is "
-                      "not read by any step or sink", s.position, s.op);
+                      "not read by any step or sink", s.position, s.op());
     }
     if (s.side_output && s.side_consumers == 0) {
       return r_.Error(*s.side_output, "side output '{}' is not read by any step or sink",

@@ -6,8 +6,10 @@
 //
 // Pure functions of their input; thread-compatible.
 
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,11 +42,20 @@ absl::StatusOr<graph::StreamNode> CompileSink(const SpecReader& r, const YAML::N
 // `checkpointing:`, `state:` and `restart-strategy:` of the top level.
 absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAML::Node& root);
 
+// What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
+// (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
+enum class StepKind { kFilter, kMap, kProject, kWindow, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion };
+// The spec's name of `kind` ("key-by" for kKeyBy), as messages and default uids print it.
+std::string_view StepKindName(StepKind kind);
+// The kind a step key names ("key_by" is accepted for "key-by"); nullopt when none.
+std::optional<StepKind> ParseStepKind(std::string_view name);
+bool IsPartitioning(StepKind kind);
+
 // One operator step of `pipeline:` (filter, map, project, window). `body` is the operator's
 // value, `step` the whole step mapping (for its location). The node gets `name`, `uid`,
 // `parallelism` and `max_parallelism` from the caller.
 struct StepContext {
-  std::string op;                      // "filter", "map", "project", "window"
+  StepKind kind = StepKind::kFilter;   // an operator kind: filter, map, project or window
   YAML::Node step;                     // the step (for locations)
   YAML::Node body;                     // the operator's value
   core::SchemaPtr input;               // schema of the step's input
@@ -54,6 +65,6 @@ struct StepContext {
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
 // Operators that can have a side output (`side-output:`), and what it carries.
-bool SupportsSideOutput(const std::string& op);
+bool SupportsSideOutput(StepKind kind);
 
 }  // namespace sluice::job

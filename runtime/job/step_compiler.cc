@@ -169,14 +169,46 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
 
 }  // namespace
 
-bool SupportsSideOutput(const std::string& op) { return op == "filter" || op == "window"; }
+namespace {
+constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
+    {"filter", StepKind::kFilter},       {"map", StepKind::kMap},
+    {"project", StepKind::kProject},     {"window", StepKind::kWindow},
+    {"key-by", StepKind::kKeyBy},        {"rebalance", StepKind::kRebalance},
+    {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
+    {"union", StepKind::kUnion},
+};
+}  // namespace
+
+std::string_view StepKindName(StepKind kind) {
+  for (const auto& [name, k] : kStepKinds) {
+    if (k == kind) return name;
+  }
+  return "?";
+}
+
+std::optional<StepKind> ParseStepKind(std::string_view name) {
+  if (name == "key_by") return StepKind::kKeyBy;
+  for (const auto& [n, k] : kStepKinds) {
+    if (n == name) return k;
+  }
+  return std::nullopt;
+}
+
+bool IsPartitioning(StepKind kind) {
+  return kind == StepKind::kKeyBy || kind == StepKind::kRebalance || kind == StepKind::kBroadcast ||
+         kind == StepKind::kRescale;
+}
+
+bool SupportsSideOutput(StepKind kind) { return kind == StepKind::kFilter || kind == StepKind::kWindow; }
 
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& c) {
-  if (c.op == "filter") return CompileFilter(r, c);
-  if (c.op == "map") return CompileMap(r, c);
-  if (c.op == "project") return CompileProject(r, c);
-  if (c.op == "window") return CompileWindow(r, c);
-  return r.Error(c.step, "unknown operator '{}'", c.op);
+  switch (c.kind) {
+    case StepKind::kFilter: return CompileFilter(r, c);
+    case StepKind::kMap: return CompileMap(r, c);
+    case StepKind::kProject: return CompileProject(r, c);
+    case StepKind::kWindow: return CompileWindow(r, c);
+    default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));
+  }
 }
 
 }  // namespace sluice::job
