@@ -116,8 +116,7 @@ const Event& NexmarkGenerator::Generate(int64_t n) {
 // PersonGenerator.nextBase0PersonId: one of the last `active` persons, or up to kPersonIdLead
 // persons not generated yet, so that the density of bids and auctions per person does not fall
 // over a long run.
-int64_t NexmarkGenerator::NextBase0PersonId(int64_t epoch, int64_t offset,
-                                            EventRandom& rng) const {
+int64_t NexmarkGenerator::NextBase0PersonId(int64_t epoch, int64_t offset, EventRandom& rng) const {
   const int64_t num_people = LastBase0PersonId(config_, epoch, offset) + 1;
   const int64_t active = std::min(num_people, config_.num_active_people);
   return num_people - active + rng.Uniform(active + kPersonIdLead);
@@ -156,14 +155,13 @@ void NexmarkGenerator::GeneratePerson(int64_t epoch, int64_t offset, EventRandom
   p.city = pools.cities[rng.Uniform(pools.cities.size())];
   p.state = pools.states[rng.Uniform(pools.states.size())];
   p.date_time_ms = event_.timestamp_ms;
-  const auto current_size = static_cast<int64_t>(8 + p.name.size() + p.email_address.size() +
-                                                 p.credit_card.size() + p.city.size() +
-                                                 p.state.size());
+  const auto current_size =
+      static_cast<int64_t>(8 + p.name.size() + p.email_address.size() + p.credit_card.size() +
+                           p.city.size() + p.state.size());
   p.extra = NextExtra(rng, pools, current_size, config_.avg_person_byte_size);
 }
 
-void NexmarkGenerator::GenerateAuction(int64_t n, int64_t epoch, int64_t offset,
-                                       EventRandom& rng) {
+void NexmarkGenerator::GenerateAuction(int64_t n, int64_t epoch, int64_t offset, EventRandom& rng) {
   Auction& a = event_.auction;
   a.id = LastBase0AuctionId(config_, epoch, offset) + kFirstAuctionId;
   // P(hot seller) = 1 - 1/hot_sellers_ratio.
@@ -218,15 +216,12 @@ void NexmarkGenerator::GenerateBid(int64_t epoch, int64_t offset, EventRandom& r
   b.bidder += kFirstPersonId;
   b.price = NextPrice(rng);
   // Half of the bids come through one of the hot channels (BidGenerator.HOT_CHANNELS_RATIO).
-  if (rng.Uniform(int64_t{2}) > 0) {
-    const uint64_t i = rng.Uniform(static_cast<uint64_t>(StringPools::kNumHotChannels));
-    b.channel = pools.hot_channels[i];
-    b.url = pools.hot_urls[i];
-  } else {
-    const uint64_t i = rng.Uniform(static_cast<uint64_t>(StringPools::kNumChannels));
-    b.channel = pools.channels[i];
-    b.url = pools.channel_urls[i];
-  }
+  const StringPools::Channel& channel =
+      rng.Uniform(int64_t{2}) > 0
+          ? pools.hot_channels[rng.Uniform(static_cast<uint64_t>(StringPools::kNumHotChannels))]
+          : pools.channels[rng.Uniform(static_cast<uint64_t>(StringPools::kNumChannels))];
+  b.channel = channel.name;
+  b.url = channel.url;
   b.date_time_ms = event_.timestamp_ms;
   b.extra = NextExtra(rng, pools, 8 * 4, config_.avg_bid_byte_size);
 }

@@ -139,9 +139,9 @@ class NexmarkGenerator {
   NexmarkSplit split_;
   const StringPools* pools_;
   int64_t total_proportion_;
-  int64_t limit_;                 // config_.event_limit()
-  int64_t next_event_number_;     // >= limit_ once the split is exhausted
-  int64_t left_in_block_;         // events of the current block still to generate
+  int64_t limit_;              // config_.event_limit()
+  int64_t next_event_number_;  // >= limit_ once the split is exhausted
+  int64_t left_in_block_;      // events of the current block still to generate
   int64_t events_generated_ = 0;
   Event event_;
   char scratch_[kScratchBytes];

@@ -33,7 +33,9 @@ class EventRandom {
   uint64_t Uniform(uint64_t bound) {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(NextU64()) * bound) >> 64);
   }
-  int64_t Uniform(int64_t bound) { return static_cast<int64_t>(Uniform(static_cast<uint64_t>(bound))); }
+  int64_t Uniform(int64_t bound) {
+    return static_cast<int64_t>(Uniform(static_cast<uint64_t>(bound)));
+  }
 
   // Uniform in [0, 1) with 53 random bits.
   double UniformDouble() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -15,13 +16,12 @@ constexpr uint64_t kPoolSeed = 0x706F6F6C73ULL;  // "pools"
 
 // The reference's lists (PersonGenerator): few values, so that queries filtering on them find
 // results even on small data sets.
-constexpr std::string_view kFirstNames[] = {"Peter", "Paul",  "Luke",   "John",
-                                            "Saul",  "Vicky", "Kate",   "Julie",
-                                            "Sarah", "Deiter", "Walter"};
+constexpr std::string_view kFirstNames[] = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
+                                            "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
 constexpr std::string_view kLastNames[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
                                            "Walton", "Smith",  "Jones",   "Noris"};
-constexpr std::string_view kCities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                        "Portland", "Bend",       "Redmond",       "Seattle",
+constexpr std::string_view kCities[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                        "Portland", "Bend",        "Redmond",       "Seattle",
                                         "Kent",     "Cheyenne"};
 constexpr std::string_view kStates[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 constexpr std::string_view kHotChannels[] = {"Google", "Facebook", "Baidu", "Apple"};
@@ -46,43 +46,63 @@ std::string BaseUrl(EventRandom& rng) {
   return url;
 }
 
-StringPools Build() {
-  StringPools pools;
+// Fills the pools in place: the channel views point into pools.channel_text, which must not
+// move afterwards.
+void Build(StringPools& pools) {
   // Each table draws from its own stream, so changing one table leaves the others as they are.
   EventRandom extra_rng(kPoolSeed, 0);
   pools.extra_pool.resize(StringPools::kExtraPoolBytes);
   for (char& c : pools.extra_pool) c = static_cast<char>('a' + extra_rng.Uniform(int64_t{26}));
 
   for (std::string_view first : kFirstNames) {
-    for (std::string_view last : kLastNames) pools.full_names.push_back(std::string(first) + " " + std::string(last));
+    for (std::string_view last : kLastNames) {
+      pools.full_names.push_back(std::string(first) + " " + std::string(last));
+    }
   }
   pools.cities.assign(std::begin(kCities), std::end(kCities));
   pools.states.assign(std::begin(kStates), std::end(kStates));
 
-  EventRandom url_rng(kPoolSeed, 1);
-  for (int64_t i = 0; i < StringPools::kNumHotChannels; ++i) {
-    pools.hot_channels[i] = std::string(kHotChannels[i]);
-    pools.hot_urls[i] = BaseUrl(url_rng);
-  }
   // BidGenerator.createChannelUrlCache; the channel id is the bit-reversed channel number as
-  // an unsigned 32-bit value (the reference prints Math.abs of it as a Java int).
-  pools.channels.reserve(StringPools::kNumChannels);
-  pools.channel_urls.reserve(StringPools::kNumChannels);
+  // an unsigned 32-bit value (the reference prints Math.abs of it as a Java int). All texts go
+  // into one string first; the views are taken once it is complete.
+  EventRandom url_rng(kPoolSeed, 1);
+  std::vector<std::pair<size_t, size_t>> spans;  // (offset, length) in channel_text
+  auto add = [&pools, &spans](std::string_view text) {
+    spans.emplace_back(pools.channel_text.size(), text.size());
+    pools.channel_text += text;
+  };
+  for (int64_t i = 0; i < StringPools::kNumHotChannels; ++i) {
+    add(kHotChannels[i]);
+    add(BaseUrl(url_rng));
+  }
   for (int64_t i = 0; i < StringPools::kNumChannels; ++i) {
+    add(absl::StrCat("channel-", i));
     std::string url = BaseUrl(url_rng);
     if (url_rng.Uniform(int64_t{10}) > 0) {
       absl::StrAppend(&url, "&channel_id=", ReverseBits(static_cast<uint32_t>(i)));
     }
-    pools.channels.push_back(absl::StrCat("channel-", i));
-    pools.channel_urls.push_back(std::move(url));
+    add(url);
   }
-  return pools;
+  const std::string_view text = pools.channel_text;
+  auto entry = [&](size_t k) {
+    return StringPools::Channel{text.substr(spans[2 * k].first, spans[2 * k].second),
+                                text.substr(spans[2 * k + 1].first, spans[2 * k + 1].second)};
+  };
+  for (size_t k = 0; k < StringPools::kNumHotChannels; ++k) pools.hot_channels[k] = entry(k);
+  pools.channels.reserve(StringPools::kNumChannels);
+  for (size_t k = 0; k < StringPools::kNumChannels; ++k) {
+    pools.channels.push_back(entry(StringPools::kNumHotChannels + k));
+  }
 }
 
 }  // namespace
 
 const StringPools& GetStringPools() {
-  static const StringPools* const pools = new StringPools(Build());
+  static const StringPools* const pools = [] {
+    auto* p = new StringPools;  // never deleted: events may point into it until exit
+    Build(*p);
+    return p;
+  }();
   return *pools;
 }
 

@@ -45,21 +45,21 @@ std::string Describe(const Event& e) {
   switch (e.kind) {
     case EventKind::kPerson: {
       const Person& p = e.person;
-      Append(&s, "P ", p.id, "|", p.name, "|", p.email_address, "|", p.credit_card, "|",
-                      p.city, "|", p.state, "|", p.date_time_ms, "|", p.extra);
+      Append(&s, "P ", p.id, "|", p.name, "|", p.email_address, "|", p.credit_card, "|", p.city,
+             "|", p.state, "|", p.date_time_ms, "|", p.extra);
       break;
     }
     case EventKind::kAuction: {
       const Auction& a = e.auction;
-      Append(&s, "A ", a.id, "|", a.item_name, "|", a.description, "|", a.initial_bid,
-                      "|", a.reserve, "|", a.date_time_ms, "|", a.expires_ms, "|", a.seller, "|",
-                      a.category, "|", a.extra);
+      Append(&s, "A ", a.id, "|", a.item_name, "|", a.description, "|", a.initial_bid, "|",
+             a.reserve, "|", a.date_time_ms, "|", a.expires_ms, "|", a.seller, "|", a.category, "|",
+             a.extra);
       break;
     }
     case EventKind::kBid: {
       const Bid& b = e.bid;
-      Append(&s, "B ", b.auction, "|", b.bidder, "|", b.price, "|", b.channel, "|",
-                      b.url, "|", b.date_time_ms, "|", b.extra);
+      Append(&s, "B ", b.auction, "|", b.bidder, "|", b.price, "|", b.channel, "|", b.url, "|",
+             b.date_time_ms, "|", b.extra);
       break;
     }
   }
@@ -320,7 +320,7 @@ TEST(NexmarkGeneratorTest, HotRatiosHold) {
   // kAuctionIdLead = 111 ids, and a random person one of 1000 + 10.
   NexmarkConfig c = Bounded(2'000'000);
   HotFractions f = MeasureHot(c);
-  EXPECT_NEAR(f.auctions, 0.5 + 0.5 / 111, 0.004);  // hot_auction_ratio 2
+  EXPECT_NEAR(f.auctions, 0.5 + 0.5 / 111, 0.004);    // hot_auction_ratio 2
   EXPECT_NEAR(f.bidders, 0.75 + 0.25 / 1010, 0.004);  // hot_bidders_ratio 4
   EXPECT_NEAR(f.sellers, 0.75 + 0.25 / 1010, 0.01);   // hot_sellers_ratio 4, 120'000 auctions
 
@@ -398,13 +398,14 @@ TEST(NexmarkGeneratorTest, StringFieldsHaveTheNexmarkShapes) {
   const std::regex name("[A-Z][a-z]+ [A-Z][a-z]+");
   const std::regex text("([a-z][a-z ]*[a-z]|[a-z])?");  // no leading or trailing space
   const std::regex lower("[a-z]*");
-  const std::regex url("https://www\\.nexmark\\.com/[a-z_]{3,4}/[a-z_]{3,4}/[a-z_]{3,4}/"
-                       "item\\.htm\\?query=1(&channel_id=[0-9]+)?");
+  const std::regex url(
+      "https://www\\.nexmark\\.com/[a-z_]{3,4}/[a-z_]{3,4}/[a-z_]{3,4}/"
+      "item\\.htm\\?query=1(&channel_id=[0-9]+)?");
   const std::regex channel("Google|Facebook|Baidu|Apple|channel-[0-9]{1,4}");
   const std::set<std::string_view> states = {"AZ", "CA", "ID", "OR", "WA", "WY"};
-  const std::set<std::string_view> cities = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                             "Portland", "Bend", "Redmond", "Seattle", "Kent",
-                                             "Cheyenne"};
+  const std::set<std::string_view> cities = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                             "Portland", "Bend",        "Redmond",       "Seattle",
+                                             "Kent",     "Cheyenne"};
   auto matches = [](std::string_view s, const std::regex& re) {
     return std::regex_match(s.begin(), s.end(), re);
   };
@@ -482,8 +483,8 @@ MeanSizes MeasureSizes(const NexmarkConfig& c) {
     ++counts[k];
     if (e.kind == EventKind::kPerson) {
       const Person& p = e.person;
-      sums[k] += 8 + p.name.size() + p.email_address.size() + p.credit_card.size() +
-                 p.city.size() + p.state.size() + p.extra.size();
+      sums[k] += 8 + p.name.size() + p.email_address.size() + p.credit_card.size() + p.city.size() +
+                 p.state.size() + p.extra.size();
     } else if (e.kind == EventKind::kAuction) {
       const Auction& a = e.auction;
       sums[k] += 8 + a.item_name.size() + a.description.size() + 40 + a.extra.size();
