@@ -76,6 +76,9 @@ sluice_forbid_dependency(TARGET sluice_connectors_kafka NOT sluice_connectors_fi
   REASON "connectors share formats through runtime/formats, not through each other")
 sluice_forbid_dependency(TARGET sluice_connectors_file NOT sluice_connectors_kafka
   REASON "connectors share formats through runtime/formats, not through each other")
+sluice_forbid_dependency(TARGET sluice_connectors_nexmark_generator NOT sluice_core sluice_api
+  sluice_operators
+  REASON "the Nexmark generator is standalone: the benchmark loop runs it without the engine")
 sluice_forbid_dependency(TARGET sluice_api NOT sluice_operators sluice_state
   REASON "the operator API is interfaces only")
 foreach(daemon sluice-jobmanager sluice-taskmanager)

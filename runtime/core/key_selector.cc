@@ -9,8 +9,20 @@
 namespace sluice::core {
 namespace {
 
+int32_t JavaBytesHash(std::string_view b) {  // java.util.Arrays.hashCode(byte[])
+  uint32_t h = 1;
+  for (char c : b) h = 31 * h + static_cast<uint32_t>(static_cast<int32_t>(static_cast<signed char>(c)));
+  return static_cast<int32_t>(h);
+}
+
 int32_t FieldHash(const RecordBatch& batch, size_t row, int col, Type type) {
+  if (batch.IsNull(row, col)) return 0;  // Flink's Tuple: a null field hashes as 0
   switch (type) {
+    case Type::kInt32:
+    case Type::kDate:
+      return batch.GetInt32(row, col);  // Integer.hashCode; Flink's DATE is an int of days
+    case Type::kBytes:
+      return JavaBytesHash(batch.GetString(row, col));
     case Type::kInt64:
     case Type::kTimestamp:
       return JavaLongHash(batch.GetInt64(row, col));
@@ -72,9 +84,26 @@ int32_t KeySelector::KeyGroup(const RecordBatch& batch, size_t row, int32_t max_
 }
 
 void KeySelector::AppendKeyBytes(const RecordBatch& batch, size_t row, std::string* out) const {
+  bool any_null = false;
   for (size_t i = 0; i < columns_.size(); ++i) {
     const int col = columns_[i];
+    if (batch.IsNull(row, col)) {
+      // A null field is written as zero bytes of its width (an empty string), and a trailer
+      // after the fields marks it null (see the header).
+      any_null = true;
+      const Type t = fields_[i].type;
+      out->append(t == Type::kBool ? 1 : ValueWidth(t), '\0');
+      continue;
+    }
     switch (fields_[i].type) {
+      case Type::kInt32:
+      case Type::kDate: {
+        int32_t v = batch.GetInt32(row, col);
+        char buf[4];
+        std::memcpy(buf, &v, 4);
+        out->append(buf, 4);
+        break;
+      }
       case Type::kInt64:
       case Type::kTimestamp:
         AppendFixed8(static_cast<uint64_t>(batch.GetInt64(row, col)), out);
@@ -89,6 +118,7 @@ void KeySelector::AppendKeyBytes(const RecordBatch& batch, size_t row, std::stri
       case Type::kBool:
         out->push_back(batch.GetBool(row, col) ? 1 : 0);
         break;
+      case Type::kBytes:
       case Type::kString: {
         std::string_view s = batch.GetString(row, col);
         uint32_t len = static_cast<uint32_t>(s.size());
@@ -100,6 +130,13 @@ void KeySelector::AppendKeyBytes(const RecordBatch& batch, size_t row, std::stri
       }
     }
   }
+  if (any_null) {
+    const size_t at = out->size();
+    out->append((columns_.size() + 7) / 8, '\0');
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (batch.IsNull(row, columns_[i])) (*out)[at + i / 8] |= static_cast<char>(1 << (i % 8));
+    }
+  }
 }
 
 void KeySelector::DecodeKeyInto(std::string_view key_bytes, RecordBatch* out, size_t out_row,
@@ -108,6 +145,15 @@ void KeySelector::DecodeKeyInto(std::string_view key_bytes, RecordBatch* out, si
   for (size_t i = 0; i < fields_.size(); ++i) {
     const size_t col = first_out_col + i;
     switch (fields_[i].type) {
+      case Type::kInt32:
+      case Type::kDate: {
+        SLUICE_CHECK(pos + 4 <= key_bytes.size(), "truncated key bytes at field {}", i);
+        int32_t v;
+        std::memcpy(&v, key_bytes.data() + pos, 4);
+        out->SetInt32(out_row, col, v);
+        pos += 4;
+        break;
+      }
       case Type::kInt64:
       case Type::kTimestamp: {
         SLUICE_CHECK(pos + 8 <= key_bytes.size(), "truncated key bytes at field {}", i);
@@ -130,6 +176,7 @@ void KeySelector::DecodeKeyInto(std::string_view key_bytes, RecordBatch* out, si
         out->SetBool(out_row, col, key_bytes[pos] != 0);
         pos += 1;
         break;
+      case Type::kBytes:
       case Type::kString: {
         SLUICE_CHECK(pos + 4 <= key_bytes.size(), "truncated key bytes at field {}", i);
         uint32_t len;
@@ -142,7 +189,16 @@ void KeySelector::DecodeKeyInto(std::string_view key_bytes, RecordBatch* out, si
       }
     }
   }
-  SLUICE_CHECK(pos == key_bytes.size(), "key bytes have {} trailing bytes", key_bytes.size() - pos);
+  if (pos == key_bytes.size()) return;
+  // The null trailer: one bit per key field.
+  const size_t n = fields_.size();
+  SLUICE_CHECK(key_bytes.size() - pos == (n + 7) / 8, "key bytes have {} trailing bytes",
+               key_bytes.size() - pos);
+  for (size_t i = 0; i < n; ++i) {
+    if ((static_cast<uint8_t>(key_bytes[pos + i / 8]) >> (i % 8)) & 1) {
+      out->SetNull(out_row, first_out_col + i);
+    }
+  }
 }
 
 std::vector<Field> KeySelector::key_fields() const { return fields_; }

@@ -7,9 +7,16 @@
 // Long.hashCode for int64 and timestamp, Double.hashCode, Boolean.hashCode); several fields hash
 // as Flink's Tuple: h = 0; h = 31*h + field_hash.
 //
+// Int32 and date hash as Integer.hashCode (Flink's DATE is an int of days), bytes as
+// Arrays.hashCode(byte[]); a null field hashes as 0 (as a null field of Flink's Tuple).
+//
 // Key bytes: per field in key order; int64/timestamp/double: 8 bytes (native byte order, bit
-// pattern), bool: 1 byte, string: u32 length + bytes. Equal keys <=> equal bytes. The encoding
-// is for in-process state only; it is not a stable wire format.
+// pattern), int32/date: 4 bytes, bool: 1 byte, string/bytes: u32 length + bytes. A null field
+// is written as zeros of its width (a zero length for string/bytes), and a key with any null
+// field ends with a trailer of (fields+7)/8 bytes, bit i set <=> field i is null. Keys without
+// nulls have no trailer, so their bytes are those of releases before nulls existed (state in
+// older savepoints keeps its keys). Equal keys <=> equal bytes. The encoding is for keyed state
+// only; it is not a wire format.
 //
 // Lifecycle/thread: immutable after Create(); thread-safe, cheap to copy.
 

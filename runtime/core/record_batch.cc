@@ -2,88 +2,126 @@
 
 #include <charconv>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "runtime/core/time_format.h"
 
 namespace sluice::core {
 
+void RecordBatch::set_schema(SchemaPtr s) {
+  schema_ = std::move(s);
+  columns_.clear();
+  if (schema_) {
+    columns_.reserve(schema_->num_fields());
+    for (const Field& f : schema_->fields()) columns_.emplace_back(f.type);
+  }
+  base_ = nullptr;
+  has_selection_ = false;
+  selection_.clear();
+  timestamps_.clear();
+}
+
+void RecordBatch::Clear() {
+  if (base_ != nullptr) {
+    base_ = nullptr;
+    set_schema(schema_);
+    return;
+  }
+  for (Column& c : columns_) c.Clear();
+  timestamps_.clear();
+  has_selection_ = false;
+  selection_.clear();
+}
+
 void RecordBatch::CopyField(size_t row, size_t col, const RecordBatch& src, size_t src_row,
                             size_t src_col) {
-  if (schema_->field(col).type == Type::kString) {
-    SetString(row, col, src.GetString(src_row, src_col));
-  } else {
-    mut(row, col) = src.value(src_row, src_col);
+  const Column& from = src.column(src_col);
+  const size_t p = src.physical_row(src_row);
+  Column& to = columns_[col];
+  if (from.IsNull(p)) {
+    to.SetNull(row);
+    return;
+  }
+  switch (from.type()) {
+    case Type::kBool: to.SetBool(row, from.GetBool(p)); break;
+    case Type::kString:
+    case Type::kBytes: to.SetLastString(from.GetString(p)); break;
+    case Type::kInt32:
+    case Type::kDate: to.Set<int32_t>(row, from.values<int32_t>()[p]); break;
+    case Type::kInt64:
+    case Type::kTimestamp:
+    case Type::kDouble: to.Set<int64_t>(row, from.values<int64_t>()[p]); break;
   }
 }
 
 void RecordBatch::AppendRowFrom(const RecordBatch& src, size_t row) {
-  size_t r = AppendRow(src.timestamp(row));
-  const size_t n = num_fields();
-  for (size_t c = 0; c < n; ++c) CopyField(r, c, src, row, c);
+  const size_t p = src.physical_row(row);
+  timestamps_.push_back(src.timestamps()[p]);
+  const std::vector<Column>& from = src.columns();
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendFrom(from[c], p);
+}
+
+RecordBatch& RecordBatch::operator=(RecordBatch&& o) noexcept {
+  if (this == &o) return *this;
+  if (o.base_ != nullptr || o.has_selection_) {
+    AssignFrom(o);
+    return *this;
+  }
+  schema_ = std::move(o.schema_);
+  columns_ = std::move(o.columns_);
+  timestamps_ = std::move(o.timestamps_);
+  base_ = nullptr;
+  has_selection_ = false;
+  selection_.clear();
+  return *this;
+}
+
+void RecordBatch::AssignFrom(const RecordBatch& src) {
+  if (src.schema_ == nullptr) {
+    *this = RecordBatch();
+    return;
+  }
+  if (src.schema_ != schema_ || base_ != nullptr) set_schema(src.schema_);
+  Clear();
+  if (!src.has_selection_) {
+    const std::vector<Column>& from = src.columns();
+    for (size_t c = 0; c < columns_.size(); ++c) columns_[c] = from[c];
+    timestamps_.assign(src.timestamps(), src.timestamps() + src.num_physical_rows());
+    return;
+  }
+  const size_t n = src.selection_.size();
+  const uint32_t* rows = src.selection_.data();
+  const std::vector<Column>& from = src.columns();
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendSelected(from[c], rows, n);
+  timestamps_.resize(n);
+  const int64_t* ts = src.timestamps();
+  for (size_t k = 0; k < n; ++k) timestamps_[k] = ts[rows[k]];
 }
 
 void RecordBatch::PopRow() {
   if (timestamps_.empty()) return;
   timestamps_.pop_back();
-  values_.resize(values_.size() - num_fields());
+  for (Column& c : columns_) c.PopBack();
 }
 
-namespace {
-void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
-uint32_t GetU32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-}  // namespace
-
-void RecordBatch::SerializeTo(std::string* out) const {
-  out->clear();
-  out->reserve(12 + ByteSize());
-  PutU32(out, static_cast<uint32_t>(num_rows()));
-  PutU32(out, static_cast<uint32_t>(num_fields()));
-  PutU32(out, static_cast<uint32_t>(arena_.size()));
-  out->append(reinterpret_cast<const char*>(timestamps_.data()), timestamps_.size() * 8);
-  out->append(reinterpret_cast<const char*>(values_.data()), values_.size() * sizeof(Value));
-  out->append(arena_);
+void RecordBatch::ResetAsView(const RecordBatch& base) {
+  const RecordBatch* root = base.base_ ? base.base_ : &base;
+  if (schema_ != root->schema_) {
+    schema_ = root->schema_;
+    columns_.clear();
+  }
+  timestamps_.clear();
+  base_ = root;
+  has_selection_ = true;
+  selection_.clear();
 }
 
-absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
-  Clear();
-  if (bytes.size() < 12) return absl::DataLossError("record batch shorter than its header");
-  uint32_t rows = GetU32(bytes.data());
-  uint32_t fields = GetU32(bytes.data() + 4);
-  uint32_t arena = GetU32(bytes.data() + 8);
-  if (fields != num_fields()) {
-    return absl::DataLossError(absl::StrFormat(
-        "record batch has %d fields, schema (%s) has %d", fields, schema_->ToString(),
-        num_fields()));
+size_t RecordBatch::ByteSize() const {
+  size_t n = num_physical_rows() * 8;
+  for (const Column& c : columns()) {
+    n += c.validity_buffer().size() + c.values_buffer().size() + c.data_buffer().size();
   }
-  size_t need = 12 + size_t{rows} * 8 + size_t{rows} * fields * sizeof(Value) + arena;
-  if (bytes.size() != need) {
-    return absl::DataLossError(
-        absl::StrFormat("record batch is %d bytes, header says %d", bytes.size(), need));
-  }
-  const char* p = bytes.data() + 12;
-  timestamps_.resize(rows);
-  std::memcpy(timestamps_.data(), p, size_t{rows} * 8);
-  p += size_t{rows} * 8;
-  values_.resize(size_t{rows} * fields);
-  std::memcpy(values_.data(), p, values_.size() * sizeof(Value));
-  p += values_.size() * sizeof(Value);
-  arena_.assign(p, arena);
-  // Validate string references so a corrupt buffer cannot read out of bounds.
-  for (size_t c = 0; c < fields; ++c) {
-    if (schema_->field(c).type != Type::kString) continue;
-    for (size_t r = 0; r < rows; ++r) {
-      StringRef s = value(r, c).str;
-      if (size_t{s.offset} + s.length > arena_.size()) {
-        Clear();
-        return absl::DataLossError("record batch string reference out of bounds");
-      }
-    }
-  }
-  return absl::OkStatus();
+  return n;
 }
 
 namespace {
@@ -95,7 +133,7 @@ void AppendCsvString(std::string_view s, char delimiter, std::string* out) {
       break;
     }
   }
-  if (!quote) {
+  if (!quote && !s.empty()) {
     out->append(s);
     return;
   }
@@ -111,6 +149,7 @@ void AppendCsvString(std::string_view s, char delimiter, std::string* out) {
 void AppendCsvValue(const RecordBatch& b, size_t row, size_t col, std::string* out,
                     char delimiter) {
   char buf[64];
+  if (b.IsNull(row, col)) return;
   switch (b.schema().field(col).type) {
     case Type::kInt64: {
       auto r = std::to_chars(buf, buf + sizeof buf, b.GetInt64(row, col));
@@ -125,6 +164,21 @@ void AppendCsvValue(const RecordBatch& b, size_t row, size_t col, std::string* o
     case Type::kBool: out->append(b.GetBool(row, col) ? "true" : "false"); break;
     case Type::kTimestamp: AppendTimestamp(b.GetInt64(row, col), out); break;
     case Type::kString: AppendCsvString(b.GetString(row, col), delimiter, out); break;
+    case Type::kInt32: {
+      auto r = std::to_chars(buf, buf + sizeof buf, b.GetInt32(row, col));
+      out->append(buf, r.ptr);
+      break;
+    }
+    case Type::kDate: AppendDate(b.GetInt32(row, col), out); break;
+    case Type::kBytes: {
+      std::string_view v = b.GetString(row, col);
+      if (v.empty()) {
+        out->append("\"\"");
+      } else {
+        out->append(absl::Base64Escape(absl::string_view(v.data(), v.size())));
+      }
+      break;
+    }
   }
 }
 

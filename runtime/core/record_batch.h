@@ -1,13 +1,32 @@
 #pragma once
 // RecordBatch: the unit in which records move through Sluice (Flink's network buffer of
-// serialised records). Row-major array of 8-byte Values plus one string arena plus one event
-// timestamp per row. Clear() keeps capacity, so a batch reused by an operator or channel
+// serialised records, in the columnar form of Apache Arrow's RecordBatch). One Column per schema
+// field (Arrow layout: validity bitmap + values, strings as offsets + data; column.h) plus the
+// event-time column: one int64 timestamp (ms) per row, kNoTimestamp when a record has none.
+//
+// Selection: a batch may carry a selection vector, the physical rows that are logically in the
+// batch, in order (a filter emits its input with a selection instead of copying the surviving
+// rows; the idea is the selection vector of vectorized engines, e.g. Velox, DuckDB). A view
+// (ResetAsView) reads the columns of another batch through its own selection; the viewed batch
+// must outlive the view and stay unchanged while the view is read (within one operator call).
+//
+// Row indexes: every reader (Get*, IsNull, timestamp, RowToString) takes a *logical* row,
+// 0 <= row < num_rows(), and goes through the selection; the setters take a *physical* row of
+// an owned batch being built (the row AppendRow returned). Building a view is an error.
+// Vectorized code reads column(c) and the selection directly.
+//
+// Wire format (record_batch_wire.cc), little-endian (the host must be; checked at compile
+// time), buffers as they lie in memory (no per-value encoding):
+//   u32 magic "SLB\x02" | u16 version (2) | u16 flags (0) | u32 num_rows | u32 num_columns
+//   per column: u8 type | u8 has_validity | u16 0 | u32 values_bytes | u32 data_bytes
+//   timestamps: num_rows * i64
+//   per column: validity ((num_rows+7)/8 bytes, only if has_validity), values, data
+// Both sides know the schema from the JobGraph; the types are sent to check it. A view is
+// serialised as its selected rows. The v1 format of earlier releases (row-major, no magic) is
+// only ever on the wire between tasks of one job, never in checkpoints, so no v1 reader exists.
+//
+// Clear() keeps the capacity of every buffer, so a batch reused by an operator or channel
 // allocates nothing in steady state: no per-record heap allocation on the hot path.
-//
-// Serialised form (little-endian, for the network and spill): u32 num_rows, u32 num_fields,
-// u32 arena_bytes, then num_rows*i64 timestamps, num_rows*num_fields*8 value bytes, arena bytes.
-// Both sides know the schema from the JobGraph; it is not serialised.
-//
 // Thread safety: none; a batch is owned by one thread at a time and handed over through queues.
 
 #include <cstdint>
@@ -18,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/core/column.h"
 #include "runtime/core/types.h"
 
 namespace sluice::core {
@@ -28,89 +48,134 @@ inline constexpr int64_t kNoTimestamp = std::numeric_limits<int64_t>::min();
 class RecordBatch {
  public:
   RecordBatch() = default;
-  explicit RecordBatch(SchemaPtr schema) : schema_(std::move(schema)) {}
+  explicit RecordBatch(SchemaPtr schema) { set_schema(std::move(schema)); }
+  // Copies (and moves from a view) materialise the logical rows, so a stored copy never
+  // refers to another batch's columns.
+  RecordBatch(const RecordBatch& o) { AssignFrom(o); }
+  RecordBatch& operator=(const RecordBatch& o) {
+    if (this != &o) AssignFrom(o);
+    return *this;
+  }
+  RecordBatch(RecordBatch&& o) noexcept { *this = std::move(o); }
+  RecordBatch& operator=(RecordBatch&& o) noexcept;
 
   const SchemaPtr& schema_ptr() const { return schema_; }
   const Schema& schema() const { return *schema_; }
-  void set_schema(SchemaPtr s) {
-    schema_ = std::move(s);
-    Clear();
-  }
-  size_t num_rows() const { return timestamps_.size(); }
+  // Sets the schema and empties the batch (also ends being a view).
+  void set_schema(SchemaPtr s);
+  // Logical rows: the selected rows when there is a selection.
+  size_t num_rows() const { return has_selection_ ? selection_.size() : timestamps_.size(); }
   size_t num_fields() const { return schema_->num_fields(); }
-  bool empty() const { return timestamps_.empty(); }
+  bool empty() const { return num_rows() == 0; }
 
-  // --- reading --------------------------------------------------------------------------
-  Value value(size_t row, size_t col) const { return values_[row * num_fields() + col]; }
-  int64_t GetInt64(size_t row, size_t col) const { return value(row, col).i64; }
-  double GetDouble(size_t row, size_t col) const { return value(row, col).f64; }
-  bool GetBool(size_t row, size_t col) const { return value(row, col).b; }
+  // --- columnar access --------------------------------------------------------------------
+  const Column& column(size_t col) const { return columns()[col]; }
+  // Physical event timestamps, one per physical row.
+  const int64_t* timestamps() const { return base_ ? base_->timestamps_.data() : timestamps_.data(); }
+  size_t num_physical_rows() const { return base_ ? base_->timestamps_.size() : timestamps_.size(); }
+  bool has_selection() const { return has_selection_; }
+  // The selected physical rows (valid only when has_selection()).
+  const std::vector<uint32_t>& selection() const { return selection_; }
+  size_t physical_row(size_t row) const { return has_selection_ ? selection_[row] : row; }
+
+  // --- reading (logical rows) -------------------------------------------------------------
+  bool IsNull(size_t row, size_t col) const { return column(col).IsNull(physical_row(row)); }
+  // int64 and timestamp fields.
+  int64_t GetInt64(size_t row, size_t col) const { return Fixed<int64_t>(row, col); }
+  // int32 and date (days since epoch) fields.
+  int32_t GetInt32(size_t row, size_t col) const { return Fixed<int32_t>(row, col); }
+  double GetDouble(size_t row, size_t col) const { return Fixed<double>(row, col); }
+  bool GetBool(size_t row, size_t col) const { return column(col).GetBool(physical_row(row)); }
+  // string and bytes fields.
   std::string_view GetString(size_t row, size_t col) const {
-    StringRef r = value(row, col).str;
-    return std::string_view(arena_.data() + r.offset, r.length);
+    return column(col).GetString(physical_row(row));
   }
-  int64_t timestamp(size_t row) const { return timestamps_[row]; }
+  int64_t timestamp(size_t row) const { return timestamps()[physical_row(row)]; }
 
-  // --- writing --------------------------------------------------------------------------
-  // Appends a row with all fields zero; returns its index. Set fields with the setters.
+  // --- writing (physical rows of an owned batch) ------------------------------------------
+  // Appends a row with every field valid and zero/false/empty; returns its index.
   size_t AppendRow(int64_t timestamp = kNoTimestamp) {
     timestamps_.push_back(timestamp);
-    values_.resize(values_.size() + num_fields(), Value{.i64 = 0});
+    for (Column& c : columns_) c.AppendDefault();
     return timestamps_.size() - 1;
   }
-  void SetInt64(size_t row, size_t col, int64_t v) { mut(row, col).i64 = v; }
-  void SetDouble(size_t row, size_t col, double v) { mut(row, col).f64 = v; }
-  void SetBool(size_t row, size_t col, bool v) {
-    mut(row, col).i64 = 0;
-    mut(row, col).b = v;
-  }
-  // Copies `s` into this batch's arena.
+  void SetInt64(size_t row, size_t col, int64_t v) { columns_[col].Set<int64_t>(row, v); }
+  void SetInt32(size_t row, size_t col, int32_t v) { columns_[col].Set<int32_t>(row, v); }
+  void SetDouble(size_t row, size_t col, double v) { columns_[col].Set<double>(row, v); }
+  void SetBool(size_t row, size_t col, bool v) { columns_[col].SetBool(row, v); }
+  // string and bytes fields; `row` must be the last row. Copies `s` into the column.
   void SetString(size_t row, size_t col, std::string_view s) {
-    mut(row, col).str = StringRef{static_cast<uint32_t>(arena_.size()),
-                                  static_cast<uint32_t>(s.size())};
-    arena_.append(s);
+    (void)row;
+    columns_[col].SetLastString(s);
   }
+  void SetNull(size_t row, size_t col) { columns_[col].SetNull(row); }
   void SetTimestamp(size_t row, int64_t ts) { timestamps_[row] = ts; }
-  // Copies field `src_col` of `src` row `src_row` into field `col` of row `row` here (same type).
+  // Copies field `src_col` of `src` logical row `src_row` into field `col` of row `row` here
+  // (same type; string/bytes only into the last row), null or not.
   void CopyField(size_t row, size_t col, const RecordBatch& src, size_t src_row, size_t src_col);
-  // Appends a copy of `src`'s row `row`; both batches must have equal schemas.
+  // Appends a copy of `src`'s logical row `row`; both batches must have equal schemas.
   void AppendRowFrom(const RecordBatch& src, size_t row);
+  // Replaces the content with a copy of `src`'s logical rows (equal schemas); no selection.
+  void AssignFrom(const RecordBatch& src);
   // Drops the last row (used when a row under construction turns out to be bad).
   void PopRow();
+  // Removes all rows and the selection; keeps allocated capacity. A view becomes owned.
+  void Clear();
 
-  // Removes all rows; keeps allocated capacity.
-  void Clear() {
-    values_.clear();
-    timestamps_.clear();
-    arena_.clear();
+  // --- selection and views ----------------------------------------------------------------
+  // Makes this batch a view of `base`'s columns with an empty selection; add rows with
+  // Select(). Viewing a view views its base.
+  void ResetAsView(const RecordBatch& base);
+  // Adds `base` logical row `row` of the viewed batch to the selection (views only).
+  void SelectRowOf(const RecordBatch& base, size_t row) {
+    selection_.push_back(static_cast<uint32_t>(base.physical_row(row)));
   }
-  // Approximate payload size in bytes (values + timestamps + strings).
-  size_t ByteSize() const {
-    return values_.size() * sizeof(Value) + timestamps_.size() * 8 + arena_.size();
-  }
+  // True if this view selects every row of its base in order (nothing was filtered out).
+  bool SelectsAll() const { return selection_.size() == num_physical_rows(); }
 
-  // --- serialisation --------------------------------------------------------------------
+  // --- bulk building (owned batches) ----------------------------------------------------
+  // Append values straight to each column (Column::Append, AppendString, AppendNull) and one
+  // timestamp per row; every column and the timestamps must reach the same length before the
+  // batch is read or emitted.
+  Column& mutable_column(size_t col) { return columns_[col]; }
+  void AppendTimestamp(int64_t ts) { timestamps_.push_back(ts); }
+
+  // Approximate payload size in bytes (column buffers + timestamps), physical.
+  size_t ByteSize() const;
+
+  // --- serialisation (record_batch_wire.cc) -------------------------------------------------
   void SerializeTo(std::string* out) const;
-  // Replaces this batch's rows with the serialised ones. DataLoss on a malformed buffer.
+  // Replaces this batch's rows with the serialised ones. DataLoss naming the problem on a
+  // wrong magic or version, a column count or type that differs from the schema, or any
+  // buffer size or string offset inconsistent with the header; the batch is then empty.
   absl::Status DeserializeFrom(std::string_view bytes);
 
   // Human-readable row, "a,b,c" with CSV quoting as needed (used by print sink and tests).
   std::string RowToString(size_t row) const;
-  // Appends the row as one CSV line (RFC 4180 quoting, timestamps ISO-8601, '\n' terminated).
+  // Appends the row as one CSV line (RFC 4180 quoting, timestamps ISO-8601, nulls as empty
+  // fields, '\n' terminated).
   void AppendCsvLine(size_t row, std::string* out) const;
 
  private:
-  Value& mut(size_t row, size_t col) { return values_[row * num_fields() + col]; }
+  const std::vector<Column>& columns() const { return base_ ? base_->columns_ : columns_; }
+  template <typename T>
+  T Fixed(size_t row, size_t col) const {
+    return column(col).values<T>()[physical_row(row)];
+  }
 
   SchemaPtr schema_;
-  std::vector<Value> values_;
+  std::vector<Column> columns_;
   std::vector<int64_t> timestamps_;
-  std::string arena_;
+  const RecordBatch* base_ = nullptr;  // set for a view
+  bool has_selection_ = false;
+  std::vector<uint32_t> selection_;
 };
 
-// Appends field `col` of `row` as CSV text: int64 and double in shortest round-trip form, bools
-// true/false, timestamps ISO-8601 UTC, strings quoted (RFC 4180, '"' doubled) only when they
-// contain `delimiter`, '"', '\n' or '\r'. The file sink's and the Kafka csv format's encoding.
+// Appends field `col` of logical row `row` as CSV text: int32/int64 and double in shortest
+// round-trip form, bools true/false, timestamps ISO-8601 UTC, dates YYYY-MM-DD, bytes base64,
+// strings quoted (RFC 4180, '"' doubled) only when they contain `delimiter`, '"', '\n' or '\r'
+// (or are empty, so that an empty string differs from a null); a null appends nothing. The file
+// sink's and the Kafka csv format's encoding.
 void AppendCsvValue(const RecordBatch& b, size_t row, size_t col, std::string* out,
                     char delimiter = ',');
 

@@ -118,6 +118,22 @@ void AppendTimestamp(int64_t ms, std::string* out) {
   out->append(buf, static_cast<size_t>(n));
 }
 
+std::optional<int32_t> ParseDate(std::string_view s) {
+  if (s.size() != 10) return std::nullopt;
+  std::optional<int64_t> ms = ParseTimestamp(s);
+  if (!ms) return std::nullopt;
+  return static_cast<int32_t>(*ms / kMillisPerDay - (*ms % kMillisPerDay < 0 ? 1 : 0));
+}
+
+void AppendDate(int32_t days, std::string* out) {
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  out->append(buf, static_cast<size_t>(n));
+}
+
 std::string FormatTimestamp(int64_t ms) {
   std::string s;
   AppendTimestamp(ms, &s);

@@ -18,4 +18,10 @@ std::optional<int64_t> ParseTimestamp(std::string_view text);
 void AppendTimestamp(int64_t epoch_ms, std::string* out);
 std::string FormatTimestamp(int64_t epoch_ms);
 
+// Dates: "YYYY-MM-DD" <-> days since 1970-01-01 (Arrow date32). ParseDate accepts exactly that
+// form with a valid day of month.
+std::optional<int32_t> ParseDate(std::string_view text);
+void AppendDate(int32_t epoch_days, std::string* out);
+inline constexpr int64_t kMillisPerDay = 86'400'000;
+
 }  // namespace sluice::core

@@ -11,6 +11,9 @@ std::string_view TypeName(Type t) {
     case Type::kString: return "string";
     case Type::kBool: return "bool";
     case Type::kTimestamp: return "timestamp";
+    case Type::kInt32: return "int32";
+    case Type::kDate: return "date";
+    case Type::kBytes: return "bytes";
   }
   return "?";
 }
@@ -21,6 +24,9 @@ std::optional<Type> ParseTypeName(std::string_view n) {
   if (n == "string" || n == "str" || n == "varchar") return Type::kString;
   if (n == "bool" || n == "boolean") return Type::kBool;
   if (n == "timestamp") return Type::kTimestamp;
+  if (n == "int32" || n == "integer") return Type::kInt32;
+  if (n == "date") return Type::kDate;
+  if (n == "bytes" || n == "binary" || n == "varbinary") return Type::kBytes;
   return std::nullopt;
 }
 

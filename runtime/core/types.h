@@ -2,8 +2,11 @@
 // Record data model. A record is a row of typed fields described by a Schema; rows travel in
 // RecordBatch buffers (record_batch.h), never one by one.
 //
-// Types: int64, double, string (UTF-8 bytes), bool, timestamp (ms since the Unix epoch, UTC).
-// There are no nulls in v1: a CSV field that does not parse as its type is a bad record.
+// Types (the physical layout of each in a batch column is Arrow's, see column.h):
+//   bool, int32, int64, double (IEEE float64), timestamp (int64 ms since the Unix epoch, UTC,
+//   Arrow timestamp[ms]), date (int32 days since 1970-01-01, Arrow date32), string (UTF-8
+//   bytes, Arrow utf8), bytes (arbitrary bytes, Arrow binary).
+// Every type is nullable: each column has a validity bitmap (see column.h).
 
 #include <cstdint>
 #include <memory>
@@ -16,29 +19,44 @@
 
 namespace sluice::core {
 
-enum class Type : uint8_t { kInt64 = 0, kDouble = 1, kString = 2, kBool = 3, kTimestamp = 4 };
+// The numeric values are part of the wire format (record_batch.h); never renumber.
+enum class Type : uint8_t {
+  kInt64 = 0,
+  kDouble = 1,
+  kString = 2,
+  kBool = 3,
+  kTimestamp = 4,
+  kInt32 = 5,
+  kDate = 6,
+  kBytes = 7,
+};
+inline constexpr uint8_t kMaxTypeValue = 7;
 
-// "int64", "double", "string", "bool", "timestamp": the names used in job specs.
+// "int64", "double", "string", "bool", "timestamp", "int32", "date", "bytes": the names used in
+// job specs.
 std::string_view TypeName(Type t);
-// Parses a type name as written in a job spec (also accepts "long", "int", "float", "boolean").
+// Parses a type name as written in a job spec. Aliases: long, bigint, int (int64: "int" meant
+// int64 before int32 existed, so it keeps that meaning); integer (int32); float, float64
+// (double); str, varchar (string); boolean (bool); binary, varbinary (bytes).
 std::optional<Type> ParseTypeName(std::string_view name);
 inline bool IsNumeric(Type t) { return t == Type::kInt64 || t == Type::kDouble; }
-
-// A string inside a RecordBatch's arena: byte offset and length.
-struct StringRef {
-  uint32_t offset;
-  uint32_t length;
-};
-
-// One field value as stored in a batch: 8 bytes, interpreted through the schema's type.
-// POD so a batch's value array can be copied and serialised with memcpy.
-union Value {
-  int64_t i64;  // kInt64 and kTimestamp
-  double f64;   // kDouble
-  bool b;       // kBool
-  StringRef str;  // kString, relative to the owning batch's arena
-};
-static_assert(sizeof(Value) == 8);
+// string and bytes: offsets + data buffers. All others are fixed width.
+inline bool IsVariableWidth(Type t) { return t == Type::kString || t == Type::kBytes; }
+// Bytes per value in a column's values buffer: 4 (int32, date), 8 (int64, timestamp, double),
+// 0 for bool (one bit per value) and 4 for string/bytes (an int32 offset per value, plus one).
+inline size_t ValueWidth(Type t) {
+  switch (t) {
+    case Type::kInt32:
+    case Type::kDate:
+    case Type::kString:
+    case Type::kBytes: return 4;
+    case Type::kInt64:
+    case Type::kTimestamp:
+    case Type::kDouble: return 8;
+    case Type::kBool: return 0;
+  }
+  return 8;
+}
 
 struct Field {
   std::string name;

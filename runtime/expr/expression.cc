@@ -73,7 +73,10 @@ void AppendText(Type t, const Datum& d, std::string* out) {
     }
     case Type::kBool: out->append(d.b ? "true" : "false"); break;
     case Type::kTimestamp: core::AppendTimestamp(d.i64, out); break;
-    case Type::kString: out->append(d.s); break;
+    case Type::kString:
+    case Type::kBytes: out->append(d.s); break;
+    case Type::kInt32:
+    case Type::kDate: break;  // never an evaluated type (EvaluatedType)
   }
 }
 
@@ -152,23 +155,58 @@ size_t Utf8Offset(std::string_view s, int64_t cp) {
 
 // ---- leaves ----------------------------------------------------------------------------------
 
+// The type a field of type `t` has inside expressions.
+Type EvaluatedType(Type t) {
+  switch (t) {
+    case Type::kInt32: return Type::kInt64;
+    case Type::kDate: return Type::kTimestamp;
+    case Type::kBytes: return Type::kString;
+    default: return t;
+  }
+}
+
 class FieldNode final : public Node {
  public:
   FieldNode(size_t col, Type t, int begin, int end)
-      : Node(t, begin, end, Kind::kField), col_(col) {}
+      : Node(EvaluatedType(t), begin, end, Kind::kField), col_(col), field_type_(t) {}
   absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) override {
-    switch (type()) {
-      case Type::kString: out->s = b.GetString(row, col_); break;
+    out->null = b.IsNull(row, col_);
+    if (out->null) return absl::OkStatus();
+    switch (field_type_) {
+      case Type::kString:
+      case Type::kBytes: out->s = b.GetString(row, col_); break;
       case Type::kBool: out->b = b.GetBool(row, col_); break;
       case Type::kDouble: out->f64 = b.GetDouble(row, col_); break;
-      default: out->i64 = b.GetInt64(row, col_); break;
+      case Type::kInt32: out->i64 = b.GetInt32(row, col_); break;
+      case Type::kDate: out->i64 = int64_t{b.GetInt32(row, col_)} * kMsPerDay; break;
+      case Type::kInt64:
+      case Type::kTimestamp: out->i64 = b.GetInt64(row, col_); break;
     }
     return absl::OkStatus();
   }
   size_t col() const { return col_; }
+  Type field_type() const { return field_type_; }
 
  private:
   size_t col_;
+  Type field_type_;
+};
+
+class IsNullNode final : public Node {
+ public:
+  IsNullNode(bool negated, std::unique_ptr<Node> a, int end)
+      : Node(Type::kBool, a->begin(), end), negated_(negated), a_(std::move(a)) {}
+  absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) override {
+    RETURN_IF_ERROR(a_->Eval(b, row, &value_));
+    out->b = value_.null != negated_;
+    out->null = false;
+    return absl::OkStatus();
+  }
+
+ private:
+  bool negated_;
+  std::unique_ptr<Node> a_;
+  Datum value_;
 };
 
 class LiteralNode final : public Node {
@@ -196,6 +234,7 @@ class NegNode final : public Node {
       : Node(a->type(), begin, a->end()), a_(std::move(a)) {}
   absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) override {
     RETURN_IF_ERROR(a_->Eval(b, row, out));
+    if (out->null) return absl::OkStatus();
     if (type() == Type::kDouble) {
       out->f64 = -out->f64;
     } else {
@@ -228,9 +267,16 @@ class LogicNode final : public Node {
       : Node(Type::kBool, l->begin(), r->end()),
         is_and_(is_and), l_(std::move(l)), r_(std::move(r)) {}
   absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) override {
+    // Three-valued: a false operand decides `and`, a true one decides `or`; otherwise the
+    // result is null if either operand is null.
     RETURN_IF_ERROR(l_->Eval(b, row, out));
-    if (out->b != is_and_) return absl::OkStatus();  // short-circuit
-    return r_->Eval(b, row, out);
+    if (!out->null && out->b != is_and_) return absl::OkStatus();  // short-circuit
+    const bool left_null = out->null;
+    RETURN_IF_ERROR(r_->Eval(b, row, out));
+    if (!out->null && out->b != is_and_) return absl::OkStatus();
+    out->null = out->null || left_null;
+    out->b = is_and_;
+    return absl::OkStatus();
   }
 
  private:
@@ -248,6 +294,10 @@ class ArithNode final : public Node {
     Datum rv;
     RETURN_IF_ERROR(l_->Eval(b, row, out));
     RETURN_IF_ERROR(r_->Eval(b, row, &rv));
+    if (out->null || rv.null) {
+      out->null = true;
+      return absl::OkStatus();
+    }
     if (type() == Type::kDouble) {
       double x = AsDouble(l_->type(), *out), y = AsDouble(r_->type(), rv);
       switch (op_) {
@@ -306,6 +356,8 @@ class CompareNode final : public Node {
     Datum x, y;
     RETURN_IF_ERROR(l_->Eval(b, row, &x));
     RETURN_IF_ERROR(r_->Eval(b, row, &y));
+    out->null = x.null || y.null;
+    if (out->null) return absl::OkStatus();
     switch (mode_) {
       case Mode::kInt: out->b = Compare(op_, x.i64, y.i64); break;
       case Mode::kDouble:
@@ -328,7 +380,7 @@ class CompareNode final : public Node {
 enum class Fn {
   kAbs, kRound, kFloor, kCeil, kSqrt, kLower, kUpper, kLength, kConcat, kSubstr, kIf,
   kToString, kToInt, kToDouble, kToTimestamp, kYear, kMonth, kDay, kHour, kMinute, kSecond,
-  kDayOfWeek, kStartsWith, kEndsWith, kContains,
+  kDayOfWeek, kStartsWith, kEndsWith, kContains, kCoalesce,
 };
 
 struct FnSpec {
@@ -341,6 +393,7 @@ struct FnSpec {
 constexpr FnSpec kFunctions[] = {
     {"abs", Fn::kAbs, 1, 1},
     {"ceil", Fn::kCeil, 1, 1},
+    {"coalesce", Fn::kCoalesce, 1, -1},
     {"concat", Fn::kConcat, 1, -1},
     {"contains", Fn::kContains, 2, 2},
     {"day", Fn::kDay, 1, 1},
@@ -374,14 +427,24 @@ class FuncNode final : public Node {
   absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) override {
     if (fn_ == Fn::kIf) {
       RETURN_IF_ERROR(args_[0]->Eval(b, row, &vals_[0]));
-      Node* branch = vals_[0].b ? args_[1].get() : args_[2].get();
-      RETURN_IF_ERROR(branch->Eval(b, row, out));
-      if (type() == Type::kDouble && branch->type() == Type::kInt64) {
-        out->f64 = static_cast<double>(out->i64);
+      Node* branch = vals_[0].b && !vals_[0].null ? args_[1].get() : args_[2].get();
+      return EvalWidened(*branch, b, row, out);
+    }
+    if (fn_ == Fn::kCoalesce) {
+      for (const auto& arg : args_) {
+        RETURN_IF_ERROR(EvalWidened(*arg, b, row, out));
+        if (!out->null) break;
       }
       return absl::OkStatus();
     }
-    for (size_t i = 0; i < args_.size(); ++i) RETURN_IF_ERROR(args_[i]->Eval(b, row, &vals_[i]));
+    for (size_t i = 0; i < args_.size(); ++i) {
+      RETURN_IF_ERROR(args_[i]->Eval(b, row, &vals_[i]));
+      if (vals_[i].null) {
+        out->null = true;
+        return absl::OkStatus();
+      }
+    }
+    out->null = false;
     const Datum& a = vals_[0];
     const Type at = args_[0]->type();
     switch (fn_) {
@@ -464,12 +527,22 @@ class FuncNode final : public Node {
       case Fn::kStartsWith: out->b = a.s.starts_with(vals_[1].s); break;
       case Fn::kEndsWith: out->b = a.s.ends_with(vals_[1].s); break;
       case Fn::kContains: out->b = a.s.find(vals_[1].s) != std::string_view::npos; break;
-      case Fn::kIf: break;  // handled above
+      case Fn::kIf:
+      case Fn::kCoalesce: break;  // handled above
     }
     return absl::OkStatus();
   }
 
  private:
+  // Evaluates `n` into *out, widening an int64 value when this function's type is double.
+  absl::Status EvalWidened(Node& n, const RecordBatch& b, size_t row, Datum* out) {
+    RETURN_IF_ERROR(n.Eval(b, row, out));
+    if (!out->null && type() == Type::kDouble && n.type() == Type::kInt64) {
+      out->f64 = static_cast<double>(out->i64);
+    }
+    return absl::OkStatus();
+  }
+
   static absl::Status ToInt(Type at, const Datum& a, Datum* out) {
     switch (at) {
       case Type::kDouble: out->i64 = JavaDoubleToLong(a.f64); break;
@@ -741,6 +814,18 @@ class Parser {
 
   absl::StatusOr<std::unique_ptr<Node>> ParseComparison() {
     ASSIGN_OR_RETURN(auto l, ParseAdditive());
+    if (IsKeyword(Peek(), "is")) {
+      const Token is = Next();
+      const bool negated = IsKeyword(Peek(), "not");
+      if (negated) Next();
+      if (!IsKeyword(Peek(), "null")) {
+        return Fail(Peek().offset, InvalidArgumentF("expected 'null' after '{}' but found {}",
+                                                    negated ? "is not" : "is", Describe(Peek())));
+      }
+      const Token null_kw = Next();
+      return std::unique_ptr<Node>(
+          std::make_unique<IsNullNode>(negated, std::move(l), null_kw.end));
+    }
     static constexpr std::pair<std::string_view, CmpOp> kOps[] = {
         {"=", CmpOp::kEq}, {"==", CmpOp::kEq}, {"!=", CmpOp::kNe}, {"<>", CmpOp::kNe},
         {"<", CmpOp::kLt}, {"<=", CmpOp::kLe}, {">", CmpOp::kGt}, {">=", CmpOp::kGe}};
@@ -1124,6 +1209,22 @@ class Parser {
                                      "type but found {} and {}",
                                      Describe(*args[1]), Describe(*args[2])));
       }
+      case Fn::kCoalesce: {
+        Type t = args[0]->type();
+        for (size_t i = 1; i < args.size(); ++i) {
+          const Type a = args[i]->type();
+          if (a == t) continue;
+          if (IsNumeric(a) && IsNumeric(t)) {
+            t = Type::kDouble;
+            continue;
+          }
+          return Fail(args[i]->begin(),
+                      InvalidArgumentF("type mismatch: function 'coalesce' needs arguments of "
+                                       "one type but found {} and {}",
+                                       Describe(*args[0]), Describe(*args[i])));
+        }
+        return t;
+      }
       case Fn::kToInt: return Type::kInt64;
       case Fn::kToDouble: return Type::kDouble;
       case Fn::kToTimestamp:
@@ -1167,7 +1268,9 @@ Expression::Expression(std::string text, std::unique_ptr<Node> root,
                        std::vector<std::string> fields)
     : text_(std::move(text)),
       root_(std::move(root)),
-      type_(root_->type()),
+      type_(root_->kind() == Node::Kind::kField
+                ? static_cast<const FieldNode&>(*root_).field_type()
+                : root_->type()),
       referenced_fields_(std::move(fields)) {}
 
 Expression::~Expression() = default;
@@ -1220,7 +1323,7 @@ absl::StatusOr<Datum> Expression::Eval(const RecordBatch& batch, size_t row) {
   Datum d;
   absl::Status s = root_->Eval(batch, row, &d);
   if (!s.ok()) [[unlikely]] return RuntimeError(s);
-  d.type = type_;
+  d.type = root_->type();
   return d;
 }
 
@@ -1231,7 +1334,7 @@ absl::StatusOr<bool> Expression::EvalBool(const RecordBatch& batch, size_t row) 
   Datum d;
   absl::Status s = root_->Eval(batch, row, &d);
   if (!s.ok()) [[unlikely]] return RuntimeError(s);
-  return d.b;
+  return d.b && !d.null;
 }
 
 absl::Status Expression::EvalInto(const RecordBatch& batch, size_t row, RecordBatch* out,
@@ -1242,16 +1345,29 @@ absl::Status Expression::EvalInto(const RecordBatch& batch, size_t row, RecordBa
                             TypeName(type_), text_, TypeName(ot),
                             out->schema().field(out_col).name);
   }
+  if (ot == type_ && root_->kind() == Node::Kind::kField) {
+    out->CopyField(out_row, out_col, batch, row, static_cast<const FieldNode&>(*root_).col());
+    return absl::OkStatus();
+  }
   Datum d;
   absl::Status s = root_->Eval(batch, row, &d);
   if (!s.ok()) [[unlikely]] return RuntimeError(s);
+  if (d.null) {
+    out->SetNull(out_row, out_col);
+    return absl::OkStatus();
+  }
+  const Type et = root_->type();
   switch (ot) {
-    case Type::kString: out->SetString(out_row, out_col, d.s); break;
+    case Type::kString:
+    case Type::kBytes: out->SetString(out_row, out_col, d.s); break;
     case Type::kBool: out->SetBool(out_row, out_col, d.b); break;
     case Type::kDouble:
-      out->SetDouble(out_row, out_col, type_ == Type::kInt64 ? static_cast<double>(d.i64) : d.f64);
+      out->SetDouble(out_row, out_col, et == Type::kInt64 ? static_cast<double>(d.i64) : d.f64);
       break;
-    default: out->SetInt64(out_row, out_col, d.i64); break;
+    case Type::kInt32:
+    case Type::kDate: return InvalidArgumentF("'{}' cannot be stored as {}", text_, TypeName(ot));
+    case Type::kInt64:
+    case Type::kTimestamp: out->SetInt64(out_row, out_col, d.i64); break;
   }
   return absl::OkStatus();
 }

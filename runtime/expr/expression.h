@@ -19,7 +19,17 @@
 //                 HOUR, DAY, plural accepted) | INTERVAL '5 min' (Flink duration notation)
 // Keywords and function names are case-insensitive; field names are case-sensitive.
 //
-// Typing (checked at compile time; there are no nulls and no implicit string conversions):
+// Nulls (SQL three-valued logic): any operator or function with a null operand is null, except
+//   `a and b` (false if either is false, else null if either is null), `a or b` (true if either
+//   is true, else null if either is null), `x is null`, `x is not null` (never null),
+//   coalesce(a, b, ...) (the first non-null argument) and if(c, a, b) (a null condition picks
+//   b, as CASE WHEN). A filter keeps a row only if its predicate is true (null drops it); a map
+//   output that evaluates to null is a null field.
+//   Grammar addition: comparison := additive 'is' ['not'] 'null'.
+// Field types int32 and date read as int64 and timestamp (midnight UTC) inside expressions,
+//   bytes as string; a plain field reference keeps the field's type.
+//
+// Typing (checked at compile time; no implicit string conversions):
 //   - arithmetic: int64 op int64 -> int64 (wraps on overflow and truncates division, as Java
 //     long does; / or % by zero is a runtime error); double involved -> double (IEEE: x/0.0 is
 //     inf). timestamp +/- int64 (ms) -> timestamp, int64 + timestamp -> timestamp,
@@ -32,7 +42,8 @@
 //   upper, length (code points), concat(a, b, ...) (any types, formatted as to_string),
 //   substr(s, start1[, len]) (code points), if(cond, a, b), to_string, to_int, to_double,
 //   to_timestamp, year, month, day, hour, minute, second, day_of_week (1 = Sunday .. 7 =
-//   Saturday, as Flink's DAYOFWEEK), starts_with, ends_with, contains.
+//   Saturday, as Flink's DAYOFWEEK), starts_with, ends_with, contains, coalesce(a, b, ...)
+//   (arguments of one type, or int64 and double mixed -> double).
 //
 // Thread safety: an Expression is not thread-safe (nodes own scratch buffers); each task
 // compiles its own. Evaluation of numeric/bool expressions does not allocate; string functions
@@ -61,6 +72,7 @@ struct Datum {
     bool b;       // kBool
   };
   std::string_view s;  // kString
+  bool null = false;   // SQL NULL; the value fields are then meaningless
   Datum() : i64(0) {}
 };
 
@@ -98,10 +110,11 @@ class Expression {
   // The input field index if the whole expression is a plain field reference.
   std::optional<size_t> AsFieldReference() const;
 
-  // Evaluates on row `row` of `batch` (schema equal to the compiled-against one).
-  // Requires type() == kBool. Runtime errors: InvalidArgument naming the expression text.
+  // Evaluates on row `row` of `batch` (schema equal to the compiled-against one). Null is
+  // false. Requires type() == kBool. Runtime errors: InvalidArgument naming the expression.
   absl::StatusOr<bool> EvalBool(const core::RecordBatch& batch, size_t row);
-  // Evaluates and returns the raw datum (valid until the next evaluation).
+  // Evaluates and returns the raw datum (valid until the next evaluation). Its type is the
+  // expression's type as evaluated: int32 and date field references give int64 and timestamp.
   absl::StatusOr<Datum> Eval(const core::RecordBatch& batch, size_t row);
   // Evaluates and stores the result into field `out_col` of row `out_row` of `out`. The field
   // type must equal type(), except that an int64 result may be stored into a double field

@@ -5,6 +5,7 @@
 #include <optional>
 #include <system_error>
 
+#include "absl/strings/escaping.h"
 #include "fmt/format.h"
 #include "runtime/core/time_format.h"
 
@@ -50,7 +51,7 @@ bool SplitFields(std::string_view line, char delim, std::vector<RawField>* out,
           j = k + 2;
           continue;
         }
-        out->push_back({line.substr(i + 1, k - i - 1), escaped});
+        out->push_back({line.substr(i + 1, k - i - 1), escaped, true});
         i = k + 1;
         break;
       }
@@ -67,11 +68,11 @@ bool SplitFields(std::string_view line, char delim, std::vector<RawField>* out,
     }
     const void* d = i < n ? std::memchr(data + i, delim, n - i) : nullptr;
     if (d == nullptr) {
-      out->push_back({line.substr(i), false});
+      out->push_back({line.substr(i), false, false});
       return true;
     }
     size_t k = static_cast<const char*>(d) - data;
-    out->push_back({line.substr(i, k - i), false});
+    out->push_back({line.substr(i, k - i), false, false});
     i = k + 1;
   }
 }
@@ -87,6 +88,12 @@ std::string_view Unescape(const RawField& f, std::string* scratch) {
 }
 
 bool ParseInt64(std::string_view s, int64_t* v) {
+  s = StripPlus(s);
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+bool ParseInt32(std::string_view s, int32_t* v) {
   s = StripPlus(s);
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
@@ -149,6 +156,26 @@ bool SetFieldFromText(core::RecordBatch* batch, size_t row, size_t col, core::Ty
       batch->SetInt64(row, col, *v);
       return true;
     }
+    case core::Type::kInt32: {
+      int32_t v = 0;
+      if (!ParseInt32(text, &v)) return false;
+      batch->SetInt32(row, col, v);
+      return true;
+    }
+    case core::Type::kDate: {
+      std::optional<int32_t> v = core::ParseDate(text);
+      if (!v.has_value()) return false;
+      batch->SetInt32(row, col, *v);
+      return true;
+    }
+    case core::Type::kBytes: {
+      std::string decoded;
+      if (!absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded)) {
+        return false;
+      }
+      batch->SetString(row, col, decoded);
+      return true;
+    }
   }
   return false;
 }
@@ -158,11 +185,14 @@ std::string BadFieldReason(const core::Field& field, size_t col, std::string_vie
                      Clip(text), ClipSuffix(text), core::TypeName(field.type),
                      field.type == core::Type::kTimestamp
                          ? " (expected ISO-8601, e.g. 2001-01-01T00:01:00Z)"
-                         : "");
+                     : field.type == core::Type::kDate  ? " (expected YYYY-MM-DD)"
+                     : field.type == core::Type::kBytes ? " (expected base64)"
+                                                        : "");
 }
 
 bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
-                  std::vector<RawField>* fields, std::string* scratch, std::string* reason) {
+                  std::vector<RawField>* fields, std::string* scratch, std::string* reason,
+                  const std::optional<std::string>& null_literal) {
   if (!SplitFields(line, delim, fields, reason)) return false;
   const core::Schema& schema = batch->schema();
   if (fields->size() != schema.num_fields()) {
@@ -171,7 +201,12 @@ bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
   }
   size_t row = batch->AppendRow();
   for (size_t c = 0; c < fields->size(); ++c) {
-    std::string_view text = Unescape((*fields)[c], scratch);
+    const RawField& raw = (*fields)[c];
+    if (null_literal.has_value() && !raw.quoted && raw.text == *null_literal) {
+      batch->SetNull(row, c);
+      continue;
+    }
+    std::string_view text = Unescape(raw, scratch);
     const core::Field& field = schema.field(c);
     if (!SetFieldFromText(batch, row, c, field.type, text)) {
       batch->PopRow();

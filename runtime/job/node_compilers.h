@@ -34,6 +34,9 @@ struct CompiledSource {
 };
 absl::StatusOr<CompiledSource> CompileSource(const SpecReader& r, const YAML::Node& node,
                                              const NodeDefaults& defaults);
+// `source: {type: nexmark}` into *v (nexmark_source_compiler.cc); called by CompileSource.
+absl::Status CompileNexmarkSource(const SpecReader& r, const NodeDefaults& defaults,
+                                  const YAML::Node& node, graph::StreamNode* v);
 
 // A sink node consuming records of `input`.
 absl::StatusOr<graph::StreamNode> CompileSink(const SpecReader& r, const YAML::Node& node,

@@ -149,8 +149,13 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
     n.op = [schema]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
       return connectors::MakePrintSink(schema);
     };
+  } else if (type == "blackhole") {
+    n.op = [schema]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+      return connectors::MakeBlackholeSink(schema);
+    };
   } else {
-    return r_.Error(node["type"], "sink: unknown type '{}' (expected: file, print, kafka)", type);
+    return r_.Error(node["type"],
+                    "sink: unknown type '{}' (expected: file, print, kafka, blackhole)", type);
   }
   return n;
 }

@@ -187,7 +187,25 @@ absl::StatusOr<connectors::DatagenField> SourceCompiler::CompileDatagenField(
       }
       return f;
     }
-    case core::Type::kString: {
+    case core::Type::kInt32:
+    case core::Type::kDate: {  // min/max: integers (days for a date), clamped to int32
+      RETURN_IF_ERROR(r_.CheckKeys(spec, what, {"kind", "min", "max"}));
+      f.min = INT32_MIN;
+      f.max = INT32_MAX;
+      if (spec["min"]) {
+        ASSIGN_OR_RETURN(f.min, r_.GetInt64(spec, what, "min", core::Type::kInt64));
+      }
+      if (spec["max"]) {
+        ASSIGN_OR_RETURN(f.max, r_.GetInt64(spec, what, "max", core::Type::kInt64));
+      }
+      if (std::max<int64_t>(f.min, INT32_MIN) > std::min<int64_t>(f.max, INT32_MAX)) {
+        return r_.Error(spec["min"] ? spec["min"] : spec["max"],
+                        "{}: min {} and max {} leave no {} value", what, f.min, f.max, type_name);
+      }
+      return f;
+    }
+    case core::Type::kString:
+    case core::Type::kBytes: {
       RETURN_IF_ERROR(r_.CheckKeys(spec, what, {"kind", "length"}));
       if (YAML::Node n = spec["length"]) {
         ASSIGN_OR_RETURN(f.length, r_.GetInt64(spec, what, "length", type));
@@ -286,7 +304,8 @@ absl::Status SourceCompiler::CompileKafkaSource(const YAML::Node& node, graph::S
   const char* what = "source";
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "bootstrap-servers", "topic", "topics",
-                             "pattern", "format", "delimiter", "schema", "event-time",
+                             "pattern", "format", "delimiter", "null-literal", "schema",
+                             "event-time",
                              "idle-timeout", "starting-offsets", "starting-timestamp", "stop-at",
                              "bad-records", "batch-size", "partition-discovery-interval",
                              "commit-offsets-on-checkpoint", "properties", "parallelism",
@@ -324,6 +343,8 @@ absl::Status SourceCompiler::CompileKafkaSource(const YAML::Node& node, graph::S
   ASSIGN_OR_RETURN(std::string delim, r_.GetString(node, what, "delimiter", false, ","));
   if (delim.size() != 1) return r_.Error(node["delimiter"], "source: 'delimiter' must be one character");
   opts.format.csv_delimiter = delim[0];
+  ASSIGN_OR_RETURN(opts.format.csv_null_literal,
+                   r_.GetString(node, what, "null-literal", false, ""));
   ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
   if (YAML::Node et = node["event-time"]) {
     if (et.IsMap() && et["field"] && et["field"].IsScalar() && et["field"].Scalar() == "kafka-timestamp") {
@@ -432,17 +453,20 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
     const std::string& type = node["type"].Scalar();
     if (type == "datagen") return CompileDatagenSource(node, v);
     if (type == "kafka") return CompileKafkaSource(node, v);
+    if (type == "nexmark") return CompileNexmarkSource(r_, d_, node, v);
     if (type != "file") {
-      return r_.Error(node["type"], "source: unknown type '{}' (expected: file, datagen, kafka)",
-                   type);
+      return r_.Error(node["type"],
+                      "source: unknown type '{}' (expected: file, datagen, kafka, nexmark)", type);
     }
   }
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
-                             "schema", "event-time", "parallelism", "batch-size", "rate"}));
+                             "null-literal", "schema", "event-time", "parallelism", "batch-size",
+                             "rate"}));
   ASSIGN_OR_RETURN(std::string type, r_.GetString(node, "source", "type", true));
   if (type != "file") {
-    return r_.Error(node["type"], "source: unknown type '{}' (expected: file, datagen, kafka)", type);
+    return r_.Error(node["type"],
+                    "source: unknown type '{}' (expected: file, datagen, kafka, nexmark)", type);
   }
   ASSIGN_OR_RETURN(std::string format, r_.GetString(node, "source", "format", false, "csv"));
   if (format != "csv") return r_.Error(node["format"], "source: unknown format '{}' (expected: csv)", format);
@@ -462,6 +486,7 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   ASSIGN_OR_RETURN(std::string delim, r_.GetString(node, "source", "delimiter", false, ","));
   if (delim.size() != 1) return r_.Error(node["delimiter"], "source: 'delimiter' must be one character");
   opts.delimiter = delim[0];
+  ASSIGN_OR_RETURN(opts.null_literal, r_.GetString(node, "source", "null-literal", false, ""));
   ASSIGN_OR_RETURN(int batch, r_.GetInt(node, "source", "batch-size", 1024));
   if (batch < 1) return r_.Error(node["batch-size"], "source: 'batch-size' must be at least 1");
   opts.batch_size = static_cast<size_t>(batch);
@@ -489,7 +514,9 @@ absl::StatusOr<CompiledSource> CompileSource(const SpecReader& r, const YAML::No
   out.node.max_parallelism = defaults.max_parallelism;
   out.node.num_inputs = 0;
   RETURN_IF_ERROR(SourceCompiler(r, defaults).CompileSource(node, &out.node));
-  out.has_event_time = node.IsMap() && node["event-time"].IsDefined();
+  // The nexmark source always stamps its rows with the events' dateTime.
+  out.has_event_time = node.IsMap() && (node["event-time"].IsDefined() ||
+                                        (node["type"].IsScalar() && node["type"].Scalar() == "nexmark"));
   return out;
 }
 

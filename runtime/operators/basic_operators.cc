@@ -31,35 +31,26 @@ FilterOperator::FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expr
                                bool rejected_to_side_output)
     : input_(std::move(input)),
       predicate_(std::move(predicate)),
-      rejected_to_side_output_(rejected_to_side_output),
-      out_(input_) {
+      rejected_to_side_output_(rejected_to_side_output) {
   SLUICE_CHECK(predicate_->type() == core::Type::kBool, "filter predicate '{}' is {}, not bool",
                predicate_->text(), core::TypeName(predicate_->type()));
 }
 
 absl::Status FilterOperator::ProcessBatch(const core::RecordBatch& batch, api::Output& out) {
   const size_t n = batch.num_rows();
-  selected_.clear();
-  rejected_.clear();
+  selected_.ResetAsView(batch);
+  rejected_.ResetAsView(batch);
   for (size_t r = 0; r < n; ++r) {
     absl::StatusOr<bool> keep = predicate_->EvalBool(batch, r);
     if (!keep.ok()) [[unlikely]] return InOperator(ctx_, keep.status());
-    if (*keep) selected_.push_back(static_cast<uint32_t>(r));
-    else if (rejected_to_side_output_) rejected_.push_back(static_cast<uint32_t>(r));
+    if (*keep) selected_.SelectRowOf(batch, r);
+    else if (rejected_to_side_output_) rejected_.SelectRowOf(batch, r);
   }
-  Count(ctx_, n, selected_.size());
-  if (selected_.size() == n) return out.Emit(batch);
-  if (rejected_.size() == n) return out.EmitSideOutput(1, batch);
-  if (!selected_.empty()) {
-    out_.Clear();
-    for (uint32_t r : selected_) out_.AppendRowFrom(batch, r);
-    RETURN_IF_ERROR(out.Emit(out_));
-  }
-  if (!rejected_.empty()) {
-    out_.Clear();
-    for (uint32_t r : rejected_) out_.AppendRowFrom(batch, r);
-    RETURN_IF_ERROR(out.EmitSideOutput(1, out_));
-  }
+  Count(ctx_, n, selected_.num_rows());
+  if (selected_.num_rows() == n) return out.Emit(batch);
+  if (rejected_.num_rows() == n) return out.EmitSideOutput(1, batch);
+  if (!selected_.empty()) RETURN_IF_ERROR(out.Emit(selected_));
+  if (!rejected_.empty()) RETURN_IF_ERROR(out.EmitSideOutput(1, rejected_));
   return absl::OkStatus();
 }
 

@@ -25,8 +25,10 @@
 namespace sluice::operators {
 
 // Emits the rows of each input batch for which `predicate` is true, in order, with their
-// timestamps; emits nothing for a batch without such rows. A batch whose rows all pass is
-// forwarded as is (no copy). With `rejected_to_side_output`, the other rows go to side output 1
+// timestamps; emits nothing for a batch without such rows (a null predicate drops the row). A
+// batch whose rows all pass is forwarded as is; otherwise the output is a view of the input
+// batch with a selection vector of the passing rows (record_batch.h): no row is copied. With
+// `rejected_to_side_output`, the other rows go to side output 1
 // (same schema), so one step splits a stream in two (job spec `side-output:`). Runtime errors of
 // the predicate (e.g. division by zero) fail the task with InvalidArgument naming the operator
 // and the expression. Counts records_in / records_out (main output only) in ctx_.metrics.
@@ -44,9 +46,8 @@ class FilterOperator final : public api::Operator {
   core::SchemaPtr input_;
   std::unique_ptr<expr::Expression> predicate_;
   bool rejected_to_side_output_;
-  std::vector<uint32_t> selected_;  // rows that passed, reused per batch
-  std::vector<uint32_t> rejected_;  // the others (with a side output)
-  core::RecordBatch out_;
+  core::RecordBatch selected_;  // view of the input: rows that passed, reused per batch
+  core::RecordBatch rejected_;  // view of the input: the others (with a side output)
 };
 
 // Compiles `predicate` against *input and makes a FilterOperator. InvalidArgument with the

@@ -40,8 +40,8 @@ struct ResolvedAggregate {
   Type input_type;  // meaningless for count
 };
 
-// Accumulator of one aggregate in one window: sum (int64 or double), min or max. Count and the
-// avg divisor are the window's record count, shared by all aggregates (there are no nulls).
+// Accumulator of one aggregate in one window: sum (int64 or double), min or max. count(*) is
+// the window's record count; the avg divisor is the aggregate's count of non-null inputs.
 union Accumulator {
   int64_t i64;
   double f64;
@@ -54,7 +54,13 @@ static_assert(sizeof(Accumulator) == 8);
 struct WindowContents {
   int64_t count = 0;
   absl::InlinedVector<Accumulator, 4> accs;
+  // Per aggregate: inputs that were not null (SQL aggregates skip nulls); 0 = the result is null.
+  absl::InlinedVector<int64_t, 4> valid;
 };
+
+// Marks, in the encoded accumulator count, that per-aggregate valid counts follow (state
+// written before nulls existed has none: every input counted).
+constexpr uint64_t kWithValidCounts = uint64_t{1} << 32;
 
 // A record to add to a window: row `row` of `batch`.
 struct RowRef {
@@ -65,21 +71,33 @@ struct RowRef {
 }  // namespace
 }  // namespace sluice::operators
 
-// Snapshot encoding of WindowContents: count (i64), varint accumulator count, then each
-// accumulator's 8-byte bit pattern.
+// Snapshot encoding of WindowContents: count (i64), varint (accumulator count +
+// kWithValidCounts), each accumulator's 8-byte bit pattern, then each aggregate's valid count
+// (i64). Without the kWithValidCounts flag (state of earlier releases) no valid counts follow
+// and every aggregate's is the record count.
 template <>
 struct sluice::state::Serializer<sluice::operators::WindowContents> {
   static void Write(const sluice::operators::WindowContents& w, ByteWriter& out) {
     out.WriteI64(w.count);
-    out.WriteVarint64(w.accs.size());
+    out.WriteVarint64(w.accs.size() + sluice::operators::kWithValidCounts);
     for (const sluice::operators::Accumulator& a : w.accs) out.WriteI64(a.i64);
+    for (int64_t v : w.valid) out.WriteI64(v);
   }
   static absl::Status Read(ByteReader& in, sluice::operators::WindowContents* w) {
     RETURN_IF_ERROR(in.ReadI64(&w->count));
     uint64_t n = 0;
-    RETURN_IF_ERROR(in.ReadLength(&n, in.remaining() / 8));
+    RETURN_IF_ERROR(in.ReadVarint64(&n));
+    const bool with_valid = n >= sluice::operators::kWithValidCounts;
+    if (with_valid) n -= sluice::operators::kWithValidCounts;
+    if (n > in.remaining() / (with_valid ? 16 : 8)) {
+      return absl::DataLossError("window state: more aggregates than bytes");
+    }
     w->accs.resize(n);
     for (uint64_t i = 0; i < n; ++i) RETURN_IF_ERROR(in.ReadI64(&w->accs[i].i64));
+    w->valid.assign(n, w->count);
+    if (with_valid) {
+      for (uint64_t i = 0; i < n; ++i) RETURN_IF_ERROR(in.ReadI64(&w->valid[i]));
+    }
     return absl::OkStatus();
   }
 };
@@ -110,6 +128,7 @@ class TumblingWindowAggregateOperator final : public api::Operator {
         late_rows_(std::move(input)) {
     fresh_.accs.resize(aggs_.size());
     for (Accumulator& a : fresh_.accs) a.i64 = 0;
+    fresh_.valid.assign(aggs_.size(), 0);
   }
 
   core::SchemaPtr output_schema() const override { return output_schema_; }
@@ -261,11 +280,13 @@ class TumblingWindowAggregateOperator final : public api::Operator {
   }
 
   void Accumulate(WindowContents& w, const RecordBatch& batch, size_t row) {
-    const bool first = w.count == 0;
     ++w.count;
     Accumulator* acc = w.accs.data();
     for (size_t i = 0; i < aggs_.size(); ++i) {
       const ResolvedAggregate& a = aggs_[i];
+      if (a.input_col >= 0 && batch.IsNull(row, static_cast<size_t>(a.input_col))) continue;
+      const bool first = w.valid[i] == 0;
+      ++w.valid[i];
       switch (a.kind) {
         case AggregateKind::kCount:
           break;
@@ -329,15 +350,21 @@ class TumblingWindowAggregateOperator final : public api::Operator {
           out_.SetInt64(r, col, w->count);
           break;
         case AggregateKind::kAvg:
+          if (w->valid[i] == 0) {
+            out_.SetNull(r, col);
+            break;
+          }
           out_.SetDouble(
               r, col,
               (a.input_type == Type::kDouble ? acc[i].f64 : static_cast<double>(acc[i].i64)) /
-                  static_cast<double>(w->count));
+                  static_cast<double>(w->valid[i]));
           break;
         case AggregateKind::kSum:
         case AggregateKind::kMin:
         case AggregateKind::kMax:
-          if (a.input_type == Type::kDouble) {
+          if (w->valid[i] == 0) {
+            out_.SetNull(r, col);
+          } else if (a.input_type == Type::kDouble) {
             out_.SetDouble(r, col, acc[i].f64);
           } else {
             out_.SetInt64(r, col, acc[i].i64);

@@ -34,6 +34,11 @@ std::string_view DatagenKindName(DatagenKind kind) {
 
 namespace {
 
+// The int64 min/max options of a random field, clamped to the int32 range (int32 and date).
+int64_t Int32Min(int64_t v) { return std::max<int64_t>(v, INT32_MIN); }
+int64_t Int32Max(int64_t v) { return std::min<int64_t>(v, INT32_MAX); }
+
+
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;  // SplitMix64's increment
 
 // SplitMix64's output function (Steele, Lea, Flood 2014): a bijective 64-bit mix.
@@ -319,7 +324,12 @@ class DatagenSource final : public api::Source {
             case core::Type::kDouble:
               batch_.SetDouble(r, c, static_cast<double>(v));
               break;
-            case core::Type::kString: {
+            case core::Type::kInt32:
+            case core::Type::kDate:  // ValidateDatagenOptions keeps the sequence in range
+              batch_.SetInt32(r, c, static_cast<int32_t>(v));
+              break;
+            case core::Type::kString:
+            case core::Type::kBytes: {
               char buf[24];
               auto res = std::to_chars(buf, buf + sizeof(buf), v);
               batch_.SetString(r, c, std::string_view(buf, res.ptr - buf));
@@ -351,7 +361,13 @@ class DatagenSource final : public api::Source {
               batch_.SetBool(r, c, (bits >> 63) != 0);
               break;
             case core::Type::kString:
+            case core::Type::kBytes:
               batch_.SetString(r, c, RandomHex(bits, static_cast<size_t>(f.length)));
+              break;
+            case core::Type::kInt32:
+            case core::Type::kDate:
+              batch_.SetInt32(r, c,
+                              static_cast<int32_t>(UniformInt(bits, Int32Min(f.min), Int32Max(f.max))));
               break;
           }
           break;
@@ -516,6 +532,12 @@ absl::Status ValidateDatagenOptions(const DatagenSourceOptions& opts) {
           return InvalidArgumentF("datagen source: field '{}': sequence end {} is below start {}",
                                   field.name, f.end, f.start);
         }
+        if ((field.type == core::Type::kInt32 || field.type == core::Type::kDate) &&
+            (f.start < INT32_MIN || f.end > INT32_MAX)) {
+          return InvalidArgumentF(
+              "datagen source: field '{}': a sequence of {} must stay in {}..{}, found {}..{}",
+              field.name, type, INT32_MIN, INT32_MAX, f.start, f.end);
+        }
         break;
       case DatagenKind::kNow:
         if (field.type != core::Type::kTimestamp && field.type != core::Type::kInt64) {
@@ -525,6 +547,12 @@ absl::Status ValidateDatagenOptions(const DatagenSourceOptions& opts) {
         }
         break;
       case DatagenKind::kRandom:
+        if ((field.type == core::Type::kInt32 || field.type == core::Type::kDate) &&
+            Int32Min(f.min) > Int32Max(f.max)) {
+          return InvalidArgumentF(
+              "datagen source: field '{}': min {} and max {} leave no {} value", field.name,
+              f.min, f.max, type);
+        }
         if ((field.type == core::Type::kInt64 ||
              (field.type == core::Type::kTimestamp && f.has_range)) &&
             f.min > f.max) {
@@ -542,7 +570,7 @@ absl::Status ValidateDatagenOptions(const DatagenSourceOptions& opts) {
           return InvalidArgumentF("datagen source: field '{}': max-past must be >= 0, found {} ms",
                                   field.name, f.max_past_ms);
         }
-        if (field.type == core::Type::kString &&
+        if ((field.type == core::Type::kString || field.type == core::Type::kBytes) &&
             (f.length < 0 || f.length > kMaxDatagenStringLength)) {
           return InvalidArgumentF("datagen source: field '{}': length must be in 0..{}, found {}",
                                   field.name, kMaxDatagenStringLength, f.length);

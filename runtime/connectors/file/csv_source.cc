@@ -339,7 +339,9 @@ bool Tiles(const std::vector<const Position*>& positions, int64_t start, int64_t
 class CsvFileSource final : public api::Source {
  public:
   explicit CsvFileSource(CsvSourceOptions opts)
-      : opts_(std::move(opts)), watermarks_(opts_.max_out_of_orderness_ms) {}
+      : opts_(std::move(opts)),
+        null_literal_(opts_.null_literal),
+        watermarks_(opts_.max_out_of_orderness_ms) {}
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
@@ -777,7 +779,8 @@ class CsvFileSource final : public api::Source {
 
   absl::Status ParseRow(const Split& split, std::string_view line, int64_t offset) {
     std::string reason;
-    if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason)) {
+    if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason,
+                      null_literal_)) {
       return RowError(split, offset, reason);
     }
     const size_t row = batch_.num_rows() - 1;
@@ -802,6 +805,7 @@ class CsvFileSource final : public api::Source {
   core::RecordBatch batch_;
   std::vector<RawField> fields_;  // reused per line
   std::string scratch_;           // reused for unescaping quoted fields
+  std::optional<std::string> null_literal_;  // opts_.null_literal, in AppendCsvRow's form
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
   int64_t last_watermark_ = api::kMinWatermark;
   int64_t max_event_time_ = api::kMinWatermark;  // mirrors watermarks_, for snapshots

@@ -121,6 +121,9 @@ struct CsvSourceOptions {
   // Whether line 1 of each file is a header naming the schema's fields.
   bool header = true;
   char delimiter = ',';
+  // The unquoted field text read as null, for every column type (YAML `null-literal`). Default
+  // the empty field: `a,,c` has a null second field and `a,"",c` an empty string.
+  std::string null_literal;
   // Field holding the event time (timestamp or int64 ms); empty = no event time.
   std::string event_time_field;
   // Flink's forBoundedOutOfOrderness(Duration), in ms.

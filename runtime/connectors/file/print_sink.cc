@@ -66,7 +66,33 @@ class PrintSink final : public api::Operator {
   std::string buf_;  // reused per batch
 };
 
+class BlackholeSink final : public api::Operator {
+ public:
+  explicit BlackholeSink(core::SchemaPtr schema) : schema_(std::move(schema)) {}
+  core::SchemaPtr output_schema() const override { return schema_; }
+  absl::Status Open(const api::OperatorContext& ctx) override {
+    metrics_ = ctx.metrics;
+    return absl::OkStatus();
+  }
+  absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output&) override {
+    if (metrics_ != nullptr) {
+      metrics_->records_in.fetch_add(static_cast<int64_t>(batch.num_rows()),
+                                     std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status ProcessWatermark(int64_t, api::Output&) override { return absl::OkStatus(); }
+
+ private:
+  core::SchemaPtr schema_;
+  api::OperatorMetrics* metrics_ = nullptr;
+};
+
 }  // namespace
+
+std::unique_ptr<api::Operator> MakeBlackholeSink(core::SchemaPtr schema) {
+  return std::make_unique<BlackholeSink>(std::move(schema));
+}
 
 std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema, std::ostream* out) {
   return std::make_unique<PrintSink>(std::move(schema), out);

@@ -24,4 +24,9 @@ namespace sluice::connectors {
 std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema,
                                                    std::ostream* out = nullptr);
 
+// Blackhole sink: Flink's BlackHoleSink (the Nexmark benchmark's sink). Reads nothing of the
+// rows and writes nothing; counts them in records_in, so a benchmark measures the pipeline
+// before it. Stateless, never fails.
+std::unique_ptr<api::Operator> MakeBlackholeSink(core::SchemaPtr schema);
+
 }  // namespace sluice::connectors

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "runtime/base/status.h"
 #include "runtime/core/time_format.h"
 
@@ -99,7 +100,22 @@ absl::Status RecordEncoder::EncodeValue(const core::RecordBatch& batch, size_t r
         if (c) out->push_back(',');
         AppendJsonString(f.name, out);
         out->push_back(':');
+        if (batch.IsNull(row, c)) {
+          out->append("null");
+          continue;
+        }
         switch (f.type) {
+          case core::Type::kInt32: AppendNumber(int64_t{batch.GetInt32(row, c)}, out); break;
+          case core::Type::kDate:
+            out->push_back('"');
+            core::AppendDate(batch.GetInt32(row, c), out);
+            out->push_back('"');
+            break;
+          case core::Type::kBytes: {
+            std::string_view v = batch.GetString(row, c);
+            AppendJsonString(absl::Base64Escape(absl::string_view(v.data(), v.size())), out);
+            break;
+          }
           case core::Type::kInt64: AppendNumber(batch.GetInt64(row, c), out); break;
           case core::Type::kDouble: {
             const double v = batch.GetDouble(row, c);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "runtime/base/status.h"
 #include "runtime/formats/csv_fields.h"
 #include "runtime/core/time_format.h"
@@ -21,14 +22,16 @@ namespace ondemand = simdjson::ondemand;
 
 class CsvDecoder final : public RecordDecoder {
  public:
-  explicit CsvDecoder(char delimiter) : RecordDecoder(RecordFormat::kCsv), delim_(delimiter) {}
+  CsvDecoder(char delimiter, std::string null_literal)
+      : RecordDecoder(RecordFormat::kCsv), delim_(delimiter), null_literal_(std::move(null_literal)) {}
 
   absl::Status Decode(std::string_view value, core::RecordBatch* batch) override {
     if (!value.empty() && value.back() == '\n') {
       value.remove_suffix(1);
       if (!value.empty() && value.back() == '\r') value.remove_suffix(1);
     }
-    if (!formats::csv::AppendCsvRow(value, delim_, batch, &fields_, &scratch_, &reason_)) {
+    if (!formats::csv::AppendCsvRow(value, delim_, batch, &fields_, &scratch_, &reason_,
+                                      null_literal_)) {
       return absl::InvalidArgumentError(reason_);
     }
     return absl::OkStatus();
@@ -36,6 +39,7 @@ class CsvDecoder final : public RecordDecoder {
 
  private:
   char delim_;
+  std::optional<std::string> null_literal_;
   std::vector<formats::csv::RawField> fields_;  // reused per message
   std::string scratch_;                // reused for "" escapes
   std::string reason_;
@@ -146,9 +150,7 @@ class JsonDecoder final : public RecordDecoder {
       return InvalidArgumentF("unexpected content after the JSON object");
     }
     for (size_t c = 0; c < seen_.size(); ++c) {
-      if (!seen_[c]) {
-        return InvalidArgumentF("field '{}' is missing", schema_->field(c).name);
-      }
+      if (!seen_[c]) batch->SetNull(row, c);  // a missing member is null
     }
     return absl::OkStatus();
   }
@@ -168,9 +170,6 @@ class JsonDecoder final : public RecordDecoder {
   }
 
   absl::Status Mismatch(const core::Field& field, ondemand::value& v, ondemand::json_type t) {
-    if (t == ondemand::json_type::null) {
-      return InvalidArgumentF("field '{}' is null (Sluice has no null values)", field.name);
-    }
     if (t == ondemand::json_type::object || t == ondemand::json_type::array) {
       return InvalidArgumentF("field '{}': expected {}, found {}", field.name,
                               core::TypeName(field.type), JsonTypeName(t));
@@ -186,7 +185,48 @@ class JsonDecoder final : public RecordDecoder {
     simdjson::error_code err = simdjson::SUCCESS;
     ondemand::json_type t;
     if ((err = v.type().get(t))) return InvalidJson(err);
+    if (t == ondemand::json_type::null) {
+      batch->SetNull(row, col);
+      return absl::OkStatus();
+    }
     switch (field.type) {
+      case core::Type::kInt32: {
+        if (t != ondemand::json_type::number) return Mismatch(field, v, t);
+        int64_t x = 0;
+        if (v.get_int64().get(x) || x < INT32_MIN || x > INT32_MAX) {
+          std::string_view token = TrimRight(v.raw_json_token());
+          if (IsIntegerLiteral(token)) {
+            return InvalidArgumentF("field '{}': {}{} is out of the int32 range", field.name,
+                                    formats::csv::Clip(token), formats::csv::ClipSuffix(token));
+          }
+          return Mismatch(field, v, t);
+        }
+        batch->SetInt32(row, col, static_cast<int32_t>(x));
+        return absl::OkStatus();
+      }
+      case core::Type::kDate: {
+        if (t != ondemand::json_type::string) return Mismatch(field, v, t);
+        std::string_view s;
+        if ((err = v.get_string().get(s))) return InvalidJson(err);
+        std::optional<int32_t> days = core::ParseDate(s);
+        if (!days.has_value()) {
+          return InvalidArgumentF("field '{}': \"{}{}\" is not a valid date (expected YYYY-MM-DD)",
+                                  field.name, formats::csv::Clip(s), formats::csv::ClipSuffix(s));
+        }
+        batch->SetInt32(row, col, *days);
+        return absl::OkStatus();
+      }
+      case core::Type::kBytes: {
+        if (t != ondemand::json_type::string) return Mismatch(field, v, t);
+        std::string_view s;
+        if ((err = v.get_string().get(s))) return InvalidJson(err);
+        if (!absl::Base64Unescape(absl::string_view(s.data(), s.size()), &bytes_scratch_)) {
+          return InvalidArgumentF("field '{}': \"{}{}\" is not valid base64", field.name,
+                                  formats::csv::Clip(s), formats::csv::ClipSuffix(s));
+        }
+        batch->SetString(row, col, bytes_scratch_);
+        return absl::OkStatus();
+      }
       case core::Type::kInt64: {
         if (t != ondemand::json_type::number) return Mismatch(field, v, t);
         int64_t x = 0;
@@ -254,6 +294,7 @@ class JsonDecoder final : public RecordDecoder {
   ondemand::parser parser_;
   std::string padded_;         // the value plus SIMDJSON_PADDING bytes, reused
   std::vector<uint8_t> seen_;  // per schema field: member seen in this object
+  std::string bytes_scratch_;  // a decoded base64 value
 };
 
 }  // namespace
@@ -288,7 +329,7 @@ absl::StatusOr<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(
       if (opts.csv_delimiter == '"' || opts.csv_delimiter == '\n' || opts.csv_delimiter == '\r') {
         return InvalidArgumentF("format csv: delimiter cannot be a quote or line break");
       }
-      return std::unique_ptr<RecordDecoder>(new CsvDecoder(opts.csv_delimiter));
+      return std::unique_ptr<RecordDecoder>(new CsvDecoder(opts.csv_delimiter, opts.csv_null_literal));
     case RecordFormat::kJson:
       for (size_t a = 0; a < schema->num_fields(); ++a) {
         for (size_t b = a + 1; b < schema->num_fields(); ++b) {

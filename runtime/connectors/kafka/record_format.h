@@ -16,16 +16,18 @@
 //       bool       true or false
 //       timestamp  a JSON string in ISO-8601 (runtime/core/time_format.h), or a JSON integer
 //                  of milliseconds since the epoch
-//     Anything else is a type mismatch. Sluice has no null values yet (core/types.h), so a
-//     missing member or a JSON null is an error for every type.
+//       int32      a JSON integer in [-2^31, 2^31)
+//       date       a JSON string YYYY-MM-DD
+//       bytes      a JSON string in base64
+//     A JSON null or a missing member is a null field, for every type. Anything else is a type
+//     mismatch.
 //   - `raw`: the schema must be exactly one string field; it gets the value's bytes unchanged
 //     (Flink's `raw` format).
 //
 // Errors: Decode returns InvalidArgument whose message is only the reason, for the caller to
 // prefix with topic, partition and offset, e.g.
 //   csv:  "field 'delay' (column 2): 'abc' is not a valid int64", "expected 5 fields, found 4"
-//   json: "field 'delay': expected int64, found string \"abc\"", "field 'delay' is missing",
-//         "field 'delay' is null (Sluice has no null values)", "field 'delay' appears twice",
+//   json: "field 'delay': expected int64, found string \"abc\"", "field 'delay' appears twice",
 //         "invalid JSON: <simdjson's reason>", "expected a JSON object, found array",
 //         "unexpected content after the JSON object"
 // On error the batch is left with the rows it had (its string arena may keep a few unused
@@ -60,6 +62,9 @@ struct RecordFormatOptions {
   RecordFormat format = RecordFormat::kCsv;
   // `csv` only: the field delimiter (one byte; not '"', '\n' or '\r'). Default ','.
   char csv_delimiter = ',';
+  // `csv` only: the unquoted field text read as null (YAML `null-literal`); default the empty
+  // field (formats/csv_fields.h).
+  std::string csv_null_literal;
 };
 
 // Decodes message values into rows of one schema. Create one per source subtask.

@@ -125,5 +125,46 @@ TEST(KeySelector, UnknownFieldAndEmptyListAreRejected) {
   EXPECT_EQ(empty.status().message(), "key_by needs at least one field");
 }
 
+TEST(KeySelector, NullKeyFieldsAreDistinctFromZeroAndRoundTrip) {
+  auto schema = std::make_shared<const Schema>(std::vector<Field>{
+      {"s", Type::kString}, {"i", Type::kInt32}, {"day", Type::kDate}, {"raw", Type::kBytes}});
+  auto ks = KeySelector::Create(*schema, {"s", "i", "day", "raw"});
+  ASSERT_TRUE(ks.ok()) << ks.status();
+  RecordBatch b(schema);
+  size_t r = b.AppendRow();  // row 0: "", 0, 0, "" (all valid)
+  b.SetString(r, 0, "");
+  b.SetString(r, 3, "");
+  r = b.AppendRow();  // row 1: null, 0, null, ""
+  b.SetNull(r, 0);
+  b.SetNull(r, 2);
+  b.SetString(r, 3, "");
+  r = b.AppendRow();  // row 2: "k", 7, 19000, "\x01\x02"
+  b.SetString(r, 0, "k");
+  b.SetInt32(r, 1, 7);
+  b.SetInt32(r, 2, 19000);
+  b.SetString(r, 3, "\x01\x80");
+  std::string k0, k1, k2;
+  ks->AppendKeyBytes(b, 0, &k0);
+  ks->AppendKeyBytes(b, 1, &k1);
+  ks->AppendKeyBytes(b, 2, &k2);
+  EXPECT_NE(k0, k1);
+  EXPECT_EQ(k1.size(), k0.size() + 1);  // the null trailer
+  // Hashes: null fields count 0; int32 as Integer, bytes as Arrays.hashCode(byte[]).
+  const int32_t bytes_hash = 31 * (31 * 1 + 1) + (-128);
+  EXPECT_EQ(ks->HashCode(b, 2),
+            CombineHash(CombineHash(CombineHash(CombineHash(0, JavaStringHash("k")), 7), 19000),
+                        bytes_hash));
+  // Decoding restores values and nulls.
+  RecordBatch out(schema);
+  for (const std::string* k : {&k0, &k1, &k2}) {
+    size_t row = out.AppendRow();
+    ks->DecodeKeyInto(*k, &out, row, 0);
+  }
+  for (size_t row = 0; row < 3; ++row) {
+    EXPECT_EQ(out.RowToString(row), b.RowToString(row)) << row;
+    for (size_t c = 0; c < 4; ++c) EXPECT_EQ(out.IsNull(row, c), b.IsNull(row, c));
+  }
+}
+
 }  // namespace
 }  // namespace sluice::core

@@ -220,6 +220,105 @@ TEST_F(ExpressionTest, EvalIntoStoresAndWidens) {
   EXPECT_EQ(s.message(), "cannot store the string result of 's' into double field 'a'");
 }
 
+// Rows: (n=null, b=true, s=null, day=2000-03-01, i=3), (n=4, b=null, s="x", day=null, i=null).
+class NullTest : public ::testing::Test {
+ protected:
+  NullTest()
+      : schema_(std::make_shared<Schema>(std::vector<core::Field>{{"n", Type::kInt64},
+                                                                   {"b", Type::kBool},
+                                                                   {"s", Type::kString},
+                                                                   {"day", Type::kDate},
+                                                                   {"i", Type::kInt32}})),
+        batch_(schema_) {
+    size_t r = batch_.AppendRow();
+    batch_.SetNull(r, 0);
+    batch_.SetBool(r, 1, true);
+    batch_.SetNull(r, 2);
+    batch_.SetInt32(r, 3, 11017);
+    batch_.SetInt32(r, 4, 3);
+    r = batch_.AppendRow();
+    batch_.SetInt64(r, 0, 4);
+    batch_.SetNull(r, 1);
+    batch_.SetString(r, 2, "x");
+    batch_.SetNull(r, 3);
+    batch_.SetNull(r, 4);
+  }
+  // "null", "true" or "false" for a bool expression on row `row`.
+  std::string Logic(std::string_view text, size_t row) {
+    auto e = Expression::Compile(text, *schema_);
+    EXPECT_TRUE(e.ok()) << text << ": " << e.status();
+    if (!e.ok()) return "error";
+    auto d = (*e)->Eval(batch_, row);
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (!d.ok()) return "error";
+    return d->null ? "null" : d->b ? "true" : "false";
+  }
+  SchemaPtr schema_;
+  RecordBatch batch_;
+};
+
+TEST_F(NullTest, ThreeValuedLogic) {
+  EXPECT_EQ(Logic("n > 1", 0), "null");  // comparisons with null are null
+  EXPECT_EQ(Logic("n > 1", 1), "true");
+  EXPECT_EQ(Logic("n > 1 and false", 0), "false");  // null and false = false
+  EXPECT_EQ(Logic("false and n > 1", 0), "false");
+  EXPECT_EQ(Logic("n > 1 and true", 0), "null");
+  EXPECT_EQ(Logic("n > 1 or true", 0), "true");  // null or true = true
+  EXPECT_EQ(Logic("n > 1 or false", 0), "null");
+  EXPECT_EQ(Logic("not (n > 1)", 0), "null");
+  EXPECT_EQ(Logic("b and n > 1", 1), "null");
+  EXPECT_EQ(Logic("n is null", 0), "true");
+  EXPECT_EQ(Logic("n is not null", 0), "false");
+  EXPECT_EQ(Logic("n + 1 is null", 0), "true");  // arithmetic with null is null
+  EXPECT_EQ(Logic("length(s) > 0", 0), "null");  // so are functions of null
+  EXPECT_EQ(Logic("coalesce(n, 9) = 9", 0), "true");
+  EXPECT_EQ(Logic("coalesce(n, 9) = 4", 1), "true");
+  EXPECT_EQ(Logic("if(b, true, false)", 1), "false");  // a null condition takes the else branch
+  // A filter (EvalBool) drops null.
+  auto e = *Expression::Compile("n > 1", *schema_);
+  EXPECT_FALSE(*e->EvalBool(batch_, 0));
+  EXPECT_TRUE(*e->EvalBool(batch_, 1));
+  // n / 0 on a null n is null, not a division by zero.
+  EXPECT_EQ(Logic("n / 0 > 1", 0), "null");
+}
+
+TEST_F(NullTest, Int32AndDateFieldsReadAsInt64AndTimestamp) {
+  EXPECT_EQ(Logic("i + 1 = 4", 0), "true");
+  EXPECT_EQ(Logic("day = '2000-03-01'", 0), "true");
+  EXPECT_EQ(Logic("year(day) = 2000 and month(day) = 3", 0), "true");
+  EXPECT_EQ(Logic("day is null", 1), "true");
+  // A plain reference keeps its type; EvalInto copies it, nulls included.
+  auto ref = *Expression::Compile("day", *schema_);
+  EXPECT_EQ(ref->type(), Type::kDate);
+  auto out_schema = std::make_shared<Schema>(
+      std::vector<core::Field>{{"day", Type::kDate}, {"plus", Type::kInt64}});
+  RecordBatch out(out_schema);
+  auto plus = *Expression::Compile("i + n", *schema_);
+  for (size_t r = 0; r < 2; ++r) {
+    size_t o = out.AppendRow();
+    ASSERT_TRUE(ref->EvalInto(batch_, r, &out, o, 0).ok());
+    ASSERT_TRUE(plus->EvalInto(batch_, r, &out, o, 1).ok());
+  }
+  EXPECT_EQ(out.RowToString(0), "2000-03-01,");
+  EXPECT_EQ(out.RowToString(1), ",");
+  EXPECT_TRUE(out.IsNull(1, 0));
+  EXPECT_TRUE(out.IsNull(0, 1));
+}
+
+TEST_F(NullTest, IsNullAndCoalesceAreTypeChecked) {
+  int offset = -1;
+  auto e = Expression::Compile("n is nul", *schema_, &offset);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(), "expected 'null' after 'is' but found 'nul'");
+  EXPECT_EQ(offset, 5);
+  e = Expression::Compile("coalesce(n, s)", *schema_, &offset);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "type mismatch: function 'coalesce' needs arguments of one type but found int64 'n' "
+            "and string 's'");
+  EXPECT_EQ(offset, 12);
+}
+
 TEST_F(ExpressionTest, EvalBool) {
   auto e = MustCompile("n > 5");
   auto b = e->EvalBool(batch_, 0);
@@ -311,7 +410,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "99999999999999999999.0 for a double)",
                   8},
         ErrorCase{"frobnicate(delay)",
-                  "unknown function 'frobnicate' (functions: abs, ceil, concat, contains, day, "
+                  "unknown function 'frobnicate' (functions: abs, ceil, coalesce, concat, contains, day, "
                   "day_of_week, ends_with, floor, hour, if, length, lower, minute, month, round, "
                   "second, sqrt, starts_with, substr, to_double, to_int, to_string, "
                   "to_timestamp, upper, year)",

@@ -222,7 +222,7 @@ sink: {type: print}
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->vertices[0].name, "Source: file -> Sink: print");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "type: datagen", "type: kinesis")),
-            "job.yaml:4:9: source: unknown type 'kinesis' (expected: file, datagen, kafka)");
+            "job.yaml:4:9: source: unknown type 'kinesis' (expected: file, datagen, kafka, nexmark)");
   // A datagen source refuses the file source's keys, and the other way round.
   EXPECT_THAT(ErrorOf(Replace(kSpec, "  batch-size: 64\n", "  path: in.csv\n")),
               HasSubstr("job.yaml:7:3: source: unknown key 'path' (expected one of: batch-size, "

@@ -146,6 +146,35 @@ TEST(TumblingWindow, AggregatesPerKeyAndWindow) {
   EXPECT_EQ(metrics.late_records_dropped.load(), 0);
 }
 
+TEST(TumblingWindow, AggregatesSkipNullsAndANullKeyIsAGroup) {
+  auto op = Make(AllAggregates(1000));
+  RecordBatch in(InputSchema());
+  AddRow(&in, 100, "ATL", 10, 1.5);
+  AddRow(&in, 200, "ATL", 0, 0);  // delay and distance null: not in sum, min, max or avg
+  in.SetNull(1, 1);
+  in.SetNull(1, 3);
+  AddRow(&in, 300, "ATL", -4, 2.5);
+  AddRow(&in, 400, "", 5, 0);  // null key, null distance only
+  in.SetNull(3, 2);
+  in.SetNull(3, 3);
+  AddRow(&in, 500, "ORD", 0, 0);  // every aggregated field null
+  in.SetNull(4, 1);
+  in.SetNull(4, 3);
+  CollectingOutput out;
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessWatermark(api::kMaxWatermark, out).ok());
+  std::vector<std::string> rows = out.rows;
+  std::sort(rows.begin(), rows.end());
+  ASSERT_EQ(rows.size(), 3u);
+  // count(*) counts rows; avg divides by the non-null delays (2); all-null aggregates are null.
+  EXPECT_EQ(rows[0], ",1970-01-01T00:00:00Z,1970-01-01T00:00:01Z,1,5,5,5,5,,"
+                     "1970-01-01T00:00:00.400Z");
+  EXPECT_EQ(rows[1], "ATL,1970-01-01T00:00:00Z,1970-01-01T00:00:01Z,3,6,-4,10,3,4,"
+                     "1970-01-01T00:00:00.300Z");
+  EXPECT_EQ(rows[2], "ORD,1970-01-01T00:00:00Z,1970-01-01T00:00:01Z,1,,,,,,"
+                     "1970-01-01T00:00:00.500Z");
+}
+
 TEST(TumblingWindow, AvgOfDoubleAndCompositeKey) {
   TumblingWindowSpec spec;
   spec.size_ms = 60'000;

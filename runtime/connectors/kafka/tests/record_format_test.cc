@@ -139,8 +139,6 @@ TEST(RecordFormatTest, JsonErrorsAreNamedPrecisely) {
       {"{\"i\":99999999999999999999," + good + "}",
        "field 'i': 99999999999999999999 is out of the int64 range"},
       {"{\"i\":[1]," + good + "}", "field 'i': expected int64, found array"},
-      {"{\"i\":null," + good + "}", "field 'i' is null (Sluice has no null values)"},
-      {"{" + good + "}", "field 'i' is missing"},
       {"{\"i\":1,\"i\":2," + good + "}", "field 'i' appears twice"},
       {R"({"i":1,"s":7,"d":1.5,"b":true,"t":"2001-01-01"})",
        "field 's': expected string, found number 7"},
@@ -234,4 +232,25 @@ TEST(RecordFormatTest, CreateRefusesSchemasTheFormatCannotFill) {
 }
 
 }  // namespace
+TEST(RecordFormatTest, JsonNullAndMissingMembersAreNullFields) {
+  auto schema = std::make_shared<core::Schema>(std::vector<core::Field>{
+      {"i", core::Type::kInt64}, {"s", core::Type::kString}, {"n", core::Type::kInt32},
+      {"day", core::Type::kDate}, {"raw", core::Type::kBytes}});
+  auto d = Make(schema, RecordFormat::kJson);
+  core::RecordBatch batch(schema);
+  ASSERT_TRUE(d->Decode(R"({"i":null,"s":"x","n":-5,"day":"2000-03-01","raw":"AP8="})", &batch).ok());
+  ASSERT_TRUE(d->Decode(R"({"s":null})", &batch).ok());
+  ASSERT_EQ(batch.num_rows(), 2u);
+  EXPECT_TRUE(batch.IsNull(0, 0));
+  EXPECT_EQ(batch.GetString(0, 1), "x");
+  EXPECT_EQ(batch.GetInt32(0, 2), -5);
+  EXPECT_EQ(batch.GetInt32(0, 3), 11017);
+  EXPECT_EQ(batch.GetString(0, 4), std::string("\0\xff", 2));
+  for (size_t c = 0; c < 5; ++c) EXPECT_TRUE(batch.IsNull(1, c)) << c;
+  absl::Status st = d->Decode(R"({"n":3000000000})", &batch);
+  EXPECT_EQ(st.message(), "field 'n': 3000000000 is out of the int32 range");
+  st = d->Decode(R"({"day":"2000-02-30"})", &batch);
+  EXPECT_EQ(st.message(), "field 'day': \"2000-02-30\" is not a valid date (expected YYYY-MM-DD)");
+}
+
 }  // namespace sluice::connectors::kafka
