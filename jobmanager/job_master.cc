@@ -428,6 +428,10 @@ absl::Status JobMaster::Cancel() {
 
 void JobMaster::CancelJob() {
   if (status_.state() == JobStatus::kCancelling || graph::IsTerminal(status_.state())) return;
+  if (status_.state() == JobStatus::kInitializing) {  // nothing was scheduled yet
+    SetJobStatus(JobStatus::kCanceled);
+    return;
+  }
   SetJobStatus(JobStatus::kCancelling);
   executions_.ForEach([&](Execution& e) { CancelExecution(e); });
   CheckJobProgress();

@@ -1,6 +1,6 @@
 #pragma once
 // CSV field parsing shared by the CSV file source (csv_source.h) and the Kafka source's `csv`
-// format (runtime/connectors/kafka/record_format.h), so that a row means the same in both.
+// format (runtime/formats/record_format.h), so that a row means the same in both.
 //
 // Fields (RFC 4180): separated by a one-byte delimiter; a field may be enclosed in double
 // quotes, inside which the delimiter is literal and "" stands for one quote. Values by type:

@@ -1,4 +1,4 @@
-#include "runtime/connectors/kafka/record_encoder.h"
+#include "runtime/formats/record_encoder.h"
 
 #include <charconv>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "runtime/base/status.h"
 #include "runtime/core/time_format.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 namespace {
 
 void AppendNumber(int64_t v, std::string* out) {
@@ -151,4 +151,4 @@ bool RecordEncoder::EncodeKey(const core::RecordBatch& batch, size_t row, std::s
   return true;
 }
 
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

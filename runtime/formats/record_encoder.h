@@ -32,11 +32,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_format.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 
 class RecordEncoder {
  public:
@@ -63,4 +63,4 @@ class RecordEncoder {
   std::vector<size_t> key_columns_;
 };
 
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

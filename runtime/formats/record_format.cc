@@ -1,4 +1,4 @@
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_format.h"
 
 #include <simdjson.h>
 
@@ -13,7 +13,7 @@
 #include "runtime/formats/csv_fields.h"
 #include "runtime/core/time_format.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 namespace {
 
 namespace ondemand = simdjson::ondemand;
@@ -352,4 +352,4 @@ absl::StatusOr<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(
   return InvalidArgumentF("unknown format {}", static_cast<int>(opts.format));
 }
 
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

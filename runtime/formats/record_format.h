@@ -49,7 +49,7 @@
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 
 enum class RecordFormat : uint8_t { kCsv = 0, kJson = 1, kRaw = 2 };
 
@@ -92,4 +92,4 @@ class RecordDecoder {
   RecordFormat format_;
 };
 
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

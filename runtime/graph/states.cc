@@ -18,6 +18,7 @@ constexpr auto MakeJobEdges() {
   auto edge = [&t](J a, J b) { t[static_cast<int>(a)][static_cast<int>(b)] = true; };
   edge(J::kInitializing, J::kCreated);
   edge(J::kInitializing, J::kFailed);   // the JobGraph could not be built
+  edge(J::kInitializing, J::kCanceled);  // cancelled before it was (Flink's Dispatcher too)
   edge(J::kCreated, J::kRunning);
   edge(J::kCreated, J::kCancelling);
   edge(J::kCreated, J::kFailing);

@@ -120,7 +120,8 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
                                          "transactional-id-prefix", "transactional-id-pool-size",
                                          "properties", "parallelism"}));
   } else {
-    RETURN_IF_ERROR(CheckSinkKeys(node, {"name", "uid", "type", "path", "header", "parallelism"}));
+    RETURN_IF_ERROR(
+        CheckSinkKeys(node, {"name", "uid", "type", "path", "format", "header", "parallelism"}));
   }
   ASSIGN_OR_RETURN(std::string name,
                    r_.GetString(node, "sink", "name", false, d_.name.empty() ? type : d_.name));
@@ -140,7 +141,12 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
     connectors::FileSinkOptions opts;
     ASSIGN_OR_RETURN(std::string path, r_.GetString(node, "sink", "path", true));
     opts.path = r_.ResolvePath(path);
-    ASSIGN_OR_RETURN(opts.header, r_.GetBool(node, "sink", "header", true));
+    ASSIGN_OR_RETURN(std::string format, r_.GetString(node, "sink", "format", false, "csv"));
+    if (format != "csv" && format != "json") {
+      return r_.Error(node["format"], "sink: unknown format '{}' (expected: csv, json)", format);
+    }
+    opts.format = format == "json" ? formats::RecordFormat::kJson : formats::RecordFormat::kCsv;
+    ASSIGN_OR_RETURN(opts.header, r_.GetBool(node, "sink", "header", format == "csv"));
     opts.schema = schema;
     n.op = [opts]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
       return connectors::MakeFileSink(opts);

@@ -469,7 +469,9 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
                     "source: unknown type '{}' (expected: file, datagen, kafka, nexmark)", type);
   }
   ASSIGN_OR_RETURN(std::string format, r_.GetString(node, "source", "format", false, "csv"));
-  if (format != "csv") return r_.Error(node["format"], "source: unknown format '{}' (expected: csv)", format);
+  if (format != "csv" && format != "json") {
+    return r_.Error(node["format"], "source: unknown format '{}' (expected: csv, json)", format);
+  }
   ASSIGN_OR_RETURN(std::string name, r_.GetString(node, "source", "name", false, DefaultName("file")));
   ASSIGN_OR_RETURN(std::string uid, r_.GetString(node, "source", "uid", false, d_.uid));
   connectors::CsvSourceOptions opts;
@@ -482,7 +484,11 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   } else {
     return r_.Error(path, "source: 'path' must be a path or a list of paths");
   }
-  ASSIGN_OR_RETURN(opts.header, r_.GetBool(node, "source", "header", true));
+  opts.format = format == "json" ? formats::RecordFormat::kJson : formats::RecordFormat::kCsv;
+  ASSIGN_OR_RETURN(opts.header, r_.GetBool(node, "source", "header", format == "csv"));
+  if (opts.header && format == "json") {
+    return r_.Error(node["header"], "source: JSON lines have no header (header: false)");
+  }
   ASSIGN_OR_RETURN(std::string delim, r_.GetString(node, "source", "delimiter", false, ","));
   if (delim.size() != 1) return r_.Error(node["delimiter"], "source: 'delimiter' must be one character");
   opts.delimiter = delim[0];

@@ -352,6 +352,18 @@ class CsvFileSource final : public api::Source {
     }
     if (opts_.paths.empty()) return InvalidArgumentF("file source: no paths to read");
     if (opts_.batch_size == 0) return InvalidArgumentF("file source: batch_size must be >= 1");
+    if (opts_.format == formats::RecordFormat::kJson) {
+      if (opts_.header) return InvalidArgumentF("file source: JSON lines have no header");
+      formats::RecordFormatOptions fo;
+      fo.format = formats::RecordFormat::kJson;
+      absl::StatusOr<std::unique_ptr<formats::RecordDecoder>> d =
+          formats::RecordDecoder::Create(opts_.schema, fo);
+      if (!d.ok()) return InvalidArgumentF("file source: {}", std::string(d.status().message()));
+      json_ = *std::move(d);
+    } else if (opts_.format != formats::RecordFormat::kCsv) {
+      return InvalidArgumentF("file source: format {} is not a file format (csv or json)",
+                              formats::RecordFormatName(opts_.format));
+    }
     if (!(opts_.rate_records_per_second >= 0) || std::isinf(opts_.rate_records_per_second)) {
       return InvalidArgumentF(
           "file source: rate must be a finite number >= 0 records per "
@@ -779,11 +791,20 @@ class CsvFileSource final : public api::Source {
 
   absl::Status ParseRow(const Split& split, std::string_view line, int64_t offset) {
     std::string reason;
-    if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason,
-                      null_literal_)) {
+    if (json_ != nullptr) {
+      if (absl::Status s = json_->Decode(line, &batch_); !s.ok()) {
+        return RowError(split, offset, std::string(s.message()));
+      }
+    } else if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason,
+                             null_literal_)) {
       return RowError(split, offset, reason);
     }
     const size_t row = batch_.num_rows() - 1;
+    if (event_time_col_ >= 0 && batch_.IsNull(row, static_cast<size_t>(event_time_col_))) {
+      batch_.PopRow();
+      return RowError(split, offset,
+                      fmt::format("event-time field '{}' is null", opts_.event_time_field));
+    }
     if (event_time_col_ >= 0) {
       int64_t ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
       batch_.SetTimestamp(row, ts);
@@ -806,6 +827,7 @@ class CsvFileSource final : public api::Source {
   std::vector<RawField> fields_;  // reused per line
   std::string scratch_;           // reused for unescaping quoted fields
   std::optional<std::string> null_literal_;  // opts_.null_literal, in AppendCsvRow's form
+  std::unique_ptr<formats::RecordDecoder> json_;  // format json only
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
   int64_t last_watermark_ = api::kMinWatermark;
   int64_t max_event_time_ = api::kMinWatermark;  // mirrors watermarks_, for snapshots

@@ -23,10 +23,14 @@
 // which the delimiter is literal and "" stands for one quote. The number of fields must equal the
 // schema's. Values by type: int64 (decimal, optional sign), double (decimal or scientific,
 // "inf"/"nan"), string (bytes as is), bool (true/false in any case, or 1/0), timestamp (ISO-8601,
-// see runtime/core/time_format.h).
+// see runtime/core/time_format.h), int32, date, bytes; nulls by `null_literal` (csv_fields.h).
+//
+// JSON lines (`format` kJson): each line is one JSON object read by the shared json row format
+// (runtime/formats/record_format.h: simdjson, fields by name, `null` or a missing member is
+// null); no header. Splitting, errors, checkpoints and event time are the same as for CSV.
 //
 // Event time: if `event_time_field` is set (a timestamp or int64 field, ms since epoch), each
-// record's timestamp is that field's value, and watermarks follow Flink's
+// record's timestamp is that field's value (a null there is a bad row), and watermarks follow Flink's
 // BoundedOutOfOrdernessWatermarks: after each emitted batch the watermark is emitted if it
 // advanced. Without it records carry core::kNoTimestamp and the only watermark is kMaxWatermark.
 // At the end of its input every subtask emits kMaxWatermark and PollNext returns false (also at
@@ -108,8 +112,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/types.h"
 #include "runtime/api/operator.h"
+#include "runtime/core/types.h"
+#include "runtime/formats/record_format.h"
 
 namespace sluice::connectors {
 
@@ -118,7 +123,9 @@ struct CsvSourceOptions {
   std::vector<std::string> paths;
   // The columns of every file, in order. Required.
   core::SchemaPtr schema;
-  // Whether line 1 of each file is a header naming the schema's fields.
+  // csv or json (JSON lines); raw is not a file format.
+  formats::RecordFormat format = formats::RecordFormat::kCsv;
+  // Whether line 1 of each file is a header naming the schema's fields (csv only).
   bool header = true;
   char delimiter = ',';
   // The unquoted field text read as null, for every column type (YAML `null-literal`). Default

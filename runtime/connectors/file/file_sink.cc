@@ -20,6 +20,7 @@
 #include "runtime/base/status.h"
 #include "runtime/formats/state_codec.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/formats/record_encoder.h"
 
 namespace sluice::connectors {
 namespace {
@@ -61,7 +62,7 @@ bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
   return true;
 }
 
-// Recognises `part-<k>-<seq>.csv`, `.part-<k>-<seq>-a<attempt>.csv.inprogress`,
+// Recognises (with `.csv` or `.jsonl`) `part-<k>-<seq>.csv`, `.part-<k>-<seq>-a<attempt>.csv.inprogress`,
 // `.part-<k>-<seq>-a<attempt>.csv.pending`, and older namings (`.part-<k>-<seq>.csv.*`,
 // `part-<k>.csv`, `.part-<k>.csv.inprogress`). Anything else (user files) is nullopt and left
 // alone.
@@ -73,7 +74,7 @@ std::optional<PartName> ParsePartName(std::string_view name) {
   if (part.hidden && ConsumePrefix(&name, "-a") && !ConsumeNumber(&name, &part.attempt)) {
     return std::nullopt;
   }
-  if (!ConsumePrefix(&name, ".csv")) return std::nullopt;
+  if (!ConsumePrefix(&name, ".csv") && !ConsumePrefix(&name, ".jsonl")) return std::nullopt;
   if (!part.hidden) return name.empty() ? std::optional<PartName>(part) : std::nullopt;
   if (name == ".inprogress" || (name == ".pending" && part.seq >= 0)) return part;
   return std::nullopt;
@@ -102,6 +103,16 @@ class FileSink final : public api::Operator {
     ctx_ = ctx;
     if (opts_.path.empty()) return InvalidArgumentF("file sink: no output path");
     if (opts_.schema == nullptr) return InvalidArgumentF("file sink: no schema");
+    if (opts_.format == formats::RecordFormat::kJson) {
+      formats::RecordFormatOptions fo;
+      fo.format = formats::RecordFormat::kJson;
+      auto e = formats::RecordEncoder::Create(opts_.schema, fo);
+      if (!e.ok()) return InvalidArgumentF("file sink: {}", std::string(e.status().message()));
+      json_ = *std::move(e);
+    } else if (opts_.format != formats::RecordFormat::kCsv) {
+      return InvalidArgumentF("file sink: format {} is not a file format (csv or json)",
+                              formats::RecordFormatName(opts_.format));
+    }
     std::error_code ec;
     std::filesystem::create_directories(opts_.path, ec);
     if (ec) return IoError("create directory", opts_.path, ec.value());
@@ -129,7 +140,15 @@ class FileSink final : public api::Operator {
     if (!open_) return FailedPreconditionF("file sink: '{}' is not open", opts_.path);
     if (batch.num_rows() == 0) return absl::OkStatus();
     if (fd_ < 0) RETURN_IF_ERROR(StartFile());
-    for (size_t r = 0; r < batch.num_rows(); ++r) batch.AppendCsvLine(r, &buf_);
+    if (json_) {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        RETURN_IF_ERROR(json_->EncodeValue(batch, r, &line_));
+        buf_.append(line_);
+        buf_.push_back('\n');
+      }
+    } else {
+      for (size_t r = 0; r < batch.num_rows(); ++r) batch.AppendCsvLine(r, &buf_);
+    }
     rows_in_file_ += static_cast<int64_t>(batch.num_rows());
     if (ctx_.metrics != nullptr) {
       ctx_.metrics->records_in.fetch_add(static_cast<int64_t>(batch.num_rows()),
@@ -232,15 +251,16 @@ class FileSink final : public api::Operator {
   // running for a moment) never writes, renames or deletes the files of its replacement (as
   // Flink's in-progress files carry a unique id).
   std::string InProgressPath(int64_t subtask, int64_t seq) const {
-    return fmt::format("{}.part-{}-{}-a{}.csv.inprogress", dir_, subtask, seq,
-                       ctx_.attempt_number);
+    return fmt::format("{}.part-{}-{}-a{}{}.inprogress", dir_, subtask, seq,
+                       ctx_.attempt_number, Extension());
   }
   std::string PendingPath(int64_t subtask, int64_t seq, int64_t attempt) const {
-    return fmt::format("{}.part-{}-{}-a{}.csv.pending", dir_, subtask, seq, attempt);
+    return fmt::format("{}.part-{}-{}-a{}{}.pending", dir_, subtask, seq, attempt, Extension());
   }
   std::string FinalPath(int64_t subtask, int64_t seq) const {
-    return fmt::format("{}part-{}-{}.csv", dir_, subtask, seq);
+    return fmt::format("{}part-{}-{}{}", dir_, subtask, seq, Extension());
   }
+  const char* Extension() const { return json_ ? ".jsonl" : ".csv"; }
 
   absl::Status StartFile() {
     current_seq_ = next_seq_++;
@@ -249,7 +269,7 @@ class FileSink final : public api::Operator {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) return IoError("create", path, errno);
     buf_.clear();
-    if (opts_.header) {
+    if (opts_.header && !json_) {
       buf_.append(opts_.schema->HeaderLine());
       buf_.push_back('\n');
     }
@@ -491,6 +511,8 @@ class FileSink final : public api::Operator {
   std::vector<Pending> pending_;  // not committed yet, in sequence order
   std::vector<Retired> retired_;  // indices taken over in a rescaling restore
   std::string buf_;               // reused; written out past kFlushBytes
+  std::unique_ptr<formats::RecordEncoder> json_;  // format json only
+  std::string line_;                              // one JSON line, reused
 };
 
 }  // namespace

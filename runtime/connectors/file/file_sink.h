@@ -71,6 +71,7 @@
 
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
+#include "runtime/formats/record_format.h"
 
 namespace sluice::connectors {
 
@@ -79,7 +80,10 @@ struct FileSinkOptions {
   std::string path;
   // Schema of the incoming batches. Required.
   core::SchemaPtr schema;
-  // Whether each part file starts with a header line naming the fields.
+  // csv, or json: JSON lines (one object per row, runtime/formats/record_encoder.h; nulls as
+  // null), in part files named `.jsonl` instead of `.csv`, without a header.
+  formats::RecordFormat format = formats::RecordFormat::kCsv;
+  // Whether each part file starts with a header line naming the fields (csv only).
   bool header = true;
 };
 

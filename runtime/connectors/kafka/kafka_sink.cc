@@ -10,7 +10,7 @@
 #include "fmt/format.h"
 #include "runtime/base/status.h"
 #include "runtime/formats/state_codec.h"
-#include "runtime/connectors/kafka/record_encoder.h"
+#include "runtime/formats/record_encoder.h"
 #include "runtime/core/record_batch.h"
 #include "spdlog/spdlog.h"
 

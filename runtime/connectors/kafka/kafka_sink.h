@@ -69,11 +69,20 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_encoder.h"
+#include "runtime/formats/record_format.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
 
 namespace sluice::connectors::kafka {
+
+// The message value formats are the shared row formats (runtime/formats/record_format.h).
+using formats::ParseRecordFormat;
+using formats::RecordEncoder;
+using formats::RecordDecoder;
+using formats::RecordFormat;
+using formats::RecordFormatName;
+using formats::RecordFormatOptions;
 
 enum class DeliveryGuarantee : uint8_t { kNone, kAtLeastOnce, kExactlyOnce };
 // How messages are spread over partitions.

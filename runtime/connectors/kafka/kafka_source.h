@@ -120,11 +120,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_format.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
 
 namespace sluice::connectors::kafka {
+
+// The message value formats are the shared row formats (runtime/formats/record_format.h).
+using formats::ParseRecordFormat;
+using formats::RecordDecoder;
+using formats::RecordFormat;
+using formats::RecordFormatName;
+using formats::RecordFormatOptions;
 
 // Special offsets of a split (Flink's KafkaPartitionSplit constants; earliest and latest are
 // librdkafka's RD_KAFKA_OFFSET_BEGINNING / _END).

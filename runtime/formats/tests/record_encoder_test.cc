@@ -1,7 +1,7 @@
 // RecordEncoder: each format's bytes, keys, errors, and round trips through the source's
 // RecordDecoder (what the sink writes, the source reads back).
 
-#include "runtime/connectors/kafka/record_encoder.h"
+#include "runtime/formats/record_encoder.h"
 
 #include <cmath>
 #include <limits>
@@ -11,10 +11,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_format.h"
 #include "runtime/core/record_batch.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 namespace {
 
 using ::testing::HasSubstr;
@@ -120,4 +120,4 @@ TEST(RecordEncoderTest, SourceDecodesWhatTheSinkEncodes) {
 }
 
 }  // namespace
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

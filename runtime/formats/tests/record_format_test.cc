@@ -1,4 +1,4 @@
-#include "runtime/connectors/kafka/record_format.h"
+#include "runtime/formats/record_format.h"
 
 #include <memory>
 #include <string>
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "runtime/core/time_format.h"
 
-namespace sluice::connectors::kafka {
+namespace sluice::formats {
 namespace {
 
 using ::testing::HasSubstr;
@@ -253,4 +253,4 @@ TEST(RecordFormatTest, JsonNullAndMissingMembersAreNullFields) {
   EXPECT_EQ(st.message(), "field 'day': \"2000-02-30\" is not a valid date (expected YYYY-MM-DD)");
 }
 
-}  // namespace sluice::connectors::kafka
+}  // namespace sluice::formats

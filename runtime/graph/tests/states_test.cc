@@ -14,6 +14,7 @@ using E = ExecutionState;
 TEST(JobStatus, EdgeTableIsExactlyFlinks) {
   const std::set<std::pair<J, J>> legal = {
       {J::kInitializing, J::kCreated}, {J::kInitializing, J::kFailed},
+      {J::kInitializing, J::kCanceled},  // cancelled while initialising (Flink: a sparse CANCELED graph)
       {J::kCreated, J::kRunning},      {J::kCreated, J::kCancelling},
       {J::kCreated, J::kFailing},      {J::kCreated, J::kFailed},
       {J::kCreated, J::kSuspended},    {J::kRunning, J::kFinished},
