@@ -83,6 +83,10 @@ void Column::AppendFrom(const Column& src, size_t i) {
 }
 
 void Column::AppendSelected(const Column& src, const uint32_t* rows, size_t n) {
+  if (IsVariableWidth(type_) && src.null_count_ == 0) {
+    for (size_t k = 0; k < n; ++k) AppendString(src.GetString(rows[k]));
+    return;
+  }
   if (type_ == Type::kBool || IsVariableWidth(type_) || src.null_count_ != 0) {
     for (size_t k = 0; k < n; ++k) AppendFrom(src, rows[k]);
     return;

@@ -98,6 +98,15 @@ void RecordBatch::AssignFrom(const RecordBatch& src) {
   for (size_t k = 0; k < n; ++k) timestamps_[k] = ts[rows[k]];
 }
 
+void RecordBatch::AppendRows(const RecordBatch& src, const uint32_t* rows, size_t n) {
+  const std::vector<Column>& from = src.columns();
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendSelected(from[c], rows, n);
+  const int64_t* ts = src.timestamps();
+  const size_t old = timestamps_.size();
+  timestamps_.resize(old + n);
+  for (size_t k = 0; k < n; ++k) timestamps_[old + k] = ts[rows[k]];
+}
+
 void RecordBatch::PopRow() {
   if (timestamps_.empty()) return;
   timestamps_.pop_back();

@@ -115,6 +115,9 @@ class RecordBatch {
   void CopyField(size_t row, size_t col, const RecordBatch& src, size_t src_row, size_t src_col);
   // Appends a copy of `src`'s logical row `row`; both batches must have equal schemas.
   void AppendRowFrom(const RecordBatch& src, size_t row);
+  // Appends copies of `src`'s PHYSICAL rows rows[0..n), in that order (equal schemas):
+  // column by column, so a partitioner moves a batch's rows with one gather per column.
+  void AppendRows(const RecordBatch& src, const uint32_t* rows, size_t n);
   // Replaces the content with a copy of `src`'s logical rows (equal schemas); no selection.
   void AssignFrom(const RecordBatch& src);
   // Drops the last row (used when a row under construction turns out to be bad).

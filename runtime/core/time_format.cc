@@ -96,6 +96,17 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   return secs * 1000 + millis;
 }
 
+namespace {
+// Writes `v` (0 <= v < 10^width) as `width` decimal digits at p.
+inline char* PutDigits(char* p, int64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+}  // namespace
+
 void AppendTimestamp(int64_t ms, std::string* out) {
   int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
   int millis = static_cast<int>(ms - secs * 1000);
@@ -104,18 +115,44 @@ void AppendTimestamp(int64_t ms, std::string* out) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[48];
-  int n;
-  if (millis) {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                      static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                      static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60), millis);
-  } else {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-                      static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                      static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  if (y < 0 || y > 9999) {  // rare: keep printf's sign and width handling
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y),
+                          m, d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                          static_cast<int>(rem % 60));
+    out->append(buf, static_cast<size_t>(n));
+    if (millis) {
+      n = std::snprintf(buf, sizeof buf, ".%03d", millis);
+      out->append(buf, static_cast<size_t>(n));
+    }
+    out->push_back('Z');
+    return;
   }
-  out->append(buf, static_cast<size_t>(n));
+  // The hot path (file sink, CSV and JSON formats): no printf.
+  char buf[32];
+  char* p = PutDigits(buf, y, 4);
+  *p++ = '-';
+  p = PutDigits(p, m, 2);
+  *p++ = '-';
+  p = PutDigits(p, d, 2);
+  *p++ = 'T';
+  p = PutDigits(p, rem / 3600, 2);
+  *p++ = ':';
+  p = PutDigits(p, rem / 60 % 60, 2);
+  *p++ = ':';
+  p = PutDigits(p, rem % 60, 2);
+  if (millis) {
+    *p++ = '.';
+    p = PutDigits(p, millis, 3);
+  }
+  *p++ = 'Z';
+  out->append(buf, static_cast<size_t>(p - buf));
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  std::string s;
+  AppendTimestamp(ms, &s);
+  return s;
 }
 
 std::optional<int32_t> ParseDate(std::string_view s) {
@@ -134,10 +171,5 @@ void AppendDate(int32_t days, std::string* out) {
   out->append(buf, static_cast<size_t>(n));
 }
 
-std::string FormatTimestamp(int64_t ms) {
-  std::string s;
-  AppendTimestamp(ms, &s);
-  return s;
-}
 
 }  // namespace sluice::core

@@ -53,22 +53,28 @@ size_t RecordWriter::Target(const core::RecordBatch& batch, size_t row) {
       core::ComputeOperatorIndexForKeyGroup(options_.max_parallelism, static_cast<int32_t>(n), kg));
 }
 
-absl::Status RecordWriter::Append(size_t target, const core::RecordBatch& batch, size_t row) {
-  pending_[target].AppendRowFrom(batch, row);
-  if (pending_[target].ByteSize() >= options_.buffer_bytes) return FlushChannel(target);
-  return absl::OkStatus();
-}
-
 absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
   const size_t rows = batch.num_rows();
-  const bool broadcast = options_.partitioner == graph::PartitionerKind::kBroadcast;
-  for (size_t r = 0; r < rows; ++r) {
-    if (broadcast) {
-      for (size_t target = 0; target < channels_.size(); ++target) {
-        if (auto s = Append(target, batch, r); !s.ok()) return s;
-      }
-    } else if (auto s = Append(Target(batch, r), batch, r); !s.ok()) {
-      return s;
+  const size_t n = channels_.size();
+  // Rows per consumer, as physical rows of `batch` in order; then one gather per column.
+  if (rows_of_.size() != n) rows_of_.resize(n);
+  for (auto& v : rows_of_) v.clear();
+  if (options_.partitioner == graph::PartitionerKind::kBroadcast) {
+    for (size_t r = 0; r < rows; ++r) {
+      const auto p = static_cast<uint32_t>(batch.physical_row(r));
+      for (auto& v : rows_of_) v.push_back(p);
+    }
+  } else {
+    for (size_t r = 0; r < rows; ++r) {
+      rows_of_[Target(batch, r)].push_back(static_cast<uint32_t>(batch.physical_row(r)));
+    }
+  }
+  for (size_t target = 0; target < n; ++target) {
+    const std::vector<uint32_t>& sel = rows_of_[target];
+    if (sel.empty()) continue;
+    pending_[target].AppendRows(batch, sel.data(), sel.size());
+    if (pending_[target].ByteSize() >= options_.buffer_bytes) {
+      if (auto s = FlushChannel(target); !s.ok()) return s;
     }
   }
   if (metrics_) metrics_->records_out.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);

@@ -7,7 +7,9 @@
 //   HASH      -> key group of the row's key (Flink's KeyGroupRangeAssignment) -> operator index,
 //   BROADCAST -> every consumer,
 //   RESCALE   -> round robin over this producer's consumer group (see graph::PartitionerKind).
-// A pending batch is serialised and sent when it reaches `buffer_bytes`, when the buffer timeout
+// Each emitted batch is split column by column: the consumer of every row first, then one gather
+// per column and consumer (RecordBatch::AppendRows). A pending batch is serialised and sent once
+// it reaches `buffer_bytes` (so it may exceed it by one emitted batch's share), when the buffer timeout
 // expires (FlushIfDue; 0 = flush after every emitted batch), and before end of partition.
 // Watermarks are sent lazily after the data they follow, at the next flush (never reordered
 // before data; delaying a watermark is always safe, and it saves small buffers).
@@ -65,8 +67,6 @@ class RecordWriter : public api::Output {
  private:
   // The consumer of row `row` (not for kBroadcast); advances the round robin.
   size_t Target(const core::RecordBatch& batch, size_t row);
-  // Appends a row to `target`'s pending batch, flushing it when full.
-  absl::Status Append(size_t target, const core::RecordBatch& batch, size_t row);
   absl::Status FlushChannel(size_t target);
 
   RecordWriterOptions options_;
@@ -80,6 +80,7 @@ class RecordWriter : public api::Output {
   size_t rescale_count_ = 1;
   int64_t next_flush_ms_ = 0;
   std::string scratch_;
+  std::vector<std::vector<uint32_t>> rows_of_;  // per consumer, reused per emitted batch
   api::OperatorMetrics* metrics_;
 };
 

@@ -29,6 +29,7 @@ TEST(TimeFormat, FormatsUtcAndRoundTrips) {
   EXPECT_EQ(FormatTimestamp(978307260000LL), "2001-01-01T00:01:00Z");
   EXPECT_EQ(FormatTimestamp(978307260250LL), "2001-01-01T00:01:00.250Z");
   EXPECT_EQ(FormatTimestamp(-1000), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(FormatTimestamp(253402300800001LL), "10000-01-01T00:00:00.001Z");  // printf path
   for (int64_t t : {0LL, 951782400000LL, 4102444799999LL, -86400001LL}) {
     EXPECT_EQ(*ParseTimestamp(FormatTimestamp(t)), t);
   }
