@@ -16,7 +16,8 @@ Expression::Expression(std::string text, std::unique_ptr<Node> root,
       type_(root_->kind() == Node::Kind::kField
                 ? static_cast<const FieldNode&>(*root_).field_type()
                 : root_->type()),
-      referenced_fields_(std::move(fields)) {}
+      referenced_fields_(std::move(fields)),
+      values_(std::make_unique<Vec>()) {}
 
 Expression::~Expression() = default;
 
@@ -102,6 +103,65 @@ absl::Status Expression::EvalInto(const RecordBatch& batch, size_t row, RecordBa
     case Type::kDate: return InvalidArgumentF("'{}' cannot be stored as {}", text_, TypeName(ot));
     case Type::kInt64:
     case Type::kTimestamp: out->SetInt64(out_row, out_col, d.i64); break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Expression::EvalBatchBool(const RecordBatch& batch, std::vector<uint8_t>* keep) {
+  if (type_ != Type::kBool) [[unlikely]] {
+    return InvalidArgumentF("expression '{}' is {}, not bool", text_, TypeName(type_));
+  }
+  const size_t n = batch.num_rows();
+  absl::Status s = root_->EvalBatch(batch, n, values_.get());
+  if (!s.ok()) [[unlikely]] return RuntimeError(s);
+  const Vec& v = *values_;
+  keep->resize(n);
+  if (v.null.empty()) {
+    std::memcpy(keep->data(), v.b.data(), n);
+  } else {
+    for (size_t i = 0; i < n; ++i) (*keep)[i] = static_cast<uint8_t>(v.b[i] & !v.null[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Expression::EvalBatchInto(const RecordBatch& batch, core::Column* out) {
+  const Type ot = out->type();
+  const Type et = root_->type();
+  const bool field_copy = ot == type_ && root_->kind() == Node::Kind::kField;
+  if (!field_copy && ot != et && !(ot == Type::kDouble && et == Type::kInt64) &&
+      !(ot == Type::kBytes && et == Type::kString)) [[unlikely]] {
+    return InvalidArgumentF("cannot store the {} result of '{}' into a {} column",
+                            TypeName(type_), text_, TypeName(ot));
+  }
+  const size_t n = batch.num_rows();
+  if (field_copy) {
+    const core::Column& src = batch.column(static_cast<const FieldNode&>(*root_).col());
+    for (size_t i = 0; i < n; ++i) out->AppendFrom(src, batch.physical_row(i));
+    return absl::OkStatus();
+  }
+  absl::Status s = root_->EvalBatch(batch, n, values_.get());
+  if (!s.ok()) [[unlikely]] return RuntimeError(s);
+  const Vec& v = *values_;
+  for (size_t i = 0; i < n; ++i) {
+    if (v.IsNull(i)) {
+      out->AppendNull();
+      continue;
+    }
+    switch (ot) {
+      case Type::kString:
+      case Type::kBytes: out->AppendString(v.s[i]); break;
+      case Type::kBool:
+        out->AppendDefault();
+        out->SetBool(out->length() - 1, v.b[i] != 0);
+        break;
+      case Type::kDouble:
+        out->Append<double>(et == Type::kInt64 ? static_cast<double>(v.i64[i]) : v.f64[i]);
+        break;
+      case Type::kInt64:
+      case Type::kTimestamp: out->Append<int64_t>(v.i64[i]); break;
+      case Type::kInt32:
+      case Type::kDate: break;  // only as field copies, above
+    }
   }
   return absl::OkStatus();
 }

@@ -45,6 +45,10 @@
 //   Saturday, as Flink's DAYOFWEEK), starts_with, ends_with, contains, coalesce(a, b, ...)
 //   (arguments of one type, or int64 and double mixed -> double).
 //
+// Evaluation: vectorized (EvalBatchBool, EvalBatchInto: each node evaluates a whole batch per
+// call in loops over value vectors; functions still go row by row inside that) or per row
+// (Eval, EvalBool, EvalInto), with the same results.
+//
 // Thread safety: an Expression is not thread-safe (nodes own scratch buffers); each task
 // compiles its own. Evaluation of numeric/bool expressions does not allocate; string functions
 // reuse per-node scratch buffers, so they allocate only until the buffers have grown.
@@ -76,7 +80,8 @@ struct Datum {
   Datum() : i64(0) {}
 };
 
-class Node;  // expression tree node, defined in expression.cc
+class Node;  // expression tree node (nodes.h)
+struct Vec;  // one node's values for a batch (nodes.h)
 
 // A compiled, type-checked expression. Lifecycle: Compile() once per task/operator instance,
 // then Eval*() for each row of batches with the compiled-against schema. Owned by the operator
@@ -123,6 +128,14 @@ class Expression {
   absl::Status EvalInto(const core::RecordBatch& batch, size_t row, core::RecordBatch* out,
                         size_t out_row, size_t out_col);
 
+  // --- vectorized: a whole batch per call (what operators use) --------------------------
+  // Evaluates a bool expression on every logical row of `batch`: (*keep)[i] = 1 where it is
+  // true, 0 where it is false or null. Runtime errors as EvalBool.
+  absl::Status EvalBatchBool(const core::RecordBatch& batch, std::vector<uint8_t>* keep);
+  // Appends the value of every logical row of `batch` to `out`, nulls included. The column's
+  // type must be one EvalInto accepts for type() (InvalidArgument otherwise).
+  absl::Status EvalBatchInto(const core::RecordBatch& batch, core::Column* out);
+
  private:
   Expression(std::string text, std::unique_ptr<Node> root, std::vector<std::string> fields);
   absl::Status RuntimeError(const absl::Status& s) const;
@@ -131,6 +144,7 @@ class Expression {
   std::unique_ptr<Node> root_;
   core::Type type_;
   std::vector<std::string> referenced_fields_;
+  std::unique_ptr<Vec> values_;  // the root's values of the last batch
 };
 
 }  // namespace sluice::expr

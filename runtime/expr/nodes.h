@@ -7,8 +7,23 @@
 
 namespace sluice::expr {
 
-// One node of a compiled expression. Eval writes the value (not the type: types are static)
-// into *out. Nodes own whatever scratch buffers they need, so a tree is single-threaded.
+// The values of one node for the rows of one batch (vectorized evaluation, batch_eval.cc).
+// Only the member of the node's type is filled, n entries; null[i] != 0 marks row i null, and
+// an empty `null` means no row is. Strings point into the batch, a literal or a node's arena,
+// valid until the node is evaluated again.
+struct Vec {
+  std::vector<int64_t> i64;         // int64, timestamp
+  std::vector<double> f64;          // double
+  std::vector<uint8_t> b;           // bool, 0 or 1
+  std::vector<std::string_view> s;  // string
+  std::vector<uint8_t> null;
+  bool IsNull(size_t i) const { return !null.empty() && null[i] != 0; }
+};
+
+// One node of a compiled expression. Eval writes the value of one row (not the type: types
+// are static) into *out; EvalBatch the values of every row of a batch into a Vec, one virtual
+// call per node per batch (the vectorized evaluation of Velox, DuckDB and Photon). Nodes own
+// their scratch buffers, so a tree is single-threaded.
 class Node {
  public:
   enum class Kind { kField, kLiteral, kOther };
@@ -16,6 +31,14 @@ class Node {
       : type_(type), begin_(begin), end_(end), kind_(kind) {}
   virtual ~Node() = default;
   virtual absl::Status Eval(const RecordBatch& b, size_t row, Datum* out) = 0;
+  // Evaluates logical rows [0, n) of `b` into *out. The default calls Eval row by row and
+  // copies string results into this node's arena (functions use it); leaves and operators
+  // override it with loops over whole vectors.
+  virtual absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out);
+  // Whether evaluating this subtree can fail at run time (an int64 division or modulo by a
+  // non-literal, or a function): `and`/`or` over such a right operand keep SQL's
+  // short-circuit, evaluating it only on the rows their left operand does not decide.
+  virtual bool CanFail() const { return true; }
 
   Type type() const { return type_; }
   int begin() const { return begin_; }
@@ -26,6 +49,7 @@ class Node {
   Type type_;
   int begin_, end_;  // source span [begin, end) in the expression text
   Kind kind_;
+  std::string arena_;  // string results of the default EvalBatch
 };
 
 // ---- leaves ----------------------------------------------------------------------------------
@@ -62,6 +86,8 @@ class FieldNode final : public Node {
   size_t col() const { return col_; }
   Type field_type() const { return field_type_; }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   size_t col_;
   Type field_type_;
@@ -78,10 +104,13 @@ class IsNullNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   bool negated_;
   std::unique_ptr<Node> a_;
   Datum value_;
+  Vec a_vec_;
 };
 
 class LiteralNode final : public Node {
@@ -95,7 +124,10 @@ class LiteralNode final : public Node {
     return absl::OkStatus();
   }
   const std::string& str() const { return str_; }
+  const Datum& value() const { return value_; }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   Datum value_;
   std::string str_;
@@ -118,6 +150,8 @@ class NegNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   std::unique_ptr<Node> a_;
 };
@@ -132,6 +166,8 @@ class NotNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   std::unique_ptr<Node> a_;
 };
@@ -154,9 +190,12 @@ class LogicNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   bool is_and_;
   std::unique_ptr<Node> l_, r_;
+  Vec r_vec_;
 };
 
 enum class ArithOp { kAdd, kSub, kMul, kDiv, kMod };
@@ -201,9 +240,12 @@ class ArithNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   ArithOp op_;
   std::unique_ptr<Node> l_, r_;
+  Vec l_vec_, r_vec_;
 };
 
 enum class CmpOp { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -244,10 +286,13 @@ class CompareNode final : public Node {
     return absl::OkStatus();
   }
 
+  absl::Status EvalBatch(const RecordBatch& b, size_t n, Vec* out) override;
+  bool CanFail() const override;
  private:
   CmpOp op_;
   Mode mode_;
   std::unique_ptr<Node> l_, r_;
+  Vec l_vec_, r_vec_;
 };
 
 }  // namespace sluice::expr

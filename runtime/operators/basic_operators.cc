@@ -38,13 +38,17 @@ FilterOperator::FilterOperator(core::SchemaPtr input, std::unique_ptr<expr::Expr
 
 absl::Status FilterOperator::ProcessBatch(const core::RecordBatch& batch, api::Output& out) {
   const size_t n = batch.num_rows();
+  if (absl::Status s = predicate_->EvalBatchBool(batch, &keep_); !s.ok()) [[unlikely]] {
+    return InOperator(ctx_, s);
+  }
   selected_.ResetAsView(batch);
   rejected_.ResetAsView(batch);
   for (size_t r = 0; r < n; ++r) {
-    absl::StatusOr<bool> keep = predicate_->EvalBool(batch, r);
-    if (!keep.ok()) [[unlikely]] return InOperator(ctx_, keep.status());
-    if (*keep) selected_.SelectRowOf(batch, r);
-    else if (rejected_to_side_output_) rejected_.SelectRowOf(batch, r);
+    if (keep_[r]) {
+      selected_.SelectRowOf(batch, r);
+    } else if (rejected_to_side_output_) {
+      rejected_.SelectRowOf(batch, r);
+    }
   }
   Count(ctx_, n, selected_.num_rows());
   if (selected_.num_rows() == n) return out.Emit(batch);
@@ -94,17 +98,21 @@ absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, api::Outp
   const size_t n = batch.num_rows();
   const size_t m = outputs_.size();
   out_.Clear();
-  for (size_t r = 0; r < n; ++r) {
-    const size_t o = out_.AppendRow(batch.timestamp(r));
-    for (size_t i = 0; i < m; ++i) {
-      if (copy_from_[i] >= 0) {
-        out_.CopyField(o, i, batch, r, static_cast<size_t>(copy_from_[i]));
-        continue;
-      }
-      absl::Status s = outputs_[i].second->EvalInto(batch, r, &out_, o, i);
-      if (!s.ok()) [[unlikely]] return InOperator(ctx_, s);
+  // Column by column: pass-through fields are one gather each, expressions one vectorized
+  // evaluation each.
+  rows_.resize(n);
+  for (size_t r = 0; r < n; ++r) rows_[r] = static_cast<uint32_t>(batch.physical_row(r));
+  for (size_t i = 0; i < m; ++i) {
+    if (copy_from_[i] >= 0) {
+      out_.mutable_column(i).AppendSelected(batch.column(static_cast<size_t>(copy_from_[i])),
+                                            rows_.data(), n);
+      continue;
     }
+    absl::Status s = outputs_[i].second->EvalBatchInto(batch, &out_.mutable_column(i));
+    if (!s.ok()) [[unlikely]] return InOperator(ctx_, s);
   }
+  const int64_t* ts = batch.timestamps();
+  for (size_t r = 0; r < n; ++r) out_.AppendTimestamp(ts[rows_[r]]);
   Count(ctx_, n, n);
   if (out_.empty()) return absl::OkStatus();
   return out.Emit(out_);

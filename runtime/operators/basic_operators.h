@@ -46,6 +46,7 @@ class FilterOperator final : public api::Operator {
   core::SchemaPtr input_;
   std::unique_ptr<expr::Expression> predicate_;
   bool rejected_to_side_output_;
+  std::vector<uint8_t> keep_;   // the predicate's verdict per row, reused per batch
   core::RecordBatch selected_;  // view of the input: rows that passed, reused per batch
   core::RecordBatch rejected_;  // view of the input: the others (with a side output)
 };
@@ -76,6 +77,7 @@ class MapOperator final : public api::Operator {
   Outputs outputs_;
   std::vector<int> copy_from_;  // per output: input column to copy, or -1 to evaluate
   core::RecordBatch out_;
+  std::vector<uint32_t> rows_;  // physical input rows of the current batch, reused
 };
 
 // A MapOperator after checking that output names are non-empty and unique
