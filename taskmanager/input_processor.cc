@@ -45,11 +45,19 @@ absl::Status StreamInputProcessor::Process(network::NetworkEvent& ev) {
   switch (ev.kind) {
     case network::NetworkEvent::Kind::kBuffer: {
       const int g = gate_.GateOf(ev.channel);
-      core::RecordBatch& batch = gate_batches_[static_cast<size_t>(g)];
-      RETURN_IF_ERROR(batch.DeserializeFrom(ev.buffer));
-      metrics_->records_in.fetch_add(static_cast<int64_t>(batch.num_rows()), std::memory_order_relaxed);
-      metrics_->bytes_in.fetch_add(static_cast<int64_t>(ev.buffer.size()), std::memory_order_relaxed);
-      absl::Status s = chain_.ProcessInput(logical_input_of_gate_[static_cast<size_t>(g)], batch);
+      const core::RecordBatch* in = ev.batch.get();  // a local channel's batch, as it is
+      int64_t bytes;
+      if (in == nullptr) {
+        core::RecordBatch& batch = gate_batches_[static_cast<size_t>(g)];
+        RETURN_IF_ERROR(batch.DeserializeFrom(ev.buffer));
+        in = &batch;
+        bytes = static_cast<int64_t>(ev.buffer.size());
+      } else {
+        bytes = static_cast<int64_t>(in->ByteSize());
+      }
+      metrics_->records_in.fetch_add(static_cast<int64_t>(in->num_rows()), std::memory_order_relaxed);
+      metrics_->bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+      absl::Status s = chain_.ProcessInput(logical_input_of_gate_[static_cast<size_t>(g)], *in);
       gate_.ReturnCredit(ev.channel);
       return s;
     }

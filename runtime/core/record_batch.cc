@@ -125,6 +125,14 @@ void RecordBatch::ResetAsView(const RecordBatch& base) {
   selection_.clear();
 }
 
+void RecordBatch::Reserve(size_t rows, const RecordBatch& like) {
+  timestamps_.reserve(rows);
+  const std::vector<Column>& other = like.columns();
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    columns_[c].Reserve(rows, c < other.size() ? other[c].data_buffer().size() : 0);
+  }
+}
+
 size_t RecordBatch::ByteSize() const {
   size_t n = num_physical_rows() * 8;
   for (const Column& c : columns()) {

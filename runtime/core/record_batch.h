@@ -143,6 +143,10 @@ class RecordBatch {
   Column& mutable_column(size_t col) { return columns_[col]; }
   void AppendTimestamp(int64_t ts) { timestamps_.push_back(ts); }
 
+  // Reserves room for `rows` rows with as many string bytes per column as `like` holds (a
+  // batch that replaces `like` fills up without regrowing).
+  void Reserve(size_t rows, const RecordBatch& like);
+
   // Approximate payload size in bytes (column buffers + timestamps), physical.
   size_t ByteSize() const;
 

@@ -7,9 +7,10 @@
 // are events and need no credit; they are rare (at most one per buffer flush), so a gate's
 // memory is bounded by credits * buffer size per channel.
 //
-// Local channels (same TaskManager) hand the serialised buffer to the gate directly; remote
-// channels (taskmanager/service) carry the same NetworkEvents over a gRPC stream and the credits
-// back on the same stream. A task's mailbox wakes its gate (InputGate::Wake) so that a task
+// Local channels (same TaskManager) hand the RecordBatch itself to the gate (no serialisation,
+// no copy: the producer's pending batch is moved into the event); remote channels
+// (taskmanager/service) carry serialised buffers over a gRPC stream and the credits back on the
+// same stream. A task's mailbox wakes its gate (InputGate::Wake) so that a task
 // waiting for input handles mail (checkpoint triggers, notifications) at once.
 //
 // Threading: InputGate::Push and CreditCounter::Grant are called from producer/network threads,
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/record_batch.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -37,7 +39,9 @@ struct NetworkEvent {
   enum class Kind : uint8_t { kBuffer, kWatermark, kEndOfPartition, kBarrier, kWatermarkStatus };
   Kind kind = Kind::kBuffer;
   int channel = 0;      // flat channel index in the consumer's gate (set by the gate on Push)
-  std::string buffer;   // kBuffer: a serialised core::RecordBatch
+  std::string buffer;   // kBuffer over a remote channel: a serialised core::RecordBatch
+  // kBuffer over a local channel: the batch itself (then `buffer` is empty).
+  std::shared_ptr<core::RecordBatch> batch;
   int64_t watermark = 0;
   int64_t checkpoint_id = 0;  // kBarrier
   bool savepoint = false;     // kBarrier: a savepoint (self-contained state)
@@ -117,6 +121,8 @@ class OutputChannel {
   virtual void Cancel() = 0;
   // Waits until everything sent has been handed over (remote: stream closed cleanly).
   virtual absl::Status Close() { return absl::OkStatus(); }
+  // Whether Send takes buffers as batches (NetworkEvent::batch) rather than serialised.
+  virtual bool InProcess() const { return false; }
 };
 
 // In-memory channel to a gate in the same process.
@@ -125,6 +131,7 @@ class LocalOutputChannel : public OutputChannel {
   LocalOutputChannel(std::shared_ptr<InputGate> gate, int channel, int credits);
   absl::Status Send(NetworkEvent event) override;
   void Cancel() override { credits_->Cancel(); }
+  bool InProcess() const override { return true; }
 
  private:
   std::shared_ptr<InputGate> gate_;

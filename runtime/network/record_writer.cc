@@ -104,11 +104,20 @@ absl::Status RecordWriter::FlushChannel(size_t target) {
   if (!b.empty()) {
     NetworkEvent ev;
     ev.kind = NetworkEvent::Kind::kBuffer;
-    b.SerializeTo(&ev.buffer);
-    if (metrics_) {
-      metrics_->bytes_out.fetch_add(static_cast<int64_t>(ev.buffer.size()), std::memory_order_relaxed);
+    int64_t bytes;
+    if (channels_[target]->InProcess()) {
+      // Hand the batch over as it is; the next one starts with the same capacity.
+      bytes = static_cast<int64_t>(b.ByteSize());
+      const size_t rows = b.num_rows();
+      ev.batch = std::make_shared<core::RecordBatch>(std::move(b));
+      b = core::RecordBatch(ev.batch->schema_ptr());
+      b.Reserve(rows, *ev.batch);
+    } else {
+      b.SerializeTo(&ev.buffer);
+      bytes = static_cast<int64_t>(ev.buffer.size());
+      b.Clear();
     }
-    b.Clear();
+    if (metrics_) metrics_->bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (auto s = channels_[target]->Send(std::move(ev)); !s.ok()) return s;
   }
   if (watermark_ > sent_watermark_[target]) {
