@@ -190,6 +190,69 @@ std::string BadFieldReason(const core::Field& field, size_t col, std::string_vie
                                                         : "");
 }
 
+namespace {
+
+// Appends `text` parsed as `type` to column *c; false (nothing appended) if it is not valid.
+bool AppendValue(core::Column* c, core::Type type, std::string_view text) {
+  switch (type) {
+    case core::Type::kInt64: {
+      int64_t v = 0;
+      if (!ParseInt64(text, &v)) return false;
+      c->Append<int64_t>(v);
+      return true;
+    }
+    case core::Type::kDouble: {
+      double v = 0;
+      if (!ParseDouble(text, &v)) return false;
+      c->Append<double>(v);
+      return true;
+    }
+    case core::Type::kString: c->AppendString(text); return true;
+    case core::Type::kTimestamp: {
+      std::optional<int64_t> v = core::ParseTimestamp(text);
+      if (!v.has_value()) return false;
+      c->Append<int64_t>(*v);
+      return true;
+    }
+    case core::Type::kInt32: {
+      int32_t v = 0;
+      if (!ParseInt32(text, &v)) return false;
+      c->Append<int32_t>(v);
+      return true;
+    }
+    case core::Type::kDate: {
+      std::optional<int32_t> v = core::ParseDate(text);
+      if (!v.has_value()) return false;
+      c->Append<int32_t>(*v);
+      return true;
+    }
+    case core::Type::kBool:
+    case core::Type::kBytes: {
+      // Rare types: through a row slot.
+      c->AppendDefault();
+      if (type == core::Type::kBool) {
+        bool v = false;
+        if (!ParseBool(text, &v)) {
+          c->PopBack();
+          return false;
+        }
+        c->SetBool(c->length() - 1, v);
+        return true;
+      }
+      std::string decoded;
+      if (!absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded)) {
+        c->PopBack();
+        return false;
+      }
+      c->SetLastString(decoded);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
                   std::vector<RawField>* fields, std::string* scratch, std::string* reason,
                   const std::optional<std::string>& null_literal) {
@@ -199,21 +262,23 @@ bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
     *reason = fmt::format("expected {} fields, found {}", schema.num_fields(), fields->size());
     return false;
   }
-  size_t row = batch->AppendRow();
+  // Column by column straight into the columns; a bad field takes back what was appended.
   for (size_t c = 0; c < fields->size(); ++c) {
     const RawField& raw = (*fields)[c];
+    core::Column& column = batch->mutable_column(c);
     if (null_literal.has_value() && !raw.quoted && raw.text == *null_literal) {
-      batch->SetNull(row, c);
+      column.AppendNull();
       continue;
     }
     std::string_view text = Unescape(raw, scratch);
     const core::Field& field = schema.field(c);
-    if (!SetFieldFromText(batch, row, c, field.type, text)) {
-      batch->PopRow();
+    if (!AppendValue(&column, field.type, text)) {
+      for (size_t k = 0; k < c; ++k) batch->mutable_column(k).PopBack();
       *reason = BadFieldReason(field, c, text);
       return false;
     }
   }
+  batch->AppendTimestamp(core::kNoTimestamp);
   return true;
 }
 
