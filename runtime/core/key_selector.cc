@@ -45,6 +45,16 @@ std::string FieldNames(const Schema& schema) {
   return s;
 }
 
+// The fixed-width value of key field `field` at *pos, advancing *pos.
+template <typename T>
+T ReadKeyField(std::string_view key_bytes, size_t* pos, size_t field) {
+  SLUICE_CHECK(*pos + sizeof(T) <= key_bytes.size(), "truncated key bytes at field {}", field);
+  T v;
+  std::memcpy(&v, key_bytes.data() + *pos, sizeof(T));
+  *pos += sizeof(T);
+  return v;
+}
+
 void AppendFixed8(uint64_t bits, std::string* out) {
   char buf[8];
   std::memcpy(buf, &bits, 8);
@@ -146,42 +156,22 @@ void KeySelector::DecodeKeyInto(std::string_view key_bytes, RecordBatch* out, si
     const size_t col = first_out_col + i;
     switch (fields_[i].type) {
       case Type::kInt32:
-      case Type::kDate: {
-        SLUICE_CHECK(pos + 4 <= key_bytes.size(), "truncated key bytes at field {}", i);
-        int32_t v;
-        std::memcpy(&v, key_bytes.data() + pos, 4);
-        out->SetInt32(out_row, col, v);
-        pos += 4;
+      case Type::kDate:
+        out->SetInt32(out_row, col, ReadKeyField<int32_t>(key_bytes, &pos, i));
         break;
-      }
       case Type::kInt64:
-      case Type::kTimestamp: {
-        SLUICE_CHECK(pos + 8 <= key_bytes.size(), "truncated key bytes at field {}", i);
-        int64_t v;
-        std::memcpy(&v, key_bytes.data() + pos, 8);
-        out->SetInt64(out_row, col, v);
-        pos += 8;
+      case Type::kTimestamp:
+        out->SetInt64(out_row, col, ReadKeyField<int64_t>(key_bytes, &pos, i));
         break;
-      }
-      case Type::kDouble: {
-        SLUICE_CHECK(pos + 8 <= key_bytes.size(), "truncated key bytes at field {}", i);
-        double v;
-        std::memcpy(&v, key_bytes.data() + pos, 8);
-        out->SetDouble(out_row, col, v);
-        pos += 8;
+      case Type::kDouble:
+        out->SetDouble(out_row, col, ReadKeyField<double>(key_bytes, &pos, i));
         break;
-      }
       case Type::kBool:
-        SLUICE_CHECK(pos + 1 <= key_bytes.size(), "truncated key bytes at field {}", i);
-        out->SetBool(out_row, col, key_bytes[pos] != 0);
-        pos += 1;
+        out->SetBool(out_row, col, ReadKeyField<uint8_t>(key_bytes, &pos, i) != 0);
         break;
       case Type::kBytes:
       case Type::kString: {
-        SLUICE_CHECK(pos + 4 <= key_bytes.size(), "truncated key bytes at field {}", i);
-        uint32_t len;
-        std::memcpy(&len, key_bytes.data() + pos, 4);
-        pos += 4;
+        const uint32_t len = ReadKeyField<uint32_t>(key_bytes, &pos, i);
         SLUICE_CHECK(pos + len <= key_bytes.size(), "truncated key string at field {}", i);
         out->SetString(out_row, col, key_bytes.substr(pos, len));
         pos += len;

@@ -126,60 +126,6 @@ std::string_view Trim(std::string_view s) {
 std::string_view Clip(std::string_view s) { return s.size() > 64 ? s.substr(0, 64) : s; }
 const char* ClipSuffix(std::string_view s) { return s.size() > 64 ? "..." : ""; }
 
-bool SetFieldFromText(core::RecordBatch* batch, size_t row, size_t col, core::Type type,
-                      std::string_view text) {
-  switch (type) {
-    case core::Type::kInt64: {
-      int64_t v = 0;
-      if (!ParseInt64(text, &v)) return false;
-      batch->SetInt64(row, col, v);
-      return true;
-    }
-    case core::Type::kDouble: {
-      double v = 0;
-      if (!ParseDouble(text, &v)) return false;
-      batch->SetDouble(row, col, v);
-      return true;
-    }
-    case core::Type::kString:
-      batch->SetString(row, col, text);
-      return true;
-    case core::Type::kBool: {
-      bool v = false;
-      if (!ParseBool(text, &v)) return false;
-      batch->SetBool(row, col, v);
-      return true;
-    }
-    case core::Type::kTimestamp: {
-      std::optional<int64_t> v = core::ParseTimestamp(text);
-      if (!v.has_value()) return false;
-      batch->SetInt64(row, col, *v);
-      return true;
-    }
-    case core::Type::kInt32: {
-      int32_t v = 0;
-      if (!ParseInt32(text, &v)) return false;
-      batch->SetInt32(row, col, v);
-      return true;
-    }
-    case core::Type::kDate: {
-      std::optional<int32_t> v = core::ParseDate(text);
-      if (!v.has_value()) return false;
-      batch->SetInt32(row, col, *v);
-      return true;
-    }
-    case core::Type::kBytes: {
-      std::string decoded;
-      if (!absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded)) {
-        return false;
-      }
-      batch->SetString(row, col, decoded);
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string BadFieldReason(const core::Field& field, size_t col, std::string_view text) {
   return fmt::format("field '{}' (column {}): '{}{}' is not a valid {}{}", field.name, col + 1,
                      Clip(text), ClipSuffix(text), core::TypeName(field.type),

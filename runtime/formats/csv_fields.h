@@ -58,11 +58,6 @@ std::string_view Trim(std::string_view s);
 std::string_view Clip(std::string_view s);
 const char* ClipSuffix(std::string_view s);
 
-// Parses `text` as `type` into field `col` of row `row` of *batch. Returns false (leaving the
-// field unchanged) if `text` is not a valid value of that type.
-bool SetFieldFromText(core::RecordBatch* batch, size_t row, size_t col, core::Type type,
-                      std::string_view text);
-
 // "field 'delay' (column 2): 'abc' is not a valid int64", with a hint for timestamps.
 // `col` is 0-based; the message counts from 1.
 std::string BadFieldReason(const core::Field& field, size_t col, std::string_view text);

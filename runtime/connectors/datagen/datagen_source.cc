@@ -17,6 +17,7 @@
 #include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
+#include "runtime/operators/source_output.h"
 
 namespace sluice::connectors {
 
@@ -270,12 +271,7 @@ class DatagenSource final : public api::Source {
     }
     if (!batch_.empty()) {
       if (limiter_) limiter_->Consume(batch_.num_rows());
-      RETURN_IF_ERROR(out.Emit(batch_));
-      if (ctx_.metrics != nullptr) {
-        ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
-                                            std::memory_order_relaxed);
-      }
-      batch_.Clear();
+      RETURN_IF_ERROR(operators::EmitSourceBatch(&batch_, out, ctx_.metrics));
       if (event_time_col_ >= 0) {
         const int64_t wm = watermarks_.CurrentWatermark();
         if (wm > last_watermark_) {

@@ -21,6 +21,7 @@
 #include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/union_state.h"
 #include "runtime/operators/watermarks.h"
+#include "runtime/operators/source_output.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::connectors::kafka {
@@ -221,12 +222,7 @@ class KafkaSource::Impl {
     RETURN_IF_ERROR(st);
     ApplyUnassigns();
     if (!batch_.empty()) {
-      RETURN_IF_ERROR(out.Emit(batch_));
-      if (ctx_.metrics != nullptr) {
-        ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
-                                            std::memory_order_relaxed);
-      }
-      batch_.Clear();
+      RETURN_IF_ERROR(operators::EmitSourceBatch(&batch_, out, ctx_.metrics));
     }
     const int64_t after = now_ms_();
     RETURN_IF_ERROR(MaybeEmitWatermark(out, after));

@@ -9,6 +9,7 @@
 #include "runtime/formats/state_codec.h"
 #include "runtime/operators/rate_limiter.h"
 #include "runtime/operators/watermarks.h"
+#include "runtime/operators/source_output.h"
 
 namespace sluice::connectors::nexmark {
 namespace {
@@ -147,14 +148,7 @@ class NexmarkSource final : public api::Source {
       if (AppendEvent(e)) max_event_time_ = std::max(max_event_time_, e.timestamp_ms);
     }
     if (limiter_) limiter_->Consume(generated);
-    if (!batch_.empty()) {
-      RETURN_IF_ERROR(out.Emit(batch_));
-      if (ctx_.metrics != nullptr) {
-        ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(batch_.num_rows()),
-                                            std::memory_order_relaxed);
-      }
-      batch_.Clear();
-    }
+    RETURN_IF_ERROR(operators::EmitSourceBatch(&batch_, out, ctx_.metrics));
     if (max_event_time_ != api::kMinWatermark) watermarks_.OnEvent(max_event_time_);
     const int64_t wm = watermarks_.CurrentWatermark();
     if (wm > last_watermark_) {
