@@ -13,6 +13,7 @@
 #include "runtime/core/record_batch.h"
 #include "runtime/state/keyed_state.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "runtime/operators/window_contents.h"
 #include "runtime/state/serialization.h"
 
 namespace sluice::operators {
@@ -40,28 +41,6 @@ struct ResolvedAggregate {
   Type input_type;  // meaningless for count
 };
 
-// Accumulator of one aggregate in one window: sum (int64 or double), min or max. count(*) is
-// the window's record count; the avg divisor is the aggregate's count of non-null inputs.
-union Accumulator {
-  int64_t i64;
-  double f64;
-};
-static_assert(sizeof(Accumulator) == 8);
-
-// The window-contents state of one (key, window): its record count and one accumulator per
-// aggregate, in aggregate order. Inline up to 4 aggregates: creating a window allocates no
-// separate accumulator buffer (and state map slots stay small).
-struct WindowContents {
-  int64_t count = 0;
-  absl::InlinedVector<Accumulator, 4> accs;
-  // Per aggregate: inputs that were not null (SQL aggregates skip nulls); 0 = the result is null.
-  absl::InlinedVector<int64_t, 4> valid;
-};
-
-// Marks, in the encoded accumulator count, that per-aggregate valid counts follow (state
-// written before nulls existed has none: every input counted).
-constexpr uint64_t kWithValidCounts = uint64_t{1} << 32;
-
 // A record to add to a window: row `row` of `batch`.
 struct RowRef {
   const core::RecordBatch* batch;
@@ -70,37 +49,6 @@ struct RowRef {
 
 }  // namespace
 }  // namespace sluice::operators
-
-// Snapshot encoding of WindowContents: count (i64), varint (accumulator count +
-// kWithValidCounts), each accumulator's 8-byte bit pattern, then each aggregate's valid count
-// (i64). Without the kWithValidCounts flag (state of earlier releases) no valid counts follow
-// and every aggregate's is the record count.
-template <>
-struct sluice::state::Serializer<sluice::operators::WindowContents> {
-  static void Write(const sluice::operators::WindowContents& w, ByteWriter& out) {
-    out.WriteI64(w.count);
-    out.WriteVarint64(w.accs.size() + sluice::operators::kWithValidCounts);
-    for (const sluice::operators::Accumulator& a : w.accs) out.WriteI64(a.i64);
-    for (int64_t v : w.valid) out.WriteI64(v);
-  }
-  static absl::Status Read(ByteReader& in, sluice::operators::WindowContents* w) {
-    RETURN_IF_ERROR(in.ReadI64(&w->count));
-    uint64_t n = 0;
-    RETURN_IF_ERROR(in.ReadVarint64(&n));
-    const bool with_valid = n >= sluice::operators::kWithValidCounts;
-    if (with_valid) n -= sluice::operators::kWithValidCounts;
-    if (n > in.remaining() / (with_valid ? 16 : 8)) {
-      return absl::DataLossError("window state: more aggregates than bytes");
-    }
-    w->accs.resize(n);
-    for (uint64_t i = 0; i < n; ++i) RETURN_IF_ERROR(in.ReadI64(&w->accs[i].i64));
-    w->valid.assign(n, w->count);
-    if (with_valid) {
-      for (uint64_t i = 0; i < n; ++i) RETURN_IF_ERROR(in.ReadI64(&w->valid[i]));
-    }
-    return absl::OkStatus();
-  }
-};
 
 namespace sluice::operators {
 namespace {
