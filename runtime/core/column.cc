@@ -33,16 +33,17 @@ size_t Column::ValuesBytes(Type type, size_t length) {
   return length * ValueWidth(type);
 }
 
-void Column::SetLastString(std::string_view s) {
-  int32_t* o = values_.as<int32_t>();
-  const size_t i = length_ - 1;
-  const size_t end = static_cast<size_t>(o[i]) + s.size();
+void Column::CheckDataEnd(size_t end) {
   if (end > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    // Arrow's int32 offsets bound a column's data at 2 GiB; batches are flushed long before
-    // (buffer_bytes), so reaching it means a single value of gigabytes.
     spdlog::critical("string column data exceeds 2 GiB in one batch");
     std::abort();
   }
+}
+
+void Column::SetLastString(std::string_view s) {
+  int32_t* o = values_.as<int32_t>();
+  const size_t i = length_ - 1;
+  CheckDataEnd(static_cast<size_t>(o[i]) + s.size());
   data_.resize_uninitialized(static_cast<size_t>(o[i]));
   data_.append(s.data(), s.size());
   o = values_.as<int32_t>();

@@ -75,6 +75,7 @@ class Column {
   }
   // Appends a valid string/bytes value.
   void AppendString(std::string_view s) {
+    CheckDataEnd(data_.size() + s.size());
     AppendValidBit();
     data_.append(s.data(), s.size());
     const int32_t end = static_cast<int32_t>(data_.size());
@@ -125,6 +126,9 @@ class Column {
   static void ClearBit(uint8_t* bits, size_t i) { bits[i >> 3] &= uint8_t(~(1u << (i & 7))); }
 
  private:
+  // Aborts if the data buffer would end at `end` bytes, past Arrow's int32 offsets (2 GiB in one
+  // batch: a single value of gigabytes, since batches flush long before).
+  static void CheckDataEnd(size_t end);
   void AppendValidBit() {
     if ((length_ & 7) == 0) validity_.append("\0", 1);
     SetBit(validity_.data(), length_);
