@@ -52,7 +52,7 @@ absl::Status Node::EvalBatch(const RecordBatch& b, size_t n, Vec* out) {
   }
   // String results live in the node's scratch only until its next Eval: copy them into the
   // arena, then point the views at it once it has stopped growing.
-  std::vector<size_t> ends;
+  std::vector<size_t>& ends = arena_ends_;
   if (type_ == Type::kString) {
     arena_.clear();
     ends.resize(n);
@@ -222,9 +222,8 @@ absl::Status ArithNode::EvalBatch(const RecordBatch& b, size_t n, Vec* out) {
   RETURN_IF_ERROR(r_->EvalBatch(b, n, &r_vec_));
   MergeNulls(l_vec_, r_vec_, n, out);
   if (type() == Type::kDouble) {
-    std::vector<double> xs, ys;
-    const double* x = AsDoubles(l_->type(), l_vec_, n, &xs);
-    const double* y = AsDoubles(r_->type(), r_vec_, n, &ys);
+    const double* x = AsDoubles(l_->type(), l_vec_, n, &xs_);
+    const double* y = AsDoubles(r_->type(), r_vec_, n, &ys_);
     out->f64.resize(n);
     double* o = out->f64.data();
     switch (op_) {
@@ -281,9 +280,8 @@ absl::Status CompareNode::EvalBatch(const RecordBatch& b, size_t n, Vec* out) {
   switch (mode_) {
     case Mode::kInt: CompareLoop(op_, l_vec_.i64.data(), r_vec_.i64.data(), n, o); break;
     case Mode::kDouble: {
-      std::vector<double> xs, ys;
-      const double* x = AsDoubles(l_->type(), l_vec_, n, &xs);
-      const double* y = AsDoubles(r_->type(), r_vec_, n, &ys);
+      const double* x = AsDoubles(l_->type(), l_vec_, n, &xs_);
+      const double* y = AsDoubles(r_->type(), r_vec_, n, &ys_);
       CompareLoop(op_, x, y, n, o);
       break;
     }

@@ -135,8 +135,11 @@ absl::Status Expression::EvalBatchInto(const RecordBatch& batch, core::Column* o
   }
   const size_t n = batch.num_rows();
   if (field_copy) {
+    // A plain reference: one gather of the column, whatever its type.
     const core::Column& src = batch.column(static_cast<const FieldNode&>(*root_).col());
-    for (size_t i = 0; i < n; ++i) out->AppendFrom(src, batch.physical_row(i));
+    rows_.resize(n);
+    for (size_t i = 0; i < n; ++i) rows_[i] = static_cast<uint32_t>(batch.physical_row(i));
+    out->AppendSelected(src, rows_.data(), n);
     return absl::OkStatus();
   }
   absl::Status s = root_->EvalBatch(batch, n, values_.get());

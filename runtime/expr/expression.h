@@ -145,6 +145,7 @@ class Expression {
   core::Type type_;
   std::vector<std::string> referenced_fields_;
   std::unique_ptr<Vec> values_;  // the root's values of the last batch
+  std::vector<uint32_t> rows_;   // physical rows of the batch, for a field reference's gather
 };
 
 }  // namespace sluice::expr

@@ -49,7 +49,8 @@ class Node {
   Type type_;
   int begin_, end_;  // source span [begin, end) in the expression text
   Kind kind_;
-  std::string arena_;  // string results of the default EvalBatch
+  std::string arena_;               // string results of the default EvalBatch
+  std::vector<size_t> arena_ends_;  // where each row's string ends in arena_
 };
 
 // ---- leaves ----------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ class ArithNode final : public Node {
   ArithOp op_;
   std::unique_ptr<Node> l_, r_;
   Vec l_vec_, r_vec_;
+  std::vector<double> xs_, ys_;  // int64 operands widened to double, reused per batch
 };
 
 enum class CmpOp { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -293,6 +295,7 @@ class CompareNode final : public Node {
   Mode mode_;
   std::unique_ptr<Node> l_, r_;
   Vec l_vec_, r_vec_;
+  std::vector<double> xs_, ys_;  // int64 operands widened to double, reused per batch
 };
 
 }  // namespace sluice::expr

@@ -86,33 +86,19 @@ MapOperator::MapOperator(core::SchemaPtr input, Outputs outputs)
     : input_(std::move(input)),
       output_(MapSchema(outputs)),
       outputs_(std::move(outputs)),
-      out_(output_) {
-  copy_from_.reserve(outputs_.size());
-  for (const auto& [name, e] : outputs_) {
-    std::optional<size_t> col = e->AsFieldReference();
-    copy_from_.push_back(col ? static_cast<int>(*col) : -1);
-  }
-}
+      out_(output_) {}
 
 absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, api::Output& out) {
   const size_t n = batch.num_rows();
   const size_t m = outputs_.size();
   out_.Clear();
-  // Column by column: pass-through fields are one gather each, expressions one vectorized
-  // evaluation each.
-  rows_.resize(n);
-  for (size_t r = 0; r < n; ++r) rows_[r] = static_cast<uint32_t>(batch.physical_row(r));
+  // Column by column: a pass-through field is one gather, an expression one vectorized
+  // evaluation (Expression::EvalBatchInto).
   for (size_t i = 0; i < m; ++i) {
-    if (copy_from_[i] >= 0) {
-      out_.mutable_column(i).AppendSelected(batch.column(static_cast<size_t>(copy_from_[i])),
-                                            rows_.data(), n);
-      continue;
-    }
     absl::Status s = outputs_[i].second->EvalBatchInto(batch, &out_.mutable_column(i));
     if (!s.ok()) [[unlikely]] return InOperator(ctx_, s);
   }
-  const int64_t* ts = batch.timestamps();
-  for (size_t r = 0; r < n; ++r) out_.AppendTimestamp(ts[rows_[r]]);
+  for (size_t r = 0; r < n; ++r) out_.AppendTimestamp(batch.timestamp(r));
   Count(ctx_, n, n);
   if (out_.empty()) return absl::OkStatus();
   return out.Emit(out_);

@@ -75,9 +75,7 @@ class MapOperator final : public api::Operator {
   core::SchemaPtr input_;
   core::SchemaPtr output_;
   Outputs outputs_;
-  std::vector<int> copy_from_;  // per output: input column to copy, or -1 to evaluate
   core::RecordBatch out_;
-  std::vector<uint32_t> rows_;  // physical input rows of the current batch, reused
 };
 
 // A MapOperator after checking that output names are non-empty and unique
