@@ -13,7 +13,7 @@
 #include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
 #include "taskmanager/service/jobmaster_client.h"
-#include "taskmanager/service/remote_channel.h"
+#include "taskmanager/service/exchange_client.h"
 #include "taskmanager/service/task_executor_service.h"
 #include "taskmanager/task_executor.h"
 
@@ -34,9 +34,8 @@ class TaskManagerImpl {
     executor_ = std::make_unique<TaskExecutor>(
         config_.buffers_per_channel, jobmaster_.get(),
         [this](const JobId& job, const deployment::ConsumerLocation& consumer, int gate, int subtask) {
-          return std::make_unique<RemoteOutputChannel>(ChannelTo(consumer.address), consumer.address,
-                                                       location_, job, consumer.attempt_id, gate,
-                                                       subtask);
+          return std::make_unique<RemoteOutputChannel>(connections_.get(), consumer.address, job,
+                                                       consumer.attempt_id, gate, subtask);
         });
     service_ = std::make_unique<TaskExecutorServiceImpl>(executor_.get(), config_.buffers_per_channel);
     grpc::ServerBuilder builder;
@@ -51,6 +50,7 @@ class TaskManagerImpl {
     }
     // Known once bound; set before registering, so before any task can be deployed here.
     location_ = fmt::format("{}:{}", config_.host, port_);
+    connections_ = std::make_unique<ExchangeConnectionManager>(location_);
     executor_->SetLocation(location_);
     spdlog::info("TaskManager {} serving on {} with {} slots", config_.resource_id, location_,
                  config_.slots);
@@ -68,6 +68,7 @@ class TaskManagerImpl {
     if (control_.joinable()) control_.join();
     if (jobmaster_) jobmaster_->CloseSession();
     if (executor_) executor_->Shutdown();
+    if (connections_) connections_->Shutdown();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     std::lock_guard lock(mu_);
     shut_down_ = true;
@@ -83,16 +84,6 @@ class TaskManagerImpl {
   const std::string& resource_id() const { return config_.resource_id; }
 
  private:
-  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
-    std::lock_guard lock(channels_mu_);
-    auto& ch = channels_[address];
-    if (!ch) {
-      ch = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                     rpc::ChannelArguments());
-    }
-    return ch;
-  }
-
   // Waits up to `ms`; true when stopping. Wakes early when the session breaks (*broken).
   bool Wait(int64_t ms, bool* broken) {
     std::unique_lock lock(mu_);
@@ -184,8 +175,8 @@ class TaskManagerImpl {
   std::string last_error_;
   Registration registration_;
 
-  std::mutex channels_mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  // Data connections to other TaskManagers; created once the address is known, before any task.
+  std::unique_ptr<ExchangeConnectionManager> connections_;
 
   std::mutex mu_;
   std::condition_variable cv_;

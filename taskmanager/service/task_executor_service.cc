@@ -2,7 +2,7 @@
 
 #include "proto/convert/deployment_convert.h"
 #include "sluice/grpc_defaults.h"
-#include "taskmanager/service/remote_channel.h"
+#include "taskmanager/service/exchange_server.h"
 
 namespace sluice::taskmanager {
 
@@ -67,16 +67,16 @@ grpc::Status TaskExecutorServiceImpl::SendOperatorEvent(grpc::ServerContext*,
 }
 
 grpc::Status TaskExecutorServiceImpl::Exchange(
-    grpc::ServerContext* ctx, grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) {
-  return ServeExchange(
-      ctx, stream,
-      [this](const std::string& id) -> std::shared_ptr<network::InputGate> {
-        auto attempt = ExecutionAttemptId::Parse(id);
-        if (!attempt.ok()) return nullptr;
-        // The consumer may be deployed after its producer connects: wait for it.
-        return executor_->AwaitInputGate(*attempt, 30'000);
-      },
-      buffers_per_channel_);
+    grpc::ServerContext* ctx, grpc::ServerReaderWriter<v1::CreditFrame, v1::DataFrame>* stream) {
+  // The consumer may be deployed after its producer connects: ServeExchange retries the lookup.
+  GateLookup lookup = [this](const std::string& id) -> std::shared_ptr<network::InputGate> {
+    auto attempt = ExecutionAttemptId::Parse(id);
+    if (!attempt.ok()) return nullptr;
+    return executor_->AwaitInputGate(*attempt, 0);
+  };
+  ExchangeServerOptions options;
+  options.initial_credits = buffers_per_channel_;
+  return ServeExchange(ctx, stream, lookup, options);
 }
 
 }  // namespace sluice::taskmanager

@@ -1,8 +1,8 @@
 #pragma once
 // The TaskManager's gRPC services, thin adapters over TaskExecutor: TaskExecutorService (from
 // the JobManager: SubmitTask, CancelTask, checkpoint triggers and notifications as typed mail,
-// operator events) and DataExchangeService (from other TaskManagers: one stream per channel,
-// see remote_channel.h). Protobuf stops here.
+// operator events) and DataExchangeService (from other TaskManagers: one stream per producer
+// TaskManager, see exchange_server.h). Protobuf stops here.
 //
 // Threading: gRPC server threads; TaskExecutor is thread-safe.
 
@@ -31,7 +31,7 @@ class TaskExecutorServiceImpl final : public v1::TaskExecutorService::Service,
   grpc::Status SendOperatorEvent(grpc::ServerContext*, const v1::SendOperatorEventRequest* req,
                                  v1::SendOperatorEventResponse*) override;
   grpc::Status Exchange(grpc::ServerContext* ctx,
-                        grpc::ServerReaderWriter<v1::CreditMessage, v1::DataMessage>* stream) override;
+                        grpc::ServerReaderWriter<v1::CreditFrame, v1::DataFrame>* stream) override;
 
  private:
   grpc::Status Post(const std::string& attempt_id, Mail mail);
