@@ -93,6 +93,23 @@ int32_t KeySelector::KeyGroup(const RecordBatch& batch, size_t row, int32_t max_
   return ComputeKeyGroupForKeyHash(HashCode(batch, row), max_parallelism);
 }
 
+uint64_t KeySelector::KeyGroupTag(int32_t max_parallelism) const {
+  // FNV-1a over (column, type) pairs and the max parallelism; never 0 ("no key groups").
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    mix(static_cast<uint64_t>(columns_[i]));
+    mix(static_cast<uint64_t>(fields_[i].type));
+  }
+  mix(static_cast<uint64_t>(max_parallelism));
+  return h | 1;
+}
+
 void KeySelector::AppendKeyBytes(const RecordBatch& batch, size_t row, std::string* out) const {
   bool any_null = false;
   for (size_t i = 0; i < columns_.size(); ++i) {

@@ -46,6 +46,11 @@ class KeySelector {
   // Key group of row `row`: ComputeKeyGroupForKeyHash(HashCode(), max_parallelism).
   int32_t KeyGroup(const RecordBatch& batch, size_t row, int32_t max_parallelism) const;
 
+  // Identifies this key (its columns and types) with `max_parallelism`: the tag under which a
+  // partitioner attaches key groups to a batch (RecordBatch::AppendKeyGroups), so a keyed
+  // operator of the same key reads batch.key_group(row) when batch.key_group_tag() equals it
+  // (checked once per batch) instead of hashing again. Never 0.
+  uint64_t KeyGroupTag(int32_t max_parallelism) const;
   // Appends the key bytes of row `row` to *out (does not clear it).
   void AppendKeyBytes(const RecordBatch& batch, size_t row, std::string* out) const;
   // Decodes `key_bytes` (as produced by AppendKeyBytes) into fields first_out_col,

@@ -19,6 +19,8 @@ void RecordBatch::set_schema(SchemaPtr s) {
   has_selection_ = false;
   selection_.clear();
   timestamps_.clear();
+  key_groups_.clear();
+  key_group_tag_ = 0;
 }
 
 void RecordBatch::Clear() {
@@ -31,6 +33,20 @@ void RecordBatch::Clear() {
   timestamps_.clear();
   has_selection_ = false;
   selection_.clear();
+  key_groups_.clear();
+  key_group_tag_ = 0;
+}
+
+void RecordBatch::AppendKeyGroups(uint64_t tag, const uint16_t* groups, size_t n) {
+  const bool consistent = key_groups_.size() + n == timestamps_.size() &&
+                          (key_groups_.empty() || key_group_tag_ == tag);
+  if (!consistent || tag == 0) {
+    key_groups_.clear();
+    key_group_tag_ = 0;
+    return;
+  }
+  key_group_tag_ = tag;
+  key_groups_.insert(key_groups_.end(), groups, groups + n);
 }
 
 void RecordBatch::CopyField(size_t row, size_t col, const RecordBatch& src, size_t src_row,
@@ -70,6 +86,10 @@ RecordBatch& RecordBatch::operator=(RecordBatch&& o) noexcept {
   schema_ = std::move(o.schema_);
   columns_ = std::move(o.columns_);
   timestamps_ = std::move(o.timestamps_);
+  key_groups_ = std::move(o.key_groups_);
+  key_group_tag_ = o.key_group_tag_;
+  o.key_groups_.clear();
+  o.key_group_tag_ = 0;
   base_ = nullptr;
   has_selection_ = false;
   selection_.clear();
@@ -111,6 +131,7 @@ void RecordBatch::PopRow() {
   if (timestamps_.empty()) return;
   timestamps_.pop_back();
   for (Column& c : columns_) c.PopBack();
+  if (key_groups_.size() > timestamps_.size()) key_groups_.pop_back();
 }
 
 void RecordBatch::ResetAsView(const RecordBatch& base) {
@@ -120,6 +141,8 @@ void RecordBatch::ResetAsView(const RecordBatch& base) {
     columns_.clear();
   }
   timestamps_.clear();
+  key_groups_.clear();
+  key_group_tag_ = 0;
   base_ = root;
   has_selection_ = true;
   selection_.clear();

@@ -17,9 +17,10 @@
 //
 // Wire format (record_batch_wire.cc), little-endian (the host must be; checked at compile
 // time), buffers as they lie in memory (no per-value encoding):
-//   u32 magic "SLB\x02" | u16 version (2) | u16 flags (0) | u32 num_rows | u32 num_columns
+//   u32 magic "SLB\x02" | u16 version (2) | u16 flags | u32 num_rows | u32 num_columns
 //   per column: u8 type | u8 has_validity | u16 0 | u32 values_bytes | u32 data_bytes
 //   timestamps: num_rows * i64
+//   if flags bit 0 (key groups): u64 key group tag | num_rows * u16 key group
 //   per column: validity ((num_rows+7)/8 bytes, only if has_validity), values, data
 // Both sides know the schema from the JobGraph; the types are sent to check it. A view is
 // serialised as its selected rows. The v1 format of earlier releases (row-major, no magic) is
@@ -150,6 +151,26 @@ class RecordBatch {
   // Approximate payload size in bytes (column buffers + timestamps), physical.
   size_t ByteSize() const;
 
+  // --- key groups -------------------------------------------------------------------------
+  // The key group of every physical row as the hash partitioner of the edge the batch came
+  // through computed it, so that the keyed operator behind the edge does not hash every key a
+  // second time (Flink recomputes it; carrying it costs 2 bytes per row). `tag` identifies key
+  // and max parallelism (KeySelector::KeyGroupTag); readers use the groups only when the tag
+  // equals theirs. They exist only while there is one per physical row: appending rows without
+  // key groups drops them, as do Clear and copies.
+  // The tag of the carried key groups; 0 when there are none.
+  uint64_t key_group_tag() const {
+    const RecordBatch& b = base_ ? *base_ : *this;
+    return b.key_groups_.size() == b.timestamps_.size() ? b.key_group_tag_ : 0;
+  }
+  // Key group of logical row `row` (only when key_group_tag() != 0).
+  int32_t key_group(size_t row) const {
+    return (base_ ? base_->key_groups_ : key_groups_)[physical_row(row)];
+  }
+  // Adds the key groups of the last `n` rows (owned batches; append the rows first). A tag that
+  // differs from the earlier rows' drops all key groups.
+  void AppendKeyGroups(uint64_t tag, const uint16_t* groups, size_t n);
+
   // --- serialisation (record_batch_wire.cc) -------------------------------------------------
   void SerializeTo(std::string* out) const;
   // Replaces this batch's rows with the serialised ones. DataLoss naming the problem on a
@@ -176,6 +197,8 @@ class RecordBatch {
   const RecordBatch* base_ = nullptr;  // set for a view
   bool has_selection_ = false;
   std::vector<uint32_t> selection_;
+  uint64_t key_group_tag_ = 0;
+  std::vector<uint16_t> key_groups_;  // per physical row while size == timestamps_.size()
 };
 
 // Appends field `col` of logical row `row` as CSV text: int32/int64 and double in shortest

@@ -17,6 +17,7 @@ constexpr char kMagic[4] = {'S', 'L', 'B', '\x02'};
 constexpr uint16_t kVersion = 2;
 constexpr size_t kHeaderBytes = 16;
 constexpr size_t kColumnHeaderBytes = 12;
+constexpr uint16_t kFlagKeyGroups = 1;  // key group tag and column follow the timestamps
 
 template <typename T>
 void Put(std::string* out, T v) {
@@ -46,11 +47,13 @@ void RecordBatch::SerializeTo(std::string* out) const {
     return;
   }
   const size_t rows = num_rows();
+  const uint64_t tag = key_group_tag();
   out->clear();
-  out->reserve(kHeaderBytes + columns_.size() * kColumnHeaderBytes + ByteSize());
+  out->reserve(kHeaderBytes + columns_.size() * kColumnHeaderBytes + ByteSize() +
+               (tag != 0 ? 8 + rows * 2 : 0));
   out->append(kMagic, 4);
   Put<uint16_t>(out, kVersion);
-  Put<uint16_t>(out, 0);
+  Put<uint16_t>(out, tag != 0 ? kFlagKeyGroups : 0);
   Put<uint32_t>(out, static_cast<uint32_t>(rows));
   Put<uint32_t>(out, static_cast<uint32_t>(columns_.size()));
   const size_t validity_bytes = (rows + 7) / 8;
@@ -62,6 +65,10 @@ void RecordBatch::SerializeTo(std::string* out) const {
     Put<uint32_t>(out, static_cast<uint32_t>(c.data_buffer().size()));
   }
   out->append(reinterpret_cast<const char*>(timestamps_.data()), rows * 8);
+  if (tag != 0) {
+    Put<uint64_t>(out, tag);
+    out->append(reinterpret_cast<const char*>(key_groups_.data()), rows * 2);
+  }
   for (const Column& c : columns_) {
     if (c.null_count() != 0) {
       out->append(reinterpret_cast<const char*>(c.validity_buffer().data()), validity_bytes);
@@ -88,6 +95,11 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
         "record batch has wire format version %d, this build reads version %d", version,
         kVersion));
   }
+  const uint16_t flags = Get<uint16_t>(bytes.data() + 6);
+  if ((flags & ~kFlagKeyGroups) != 0) {
+    return absl::DataLossError(absl::StrFormat("record batch has unknown flags 0x%x", flags));
+  }
+  const bool has_key_groups = (flags & kFlagKeyGroups) != 0;
   const size_t rows = Get<uint32_t>(bytes.data() + 8);
   const size_t cols = Get<uint32_t>(bytes.data() + 12);
   if (cols != num_fields()) {
@@ -99,7 +111,8 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
     return absl::DataLossError("record batch is truncated inside its column headers");
   }
   std::vector<ColumnHeader> headers(cols);
-  size_t need = kHeaderBytes + cols * kColumnHeaderBytes + rows * 8;
+  const size_t key_group_bytes = has_key_groups ? 8 + rows * 2 : 0;
+  size_t need = kHeaderBytes + cols * kColumnHeaderBytes + rows * 8 + key_group_bytes;
   const size_t validity_bytes = (rows + 7) / 8;
   for (size_t c = 0; c < cols; ++c) {
     const char* h = bytes.data() + kHeaderBytes + c * kColumnHeaderBytes;
@@ -129,6 +142,8 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
   const char* p = bytes.data() + kHeaderBytes + cols * kColumnHeaderBytes;
   const char* ts = p;
   p += rows * 8;
+  const char* kg = p;
+  p += key_group_bytes;
   for (size_t c = 0; c < cols; ++c) {
     const ColumnHeader& ch = headers[c];
     std::string_view validity(p, ch.has_validity ? validity_bytes : 0);
@@ -157,6 +172,11 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
   }
   timestamps_.resize(rows);
   std::memcpy(timestamps_.data(), ts, rows * 8);
+  if (has_key_groups) {
+    key_groups_.resize(rows);
+    std::memcpy(key_groups_.data(), kg + 8, rows * 2);
+    key_group_tag_ = Get<uint64_t>(kg);
+  }
   return absl::OkStatus();
 }
 

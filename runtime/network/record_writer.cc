@@ -27,10 +27,14 @@ RecordWriter::RecordWriter(core::SchemaPtr schema, RecordWriterOptions options,
     rescale_count_ = 1;
   }
   round_robin_ = options_.partitioner == graph::PartitionerKind::kRescale ? 0 : round_robin_;
+  if (options_.partitioner == graph::PartitionerKind::kHash) {
+    key_group_tag_ = options_.key_selector->KeyGroupTag(options_.max_parallelism);
+    key_groups_of_.resize(channels_.size());
+  }
   next_flush_ms_ = MonotonicMillis() + options_.buffer_timeout_ms;
 }
 
-size_t RecordWriter::Target(const core::RecordBatch& batch, size_t row) {
+size_t RecordWriter::NextTarget() {
   const size_t n = channels_.size();
   size_t target;
   switch (options_.partitioner) {
@@ -44,13 +48,23 @@ size_t RecordWriter::Target(const core::RecordBatch& batch, size_t row) {
       target = rescale_first_ + round_robin_;
       round_robin_ = round_robin_ + 1 == rescale_count_ ? 0 : round_robin_ + 1;
       return target;
-    case graph::PartitionerKind::kHash:
+    case graph::PartitionerKind::kHash:       // EmitHashed
     case graph::PartitionerKind::kBroadcast:  // not called for broadcast
       break;
   }
-  const int32_t kg = options_.key_selector->KeyGroup(batch, row, options_.max_parallelism);
-  return static_cast<size_t>(
-      core::ComputeOperatorIndexForKeyGroup(options_.max_parallelism, static_cast<int32_t>(n), kg));
+  return 0;
+}
+
+void RecordWriter::PartitionByKeyGroup(const core::RecordBatch& batch) {
+  const size_t n = channels_.size();
+  for (auto& v : key_groups_of_) v.clear();
+  for (size_t r = 0, rows = batch.num_rows(); r < rows; ++r) {
+    const int32_t kg = options_.key_selector->KeyGroup(batch, r, options_.max_parallelism);
+    const auto target = static_cast<size_t>(core::ComputeOperatorIndexForKeyGroup(
+        options_.max_parallelism, static_cast<int32_t>(n), kg));
+    rows_of_[target].push_back(static_cast<uint32_t>(batch.physical_row(r)));
+    key_groups_of_[target].push_back(static_cast<uint16_t>(kg));
+  }
 }
 
 absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
@@ -64,15 +78,20 @@ absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
       const auto p = static_cast<uint32_t>(batch.physical_row(r));
       for (auto& v : rows_of_) v.push_back(p);
     }
+  } else if (options_.partitioner == graph::PartitionerKind::kHash) {
+    PartitionByKeyGroup(batch);
   } else {
     for (size_t r = 0; r < rows; ++r) {
-      rows_of_[Target(batch, r)].push_back(static_cast<uint32_t>(batch.physical_row(r)));
+      rows_of_[NextTarget()].push_back(static_cast<uint32_t>(batch.physical_row(r)));
     }
   }
   for (size_t target = 0; target < n; ++target) {
     const std::vector<uint32_t>& sel = rows_of_[target];
     if (sel.empty()) continue;
     pending_[target].AppendRows(batch, sel.data(), sel.size());
+    if (key_group_tag_ != 0) {
+      pending_[target].AppendKeyGroups(key_group_tag_, key_groups_of_[target].data(), sel.size());
+    }
     if (pending_[target].ByteSize() >= options_.buffer_bytes) {
       if (auto s = FlushChannel(target); !s.ok()) return s;
     }

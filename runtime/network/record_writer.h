@@ -65,8 +65,10 @@ class RecordWriter : public api::Output {
   void Cancel();
 
  private:
-  // The consumer of row `row` (not for kBroadcast); advances the round robin.
-  size_t Target(const core::RecordBatch& batch, size_t row);
+  // The consumer of the next row for FORWARD, REBALANCE and RESCALE.
+  size_t NextTarget();
+  // kHash: fills rows_of_ and key_groups_of_ from the key group of every row.
+  void PartitionByKeyGroup(const core::RecordBatch& batch);
   absl::Status FlushChannel(size_t target);
 
   RecordWriterOptions options_;
@@ -81,6 +83,10 @@ class RecordWriter : public api::Output {
   int64_t next_flush_ms_ = 0;
   std::string scratch_;
   std::vector<std::vector<uint32_t>> rows_of_;  // per consumer, reused per emitted batch
+  // kHash: the key groups of rows_of_, attached to the pending batches for the consumer's keyed
+  // operator (RecordBatch::AppendKeyGroups) under key_group_tag_.
+  std::vector<std::vector<uint16_t>> key_groups_of_;
+  uint64_t key_group_tag_ = 0;
   api::OperatorMetrics* metrics_;
 };
 

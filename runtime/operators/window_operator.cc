@@ -96,6 +96,7 @@ class TumblingWindowAggregateOperator final : public api::Operator {
       backend_ = owned_backend_.get();
     }
     max_parallelism_ = backend_->max_parallelism();
+    key_group_tag_ = keys_.KeyGroupTag(max_parallelism_);
     range_ = backend_->key_group_range();
     state::AggregateFunction<RowRef, WindowContents, int> fn;
     fn.create_accumulator = [this]() {
@@ -154,6 +155,8 @@ class TumblingWindowAggregateOperator final : public api::Operator {
     if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
     int64_t late = 0;
     late_rows_.Clear();
+    // Key groups the partitioner of our input edge computed for this key come with the batch.
+    const bool carried = batch.key_group_tag() == key_group_tag_;
     for (size_t row = 0; row < n; ++row) {
       const int64_t ts = batch.timestamp(row);
       if (ts == core::kNoTimestamp) [[unlikely]] {
@@ -168,7 +171,8 @@ class TumblingWindowAggregateOperator final : public api::Operator {
         else ++late;
         continue;
       }
-      const int32_t kg = keys_.KeyGroup(batch, row, max_parallelism_);
+      const int32_t kg =
+          carried ? batch.key_group(row) : keys_.KeyGroup(batch, row, max_parallelism_);
       if (!range_.Contains(kg)) [[unlikely]] {
         return InternalF(
             "window operator '{}' (subtask {}): record with key group {} outside this subtask's "
@@ -350,6 +354,7 @@ class TumblingWindowAggregateOperator final : public api::Operator {
   bool window_created_ = false;  // set by the accumulator factory, reset after the timer
   bool state_ttl_ = false;       // window contents have a TTL (api::OperatorContext::state_ttl_ms)
   int32_t max_parallelism_ = 0;
+  uint64_t key_group_tag_ = 0;  // keys_.KeyGroupTag(max_parallelism_)
   core::KeyGroupRange range_{0, -1};
   WindowContents fresh_;     // a new window's contents: count 0, zeroed accumulators
   std::string key_scratch_;  // key bytes of the current record

@@ -1,5 +1,6 @@
 #include "runtime/core/record_batch.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/core/time_format.h"
 
@@ -167,6 +168,8 @@ TEST(RecordBatch, WireFormatRoundTripsEveryTypeWithNulls) {
 TEST(RecordBatch, CorruptOrTruncatedWireBuffersAreDataLossNeverACrash) {
   RecordBatch b(AllTypesSchema());
   FillAllTypes(b, 9);
+  const std::vector<uint16_t> groups = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  b.AppendKeyGroups(42, groups.data(), groups.size());  // the optional section is covered too
   std::string bytes;
   b.SerializeTo(&bytes);
   RecordBatch c(AllTypesSchema());
@@ -205,6 +208,60 @@ TEST(RecordBatch, CorruptOrTruncatedWireBuffersAreDataLossNeverACrash) {
                                                             {"raw", Type::kBytes}}));
   s = d.DeserializeFrom(bytes);
   EXPECT_NE(s.message().find("column 1 ('i')"), std::string::npos) << s;
+}
+
+TEST(RecordBatch, KeyGroupsTravelWithTheRowsAndDropWhenRowsComeWithoutThem) {
+  RecordBatch b(AllTypesSchema());
+  EXPECT_EQ(b.key_group_tag(), 0u);
+  FillAllTypes(b, 4);
+  const std::vector<uint16_t> groups = {7, 0, 127, 31};
+  b.AppendKeyGroups(99, groups.data(), groups.size());
+  ASSERT_EQ(b.key_group_tag(), 99u);
+  EXPECT_EQ(b.key_group(2), 127);
+
+  // Over the wire.
+  std::string bytes;
+  b.SerializeTo(&bytes);
+  RecordBatch c(AllTypesSchema());
+  ASSERT_TRUE(c.DeserializeFrom(bytes).ok());
+  ASSERT_EQ(c.key_group_tag(), 99u);
+  for (size_t r = 0; r < 4; ++r) EXPECT_EQ(c.key_group(r), groups[r]) << r;
+  // A batch without them sends none.
+  RecordBatch plain(AllTypesSchema());
+  FillAllTypes(plain, 4);
+  plain.SerializeTo(&bytes);
+  ASSERT_TRUE(c.DeserializeFrom(bytes).ok());
+  EXPECT_EQ(c.key_group_tag(), 0u);
+  // Unknown flags are refused.
+  bytes[6] = 2;
+  EXPECT_THAT(c.DeserializeFrom(bytes).message(), ::testing::HasSubstr("unknown flags"));
+
+  // A view (a filter's output) reads its base's key groups through the selection.
+  RecordBatch view;
+  view.ResetAsView(b);
+  view.SelectRowOf(b, 2);
+  view.SelectRowOf(b, 3);
+  EXPECT_EQ(view.key_group_tag(), 99u);
+  EXPECT_EQ(view.key_group(0), 127);
+  EXPECT_EQ(view.key_group(1), 31);
+
+  // Moving keeps them; rows appended without key groups drop them, as does Clear.
+  RecordBatch moved = std::move(b);
+  EXPECT_EQ(moved.key_group_tag(), 99u);
+  moved.AppendRowFrom(plain, 0);
+  moved.AppendRowFrom(plain, 1);
+  EXPECT_EQ(moved.key_group_tag(), 0u);
+  moved.AppendKeyGroups(99, groups.data(), 1);  // one group for two new rows: all dropped
+  EXPECT_EQ(moved.key_group_tag(), 0u);
+  RecordBatch e(AllTypesSchema());
+  FillAllTypes(e, 1);
+  e.AppendKeyGroups(5, groups.data(), 1);
+  FillAllTypes(e, 1);
+  e.AppendKeyGroups(6, groups.data(), 1);  // another key: dropped
+  EXPECT_EQ(e.key_group_tag(), 0u);
+  e.Clear();
+  FillAllTypes(e, 1);
+  EXPECT_EQ(e.key_group_tag(), 0u);
 }
 
 TEST(RecordBatch, AViewSelectsRowsWithoutCopyingAndSerialisesOnlyThem) {

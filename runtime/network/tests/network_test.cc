@@ -110,7 +110,19 @@ TEST(RecordWriter, HashPartitionsByKeyGroupLikeFlink) {
   // Expected routing from the Flink-computed table in key_groups_test.
   const std::vector<std::vector<std::string>> expect = {
       {"LAX"}, {"ATL", "SFO"}, {}, {"ORD", "DFW", "JFK", "ANC"}};
-  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(Keys(Drain(*c.gates[i]), schema), expect[i]) << i;
+  const auto selector = *core::KeySelector::Create(*schema, {"origin"});
+  for (size_t i = 0; i < 4; ++i) {
+    auto events = Drain(*c.gates[i]);
+    EXPECT_EQ(Keys(events, schema), expect[i]) << i;
+    // Each row's key group comes along for the keyed operator behind the edge.
+    for (const auto& e : events) {
+      if (e.batch == nullptr) continue;
+      ASSERT_EQ(e.batch->key_group_tag(), selector.KeyGroupTag(128));
+      for (size_t r = 0; r < e.batch->num_rows(); ++r) {
+        EXPECT_EQ(e.batch->key_group(r), selector.KeyGroup(*e.batch, r, 128));
+      }
+    }
+  }
 }
 
 RecordBatch SixRows(core::SchemaPtr schema) {

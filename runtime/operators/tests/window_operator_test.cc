@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/core/key_groups.h"
+#include "runtime/core/key_selector.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/state/keyed_state_backend.h"
 
@@ -605,6 +606,30 @@ TEST(TumblingWindowCheckpoint, RecordOutsideTheKeyGroupRangeFails) {
   CollectingOutput out;
   absl::Status st = op->ProcessBatch(in, out);
   EXPECT_EQ(st.code(), absl::StatusCode::kInternal) << st;
+}
+
+// The key group the hash partitioner computed travels with the batch and is used as it is (not
+// hashed again) when its tag names this operator's key; otherwise the operator computes it.
+TEST(TumblingWindowCheckpoint, UsesTheKeyGroupTheBatchCarriesForItsKey) {
+  state::KeyedStateBackend backend(128, core::KeyGroupRange{0, 0});
+  auto op = MakeWithBackend(&backend, std::nullopt);
+  const auto selector = *core::KeySelector::Create(*InputSchema(), {"origin"});
+  const uint16_t group0 = 0;  // not the key group of "ATL": proves the carried one is read
+  CollectingOutput out;
+
+  RecordBatch other_key(InputSchema());
+  AddRow(&other_key, 5, "ATL", 1, 1);
+  other_key.AppendKeyGroups(selector.KeyGroupTag(64), &group0, 1);  // another max parallelism
+  EXPECT_EQ(op->ProcessBatch(other_key, out).code(), absl::StatusCode::kInternal);
+
+  RecordBatch carried(InputSchema());
+  AddRow(&carried, 5, "ATL", 1, 1);
+  carried.AppendKeyGroups(selector.KeyGroupTag(128), &group0, 1);
+  absl::Status st = op->ProcessBatch(carried, out);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_TRUE(op->ProcessWatermark(api::kMaxWatermark, out).ok());
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.rows[0].substr(0, 4), "ATL,");
 }
 
 }  // namespace
