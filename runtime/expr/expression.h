@@ -12,6 +12,8 @@
 //   term       := unary (('*' | '/' | '%') unary)*
 //   unary      := ('-' | '!') unary | primary                -- '!' binds tightly, as in C
 //   primary    := literal | field | function '(' [expr (',' expr)*] ')' | '(' expr ')'
+//               | CASE [expr] (WHEN expr THEN expr)+ [ELSE expr] END   (case_node.h)
+//               | CAST '(' expr AS type ['(' int [, int] ')'] ')'
 //   field      := [A-Za-z_][A-Za-z0-9_]* | '`' any text, '``' for a backquote '`'
 //   literal    := 123 (int64) | 1.5, 1e3, .5 (double) | 'it''s' or "text" (string)
 //               | true | false | TIMESTAMP '2001-01-01T00:00:00Z'
@@ -43,7 +45,10 @@
 //   substr(s, start1[, len]) (code points), if(cond, a, b), to_string, to_int, to_double,
 //   to_timestamp, year, month, day, hour, minute, second, day_of_week (1 = Sunday .. 7 =
 //   Saturday, as Flink's DAYOFWEEK), starts_with, ends_with, contains, coalesce(a, b, ...)
-//   (arguments of one type, or int64 and double mixed -> double).
+//   (arguments of one type, or int64 and double mixed -> double), to_bool.
+// CAST(x AS t) is to_int (BIGINT, INT, INTEGER, SMALLINT, TINYINT), to_double (DOUBLE, FLOAT,
+//   REAL), to_string (STRING, VARCHAR, CHAR), to_bool (BOOLEAN) or to_timestamp (TIMESTAMP);
+//   lengths and precisions are ignored; DATE is refused at compile time.
 //
 // Evaluation: vectorized (EvalBatchBool, EvalBatchInto: each node evaluates a whole batch per
 // call in loops over value vectors; functions still go row by row inside that) or per row

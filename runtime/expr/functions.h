@@ -2,6 +2,7 @@
 // Built-in functions of the expression language (internal to runtime/expr): their table and
 // the call node. Type rules are checked by the parser (parser.cc, CheckCall).
 
+#include "absl/strings/match.h"
 #include "runtime/expr/nodes.h"
 
 namespace sluice::expr {
@@ -11,7 +12,7 @@ namespace sluice::expr {
 enum class Fn {
   kAbs, kRound, kFloor, kCeil, kSqrt, kLower, kUpper, kLength, kConcat, kSubstr, kIf,
   kToString, kToInt, kToDouble, kToTimestamp, kYear, kMonth, kDay, kHour, kMinute, kSecond,
-  kDayOfWeek, kStartsWith, kEndsWith, kContains, kCoalesce,
+  kDayOfWeek, kStartsWith, kEndsWith, kContains, kCoalesce, kToBool,
 };
 
 struct FnSpec {
@@ -42,6 +43,7 @@ inline constexpr FnSpec kFunctions[] = {
     {"sqrt", Fn::kSqrt, 1, 1},
     {"starts_with", Fn::kStartsWith, 2, 2},
     {"substr", Fn::kSubstr, 2, 3},
+    {"to_bool", Fn::kToBool, 1, 1},
     {"to_double", Fn::kToDouble, 1, 1},
     {"to_int", Fn::kToInt, 1, 1},
     {"to_string", Fn::kToString, 1, 1},
@@ -59,11 +61,11 @@ class FuncNode final : public Node {
     if (fn_ == Fn::kIf) {
       RETURN_IF_ERROR(args_[0]->Eval(b, row, &vals_[0]));
       Node* branch = vals_[0].b && !vals_[0].null ? args_[1].get() : args_[2].get();
-      return EvalWidened(*branch, b, row, out);
+      return EvalAs(type(), *branch, b, row, out);
     }
     if (fn_ == Fn::kCoalesce) {
       for (const auto& arg : args_) {
-        RETURN_IF_ERROR(EvalWidened(*arg, b, row, out));
+        RETURN_IF_ERROR(EvalAs(type(), *arg, b, row, out));
         if (!out->null) break;
       }
       return absl::OkStatus();
@@ -123,6 +125,7 @@ class FuncNode final : public Node {
         break;
       case Fn::kToInt: return ToInt(at, a, out);
       case Fn::kToDouble: return ToDouble(at, a, out);
+      case Fn::kToBool: return ToBool(at, a, out);
       case Fn::kToTimestamp:
         if (at == Type::kString) {
           auto ts = core::ParseTimestamp(a.s);
@@ -165,15 +168,6 @@ class FuncNode final : public Node {
   }
 
  private:
-  // Evaluates `n` into *out, widening an int64 value when this function's type is double.
-  absl::Status EvalWidened(Node& n, const RecordBatch& b, size_t row, Datum* out) {
-    RETURN_IF_ERROR(n.Eval(b, row, out));
-    if (!out->null && type() == Type::kDouble && n.type() == Type::kInt64) {
-      out->f64 = static_cast<double>(out->i64);
-    }
-    return absl::OkStatus();
-  }
-
   static absl::Status ToInt(Type at, const Datum& a, Datum* out) {
     switch (at) {
       case Type::kDouble: out->i64 = JavaDoubleToLong(a.f64); break;
@@ -190,6 +184,24 @@ class FuncNode final : public Node {
         break;
       }
       default: out->i64 = a.i64; break;
+    }
+    return absl::OkStatus();
+  }
+  static absl::Status ToBool(Type at, const Datum& a, Datum* out) {
+    switch (at) {
+      case Type::kBool: out->b = a.b; break;
+      case Type::kDouble: out->b = a.f64 != 0; break;
+      case Type::kString: {
+        const absl::string_view v(a.s.data(), a.s.size());
+        const bool t = absl::EqualsIgnoreCase(v, "true");
+        if (!t && !absl::EqualsIgnoreCase(v, "false")) {
+          return InvalidArgumentF("to_bool: cannot parse '{}' as bool (expected true or false)",
+                                  a.s);
+        }
+        out->b = t;
+        break;
+      }
+      default: out->b = a.i64 != 0; break;
     }
     return absl::OkStatus();
   }

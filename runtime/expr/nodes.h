@@ -53,6 +53,16 @@ class Node {
   std::vector<size_t> arena_ends_;  // where each row's string ends in arena_
 };
 
+// Evaluates `n` for `row` into *out as a value of type `result`: an int64 value is widened when
+// `result` is double (branches of if/case/coalesce that mix int64 and double).
+inline absl::Status EvalAs(Type result, Node& n, const RecordBatch& b, size_t row, Datum* out) {
+  RETURN_IF_ERROR(n.Eval(b, row, out));
+  if (!out->null && result == Type::kDouble && n.type() == Type::kInt64) {
+    out->f64 = static_cast<double>(out->i64);
+  }
+  return absl::OkStatus();
+}
+
 // ---- leaves ----------------------------------------------------------------------------------
 
 // The type a field of type `t` has inside expressions.

@@ -1,6 +1,7 @@
 #include "runtime/expr/parser.h"
 
 #include "runtime/base/durations.h"
+#include "runtime/expr/case_node.h"
 #include "runtime/expr/functions.h"
 #include "runtime/expr/lexer.h"
 
@@ -365,8 +366,138 @@ class Parser {
           std::make_unique<LiteralNode>(Type::kTimestamp, d, "", id.offset, s.end));
     }
     if (kw == "interval" && Peek().kind == Tok::kString) return ParseInterval(id);
+    if (kw == "case") return ParseCase(id);
+    if (kw == "cast" && IsOp(Peek(), "(")) return ParseCast(id);
     if (IsOp(Peek(), "(")) return ParseCall(id);
     return FieldRef(id);
+  }
+
+  absl::StatusOr<std::unique_ptr<Node>> ParseCase(const Token& kw) {
+    std::unique_ptr<Node> operand;
+    if (!IsKeyword(Peek(), "when")) {
+      ASSIGN_OR_RETURN(operand, ParseOr());
+    }
+    std::vector<CaseNode::Branch> branches;
+    while (IsKeyword(Peek(), "when")) {
+      Next();
+      ASSIGN_OR_RETURN(auto when, ParseOr());
+      if (operand) {
+        RETURN_IF_ERROR(CheckCaseValue(*operand, when));
+      } else if (when->type() != Type::kBool) {
+        return Fail(when->begin(), InvalidArgumentF("type mismatch: CASE WHEN needs a bool "
+                                                    "condition but found {}",
+                                                    Describe(*when)));
+      }
+      if (!IsKeyword(Peek(), "then")) {
+        return Fail(Peek().offset,
+                    InvalidArgumentF("expected THEN but found {}", Describe(Peek())));
+      }
+      Next();
+      ASSIGN_OR_RETURN(auto then, ParseOr());
+      branches.push_back({std::move(when), std::move(then)});
+    }
+    if (branches.empty()) {
+      return Fail(Peek().offset,
+                  InvalidArgumentF("expected WHEN in CASE but found {}", Describe(Peek())));
+    }
+    std::unique_ptr<Node> otherwise;
+    if (IsKeyword(Peek(), "else")) {
+      Next();
+      ASSIGN_OR_RETURN(otherwise, ParseOr());
+    }
+    if (!IsKeyword(Peek(), "end")) {
+      return Fail(Peek().offset,
+                  InvalidArgumentF("expected WHEN, ELSE or END in CASE but found {}",
+                                   Describe(Peek())));
+    }
+    const int end = Next().end;
+    std::vector<const Node*> values;
+    for (const auto& b : branches) values.push_back(b.then.get());
+    if (otherwise) values.push_back(otherwise.get());
+    ASSIGN_OR_RETURN(Type result, CommonType("CASE needs THEN and ELSE values", values));
+    return std::unique_ptr<Node>(std::make_unique<CaseNode>(
+        result, std::move(operand), std::move(branches), std::move(otherwise), kw.offset, end));
+  }
+
+  // Simple CASE: each WHEN value must compare with the operand as `=` would.
+  absl::Status CheckCaseValue(const Node& operand, std::unique_ptr<Node>& value) {
+    if (operand.type() == Type::kTimestamp) RETURN_IF_ERROR(CoerceTimestampLiteral(value, operand));
+    const Type a = operand.type(), b = value->type();
+    if (a == b || (IsNumeric(a) && IsNumeric(b))) return absl::OkStatus();
+    return Fail(value->begin(), InvalidArgumentF("type mismatch: CASE cannot compare {} with {}",
+                                                 Describe(operand), Describe(*value)));
+  }
+
+  // The type of values that must share one (if, coalesce, case): their type, or double when
+  // int64 and double mix. `what` starts the error message.
+  absl::StatusOr<Type> CommonType(std::string_view what, const std::vector<const Node*>& values) {
+    Type t = values[0]->type();
+    for (size_t i = 1; i < values.size(); ++i) {
+      const Type a = values[i]->type();
+      if (a == t) continue;
+      if (IsNumeric(a) && IsNumeric(t)) {
+        t = Type::kDouble;
+        continue;
+      }
+      return Fail(values[i]->begin(),
+                  InvalidArgumentF("type mismatch: {} of one type but found {} and {}", what,
+                                   Describe(*values[0]), Describe(*values[i])));
+    }
+    return t;
+  }
+
+  // CAST(x AS type): the to_* conversion functions under SQL's name. Lengths and precisions
+  // (VARCHAR(10), TIMESTAMP(3)) are accepted and ignored.
+  absl::StatusOr<std::unique_ptr<Node>> ParseCast(const Token& kw) {
+    Next();  // '('
+    ASSIGN_OR_RETURN(auto arg, ParseOr());
+    if (!IsKeyword(Peek(), "as")) {
+      return Fail(Peek().offset,
+                  InvalidArgumentF("expected AS in CAST but found {}", Describe(Peek())));
+    }
+    Next();
+    if (Peek().kind != Tok::kIdent) {
+      return Fail(Peek().offset, InvalidArgumentF("expected a type name after AS but found {}",
+                                                  Describe(Peek())));
+    }
+    const Token type_tok = Next();
+    const std::string name = Lower(type_tok.text);
+    static constexpr std::pair<std::string_view, Fn> kCasts[] = {
+        {"bigint", Fn::kToInt},       {"int", Fn::kToInt},         {"integer", Fn::kToInt},
+        {"int64", Fn::kToInt},        {"int32", Fn::kToInt},       {"smallint", Fn::kToInt},
+        {"tinyint", Fn::kToInt},      {"double", Fn::kToDouble},   {"float", Fn::kToDouble},
+        {"real", Fn::kToDouble},      {"string", Fn::kToString},   {"varchar", Fn::kToString},
+        {"char", Fn::kToString},      {"boolean", Fn::kToBool},    {"bool", Fn::kToBool},
+        {"timestamp", Fn::kToTimestamp}};
+    std::optional<Fn> fn;
+    for (const auto& [n, f] : kCasts) {
+      if (n == name) fn = f;
+    }
+    if (!fn) {
+      return Fail(type_tok.offset,
+                  InvalidArgumentF("cannot CAST to '{}' (types: BIGINT, INT, DOUBLE, FLOAT, "
+                                   "STRING, VARCHAR, BOOLEAN, TIMESTAMP; DATE is not supported "
+                                   "yet: dates are timestamps at midnight UTC in expressions)",
+                                   type_tok.text));
+    }
+    if (IsOp(Peek(), "(")) {  // VARCHAR(10), TIMESTAMP(3), DECIMAL-like (p, s)
+      Next();
+      while (Peek().kind == Tok::kInt || IsOp(Peek(), ",")) Next();
+      RETURN_IF_ERROR(Expect(")"));
+    }
+    if (!IsOp(Peek(), ")")) {
+      return Fail(Peek().offset, InvalidArgumentF("expected ')' but found {}", Describe(Peek())));
+    }
+    const int end = Next().end;
+    const FnSpec* spec = nullptr;
+    for (const FnSpec& f : kFunctions) {
+      if (f.fn == *fn) spec = &f;
+    }
+    std::vector<std::unique_ptr<Node>> args;
+    args.push_back(std::move(arg));
+    ASSIGN_OR_RETURN(Type result, CheckCall(*spec, args));
+    return std::unique_ptr<Node>(
+        std::make_unique<FuncNode>(*fn, result, std::move(args), kw.offset, end));
   }
 
   absl::StatusOr<std::unique_ptr<Node>> ParseInterval(const Token& kw) {
@@ -499,32 +630,15 @@ class Parser {
           RETURN_IF_ERROR(Arg(spec, args, i, {Type::kInt64}, "an int64"));
         }
         return Type::kString;
-      case Fn::kIf: {
+      case Fn::kIf:
         RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kBool}, "a bool"));
-        const Type a = args[1]->type(), b = args[2]->type();
-        if (a == b) return a;
-        if (IsNumeric(a) && IsNumeric(b)) return Type::kDouble;
-        return Fail(args[2]->begin(),
-                    InvalidArgumentF("type mismatch: function 'if' needs branches of the same "
-                                     "type but found {} and {}",
-                                     Describe(*args[1]), Describe(*args[2])));
-      }
+        return CommonType("function 'if' needs branches", {args[1].get(), args[2].get()});
       case Fn::kCoalesce: {
-        Type t = args[0]->type();
-        for (size_t i = 1; i < args.size(); ++i) {
-          const Type a = args[i]->type();
-          if (a == t) continue;
-          if (IsNumeric(a) && IsNumeric(t)) {
-            t = Type::kDouble;
-            continue;
-          }
-          return Fail(args[i]->begin(),
-                      InvalidArgumentF("type mismatch: function 'coalesce' needs arguments of "
-                                       "one type but found {} and {}",
-                                       Describe(*args[0]), Describe(*args[i])));
-        }
-        return t;
+        std::vector<const Node*> values;
+        for (const auto& a : args) values.push_back(a.get());
+        return CommonType("function 'coalesce' needs arguments", values);
       }
+      case Fn::kToBool: return Type::kBool;
       case Fn::kToInt: return Type::kInt64;
       case Fn::kToDouble: return Type::kDouble;
       case Fn::kToTimestamp:

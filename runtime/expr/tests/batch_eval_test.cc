@@ -112,6 +112,12 @@ const char* const kExpressions[] = {
     "length(s) = 2 and starts_with(s, 'b')",
     "i",
     "s",
+    "case when n > 3 then s when ok then 'ok' else 'other' end",
+    "case s when 'aa' then 1 when 'b' then 2.5 end",
+    "case when d <> 0 then n / d end",
+    "cast(n as double) / 4",
+    "cast(x as bigint) + cast(ok as int)",
+    "concat(cast(t as string), cast(i as varchar(10)))",
 };
 
 TEST(BatchEval, EqualsRowByRowOnEveryRowWithNulls) {

@@ -319,6 +319,48 @@ TEST_F(NullTest, IsNullAndCoalesceAreTypeChecked) {
   EXPECT_EQ(offset, 12);
 }
 
+TEST_F(ExpressionTest, CaseTakesTheFirstMatchingBranch) {
+  EXPECT_EQ(Str("case when n > 10 then 'big' when n > 5 then 'medium' else 'small' end"),
+            "medium");
+  EXPECT_EQ(Str("CASE WHEN n > 10 THEN 'big' ELSE 'small' END"), "small");
+  EXPECT_EQ(Int("case n when 1 then 10 when 7 then 70 end"), 70);
+  EXPECT_EQ(Dbl("case n when 7 then 1 else 0.5 end"), 1.0);  // int64 and double -> double
+  EXPECT_EQ(Int("case s when 'x' then 1 when 'Hello, World' then 2 end"), 2);
+  EXPECT_EQ(Int("case t when '2001-01-02T03:04:05Z' then 1 else 0 end"), 1);
+  // No branch matches and no ELSE: null.
+  EXPECT_TRUE(EvalOk("case when n < 0 then 1 end", Type::kInt64).null);
+  // Only the chosen branch is evaluated: no division by zero.
+  EXPECT_EQ(Int("case when zero = 0 then -1 else n / zero end"), -1);
+  // Nested, and as an operand.
+  EXPECT_EQ(Int("1 + case when ok then case when x > 2 then 10 end else 0 end"), 11);
+}
+
+TEST_F(NullTest, CaseTreatsANullConditionAsNotTrue) {
+  EXPECT_EQ(Logic("case when b then true else false end", 1), "false");  // b is null
+  EXPECT_EQ(Logic("case when b then true else false end", 0), "true");
+  EXPECT_EQ(Logic("case n when 4 then true end", 1), "true");
+  EXPECT_EQ(Logic("case n when 4 then true else false end", 0), "false");  // null operand
+  EXPECT_EQ(Logic("case when s is null then n is null end", 0), "true");
+}
+
+TEST_F(ExpressionTest, CastConvertsBetweenTypes) {
+  EXPECT_EQ(Int("cast(x as bigint)"), 2);
+  EXPECT_EQ(Int("CAST('42' AS INT)"), 42);
+  EXPECT_EQ(Dbl("cast(n as double) / 2"), 3.5);
+  EXPECT_EQ(Str("cast(n as varchar(10))"), "7");
+  EXPECT_EQ(Str("cast(t as string)"), "2001-01-02T03:04:05Z");
+  EXPECT_TRUE(Bool("cast('TRUE' as boolean)"));
+  EXPECT_FALSE(Bool("cast(zero as boolean)"));
+  EXPECT_EQ(Ts("cast('2001-01-02T03:04:05Z' as timestamp(3))"), Ts("t"));
+  EXPECT_EQ(Ts("cast(1000 as timestamp)"), 1000);
+  auto bad = MustCompile("cast(s as boolean)");
+  auto d = bad->Eval(batch_, 0);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            "error evaluating 'cast(s as boolean)': to_bool: cannot parse 'Hello, World' as "
+            "bool (expected true or false)");
+}
+
 TEST_F(ExpressionTest, EvalBool) {
   auto e = MustCompile("n > 5");
   auto b = e->EvalBool(batch_, 0);
@@ -412,7 +454,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"frobnicate(delay)",
                   "unknown function 'frobnicate' (functions: abs, ceil, coalesce, concat, contains, day, "
                   "day_of_week, ends_with, floor, hour, if, length, lower, minute, month, round, "
-                  "second, sqrt, starts_with, substr, to_double, to_int, to_string, "
+                  "second, sqrt, starts_with, substr, to_bool, to_double, to_int, to_string, "
                   "to_timestamp, upper, year)",
                   0},
         ErrorCase{"origin = substr(origin)",
@@ -425,10 +467,32 @@ INSTANTIATE_TEST_SUITE_P(
                   "int64 'delay'",
                   6},
         ErrorCase{"if(true, origin, delay) = 'a'",
-                  "type mismatch: function 'if' needs branches of the same type but found string "
+                  "type mismatch: function 'if' needs branches of one type but found string "
                   "'origin' and int64 'delay'",
                   17},
         ErrorCase{"lower(origin, = 'a'", "expected an expression but found '='", 14},
+        ErrorCase{"case when delay then 1 end = 1",
+                  "type mismatch: CASE WHEN needs a bool condition but found int64 'delay'", 10},
+        ErrorCase{"case when delay > 1 then 'a' else 2 end = 'a'",
+                  "type mismatch: CASE needs THEN and ELSE values of one type but found string "
+                  "literal 'a' and int64 literal 2",
+                  34},
+        ErrorCase{"case origin when 5 then 1 end = 1",
+                  "type mismatch: CASE cannot compare string 'origin' with int64 literal 5", 17},
+        ErrorCase{"case when delay > 1 then 1",
+                  "expected WHEN, ELSE or END in CASE but found end of expression", 26},
+        ErrorCase{"case delay > 1 end", "expected WHEN in CASE but found 'end'", 15},
+        ErrorCase{"case when delay > 1 1 end", "expected THEN but found '1'", 20},
+        ErrorCase{"cast(delay as date) > date",
+                  "cannot CAST to 'date' (types: BIGINT, INT, DOUBLE, FLOAT, STRING, VARCHAR, "
+                  "BOOLEAN, TIMESTAMP; DATE is not supported yet: dates are timestamps at "
+                  "midnight UTC in expressions)",
+                  14},
+        ErrorCase{"cast(delay, double) > 1", "expected AS in CAST but found ','", 10},
+        ErrorCase{"cast(1.5 as timestamp) > date",
+                  "type mismatch: function 'to_timestamp' expects a string or int64 (ms) as "
+                  "argument 1 but found double literal 1.5",
+                  5},
         ErrorCase{"date > 'yesterday'",
                   "type mismatch: cannot compare timestamp 'date' with string literal "
                   "'yesterday': not a timestamp (expected ISO-8601 like 2001-01-01T00:00:00Z)",
