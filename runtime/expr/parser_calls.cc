@@ -1,0 +1,256 @@
+// The parser's calls: built-in functions (argument counts and types), CASE and CAST.
+#include "runtime/expr/case_node.h"
+#include "runtime/expr/parser_impl.h"
+
+namespace sluice::expr {
+
+absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCase(const Token& kw) {
+  std::unique_ptr<Node> operand;
+  if (!IsKeyword(Peek(), "when")) {
+    ASSIGN_OR_RETURN(operand, ParseOr());
+  }
+  std::vector<CaseNode::Branch> branches;
+  while (IsKeyword(Peek(), "when")) {
+    Next();
+    ASSIGN_OR_RETURN(auto when, ParseOr());
+    if (operand) {
+      RETURN_IF_ERROR(CheckCaseValue(*operand, when));
+    } else if (when->type() != Type::kBool) {
+      return Fail(when->begin(), InvalidArgumentF("type mismatch: CASE WHEN needs a bool "
+                                                  "condition but found {}",
+                                                  Describe(*when)));
+    }
+    if (!IsKeyword(Peek(), "then")) {
+      return Fail(Peek().offset,
+                  InvalidArgumentF("expected THEN but found {}", Describe(Peek())));
+    }
+    Next();
+    ASSIGN_OR_RETURN(auto then, ParseOr());
+    branches.push_back({std::move(when), std::move(then)});
+  }
+  if (branches.empty()) {
+    return Fail(Peek().offset,
+                InvalidArgumentF("expected WHEN in CASE but found {}", Describe(Peek())));
+  }
+  std::unique_ptr<Node> otherwise;
+  if (IsKeyword(Peek(), "else")) {
+    Next();
+    ASSIGN_OR_RETURN(otherwise, ParseOr());
+  }
+  if (!IsKeyword(Peek(), "end")) {
+    return Fail(Peek().offset,
+                InvalidArgumentF("expected WHEN, ELSE or END in CASE but found {}",
+                                 Describe(Peek())));
+  }
+  const int end = Next().end;
+  std::vector<const Node*> values;
+  for (const auto& b : branches) values.push_back(b.then.get());
+  if (otherwise) values.push_back(otherwise.get());
+  ASSIGN_OR_RETURN(Type result, CommonType("CASE needs THEN and ELSE values", values));
+  return std::unique_ptr<Node>(std::make_unique<CaseNode>(
+      result, std::move(operand), std::move(branches), std::move(otherwise), kw.offset, end));
+}
+
+absl::Status Parser::CheckCaseValue(const Node& operand, std::unique_ptr<Node>& value) {
+  if (operand.type() == Type::kTimestamp) RETURN_IF_ERROR(CoerceTimestampLiteral(value, operand));
+  const Type a = operand.type(), b = value->type();
+  if (a == b || (IsNumeric(a) && IsNumeric(b))) return absl::OkStatus();
+  return Fail(value->begin(), InvalidArgumentF("type mismatch: CASE cannot compare {} with {}",
+                                               Describe(operand), Describe(*value)));
+}
+
+absl::StatusOr<Type> Parser::CommonType(std::string_view what, const std::vector<const Node*>& values) {
+  Type t = values[0]->type();
+  for (size_t i = 1; i < values.size(); ++i) {
+    const Type a = values[i]->type();
+    if (a == t) continue;
+    if (IsNumeric(a) && IsNumeric(t)) {
+      t = Type::kDouble;
+      continue;
+    }
+    return Fail(values[i]->begin(),
+                InvalidArgumentF("type mismatch: {} of one type but found {} and {}", what,
+                                 Describe(*values[0]), Describe(*values[i])));
+  }
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCast(const Token& kw) {
+  Next();  // '('
+  ASSIGN_OR_RETURN(auto arg, ParseOr());
+  if (!IsKeyword(Peek(), "as")) {
+    return Fail(Peek().offset,
+                InvalidArgumentF("expected AS in CAST but found {}", Describe(Peek())));
+  }
+  Next();
+  if (Peek().kind != Tok::kIdent) {
+    return Fail(Peek().offset, InvalidArgumentF("expected a type name after AS but found {}",
+                                                Describe(Peek())));
+  }
+  const Token type_tok = Next();
+  const std::string name = Lower(type_tok.text);
+  static constexpr std::pair<std::string_view, Fn> kCasts[] = {
+      {"bigint", Fn::kToInt},       {"int", Fn::kToInt},         {"integer", Fn::kToInt},
+      {"int64", Fn::kToInt},        {"int32", Fn::kToInt},       {"smallint", Fn::kToInt},
+      {"tinyint", Fn::kToInt},      {"double", Fn::kToDouble},   {"float", Fn::kToDouble},
+      {"real", Fn::kToDouble},      {"string", Fn::kToString},   {"varchar", Fn::kToString},
+      {"char", Fn::kToString},      {"boolean", Fn::kToBool},    {"bool", Fn::kToBool},
+      {"timestamp", Fn::kToTimestamp}};
+  std::optional<Fn> fn;
+  for (const auto& [n, f] : kCasts) {
+    if (n == name) fn = f;
+  }
+  if (!fn) {
+    return Fail(type_tok.offset,
+                InvalidArgumentF("cannot CAST to '{}' (types: BIGINT, INT, DOUBLE, FLOAT, "
+                                 "STRING, VARCHAR, BOOLEAN, TIMESTAMP; DATE is not supported "
+                                 "yet: dates are timestamps at midnight UTC in expressions)",
+                                 type_tok.text));
+  }
+  if (IsOp(Peek(), "(")) {  // VARCHAR(10), TIMESTAMP(3), DECIMAL-like (p, s)
+    Next();
+    while (Peek().kind == Tok::kInt || IsOp(Peek(), ",")) Next();
+    RETURN_IF_ERROR(Expect(")"));
+  }
+  if (!IsOp(Peek(), ")")) {
+    return Fail(Peek().offset, InvalidArgumentF("expected ')' but found {}", Describe(Peek())));
+  }
+  const int end = Next().end;
+  const FnSpec* spec = nullptr;
+  for (const FnSpec& f : kFunctions) {
+    if (f.fn == *fn) spec = &f;
+  }
+  std::vector<std::unique_ptr<Node>> args;
+  args.push_back(std::move(arg));
+  ASSIGN_OR_RETURN(Type result, CheckCall(*spec, args));
+  return std::unique_ptr<Node>(
+      std::make_unique<FuncNode>(*fn, result, std::move(args), kw.offset, end));
+}
+
+absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCall(const Token& id) {
+  std::string name = Lower(id.text);
+  if (name == "substring") name = "substr";
+  if (name == "char_length") name = "length";
+  if (name == "dayofweek") name = "day_of_week";
+  const FnSpec* spec = nullptr;
+  for (const FnSpec& f : kFunctions) {
+    if (f.name == name) spec = &f;
+  }
+  if (spec == nullptr) {
+    std::string names;
+    for (const FnSpec& f : kFunctions) names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
+    return Fail(id.offset,
+                InvalidArgumentF("unknown function '{}' (functions: {})", id.text, names));
+  }
+  Next();  // '('
+  std::vector<std::unique_ptr<Node>> args;
+  if (!IsOp(Peek(), ")")) {
+    while (true) {
+      ASSIGN_OR_RETURN(auto a, ParseOr());
+      args.push_back(std::move(a));
+      if (IsOp(Peek(), ",")) {
+        Next();
+        continue;
+      }
+      break;
+    }
+  }
+  if (!IsOp(Peek(), ")")) {
+    return Fail(Peek().offset,
+                InvalidArgumentF("expected ',' or ')' but found {}", Describe(Peek())));
+  }
+  const int end = Next().end;
+  const int n = static_cast<int>(args.size());
+  if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
+    std::string expected;
+    if (spec->max_args < 0) {
+      expected = fmt::format("at least {} argument{}", spec->min_args,
+                             spec->min_args == 1 ? "" : "s");
+    } else if (spec->min_args == spec->max_args) {
+      expected = fmt::format("{} argument{}", spec->min_args, spec->min_args == 1 ? "" : "s");
+    } else {
+      expected = fmt::format("{} or {} arguments", spec->min_args, spec->max_args);
+    }
+    return Fail(id.offset, InvalidArgumentF("function '{}' expects {} but got {}", spec->name,
+                                            expected, n));
+  }
+  ASSIGN_OR_RETURN(Type result, CheckCall(*spec, args));
+  return std::unique_ptr<Node>(
+      std::make_unique<FuncNode>(spec->fn, result, std::move(args), id.offset, end));
+}
+
+absl::Status Parser::Arg(const FnSpec& spec, const std::vector<std::unique_ptr<Node>>& args, size_t i,
+                 std::initializer_list<Type> ok, std::string_view what) {
+  const Node& a = *args[i];
+  for (Type t : ok) {
+    if (a.type() == t) return absl::OkStatus();
+  }
+  return Fail(a.begin(), InvalidArgumentF("type mismatch: function '{}' expects {} as argument "
+                                          "{} but found {}",
+                                          spec.name, what, i + 1, Describe(a)));
+}
+
+absl::StatusOr<Type> Parser::CheckCall(const FnSpec& spec, const std::vector<std::unique_ptr<Node>>& args) {
+  const std::initializer_list<Type> kNum = {Type::kInt64, Type::kDouble};
+  switch (spec.fn) {
+    case Fn::kAbs:
+      RETURN_IF_ERROR(Arg(spec, args, 0, kNum, "a number"));
+      return args[0]->type();
+    case Fn::kRound:
+      RETURN_IF_ERROR(Arg(spec, args, 0, kNum, "a number"));
+      return Type::kInt64;
+    case Fn::kFloor:
+    case Fn::kCeil:
+    case Fn::kSqrt:
+      RETURN_IF_ERROR(Arg(spec, args, 0, kNum, "a number"));
+      return Type::kDouble;
+    case Fn::kLower:
+    case Fn::kUpper:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      return Type::kString;
+    case Fn::kLength:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      return Type::kInt64;
+    case Fn::kConcat:
+    case Fn::kToString: return Type::kString;
+    case Fn::kSubstr:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      for (size_t i = 1; i < args.size(); ++i) {
+        RETURN_IF_ERROR(Arg(spec, args, i, {Type::kInt64}, "an int64"));
+      }
+      return Type::kString;
+    case Fn::kIf:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kBool}, "a bool"));
+      return CommonType("function 'if' needs branches", {args[1].get(), args[2].get()});
+    case Fn::kCoalesce: {
+      std::vector<const Node*> values;
+      for (const auto& a : args) values.push_back(a.get());
+      return CommonType("function 'coalesce' needs arguments", values);
+    }
+    case Fn::kToBool: return Type::kBool;
+    case Fn::kToInt: return Type::kInt64;
+    case Fn::kToDouble: return Type::kDouble;
+    case Fn::kToTimestamp:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString, Type::kInt64, Type::kTimestamp},
+                          "a string or int64 (ms)"));
+      return Type::kTimestamp;
+    case Fn::kYear:
+    case Fn::kMonth:
+    case Fn::kDay:
+    case Fn::kHour:
+    case Fn::kMinute:
+    case Fn::kSecond:
+    case Fn::kDayOfWeek:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kTimestamp}, "a timestamp"));
+      return Type::kInt64;
+    case Fn::kStartsWith:
+    case Fn::kEndsWith:
+    case Fn::kContains:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      RETURN_IF_ERROR(Arg(spec, args, 1, {Type::kString}, "a string"));
+      return Type::kBool;
+  }
+  return Type::kInt64;
+}
+
+}  // namespace sluice::expr
