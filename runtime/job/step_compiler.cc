@@ -120,14 +120,38 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
                    "window: 'parallelism' goes beside 'window:' in the step (like name and "
                    "uid), not inside the window");
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, "window", {"type", "size", "offset", "aggregates"}));
+  RETURN_IF_ERROR(
+      r.CheckKeys(body, "window", {"type", "size", "slide", "step", "offset", "aggregates"}));
   ASSIGN_OR_RETURN(std::string wtype, r.GetString(body, "window", "type", false, "tumbling"));
-  if (wtype != "tumbling") {
-    return r.Error(body["type"], "window: unknown type '{}' (v1 supports: tumbling)", wtype);
+  using Kind = operators::WindowAssigner::Kind;
+  operators::WindowAggregateSpec spec;
+  std::string_view slide_key;  // the key that sets WindowAggregateSpec::slide_ms, if any
+  if (wtype == "tumbling") {
+    spec.kind = Kind::kTumbling;
+  } else if (wtype == "sliding" || wtype == "hop") {
+    spec.kind = Kind::kSliding;
+    slide_key = "slide";
+  } else if (wtype == "cumulate") {
+    spec.kind = Kind::kCumulate;
+    slide_key = "step";
+  } else {
+    return r.Error(body["type"],
+                   "window: unknown type '{}' (types: tumbling, sliding (or hop), cumulate)", wtype);
   }
-  operators::TumblingWindowSpec spec;
+  for (std::string_view k : {std::string_view("slide"), std::string_view("step")}) {
+    if (body[std::string(k)] && k != slide_key) {
+      return r.Error(body[std::string(k)], "window: '{}' does not apply to a {} window{}", k, wtype,
+                     wtype == "tumbling" ? " (use type: sliding or cumulate)" : "");
+    }
+  }
   ASSIGN_OR_RETURN(spec.size_ms, r.GetDuration(body, "window", "size"));
   if (spec.size_ms <= 0) return r.Error(body["size"], "window: size must be positive");
+  if (!slide_key.empty()) {
+    ASSIGN_OR_RETURN(spec.slide_ms, r.GetDuration(body, "window", std::string(slide_key)));
+    if (spec.slide_ms <= 0) {
+      return r.Error(body[std::string(slide_key)], "window: {} must be positive", slide_key);
+    }
+  }
   if (body["offset"]) {
     ASSIGN_OR_RETURN(spec.offset_ms, r.GetDuration(body, "window", "offset"));
   }
@@ -156,14 +180,24 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
     spec.aggregates.push_back(operators::AggregateSpec{out, *kind, field});
   }
   const SchemaPtr in = c.input;
-  auto probe = operators::MakeTumblingWindowAggregate(in, spec);
+  auto probe = operators::MakeWindowAggregate(in, spec);
   if (!probe.ok()) return r.Error(body, "window: {}", probe.status().message());
   graph::StreamNode n;
-  n.name = fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms);
+  switch (spec.kind) {
+    case Kind::kTumbling:
+      n.name = fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms);
+      break;
+    case Kind::kSliding:
+      n.name = fmt::format("Window(SlidingEventTimeWindows({}, {}))", spec.size_ms, spec.slide_ms);
+      break;
+    case Kind::kCumulate:
+      n.name = fmt::format("Window(CumulativeWindows({}, {}))", spec.size_ms, spec.slide_ms);
+      break;
+  }
   n.keyed = true;
   n.output_schema = (*probe)->output_schema();
   if (c.side_output) n.side_output_schemas.push_back(in);
-  n.op = [in, spec]() { return operators::MakeTumblingWindowAggregate(in, spec); };
+  n.op = [in, spec]() { return operators::MakeWindowAggregate(in, spec); };
   return n;
 }
 

@@ -59,16 +59,14 @@ namespace {
 // accumulator factory flags a newly created window so that its timer is registered once.
 // Lookups go through the backend's reused key context and this operator's reused key scratch,
 // so a record of an existing window allocates nothing.
-class TumblingWindowAggregateOperator final : public api::Operator {
+class WindowAggregateOperator final : public api::Operator {
  public:
-  TumblingWindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
-                                  int64_t size_ms, int64_t offset_ms,
-                                  std::vector<ResolvedAggregate> aggs, core::SchemaPtr input,
-                                  bool late_to_side_output)
+  WindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
+                          WindowAssigner assigner, std::vector<ResolvedAggregate> aggs,
+                          core::SchemaPtr input, bool late_to_side_output)
       : output_schema_(std::move(output_schema)),
         keys_(std::move(keys)),
-        size_ms_(size_ms),
-        offset_ms_(offset_ms),
+        assigner_(assigner),
         aggs_(std::move(aggs)),
         num_keys_(keys_.columns().size()),
         out_(output_schema_),
@@ -164,13 +162,6 @@ class TumblingWindowAggregateOperator final : public api::Operator {
             "window needs event time: record has no timestamp (declare event-time on the "
             "source)");
       }
-      const int64_t start = WindowStartWithOffset(ts, offset_ms_, size_ms_);
-      const int64_t end = start + size_ms_;
-      if (end - 1 <= current_watermark_) {  // Flink's isWindowLate with allowed lateness 0
-        if (late_to_side_output_) late_rows_.AppendRowFrom(batch, row);
-        else ++late;
-        continue;
-      }
       const int32_t kg =
           carried ? batch.key_group(row) : keys_.KeyGroup(batch, row, max_parallelism_);
       if (!range_.Contains(kg)) [[unlikely]] {
@@ -179,14 +170,27 @@ class TumblingWindowAggregateOperator final : public api::Operator {
             "key group range [{}, {}]: the input is not partitioned by the window's key",
             ctx_.operator_name, ctx_.subtask_index, kg, range_.start, range_.end);
       }
-      key_scratch_.clear();
-      keys_.AppendKeyBytes(batch, row, &key_scratch_);
-      backend_->SetCurrentNamespace(end);
-      backend_->SetCurrentKey(key_scratch_, kg);
-      contents_->add(RowRef{&batch, row});
-      if (window_created_) {
-        window_created_ = false;
-        backend_->RegisterEventTimeTimer(end, end - 1);
+      bool key_set = false;
+      bool added = false;
+      assigner_.ForEachWindowEnd(ts, [&](int64_t end) {
+        if (end - 1 <= current_watermark_) return;  // Flink's isWindowLate (lateness 0)
+        if (!key_set) {
+          key_scratch_.clear();
+          keys_.AppendKeyBytes(batch, row, &key_scratch_);
+          backend_->SetCurrentKey(key_scratch_, kg);
+          key_set = true;
+        }
+        backend_->SetCurrentNamespace(end);
+        contents_->add(RowRef{&batch, row});
+        if (window_created_) {
+          window_created_ = false;
+          backend_->RegisterEventTimeTimer(end, end - 1);
+        }
+        added = true;
+      });
+      if (!added) {  // every window of the row has fired: the row is late
+        if (late_to_side_output_) late_rows_.AppendRowFrom(batch, row);
+        else ++late;
       }
     }
     if (late > 0 && ctx_.metrics != nullptr) {
@@ -291,7 +295,7 @@ class TumblingWindowAggregateOperator final : public api::Operator {
     const size_t first_agg_col = num_keys_ + 2;
     const size_t r = out_.AppendRow(end - 1);
     keys_.DecodeKeyInto(key, &out_, r, 0);
-    out_.SetInt64(r, window_start_col, end - size_ms_);
+    out_.SetInt64(r, window_start_col, assigner_.StartOf(end));
     out_.SetInt64(r, window_start_col + 1, end);
     const Accumulator* acc = w->accs.data();
     for (size_t i = 0; i < aggs_.size(); ++i) {
@@ -342,8 +346,7 @@ class TumblingWindowAggregateOperator final : public api::Operator {
 
   const core::SchemaPtr output_schema_;
   const core::KeySelector keys_;
-  const int64_t size_ms_;
-  const int64_t offset_ms_;
+  const WindowAssigner assigner_;
   const std::vector<ResolvedAggregate> aggs_;
   const size_t num_keys_;
 
@@ -390,16 +393,23 @@ std::optional<AggregateKind> ParseAggregateKind(std::string_view name) {
   return std::nullopt;
 }
 
-absl::StatusOr<std::unique_ptr<api::Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
-                                                                      TumblingWindowSpec spec) {
-  if (spec.size_ms <= 0) {
-    return InvalidArgumentF("tumbling window size must be > 0 ms, got {} ms", spec.size_ms);
+namespace {
+absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
+  switch (spec.kind) {
+    case WindowAssigner::Kind::kTumbling:
+      return WindowAssigner::Tumbling(spec.size_ms, spec.offset_ms);
+    case WindowAssigner::Kind::kSliding:
+      return WindowAssigner::Sliding(spec.size_ms, spec.slide_ms, spec.offset_ms);
+    case WindowAssigner::Kind::kCumulate:
+      return WindowAssigner::Cumulate(spec.size_ms, spec.slide_ms, spec.offset_ms);
   }
-  if (spec.offset_ms <= -spec.size_ms || spec.offset_ms >= spec.size_ms) {
-    return InvalidArgumentF(
-        "tumbling window offset must satisfy |offset| < size, got offset {} ms, size {} ms",
-        spec.offset_ms, spec.size_ms);
-  }
+  return InvalidArgumentF("unknown window kind");
+}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
+                                                                   WindowAggregateSpec spec) {
+  ASSIGN_OR_RETURN(WindowAssigner assigner, MakeAssigner(spec));
   ASSIGN_OR_RETURN(core::KeySelector keys, core::KeySelector::Create(*input, spec.key_fields));
 
   std::vector<core::Field> out_fields = keys.key_fields();
@@ -448,9 +458,9 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeTumblingWindowAggregate(core:
   }
 
   auto output_schema = std::make_shared<const core::Schema>(std::move(out_fields));
-  return std::unique_ptr<api::Operator>(new TumblingWindowAggregateOperator(
-      std::move(output_schema), std::move(keys), spec.size_ms, spec.offset_ms, std::move(aggs),
-      input, spec.late_rows_to_side_output));
+  return std::unique_ptr<api::Operator>(new WindowAggregateOperator(
+      std::move(output_schema), std::move(keys), assigner, std::move(aggs), input,
+      spec.late_rows_to_side_output));
 }
 
 }  // namespace sluice::operators

@@ -1,17 +1,19 @@
 #pragma once
-// Keyed tumbling event-time window aggregation: Flink's WindowOperator with
-// TumblingEventTimeWindows, EventTimeTrigger, allowed lateness 0 and an incremental
-// AggregateFunction (count, sum, min, max, avg), i.e.
-//   stream.keyBy(k...).window(TumblingEventTimeWindows.of(size, offset)).aggregate(...)
+// Keyed event-time window aggregation: Flink's WindowOperator with TumblingEventTimeWindows,
+// SlidingEventTimeWindows or Flink SQL's cumulative windows (window_assigner.h),
+// EventTimeTrigger, allowed lateness 0 and an incremental AggregateFunction (count, sum, min,
+// max, avg), i.e.
+//   stream.keyBy(k...).window(SlidingEventTimeWindows.of(size, slide, offset)).aggregate(...)
 //
 // Semantics (ported from Flink):
-// - Window assignment: TimeWindow.getWindowStartWithOffset(ts, offset, size); a record with
-//   event timestamp ts belongs to [start, start + size). Negative timestamps are handled.
+// - Window assignment: WindowAssigner; a record belongs to one tumbling window, size/slide
+//   sliding windows, or max_size/step cumulative ones. Negative timestamps are handled.
 // - A window fires when the watermark reaches its maxTimestamp (end - 1). Windows fire in order
 //   of window end (ties: see "State and checkpoints" below). Each fired window emits
 //   one row with event timestamp end - 1 and is then discarded (purged).
-// - Late records (their window's end - 1 <= current watermark, i.e. it already fired) are
-//   dropped and counted in OperatorMetrics::late_records_dropped (Flink's
+// - A record is added to each of its windows that has not fired yet. A record none of whose
+//   windows is open any more (for tumbling windows: its window's end - 1 <= current watermark)
+//   is late: dropped and counted in OperatorMetrics::late_records_dropped (Flink's
 //   numLateRecordsDropped), or, with `late_rows_to_side_output`, emitted unchanged to side
 //   output 1 (input schema) and not counted (Flink's sideOutputLateData).
 // - Records without an event timestamp (kNoTimestamp) fail the task with InvalidArgument.
@@ -52,7 +54,7 @@
 //   InvalidArgument when restored window contents hold another number of accumulators than the
 //   operator has aggregates (the job's aggregates changed).
 //
-// Lifecycle: made by MakeTumblingWindowAggregate, then Open, ProcessBatch/ProcessWatermark,
+// Lifecycle: made by MakeWindowAggregate, then Open, ProcessBatch/ProcessWatermark,
 // SnapshotState at checkpoints, Finish, Close (operator.h). Thread: the owning Task's thread
 // only.
 
@@ -66,6 +68,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
+#include "runtime/operators/window_assigner.h"
 
 namespace sluice::operators {
 
@@ -86,27 +89,23 @@ struct AggregateSpec {
   std::string field;  // input field; empty (ignored) for count
 };
 
-struct TumblingWindowSpec {
-  int64_t size_ms;        // > 0
-  int64_t offset_ms = 0;  // |offset_ms| < size_ms (Flink's TumblingEventTimeWindows.of)
+struct WindowAggregateSpec {
+  WindowAssigner::Kind kind = WindowAssigner::Kind::kTumbling;
+  int64_t size_ms = 0;    // > 0; cumulate: the max size
+  int64_t slide_ms = 0;   // sliding: the slide; cumulate: the step; tumbling: unused
+  int64_t offset_ms = 0;  // |offset_ms| < slide (Flink's ...EventTimeWindows.of)
   std::vector<std::string> key_fields;  // at least one
   std::vector<AggregateSpec> aggregates;
   bool late_rows_to_side_output = false;
 };
 
-// Flink's TimeWindow.getWindowStartWithOffset: start of the window of size `size_ms` shifted
-// by `offset_ms` that contains `timestamp` (ms). Correct for negative timestamps.
-inline int64_t WindowStartWithOffset(int64_t timestamp, int64_t offset_ms, int64_t size_ms) {
-  const int64_t remainder = (timestamp - offset_ms) % size_ms;
-  return remainder < 0 ? timestamp - (remainder + size_ms) : timestamp - remainder;
-}
-
 // Builds the operator for `input` batches. InvalidArgument, with the aggregate's output name,
 // when: a key or aggregate field is unknown ("aggregate 'avg_delay': unknown field 'delays'
 // (fields: a, b)"); sum/avg is over a non-numeric field ("aggregate 'x': sum needs an int64 or
 // double field, 'origin' is string"); min/max is over a string or bool field; size_ms <= 0 or
-// |offset_ms| >= size_ms; two output fields share a name.
-absl::StatusOr<std::unique_ptr<api::Operator>> MakeTumblingWindowAggregate(core::SchemaPtr input,
-                                                                      TumblingWindowSpec spec);
+// the window does not form a valid WindowAssigner (its message); two output fields share a
+// name.
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
+                                                                   WindowAggregateSpec spec);
 
 }  // namespace sluice::operators

@@ -144,6 +144,26 @@ TEST(JobCompiler, BadTypesDurationsAndAggregates) {
       << msg;
 }
 
+TEST(JobCompiler, SlidingAndCumulateWindows) {
+  auto g = Compile(Replace(kSpec, "size: 1 h", "type: hop\n      size: 1 h\n      slide: 15 min"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[1].name,
+            "Window(SlidingEventTimeWindows(3600000, 900000)) -> Sink: delays");
+  EXPECT_TRUE(Compile(Replace(kSpec, "size: 1 h", "type: cumulate\n      size: 1 h\n      step: 10 min")).ok());
+
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session\n      size: 1 h")),
+            "job.yaml:20:13: window: unknown type 'session' (types: tumbling, sliding (or hop), "
+            "cumulate)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      slide: 1 min")),
+            "job.yaml:21:14: window: 'slide' does not apply to a tumbling window (use type: "
+            "sliding or cumulate)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: sliding\n      size: 1 h")),
+            "job.yaml:20:7: window: missing required key 'slide'");
+  std::string msg = ErrorOf(Replace(kSpec, "size: 1 h", "type: cumulate\n      size: 1 h\n      step: 7 min"));
+  EXPECT_NE(msg.find("cumulate window size (3600000 ms) must be a multiple of its step (420000 ms)"),
+            std::string::npos) << msg;
+}
+
 TEST(JobCompiler, ParallelismAboveMaxParallelismIsRefused) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "parallelism: 2", "parallelism: 8\nmax-parallelism: 4")),
             "job.yaml:3:18: job: parallelism 8 is above max parallelism 4 (the number of key "

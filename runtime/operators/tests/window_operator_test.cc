@@ -11,6 +11,7 @@
 #include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
 #include "runtime/core/record_batch.h"
+#include "runtime/operators/tests/window_test_util.h"
 #include "runtime/state/keyed_state_backend.h"
 
 namespace sluice::operators {
@@ -21,60 +22,13 @@ using core::RecordBatch;
 using core::Schema;
 using core::SchemaPtr;
 using core::Type;
+using testing::AddRow;
+using testing::AllAggregates;
+using testing::CollectingOutput;
+using testing::InputSchema;
 
-// Collects emitted rows (as strings, with their timestamps) and watermarks.
-class CollectingOutput : public api::Output {
- public:
-  absl::Status Emit(const RecordBatch& batch) override {
-    ++batches;
-    for (size_t r = 0; r < batch.num_rows(); ++r) {
-      rows.push_back(batch.RowToString(r));
-      timestamps.push_back(batch.timestamp(r));
-    }
-    return absl::OkStatus();
-  }
-  absl::Status EmitWatermark(int64_t wm) override {
-    watermarks.push_back(wm);
-    return absl::OkStatus();
-  }
-
-  int batches = 0;
-  std::vector<std::string> rows;
-  std::vector<int64_t> timestamps;
-  std::vector<int64_t> watermarks;
-};
-
-SchemaPtr InputSchema() {
-  return std::make_shared<const Schema>(std::vector<Field>{{"date", Type::kTimestamp},
-                                                           {"delay", Type::kInt64},
-                                                           {"origin", Type::kString},
-                                                           {"distance", Type::kDouble}});
-}
-
-void AddRow(RecordBatch* b, int64_t ts, const std::string& origin, int64_t delay, double distance) {
-  size_t r = b->AppendRow(ts);
-  b->SetInt64(r, 0, ts);
-  b->SetInt64(r, 1, delay);
-  b->SetString(r, 2, origin);
-  b->SetDouble(r, 3, distance);
-}
-
-TumblingWindowSpec AllAggregates(int64_t size_ms) {
-  TumblingWindowSpec spec;
-  spec.size_ms = size_ms;
-  spec.key_fields = {"origin"};
-  spec.aggregates = {{"n", AggregateKind::kCount, ""},
-                     {"sum_delay", AggregateKind::kSum, "delay"},
-                     {"min_delay", AggregateKind::kMin, "delay"},
-                     {"max_delay", AggregateKind::kMax, "delay"},
-                     {"avg_delay", AggregateKind::kAvg, "delay"},
-                     {"sum_dist", AggregateKind::kSum, "distance"},
-                     {"max_date", AggregateKind::kMax, "date"}};
-  return spec;
-}
-
-std::unique_ptr<api::Operator> Make(TumblingWindowSpec spec, api::OperatorMetrics* metrics = nullptr) {
-  auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
+std::unique_ptr<api::Operator> Make(WindowAggregateSpec spec, api::OperatorMetrics* metrics = nullptr) {
+  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
   EXPECT_TRUE(op.ok()) << op.status();
   api::OperatorContext ctx;
   ctx.operator_name = "window";
@@ -83,8 +37,8 @@ std::unique_ptr<api::Operator> Make(TumblingWindowSpec spec, api::OperatorMetric
   return std::move(op).value();
 }
 
-std::string Error(TumblingWindowSpec spec) {
-  auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
+std::string Error(WindowAggregateSpec spec) {
+  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
   EXPECT_FALSE(op.ok());
   if (op.ok()) return "";
   EXPECT_EQ(op.status().code(), absl::StatusCode::kInvalidArgument);
@@ -92,7 +46,7 @@ std::string Error(TumblingWindowSpec spec) {
 }
 
 TEST(TumblingWindow, OutputSchemaHasKeysWindowBoundsAndAggregates) {
-  auto op = MakeTumblingWindowAggregate(InputSchema(), AllAggregates(1000));
+  auto op = MakeWindowAggregate(InputSchema(), AllAggregates(1000));
   ASSERT_TRUE(op.ok()) << op.status();
   Schema expected(std::vector<Field>{{"origin", Type::kString},
                                      {"window_start", Type::kTimestamp},
@@ -177,7 +131,7 @@ TEST(TumblingWindow, AggregatesSkipNullsAndANullKeyIsAGroup) {
 }
 
 TEST(TumblingWindow, AvgOfDoubleAndCompositeKey) {
-  TumblingWindowSpec spec;
+  WindowAggregateSpec spec;
   spec.size_ms = 60'000;
   spec.key_fields = {"origin", "delay"};
   spec.aggregates = {{"avg_dist", AggregateKind::kAvg, "distance"},
@@ -197,7 +151,7 @@ TEST(TumblingWindow, AvgOfDoubleAndCompositeKey) {
 }
 
 TEST(TumblingWindow, FiresOnlyOnceWatermarkReachesEndMinusOne) {
-  TumblingWindowSpec spec = AllAggregates(1000);
+  WindowAggregateSpec spec = AllAggregates(1000);
   auto op = Make(spec);
   RecordBatch in(InputSchema());
   AddRow(&in, 10, "ATL", 1, 1);
@@ -260,7 +214,7 @@ TEST(TumblingWindow, WindowStartMatchesFlinkIncludingNegatives) {
 }
 
 TEST(TumblingWindow, NegativeTimestampsWindowCorrectly) {
-  TumblingWindowSpec spec;
+  WindowAggregateSpec spec;
   spec.size_ms = 1000;
   spec.key_fields = {"origin"};
   spec.aggregates = {{"n", AggregateKind::kCount, ""}, {"sum", AggregateKind::kSum, "delay"}};
@@ -283,7 +237,7 @@ TEST(TumblingWindow, NegativeTimestampsWindowCorrectly) {
 }
 
 TEST(TumblingWindow, OffsetShiftsWindows) {
-  TumblingWindowSpec spec = AllAggregates(1000);
+  WindowAggregateSpec spec = AllAggregates(1000);
   spec.offset_ms = 200;
   auto op = Make(spec);
   RecordBatch in(InputSchema());
@@ -300,7 +254,7 @@ TEST(TumblingWindow, OffsetShiftsWindows) {
 }
 
 TEST(TumblingWindow, ManyWindowsAreEmittedInBoundedBatches) {
-  TumblingWindowSpec spec;
+  WindowAggregateSpec spec;
   spec.size_ms = 10;
   spec.key_fields = {"delay"};
   spec.aggregates = {{"n", AggregateKind::kCount, ""}};
@@ -338,7 +292,7 @@ TEST(TumblingWindow, RecordWithoutTimestampFails) {
 }
 
 TEST(TumblingWindow, ValidationErrors) {
-  TumblingWindowSpec spec = AllAggregates(1000);
+  WindowAggregateSpec spec = AllAggregates(1000);
   spec.aggregates = {{"avg_delay", AggregateKind::kAvg, "delays"}};
   EXPECT_EQ(Error(spec),
             "aggregate 'avg_delay': unknown field 'delays' (fields: date, delay, origin, "
@@ -432,8 +386,8 @@ void Feed(api::Operator& op, std::vector<Step>& steps, int from, int to, Collect
 std::unique_ptr<api::Operator> MakeWithBackend(state::KeyedStateBackend* backend,
                                           std::optional<std::string> restored,
                                           api::OperatorMetrics* metrics = nullptr,
-                                          TumblingWindowSpec spec = AllAggregates(1000)) {
-  auto op = MakeTumblingWindowAggregate(InputSchema(), std::move(spec));
+                                          WindowAggregateSpec spec = AllAggregates(1000)) {
+  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
   EXPECT_TRUE(op.ok()) << op.status();
   api::OperatorContext ctx;
   ctx.operator_name = "window";
@@ -570,9 +524,9 @@ TEST(TumblingWindowCheckpoint, RestoreWithOtherAggregatesFails) {
   HalfwaySnapshot snap = RunFirstHalfAndSnapshot(steps);
   state::KeyedStateBackend backend(128, core::KeyGroupRange{0, 127});
   ASSERT_TRUE(backend.Restore({snap.keyed.bytes}, {snap.keyed.key_group_offsets}).ok());
-  TumblingWindowSpec spec = AllAggregates(1000);
+  WindowAggregateSpec spec = AllAggregates(1000);
   spec.aggregates.pop_back();
-  auto op = MakeTumblingWindowAggregate(InputSchema(), spec);
+  auto op = MakeWindowAggregate(InputSchema(), spec);
   ASSERT_TRUE(op.ok());
   api::OperatorContext ctx;
   ctx.operator_name = "window";
@@ -585,7 +539,7 @@ TEST(TumblingWindowCheckpoint, RestoreWithOtherAggregatesFails) {
 }
 
 TEST(TumblingWindowCheckpoint, MalformedOperatorStateFails) {
-  auto op = MakeTumblingWindowAggregate(InputSchema(), AllAggregates(1000));
+  auto op = MakeWindowAggregate(InputSchema(), AllAggregates(1000));
   ASSERT_TRUE(op.ok());
   api::OperatorContext ctx;
   ctx.operator_name = "window";

@@ -54,8 +54,8 @@ RecordBatch Rows(const std::vector<std::pair<int64_t, std::string>>& rows) {
   return b;
 }
 
-TumblingWindowSpec CountPerOrigin() {
-  TumblingWindowSpec spec;
+WindowAggregateSpec CountPerOrigin() {
+  WindowAggregateSpec spec;
   spec.size_ms = 1000;
   spec.key_fields = {"origin"};
   spec.aggregates = {{"n", AggregateKind::kCount, ""}};
@@ -64,7 +64,7 @@ TumblingWindowSpec CountPerOrigin() {
 
 absl::StatusOr<std::unique_ptr<api::Operator>> Open(state::KeyedStateBackend* backend,
                                                int64_t state_ttl_ms) {
-  ASSIGN_OR_RETURN(auto op, MakeTumblingWindowAggregate(Input(), CountPerOrigin()));
+  ASSIGN_OR_RETURN(auto op, MakeWindowAggregate(Input(), CountPerOrigin()));
   api::OperatorContext ctx;
   ctx.operator_name = "window";
   ctx.max_parallelism = 128;
