@@ -110,6 +110,9 @@ std::string FormatJobStatus(const v1::GetJobResponse& response, int64_t now_ms) 
                     std::to_string(s.metrics().records_out())});
     }
     out += table.Render("  ");
+    int64_t late = 0;
+    for (const auto& s : v.subtasks()) late += s.metrics().late_records_dropped();
+    if (late > 0) out += fmt::format("  late records dropped: {} (numLateRecordsDropped)\n", late);
     for (const auto& s : v.subtasks()) {
       if (!s.failure().empty()) {
         out += fmt::format("  subtask {}/{} failed: {}\n", s.subtask() + 1, v.parallelism(),

@@ -22,7 +22,10 @@ std::map<std::string, int64_t> JobMaster::JobMetrics() const {
   }
   // Keyed state and connector gauges of the current attempts, summed over subtasks; a "-max"
   // gauge is the maximum over subtasks (e.g. "kafka.records-lag-max").
+  // Flink's numLateRecordsDropped, summed over the window operators of all subtasks.
+  m["numLateRecordsDropped"] = 0;
   executions_.ForEach([&](const Execution& e) {
+    m["numLateRecordsDropped"] += e.metrics.late_records_dropped;
     for (const auto& [k, v] : e.metrics.gauges) {
       if (k.ends_with("-max")) {
         auto [it, fresh] = m.emplace(k, v);

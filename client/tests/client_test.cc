@@ -114,6 +114,15 @@ TEST(FormatTest, StatusShowsSubtasksAndFailure) {
   EXPECT_THAT(status, HasSubstr("subtask 2/2 failed: disk full"));
 }
 
+TEST(FormatTest, StatusShowsLateRecordsDroppedOnlyWhereThereAreSome) {
+  v1::GetJobResponse job = MakeJob("RUNNING");
+  EXPECT_THAT(FormatJobStatus(job, 1'001'000), Not(HasSubstr("late records dropped")));
+  job.mutable_vertices(1)->mutable_subtasks(0)->mutable_metrics()->set_late_records_dropped(3);
+  job.mutable_vertices(1)->mutable_subtasks(1)->mutable_metrics()->set_late_records_dropped(4);
+  EXPECT_THAT(FormatJobStatus(job, 1'001'000),
+              HasSubstr("late records dropped: 7 (numLateRecordsDropped)"));
+}
+
 TEST(FormatTest, StatusShowsEachVertexsChainAndInputs) {
   v1::GetJobResponse job = MakeJob("RUNNING");
   auto* src = job.mutable_vertices(0);

@@ -281,6 +281,24 @@ TEST_F(JobMasterTest, DeploysTheWholeDagWithTheConsumersOfEveryEdgeAndFinishes) 
   EXPECT_EQ(d.vertices[2].inputs[0].source_vertex_id, d.vertices[0].id);
 }
 
+TEST_F(JobMasterTest, NumLateRecordsDroppedSumsTheSubtasksReports) {
+  Start(DagSpec());
+  EXPECT_EQ(jm_->Summary().metrics.at("numLateRecordsDropped"), 0);
+  int64_t want = 0;
+  for (const auto& t : Current()) {
+    if (t.vertex != 2) continue;  // the window's subtasks
+    TaskStateUpdate u;
+    u.attempt = t.attempt_id;
+    u.state = ExecutionState::kRunning;
+    u.metrics.late_records_dropped = 5 + t.subtask;
+    want += u.metrics.late_records_dropped;
+    ASSERT_TRUE(jm_->UpdateTaskExecutionState(std::move(u)));
+  }
+  EXPECT_EQ(jm_->Summary().metrics.at("numLateRecordsDropped"), want);
+  EXPECT_THAT(jm_->MetricsJson(),
+              HasSubstr(R"({"id":"numLateRecordsDropped","value":")" + std::to_string(want)));
+}
+
 TEST_F(JobMasterTest, WaitsForSlotsAndSaysWhy) {
   slots_.slots.resize(1);
   Start(DagSpec());
