@@ -121,7 +121,8 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
                    "uid), not inside the window");
   }
   RETURN_IF_ERROR(
-      r.CheckKeys(body, "window", {"type", "size", "slide", "step", "offset", "aggregates"}));
+      r.CheckKeys(body, "window",
+                  {"type", "size", "slide", "step", "offset", "allowed-lateness", "aggregates"}));
   ASSIGN_OR_RETURN(std::string wtype, r.GetString(body, "window", "type", false, "tumbling"));
   using Kind = operators::WindowAssigner::Kind;
   operators::WindowAggregateSpec spec;
@@ -154,6 +155,10 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   }
   if (body["offset"]) {
     ASSIGN_OR_RETURN(spec.offset_ms, r.GetDuration(body, "window", "offset"));
+  }
+  if (body["allowed-lateness"]) {
+    ASSIGN_OR_RETURN(spec.allowed_lateness_ms,  // durations are never negative
+                     r.GetDuration(body, "window", "allowed-lateness"));
   }
   spec.key_fields = c.key_fields;
   spec.late_rows_to_side_output = c.side_output;

@@ -62,11 +62,13 @@ namespace {
 class WindowAggregateOperator final : public api::Operator {
  public:
   WindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
-                          WindowAssigner assigner, std::vector<ResolvedAggregate> aggs,
-                          core::SchemaPtr input, bool late_to_side_output)
+                          WindowAssigner assigner, int64_t allowed_lateness_ms,
+                          std::vector<ResolvedAggregate> aggs, core::SchemaPtr input,
+                          bool late_to_side_output)
       : output_schema_(std::move(output_schema)),
         keys_(std::move(keys)),
         assigner_(assigner),
+        lateness_ms_(allowed_lateness_ms),
         aggs_(std::move(aggs)),
         num_keys_(keys_.columns().size()),
         out_(output_schema_),
@@ -102,7 +104,7 @@ class WindowAggregateOperator final : public api::Operator {
       return fresh_;
     };
     fn.add = [this](WindowContents& w, const RowRef& in) { Accumulate(w, *in.batch, in.row); };
-    fn.get_result = [](const WindowContents&) { return 0; };  // unused: FireWindow reads it
+    fn.get_result = [](const WindowContents&) { return 0; };  // unused: EmitWindow reads it
     // Flink SQL's table.exec.state.ttl: window contents not written for that long expire
     // (OnCreateAndWrite, NeverReturnExpired, as Flink's planner configures it).
     std::optional<state::StateTtlConfig> ttl;
@@ -172,8 +174,10 @@ class WindowAggregateOperator final : public api::Operator {
       }
       bool key_set = false;
       bool added = false;
+      absl::Status fired = absl::OkStatus();
       assigner_.ForEachWindowEnd(ts, [&](int64_t end) {
-        if (end - 1 <= current_watermark_) return;  // Flink's isWindowLate (lateness 0)
+        // Flink's isWindowLate: past its cleanup time, the window is gone.
+        if (end - 1 + lateness_ms_ <= current_watermark_ || !fired.ok()) return;
         if (!key_set) {
           key_scratch_.clear();
           keys_.AppendKeyBytes(batch, row, &key_scratch_);
@@ -182,12 +186,18 @@ class WindowAggregateOperator final : public api::Operator {
         }
         backend_->SetCurrentNamespace(end);
         contents_->add(RowRef{&batch, row});
+        added = true;
+        const bool fired_already = end - 1 <= current_watermark_;
         if (window_created_) {
           window_created_ = false;
-          backend_->RegisterEventTimeTimer(end, end - 1);
+          if (!fired_already) backend_->RegisterEventTimeTimer(end, end - 1);
+          if (lateness_ms_ > 0) backend_->RegisterEventTimeTimer(end, end - 1 + lateness_ms_);
         }
-        added = true;
+        // A late row within the allowed lateness fires its window again with the updated
+        // result (Flink's EventTimeTrigger.onElement).
+        if (fired_already) fired = EmitWindow(key_scratch_, kg, end, out);
       });
+      RETURN_IF_ERROR(fired);
       if (!added) {  // every window of the row has fired: the row is late
         if (late_to_side_output_) late_rows_.AppendRowFrom(batch, row);
         else ++late;
@@ -196,6 +206,7 @@ class WindowAggregateOperator final : public api::Operator {
     if (late > 0 && ctx_.metrics != nullptr) {
       ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
     }
+    if (!out_.empty()) RETURN_IF_ERROR(Flush(out));  // late firings
     if (!late_rows_.empty()) return out.EmitSideOutput(1, late_rows_);
     return absl::OkStatus();
   }
@@ -230,8 +241,13 @@ class WindowAggregateOperator final : public api::Operator {
   absl::Status FireUpTo(int64_t watermark, api::Output& out) {
     if (backend_ == nullptr) return absl::OkStatus();
     return backend_->AdvanceWatermark(
-        watermark, [&](std::string_view key, int32_t kg, int64_t end, int64_t /*ts*/) {
-          return FireWindow(key, kg, end, out);
+        watermark, [&](std::string_view key, int32_t kg, int64_t end, int64_t ts) {
+          if (ts == end - 1) {  // the window's maxTimestamp: fire
+            RETURN_IF_ERROR(EmitWindow(key, kg, end, out));
+            if (lateness_ms_ > 0) return absl::OkStatus();  // kept for late rows until cleanup
+          }
+          contents_->clear();  // purge: on firing without lateness, or the cleanup timer
+          return absl::OkStatus();
         });
   }
 
@@ -278,9 +294,9 @@ class WindowAggregateOperator final : public api::Operator {
     }
   }
 
-  // Emits the window (current key, namespace `end`) and purges it. Called by the backend with
-  // the key context set to the timer's key and namespace.
-  absl::Status FireWindow(std::string_view key, int32_t kg, int64_t end, api::Output& out) {
+  // Emits the window (current key, namespace `end`) with its current contents. The key context
+  // must be set to the window's key and namespace.
+  absl::Status EmitWindow(std::string_view key, int32_t kg, int64_t end, api::Output& out) {
     const WindowContents* w = contents_->accumulator();
     if (w == nullptr && state_ttl_) {
       return absl::OkStatus();  // the window's contents expired (state TTL): nothing to emit
@@ -328,7 +344,6 @@ class WindowAggregateOperator final : public api::Operator {
           break;
       }
     }
-    contents_->clear();
     if (out_.num_rows() >= kOutputBatchRows) RETURN_IF_ERROR(Flush(out));
     return absl::OkStatus();
   }
@@ -347,6 +362,7 @@ class WindowAggregateOperator final : public api::Operator {
   const core::SchemaPtr output_schema_;
   const core::KeySelector keys_;
   const WindowAssigner assigner_;
+  const int64_t lateness_ms_;  // allowed lateness (Flink's WindowedStream.allowedLateness)
   const std::vector<ResolvedAggregate> aggs_;
   const size_t num_keys_;
 
@@ -410,6 +426,10 @@ absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
                                                                    WindowAggregateSpec spec) {
   ASSIGN_OR_RETURN(WindowAssigner assigner, MakeAssigner(spec));
+  if (spec.allowed_lateness_ms < 0) {
+    return InvalidArgumentF("allowed lateness must be >= 0 ms, got {} ms",
+                            spec.allowed_lateness_ms);
+  }
   ASSIGN_OR_RETURN(core::KeySelector keys, core::KeySelector::Create(*input, spec.key_fields));
 
   std::vector<core::Field> out_fields = keys.key_fields();
@@ -459,8 +479,8 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaP
 
   auto output_schema = std::make_shared<const core::Schema>(std::move(out_fields));
   return std::unique_ptr<api::Operator>(new WindowAggregateOperator(
-      std::move(output_schema), std::move(keys), assigner, std::move(aggs), input,
-      spec.late_rows_to_side_output));
+      std::move(output_schema), std::move(keys), assigner, spec.allowed_lateness_ms,
+      std::move(aggs), input, spec.late_rows_to_side_output));
 }
 
 }  // namespace sluice::operators

@@ -1,7 +1,7 @@
 #pragma once
 // Keyed event-time window aggregation: Flink's WindowOperator with TumblingEventTimeWindows,
 // SlidingEventTimeWindows or Flink SQL's cumulative windows (window_assigner.h),
-// EventTimeTrigger, allowed lateness 0 and an incremental AggregateFunction (count, sum, min,
+// EventTimeTrigger, an allowed lateness and an incremental AggregateFunction (count, sum, min,
 // max, avg), i.e.
 //   stream.keyBy(k...).window(SlidingEventTimeWindows.of(size, slide, offset)).aggregate(...)
 //
@@ -9,13 +9,17 @@
 // - Window assignment: WindowAssigner; a record belongs to one tumbling window, size/slide
 //   sliding windows, or max_size/step cumulative ones. Negative timestamps are handled.
 // - A window fires when the watermark reaches its maxTimestamp (end - 1). Windows fire in order
-//   of window end (ties: see "State and checkpoints" below). Each fired window emits
-//   one row with event timestamp end - 1 and is then discarded (purged).
-// - A record is added to each of its windows that has not fired yet. A record none of whose
-//   windows is open any more (for tumbling windows: its window's end - 1 <= current watermark)
-//   is late: dropped and counted in OperatorMetrics::late_records_dropped (Flink's
-//   numLateRecordsDropped), or, with `late_rows_to_side_output`, emitted unchanged to side
-//   output 1 (input schema) and not counted (Flink's sideOutputLateData).
+//   of window end (ties: see "State and checkpoints" below). Each firing emits one row with
+//   event timestamp end - 1. Without allowed lateness the window is then discarded (purged).
+// - Allowed lateness L (Flink's allowedLateness): a fired window is kept until the watermark
+//   reaches end - 1 + L (its cleanup timer). A record that arrives meanwhile is added and the
+//   window fires again at once, emitting the updated row (Flink's EventTimeTrigger fires on
+//   such an element): downstream sees one row per firing.
+// - A record is added to each of its windows not yet cleaned up. A record none of whose windows
+//   is kept any more (end - 1 + L <= current watermark for all) is late: dropped and counted in
+//   OperatorMetrics::late_records_dropped (Flink's numLateRecordsDropped), or, with
+//   `late_rows_to_side_output`, emitted unchanged to side output 1 (input schema) and not
+//   counted (Flink's sideOutputLateData).
 // - Records without an event timestamp (kNoTimestamp) fail the task with InvalidArgument.
 //
 // Output schema: the key fields (same names and types, in key order), `window_start`
@@ -32,8 +36,9 @@
 //   a private backend over all key groups [0, max_parallelism - 1].
 // - per (key, window): key = the KeySelector's key bytes, key group = KeySelector::KeyGroup with
 //   OperatorContext::max_parallelism, namespace = window end; one AggregatingState entry named
-//   kWindowContentsStateName (record count + one 8-byte accumulator per aggregate) and one
-//   event-time timer at end - 1 (Flink's per-key, per-window timer). Windows with the same end
+//   kWindowContentsStateName (record count + one 8-byte accumulator per aggregate), one
+//   event-time timer at end - 1 (Flink's per-key, per-window timer) and, with allowed lateness
+//   L > 0, a cleanup timer at end - 1 + L. Windows with the same end
 //   fire in order of key group, then key bytes. A record whose key group is outside the
 //   backend's range fails the task with Internal (the input was not partitioned by the
 //   window's key).
@@ -94,6 +99,7 @@ struct WindowAggregateSpec {
   int64_t size_ms = 0;    // > 0; cumulate: the max size
   int64_t slide_ms = 0;   // sliding: the slide; cumulate: the step; tumbling: unused
   int64_t offset_ms = 0;  // |offset_ms| < slide (Flink's ...EventTimeWindows.of)
+  int64_t allowed_lateness_ms = 0;  // >= 0
   std::vector<std::string> key_fields;  // at least one
   std::vector<AggregateSpec> aggregates;
   bool late_rows_to_side_output = false;
@@ -103,8 +109,8 @@ struct WindowAggregateSpec {
 // when: a key or aggregate field is unknown ("aggregate 'avg_delay': unknown field 'delays'
 // (fields: a, b)"); sum/avg is over a non-numeric field ("aggregate 'x': sum needs an int64 or
 // double field, 'origin' is string"); min/max is over a string or bool field; size_ms <= 0 or
-// the window does not form a valid WindowAssigner (its message); two output fields share a
-// name.
+// the window does not form a valid WindowAssigner (its message); allowed lateness < 0; two
+// output fields share a name.
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
                                                                    WindowAggregateSpec spec);
 

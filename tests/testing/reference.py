@@ -185,3 +185,34 @@ def assert_output_matches(test, out_dir, expected, expected_parts=None):
         test.fail(f"output in {out_dir} differs from the reference:\n" +
                   "\n".join(problems + diffs))
     return rows
+
+
+def windowed_delays(csv_path, windows_of):
+    """Like flight_delays() for any window kind: `windows_of(ts_ms)` lists the (start_ms,
+    end_ms) windows a flight at epoch milliseconds ts_ms belongs to. Same row shape."""
+    acc = {}  # (origin, start, end) -> [count, sum, max]
+    with _open_text(csv_path) as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        i_date = header.index("date")
+        i_delay = header.index("delay")
+        i_origin = header.index("origin")
+        for row in reader:
+            dt = datetime.datetime.fromisoformat(row[i_date].replace("Z", "+00:00"))
+            ts = int(dt.timestamp() * 1000)
+            delay = int(row[i_delay])
+            for start, end in windows_of(ts):
+                key = (row[i_origin], start, end)
+                a = acc.get(key)
+                if a is None:
+                    acc[key] = [1, delay, delay]
+                else:
+                    a[0] += 1
+                    a[1] += delay
+                    a[2] = max(a[2], delay)
+
+    def iso(ms):
+        return _format_ts(datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc))
+
+    return [(origin, iso(start), iso(end), count, total / count, mx)
+            for (origin, start, end), (count, total, mx) in acc.items()]

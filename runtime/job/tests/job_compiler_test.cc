@@ -150,6 +150,9 @@ TEST(JobCompiler, SlidingAndCumulateWindows) {
   EXPECT_EQ(g->vertices[1].name,
             "Window(SlidingEventTimeWindows(3600000, 900000)) -> Sink: delays");
   EXPECT_TRUE(Compile(Replace(kSpec, "size: 1 h", "type: cumulate\n      size: 1 h\n      step: 10 min")).ok());
+  EXPECT_TRUE(Compile(Replace(kSpec, "size: 1 h", "size: 1 h\n      allowed-lateness: 5 min")).ok());
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      allowed-lateness: soon")),
+            "job.yaml:21:25: window: duration 'soon' must start with a non-negative integer");
 
   EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session\n      size: 1 h")),
             "job.yaml:20:13: window: unknown type 'session' (types: tumbling, sliding (or hop), "

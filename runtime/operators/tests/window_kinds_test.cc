@@ -77,16 +77,11 @@ TEST(WindowAssigner, RefusesWindowsThatCannotWork) {
   EXPECT_FALSE(WindowAssigner::Tumbling(0).ok());
 }
 
+// Count and sum of delay per origin.
 std::unique_ptr<api::Operator> Open(WindowAggregateSpec spec, api::OperatorMetrics* metrics) {
   spec.key_fields = {"origin"};
   spec.aggregates = {{"n", AggregateKind::kCount, ""}, {"total", AggregateKind::kSum, "delay"}};
-  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
-  EXPECT_TRUE(op.ok()) << op.status();
-  api::OperatorContext ctx;
-  ctx.operator_name = "window";
-  ctx.metrics = metrics;
-  EXPECT_TRUE((*op)->Open(ctx).ok());
-  return std::move(op).value();
+  return testing::Make(std::move(spec), metrics);
 }
 
 TEST(SlidingWindow, EveryRowCountsInEachOfItsWindows) {

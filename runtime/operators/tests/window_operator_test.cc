@@ -26,16 +26,7 @@ using testing::AddRow;
 using testing::AllAggregates;
 using testing::CollectingOutput;
 using testing::InputSchema;
-
-std::unique_ptr<api::Operator> Make(WindowAggregateSpec spec, api::OperatorMetrics* metrics = nullptr) {
-  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
-  EXPECT_TRUE(op.ok()) << op.status();
-  api::OperatorContext ctx;
-  ctx.operator_name = "window";
-  ctx.metrics = metrics;
-  EXPECT_TRUE((*op)->Open(ctx).ok());
-  return std::move(op).value();
-}
+using testing::Make;
 
 std::string Error(WindowAggregateSpec spec) {
   auto op = MakeWindowAggregate(InputSchema(), std::move(spec));

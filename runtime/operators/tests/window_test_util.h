@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "runtime/api/operator.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/operators/window_operator.h"
@@ -69,5 +70,17 @@ inline WindowAggregateSpec AllAggregates(int64_t size_ms) {
   return spec;
 }
 
+
+// The window operator for `spec` over InputSchema(), opened with its own state backend.
+inline std::unique_ptr<api::Operator> Make(WindowAggregateSpec spec,
+                                           api::OperatorMetrics* metrics = nullptr) {
+  auto op = MakeWindowAggregate(InputSchema(), std::move(spec));
+  EXPECT_TRUE(op.ok()) << op.status();
+  api::OperatorContext ctx;
+  ctx.operator_name = "window";
+  ctx.metrics = metrics;
+  EXPECT_TRUE((*op)->Open(ctx).ok());
+  return std::move(op).value();
+}
 
 }  // namespace sluice::operators::testing
