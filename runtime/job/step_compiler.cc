@@ -165,8 +165,8 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   YAML::Node aggs = body["aggregates"];
   if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
     return r.Error(aggs ? aggs : body,
-                   "window: 'aggregates' must map output names to 'fn(field)' "
-                   "(count, sum, min, max, avg)");
+                   "window: 'aggregates' must map output names to 'fn(field)' ({})",
+                   operators::AggregateKindNames());
   }
   for (const auto& kv : aggs) {
     std::string out = kv.first.as<std::string>();
@@ -176,8 +176,8 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
     }
     std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
     if (!kind) {
-      return r.Error(kv.second, "window: aggregate '{}': unknown function '{}' (expected count, "
-                     "sum, min, max, avg)", out, fn);
+      return r.Error(kv.second, "window: aggregate '{}': unknown function '{}' (expected {})",
+                     out, fn, operators::AggregateKindNames());
     }
     if (*kind != operators::AggregateKind::kCount && field.empty()) {
       return r.Error(kv.second, "window: aggregate '{}': {}() needs a field", out, fn);

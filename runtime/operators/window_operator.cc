@@ -25,22 +25,6 @@ using core::Type;
 // Rows per emitted batch; the output batch is flushed when it reaches this size.
 constexpr size_t kOutputBatchRows = 1024;
 
-std::string FieldNames(const core::Schema& schema) {
-  std::string s;
-  for (size_t i = 0; i < schema.num_fields(); ++i) {
-    if (i > 0) s += ", ";
-    s += schema.field(i).name;
-  }
-  return s;
-}
-
-// One aggregate resolved against the input schema.
-struct ResolvedAggregate {
-  AggregateKind kind;
-  int input_col;    // -1 for count
-  Type input_type;  // meaningless for count
-};
-
 // A record to add to a window: row `row` of `batch`.
 struct RowRef {
   const core::RecordBatch* batch;
@@ -63,21 +47,17 @@ class WindowAggregateOperator final : public api::Operator {
  public:
   WindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
                           WindowAssigner assigner, int64_t allowed_lateness_ms,
-                          std::vector<ResolvedAggregate> aggs, core::SchemaPtr input,
-                          bool late_to_side_output)
+                          WindowAggregates aggs, core::SchemaPtr input, bool late_to_side_output)
       : output_schema_(std::move(output_schema)),
         keys_(std::move(keys)),
         assigner_(assigner),
         lateness_ms_(allowed_lateness_ms),
         aggs_(std::move(aggs)),
         num_keys_(keys_.columns().size()),
+        fresh_(aggs_.Fresh()),
         out_(output_schema_),
         late_to_side_output_(late_to_side_output),
-        late_rows_(std::move(input)) {
-    fresh_.accs.resize(aggs_.size());
-    for (Accumulator& a : fresh_.accs) a.i64 = 0;
-    fresh_.valid.assign(aggs_.size(), 0);
-  }
+        late_rows_(std::move(input)) {}
 
   core::SchemaPtr output_schema() const override { return output_schema_; }
 
@@ -103,7 +83,9 @@ class WindowAggregateOperator final : public api::Operator {
       window_created_ = true;
       return fresh_;
     };
-    fn.add = [this](WindowContents& w, const RowRef& in) { Accumulate(w, *in.batch, in.row); };
+    fn.add = [this](WindowContents& w, const RowRef& in) {
+      aggs_.Accumulate(w, *in.batch, in.row);
+    };
     fn.get_result = [](const WindowContents&) { return 0; };  // unused: EmitWindow reads it
     // Flink SQL's table.exec.state.ttl: window contents not written for that long expire
     // (OnCreateAndWrite, NeverReturnExpired, as Flink's planner configures it).
@@ -120,12 +102,12 @@ class WindowAggregateOperator final : public api::Operator {
     for (int32_t kg = range_.start; kg <= range_.end && bad.ok(); ++kg) {
       contents_->ForEachInKeyGroupUntil(
           kg, [&](std::string_view, int64_t ns, const WindowContents& w) {
-            if (w.accs.size() != aggs_.size()) {
+            if (w.accs.size() != aggs_.num_slots()) {
               bad = InvalidArgumentF(
                   "window operator '{}': restored window (key group {}, window end {}) has {} "
-                  "accumulators, but the operator has {} aggregates; the window's aggregates "
+                  "accumulators, but the operator's aggregates need {}; the window's aggregates "
                   "cannot change across a restore",
-                  ctx.operator_name, kg, ns, w.accs.size(), aggs_.size());
+                  ctx.operator_name, kg, ns, w.accs.size(), aggs_.num_slots());
             }
             return false;
           });
@@ -251,49 +233,6 @@ class WindowAggregateOperator final : public api::Operator {
         });
   }
 
-  void Accumulate(WindowContents& w, const RecordBatch& batch, size_t row) {
-    ++w.count;
-    Accumulator* acc = w.accs.data();
-    for (size_t i = 0; i < aggs_.size(); ++i) {
-      const ResolvedAggregate& a = aggs_[i];
-      if (a.input_col >= 0 && batch.IsNull(row, static_cast<size_t>(a.input_col))) continue;
-      const bool first = w.valid[i] == 0;
-      ++w.valid[i];
-      switch (a.kind) {
-        case AggregateKind::kCount:
-          break;
-        case AggregateKind::kSum:
-        case AggregateKind::kAvg:
-          if (a.input_type == Type::kDouble) {
-            acc[i].f64 += batch.GetDouble(row, a.input_col);
-          } else {  // wrap like Java's long
-            acc[i].i64 =
-                static_cast<int64_t>(static_cast<uint64_t>(acc[i].i64) +
-                                     static_cast<uint64_t>(batch.GetInt64(row, a.input_col)));
-          }
-          break;
-        case AggregateKind::kMin:
-          if (a.input_type == Type::kDouble) {
-            const double v = batch.GetDouble(row, a.input_col);
-            if (first || v < acc[i].f64) acc[i].f64 = v;
-          } else {
-            const int64_t v = batch.GetInt64(row, a.input_col);
-            if (first || v < acc[i].i64) acc[i].i64 = v;
-          }
-          break;
-        case AggregateKind::kMax:
-          if (a.input_type == Type::kDouble) {
-            const double v = batch.GetDouble(row, a.input_col);
-            if (first || v > acc[i].f64) acc[i].f64 = v;
-          } else {
-            const int64_t v = batch.GetInt64(row, a.input_col);
-            if (first || v > acc[i].i64) acc[i].i64 = v;
-          }
-          break;
-      }
-    }
-  }
-
   // Emits the window (current key, namespace `end`) with its current contents. The key context
   // must be set to the window's key and namespace.
   absl::Status EmitWindow(std::string_view key, int32_t kg, int64_t end, api::Output& out) {
@@ -313,37 +252,7 @@ class WindowAggregateOperator final : public api::Operator {
     keys_.DecodeKeyInto(key, &out_, r, 0);
     out_.SetInt64(r, window_start_col, assigner_.StartOf(end));
     out_.SetInt64(r, window_start_col + 1, end);
-    const Accumulator* acc = w->accs.data();
-    for (size_t i = 0; i < aggs_.size(); ++i) {
-      const size_t col = first_agg_col + i;
-      const ResolvedAggregate& a = aggs_[i];
-      switch (a.kind) {
-        case AggregateKind::kCount:
-          out_.SetInt64(r, col, w->count);
-          break;
-        case AggregateKind::kAvg:
-          if (w->valid[i] == 0) {
-            out_.SetNull(r, col);
-            break;
-          }
-          out_.SetDouble(
-              r, col,
-              (a.input_type == Type::kDouble ? acc[i].f64 : static_cast<double>(acc[i].i64)) /
-                  static_cast<double>(w->valid[i]));
-          break;
-        case AggregateKind::kSum:
-        case AggregateKind::kMin:
-        case AggregateKind::kMax:
-          if (w->valid[i] == 0) {
-            out_.SetNull(r, col);
-          } else if (a.input_type == Type::kDouble) {
-            out_.SetDouble(r, col, acc[i].f64);
-          } else {
-            out_.SetInt64(r, col, acc[i].i64);
-          }
-          break;
-      }
-    }
+    aggs_.WriteResults(*w, &out_, r, first_agg_col);
     if (out_.num_rows() >= kOutputBatchRows) RETURN_IF_ERROR(Flush(out));
     return absl::OkStatus();
   }
@@ -363,7 +272,7 @@ class WindowAggregateOperator final : public api::Operator {
   const core::KeySelector keys_;
   const WindowAssigner assigner_;
   const int64_t lateness_ms_;  // allowed lateness (Flink's WindowedStream.allowedLateness)
-  const std::vector<ResolvedAggregate> aggs_;
+  const WindowAggregates aggs_;
   const size_t num_keys_;
 
   int64_t current_watermark_ = api::kMinWatermark;
@@ -382,34 +291,6 @@ class WindowAggregateOperator final : public api::Operator {
   RecordBatch late_rows_;  // late rows of the current batch (side output 1)
 };
 
-}  // namespace
-
-std::string_view AggregateKindName(AggregateKind kind) {
-  switch (kind) {
-    case AggregateKind::kCount:
-      return "count";
-    case AggregateKind::kSum:
-      return "sum";
-    case AggregateKind::kMin:
-      return "min";
-    case AggregateKind::kMax:
-      return "max";
-    case AggregateKind::kAvg:
-      return "avg";
-  }
-  return "unknown";
-}
-
-std::optional<AggregateKind> ParseAggregateKind(std::string_view name) {
-  if (name == "count") return AggregateKind::kCount;
-  if (name == "sum") return AggregateKind::kSum;
-  if (name == "min") return AggregateKind::kMin;
-  if (name == "max") return AggregateKind::kMax;
-  if (name == "avg" || name == "average" || name == "mean") return AggregateKind::kAvg;
-  return std::nullopt;
-}
-
-namespace {
 absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
   switch (spec.kind) {
     case WindowAssigner::Kind::kTumbling:
@@ -421,6 +302,7 @@ absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
   }
   return InvalidArgumentF("unknown window kind");
 }
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
@@ -436,36 +318,8 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaP
   out_fields.push_back({"window_start", Type::kTimestamp});
   out_fields.push_back({"window_end", Type::kTimestamp});
 
-  std::vector<ResolvedAggregate> aggs;
-  aggs.reserve(spec.aggregates.size());
-  for (const AggregateSpec& a : spec.aggregates) {
-    const std::string_view kind_name = AggregateKindName(a.kind);
-    if (a.kind == AggregateKind::kCount) {
-      aggs.push_back({a.kind, -1, Type::kInt64});
-      out_fields.push_back({a.output_name, Type::kInt64});
-      continue;
-    }
-    const int col = input->FindField(a.field);
-    if (col < 0) {
-      return InvalidArgumentF("aggregate '{}': unknown field '{}' (fields: {})", a.output_name,
-                              a.field, FieldNames(*input));
-    }
-    const Type t = input->field(col).type;
-    Type out_type = t;
-    if (a.kind == AggregateKind::kSum || a.kind == AggregateKind::kAvg) {
-      if (!core::IsNumeric(t)) {
-        return InvalidArgumentF("aggregate '{}': {} needs an int64 or double field, '{}' is {}",
-                                a.output_name, kind_name, a.field, core::TypeName(t));
-      }
-      if (a.kind == AggregateKind::kAvg) out_type = Type::kDouble;
-    } else if (t != Type::kInt64 && t != Type::kDouble && t != Type::kTimestamp) {
-      return InvalidArgumentF(
-          "aggregate '{}': {} needs an int64, double or timestamp field, '{}' is {}", a.output_name,
-          kind_name, a.field, core::TypeName(t));
-    }
-    aggs.push_back({a.kind, col, t});
-    out_fields.push_back({a.output_name, out_type});
-  }
+  ASSIGN_OR_RETURN(WindowAggregates aggs,
+                   WindowAggregates::Resolve(*input, spec.aggregates, &out_fields));
 
   absl::flat_hash_set<std::string> names;
   for (const core::Field& f : out_fields) {

@@ -1,8 +1,8 @@
 #pragma once
 // Keyed event-time window aggregation: Flink's WindowOperator with TumblingEventTimeWindows,
 // SlidingEventTimeWindows or Flink SQL's cumulative windows (window_assigner.h),
-// EventTimeTrigger, an allowed lateness and an incremental AggregateFunction (count, sum, min,
-// max, avg), i.e.
+// EventTimeTrigger, an allowed lateness and incremental aggregate functions
+// (window_aggregates.h), i.e.
 //   stream.keyBy(k...).window(SlidingEventTimeWindows.of(size, slide, offset)).aggregate(...)
 //
 // Semantics (ported from Flink):
@@ -73,6 +73,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
+#include "runtime/operators/window_aggregates.h"
 #include "runtime/operators/window_assigner.h"
 
 namespace sluice::operators {
@@ -80,19 +81,6 @@ namespace sluice::operators {
 // Name of the window-contents AggregatingState in the keyed state backend (stable across versions:
 // checkpoints refer to it).
 inline constexpr std::string_view kWindowContentsStateName = "window-contents";
-
-enum class AggregateKind { kCount, kSum, kMin, kMax, kAvg };
-
-// "count", "sum", "min", "max", "avg" (the names used in job specs).
-std::string_view AggregateKindName(AggregateKind kind);
-// Parses a job-spec aggregate name (also accepts "average"/"mean" for avg); nullopt if unknown.
-std::optional<AggregateKind> ParseAggregateKind(std::string_view name);
-
-struct AggregateSpec {
-  std::string output_name;  // output field name; unique in the output schema
-  AggregateKind kind;
-  std::string field;  // input field; empty (ignored) for count
-};
 
 struct WindowAggregateSpec {
   WindowAssigner::Kind kind = WindowAssigner::Kind::kTumbling;

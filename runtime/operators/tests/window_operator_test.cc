@@ -524,7 +524,7 @@ TEST(TumblingWindowCheckpoint, RestoreWithOtherAggregatesFails) {
   ctx.keyed_state = &backend;
   absl::Status st = (*op)->Open(ctx);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
-  EXPECT_NE(st.message().find("has 7 accumulators, but the operator has 6 aggregates"),
+  EXPECT_NE(st.message().find("has 7 accumulators, but the operator's aggregates need 6"),
             std::string_view::npos)
       << st;
 }

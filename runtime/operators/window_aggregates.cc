@@ -1,0 +1,211 @@
+#include "runtime/operators/window_aggregates.h"
+
+#include <cmath>
+#include <utility>
+
+#include "runtime/base/status.h"
+
+namespace sluice::operators {
+
+using core::RecordBatch;
+using core::Type;
+
+namespace {
+
+constexpr std::pair<std::string_view, AggregateKind> kNames[] = {
+    {"count", AggregateKind::kCount},           {"sum", AggregateKind::kSum},
+    {"min", AggregateKind::kMin},               {"max", AggregateKind::kMax},
+    {"avg", AggregateKind::kAvg},               {"first", AggregateKind::kFirst},
+    {"last", AggregateKind::kLast},             {"stddev_pop", AggregateKind::kStddevPop},
+    {"stddev_samp", AggregateKind::kStddevSamp}, {"var_pop", AggregateKind::kVarPop},
+    {"var_samp", AggregateKind::kVarSamp},
+};
+
+bool IsDeviation(AggregateKind k) {
+  return k == AggregateKind::kStddevPop || k == AggregateKind::kStddevSamp ||
+         k == AggregateKind::kVarPop || k == AggregateKind::kVarSamp;
+}
+
+std::string FieldNames(const core::Schema& schema) {
+  std::string s;
+  for (size_t i = 0; i < schema.num_fields(); ++i) {
+    if (i > 0) s += ", ";
+    s += schema.field(i).name;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string_view AggregateKindName(AggregateKind kind) {
+  for (const auto& [name, k] : kNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
+
+std::optional<AggregateKind> ParseAggregateKind(std::string_view name) {
+  if (name == "average" || name == "mean") return AggregateKind::kAvg;
+  if (name == "stddev") return AggregateKind::kStddevSamp;
+  if (name == "variance") return AggregateKind::kVarSamp;
+  for (const auto& [n, k] : kNames) {
+    if (n == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::string AggregateKindNames() {
+  std::string s;
+  for (const auto& [name, k] : kNames) {
+    if (!s.empty()) s += ", ";
+    s += name;
+  }
+  return s;
+}
+
+absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
+    const core::Schema& input, const std::vector<AggregateSpec>& specs,
+    std::vector<core::Field>* out_fields) {
+  std::vector<Resolved> aggs;
+  size_t slot = 0;
+  for (const AggregateSpec& a : specs) {
+    const std::string_view kind_name = AggregateKindName(a.kind);
+    if (a.kind == AggregateKind::kCount) {
+      aggs.push_back({a.kind, -1, Type::kInt64, slot++});
+      out_fields->push_back({a.output_name, Type::kInt64});
+      continue;
+    }
+    const int col = input.FindField(a.field);
+    if (col < 0) {
+      return InvalidArgumentF("aggregate '{}': unknown field '{}' (fields: {})", a.output_name,
+                              a.field, FieldNames(input));
+    }
+    const Type t = input.field(col).type;
+    Type out_type = t;
+    if (a.kind == AggregateKind::kSum || a.kind == AggregateKind::kAvg || IsDeviation(a.kind)) {
+      if (!core::IsNumeric(t)) {
+        return InvalidArgumentF("aggregate '{}': {} needs an int64 or double field, '{}' is {}",
+                                a.output_name, kind_name, a.field, core::TypeName(t));
+      }
+      if (a.kind != AggregateKind::kSum) out_type = Type::kDouble;
+    } else if (t != Type::kInt64 && t != Type::kDouble && t != Type::kTimestamp) {
+      return InvalidArgumentF(
+          "aggregate '{}': {} needs an int64, double or timestamp field, '{}' is {}", a.output_name,
+          kind_name, a.field, core::TypeName(t));
+    }
+    aggs.push_back({a.kind, col, t, slot});
+    slot += IsDeviation(a.kind) ? 2 : 1;
+    out_fields->push_back({a.output_name, out_type});
+  }
+  return WindowAggregates(std::move(aggs), slot);
+}
+
+WindowContents WindowAggregates::Fresh() const {
+  WindowContents w;
+  w.accs.resize(num_slots_);
+  for (Accumulator& a : w.accs) a.i64 = 0;
+  w.valid.assign(num_slots_, 0);
+  return w;
+}
+
+void WindowAggregates::Accumulate(WindowContents& w, const RecordBatch& batch, size_t row) const {
+  ++w.count;
+  Accumulator* acc = w.accs.data();
+  for (const Resolved& a : aggs_) {
+    if (a.input_col >= 0 && batch.IsNull(row, static_cast<size_t>(a.input_col))) continue;
+    const size_t i = a.slot;
+    const bool first = w.valid[i] == 0;
+    ++w.valid[i];
+    const bool dbl = a.input_type == Type::kDouble;
+    switch (a.kind) {
+      case AggregateKind::kCount:
+        break;
+      case AggregateKind::kSum:
+      case AggregateKind::kAvg:
+        if (dbl) {
+          acc[i].f64 += batch.GetDouble(row, a.input_col);
+        } else {  // wrap like Java's long
+          acc[i].i64 =
+              static_cast<int64_t>(static_cast<uint64_t>(acc[i].i64) +
+                                   static_cast<uint64_t>(batch.GetInt64(row, a.input_col)));
+        }
+        break;
+      case AggregateKind::kMin:
+      case AggregateKind::kMax: {
+        const bool min = a.kind == AggregateKind::kMin;
+        if (dbl) {
+          const double v = batch.GetDouble(row, a.input_col);
+          if (first || (min ? v < acc[i].f64 : v > acc[i].f64)) acc[i].f64 = v;
+        } else {
+          const int64_t v = batch.GetInt64(row, a.input_col);
+          if (first || (min ? v < acc[i].i64 : v > acc[i].i64)) acc[i].i64 = v;
+        }
+        break;
+      }
+      case AggregateKind::kFirst:
+      case AggregateKind::kLast:
+        if (first || a.kind == AggregateKind::kLast) {
+          if (dbl) acc[i].f64 = batch.GetDouble(row, a.input_col);
+          else acc[i].i64 = batch.GetInt64(row, a.input_col);
+        }
+        break;
+      case AggregateKind::kStddevPop:
+      case AggregateKind::kStddevSamp:
+      case AggregateKind::kVarPop:
+      case AggregateKind::kVarSamp: {
+        // Welford: slot i is the mean, slot i + 1 the sum of squared deviations (M2).
+        const double x = dbl ? batch.GetDouble(row, a.input_col)
+                             : static_cast<double>(batch.GetInt64(row, a.input_col));
+        w.valid[i + 1] = w.valid[i];
+        const double delta = x - acc[i].f64;
+        acc[i].f64 += delta / static_cast<double>(w.valid[i]);
+        acc[i + 1].f64 += delta * (x - acc[i].f64);
+        break;
+      }
+    }
+  }
+}
+
+void WindowAggregates::WriteResults(const WindowContents& w, RecordBatch* out, size_t r,
+                                    size_t first_col) const {
+  const Accumulator* acc = w.accs.data();
+  for (size_t k = 0; k < aggs_.size(); ++k) {
+    const Resolved& a = aggs_[k];
+    const size_t col = first_col + k;
+    const size_t i = a.slot;
+    const int64_t n = w.valid[i];
+    if (a.kind == AggregateKind::kCount) {
+      out->SetInt64(r, col, w.count);
+      continue;
+    }
+    const bool sample = a.kind == AggregateKind::kStddevSamp || a.kind == AggregateKind::kVarSamp;
+    if (n == 0 || (sample && n < 2)) {
+      out->SetNull(r, col);
+      continue;
+    }
+    switch (a.kind) {
+      case AggregateKind::kAvg:
+        out->SetDouble(r, col,
+                       (a.input_type == Type::kDouble ? acc[i].f64
+                                                      : static_cast<double>(acc[i].i64)) /
+                           static_cast<double>(n));
+        break;
+      case AggregateKind::kStddevPop:
+      case AggregateKind::kStddevSamp:
+      case AggregateKind::kVarPop:
+      case AggregateKind::kVarSamp: {
+        const double var = acc[i + 1].f64 / static_cast<double>(sample ? n - 1 : n);
+        const bool stddev =
+            a.kind == AggregateKind::kStddevPop || a.kind == AggregateKind::kStddevSamp;
+        out->SetDouble(r, col, stddev ? std::sqrt(var) : var);
+        break;
+      }
+      default:  // sum, min, max, first, last: the slot in the input's type
+        if (a.input_type == Type::kDouble) out->SetDouble(r, col, acc[i].f64);
+        else out->SetInt64(r, col, acc[i].i64);
+        break;
+    }
+  }
+}
+
+}  // namespace sluice::operators
