@@ -10,6 +10,7 @@
 #include "runtime/connectors/file/csv_source.h"
 #include "runtime/connectors/kafka/dead_letter.h"
 #include "runtime/connectors/kafka/kafka_enumerator.h"
+#include "runtime/expr/expression.h"
 #include "runtime/connectors/kafka/kafka_source.h"
 #include "runtime/core/time_format.h"
 
@@ -27,7 +28,8 @@ class SourceCompiler {
  private:
   absl::StatusOr<SchemaPtr> CompileSourceSchema(const YAML::Node& node) const;
   absl::Status CompileSourceEventTime(const YAML::Node& node, const core::Schema& schema,
-                                      std::string* field, int64_t* max_out_of_orderness_ms) const;
+                                      operators::EventTimeSpec* spec,
+                                      int64_t* max_out_of_orderness_ms) const;
   absl::Status CompileDatagenSource(const YAML::Node& node, graph::StreamNode* v);
   absl::Status CompileKafkaSource(const YAML::Node& node, graph::StreamNode* v);
   absl::StatusOr<connectors::DatagenField> CompileDatagenField(const YAML::Node& spec,
@@ -69,24 +71,62 @@ absl::StatusOr<SchemaPtr> SourceCompiler::CompileSourceSchema(const YAML::Node& 
   return std::make_shared<core::Schema>(std::move(fields));
 }
 
-// `event-time:` of a source; leaves *field empty when there is none.
-absl::Status SourceCompiler::CompileSourceEventTime(const YAML::Node& node, const core::Schema& schema,
-                                              std::string* field,
-                                              int64_t* max_out_of_orderness_ms) const {
+// `event-time:` of a source; leaves *spec empty when there is none. An int64 field or
+// expression must declare its `unit` (ms or s): epoch seconds are never taken as milliseconds.
+absl::Status SourceCompiler::CompileSourceEventTime(const YAML::Node& node,
+                                                    const core::Schema& schema,
+                                                    operators::EventTimeSpec* spec,
+                                                    int64_t* max_out_of_orderness_ms) const {
   YAML::Node et = node["event-time"];
   if (!et) return absl::OkStatus();
-  RETURN_IF_ERROR(r_.CheckKeys(et, "source.event-time", {"field", "max-out-of-orderness"}));
-  ASSIGN_OR_RETURN(*field, r_.GetString(et, "source.event-time", "field", true));
-  int idx = schema.FindField(*field);
-  if (idx < 0) {
-    return r_.Error(et["field"], "source.event-time: unknown field '{}' (fields: {})", *field,
-                 schema.HeaderLine());
+  RETURN_IF_ERROR(r_.CheckKeys(et, "source.event-time",
+                               {"field", "expression", "unit", "max-out-of-orderness"}));
+  if (et["field"] && et["expression"]) {
+    return r_.Error(et["expression"], "source.event-time: give 'field' or 'expression', not both");
   }
-  core::Type ft = schema.field(static_cast<size_t>(idx)).type;
-  if (ft != core::Type::kTimestamp && ft != core::Type::kInt64) {
-    return r_.Error(et["field"],
-                 "source.event-time: field '{}' is {}, expected timestamp or int64 (epoch ms)",
-                 *field, core::TypeName(ft));
+  const bool by_expression = static_cast<bool>(et["expression"]);
+  core::Type type;
+  if (by_expression) {
+    ASSIGN_OR_RETURN(spec->expression, r_.GetString(et, "source.event-time", "expression", true));
+    int offset = 0;
+    auto e = expr::Expression::Compile(spec->expression, schema, &offset);
+    if (!e.ok()) {
+      return r_.Error(et["expression"], "source.event-time: expression '{}' at column {}: {}",
+                      spec->expression, offset + 1, e.status().message());
+    }
+    type = (*e)->type();
+  } else {
+    ASSIGN_OR_RETURN(spec->field, r_.GetString(et, "source.event-time", "field", true));
+    const int idx = schema.FindField(spec->field);
+    if (idx < 0) {
+      return r_.Error(et["field"], "source.event-time: unknown field '{}' (fields: {})",
+                      spec->field, schema.HeaderLine());
+    }
+    type = schema.field(static_cast<size_t>(idx)).type;
+  }
+  const YAML::Node where = by_expression ? et["expression"] : et["field"];
+  const std::string what = by_expression ? "expression '" + spec->expression + "'"
+                                         : "field '" + spec->field + "'";
+  if (type != core::Type::kTimestamp && type != core::Type::kInt64) {
+    return r_.Error(where, "source.event-time: {} is {}, expected timestamp or int64 (epoch ms or "
+                    "s, with unit)", what, core::TypeName(type));
+  }
+  if (et["unit"]) {
+    ASSIGN_OR_RETURN(std::string unit, r_.GetString(et, "source.event-time", "unit", true));
+    if (type != core::Type::kInt64) {
+      return r_.Error(et["unit"], "source.event-time: 'unit' applies to int64 event times; {} is "
+                      "a timestamp", what);
+    }
+    if (unit == "ms") {
+      spec->unit = operators::EventTimeSpec::Unit::kMilliseconds;
+    } else if (unit == "s") {
+      spec->unit = operators::EventTimeSpec::Unit::kSeconds;
+    } else {
+      return r_.Error(et["unit"], "source.event-time: unknown unit '{}' (expected ms or s)", unit);
+    }
+  } else if (type == core::Type::kInt64) {
+    return r_.Error(where, "source.event-time: {} is int64: declare its unit (unit: ms for epoch "
+                    "milliseconds, unit: s for epoch seconds)", what);
   }
   if (et["max-out-of-orderness"]) {
     ASSIGN_OR_RETURN(*max_out_of_orderness_ms,
@@ -281,7 +321,7 @@ absl::Status SourceCompiler::CompileDatagenSource(const YAML::Node& node, graph:
                                            opts.schema->field(static_cast<size_t>(idx)).type));
     }
   }
-  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time,
                                          &opts.max_out_of_orderness_ms));
   ASSIGN_OR_RETURN(v->parallelism, r_.OperatorParallelism(node, "source", v->parallelism,
                                                        v->max_parallelism));
@@ -355,7 +395,7 @@ absl::Status SourceCompiler::CompileKafkaSource(const YAML::Node& node, graph::S
                          r_.GetDuration(et, "source.event-time", "max-out-of-orderness"));
       }
     } else {
-      RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+      RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_spec,
                                              &opts.max_out_of_orderness_ms));
       opts.event_time = connectors::kafka::EventTimeSource::kField;
     }
@@ -498,7 +538,7 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   opts.batch_size = static_cast<size_t>(batch);
   ASSIGN_OR_RETURN(opts.rate_records_per_second, r_.GetRate(node));
   ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
-  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time_field,
+  RETURN_IF_ERROR(CompileSourceEventTime(node, *opts.schema, &opts.event_time,
                                          &opts.max_out_of_orderness_ms));
   ASSIGN_OR_RETURN(v->parallelism, r_.OperatorParallelism(node, "source", v->parallelism,
                                                        v->max_parallelism));

@@ -220,8 +220,9 @@ class DatagenSource final : public api::Source {
     }
     scratch_.assign(longest, '0');
     uses_wall_clock_ = UsesWallClock();
-    if (!opts_.event_time_field.empty()) {
-      event_time_col_ = schema.FindField(opts_.event_time_field);
+    if (!opts_.event_time.empty()) {
+      ASSIGN_OR_RETURN(event_time_, operators::EventTimeExtractor::Create(
+                                        schema, opts_.event_time, "datagen source"));
     }
     batch_.set_schema(opts_.schema);
 
@@ -265,14 +266,14 @@ class DatagenSource final : public api::Source {
       RowRange& range = ranges_[current_];
       const int64_t n =
           std::min<int64_t>(range.size(), static_cast<int64_t>(limit - batch_.num_rows()));
-      for (int64_t k = 0; k < n; ++k) AppendRow(range.next + k, now);
+      for (int64_t k = 0; k < n; ++k) RETURN_IF_ERROR(AppendRow(range.next + k, now));
       range.next += n;
       if (range.size() == 0) ++current_;
     }
     if (!batch_.empty()) {
       if (limiter_) limiter_->Consume(batch_.num_rows());
       RETURN_IF_ERROR(operators::EmitSourceBatch(&batch_, out, ctx_.metrics));
-      if (event_time_col_ >= 0) {
+      if (event_time_) {
         const int64_t wm = watermarks_.CurrentWatermark();
         if (wm > last_watermark_) {
           last_watermark_ = wm;
@@ -304,7 +305,7 @@ class DatagenSource final : public api::Source {
   }
 
   // Appends global row `row`; `now` is the wall clock of this batch.
-  void AppendRow(int64_t row, int64_t now) {
+  absl::Status AppendRow(int64_t row, int64_t now) {
     const size_t r = batch_.AppendRow();
     for (size_t c = 0; c < gens_.size(); ++c) {
       const FieldGen& g = gens_[c];
@@ -370,12 +371,13 @@ class DatagenSource final : public api::Source {
         }
       }
     }
-    if (event_time_col_ >= 0) {
-      const int64_t ts = batch_.GetInt64(r, static_cast<size_t>(event_time_col_));
+    if (event_time_) {
+      ASSIGN_OR_RETURN(const int64_t ts, event_time_->Timestamp(batch_, r));
       batch_.SetTimestamp(r, ts);
       watermarks_.OnEvent(ts);
       max_event_time_ = std::max(max_event_time_, ts);
     }
+    return absl::OkStatus();
   }
 
   // `len` lowercase hex characters from a SplitMix64 stream seeded with `bits`, in scratch_.
@@ -476,7 +478,7 @@ class DatagenSource final : public api::Source {
   size_t current_ = 0;
   bool done_ = false;
   bool uses_wall_clock_ = false;  // a kNow field, or a random timestamp relative to now
-  int event_time_col_ = -1;
+  std::optional<operators::EventTimeExtractor> event_time_;
   core::RecordBatch batch_;
   std::string scratch_;  // random strings are built here, then copied into the batch arena
   operators::BoundedOutOfOrdernessWatermarks watermarks_;
@@ -574,18 +576,9 @@ absl::Status ValidateDatagenOptions(const DatagenSourceOptions& opts) {
         break;
     }
   }
-  if (!opts.event_time_field.empty()) {
-    const int idx = schema.FindField(opts.event_time_field);
-    if (idx < 0) {
-      return InvalidArgumentF("datagen source: event-time field '{}' is not in the schema [{}]",
-                              opts.event_time_field, schema.ToString());
-    }
-    const core::Type t = schema.field(static_cast<size_t>(idx)).type;
-    if (t != core::Type::kTimestamp && t != core::Type::kInt64) {
-      return InvalidArgumentF(
-          "datagen source: event-time field '{}' has type {}; expected timestamp or int64 (ms)",
-          opts.event_time_field, core::TypeName(t));
-    }
+  if (!opts.event_time.empty()) {
+    RETURN_IF_ERROR(
+        operators::EventTimeExtractor::Create(schema, opts.event_time, "datagen source").status());
   }
   return absl::OkStatus();
 }

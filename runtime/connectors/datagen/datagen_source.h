@@ -36,8 +36,8 @@
 // of tokens (as the file source's `rate`): PollNext sleeps at most 20 ms, may return true
 // without rows, and never bursts more than one batch after a pause. 0 = unlimited.
 //
-// Event time: if event_time_field is set (timestamp or int64 field), each row's timestamp is
-// that field's value, and after each batch a BoundedOutOfOrdernessWatermarks watermark is
+// Event time: if event_time is set (a field or an expression, operators/event_time.h), each
+// row's timestamp is its value (a null fails the task), and after each batch a BoundedOutOfOrdernessWatermarks watermark is
 // emitted if it advanced. Without it rows carry core::kNoTimestamp and the only watermark is
 // kMaxWatermark at the end of a bounded subtask.
 //
@@ -81,6 +81,7 @@
 #include "absl/status/status.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
+#include "runtime/operators/event_time.h"
 
 namespace sluice::connectors {
 
@@ -133,8 +134,8 @@ struct DatagenSourceOptions {
   size_t batch_size = 1024;
   // Seed of the random generators: other seeds, other values.
   uint64_t seed = 0;
-  // Field holding the event time (timestamp or int64 ms); empty = no event time.
-  std::string event_time_field;
+  // Where rows get their event time; empty = no event time.
+  operators::EventTimeSpec event_time;
   // Flink's forBoundedOutOfOrderness(Duration), in ms (>= 0).
   int64_t max_out_of_orderness_ms = 0;
   // Clocks, for tests. Null = real ones: now_ms/sleep_ms (monotonic, rate limit), wall_ms

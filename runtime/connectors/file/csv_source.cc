@@ -87,18 +87,9 @@ class CsvFileSource final : public api::Source {
       return InvalidArgumentF("file source: subtask {} of parallelism {} is out of range",
                               ctx.subtask_index, ctx.parallelism);
     }
-    if (!opts_.event_time_field.empty()) {
-      event_time_col_ = opts_.schema->FindField(opts_.event_time_field);
-      if (event_time_col_ < 0) {
-        return InvalidArgumentF("file source: event_time_field '{}' is not in the schema [{}]",
-                                opts_.event_time_field, opts_.schema->ToString());
-      }
-      core::Type t = opts_.schema->field(event_time_col_).type;
-      if (t != core::Type::kTimestamp && t != core::Type::kInt64) {
-        return InvalidArgumentF(
-            "file source: event_time_field '{}' has type {}; expected timestamp or int64 (ms)",
-            opts_.event_time_field, core::TypeName(t));
-      }
+    if (!opts_.event_time.empty()) {
+      ASSIGN_OR_RETURN(event_time_, operators::EventTimeExtractor::Create(
+                                        *opts_.schema, opts_.event_time, "file source"));
     }
     ASSIGN_OR_RETURN(std::vector<std::string> files, ExpandPaths());
     for (std::string& path : files) {
@@ -201,7 +192,7 @@ class CsvFileSource final : public api::Source {
     if (!batch_.empty()) {
       if (limiter_) limiter_->Consume(batch_.num_rows());
       RETURN_IF_ERROR(operators::EmitSourceBatch(&batch_, out, ctx_.metrics));
-      if (event_time_col_ >= 0) {
+      if (event_time_) {
         int64_t wm = watermarks_.CurrentWatermark();
         if (wm > last_watermark_) {
           last_watermark_ = wm;
@@ -501,13 +492,13 @@ class CsvFileSource final : public api::Source {
       return RowError(split, offset, reason);
     }
     const size_t row = batch_.num_rows() - 1;
-    if (event_time_col_ >= 0 && batch_.IsNull(row, static_cast<size_t>(event_time_col_))) {
-      batch_.PopRow();
-      return RowError(split, offset,
-                      fmt::format("event-time field '{}' is null", opts_.event_time_field));
-    }
-    if (event_time_col_ >= 0) {
-      int64_t ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
+    if (event_time_) {
+      absl::StatusOr<int64_t> t = event_time_->Timestamp(batch_, row);
+      if (!t.ok()) {
+        batch_.PopRow();
+        return RowError(split, offset, std::string(t.status().message()));
+      }
+      const int64_t ts = *t;
       batch_.SetTimestamp(row, ts);
       watermarks_.OnEvent(ts);
       max_event_time_ = std::max(max_event_time_, ts);
@@ -517,7 +508,7 @@ class CsvFileSource final : public api::Source {
 
   CsvSourceOptions opts_;
   api::OperatorContext ctx_;
-  int event_time_col_ = -1;
+  std::optional<operators::EventTimeExtractor> event_time_;
   std::vector<InputFile> files_;  // the expanded input list, in order
   std::vector<Split> splits_;
   size_t next_split_ = 0;

@@ -29,8 +29,8 @@
 // (runtime/formats/record_format.h: simdjson, fields by name, `null` or a missing member is
 // null); no header. Splitting, errors, checkpoints and event time are the same as for CSV.
 //
-// Event time: if `event_time_field` is set (a timestamp or int64 field, ms since epoch), each
-// record's timestamp is that field's value (a null there is a bad row), and watermarks follow Flink's
+// Event time: if `event_time` is set (a field or an expression, operators/event_time.h), each
+// record's timestamp is its value (a null there is a bad row), and watermarks follow Flink's
 // BoundedOutOfOrdernessWatermarks: after each emitted batch the watermark is emitted if it
 // advanced. Without it records carry core::kNoTimestamp and the only watermark is kMaxWatermark.
 // At the end of its input every subtask emits kMaxWatermark and PollNext returns false (also at
@@ -115,6 +115,7 @@
 #include "runtime/api/operator.h"
 #include "runtime/core/types.h"
 #include "runtime/formats/record_format.h"
+#include "runtime/operators/event_time.h"
 
 namespace sluice::connectors {
 
@@ -131,8 +132,8 @@ struct CsvSourceOptions {
   // The unquoted field text read as null, for every column type (YAML `null-literal`). Default
   // the empty field: `a,,c` has a null second field and `a,"",c` an empty string.
   std::string null_literal;
-  // Field holding the event time (timestamp or int64 ms); empty = no event time.
-  std::string event_time_field;
+  // Where records get their event time; empty = no event time.
+  operators::EventTimeSpec event_time;
   // Flink's forBoundedOutOfOrderness(Duration), in ms.
   int64_t max_out_of_orderness_ms = 0;
   // Rows per emitted batch (>= 1).

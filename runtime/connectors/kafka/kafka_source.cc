@@ -291,17 +291,8 @@ absl::Status KafkaSource::Impl::Validate() {
     return InvalidArgumentF("kafka source: bad-records dead-letter needs a dead-letter sink");
   }
   if (opts_.event_time == EventTimeSource::kField) {
-    event_time_col_ = opts_.schema->FindField(opts_.event_time_field);
-    if (event_time_col_ < 0) {
-      return InvalidArgumentF("kafka source: event-time field '{}' is not in the schema [{}]",
-                              opts_.event_time_field, opts_.schema->ToString());
-    }
-    core::Type t = opts_.schema->field(event_time_col_).type;
-    if (t != core::Type::kTimestamp && t != core::Type::kInt64) {
-      return InvalidArgumentF(
-          "kafka source: event-time field '{}' has type {}; expected timestamp or int64 (ms)",
-          opts_.event_time_field, core::TypeName(t));
-    }
+    ASSIGN_OR_RETURN(event_time_, operators::EventTimeExtractor::Create(
+                                      *opts_.schema, opts_.event_time_spec, "kafka source"));
   }
   return absl::OkStatus();
 }

@@ -118,6 +118,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/operators/event_time.h"
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/formats/record_format.h"
@@ -251,10 +253,11 @@ struct KafkaSourceOptions {
   // `stop-at: latest`: bounded mode (see the file comment). Default false: unbounded.
   bool stop_at_latest = false;
 
-  // `event-time: {field: NAME | kafka-timestamp}`: kField with event_time_field (a timestamp or
-  // int64 ms field of the schema), or kKafkaTimestamp. Default kNone.
+  // `event-time: {field: NAME | kafka-timestamp}` or `{expression: ...}`: kField with
+  // event_time_spec (a field or an expression, operators/event_time.h), or kKafkaTimestamp.
+  // Default kNone.
   EventTimeSource event_time = EventTimeSource::kNone;
-  std::string event_time_field;
+  operators::EventTimeSpec event_time_spec;
   // `event-time.max-out-of-orderness`, ms >= 0 (Flink's forBoundedOutOfOrderness). Default 0.
   int64_t max_out_of_orderness_ms = 0;
   // `idle-timeout`, ms >= 0; 0 = partitions never count as idle. Default 0.

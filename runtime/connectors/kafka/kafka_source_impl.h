@@ -234,7 +234,7 @@ class KafkaSource::Impl {
   std::function<int64_t()> now_ms_;
   std::unique_ptr<RecordDecoder> decoder_;
   std::optional<TopicSelector> selector_;  // set by Validate
-  int event_time_col_ = -1;
+  std::optional<operators::EventTimeExtractor> event_time_;  // kField
   bool user_group_ = false;
   rd_kafka_t* rk_ = nullptr;
 

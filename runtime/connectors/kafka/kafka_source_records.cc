@@ -34,7 +34,12 @@ absl::Status KafkaSource::Impl::StampEventTime(Partition* p, const rd_kafka_mess
   const size_t row = batch_.num_rows() - 1;
   int64_t ts = 0;
   if (opts_.event_time == EventTimeSource::kField) {
-    ts = batch_.GetInt64(row, static_cast<size_t>(event_time_col_));
+    absl::StatusOr<int64_t> t = event_time_->Timestamp(batch_, row);
+    if (!t.ok()) {
+      batch_.PopRow();
+      return t.status();
+    }
+    ts = *t;
   } else {
     rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
     ts = rd_kafka_message_timestamp(m, &type);

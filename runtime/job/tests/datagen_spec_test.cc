@@ -305,7 +305,23 @@ TEST(DatagenSpec, BadSourceOptionsNameTheKeyAndLine) {
             "job.yaml:13:9: source: 'seed' must be an integer, found 'x'");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "field: name,")),
             "job.yaml:18:23: source.event-time: field 'name' is string, expected timestamp or "
-            "int64 (epoch ms)");
+            "int64 (epoch ms or s, with unit)");
+  // An int64 event time must declare its unit; a timestamp must not.
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "field: id,")),
+            "job.yaml:18:23: source.event-time: field 'id' is int64: declare its unit (unit: ms "
+            "for epoch milliseconds, unit: s for epoch seconds)");
+  EXPECT_TRUE(Compile(Replace(kSpec, "field: ts,", "field: id, unit: s,")).ok());
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "field: ts, unit: s,")),
+            "job.yaml:18:33: source.event-time: 'unit' applies to int64 event times; field 'ts' "
+            "is a timestamp");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "field: id, unit: h,")),
+            "job.yaml:18:33: source.event-time: unknown unit 'h' (expected ms or s)");
+  EXPECT_TRUE(Compile(Replace(kSpec, "field: ts,", "expression: \"id * 1000\", unit: ms,")).ok());
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "expression: \"idd * 1000\", unit: ms,")),
+            "job.yaml:18:28: source.event-time: expression 'idd * 1000' at column 1: unknown "
+            "field 'idd' (fields: id, name, v, ts)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "field: ts,", "field: ts, expression: ts,")),
+            "job.yaml:18:39: source.event-time: give 'field' or 'expression', not both");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "    ts: timestamp\n", "    ts: timestamp\n    id: int64\n")),
             "job.yaml:13:5: key 'id' is given twice in one mapping (first at line 9, again at "
             "line 13); remove one");

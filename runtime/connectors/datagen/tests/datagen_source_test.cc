@@ -328,7 +328,7 @@ TEST(DatagenSource, EventTimeAndWatermarks) {
                         {"s", core::Type::kString},
                         {"ts", core::Type::kTimestamp}});
   opts.fields.push_back(Sequence(1000, 2000));
-  opts.event_time_field = "ts";
+  opts.event_time.field = "ts";
   opts.max_out_of_orderness_ms = 5;
   auto source = Open(opts, Context(0, 1));
   CollectingOutput out(opts.schema);
@@ -402,7 +402,7 @@ TEST(DatagenSourceCheckpoint, WatermarkContinuesAfterRestore) {
                         {"s", core::Type::kString},
                         {"ts", core::Type::kTimestamp}});
   opts.fields.push_back(Sequence(0, 99));
-  opts.event_time_field = "ts";
+  opts.event_time.field = "ts";
   auto source = Open(opts, Context(0, 1));
   CollectingOutput before(opts.schema);
   ASSERT_FALSE(*Poll(*source, before, 3));
@@ -680,9 +680,9 @@ TEST(DatagenSourceOptions, BadOptionsAreRefusedNamingTheField) {
   o.batch_size = 0;
   EXPECT_THAT(error(o), HasSubstr("batch-size must be >= 1"));
   o = good;
-  o.event_time_field = "nope";
+  o.event_time.field = "nope";
   EXPECT_THAT(error(o), HasSubstr("event-time field 'nope' is not in the schema"));
-  o.event_time_field = "s";
+  o.event_time.field = "s";
   EXPECT_THAT(error(o), HasSubstr("event-time field 's' has type string"));
 }
 

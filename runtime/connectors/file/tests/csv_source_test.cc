@@ -19,6 +19,7 @@ namespace sluice::connectors {
 namespace {
 
 using ::sluice::connectors::testing::CollectingOutput;
+using ::sluice::connectors::testing::RunSource;
 using ::sluice::connectors::testing::TempDir;
 using ::sluice::connectors::testing::WriteFile;
 using ::testing::HasSubstr;
@@ -45,30 +46,6 @@ CsvSourceOptions Options(std::vector<std::string> paths, core::SchemaPtr schema)
   o.paths = std::move(paths);
   o.schema = std::move(schema);
   return o;
-}
-
-// Runs subtask `index` of `parallelism` to the end of its input, collecting into `out`.
-absl::Status RunSource(const CsvSourceOptions& opts, int index, int parallelism,
-                       CollectingOutput* out, api::OperatorMetrics* metrics = nullptr) {
-  auto source = MakeCsvFileSource(opts);
-  api::OperatorContext ctx;
-  ctx.subtask_index = index;
-  ctx.parallelism = parallelism;
-  ctx.metrics = metrics;
-  absl::Status s = source->Open(ctx);
-  if (!s.ok()) return s;
-  for (int polls = 0; polls < 10'000'000; ++polls) {
-    absl::StatusOr<bool> more = source->PollNext(*out);
-    if (!more.ok()) {
-      source->Close();
-      return more.status();
-    }
-    if (!*more) {
-      source->Close();
-      return absl::OkStatus();
-    }
-  }
-  return absl::InternalError("source never ended");
 }
 
 void WriteGz(const std::string& path, const std::string& content) {
@@ -380,12 +357,12 @@ TEST(CsvFileSource, RejectsEventTimeFieldOfWrongType) {
   std::string path = dir.File("f.csv");
   WriteFile(path, "date,delay,distance,origin,destination\n");
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "origin";
+  opts.event_time.field = "origin";
   auto source = MakeCsvFileSource(opts);
   absl::Status s = source->Open(api::OperatorContext{});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("'origin' has type string"));
-  opts.event_time_field = "when";
+  opts.event_time.field = "when";
   s = MakeCsvFileSource(opts)->Open(api::OperatorContext{});
   EXPECT_THAT(s.message(), HasSubstr("'when' is not in the schema"));
 }
@@ -401,7 +378,7 @@ TEST(CsvFileSource, EventTimeAndWatermarks) {
             "2001-01-01T00:00:15Z,4,1,A,B\n"
             "2001-01-01T00:00:30Z,5,1,A,B\n");
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "date";
+  opts.event_time.field = "date";
   opts.max_out_of_orderness_ms = 1000;
   opts.batch_size = 2;
   CollectingOutput out(FlightSchema());
@@ -427,7 +404,7 @@ TEST(CsvFileSource, Int64EventTimeField) {
       std::vector<core::Field>{{"ts", core::Type::kInt64}, {"v", core::Type::kString}});
   WriteFile(path, "ts,v\n1000,a\n3000,b\n2000,c\n");
   CsvSourceOptions opts = Options({path}, schema);
-  opts.event_time_field = "ts";
+  opts.event_time.field = "ts";
   CollectingOutput out(schema);
   ASSERT_TRUE(RunSource(opts, 0, 1, &out).ok());
   ASSERT_EQ(out.rows.num_rows(), 3u);
@@ -452,7 +429,7 @@ TEST(CsvFileSource, LineLongerThanReadBuffer) {
 TEST(CsvFileSource, ReadsTheJanuary2001Sample) {
   std::string path = SLUICE_SOURCE_DIR "/examples/data/flights-2001-01.csv.gz";
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "date";
+  opts.event_time.field = "date";
   auto source = MakeCsvFileSource(opts);
   ASSERT_TRUE(source->Open(api::OperatorContext{}).ok());
   // Counting output, to avoid copying half a million rows.
@@ -591,7 +568,7 @@ TEST(CsvFileSourceCheckpoint, SnapshotAtTheEndRestoresToAnEndedSource) {
   std::string path = dir.File("f.csv");
   WriteFile(path, "date,delay,distance,origin,destination\n2001-01-01T00:00:00Z,1,1,A,B\n");
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "date";
+  opts.event_time.field = "date";
   auto source = MakeCsvFileSource(opts);
   ASSERT_TRUE(source->Open(SubtaskCtx(0, 1)).ok());
   CollectingOutput out(FlightSchema());
@@ -631,7 +608,7 @@ TEST(CsvFileSourceCheckpoint, WatermarkContinuesAfterRestore) {
             "2001-01-01T00:00:30Z,4,1,A,B\n"
             "2001-01-01T00:01:00Z,5,1,A,B\n");
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "date";
+  opts.event_time.field = "date";
   opts.max_out_of_orderness_ms = 1000;
   opts.batch_size = 2;
   const int64_t base = 978307200000LL;
@@ -886,7 +863,7 @@ TEST(CsvFileSourceRescale, RestoredWatermarkNeverMakesARowLate) {
   std::vector<std::string> ignored;
   WriteFile(path, GenerateFlights(6000, &ignored));  // one row per minute
   CsvSourceOptions opts = Options({path}, FlightSchema());
-  opts.event_time_field = "date";
+  opts.event_time.field = "date";
   opts.max_out_of_orderness_ms = 1000;
   opts.batch_size = 100;
   std::vector<std::string> before;

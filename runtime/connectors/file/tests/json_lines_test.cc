@@ -29,7 +29,7 @@ CsvSourceOptions JsonSource(const std::string& path) {
   o.schema = Schema();
   o.format = formats::RecordFormat::kJson;
   o.header = false;
-  o.event_time_field = "t";
+  o.event_time.field = "t";
   return o;
 }
 

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/api/operator.h"
+#include "runtime/connectors/file/csv_source.h"
 
 namespace sluice::connectors::testing {
 
@@ -72,5 +73,29 @@ class CollectingOutput : public api::Output {
   std::vector<int64_t> watermarks;
   int batches = 0;
 };
+
+// Runs subtask `index` of `parallelism` to the end of its input, collecting into `out`.
+inline absl::Status RunSource(const CsvSourceOptions& opts, int index, int parallelism,
+                       CollectingOutput* out, api::OperatorMetrics* metrics = nullptr) {
+  auto source = MakeCsvFileSource(opts);
+  api::OperatorContext ctx;
+  ctx.subtask_index = index;
+  ctx.parallelism = parallelism;
+  ctx.metrics = metrics;
+  absl::Status s = source->Open(ctx);
+  if (!s.ok()) return s;
+  for (int polls = 0; polls < 10'000'000; ++polls) {
+    absl::StatusOr<bool> more = source->PollNext(*out);
+    if (!more.ok()) {
+      source->Close();
+      return more.status();
+    }
+    if (!*more) {
+      source->Close();
+      return absl::OkStatus();
+    }
+  }
+  return absl::InternalError("source never ended");
+}
 
 }  // namespace sluice::connectors::testing

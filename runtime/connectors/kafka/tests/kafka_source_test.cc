@@ -234,7 +234,7 @@ TEST(KafkaSourceTest, OpenRefusesBadOptions) {
        "needs a dead-letter sink"},
       {[](KafkaSourceOptions& o) {
          o.event_time = EventTimeSource::kField;
-         o.event_time_field = "nope";
+         o.event_time_spec.field = "nope";
        },
        "event-time field 'nope' is not in the schema"},
       {[](KafkaSourceOptions& o) { o.properties["no.such.property"] = "1"; },
@@ -420,7 +420,7 @@ void IdlenessRun(int64_t idle_timeout_ms) {
   auto clock = std::make_shared<std::atomic<int64_t>>(0);
   KafkaSourceOptions opts = Options(kafka, {"wm"});
   opts.event_time = EventTimeSource::kField;
-  opts.event_time_field = "ev";
+  opts.event_time_spec.field = "ev";
   opts.idle_timeout_ms = idle_timeout_ms;
   opts.now_ms = [clock] { return clock->load(); };
   KafkaSource source(opts);

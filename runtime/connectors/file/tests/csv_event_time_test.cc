@@ -1,0 +1,76 @@
+// Event time of the file source from an int64 field in epoch seconds (unit s) and from an
+// expression over other fields; a row whose event time is null is a bad row naming the line.
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/connectors/file/csv_source.h"
+#include "runtime/connectors/file/tests/test_util.h"
+
+namespace sluice::connectors {
+namespace {
+
+using ::sluice::connectors::testing::CollectingOutput;
+using ::sluice::connectors::testing::RunSource;
+using ::sluice::connectors::testing::TempDir;
+using ::sluice::connectors::testing::WriteFile;
+using ::testing::HasSubstr;
+
+core::SchemaPtr Schema() {
+  return std::make_shared<core::Schema>(std::vector<core::Field>{
+      {"sec", core::Type::kInt64}, {"day", core::Type::kString}, {"time", core::Type::kString}});
+}
+
+CsvSourceOptions Options(const std::string& path) {
+  CsvSourceOptions o;
+  o.paths = {path};
+  o.schema = Schema();
+  return o;
+}
+
+TEST(CsvEventTime, EpochSecondsAreScaledToMilliseconds) {
+  TempDir dir;
+  const std::string path = dir.File("e.csv");
+  WriteFile(path, "sec,day,time\n978307200,2001-01-01,00:00:00\n978307260,2001-01-01,00:01:00\n");
+  CsvSourceOptions opts = Options(path);
+  opts.event_time.field = "sec";
+  opts.event_time.unit = operators::EventTimeSpec::Unit::kSeconds;
+  CollectingOutput out(Schema());
+  ASSERT_TRUE(RunSource(opts, 0, 1, &out).ok());
+  ASSERT_EQ(out.rows.num_rows(), 2u);
+  EXPECT_EQ(out.rows.timestamp(0), 978307200000);
+  EXPECT_EQ(out.rows.timestamp(1), 978307260000);
+  EXPECT_EQ(out.watermarks.front(), 978307260000 - 1);
+}
+
+TEST(CsvEventTime, AnExpressionBuildsTheTimestampFromOtherFields) {
+  TempDir dir;
+  const std::string path = dir.File("e.csv");
+  WriteFile(path, "sec,day,time\n0,2001-01-01,00:00:10\n0,2001-01-02,12:00:00\n0,,00:00:00\n");
+  CsvSourceOptions opts = Options(path);
+  opts.event_time.expression = "to_timestamp(concat(day, 'T', time, 'Z'))";
+  opts.batch_size = 1;  // the good rows are emitted before the bad one
+  CollectingOutput out(Schema());
+  absl::Status s = RunSource(opts, 0, 1, &out);
+  // The third row has no day: its event time is null, a bad row naming file and line.
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("e.csv:4"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("event-time expression 'to_timestamp(concat(day, 'T', time, 'Z'))' is "
+                        "null"));
+  ASSERT_EQ(out.rows.num_rows(), 2u);
+  EXPECT_EQ(out.rows.timestamp(0), 978307210000);
+  EXPECT_EQ(out.rows.timestamp(1), 978307200000 + 36 * 3600 * 1000);
+}
+
+TEST(CsvEventTime, AnExpressionOfAnotherTypeIsRefused) {
+  CsvSourceOptions opts = Options("/nonexistent.csv");
+  opts.event_time.expression = "concat(day, time)";
+  auto source = MakeCsvFileSource(opts);
+  absl::Status s = source->Open(api::OperatorContext{});
+  EXPECT_EQ(s.message(),
+            "file source: event-time expression 'concat(day, time)' has type string; expected "
+            "timestamp or int64");
+}
+
+}  // namespace
+}  // namespace sluice::connectors
