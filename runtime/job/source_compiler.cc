@@ -502,7 +502,7 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
                              "null-literal", "schema", "event-time", "parallelism", "batch-size",
-                             "rate"}));
+                             "rate", "bad-records"}));
   ASSIGN_OR_RETURN(std::string type, r_.GetString(node, "source", "type", true));
   if (type != "file") {
     return r_.Error(node["type"],
@@ -533,6 +533,13 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   if (delim.size() != 1) return r_.Error(node["delimiter"], "source: 'delimiter' must be one character");
   opts.delimiter = delim[0];
   ASSIGN_OR_RETURN(opts.null_literal, r_.GetString(node, "source", "null-literal", false, ""));
+  ASSIGN_OR_RETURN(std::string bad, r_.GetString(node, "source", "bad-records", false, "fail"));
+  if (bad == "skip") {
+    opts.bad_records = connectors::CsvSourceOptions::BadRecords::kSkip;
+  } else if (bad != "fail") {
+    return r_.Error(node["bad-records"], "source: bad-records '{}' is not available for file "
+                    "sources (expected fail or skip; dead-letter is the Kafka source's)", bad);
+  }
   ASSIGN_OR_RETURN(int batch, r_.GetInt(node, "source", "batch-size", 1024));
   if (batch < 1) return r_.Error(node["batch-size"], "source: 'batch-size' must be at least 1");
   opts.batch_size = static_cast<size_t>(batch);

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "fmt/ranges.h"
+#include "spdlog/spdlog.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/file/csv_source_state.h"
@@ -50,6 +52,10 @@ class CsvFileSource final : public api::Source {
         watermarks_(opts_.max_out_of_orderness_ms) {}
 
   core::SchemaPtr output_schema() const override { return opts_.schema; }
+
+  std::map<std::string, int64_t> Gauges() const override {
+    return {{"file.records-skipped", skipped_.load(std::memory_order_relaxed)}};
+  }
 
   absl::Status Open(const api::OperatorContext& ctx) override {
     ctx_ = ctx;
@@ -481,22 +487,35 @@ class CsvFileSource final : public api::Source {
     return InvalidArgumentF("{}:{}: {}", split.path, *line, reason);
   }
 
+  // A bad row: the task's failure, or (bad-records: skip) counted and, for the first ones,
+  // logged with its file and line.
+  absl::Status BadRow(const Split& split, int64_t offset, const std::string& reason) {
+    absl::Status error = RowError(split, offset, reason);
+    if (opts_.bad_records == CsvSourceOptions::BadRecords::kFail) return error;
+    const int64_t n = skipped_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n <= kLoggedSkips) {
+      spdlog::warn("file source: skipped bad row {}{}", error.message(),
+                   n == kLoggedSkips ? " (further skipped rows are only counted)" : "");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ParseRow(const Split& split, std::string_view line, int64_t offset) {
     std::string reason;
     if (json_ != nullptr) {
       if (absl::Status s = json_->Decode(line, &batch_); !s.ok()) {
-        return RowError(split, offset, std::string(s.message()));
+        return BadRow(split, offset, std::string(s.message()));
       }
     } else if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason,
                              null_literal_)) {
-      return RowError(split, offset, reason);
+      return BadRow(split, offset, reason);
     }
     const size_t row = batch_.num_rows() - 1;
     if (event_time_) {
       absl::StatusOr<int64_t> t = event_time_->Timestamp(batch_, row);
       if (!t.ok()) {
         batch_.PopRow();
-        return RowError(split, offset, std::string(t.status().message()));
+        return BadRow(split, offset, std::string(t.status().message()));
       }
       const int64_t ts = *t;
       batch_.SetTimestamp(row, ts);
@@ -509,6 +528,8 @@ class CsvFileSource final : public api::Source {
   CsvSourceOptions opts_;
   api::OperatorContext ctx_;
   std::optional<operators::EventTimeExtractor> event_time_;
+  static constexpr int64_t kLoggedSkips = 10;  // bad rows logged per subtask, then only counted
+  std::atomic<int64_t> skipped_{0};            // bad rows skipped (read by Gauges())
   std::vector<InputFile> files_;  // the expanded input list, in order
   std::vector<Split> splits_;
   size_t next_split_ = 0;

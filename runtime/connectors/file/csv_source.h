@@ -38,7 +38,8 @@
 //
 // Errors (they fail the task):
 //   - NotFound "file source: cannot open '<path>': <strerror>" for a missing/unreadable path;
-//   - InvalidArgument "<path>:<line>: <reason>" for a bad row or header, e.g.
+//   - InvalidArgument "<path>:<line>: <reason>" for a bad row (with bad_records kFail) or a bad
+//     header, e.g.
 //     "flights.csv:17: field 'delay' (column 2): 'abc' is not a valid int64" or
 //     "flights.csv:17: expected 5 fields, found 4". Lines are 1-based physical lines (the header
 //     is line 1), also in byte-range splits (counted on the error path only);
@@ -132,6 +133,11 @@ struct CsvSourceOptions {
   // The unquoted field text read as null, for every column type (YAML `null-literal`). Default
   // the empty field: `a,,c` has a null second field and `a,"",c` an empty string.
   std::string null_literal;
+  // What a bad row does (Kafka's bad-records): kFail fails the task naming file and line;
+  // kSkip drops it, counts it (gauge "file.records-skipped") and logs the first ones with their
+  // file and line.
+  enum class BadRecords : uint8_t { kFail, kSkip };
+  BadRecords bad_records = BadRecords::kFail;
   // Where records get their event time; empty = no event time.
   operators::EventTimeSpec event_time;
   // Flink's forBoundedOutOfOrderness(Duration), in ms.

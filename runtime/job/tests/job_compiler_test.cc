@@ -167,6 +167,15 @@ TEST(JobCompiler, SlidingAndCumulateWindows) {
             std::string::npos) << msg;
 }
 
+TEST(JobCompiler, FileSourceBadRecords) {
+  EXPECT_TRUE(Compile(Replace(kSpec, "  path: data/flights.csv.gz\n",
+                              "  path: data/flights.csv.gz\n  bad-records: skip\n")).ok());
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  path: data/flights.csv.gz\n",
+                            "  path: data/flights.csv.gz\n  bad-records: dead-letter\n")),
+            "job.yaml:7:16: source: bad-records 'dead-letter' is not available for file sources "
+            "(expected fail or skip; dead-letter is the Kafka source's)");
+}
+
 TEST(JobCompiler, ParallelismAboveMaxParallelismIsRefused) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "parallelism: 2", "parallelism: 8\nmax-parallelism: 4")),
             "job.yaml:3:18: job: parallelism 8 is above max parallelism 4 (the number of key "
