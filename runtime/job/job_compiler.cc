@@ -368,9 +368,9 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
     return absl::OkStatus();
   }
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
-  if (keyed_input && s.kind != StepKind::kWindow) {
-    return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window",
-                    s.position, s.op());
+  if (keyed_input && !IsKeyed(s.kind)) {
+    return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window "
+                    "or deduplicate", s.position, s.op());
   }
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
   const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
@@ -426,7 +426,7 @@ absl::Status Compiler::CompileSinks(const YAML::Node& root) {
     }
     const Flow& in = FlowOf(producer.first, producer.second);
     if (in.partitioner == PartitionerKind::kHash) {
-      return r_.Error(in.partitioned_at, "key-by: must be followed by a window");
+      return r_.Error(in.partitioned_at, "key-by: must be followed by a window or deduplicate");
     }
     ASSIGN_OR_RETURN(graph::StreamNode sink, CompileSink(r_, node, in.schema, d));
     const int id = sg_.AddNode(std::move(sink));
@@ -444,7 +444,7 @@ absl::Status Compiler::CheckAllUsed() const {
   }
   for (const auto& s : steps_) {
     if (s.consumers == 0) {
-      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window");
+      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window or deduplicate");
       return r_.Error(s.step.IsMap() ? s.step : s.body, "pipeline step {} ('{}'): its output is "
                       "not read by any step or sink", s.position, s.op());
     }

@@ -47,7 +47,11 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 
 // What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
-enum class StepKind { kFilter, kMap, kProject, kWindow, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion };
+enum class StepKind {
+  kFilter, kMap, kProject, kWindow, kDeduplicate, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+};
+// Operators that need a key-by right before them (window, deduplicate).
+bool IsKeyed(StepKind kind);
 // The spec's name of `kind` ("key-by" for kKeyBy), as messages and default uids print it.
 std::string_view StepKindName(StepKind kind);
 // The kind a step key names ("key_by" is accepted for "key-by"); nullopt when none.
@@ -63,7 +67,7 @@ struct StepContext {
   YAML::Node body;                     // the operator's value
   core::SchemaPtr input;               // schema of the step's input
   bool input_has_event_time = false;
-  std::vector<std::string> key_fields;  // set by a key-by before a window
+  std::vector<std::string> key_fields;  // set by a key-by before a keyed operator
   bool side_output = false;            // the step declares `side-output:`
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);

@@ -3,6 +3,7 @@
 #include "runtime/expr/expression.h"
 #include "runtime/job/node_compilers.h"
 #include "runtime/operators/basic_operators.h"
+#include "runtime/operators/deduplicate_operator.h"
 #include "runtime/operators/window_operator.h"
 
 namespace sluice::job {
@@ -206,12 +207,48 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   return n;
 }
 
+// `deduplicate: {keep: first, ttl: 1 h}` after a key-by: the first row per key passes.
+absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (c.key_fields.empty()) {
+    return r.Error(c.step, "deduplicate: missing key: deduplicate needs a key-by step before it");
+  }
+  operators::DeduplicateSpec spec;
+  spec.key_fields = c.key_fields;
+  if (!body.IsNull()) {
+    if (!body.IsMap()) return r.Error(body, "deduplicate: expected a mapping like {{ttl: 1 h}}");
+    RETURN_IF_ERROR(r.CheckKeys(body, "deduplicate", {"keep", "ttl"}));
+    ASSIGN_OR_RETURN(std::string keep, r.GetString(body, "deduplicate", "keep", false, "first"));
+    if (keep == "last") {
+      return r.Error(body["keep"], "deduplicate: keep: last is not supported yet: it updates rows "
+                     "already emitted, which needs update streams (Flink's RowKind); use keep: "
+                     "first");
+    }
+    if (keep != "first") {
+      return r.Error(body["keep"], "deduplicate: unknown keep '{}' (expected first)", keep);
+    }
+    if (body["ttl"]) {
+      ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "deduplicate", "ttl"));
+    }
+  }
+  const SchemaPtr in = c.input;
+  auto probe = operators::MakeDeduplicate(in, spec);
+  if (!probe.ok()) return r.Error(c.step, "deduplicate: {}", probe.status().message());
+  graph::StreamNode n;
+  n.name = "Deduplicate";
+  n.keyed = true;
+  n.output_schema = in;
+  n.op = [in, spec]() { return operators::MakeDeduplicate(in, spec); };
+  return n;
+}
+
 }  // namespace
 
 namespace {
 constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"filter", StepKind::kFilter},       {"map", StepKind::kMap},
     {"project", StepKind::kProject},     {"window", StepKind::kWindow},
+    {"deduplicate", StepKind::kDeduplicate},
     {"key-by", StepKind::kKeyBy},        {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
@@ -238,6 +275,8 @@ bool IsPartitioning(StepKind kind) {
          kind == StepKind::kRescale;
 }
 
+bool IsKeyed(StepKind kind) { return kind == StepKind::kWindow || kind == StepKind::kDeduplicate; }
+
 bool SupportsSideOutput(StepKind kind) { return kind == StepKind::kFilter || kind == StepKind::kWindow; }
 
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& c) {
@@ -246,6 +285,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kMap: return CompileMap(r, c);
     case StepKind::kProject: return CompileProject(r, c);
     case StepKind::kWindow: return CompileWindow(r, c);
+    case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
     default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));
   }
 }

@@ -167,6 +167,25 @@ TEST(JobCompiler, SlidingAndCumulateWindows) {
             std::string::npos) << msg;
 }
 
+TEST(JobCompiler, DeduplicateAfterKeyBy) {
+  const std::string window =
+      "  - window:\n      size: 1 h\n      aggregates:\n        flights: count()\n"
+      "        avg_delay: avg(delay)\n        max_delay: max(delay)\n";
+  auto g = Compile(Replace(kSpec, window, "  - deduplicate: {ttl: 1 h}\n"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[1].name, "Deduplicate -> Sink: delays");
+  EXPECT_EQ(g->edges[0].partitioner, graph::PartitionerKind::kHash);
+  EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(),
+            "date,delay,distance,origin,destination");
+  EXPECT_TRUE(Compile(Replace(kSpec, window, "  - deduplicate:\n")).ok());
+  EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - deduplicate: {keep: last}\n")),
+            "job.yaml:19:25: deduplicate: keep: last is not supported yet: it updates rows "
+            "already emitted, which needs update streams (Flink's RowKind); use keep: first");
+  EXPECT_EQ(ErrorOf(Replace(Replace(kSpec, window, "  - deduplicate:\n"), "  - key-by: [origin]\n",
+                            "")),
+            "job.yaml:18:5: deduplicate: missing key: deduplicate needs a key-by step before it");
+}
+
 TEST(JobCompiler, FileSourceBadRecords) {
   EXPECT_TRUE(Compile(Replace(kSpec, "  path: data/flights.csv.gz\n",
                               "  path: data/flights.csv.gz\n  bad-records: skip\n")).ok());
