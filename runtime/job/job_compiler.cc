@@ -199,9 +199,8 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
     const std::optional<StepKind> kind = ParseStepKind(op);
     if (!kind) {
       return r_.Error(step.IsMap() ? YAML::Node(step) : s.body,
-                      "pipeline step {}: unknown operator '{}' (expected filter, map, project, "
-                      "key-by, window, rebalance, broadcast, rescale, union)",
-                      position, op);
+                      "pipeline step {}: unknown operator '{}' (expected {})", position, op,
+                      StepKindNames());
     }
     s.kind = *kind;
     const bool operator_step = !IsPartitioning(s.kind) && s.kind != StepKind::kUnion;

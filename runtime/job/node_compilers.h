@@ -48,7 +48,8 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
-  kFilter, kMap, kProject, kWindow, kDeduplicate, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kKeyBy, kRebalance, kBroadcast,
+  kRescale, kUnion,
 };
 // Operators that need a key-by right before them (window, deduplicate).
 bool IsKeyed(StepKind kind);
@@ -57,6 +58,8 @@ std::string_view StepKindName(StepKind kind);
 // The kind a step key names ("key_by" is accepted for "key-by"); nullopt when none.
 std::optional<StepKind> ParseStepKind(std::string_view name);
 bool IsPartitioning(StepKind kind);
+// "filter, map, ...": every step name, for error messages.
+std::string StepKindNames();
 
 // One operator step of `pipeline:` (filter, map, project, window). `body` is the operator's
 // value, `step` the whole step mapping (for its location). The node gets `name`, `uid`,

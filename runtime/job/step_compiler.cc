@@ -4,6 +4,7 @@
 #include "runtime/job/node_compilers.h"
 #include "runtime/operators/basic_operators.h"
 #include "runtime/operators/deduplicate_operator.h"
+#include "runtime/operators/split_operator.h"
 #include "runtime/operators/window_operator.h"
 
 namespace sluice::job {
@@ -207,6 +208,29 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   return n;
 }
 
+// `flat-map: {split: field, delimiter: ",", as: part, keep-empty: false}`: one row per part.
+absl::StatusOr<graph::StreamNode> CompileFlatMap(const SpecReader& r, const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (!body.IsMap()) {
+    return r.Error(body, "flat-map: expected a mapping like {{split: tags, delimiter: \",\", as: "
+                   "tag}}");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(body, "flat-map", {"split", "delimiter", "as", "keep-empty"}));
+  operators::SplitSpec spec;
+  ASSIGN_OR_RETURN(spec.field, r.GetString(body, "flat-map", "split", true));
+  ASSIGN_OR_RETURN(spec.delimiter, r.GetString(body, "flat-map", "delimiter", false, ","));
+  ASSIGN_OR_RETURN(spec.as, r.GetString(body, "flat-map", "as", true));
+  ASSIGN_OR_RETURN(spec.keep_empty, r.GetBool(body, "flat-map", "keep-empty", false));
+  const SchemaPtr in = c.input;
+  auto probe = operators::MakeSplit(in, spec);
+  if (!probe.ok()) return r.Error(body, "flat-map: {}", probe.status().message());
+  graph::StreamNode n;
+  n.name = "FlatMap(split)";
+  n.output_schema = (*probe)->output_schema();
+  n.op = [in, spec]() { return operators::MakeSplit(in, spec); };
+  return n;
+}
+
 // `deduplicate: {keep: first, ttl: 1 h}` after a key-by: the first row per key passes.
 absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const StepContext& c) {
   const YAML::Node& body = c.body;
@@ -247,9 +271,9 @@ absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const 
 namespace {
 constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"filter", StepKind::kFilter},       {"map", StepKind::kMap},
-    {"project", StepKind::kProject},     {"window", StepKind::kWindow},
-    {"deduplicate", StepKind::kDeduplicate},
-    {"key-by", StepKind::kKeyBy},        {"rebalance", StepKind::kRebalance},
+    {"project", StepKind::kProject},     {"flat-map", StepKind::kFlatMap},
+    {"key-by", StepKind::kKeyBy},        {"window", StepKind::kWindow},
+    {"deduplicate", StepKind::kDeduplicate}, {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
 };
@@ -270,6 +294,15 @@ std::optional<StepKind> ParseStepKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string StepKindNames() {
+  std::string s;
+  for (const auto& [name, k] : kStepKinds) {
+    if (!s.empty()) s += ", ";
+    s += name;
+  }
+  return s;
+}
+
 bool IsPartitioning(StepKind kind) {
   return kind == StepKind::kKeyBy || kind == StepKind::kRebalance || kind == StepKind::kBroadcast ||
          kind == StepKind::kRescale;
@@ -286,6 +319,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kProject: return CompileProject(r, c);
     case StepKind::kWindow: return CompileWindow(r, c);
     case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
+    case StepKind::kFlatMap: return CompileFlatMap(r, c);
     default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));
   }
 }

@@ -104,7 +104,8 @@ TEST(JobCompiler, NonBoolFilter) {
 TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
-            "project, key-by, window, rebalance, broadcast, rescale, union)");
+            "project, flat-map, key-by, window, deduplicate, rebalance, broadcast, rescale, "
+            "union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {
@@ -184,6 +185,21 @@ TEST(JobCompiler, DeduplicateAfterKeyBy) {
   EXPECT_EQ(ErrorOf(Replace(Replace(kSpec, window, "  - deduplicate:\n"), "  - key-by: [origin]\n",
                             "")),
             "job.yaml:18:5: deduplicate: missing key: deduplicate needs a key-by step before it");
+}
+
+TEST(JobCompiler, FlatMapSplitsAStringField) {
+  auto g = Compile(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                           "  - flat-map: {split: destination, delimiter: \"/\", as: stop}\n"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[0].name, "Source: flights -> FlatMap(split)");
+  ASSERT_EQ(g->edges.size(), 1u);
+  EXPECT_EQ(g->edges[0].schema->HeaderLine(), "date,delay,distance,origin,destination,stop");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            "  - flat-map: {split: delay, as: d}\n")),
+            "job.yaml:17:15: flat-map: split: field 'delay' is int64, expected string");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            "  - flat-map: {split: origin}\n")),
+            "job.yaml:17:15: flat-map: missing required key 'as'");
 }
 
 TEST(JobCompiler, FileSourceBadRecords) {
