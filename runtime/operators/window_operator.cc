@@ -10,6 +10,7 @@
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
+#include "runtime/operators/keyed_backend.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/state/keyed_state.h"
 #include "runtime/state/keyed_state_backend.h"
@@ -63,18 +64,7 @@ class WindowAggregateOperator final : public api::Operator {
 
   absl::Status Open(const api::OperatorContext& ctx) override {
     RETURN_IF_ERROR(api::Operator::Open(ctx));
-    if (ctx.keyed_state != nullptr) {
-      backend_ = ctx.keyed_state;
-    } else {
-      if (ctx.max_parallelism <= 0 || ctx.max_parallelism > core::kUpperBoundMaxParallelism) {
-        return InvalidArgumentF("window operator '{}': max parallelism must be in [1, {}], got {}",
-                                ctx.operator_name, core::kUpperBoundMaxParallelism,
-                                ctx.max_parallelism);
-      }
-      owned_backend_ = std::make_unique<state::KeyedStateBackend>(
-          ctx.max_parallelism, core::KeyGroupRange{0, ctx.max_parallelism - 1});
-      backend_ = owned_backend_.get();
-    }
+    ASSIGN_OR_RETURN(backend_, KeyedBackendFor(ctx, &owned_backend_, "window operator"));
     max_parallelism_ = backend_->max_parallelism();
     key_group_tag_ = keys_.KeyGroupTag(max_parallelism_);
     range_ = backend_->key_group_range();
