@@ -502,7 +502,7 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
                              "null-literal", "schema", "event-time", "parallelism", "batch-size",
-                             "rate", "bad-records"}));
+                             "rate", "bad-records", "dead-letter"}));
   ASSIGN_OR_RETURN(std::string type, r_.GetString(node, "source", "type", true));
   if (type != "file") {
     return r_.Error(node["type"],
@@ -534,11 +534,26 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   opts.delimiter = delim[0];
   ASSIGN_OR_RETURN(opts.null_literal, r_.GetString(node, "source", "null-literal", false, ""));
   ASSIGN_OR_RETURN(std::string bad, r_.GetString(node, "source", "bad-records", false, "fail"));
+  using BadRecords = connectors::CsvSourceOptions::BadRecords;
   if (bad == "skip") {
-    opts.bad_records = connectors::CsvSourceOptions::BadRecords::kSkip;
+    opts.bad_records = BadRecords::kSkip;
+  } else if (bad == "dead-letter") {
+    opts.bad_records = BadRecords::kDeadLetter;
   } else if (bad != "fail") {
-    return r_.Error(node["bad-records"], "source: bad-records '{}' is not available for file "
-                    "sources (expected fail or skip; dead-letter is the Kafka source's)", bad);
+    return r_.Error(node["bad-records"],
+                    "source: unknown bad-records '{}' (expected fail, skip or dead-letter)", bad);
+  }
+  // `dead-letter: {path: dir}`: where bad-records: dead-letter writes the bad rows.
+  if (YAML::Node dl = node["dead-letter"]) {
+    if (opts.bad_records != BadRecords::kDeadLetter) {
+      return r_.Error(dl, "source: 'dead-letter' is only used with bad-records: dead-letter");
+    }
+    RETURN_IF_ERROR(r_.CheckKeys(dl, "source.dead-letter", {"path"}));
+    ASSIGN_OR_RETURN(std::string dir, r_.GetString(dl, "source.dead-letter", "path", true));
+    opts.dead_letter_dir = r_.ResolvePath(dir);
+  } else if (opts.bad_records == BadRecords::kDeadLetter) {
+    return r_.Error(node["bad-records"], "source: bad-records: dead-letter needs "
+                    "'dead-letter: {{path: <directory>}}'");
   }
   ASSIGN_OR_RETURN(int batch, r_.GetInt(node, "source", "batch-size", 1024));
   if (batch < 1) return r_.Error(node["batch-size"], "source: 'batch-size' must be at least 1");

@@ -26,6 +26,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/file/csv_source_state.h"
+#include "runtime/connectors/file/dead_letters.h"
 #include "runtime/connectors/file/line_reader.h"
 #include "runtime/formats/csv_fields.h"
 #include "runtime/formats/state_codec.h"
@@ -54,7 +55,8 @@ class CsvFileSource final : public api::Source {
   core::SchemaPtr output_schema() const override { return opts_.schema; }
 
   std::map<std::string, int64_t> Gauges() const override {
-    return {{"file.records-skipped", skipped_.load(std::memory_order_relaxed)}};
+    return {{"file.records-skipped", skipped_.load(std::memory_order_relaxed)},
+            {"file.records-dead-lettered", dead_lettered_.load(std::memory_order_relaxed)}};
   }
 
   absl::Status Open(const api::OperatorContext& ctx) override {
@@ -93,6 +95,12 @@ class CsvFileSource final : public api::Source {
       return InvalidArgumentF("file source: subtask {} of parallelism {} is out of range",
                               ctx.subtask_index, ctx.parallelism);
     }
+    if (opts_.bad_records == CsvSourceOptions::BadRecords::kDeadLetter) {
+      if (opts_.dead_letter_dir.empty()) {
+        return InvalidArgumentF("file source: bad-records dead-letter needs a dead-letter dir");
+      }
+      RETURN_IF_ERROR(dead_letters_.Open(opts_.dead_letter_dir, ctx.subtask_index));
+    }
     if (!opts_.event_time.empty()) {
       ASSIGN_OR_RETURN(event_time_, operators::EventTimeExtractor::Create(
                                         *opts_.schema, opts_.event_time, "file source"));
@@ -123,6 +131,7 @@ class CsvFileSource final : public api::Source {
   }
 
   absl::StatusOr<std::string> SnapshotState(int64_t /*checkpoint_id*/) override {
+    RETURN_IF_ERROR(dead_letters_.Flush());  // a completed checkpoint loses no dead letter
     formats::StateWriter w(kStateMagic, kStateVersion);
     w.U32(static_cast<uint32_t>(ctx_.subtask_index));
     w.U32(static_cast<uint32_t>(ctx_.parallelism));
@@ -208,6 +217,7 @@ class CsvFileSource final : public api::Source {
       return true;
     }
     done_ = true;
+    RETURN_IF_ERROR(dead_letters_.Flush());
     RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));
     return false;
   }
@@ -489,7 +499,15 @@ class CsvFileSource final : public api::Source {
 
   // A bad row: the task's failure, or (bad-records: skip) counted and, for the first ones,
   // logged with its file and line.
-  absl::Status BadRow(const Split& split, int64_t offset, const std::string& reason) {
+  absl::Status BadRow(const Split& split, int64_t offset, const std::string& reason,
+                      std::string_view row) {
+    if (opts_.bad_records == CsvSourceOptions::BadRecords::kDeadLetter) {
+      absl::StatusOr<int64_t> line = LineNumberAt(split.path, split.gz, offset);
+      RETURN_IF_ERROR(
+          dead_letters_.Write(split.path, line.ok() ? *line : 0, offset, reason, row));
+      dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
     absl::Status error = RowError(split, offset, reason);
     if (opts_.bad_records == CsvSourceOptions::BadRecords::kFail) return error;
     const int64_t n = skipped_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -504,18 +522,18 @@ class CsvFileSource final : public api::Source {
     std::string reason;
     if (json_ != nullptr) {
       if (absl::Status s = json_->Decode(line, &batch_); !s.ok()) {
-        return BadRow(split, offset, std::string(s.message()));
+        return BadRow(split, offset, std::string(s.message()), line);
       }
     } else if (!AppendCsvRow(line, opts_.delimiter, &batch_, &fields_, &scratch_, &reason,
                              null_literal_)) {
-      return BadRow(split, offset, reason);
+      return BadRow(split, offset, reason, line);
     }
     const size_t row = batch_.num_rows() - 1;
     if (event_time_) {
       absl::StatusOr<int64_t> t = event_time_->Timestamp(batch_, row);
       if (!t.ok()) {
         batch_.PopRow();
-        return BadRow(split, offset, std::string(t.status().message()));
+        return BadRow(split, offset, std::string(t.status().message()), line);
       }
       const int64_t ts = *t;
       batch_.SetTimestamp(row, ts);
@@ -530,6 +548,8 @@ class CsvFileSource final : public api::Source {
   std::optional<operators::EventTimeExtractor> event_time_;
   static constexpr int64_t kLoggedSkips = 10;  // bad rows logged per subtask, then only counted
   std::atomic<int64_t> skipped_{0};            // bad rows skipped (read by Gauges())
+  std::atomic<int64_t> dead_lettered_{0};      // bad rows written to dead_letters_
+  FileDeadLetters dead_letters_;
   std::vector<InputFile> files_;  // the expanded input list, in order
   std::vector<Split> splits_;
   size_t next_split_ = 0;

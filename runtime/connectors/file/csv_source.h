@@ -135,9 +135,11 @@ struct CsvSourceOptions {
   std::string null_literal;
   // What a bad row does (Kafka's bad-records): kFail fails the task naming file and line;
   // kSkip drops it, counts it (gauge "file.records-skipped") and logs the first ones with their
-  // file and line.
-  enum class BadRecords : uint8_t { kFail, kSkip };
+  // file and line; kDeadLetter writes it to dead_letter_dir (dead_letters.h) and counts it
+  // (gauge "file.records-dead-lettered").
+  enum class BadRecords : uint8_t { kFail, kSkip, kDeadLetter };
   BadRecords bad_records = BadRecords::kFail;
+  std::string dead_letter_dir;  // kDeadLetter: where bad-records-<subtask>.jsonl go
   // Where records get their event time; empty = no event time.
   operators::EventTimeSpec event_time;
   // Flink's forBoundedOutOfOrderness(Duration), in ms.

@@ -205,10 +205,17 @@ TEST(JobCompiler, FlatMapSplitsAStringField) {
 TEST(JobCompiler, FileSourceBadRecords) {
   EXPECT_TRUE(Compile(Replace(kSpec, "  path: data/flights.csv.gz\n",
                               "  path: data/flights.csv.gz\n  bad-records: skip\n")).ok());
+  EXPECT_TRUE(Compile(Replace(kSpec, "  path: data/flights.csv.gz\n",
+                              "  path: data/flights.csv.gz\n  bad-records: dead-letter\n"
+                              "  dead-letter: {path: bad}\n")).ok());
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  path: data/flights.csv.gz\n",
                             "  path: data/flights.csv.gz\n  bad-records: dead-letter\n")),
-            "job.yaml:7:16: source: bad-records 'dead-letter' is not available for file sources "
-            "(expected fail or skip; dead-letter is the Kafka source's)");
+            "job.yaml:7:16: source: bad-records: dead-letter needs 'dead-letter: {path: "
+            "<directory>}'");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  path: data/flights.csv.gz\n",
+                            "  path: data/flights.csv.gz\n  bad-records: ignore\n")),
+            "job.yaml:7:16: source: unknown bad-records 'ignore' (expected fail, skip or "
+            "dead-letter)");
 }
 
 TEST(JobCompiler, ParallelismAboveMaxParallelismIsRefused) {

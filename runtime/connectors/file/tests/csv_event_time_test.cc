@@ -1,10 +1,14 @@
 // Event time of the file source from an int64 field in epoch seconds (unit s) and from an
 // expression over other fields; a row whose event time is null is a bad row naming the line,
-// and with bad-records skip such rows (and malformed ones) are dropped and counted.
+// and with bad-records skip such rows (and malformed ones) are dropped and counted, with
+// dead-letter written to the dead-letter file with file, line, error and the row's text.
+
+#include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/connectors/file/csv_source.h"
+#include "nlohmann/json.hpp"
 #include "runtime/connectors/file/tests/test_util.h"
 
 namespace sluice::connectors {
@@ -103,6 +107,43 @@ TEST(CsvEventTime, SkippedBadRowsAreCountedAndTheRestIsRead) {
   }
   EXPECT_EQ(source->Gauges().at("file.records-skipped"), 3);
   source->Close();
+}
+
+TEST(CsvEventTime, DeadLettersKeepFileLineErrorAndTheRow) {
+  TempDir dir;
+  const std::string path = dir.File("e.csv");
+  WriteFile(path,
+            "sec,day,time\n"
+            "1,2001-01-01,00:00:10\n"
+            "x,2001-01-01,00:00:11\n"
+            "3,,00:00:00\n"
+            "5,2001-01-01,00:00:12\n");
+  CsvSourceOptions opts = Options(path);
+  opts.event_time.expression = "to_timestamp(concat(day, 'T', time, 'Z'))";
+  opts.bad_records = CsvSourceOptions::BadRecords::kDeadLetter;
+  opts.dead_letter_dir = dir.File("bad");
+  CollectingOutput out(Schema());
+  ASSERT_TRUE(RunSource(opts, 0, 1, &out).ok());
+  ASSERT_EQ(out.rows.num_rows(), 2u);
+
+  std::ifstream in(dir.File("bad") + "/bad-records-0.jsonl");
+  std::vector<nlohmann::json> letters;
+  for (std::string line; std::getline(in, line);) letters.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[0]["file"], path);
+  EXPECT_EQ(letters[0]["line"], 3);
+  EXPECT_EQ(letters[0]["row"], "x,2001-01-01,00:00:11");
+  EXPECT_THAT(letters[0]["error"].get<std::string>(), HasSubstr("field 'sec'"));
+  EXPECT_EQ(letters[1]["line"], 4);
+  EXPECT_EQ(letters[1]["row"], "3,,00:00:00");
+  EXPECT_THAT(letters[1]["error"].get<std::string>(), HasSubstr("is null"));
+}
+
+TEST(CsvEventTime, DeadLetterWithoutADirectoryIsRefused) {
+  CsvSourceOptions opts = Options("/nonexistent.csv");
+  opts.bad_records = CsvSourceOptions::BadRecords::kDeadLetter;
+  EXPECT_EQ(MakeCsvFileSource(opts)->Open(api::OperatorContext{}).message(),
+            "file source: bad-records dead-letter needs a dead-letter dir");
 }
 
 }  // namespace
