@@ -36,15 +36,6 @@ int32_t FieldHash(const RecordBatch& batch, size_t row, int col, Type type) {
   return 0;
 }
 
-std::string FieldNames(const Schema& schema) {
-  std::string s;
-  for (size_t i = 0; i < schema.num_fields(); ++i) {
-    if (i > 0) s += ", ";
-    s += schema.field(i).name;
-  }
-  return s;
-}
-
 // The fixed-width value of key field `field` at *pos, advancing *pos.
 template <typename T>
 T ReadKeyField(std::string_view key_bytes, size_t* pos, size_t field) {
@@ -72,7 +63,7 @@ absl::StatusOr<KeySelector> KeySelector::Create(const Schema& schema,
   for (const std::string& name : fields) {
     int col = schema.FindField(name);
     if (col < 0) {
-      return InvalidArgumentF("unknown key field '{}' (fields: {})", name, FieldNames(schema));
+      return InvalidArgumentF("unknown key field '{}' (fields: {})", name, schema.FieldNames());
     }
     columns.push_back(col);
     key_fields.push_back(schema.field(col));

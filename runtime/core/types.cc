@@ -46,6 +46,12 @@ std::string Schema::ToString() const {
   return out;
 }
 
+std::string Schema::FieldNames() const {
+  std::string out;
+  for (size_t i = 0; i < fields_.size(); ++i) out += (i ? ", " : "") + fields_[i].name;
+  return out;
+}
+
 std::string Schema::HeaderLine() const {
   std::string out;
   for (size_t i = 0; i < fields_.size(); ++i) out += (i ? "," : "") + fields_[i].name;

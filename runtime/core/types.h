@@ -77,6 +77,8 @@ class Schema {
   std::string ToString() const;
   // Comma-separated field names (a CSV header line without newline).
   std::string HeaderLine() const;
+  // "a, b, c": the field names for messages ("unknown field 'x' (fields: a, b, c)").
+  std::string FieldNames() const;
   friend bool operator==(const Schema& a, const Schema& b);
 
  private:

@@ -33,9 +33,7 @@ absl::StatusOr<std::unique_ptr<Expression>> Expression::FieldReference(std::stri
                                                                        const Schema& input) {
   int col = input.FindField(name);
   if (col < 0) {
-    std::string names;
-    for (size_t i = 0; i < input.num_fields(); ++i) names += (i ? ", " : "") + input.field(i).name;
-    return InvalidArgumentF("unknown field '{}' (fields: {})", name, names);
+    return InvalidArgumentF("unknown field '{}' (fields: {})", name, input.FieldNames());
   }
   auto node = std::make_unique<FieldNode>(static_cast<size_t>(col), input.field(col).type, 0,
                                           static_cast<int>(name.size()));

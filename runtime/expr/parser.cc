@@ -280,12 +280,8 @@ absl::Status Parser::Expect(std::string_view op) {
 absl::StatusOr<std::unique_ptr<Node>> Parser::FieldRef(const Token& id) {
   int col = schema_.FindField(id.text);
   if (col < 0) {
-    std::string names;
-    for (size_t i = 0; i < schema_.num_fields(); ++i) {
-      names += (i ? ", " : "") + schema_.field(i).name;
-    }
-    return Fail(id.offset,
-                InvalidArgumentF("unknown field '{}' (fields: {})", id.text, names));
+    return Fail(id.offset, InvalidArgumentF("unknown field '{}' (fields: {})", id.text,
+                                            schema_.FieldNames()));
   }
   if (std::find(fields_.begin(), fields_.end(), id.text) == fields_.end()) {
     fields_.push_back(id.text);

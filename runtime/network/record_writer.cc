@@ -48,7 +48,7 @@ size_t RecordWriter::NextTarget() {
       target = rescale_first_ + round_robin_;
       round_robin_ = round_robin_ + 1 == rescale_count_ ? 0 : round_robin_ + 1;
       return target;
-    case graph::PartitionerKind::kHash:       // EmitHashed
+    case graph::PartitionerKind::kHash:       // PartitionByKeyGroup
     case graph::PartitionerKind::kBroadcast:  // not called for broadcast
       break;
   }

@@ -26,15 +26,6 @@ bool IsDeviation(AggregateKind k) {
          k == AggregateKind::kVarPop || k == AggregateKind::kVarSamp;
 }
 
-std::string FieldNames(const core::Schema& schema) {
-  std::string s;
-  for (size_t i = 0; i < schema.num_fields(); ++i) {
-    if (i > 0) s += ", ";
-    s += schema.field(i).name;
-  }
-  return s;
-}
-
 }  // namespace
 
 std::string_view AggregateKindName(AggregateKind kind) {
@@ -78,7 +69,7 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
     const int col = input.FindField(a.field);
     if (col < 0) {
       return InvalidArgumentF("aggregate '{}': unknown field '{}' (fields: {})", a.output_name,
-                              a.field, FieldNames(input));
+                              a.field, input.FieldNames());
     }
     const Type t = input.field(col).type;
     Type out_type = t;

@@ -95,6 +95,18 @@ NetworkEvent EndOfPartition() {
   return ev;
 }
 
+// Reads (and drops) a gate's events until it reports its failure, which it returns; OK if none
+// came within the deadline.
+absl::Status AwaitFailure(network::InputGate& gate) {
+  absl::Status failed;
+  WaitUntil([&] {
+    auto ev = gate.Next(0);
+    if (!ev.ok()) failed = ev.status();
+    return !ev.ok();
+  });
+  return failed;
+}
+
 // Reads a gate until every channel ended, returning each buffer's credit; per channel the
 // events as text ("b:<payload>", "w:<watermark>", "end").
 absl::StatusOr<std::map<int, std::vector<std::string>>> Drain(network::InputGate& gate) {
@@ -261,12 +273,8 @@ TEST(ExchangeTest, CancellingAProducerFailsOnlyItsConsumer) {
   ASSERT_TRUE(to_b.Send(Watermark(1)).ok());
   to_a.Cancel();
 
-  absl::Status failed;
-  ASSERT_TRUE(WaitUntil([&] {
-    auto ev = gate_a->Next(0);
-    if (!ev.ok()) failed = ev.status();
-    return !ev.ok();
-  }));
+  const absl::Status failed = AwaitFailure(*gate_a);
+  ASSERT_FALSE(failed.ok());
   EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
   EXPECT_THAT(failed.message(), HasSubstr("aborted"));
   EXPECT_THAT(failed.message(), HasSubstr(kProducer));
@@ -307,12 +315,8 @@ TEST(ExchangeTest, LostConnectionFailsEveryChannelOnBothSides) {
   }
   // The consumer side: both gates failed, naming the producer TaskManager.
   for (auto* gate : {gate_a.get(), gate_b.get()}) {
-    absl::Status failed;
-    ASSERT_TRUE(WaitUntil([&] {
-      auto ev = gate->Next(0);
-      if (!ev.ok()) failed = ev.status();
-      return !ev.ok();
-    }));
+    const absl::Status failed = AwaitFailure(*gate);
+    ASSERT_FALSE(failed.ok());
     EXPECT_THAT(failed.message(), HasSubstr(kProducer));
   }
   EXPECT_EQ(connections.num_connections(), 0u) << "a broken connection is not reused";
