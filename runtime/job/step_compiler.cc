@@ -124,9 +124,10 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   }
   RETURN_IF_ERROR(
       r.CheckKeys(body, "window",
-                  {"type", "size", "slide", "step", "offset", "allowed-lateness", "aggregates"}));
+                  {"type", "size", "slide", "step", "gap", "offset", "allowed-lateness",
+                   "aggregates"}));
   ASSIGN_OR_RETURN(std::string wtype, r.GetString(body, "window", "type", false, "tumbling"));
-  using Kind = operators::WindowAssigner::Kind;
+  using Kind = operators::WindowKind;
   operators::WindowAggregateSpec spec;
   std::string_view slide_key;  // the key that sets WindowAggregateSpec::slide_ms, if any
   if (wtype == "tumbling") {
@@ -137,9 +138,23 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   } else if (wtype == "cumulate") {
     spec.kind = Kind::kCumulate;
     slide_key = "step";
+  } else if (wtype == "session") {
+    spec.kind = Kind::kSession;
   } else {
     return r.Error(body["type"],
-                   "window: unknown type '{}' (types: tumbling, sliding (or hop), cumulate)", wtype);
+                   "window: unknown type '{}' (types: tumbling, sliding (or hop), cumulate, "
+                   "session)",
+                   wtype);
+  }
+  const bool session = spec.kind == Kind::kSession;
+  for (std::string_view k : {std::string_view("size"), std::string_view("offset")}) {
+    if (session && body[std::string(k)]) {
+      return r.Error(body[std::string(k)],
+                     "window: a session window has no '{}'; it closes after 'gap' without rows", k);
+    }
+  }
+  if (!session && body["gap"]) {
+    return r.Error(body["gap"], "window: 'gap' applies to session windows (type: session)");
   }
   for (std::string_view k : {std::string_view("slide"), std::string_view("step")}) {
     if (body[std::string(k)] && k != slide_key) {
@@ -147,8 +162,9 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
                      wtype == "tumbling" ? " (use type: sliding or cumulate)" : "");
     }
   }
-  ASSIGN_OR_RETURN(spec.size_ms, r.GetDuration(body, "window", "size"));
-  if (spec.size_ms <= 0) return r.Error(body["size"], "window: size must be positive");
+  const std::string size_key = session ? "gap" : "size";
+  ASSIGN_OR_RETURN(spec.size_ms, r.GetDuration(body, "window", size_key));
+  if (spec.size_ms <= 0) return r.Error(body[size_key], "window: {} must be positive", size_key);
   if (!slide_key.empty()) {
     ASSIGN_OR_RETURN(spec.slide_ms, r.GetDuration(body, "window", std::string(slide_key)));
     if (spec.slide_ms <= 0) {
@@ -199,6 +215,9 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
       break;
     case Kind::kCumulate:
       n.name = fmt::format("Window(CumulativeWindows({}, {}))", spec.size_ms, spec.slide_ms);
+      break;
+    case Kind::kSession:
+      n.name = fmt::format("Window(EventTimeSessionWindows({}))", spec.size_ms);
       break;
   }
   n.keyed = true;

@@ -157,6 +157,68 @@ void WindowAggregates::Accumulate(WindowContents& w, const RecordBatch& batch, s
   }
 }
 
+void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) const {
+  into.count += later.count;
+  Accumulator* acc = into.accs.data();
+  const Accumulator* b = later.accs.data();
+  for (const Resolved& a : aggs_) {
+    const size_t i = a.slot;
+    const int64_t nb = later.valid[i];
+    if (nb == 0) continue;
+    const int64_t na = into.valid[i];
+    into.valid[i] = na + nb;
+    if (na == 0 && a.kind != AggregateKind::kCount) {  // nothing to combine: take later's
+      acc[i] = b[i];
+      if (IsDeviation(a.kind)) {
+        acc[i + 1] = b[i + 1];
+        into.valid[i + 1] = nb;
+      }
+      continue;
+    }
+    const bool dbl = a.input_type == Type::kDouble;
+    switch (a.kind) {
+      case AggregateKind::kCount:
+      case AggregateKind::kFirst:
+        break;
+      case AggregateKind::kLast:
+        acc[i] = b[i];
+        break;
+      case AggregateKind::kSum:
+      case AggregateKind::kAvg:
+        if (dbl) {
+          acc[i].f64 += b[i].f64;
+        } else {  // wrap like Java's long
+          acc[i].i64 = static_cast<int64_t>(static_cast<uint64_t>(acc[i].i64) +
+                                            static_cast<uint64_t>(b[i].i64));
+        }
+        break;
+      case AggregateKind::kMin:
+      case AggregateKind::kMax: {
+        const bool min = a.kind == AggregateKind::kMin;
+        if (dbl) {
+          if (min ? b[i].f64 < acc[i].f64 : b[i].f64 > acc[i].f64) acc[i] = b[i];
+        } else if (min ? b[i].i64 < acc[i].i64 : b[i].i64 > acc[i].i64) {
+          acc[i] = b[i];
+        }
+        break;
+      }
+      case AggregateKind::kStddevPop:
+      case AggregateKind::kStddevSamp:
+      case AggregateKind::kVarPop:
+      case AggregateKind::kVarSamp: {
+        // Chan, Golub, LeVeque: mean = ma + d * nb / n, M2 = M2a + M2b + d^2 * na * nb / n.
+        const double n = static_cast<double>(na + nb);
+        const double delta = b[i].f64 - acc[i].f64;
+        acc[i].f64 += delta * static_cast<double>(nb) / n;
+        acc[i + 1].f64 +=
+            b[i + 1].f64 + delta * delta * static_cast<double>(na) * static_cast<double>(nb) / n;
+        into.valid[i + 1] = na + nb;
+        break;
+      }
+    }
+  }
+}
+
 void WindowAggregates::WriteResults(const WindowContents& w, RecordBatch* out, size_t r,
                                     size_t first_col) const {
   const Accumulator* acc = w.accs.data();

@@ -68,6 +68,11 @@ class WindowAggregates {
   WindowContents Fresh() const;
   // Adds logical row `row` of `batch` to `w`.
   void Accumulate(WindowContents& w, const core::RecordBatch& batch, size_t row) const;
+  // Merges `later` into `into` (session windows merging; Flink's AggregateFunction.merge):
+  // counts and sums add, min/max compare, first keeps into's and last takes later's (so
+  // `into` should hold the earlier session), variances combine by Chan et al.'s parallel
+  // formula. Both must have num_slots() slots.
+  void Merge(WindowContents& into, const WindowContents& later) const;
   // Writes the results into fields first_col, first_col + 1, ... of physical row `r` of `out`.
   void WriteResults(const WindowContents& w, core::RecordBatch* out, size_t r,
                     size_t first_col) const;

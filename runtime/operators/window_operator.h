@@ -1,9 +1,15 @@
 #pragma once
 // Keyed event-time window aggregation: Flink's WindowOperator with TumblingEventTimeWindows,
-// SlidingEventTimeWindows or Flink SQL's cumulative windows (window_assigner.h),
-// EventTimeTrigger, an allowed lateness and incremental aggregate functions
-// (window_aggregates.h), i.e.
+// SlidingEventTimeWindows or Flink SQL's cumulative windows (window_assigner.h), or
+// EventTimeSessionWindows (merging windows; session_window_operator.h), EventTimeTrigger, an
+// allowed lateness and incremental aggregate functions (window_aggregates.h), i.e.
 //   stream.keyBy(k...).window(SlidingEventTimeWindows.of(size, slide, offset)).aggregate(...)
+//
+// Session windows (Flink's EventTimeSessionWindows.withGap(gap)): each record opens the window
+// [ts, ts + gap); windows of one key that overlap or touch merge into one session (their
+// contents merge, WindowAggregates::Merge). A session fires when the watermark reaches its
+// end - 1, i.e. after `gap` without a record of its key in event time. Everything below holds
+// for sessions with "window" read as "session"; see session_window_operator.h for their state.
 //
 // Semantics (ported from Flink):
 // - Window assignment: WindowAssigner; a record belongs to one tumbling window, size/slide
@@ -82,9 +88,11 @@ namespace sluice::operators {
 // checkpoints refer to it).
 inline constexpr std::string_view kWindowContentsStateName = "window-contents";
 
+enum class WindowKind : uint8_t { kTumbling, kSliding, kCumulate, kSession };
+
 struct WindowAggregateSpec {
-  WindowAssigner::Kind kind = WindowAssigner::Kind::kTumbling;
-  int64_t size_ms = 0;    // > 0; cumulate: the max size
+  WindowKind kind = WindowKind::kTumbling;
+  int64_t size_ms = 0;    // > 0; cumulate: the max size; session: the gap
   int64_t slide_ms = 0;   // sliding: the slide; cumulate: the step; tumbling: unused
   int64_t offset_ms = 0;  // |offset_ms| < slide (Flink's ...EventTimeWindows.of)
   int64_t allowed_lateness_ms = 0;  // >= 0
@@ -97,7 +105,8 @@ struct WindowAggregateSpec {
 // when: a key or aggregate field is unknown ("aggregate 'avg_delay': unknown field 'delays'
 // (fields: a, b)"); sum/avg is over a non-numeric field ("aggregate 'x': sum needs an int64 or
 // double field, 'origin' is string"); min/max is over a string or bool field; size_ms <= 0 or
-// the window does not form a valid WindowAssigner (its message); allowed lateness < 0; two
+// the window does not form a valid WindowAssigner (its message); a session gap <= 0; allowed
+// lateness < 0; two
 // output fields share a name.
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
                                                                    WindowAggregateSpec spec);

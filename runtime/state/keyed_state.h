@@ -1114,6 +1114,11 @@ class AggregatingState final : public internal::StateTable<ACC> {
     return fn_.get_result(*acc);
   }
   const ACC* accumulator() { return this->FindForRead(); }
+  // Replaces the accumulator (e.g. with merged ones: Flink's mergeNamespaces).
+  void update(ACC acc) {
+    *this->Overwrite() = std::move(acc);
+    this->Commit();
+  }
   void clear() { this->Erase(); }
 
  private:

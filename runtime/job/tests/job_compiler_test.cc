@@ -155,9 +155,9 @@ TEST(JobCompiler, SlidingAndCumulateWindows) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      allowed-lateness: soon")),
             "job.yaml:21:25: window: duration 'soon' must start with a non-negative integer");
 
-  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session\n      size: 1 h")),
-            "job.yaml:20:13: window: unknown type 'session' (types: tumbling, sliding (or hop), "
-            "cumulate)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session-ish\n      size: 1 h")),
+            "job.yaml:20:13: window: unknown type 'session-ish' (types: tumbling, sliding (or "
+            "hop), cumulate, session)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      slide: 1 min")),
             "job.yaml:21:14: window: 'slide' does not apply to a tumbling window (use type: "
             "sliding or cumulate)");
@@ -166,6 +166,21 @@ TEST(JobCompiler, SlidingAndCumulateWindows) {
   std::string msg = ErrorOf(Replace(kSpec, "size: 1 h", "type: cumulate\n      size: 1 h\n      step: 7 min"));
   EXPECT_NE(msg.find("cumulate window size (3600000 ms) must be a multiple of its step (420000 ms)"),
             std::string::npos) << msg;
+}
+
+TEST(JobCompiler, SessionWindowsTakeAGap) {
+  auto g = Compile(Replace(kSpec, "size: 1 h", "type: session\n      gap: 30 min"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[1].name, "Window(EventTimeSessionWindows(1800000)) -> Sink: delays");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session\n      size: 1 h")),
+            "job.yaml:21:13: window: a session window has no 'size'; it closes after 'gap' "
+            "without rows");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session")),
+            "job.yaml:20:7: window: missing required key 'gap'");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "type: session\n      gap: 0 s")),
+            "job.yaml:21:12: window: gap must be positive");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      gap: 5 min")),
+            "job.yaml:21:12: window: 'gap' applies to session windows (type: session)");
 }
 
 TEST(JobCompiler, DeduplicateAfterKeyBy) {

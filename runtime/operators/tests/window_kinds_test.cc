@@ -86,7 +86,7 @@ std::unique_ptr<api::Operator> Open(WindowAggregateSpec spec, api::OperatorMetri
 
 TEST(SlidingWindow, EveryRowCountsInEachOfItsWindows) {
   WindowAggregateSpec spec;
-  spec.kind = WindowAssigner::Kind::kSliding;
+  spec.kind = WindowKind::kSliding;
   spec.size_ms = 2000;
   spec.slide_ms = 1000;
   api::OperatorMetrics metrics;
@@ -108,7 +108,7 @@ TEST(SlidingWindow, EveryRowCountsInEachOfItsWindows) {
 
 TEST(SlidingWindow, ARowLateForSomeWindowsStillCountsInTheOpenOnes) {
   WindowAggregateSpec spec;
-  spec.kind = WindowAssigner::Kind::kSliding;
+  spec.kind = WindowKind::kSliding;
   spec.size_ms = 2000;
   spec.slide_ms = 1000;
   api::OperatorMetrics metrics;
@@ -127,7 +127,7 @@ TEST(SlidingWindow, ARowLateForSomeWindowsStillCountsInTheOpenOnes) {
 
 TEST(CumulateWindow, EmitsTheGrowingWindowsOfEachPeriod) {
   WindowAggregateSpec spec;
-  spec.kind = WindowAssigner::Kind::kCumulate;
+  spec.kind = WindowKind::kCumulate;
   spec.size_ms = 3000;
   spec.slide_ms = 1000;  // the step
   api::OperatorMetrics metrics;

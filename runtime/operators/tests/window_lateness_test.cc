@@ -96,7 +96,7 @@ TEST_F(AllowedLatenessTest, AWindowFirstSeenAfterItsEndFiresAtOnceAndIsCleanedUp
 
 TEST_F(AllowedLatenessTest, WithoutLatenessAFiredWindowIsPurgedAtOnce) {
   WindowAggregateSpec spec;
-  spec.kind = WindowAssigner::Kind::kSliding;
+  spec.kind = WindowKind::kSliding;
   spec.size_ms = 2000;
   spec.slide_ms = 1000;
   Open(spec);
