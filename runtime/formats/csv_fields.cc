@@ -199,18 +199,17 @@ bool AppendValue(core::Column* c, core::Type type, std::string_view text) {
 
 }  // namespace
 
-bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
-                  std::vector<RawField>* fields, std::string* scratch, std::string* reason,
+namespace {
+
+// Appends the split fields as a row of *batch's schema: schema field c from fields[columns[c]]
+// (columns null: fields[c]).
+bool AppendFields(const std::vector<RawField>& fields, const size_t* columns,
+                  core::RecordBatch* batch, std::string* scratch, std::string* reason,
                   const std::optional<std::string>& null_literal) {
-  if (!SplitFields(line, delim, fields, reason)) return false;
   const core::Schema& schema = batch->schema();
-  if (fields->size() != schema.num_fields()) {
-    *reason = fmt::format("expected {} fields, found {}", schema.num_fields(), fields->size());
-    return false;
-  }
   // Column by column straight into the columns; a bad field takes back what was appended.
-  for (size_t c = 0; c < fields->size(); ++c) {
-    const RawField& raw = (*fields)[c];
+  for (size_t c = 0; c < schema.num_fields(); ++c) {
+    const RawField& raw = fields[columns != nullptr ? columns[c] : c];
     core::Column& column = batch->mutable_column(c);
     if (null_literal.has_value() && !raw.quoted && raw.text == *null_literal) {
       column.AppendNull();
@@ -220,12 +219,39 @@ bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
     const core::Field& field = schema.field(c);
     if (!AppendValue(&column, field.type, text)) {
       for (size_t k = 0; k < c; ++k) batch->mutable_column(k).PopBack();
-      *reason = BadFieldReason(field, c, text);
+      *reason = BadFieldReason(field, columns != nullptr ? columns[c] : c, text);
       return false;
     }
   }
   batch->AppendTimestamp(core::kNoTimestamp);
   return true;
+}
+
+}  // namespace
+
+bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
+                  std::vector<RawField>* fields, std::string* scratch, std::string* reason,
+                  const std::optional<std::string>& null_literal) {
+  if (!SplitFields(line, delim, fields, reason)) return false;
+  const core::Schema& schema = batch->schema();
+  if (fields->size() != schema.num_fields()) {
+    *reason = fmt::format("expected {} fields, found {}", schema.num_fields(), fields->size());
+    return false;
+  }
+  return AppendFields(*fields, nullptr, batch, scratch, reason, null_literal);
+}
+
+bool AppendCsvRowProjected(std::string_view line, char delim,
+                           const std::vector<size_t>& columns, size_t num_line_fields,
+                           core::RecordBatch* batch, std::vector<RawField>* fields,
+                           std::string* scratch, std::string* reason,
+                           const std::optional<std::string>& null_literal) {
+  if (!SplitFields(line, delim, fields, reason)) return false;
+  if (fields->size() != num_line_fields) {
+    *reason = fmt::format("expected {} fields, found {}", num_line_fields, fields->size());
+    return false;
+  }
+  return AppendFields(*fields, columns.data(), batch, scratch, reason, null_literal);
 }
 
 }  // namespace sluice::formats::csv

@@ -71,4 +71,13 @@ bool AppendCsvRow(std::string_view line, char delim, core::RecordBatch* batch,
                   std::vector<RawField>* fields, std::string* scratch, std::string* reason,
                   const std::optional<std::string>& null_literal = std::string());
 
+// Like AppendCsvRow for a line of `num_line_fields` fields of which only some are wanted:
+// schema field c of *batch is line field columns[c] (columns.size() == the schema's field
+// count, each < num_line_fields). Messages count columns in the line.
+bool AppendCsvRowProjected(std::string_view line, char delim,
+                           const std::vector<size_t>& columns, size_t num_line_fields,
+                           core::RecordBatch* batch, std::vector<RawField>* fields,
+                           std::string* scratch, std::string* reason,
+                           const std::optional<std::string>& null_literal = std::string());
+
 }  // namespace sluice::formats::csv

@@ -48,8 +48,8 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
-  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kKeyBy, kRebalance, kBroadcast,
-  kRescale, kUnion,
+  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kLookupJoin, kKeyBy, kRebalance,
+  kBroadcast, kRescale, kUnion,
 };
 // Operators that need a key-by right before them (window, deduplicate).
 bool IsKeyed(StepKind kind);
@@ -74,6 +74,8 @@ struct StepContext {
   bool side_output = false;            // the step declares `side-output:`
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
+// `lookup-join:` (lookup_join_compiler.cc).
+absl::StatusOr<graph::StreamNode> CompileLookupJoin(const SpecReader& r, const StepContext& ctx);
 // Operators that can have a side output (`side-output:`), and what it carries.
 bool SupportsSideOutput(StepKind kind);
 

@@ -47,28 +47,7 @@ class SourceCompiler {
 
 // `schema:` of a source: an ordered mapping of field name to type.
 absl::StatusOr<SchemaPtr> SourceCompiler::CompileSourceSchema(const YAML::Node& node) const {
-  YAML::Node schema = node["schema"];
-  if (!schema) return r_.Error(node, "source: missing required key 'schema'");
-  if (!schema.IsMap() || schema.size() == 0) {
-    return r_.Error(schema, "source: 'schema' must be a mapping of field name to type");
-  }
-  std::vector<core::Field> fields;
-  for (const auto& kv : schema) {
-    std::string fname = kv.first.as<std::string>();
-    if (!kv.second.IsScalar()) return r_.Error(kv.second, "source: schema field '{}' needs a type", fname);
-    auto t = core::ParseTypeName(kv.second.Scalar());
-    if (!t) {
-      return r_.Error(kv.second,
-                   "source: field '{}' has unknown type '{}' (expected int64, double, string, "
-                   "bool or timestamp)",
-                   fname, kv.second.Scalar());
-    }
-    for (const auto& f : fields) {
-      if (f.name == fname) return r_.Error(kv.first, "source: duplicate field '{}'", fname);
-    }
-    fields.push_back({fname, *t});
-  }
-  return std::make_shared<core::Schema>(std::move(fields));
+  return r_.GetSchema(node, "source");
 }
 
 // `event-time:` of a source; leaves *spec empty when there is none. An int64 field or

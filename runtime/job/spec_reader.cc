@@ -206,4 +206,32 @@ std::string SpecReader::ResolvePath(const std::string& p) const {
   return path.lexically_normal().string();
 }
 
+absl::StatusOr<core::SchemaPtr> SpecReader::GetSchema(const YAML::Node& map,
+                                                      std::string_view what) const {
+  YAML::Node schema = map["schema"];
+  if (!schema) return Error(map, "{}: missing required key 'schema'", what);
+  if (!schema.IsMap() || schema.size() == 0) {
+    return Error(schema, "{}: 'schema' must be a mapping of field name to type", what);
+  }
+  std::vector<core::Field> fields;
+  for (const auto& kv : schema) {
+    std::string fname = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) {
+      return Error(kv.second, "{}: schema field '{}' needs a type", what, fname);
+    }
+    auto t = core::ParseTypeName(kv.second.Scalar());
+    if (!t) {
+      return Error(kv.second,
+                   "{}: field '{}' has unknown type '{}' (expected int64, double, string, bool or "
+                   "timestamp)",
+                   what, fname, kv.second.Scalar());
+    }
+    for (const auto& f : fields) {
+      if (f.name == fname) return Error(kv.first, "{}: duplicate field '{}'", what, fname);
+    }
+    fields.push_back({fname, *t});
+  }
+  return std::make_shared<core::Schema>(std::move(fields));
+}
+
 }  // namespace sluice::job

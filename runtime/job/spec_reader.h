@@ -72,6 +72,9 @@ class SpecReader {
                                                                 std::string_view what,
                                                                 const core::Schema& schema) const;
   std::string ResolvePath(const std::string& p) const;
+  // Required `schema:` of `map`: an ordered mapping of field name to type. InvalidArgument
+  // (prefixed with `what`) when missing, empty, with an unknown type or a duplicate field.
+  absl::StatusOr<core::SchemaPtr> GetSchema(const YAML::Node& map, std::string_view what) const;
 
  private:
   absl::Status CheckDuplicateKeys(const YAML::Node& node) const;

@@ -292,7 +292,8 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"filter", StepKind::kFilter},       {"map", StepKind::kMap},
     {"project", StepKind::kProject},     {"flat-map", StepKind::kFlatMap},
     {"key-by", StepKind::kKeyBy},        {"window", StepKind::kWindow},
-    {"deduplicate", StepKind::kDeduplicate}, {"rebalance", StepKind::kRebalance},
+    {"deduplicate", StepKind::kDeduplicate}, {"lookup-join", StepKind::kLookupJoin},
+    {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
 };
@@ -339,6 +340,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kWindow: return CompileWindow(r, c);
     case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
     case StepKind::kFlatMap: return CompileFlatMap(r, c);
+    case StepKind::kLookupJoin: return CompileLookupJoin(r, c);
     default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));
   }
 }

@@ -25,11 +25,6 @@ HOUR = 60 * MIN
 TUMBLING = "type: tumbling\n      size: 1 h\n"
 
 
-def sliding(ts):  # 1 h windows every 15 min
-    last = ts - ts % (15 * MIN)
-    return [(s, s + HOUR) for s in range(last - 3 * 15 * MIN, last + 1, 15 * MIN)]
-
-
 def cumulate(ts):  # [period start, + 20/40/60 min) containing ts
     start = ts - ts % HOUR
     return [(start, end) for end in range(start + 20 * MIN, start + HOUR + 1, 20 * MIN)
@@ -56,7 +51,7 @@ class WindowKindsTest(unittest.TestCase):
 
     def test_sliding_window(self):
         self.run_window("sliding", "type: sliding\n      size: 1 h\n      slide: 15 min\n",
-                        sliding)
+                        reference.sliding_windows(HOUR, 15 * MIN))
 
     def test_cumulate_window(self):
         self.run_window("cumulate", "type: cumulate\n      size: 1 h\n      step: 20 min\n",

@@ -85,8 +85,10 @@ def flight_delays(csv_path, keep=None):
     return rows
 
 
-def read_output(out_dir, expected_parts=None):
+def read_output(out_dir, expected_parts=None, header=None):
     """Reads every part-*.csv of a file sink directory.
+
+    `header`: the expected header line's fields (default OUTPUT_HEADER).
 
     Checks: each part file starts with the header line, no `.part-*.inprogress` file is left
     behind, and (if given) the number of part files. Returns (rows, problems): rows as parsed
@@ -106,10 +108,10 @@ def read_output(out_dir, expected_parts=None):
     for path in parts:
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.reader(f)
-            header = next(reader, None)
-            if header != OUTPUT_HEADER:
-                problems.append(f"{path}:1: expected header {','.join(OUTPUT_HEADER)}, found "
-                                f"{header}")
+            want = header or OUTPUT_HEADER
+            got = next(reader, None)
+            if got != want:
+                problems.append(f"{path}:1: expected header {','.join(want)}, found {got}")
             for line_no, row in enumerate(reader, start=2):
                 try:
                     rows.append(parse_row(row))
@@ -177,9 +179,9 @@ def _fmt(r):
     return ",".join(str(x) for x in r)
 
 
-def assert_output_matches(test, out_dir, expected, expected_parts=None):
+def assert_output_matches(test, out_dir, expected, expected_parts=None, header=None):
     """unittest helper: fails `test` with a readable diff unless out_dir holds exactly expected."""
-    rows, problems = read_output(out_dir, expected_parts)
+    rows, problems = read_output(out_dir, expected_parts, header)
     diffs = compare_rows(rows, expected)
     if problems or diffs:
         test.fail(f"output in {out_dir} differs from the reference:\n" +
@@ -187,9 +189,10 @@ def assert_output_matches(test, out_dir, expected, expected_parts=None):
     return rows
 
 
-def windowed_delays(csv_path, windows_of):
+def windowed_delays(csv_path, windows_of, key_of=None):
     """Like flight_delays() for any window kind: `windows_of(ts_ms)` lists the (start_ms,
-    end_ms) windows a flight at epoch milliseconds ts_ms belongs to. Same row shape."""
+    end_ms) windows a flight at epoch milliseconds ts_ms belongs to. Same row shape.
+    `key_of(origin)`: the group key of a flight (default its origin); None drops the flight."""
     acc = {}  # (origin, start, end) -> [count, sum, max]
     with _open_text(csv_path) as f:
         reader = csv.reader(f)
@@ -201,8 +204,11 @@ def windowed_delays(csv_path, windows_of):
             dt = datetime.datetime.fromisoformat(row[i_date].replace("Z", "+00:00"))
             ts = int(dt.timestamp() * 1000)
             delay = int(row[i_delay])
+            group = row[i_origin] if key_of is None else key_of(row[i_origin])
+            if group is None:
+                continue
             for start, end in windows_of(ts):
-                key = (row[i_origin], start, end)
+                key = (group, start, end)
                 a = acc.get(key)
                 if a is None:
                     acc[key] = [1, delay, delay]
@@ -216,3 +222,19 @@ def windowed_delays(csv_path, windows_of):
 
     return [(origin, iso(start), iso(end), count, total / count, mx)
             for (origin, start, end), (count, total, mx) in acc.items()]
+
+
+def sliding_windows(size_ms, slide_ms):
+    """windows_of() for sliding windows of size_ms every slide_ms (starts aligned to the epoch):
+    the windows [s, s + size_ms) with s a multiple of slide_ms in (ts - size_ms, ts]."""
+    def windows_of(ts):
+        last = ts - ts % slide_ms
+        first = last - (size_ms // slide_ms - 1) * slide_ms
+        return [(s, s + size_ms) for s in range(first, last + 1, slide_ms)]
+    return windows_of
+
+
+def airport_states(airports_csv):
+    """iata -> state of the airports table (the lookup join's table)."""
+    with _open_text(airports_csv) as f:
+        return {row["iata"]: row["state"] for row in csv.DictReader(f)}

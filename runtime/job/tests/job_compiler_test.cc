@@ -104,8 +104,8 @@ TEST(JobCompiler, NonBoolFilter) {
 TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
-            "project, flat-map, key-by, window, deduplicate, rebalance, broadcast, rescale, "
-            "union)");
+            "project, flat-map, key-by, window, deduplicate, lookup-join, rebalance, broadcast, "
+            "rescale, union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {
@@ -181,6 +181,35 @@ TEST(JobCompiler, SessionWindowsTakeAGap) {
             "job.yaml:21:12: window: gap must be positive");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "size: 1 h\n      gap: 5 min")),
             "job.yaml:21:12: window: 'gap' applies to session windows (type: session)");
+}
+
+TEST(JobCompiler, LookupJoinEnrichesFromAFileTable) {
+  const std::string join =
+      "  - lookup-join:\n"
+      "      table: {path: airports.csv, schema: {iata: string, state: string}}\n"
+      "      on: {origin: iata}\n"
+      "      select: {origin_state: state}\n";
+  auto g = Compile(Replace(kSpec, "  - filter: \"delay > -60\"\n", join));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[0].name, "Source: flights -> LookupJoin(table=[airports.csv], type=inner)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            Replace(join, "select: {origin_state: state}",
+                                    "select: {origin_state: st}"))),
+            "job.yaml:18:7: lookup join: unknown table field 'st' (table fields: iata, state)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            Replace(join, "on: {origin: iata}", "on: {delay: iata}"))),
+            "job.yaml:18:7: lookup join: stream field 'delay' is int64 but table field 'iata' "
+            "is string; key fields must have the same type");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            Replace(join, "      on: {origin: iata}\n", ""))),
+            "job.yaml:18:7: lookup-join: 'on' must map stream fields to table fields");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            Replace(join, "state: string}}", "state: strin}}"))),
+            "job.yaml:18:65: lookup-join table: field 'state' has unknown type 'strin' (expected "
+            "int64, double, string, bool or timestamp)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
+                            join + "      type: outer\n")),
+            "job.yaml:21:13: lookup-join: unknown type 'outer' (expected inner or left)");
 }
 
 TEST(JobCompiler, DeduplicateAfterKeyBy) {
