@@ -1,5 +1,6 @@
 #include "runtime/job/job_compiler.h"
 
+#include <array>
 #include <map>
 #include <optional>
 
@@ -46,6 +47,7 @@ struct StepDecl {
   bool implicit_input = false;        // reads the step before it
   std::optional<Flow> out;            // compiled: its main output
   std::optional<Flow> side;           // compiled: its side output
+  std::optional<IntervalJoinInputs> join;  // interval-join: its inputs and keys
   int consumers = 0;
   int side_consumers = 0;
 
@@ -72,8 +74,9 @@ class Compiler {
   Flow& FlowOf(int producer, int output);
   void Consume(int producer, int output);
   std::string Describe(int producer) const;
-  // Connects every endpoint of `in` to input 0 of `node`.
-  void Connect(const Flow& in, int node);
+  // Connects every endpoint of `in` to input `input` of `node`.
+  void Connect(const Flow& in, int node, int input = 0);
+  absl::Status CompileIntervalJoinStep(StepDecl& s);
   absl::Status CheckAllUsed() const;
 
   const JobSubmission& sub_;
@@ -227,6 +230,13 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
     if (s.kind == StepKind::kUnion && s.input) {
       return r_.Error(*s.input, "union: lists its inputs itself ('union: [a, b]'), not in 'input'");
     }
+    if (s.kind == StepKind::kIntervalJoin) {
+      if (s.input) {
+        return r_.Error(*s.input, "interval-join: names its inputs in 'left' and 'right', not in "
+                        "'input'");
+      }
+      ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body));
+    }
     steps_.push_back(std::move(s));
   }
   return absl::OkStatus();
@@ -254,7 +264,12 @@ absl::Status Compiler::ResolveInputs() {
       s.producers.push_back(p.first);
       s.producer_outputs.push_back(p.second);
     };
-    if (s.kind == StepKind::kUnion) {
+    if (s.join) {
+      for (const YAML::Node& in : {s.join->left, s.join->right}) {
+        ASSIGN_OR_RETURN(auto p, Lookup(in));
+        add(p);
+      }
+    } else if (s.kind == StepKind::kUnion) {
       if (!s.body.IsSequence() || s.body.size() < 2) {
         return r_.Error(s.body, "union: expected a list of at least two stream names");
       }
@@ -301,14 +316,14 @@ absl::StatusOr<std::vector<int>> Compiler::OrderSteps() const {
                   "the pipeline has a cycle: {}; a dataflow must not feed back into itself", cycle);
 }
 
-void Compiler::Connect(const Flow& in, int node) {
+void Compiler::Connect(const Flow& in, int node, int input) {
   const int target_parallelism = sg_.nodes[static_cast<size_t>(node)].parallelism;
   for (const Endpoint& e : in.endpoints) {
     graph::StreamEdge edge;
     edge.source = e.node;
     edge.source_output = e.output;
     edge.target = node;
-    edge.target_input = 0;
+    edge.target_input = input;
     if (in.partitioner) {
       edge.partitioner = *in.partitioner;
       edge.key_fields = in.key_fields;
@@ -322,7 +337,47 @@ void Compiler::Connect(const Flow& in, int node) {
   }
 }
 
+// The interval join partitions each input by its own key and reads them as inputs 0 and 1.
+absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
+  std::array<Flow, 2> in;
+  for (size_t k = 0; k < 2; ++k) {
+    in[k] = FlowOf(s.producers[k], s.producer_outputs[k]);
+    Consume(s.producers[k], s.producer_outputs[k]);
+    if (in[k].partitioner) {
+      return r_.Error(k == 0 ? s.join->left : s.join->right,
+                      "interval-join: its inputs must not be partitioned; it partitions them by "
+                      "their keys itself");
+    }
+    if (!in[k].has_event_time) {
+      return r_.Error(k == 0 ? s.join->left : s.join->right,
+                      "interval-join: needs event time on both inputs (declare 'event-time' on "
+                      "their sources)");
+    }
+    in[k].partitioner = PartitionerKind::kHash;
+    in[k].key_fields = k == 0 ? s.join->left_keys : s.join->right_keys;
+  }
+  ASSIGN_OR_RETURN(graph::StreamNode node,
+                   CompileIntervalJoin(r_, s.body, *s.join, in[0].schema, in[1].schema));
+  auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
+  if (given(s.name)) node.name = s.name->Scalar();
+  node.uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
+  node.max_parallelism = max_parallelism_;
+  node.parallelism = parallelism_;
+  if (s.has_parallelism) {
+    ASSIGN_OR_RETURN(node.parallelism,
+                     r_.OperatorParallelism(s.step, fmt::format("{} (uid '{}')", s.op(), node.uid),
+                                            parallelism_, max_parallelism_));
+  }
+  const core::SchemaPtr out_schema = node.output_schema;
+  const int id = sg_.AddNode(std::move(node));
+  Connect(in[0], id, 0);
+  Connect(in[1], id, 1);
+  s.out = Flow{{{id, 0}}, out_schema, true, std::nullopt, {}, {}};
+  return absl::OkStatus();
+}
+
 absl::Status Compiler::CompileStep(StepDecl& s) {
+  if (s.join) return CompileIntervalJoinStep(s);
   // The input: one flow, or the union of several.
   Flow in = FlowOf(s.producers[0], s.producer_outputs[0]);
   Consume(s.producers[0], s.producer_outputs[0]);

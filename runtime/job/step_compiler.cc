@@ -293,7 +293,7 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"project", StepKind::kProject},     {"flat-map", StepKind::kFlatMap},
     {"key-by", StepKind::kKeyBy},        {"window", StepKind::kWindow},
     {"deduplicate", StepKind::kDeduplicate}, {"lookup-join", StepKind::kLookupJoin},
-    {"rebalance", StepKind::kRebalance},
+    {"interval-join", StepKind::kIntervalJoin}, {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
 };

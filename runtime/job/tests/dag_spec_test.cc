@@ -146,5 +146,45 @@ name: b
                         "again at line 4)"));
 }
 
+TEST(DagSpec, IntervalJoinReadsTwoInputsPartitionedByTheirOwnKeys) {
+  const std::string join = R"(pipeline:
+  - interval-join:
+      left: {input: first, key: origin}
+      right: {input: second, key: [origin]}
+      between: {lower: -5 min, upper: 10 s}
+    name: pairs
+sink: {type: file, path: out}
+)";
+  auto g = Compile(TwoSources() + join);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->vertices.size(), 3u);
+  const graph::JobVertex& v = g->vertices[2];
+  EXPECT_EQ(v.name, "pairs -> Sink: file");
+  ASSERT_EQ(v.inputs.size(), 2u);
+  for (int k = 0; k < 2; ++k) {
+    const graph::JobEdge& e = g->edge(v.inputs[static_cast<size_t>(k)]);
+    EXPECT_EQ(e.partitioner, graph::PartitionerKind::kHash);
+    EXPECT_EQ(e.target_input, k);
+    EXPECT_EQ(e.key_fields, std::vector<std::string>{"origin"});
+  }
+  auto error = [&](const std::string& from, const std::string& to) {
+    std::string spec = TwoSources() + join;
+    spec.replace(spec.find(from), from.size(), to);
+    auto bad = Compile(spec);
+    EXPECT_FALSE(bad.ok()) << to;
+    return std::string(bad.status().message());
+  };
+  EXPECT_THAT(error("lower: -5 min", "lower: 1 h"),
+              HasSubstr("interval join: lower bound 3600000 ms is above upper bound 10000 ms"));
+  EXPECT_THAT(error("key: [origin]", "key: [delay]"),
+              HasSubstr("left key field 'origin' is string but right key field 'delay' is int64"));
+  EXPECT_THAT(error("upper: 10 s", "upper: soon"), HasSubstr("interval-join: upper:"));
+  EXPECT_THAT(error("      between: {lower: -5 min, upper: 10 s}\n", ""),
+              HasSubstr("interval-join: 'between' must be a mapping"));
+  EXPECT_THAT(error("input: second", "input: third"), HasSubstr("third"));
+  EXPECT_THAT(error("    name: pairs\n", "    name: pairs\n    input: first\n"),
+              HasSubstr("interval-join: names its inputs in 'left' and 'right'"));
+}
+
 }  // namespace
 }  // namespace sluice::job

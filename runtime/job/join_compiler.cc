@@ -1,0 +1,90 @@
+// `interval-join:` steps of the job spec (runtime/operators/interval_join.h):
+//
+//   - interval-join:
+//       left:  {input: payments, key: [card]}
+//       right: {input: logins, key: [card]}
+//       between: {lower: -10 min, upper: 0 s}   # right.ts - left.ts in [lower, upper]
+//       right-prefix: login_                     # for right fields the left also has
+//
+// The step partitions both inputs by their keys itself (no key-by steps before it).
+
+#include "runtime/base/durations.h"
+#include "runtime/base/status.h"
+#include "runtime/job/node_compilers.h"
+#include "runtime/operators/interval_join.h"
+
+namespace sluice::job {
+namespace {
+
+// A signed duration: "-10 min", "5 s", "0".
+absl::StatusOr<int64_t> SignedDuration(const SpecReader& r, const YAML::Node& map,
+                                       const std::string& key) {
+  const YAML::Node v = map[key];
+  if (!v) return r.Error(map, "interval-join: missing required key '{}'", key);
+  if (!v.IsScalar()) return r.Error(v, "interval-join: '{}' must be a duration like -5 min", key);
+  std::string text = v.Scalar();
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.erase(0, 1);
+  absl::StatusOr<int64_t> ms = ParseDurationMs(text);
+  if (!ms.ok()) return r.Error(v, "interval-join: {}: {}", key, ms.status().message());
+  return negative ? -*ms : *ms;
+}
+
+}  // namespace
+
+absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
+                                                        const YAML::Node& body) {
+  if (!body.IsMap()) {
+    return r.Error(body, "interval-join: expected a mapping with left, right and between");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(body, "interval-join", {"left", "right", "between", "right-prefix"}));
+  IntervalJoinInputs in;
+  for (const char* side : {"left", "right"}) {
+    const YAML::Node s = body[side];
+    if (!s || !s.IsMap()) {
+      return r.Error(s ? s : body, "interval-join: '{}' must be a mapping like {{input: "
+                     "<stream>, key: [field]}}", side);
+    }
+    RETURN_IF_ERROR(r.CheckKeys(s, fmt::format("interval-join {}", side), {"input", "key"}));
+    if (!s["input"]) return r.Error(s, "interval-join {}: missing required key 'input'", side);
+    std::vector<std::string> keys;
+    const YAML::Node k = s["key"];
+    if (k && k.IsScalar()) keys.push_back(k.Scalar());
+    if (k && k.IsSequence()) for (const auto& f : k) keys.push_back(f.as<std::string>());
+    if (keys.empty()) {
+      return r.Error(k ? k : s, "interval-join {}: 'key' must name the join key field(s)", side);
+    }
+    (std::string_view(side) == "left" ? in.left : in.right) = s["input"];
+    (std::string_view(side) == "left" ? in.left_keys : in.right_keys) = std::move(keys);
+  }
+  return in;
+}
+
+absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const YAML::Node& body,
+                                                      const IntervalJoinInputs& in,
+                                                      core::SchemaPtr left, core::SchemaPtr right) {
+  operators::IntervalJoinSpec spec;
+  spec.left_keys = in.left_keys;
+  spec.right_keys = in.right_keys;
+  const YAML::Node between = body["between"];
+  if (!between || !between.IsMap()) {
+    return r.Error(between ? between : body,
+                   "interval-join: 'between' must be a mapping like {{lower: -5 min, upper: 0 s}}");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(between, "interval-join between", {"lower", "upper"}));
+  ASSIGN_OR_RETURN(spec.lower_ms, SignedDuration(r, between, "lower"));
+  ASSIGN_OR_RETURN(spec.upper_ms, SignedDuration(r, between, "upper"));
+  ASSIGN_OR_RETURN(spec.right_prefix,
+                   r.GetString(body, "interval-join", "right-prefix", false, "right_"));
+  auto probe = operators::MakeIntervalJoin(left, right, spec);
+  if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
+  graph::StreamNode n;
+  n.name = fmt::format("IntervalJoin(between=[{}, {}])", spec.lower_ms, spec.upper_ms);
+  n.keyed = true;
+  n.num_inputs = 2;
+  n.output_schema = (*probe)->output_schema();
+  n.op = [left, right, spec]() { return operators::MakeIntervalJoin(left, right, spec); };
+  return n;
+}
+
+}  // namespace sluice::job

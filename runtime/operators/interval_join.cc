@@ -1,0 +1,257 @@
+#include "runtime/operators/interval_join.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "runtime/base/status.h"
+#include "runtime/core/key_groups.h"
+#include "runtime/core/key_selector.h"
+#include "runtime/core/record_batch.h"
+#include "runtime/operators/keyed_backend.h"
+#include "runtime/state/keyed_state.h"
+#include "runtime/state/keyed_state_backend.h"
+
+namespace sluice::operators {
+namespace {
+
+using core::RecordBatch;
+
+constexpr size_t kOutputBatchRows = 1024;
+constexpr int kLeft = 0;
+constexpr int kRight = 1;
+
+// Rows buffered per timestamp (row bytes: KeySelector over all fields).
+using Buffer = state::MapState<int64_t, std::vector<std::string>>;
+
+core::KeySelector AllFields(const core::Schema& s) {
+  std::vector<std::string> names;
+  for (const core::Field& f : s.fields()) names.push_back(f.name);
+  return *core::KeySelector::Create(s, names);
+}
+
+class IntervalJoinOperator final : public api::Operator {
+ public:
+  IntervalJoinOperator(core::SchemaPtr output, std::array<core::SchemaPtr, 2> inputs,
+                       std::array<core::KeySelector, 2> keys, int64_t lower_ms, int64_t upper_ms)
+      : output_(std::move(output)),
+        inputs_(std::move(inputs)),
+        keys_(std::move(keys)),
+        rows_{AllFields(*inputs_[0]), AllFields(*inputs_[1])},
+        lower_(lower_ms),
+        upper_(upper_ms),
+        out_(output_) {}
+
+  core::SchemaPtr output_schema() const override { return output_; }
+
+  absl::Status Open(const api::OperatorContext& ctx) override {
+    RETURN_IF_ERROR(api::Operator::Open(ctx));
+    ASSIGN_OR_RETURN(backend_, KeyedBackendFor(ctx, &owned_backend_, "interval join"));
+    using Rows = std::vector<std::string>;
+    ASSIGN_OR_RETURN(buffers_[kLeft], (backend_->GetMapState<int64_t, Rows>(kIntervalJoinLeftState)));
+    ASSIGN_OR_RETURN(buffers_[kRight],
+                     (backend_->GetMapState<int64_t, Rows>(kIntervalJoinRightState)));
+    for (int s : {kLeft, kRight}) tags_[s] = keys_[s].KeyGroupTag(backend_->max_parallelism());
+    backend_->SetCurrentNamespace(0);
+    watermark_ = api::kMinWatermark;
+    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
+      if (ctx.restored_state->size() != sizeof(int64_t)) {
+        return DataLossF("interval join '{}': restored operator state has {} bytes, expected 8 "
+                         "(the current watermark)",
+                         ctx.operator_name, ctx.restored_state->size());
+      }
+      std::memcpy(&watermark_, ctx.restored_state->data(), sizeof(int64_t));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ProcessBatch(const RecordBatch&, api::Output&) override {
+    return InvalidArgumentF("interval join: needs two inputs (ProcessInput 0 and 1)");
+  }
+
+  absl::Status ProcessInput(int input, const RecordBatch& batch, api::Output& out) override {
+    if (backend_ == nullptr) [[unlikely]] {
+      return FailedPreconditionF("interval join: ProcessInput before Open");
+    }
+    if (input != kLeft && input != kRight) {
+      return InvalidArgumentF("interval join: no input {} (inputs: 0 left, 1 right)", input);
+    }
+    const size_t n = batch.num_rows();
+    if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
+    const int other = 1 - input;
+    const bool carried = batch.key_group_tag() == tags_[input];
+    const core::KeyGroupRange range = backend_->key_group_range();
+    int64_t late = 0;
+    for (size_t row = 0; row < n; ++row) {
+      const int64_t ts = batch.timestamp(row);
+      if (ts == core::kNoTimestamp) [[unlikely]] {
+        return InvalidArgumentF("interval join needs event time: a row of its {} input has no "
+                                "timestamp (declare event-time on the source)",
+                                input == kLeft ? "left" : "right");
+      }
+      if (ts < watermark_) {  // Flink's isLate: it could miss rows already cleaned up
+        ++late;
+        continue;
+      }
+      const int32_t kg = carried ? batch.key_group(row)
+                                 : keys_[input].KeyGroup(batch, row, backend_->max_parallelism());
+      if (!range.Contains(kg)) [[unlikely]] {
+        return InternalF("interval join '{}': row with key group {} outside this subtask's range "
+                         "[{}, {}]: the input is not partitioned by the join key",
+                         ctx_.operator_name, kg, range.start, range.end);
+      }
+      key_.clear();
+      keys_[input].AppendKeyBytes(batch, row, &key_);
+      backend_->SetCurrentKey(key_, kg);
+      // Join with the other side's buffered rows in range.
+      const int64_t lo = input == kLeft ? ts + lower_ : ts - upper_;
+      const int64_t hi = input == kLeft ? ts + upper_ : ts - lower_;
+      if (const auto* entries = buffers_[other]->entries(); entries != nullptr) {
+        for (const auto& [t, rows] : *entries) {
+          if (t < lo || t > hi) continue;
+          for (const std::string& bytes : rows) {
+            RETURN_IF_ERROR(Emit(input, batch, row, bytes, std::max(ts, t), out));
+          }
+        }
+      }
+      // Buffer the row until no future row of the other side can match it.
+      row_.clear();
+      rows_[input].AppendKeyBytes(batch, row, &row_);
+      std::vector<std::string>* at = buffers_[input]->get(ts);
+      if (at != nullptr) {
+        scratch_ = *at;
+        scratch_.push_back(row_);
+      } else {
+        scratch_.assign(1, row_);
+      }
+      buffers_[input]->put(ts, scratch_);
+      backend_->RegisterEventTimeTimer(input, ts + CleanupDelay(input));
+    }
+    if (late > 0 && ctx_.metrics != nullptr) {
+      ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
+    }
+    return Flush(out);
+  }
+
+  absl::Status ProcessWatermark(int64_t watermark, api::Output& out) override {
+    watermark_ = std::max(watermark_, watermark);
+    if (backend_ != nullptr) {
+      RETURN_IF_ERROR(backend_->AdvanceWatermark(
+          watermark_, [&](std::string_view, int32_t, int64_t side, int64_t ts) {
+            // The timer's namespace is the side; the buffers live in namespace 0.
+            const int s = static_cast<int>(side);
+            backend_->SetCurrentNamespace(0);
+            buffers_[s]->remove(ts - CleanupDelay(s));
+            return absl::OkStatus();
+          }));
+      backend_->SetCurrentNamespace(0);
+    }
+    return out.EmitWatermark(watermark);
+  }
+
+  // The current watermark (8 bytes), so late rows stay late after a restore.
+  absl::StatusOr<std::string> SnapshotState(int64_t) override {
+    std::string s(sizeof(int64_t), '\0');
+    std::memcpy(s.data(), &watermark_, sizeof(int64_t));
+    return s;
+  }
+
+  void Close() override {
+    buffers_ = {nullptr, nullptr};
+    backend_ = nullptr;
+    owned_backend_.reset();
+  }
+
+ private:
+  // How long after its own timestamp a row of `side` may still match (see the header).
+  int64_t CleanupDelay(int side) const {
+    return side == kLeft ? std::max<int64_t>(upper_, 0) : std::max<int64_t>(-lower_, 0);
+  }
+
+  // Appends the pair: row `row` of `batch` (from `input`) with the other side's `bytes`.
+  absl::Status Emit(int input, const RecordBatch& batch, size_t row, std::string_view bytes,
+                    int64_t ts, api::Output& out) {
+    const size_t r = out_.AppendRow(ts);
+    const size_t nl = inputs_[kLeft]->num_fields();
+    const size_t own_first = input == kLeft ? 0 : nl;
+    for (size_t c = 0; c < batch.num_fields(); ++c) out_.CopyField(r, own_first + c, batch, row, c);
+    rows_[1 - input].DecodeKeyInto(bytes, &out_, r, input == kLeft ? nl : 0);
+    if (out_.num_rows() >= kOutputBatchRows) return Flush(out);
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush(api::Output& out) {
+    if (out_.empty()) return absl::OkStatus();
+    if (ctx_.metrics != nullptr) {
+      ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(out_.num_rows()),
+                                          std::memory_order_relaxed);
+    }
+    absl::Status st = out.Emit(out_);
+    out_.Clear();
+    return st;
+  }
+
+  const core::SchemaPtr output_;
+  const std::array<core::SchemaPtr, 2> inputs_;
+  const std::array<core::KeySelector, 2> keys_;
+  const std::array<core::KeySelector, 2> rows_;  // all fields: the buffered rows' encoding
+  const int64_t lower_;
+  const int64_t upper_;
+  std::array<uint64_t, 2> tags_{};
+  std::unique_ptr<state::KeyedStateBackend> owned_backend_;
+  state::KeyedStateBackend* backend_ = nullptr;
+  std::array<Buffer*, 2> buffers_{};
+  int64_t watermark_ = api::kMinWatermark;
+  std::string key_, row_;
+  std::vector<std::string> scratch_;
+  RecordBatch out_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr left,
+                                                                core::SchemaPtr right,
+                                                                IntervalJoinSpec spec) {
+  if (spec.lower_ms > spec.upper_ms) {
+    return InvalidArgumentF("interval join: lower bound {} ms is above upper bound {} ms",
+                            spec.lower_ms, spec.upper_ms);
+  }
+  auto lk = core::KeySelector::Create(*left, spec.left_keys);
+  if (!lk.ok()) return InvalidArgumentF("interval join: left {}", lk.status().message());
+  auto rk = core::KeySelector::Create(*right, spec.right_keys);
+  if (!rk.ok()) return InvalidArgumentF("interval join: right {}", rk.status().message());
+  const std::vector<core::Field> lf = lk->key_fields(), rf = rk->key_fields();
+  if (lf.size() != rf.size()) {
+    return InvalidArgumentF("interval join: the left key has {} fields, the right key {}",
+                            lf.size(), rf.size());
+  }
+  for (size_t i = 0; i < lf.size(); ++i) {
+    if (lf[i].type != rf[i].type) {
+      return InvalidArgumentF(
+          "interval join: left key field '{}' is {} but right key field '{}' is {}; join keys "
+          "must have the same types",
+          lf[i].name, core::TypeName(lf[i].type), rf[i].name, core::TypeName(rf[i].type));
+    }
+  }
+  std::vector<core::Field> fields = left->fields();
+  absl::flat_hash_set<std::string> names;
+  for (const core::Field& f : fields) names.insert(f.name);
+  for (core::Field f : right->fields()) {
+    if (names.contains(f.name)) f.name = spec.right_prefix + f.name;
+    if (!names.insert(f.name).second) {
+      return InvalidArgumentF(
+          "interval join: output field '{}' is taken twice (right fields whose names the left "
+          "has get the prefix '{}')",
+          f.name, spec.right_prefix);
+    }
+    fields.push_back(std::move(f));
+  }
+  auto output = std::make_shared<const core::Schema>(std::move(fields));
+  return std::unique_ptr<api::Operator>(new IntervalJoinOperator(
+      std::move(output), {std::move(left), std::move(right)}, {*std::move(lk), *std::move(rk)},
+      spec.lower_ms, spec.upper_ms));
+}
+
+}  // namespace sluice::operators
