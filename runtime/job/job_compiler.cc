@@ -230,12 +230,12 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
     if (s.kind == StepKind::kUnion && s.input) {
       return r_.Error(*s.input, "union: lists its inputs itself ('union: [a, b]'), not in 'input'");
     }
-    if (s.kind == StepKind::kIntervalJoin) {
+    if (s.kind == StepKind::kIntervalJoin || s.kind == StepKind::kJoin) {
       if (s.input) {
-        return r_.Error(*s.input, "interval-join: names its inputs in 'left' and 'right', not in "
-                        "'input'");
+        return r_.Error(*s.input, "{}: names its inputs in 'left' and 'right', not in 'input'",
+                        s.op());
       }
-      ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body));
+      ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body, s.kind == StepKind::kIntervalJoin));
     }
     steps_.push_back(std::move(s));
   }
@@ -337,7 +337,7 @@ void Compiler::Connect(const Flow& in, int node, int input) {
   }
 }
 
-// The interval join partitions each input by its own key and reads them as inputs 0 and 1.
+// The joins partition each input by its own key and read them as inputs 0 and 1.
 absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
   std::array<Flow, 2> in;
   for (size_t k = 0; k < 2; ++k) {
@@ -345,10 +345,10 @@ absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
     Consume(s.producers[k], s.producer_outputs[k]);
     if (in[k].partitioner) {
       return r_.Error(k == 0 ? s.join->left : s.join->right,
-                      "interval-join: its inputs must not be partitioned; it partitions them by "
-                      "their keys itself");
+                      "{}: its inputs must not be partitioned; it partitions them by their keys "
+                      "itself", s.op());
     }
-    if (!in[k].has_event_time) {
+    if (s.join->bounded && !in[k].has_event_time) {
       return r_.Error(k == 0 ? s.join->left : s.join->right,
                       "interval-join: needs event time on both inputs (declare 'event-time' on "
                       "their sources)");
@@ -372,7 +372,8 @@ absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
   const int id = sg_.AddNode(std::move(node));
   Connect(in[0], id, 0);
   Connect(in[1], id, 1);
-  s.out = Flow{{{id, 0}}, out_schema, true, std::nullopt, {}, {}};
+  s.out = Flow{{{id, 0}}, out_schema, in[0].has_event_time && in[1].has_event_time,
+                std::nullopt, {}, {}};
   return absl::OkStatus();
 }
 

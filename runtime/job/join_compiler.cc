@@ -6,7 +6,12 @@
 //       between: {lower: -10 min, upper: 0 s}   # right.ts - left.ts in [lower, upper]
 //       right-prefix: login_                     # for right fields the left also has
 //
-// The step partitions both inputs by their keys itself (no key-by steps before it).
+//   - join:                                     # a regular inner join (no time bounds)
+//       left:  {input: orders, key: [customer]}
+//       right: {input: customers, key: [id]}
+//       ttl: 1 d                                 # buffered rows expire (processing time)
+//
+// Both steps partition their inputs by their keys themselves (no key-by steps before them).
 
 #include "runtime/base/durations.h"
 #include "runtime/base/status.h"
@@ -33,26 +38,30 @@ absl::StatusOr<int64_t> SignedDuration(const SpecReader& r, const YAML::Node& ma
 }  // namespace
 
 absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
-                                                        const YAML::Node& body) {
+                                                        const YAML::Node& body, bool bounded) {
+  const std::string what = bounded ? "interval-join" : "join";
   if (!body.IsMap()) {
-    return r.Error(body, "interval-join: expected a mapping with left, right and between");
+    return r.Error(body, "{}: expected a mapping with left, right and {}", what,
+                   bounded ? "between" : "ttl");
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, "interval-join", {"left", "right", "between", "right-prefix"}));
+  RETURN_IF_ERROR(r.CheckKeys(body, what,
+                              {"left", "right", bounded ? "between" : "ttl", "right-prefix"}));
   IntervalJoinInputs in;
+  in.bounded = bounded;
   for (const char* side : {"left", "right"}) {
     const YAML::Node s = body[side];
     if (!s || !s.IsMap()) {
-      return r.Error(s ? s : body, "interval-join: '{}' must be a mapping like {{input: "
-                     "<stream>, key: [field]}}", side);
+      return r.Error(s ? s : body, "{}: '{}' must be a mapping like {{input: <stream>, key: "
+                     "[field]}}", what, side);
     }
-    RETURN_IF_ERROR(r.CheckKeys(s, fmt::format("interval-join {}", side), {"input", "key"}));
-    if (!s["input"]) return r.Error(s, "interval-join {}: missing required key 'input'", side);
+    RETURN_IF_ERROR(r.CheckKeys(s, fmt::format("{} {}", what, side), {"input", "key"}));
+    if (!s["input"]) return r.Error(s, "{} {}: missing required key 'input'", what, side);
     std::vector<std::string> keys;
     const YAML::Node k = s["key"];
     if (k && k.IsScalar()) keys.push_back(k.Scalar());
     if (k && k.IsSequence()) for (const auto& f : k) keys.push_back(f.as<std::string>());
     if (keys.empty()) {
-      return r.Error(k ? k : s, "interval-join {}: 'key' must name the join key field(s)", side);
+      return r.Error(k ? k : s, "{} {}: 'key' must name the join key field(s)", what, side);
     }
     (std::string_view(side) == "left" ? in.left : in.right) = s["input"];
     (std::string_view(side) == "left" ? in.left_keys : in.right_keys) = std::move(keys);
@@ -66,6 +75,23 @@ absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const
   operators::IntervalJoinSpec spec;
   spec.left_keys = in.left_keys;
   spec.right_keys = in.right_keys;
+  spec.bounded = in.bounded;
+  const std::string what = in.bounded ? "interval-join" : "join";
+  ASSIGN_OR_RETURN(spec.right_prefix, r.GetString(body, what, "right-prefix", false, "right_"));
+  if (!in.bounded) {
+    if (body["ttl"]) {
+      ASSIGN_OR_RETURN(spec.state_ttl_ms, r.GetDuration(body, "join", "ttl"));
+    }
+    auto probe = operators::MakeIntervalJoin(left, right, spec);
+    if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
+    graph::StreamNode n;
+    n.name = spec.state_ttl_ms > 0 ? fmt::format("Join(ttl={})", spec.state_ttl_ms) : "Join";
+    n.keyed = true;
+    n.num_inputs = 2;
+    n.output_schema = (*probe)->output_schema();
+    n.op = [left, right, spec]() { return operators::MakeIntervalJoin(left, right, spec); };
+    return n;
+  }
   const YAML::Node between = body["between"];
   if (!between || !between.IsMap()) {
     return r.Error(between ? between : body,
@@ -74,8 +100,6 @@ absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const
   RETURN_IF_ERROR(r.CheckKeys(between, "interval-join between", {"lower", "upper"}));
   ASSIGN_OR_RETURN(spec.lower_ms, SignedDuration(r, between, "lower"));
   ASSIGN_OR_RETURN(spec.upper_ms, SignedDuration(r, between, "upper"));
-  ASSIGN_OR_RETURN(spec.right_prefix,
-                   r.GetString(body, "interval-join", "right-prefix", false, "right_"));
   auto probe = operators::MakeIntervalJoin(left, right, spec);
   if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
   graph::StreamNode n;

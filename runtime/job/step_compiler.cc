@@ -293,7 +293,8 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"project", StepKind::kProject},     {"flat-map", StepKind::kFlatMap},
     {"key-by", StepKind::kKeyBy},        {"window", StepKind::kWindow},
     {"deduplicate", StepKind::kDeduplicate}, {"lookup-join", StepKind::kLookupJoin},
-    {"interval-join", StepKind::kIntervalJoin}, {"rebalance", StepKind::kRebalance},
+    {"interval-join", StepKind::kIntervalJoin}, {"join", StepKind::kJoin},
+    {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
 };

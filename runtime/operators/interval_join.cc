@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -35,13 +37,15 @@ core::KeySelector AllFields(const core::Schema& s) {
 class IntervalJoinOperator final : public api::Operator {
  public:
   IntervalJoinOperator(core::SchemaPtr output, std::array<core::SchemaPtr, 2> inputs,
-                       std::array<core::KeySelector, 2> keys, int64_t lower_ms, int64_t upper_ms)
+                       std::array<core::KeySelector, 2> keys, const IntervalJoinSpec& spec)
       : output_(std::move(output)),
         inputs_(std::move(inputs)),
         keys_(std::move(keys)),
         rows_{AllFields(*inputs_[0]), AllFields(*inputs_[1])},
-        lower_(lower_ms),
-        upper_(upper_ms),
+        lower_(spec.lower_ms),
+        upper_(spec.upper_ms),
+        bounded_(spec.bounded),
+        ttl_ms_(spec.state_ttl_ms),
         out_(output_) {}
 
   core::SchemaPtr output_schema() const override { return output_; }
@@ -50,9 +54,12 @@ class IntervalJoinOperator final : public api::Operator {
     RETURN_IF_ERROR(api::Operator::Open(ctx));
     ASSIGN_OR_RETURN(backend_, KeyedBackendFor(ctx, &owned_backend_, "interval join"));
     using Rows = std::vector<std::string>;
-    ASSIGN_OR_RETURN(buffers_[kLeft], (backend_->GetMapState<int64_t, Rows>(kIntervalJoinLeftState)));
+    std::optional<state::StateTtlConfig> ttl;
+    if (ttl_ms_ > 0) ttl = state::StateTtlConfig{.ttl_ms = ttl_ms_};
+    ASSIGN_OR_RETURN(buffers_[kLeft],
+                     (backend_->GetMapState<int64_t, Rows>(kIntervalJoinLeftState, ttl)));
     ASSIGN_OR_RETURN(buffers_[kRight],
-                     (backend_->GetMapState<int64_t, Rows>(kIntervalJoinRightState)));
+                     (backend_->GetMapState<int64_t, Rows>(kIntervalJoinRightState, ttl)));
     for (int s : {kLeft, kRight}) tags_[s] = keys_[s].KeyGroupTag(backend_->max_parallelism());
     backend_->SetCurrentNamespace(0);
     watermark_ = api::kMinWatermark;
@@ -86,12 +93,12 @@ class IntervalJoinOperator final : public api::Operator {
     int64_t late = 0;
     for (size_t row = 0; row < n; ++row) {
       const int64_t ts = batch.timestamp(row);
-      if (ts == core::kNoTimestamp) [[unlikely]] {
+      if (ts == core::kNoTimestamp && bounded_) [[unlikely]] {
         return InvalidArgumentF("interval join needs event time: a row of its {} input has no "
                                 "timestamp (declare event-time on the source)",
                                 input == kLeft ? "left" : "right");
       }
-      if (ts < watermark_) {  // Flink's isLate: it could miss rows already cleaned up
+      if (bounded_ && ts < watermark_) {  // Flink's isLate: rows it needs may be cleaned up
         ++late;
         continue;
       }
@@ -106,8 +113,9 @@ class IntervalJoinOperator final : public api::Operator {
       keys_[input].AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
       // Join with the other side's buffered rows in range.
-      const int64_t lo = input == kLeft ? ts + lower_ : ts - upper_;
-      const int64_t hi = input == kLeft ? ts + upper_ : ts - lower_;
+      const int64_t lo = !bounded_ ? core::kNoTimestamp : input == kLeft ? ts + lower_ : ts - upper_;
+      const int64_t hi = !bounded_ ? std::numeric_limits<int64_t>::max()
+                         : input == kLeft ? ts + upper_ : ts - lower_;
       if (const auto* entries = buffers_[other]->entries(); entries != nullptr) {
         for (const auto& [t, rows] : *entries) {
           if (t < lo || t > hi) continue;
@@ -127,7 +135,7 @@ class IntervalJoinOperator final : public api::Operator {
         scratch_.assign(1, row_);
       }
       buffers_[input]->put(ts, scratch_);
-      backend_->RegisterEventTimeTimer(input, ts + CleanupDelay(input));
+      if (bounded_) backend_->RegisterEventTimeTimer(input, ts + CleanupDelay(input));
     }
     if (late > 0 && ctx_.metrics != nullptr) {
       ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
@@ -199,6 +207,8 @@ class IntervalJoinOperator final : public api::Operator {
   const std::array<core::KeySelector, 2> rows_;  // all fields: the buffered rows' encoding
   const int64_t lower_;
   const int64_t upper_;
+  const bool bounded_;   // false: a regular join
+  const int64_t ttl_ms_;  // regular join: state TTL of the buffers (0 = none)
   std::array<uint64_t, 2> tags_{};
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;
   state::KeyedStateBackend* backend_ = nullptr;
@@ -214,25 +224,31 @@ class IntervalJoinOperator final : public api::Operator {
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr left,
                                                                 core::SchemaPtr right,
                                                                 IntervalJoinSpec spec) {
-  if (spec.lower_ms > spec.upper_ms) {
-    return InvalidArgumentF("interval join: lower bound {} ms is above upper bound {} ms",
+  const std::string_view what = spec.bounded ? "interval join" : "join";
+  if (spec.state_ttl_ms < 0 || (spec.bounded && spec.state_ttl_ms != 0)) {
+    return InvalidArgumentF("join: state TTL must be >= 0 and applies to regular joins only (an "
+                            "interval join's timers clean its state), got {} ms",
+                            spec.state_ttl_ms);
+  }
+  if (spec.bounded && spec.lower_ms > spec.upper_ms) {
+    return InvalidArgumentF("{}: lower bound {} ms is above upper bound {} ms", what,
                             spec.lower_ms, spec.upper_ms);
   }
   auto lk = core::KeySelector::Create(*left, spec.left_keys);
-  if (!lk.ok()) return InvalidArgumentF("interval join: left {}", lk.status().message());
+  if (!lk.ok()) return InvalidArgumentF("{}: left {}", what, lk.status().message());
   auto rk = core::KeySelector::Create(*right, spec.right_keys);
-  if (!rk.ok()) return InvalidArgumentF("interval join: right {}", rk.status().message());
+  if (!rk.ok()) return InvalidArgumentF("{}: right {}", what, rk.status().message());
   const std::vector<core::Field> lf = lk->key_fields(), rf = rk->key_fields();
   if (lf.size() != rf.size()) {
-    return InvalidArgumentF("interval join: the left key has {} fields, the right key {}",
+    return InvalidArgumentF("{}: the left key has {} fields, the right key {}", what,
                             lf.size(), rf.size());
   }
   for (size_t i = 0; i < lf.size(); ++i) {
     if (lf[i].type != rf[i].type) {
       return InvalidArgumentF(
-          "interval join: left key field '{}' is {} but right key field '{}' is {}; join keys "
-          "must have the same types",
-          lf[i].name, core::TypeName(lf[i].type), rf[i].name, core::TypeName(rf[i].type));
+          "{}: left key field '{}' is {} but right key field '{}' is {}; join keys must have "
+          "the same types",
+          what, lf[i].name, core::TypeName(lf[i].type), rf[i].name, core::TypeName(rf[i].type));
     }
   }
   std::vector<core::Field> fields = left->fields();
@@ -242,16 +258,16 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr 
     if (names.contains(f.name)) f.name = spec.right_prefix + f.name;
     if (!names.insert(f.name).second) {
       return InvalidArgumentF(
-          "interval join: output field '{}' is taken twice (right fields whose names the left "
-          "has get the prefix '{}')",
-          f.name, spec.right_prefix);
+          "{}: output field '{}' is taken twice (right fields whose names the left has get "
+          "the prefix '{}')",
+          what, f.name, spec.right_prefix);
     }
     fields.push_back(std::move(f));
   }
   auto output = std::make_shared<const core::Schema>(std::move(fields));
   return std::unique_ptr<api::Operator>(new IntervalJoinOperator(
       std::move(output), {std::move(left), std::move(right)}, {*std::move(lk), *std::move(rk)},
-      spec.lower_ms, spec.upper_ms));
+      spec));
 }
 
 }  // namespace sluice::operators

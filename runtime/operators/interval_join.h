@@ -21,6 +21,13 @@
 // rows at ta + max(upper, 0), right rows at tb + max(-lower, 0). So state returns to empty
 // when the watermark passes the last row's cleanup time.
 //
+// Regular join (IntervalJoinSpec::bounded = false; Flink SQL's regular inner join of two
+// append streams, `a JOIN b ON a.k = b.k`): every row pairs with every row of the same key
+// that the other side ever had, whatever the times (rows need no timestamp; pairs take the
+// larger one, or none). Nothing is late and no timers run: the buffers are bounded only by
+// state_ttl_ms (processing time since a row was buffered, Flink's table.exec.state.ttl with
+// OnCreateAndWrite / NeverReturnExpired): without it they grow with every distinct row.
+//
 // Lifecycle: MakeIntervalJoin, Open, ProcessInput/ProcessWatermark, Close. Thread: the owning
 // Task's thread only.
 
@@ -45,10 +52,13 @@ struct IntervalJoinSpec {
   int64_t lower_ms = 0;                 // right.ts - left.ts >= lower_ms
   int64_t upper_ms = 0;                 // right.ts - left.ts <= upper_ms; >= lower_ms
   std::string right_prefix = "right_";  // for right fields whose names the left has
+  bool bounded = true;                  // false: a regular join (bounds unused)
+  int64_t state_ttl_ms = 0;             // regular join: buffered rows expire; 0 = never
 };
 
 // InvalidArgument for: unknown key fields (naming them), different key counts or types,
-// lower > upper, an output name that is still taken after prefixing.
+// lower > upper, an output name that is still taken after prefixing, state TTL < 0 or set on
+// a bounded join (its timers clean up).
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr left,
                                                                 core::SchemaPtr right,
                                                                 IntervalJoinSpec spec);

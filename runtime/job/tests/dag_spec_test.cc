@@ -186,5 +186,38 @@ sink: {type: file, path: out}
               HasSubstr("interval-join: names its inputs in 'left' and 'right'"));
 }
 
+TEST(DagSpec, RegularJoinNeedsNoEventTimeAndTakesATtl) {
+  auto g = Compile(R"(name: j
+parallelism: 2
+sources:
+  orders: {type: file, path: a.csv, schema: {customer: int64, amount: double}}
+  customers: {type: file, path: b.csv, schema: {id: int64, name: string}}
+pipeline:
+  - join:
+      left: {input: orders, key: customer}
+      right: {input: customers, key: id}
+      ttl: 1 d
+sink: {type: file, path: out}
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[2].name, "Join(ttl=86400000) -> Sink: file");
+  EXPECT_EQ(g->vertices[2].inputs.size(), 2u);
+  auto bad = Compile(R"(name: j
+sources:
+  orders: {type: file, path: a.csv, schema: {customer: int64}}
+  customers: {type: file, path: b.csv, schema: {id: int64}}
+pipeline:
+  - join:
+      left: {input: orders, key: customer}
+      right: {input: customers, key: id}
+      between: {lower: 0 s, upper: 1 s}
+sink: {type: file, path: out}
+)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("join: unknown key 'between' (expected one of: left, right, right-prefix, "
+                        "ttl)"));
+}
+
 }  // namespace
 }  // namespace sluice::job

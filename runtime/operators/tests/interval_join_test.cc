@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "runtime/base/clock.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/operators/tests/window_test_util.h"
 #include "runtime/state/keyed_state_backend.h"
@@ -32,8 +33,10 @@ core::SchemaPtr RightSchema() {
 
 class IntervalJoinTest : public ::testing::TestWithParam<bool> {
  protected:
-  std::unique_ptr<state::KeyedStateBackend> NewBackend(core::KeyGroupRange range) {
+  std::unique_ptr<state::KeyedStateBackend> NewBackend(core::KeyGroupRange range,
+                                                       const Clock* clock = nullptr) {
     state::BackendOptions o;
+    if (clock != nullptr) o.clock = clock;
     if (GetParam()) {
       o.kind = state::BackendOptions::kRocksDb;
       o.local_dir = (std::filesystem::path(::testing::TempDir()) / "sluice-ijoin").string();
@@ -44,11 +47,11 @@ class IntervalJoinTest : public ::testing::TestWithParam<bool> {
     EXPECT_TRUE(b.ok()) << b.status();
     return *std::move(b);
   }
-  // Between -2 s and +3 s, keyed by origin on both sides.
-  std::unique_ptr<api::Operator> Open(state::KeyedStateBackend* b,
-                                      std::optional<std::string> restored = std::nullopt) {
-    auto op = MakeIntervalJoin(InputSchema(), RightSchema(),
-                               {{"origin"}, {"origin"}, -2 * kSec, 3 * kSec, "right_"});
+  // Between -2 s and +3 s, keyed by origin on both sides (or a regular join with `spec`).
+  std::unique_ptr<api::Operator> Open(
+      state::KeyedStateBackend* b, std::optional<std::string> restored = std::nullopt,
+      IntervalJoinSpec spec = {{"origin"}, {"origin"}, -2 * kSec, 3 * kSec, "right_"}) {
+    auto op = MakeIntervalJoin(InputSchema(), RightSchema(), spec);
     EXPECT_TRUE(op.ok()) << op.status();
     api::OperatorContext ctx;
     ctx.operator_name = "join";
@@ -153,6 +156,38 @@ TEST_P(IntervalJoinTest, BufferedRowsJoinAfterARestoreAtAnotherParallelism) {
   }
   EXPECT_EQ(out_.rows.size(), keys.size());
   EXPECT_EQ(metrics_.late_records_dropped.load(), static_cast<int64_t>(keys.size()));
+}
+
+TEST_P(IntervalJoinTest, RegularJoinPairsRowsOfAnyTimeAndForgetsThemAfterTheTtl) {
+  ManualClock clock(1'000'000);
+  auto b = NewBackend({0, 127}, &clock);
+  IntervalJoinSpec spec{{"origin"}, {"origin"}, 0, 0, "right_"};
+  spec.bounded = false;
+  spec.state_ttl_ms = 60'000;
+  auto op = Open(b.get(), std::nullopt, spec);
+  const std::string empty = b->Snapshot()->bytes;
+  Left(op.get(), {{"ATL", 1000, 1}});
+  ASSERT_TRUE(op->ProcessWatermark(5000 * kSec, out_).ok());
+  Right(op.get(), {{"ATL", 1, 2}, {"ORD", 1, 3}});  // far apart in time, yet a pair; not late
+  clock.Advance(30'000);
+  Left(op.get(), {{"ATL", 7, 4}});  // pairs with the right row buffered 30 s ago
+  EXPECT_EQ(Pairs(), (std::vector<std::string>{"ATL 1 2 @1000", "ATL 4 2 @7"}));
+  EXPECT_EQ(metrics_.late_records_dropped.load(), 0);
+  EXPECT_EQ(b->NumEventTimeTimers(), 0u);
+  clock.Advance(61'000);  // every buffered row is older than the TTL now
+  out_.rows.clear();
+  out_.timestamps.clear();
+  Right(op.get(), {{"ATL", 9, 5}});
+  EXPECT_TRUE(Pairs().empty()) << Pairs().front();
+  clock.Advance(61'000);
+  // Expired rows are not in snapshots: a backend restored from one holds nothing. (The live
+  // heap drops them on access and by incremental cleanup.)
+  auto snap = b->Snapshot();
+  ASSERT_TRUE(snap.ok());
+  auto restored = NewBackend({0, 127}, &clock);
+  ASSERT_TRUE(restored->Restore({snap->bytes}, {snap->key_group_offsets}).ok());
+  auto op2 = Open(restored.get(), std::nullopt, spec);
+  EXPECT_TRUE(restored->Snapshot()->bytes == empty) << "expired rows must not be restored";
 }
 
 INSTANTIATE_TEST_SUITE_P(Storages, IntervalJoinTest, ::testing::Bool(),
