@@ -1,6 +1,8 @@
 #include "runtime/operators/window_aggregates.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include "runtime/base/status.h"
@@ -18,8 +20,13 @@ constexpr std::pair<std::string_view, AggregateKind> kNames[] = {
     {"avg", AggregateKind::kAvg},               {"first", AggregateKind::kFirst},
     {"last", AggregateKind::kLast},             {"stddev_pop", AggregateKind::kStddevPop},
     {"stddev_samp", AggregateKind::kStddevSamp}, {"var_pop", AggregateKind::kVarPop},
-    {"var_samp", AggregateKind::kVarSamp},
+    {"var_samp", AggregateKind::kVarSamp},     {"count_distinct", AggregateKind::kCountDistinct},
+    {"collect_list", AggregateKind::kCollectList},
 };
+
+bool HasValues(AggregateKind k) {
+  return k == AggregateKind::kCountDistinct || k == AggregateKind::kCollectList;
+}
 
 bool IsDeviation(AggregateKind k) {
   return k == AggregateKind::kStddevPop || k == AggregateKind::kStddevSamp ||
@@ -39,6 +46,7 @@ std::optional<AggregateKind> ParseAggregateKind(std::string_view name) {
   if (name == "average" || name == "mean") return AggregateKind::kAvg;
   if (name == "stddev") return AggregateKind::kStddevSamp;
   if (name == "variance") return AggregateKind::kVarSamp;
+  if (name == "listagg") return AggregateKind::kCollectList;
   for (const auto& [n, k] : kNames) {
     if (n == name) return k;
   }
@@ -58,11 +66,11 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
     const core::Schema& input, const std::vector<AggregateSpec>& specs,
     std::vector<core::Field>* out_fields) {
   std::vector<Resolved> aggs;
-  size_t slot = 0;
+  size_t slot = 0, lists = 0;
   for (const AggregateSpec& a : specs) {
     const std::string_view kind_name = AggregateKindName(a.kind);
     if (a.kind == AggregateKind::kCount) {
-      aggs.push_back({a.kind, -1, Type::kInt64, slot++});
+      aggs.push_back({a.kind, -1, Type::kInt64, slot++, 0});
       out_fields->push_back({a.output_name, Type::kInt64});
       continue;
     }
@@ -73,6 +81,12 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
     }
     const Type t = input.field(col).type;
     Type out_type = t;
+    if (HasValues(a.kind)) {  // any input type
+      aggs.push_back({a.kind, col, t, slot++, lists++});
+      out_fields->push_back(
+          {a.output_name, a.kind == AggregateKind::kCountDistinct ? Type::kInt64 : Type::kString});
+      continue;
+    }
     if (a.kind == AggregateKind::kSum || a.kind == AggregateKind::kAvg || IsDeviation(a.kind)) {
       if (!core::IsNumeric(t)) {
         return InvalidArgumentF("aggregate '{}': {} needs an int64 or double field, '{}' is {}",
@@ -84,11 +98,11 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
           "aggregate '{}': {} needs an int64, double or timestamp field, '{}' is {}", a.output_name,
           kind_name, a.field, core::TypeName(t));
     }
-    aggs.push_back({a.kind, col, t, slot});
+    aggs.push_back({a.kind, col, t, slot, 0});
     slot += IsDeviation(a.kind) ? 2 : 1;
     out_fields->push_back({a.output_name, out_type});
   }
-  return WindowAggregates(std::move(aggs), slot);
+  return WindowAggregates(std::move(aggs), slot, lists);
 }
 
 WindowContents WindowAggregates::Fresh() const {
@@ -96,6 +110,7 @@ WindowContents WindowAggregates::Fresh() const {
   w.accs.resize(num_slots_);
   for (Accumulator& a : w.accs) a.i64 = 0;
   w.valid.assign(num_slots_, 0);
+  w.values.resize(num_lists_);
   return w;
 }
 
@@ -111,6 +126,19 @@ void WindowAggregates::Accumulate(WindowContents& w, const RecordBatch& batch, s
     switch (a.kind) {
       case AggregateKind::kCount:
         break;
+      case AggregateKind::kCountDistinct:
+      case AggregateKind::kCollectList: {
+        std::vector<std::string>& list = w.values[a.list];
+        std::string text;
+        core::AppendCsvValue(batch, row, static_cast<size_t>(a.input_col), &text);
+        if (a.kind == AggregateKind::kCollectList) {
+          list.push_back(std::move(text));
+        } else if (auto it = std::lower_bound(list.begin(), list.end(), text);
+                   it == list.end() || *it != text) {
+          list.insert(it, std::move(text));
+        }
+        break;
+      }
       case AggregateKind::kSum:
       case AggregateKind::kAvg:
         if (dbl) {
@@ -167,7 +195,7 @@ void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) 
     if (nb == 0) continue;
     const int64_t na = into.valid[i];
     into.valid[i] = na + nb;
-    if (na == 0 && a.kind != AggregateKind::kCount) {  // nothing to combine: take later's
+    if (na == 0 && a.kind != AggregateKind::kCount && !HasValues(a.kind)) {  // take later's
       acc[i] = b[i];
       if (IsDeviation(a.kind)) {
         acc[i + 1] = b[i + 1];
@@ -179,6 +207,18 @@ void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) 
     switch (a.kind) {
       case AggregateKind::kCount:
       case AggregateKind::kFirst:
+        break;
+      case AggregateKind::kCountDistinct: {
+        std::vector<std::string> merged;
+        std::set_union(into.values[a.list].begin(), into.values[a.list].end(),
+                       later.values[a.list].begin(), later.values[a.list].end(),
+                       std::back_inserter(merged));
+        into.values[a.list] = std::move(merged);
+        break;
+      }
+      case AggregateKind::kCollectList:
+        into.values[a.list].insert(into.values[a.list].end(), later.values[a.list].begin(),
+                                   later.values[a.list].end());
         break;
       case AggregateKind::kLast:
         acc[i] = b[i];
@@ -231,12 +271,25 @@ void WindowAggregates::WriteResults(const WindowContents& w, RecordBatch* out, s
       out->SetInt64(r, col, w.count);
       continue;
     }
+    if (a.kind == AggregateKind::kCountDistinct) {  // COUNT(DISTINCT) of nothing is 0
+      out->SetInt64(r, col, static_cast<int64_t>(w.values[a.list].size()));
+      continue;
+    }
     const bool sample = a.kind == AggregateKind::kStddevSamp || a.kind == AggregateKind::kVarSamp;
     if (n == 0 || (sample && n < 2)) {
       out->SetNull(r, col);
       continue;
     }
     switch (a.kind) {
+      case AggregateKind::kCollectList: {
+        std::string joined;
+        for (const std::string& v : w.values[a.list]) {
+          if (!joined.empty() || &v != &w.values[a.list].front()) joined.push_back(',');
+          joined += v;
+        }
+        out->SetString(r, col, joined);
+        break;
+      }
       case AggregateKind::kAvg:
         out->SetDouble(r, col,
                        (a.input_type == Type::kDouble ? acc[i].f64

@@ -14,6 +14,14 @@
 //   stddev_pop(f), stddev_samp(f) (alias stddev), var_pop(f), var_samp(f) (alias variance)
 //                              double over int64 or double f (Welford's online algorithm); the
 //                              sample forms are null for fewer than 2 inputs, as in Flink SQL
+//   count_distinct(f)          int64: distinct non-null values of f, any type (COUNT(DISTINCT))
+//   collect_list(f) (alias listagg)
+//                              string: f's non-null values in arrival order as CSV text joined
+//                              by ',' (a value with a ',' or '"' is quoted), Flink SQL's
+//                              LISTAGG(f); null over no values
+//
+// count_distinct and collect_list keep their values in the window's state (WindowContents::
+// values), so their state grows with the distinct values / rows of a window.
 //
 // State: each aggregate owns one or more 8-byte accumulator slots of WindowContents (stddev and
 // variance: two, the running mean and M2), each with its non-null count. Slots are laid out in
@@ -36,6 +44,7 @@ namespace sluice::operators {
 
 enum class AggregateKind {
   kCount, kSum, kMin, kMax, kAvg, kFirst, kLast, kStddevPop, kStddevSamp, kVarPop, kVarSamp,
+  kCountDistinct, kCollectList,
 };
 
 // The job-spec name: "count", "sum", ..., "stddev_samp".
@@ -64,6 +73,8 @@ class WindowAggregates {
   size_t num_aggregates() const { return aggs_.size(); }
   // Accumulator slots of a window's contents (>= num_aggregates()).
   size_t num_slots() const { return num_slots_; }
+  // Value lists of a window's contents (count_distinct and collect_list aggregates).
+  size_t num_value_lists() const { return num_lists_; }
   // Empty contents with num_slots() zeroed slots.
   WindowContents Fresh() const;
   // Adds logical row `row` of `batch` to `w`.
@@ -83,12 +94,14 @@ class WindowAggregates {
     int input_col;         // -1 for count
     core::Type input_type;  // meaningless for count
     size_t slot;           // first accumulator slot
+    size_t list;           // count_distinct / collect_list: index in WindowContents::values
   };
-  explicit WindowAggregates(std::vector<Resolved> aggs, size_t num_slots)
-      : aggs_(std::move(aggs)), num_slots_(num_slots) {}
+  explicit WindowAggregates(std::vector<Resolved> aggs, size_t num_slots, size_t num_lists)
+      : aggs_(std::move(aggs)), num_slots_(num_slots), num_lists_(num_lists) {}
 
   std::vector<Resolved> aggs_;
   size_t num_slots_;
+  size_t num_lists_;
 };
 
 }  // namespace sluice::operators

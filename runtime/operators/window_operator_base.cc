@@ -53,7 +53,7 @@ absl::Status WindowOperatorBase::Open(const api::OperatorContext& ctx) {
   for (int32_t kg = range_.start; kg <= range_.end && bad.ok(); ++kg) {
     contents_->ForEachInKeyGroupUntil(
         kg, [&](std::string_view, int64_t ns, const WindowContents& w) {
-          if (w.accs.size() != aggs_.num_slots()) {
+          if (w.accs.size() != aggs_.num_slots() || w.values.size() != aggs_.num_value_lists()) {
             bad = InvalidArgumentF(
                 "window operator '{}': restored window (key group {}, namespace {}) has {} "
                 "accumulators, but the operator's aggregates need {}; the window's aggregates "

@@ -139,7 +139,8 @@ TEST(JobCompiler, BadTypesDurationsAndAggregates) {
             "s, min, h or d)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, "avg(delay)", "median(delay)")),
             "job.yaml:23:20: window: aggregate 'avg_delay': unknown function 'median' (expected "
-            "count, sum, min, max, avg, first, last, stddev_pop, stddev_samp, var_pop, var_samp)");
+            "count, sum, min, max, avg, first, last, stddev_pop, stddev_samp, var_pop, var_samp, "
+            "count_distinct, collect_list)");
   std::string msg = ErrorOf(Replace(kSpec, "avg(delay)", "avg(origin)"));
   EXPECT_NE(msg.find("avg needs an int64 or double field, 'origin' is string"), std::string::npos)
       << msg;

@@ -118,3 +118,58 @@ TEST(WindowAggregates, ResolutionErrorsNameTheAggregate) {
 
 }  // namespace
 }  // namespace sluice::operators
+
+namespace sluice::operators {
+namespace {
+
+// count_distinct counts distinct non-null values of any type; collect_list joins the values in
+// arrival order as CSV text (quoting one with a comma) and is null over none; both merge
+// (distinct: a union; list: later after earlier) and survive the snapshot encoding.
+TEST(WindowAggregates, CountDistinctAndCollectListKeepTheirValues) {
+  std::vector<Field> fields;
+  auto aggs = WindowAggregates::Resolve(
+      *Schema(),
+      {{"d", AggregateKind::kCountDistinct, "s"}, {"l", AggregateKind::kCollectList, "s"},
+       {"dn", AggregateKind::kCountDistinct, "n"}},
+      &fields);
+  ASSERT_TRUE(aggs.ok()) << aggs.status();
+  EXPECT_EQ(fields[0].type, Type::kInt64);
+  EXPECT_EQ(fields[1].type, Type::kString);
+  EXPECT_EQ(aggs->num_value_lists(), 3u);
+  RecordBatch in(Schema());
+  const std::vector<std::pair<std::string, int64_t>> rows = {
+      {"b", 1}, {"a,x", 2}, {"b", 1}, {"", 3}};
+  for (const auto& [s, n] : rows) {
+    const size_t r = in.AppendRow(0);
+    in.SetInt64(r, 0, n);
+    in.SetDouble(r, 1, 0);
+    in.SetInt64(r, 2, 0);
+    in.SetString(r, 3, s);
+  }
+  in.SetNull(3, 3);  // the last s is null: skipped
+  WindowContents early = aggs->Fresh(), late = aggs->Fresh(), none = aggs->Fresh();
+  for (size_t r = 0; r < 2; ++r) aggs->Accumulate(early, in, r);
+  for (size_t r = 2; r < 4; ++r) aggs->Accumulate(late, in, r);
+  aggs->Merge(early, late);
+
+  // Round trip through the snapshot encoding.
+  std::string bytes;
+  state::ByteWriter w(&bytes);
+  state::Serializer<WindowContents>::Write(early, w);
+  WindowContents back;
+  state::ByteReader rd(bytes);
+  ASSERT_TRUE(state::Serializer<WindowContents>::Read(rd, &back).ok());
+
+  RecordBatch out(std::make_shared<core::Schema>(fields));
+  out.AppendRow(0);  // strings are written into the last row
+  aggs->WriteResults(back, &out, 0, 0);
+  out.AppendRow(0);
+  aggs->WriteResults(none, &out, 1, 0);
+  EXPECT_EQ(out.RowToString(0), "2,\"b,\"\"a,x\"\",b\",3");
+  EXPECT_EQ(out.GetString(0, 1), "b,\"a,x\",b");
+  EXPECT_EQ(out.RowToString(1), "0,,0") << "no values: a count of 0 and a null list";
+  EXPECT_TRUE(out.IsNull(1, 1));
+}
+
+}  // namespace
+}  // namespace sluice::operators
