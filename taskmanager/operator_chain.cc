@@ -166,6 +166,27 @@ int64_t OperatorChain::MillisUntilFlush(int64_t now_ms) const {
   return wait;
 }
 
+int64_t OperatorChain::MillisUntilProcessingTime(int64_t now_ms) const {
+  int64_t wait = -1;
+  for (const api::Operator* op : ops_) {
+    const std::optional<int64_t> at = op->NextProcessingTime();
+    if (!at.has_value()) continue;
+    const int64_t w = std::max<int64_t>(*at - now_ms, 0);
+    wait = wait < 0 ? w : std::min(wait, w);
+  }
+  return wait;
+}
+
+absl::Status OperatorChain::FireProcessingTimers(int64_t now_ms) {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const std::optional<int64_t> at = ops_[i]->NextProcessingTime();
+    if (at.has_value() && *at <= now_ms) {
+      RETURN_IF_ERROR(ops_[i]->OnProcessingTime(now_ms, *outputs_[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OperatorChain::BroadcastBarrier(int64_t checkpoint_id, bool savepoint, bool native) {
   if (writers_finished_) return absl::OkStatus();  // channels closed: barriers cannot follow
   for (auto& w : writers_) RETURN_IF_ERROR(w->BroadcastBarrier(checkpoint_id, savepoint, native));

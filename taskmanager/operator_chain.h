@@ -62,6 +62,10 @@ class OperatorChain {
   bool has_writers() const { return !writers_.empty(); }
   absl::Status FlushIfDue(int64_t now_ms);
   int64_t MillisUntilFlush(int64_t now_ms) const;  // -1 without writers
+  // Processing-time timers of the chained operators (api::Operator::NextProcessingTime):
+  // ms until the earliest is due (0 if due; -1 without timers), and firing the due ones.
+  int64_t MillisUntilProcessingTime(int64_t now_ms) const;
+  absl::Status FireProcessingTimers(int64_t now_ms);
   // Flushes data, then sends barrier `checkpoint_id` on every channel of every edge.
   absl::Status BroadcastBarrier(int64_t checkpoint_id, bool savepoint, bool native);
   // Flushes and ends every partition; the writers are closed afterwards (barriers stop).

@@ -1,5 +1,7 @@
 #include "taskmanager/task.h"
 
+#include <algorithm>
+
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
@@ -194,7 +196,12 @@ absl::Status Task::RunInput() {
                              });
   while (!input.finished()) {
     RETURN_IF_ERROR(ProcessMail());
-    RETURN_IF_ERROR(input.ProcessAvailable(chain_->MillisUntilFlush(MonotonicMillis())));
+    // Wait for input at most until the next buffer flush or processing-time timer.
+    int64_t wait = chain_->MillisUntilFlush(MonotonicMillis());
+    const int64_t timer_wait = chain_->MillisUntilProcessingTime(NowMillis());
+    if (timer_wait >= 0) wait = wait < 0 ? timer_wait : std::min(wait, timer_wait);
+    RETURN_IF_ERROR(input.ProcessAvailable(wait));
+    if (timer_wait >= 0) RETURN_IF_ERROR(chain_->FireProcessingTimers(NowMillis()));
     const int64_t now = MonotonicMillis();
     RETURN_IF_ERROR(chain_->FlushIfDue(now));
     MaybeUpdateStateMetrics(now);

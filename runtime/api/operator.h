@@ -144,6 +144,15 @@ class Operator {
   virtual absl::Status ProcessWatermark(int64_t watermark, Output& out) {
     return out.EmitWatermark(watermark);
   }
+  // Processing-time timers (Flink's ProcessingTimeService, polled instead of registered): the
+  // wall-clock time (epoch ms) at which the operator next wants OnProcessingTime, or nullopt.
+  // The task asks after every batch, watermark and wake-up, waits for input at most until the
+  // earliest such time over its chain, then calls OnProcessingTime with the current time (at
+  // or after the asked one; late when the task was busy). Default: no timers.
+  virtual std::optional<int64_t> NextProcessingTime() const { return std::nullopt; }
+  virtual absl::Status OnProcessingTime(int64_t /*now_ms*/, Output& /*out*/) {
+    return absl::OkStatus();
+  }
   // All inputs ended (after kMaxWatermark was processed). Flush everything still buffered.
   virtual absl::Status Finish(Output& /*out*/) { return absl::OkStatus(); }
   // Release resources; called after Finish and also on failure/cancel (then without Finish).

@@ -113,10 +113,6 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   if (c.key_fields.empty()) {
     return r.Error(c.step, "window: missing key: a window needs a key-by step before it");
   }
-  if (!c.input_has_event_time) {
-    return r.Error(c.step, "window: event-time windows need 'event-time' declared on every "
-                   "source they read");
-  }
   if (body.IsMap() && body["parallelism"]) {
     return r.Error(body["parallelism"],
                    "window: 'parallelism' goes beside 'window:' in the step (like name and "
@@ -124,8 +120,21 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   }
   RETURN_IF_ERROR(
       r.CheckKeys(body, "window",
-                  {"type", "size", "slide", "step", "gap", "offset", "allowed-lateness",
+                  {"type", "time", "size", "slide", "step", "gap", "offset", "allowed-lateness",
                    "aggregates"}));
+  ASSIGN_OR_RETURN(std::string time, r.GetString(body, "window", "time", false, "event"));
+  if (time != "event" && time != "processing") {
+    return r.Error(body["time"], "window: unknown time '{}' (expected event or processing)", time);
+  }
+  const bool processing = time == "processing";
+  if (!processing && !c.input_has_event_time) {
+    return r.Error(c.step, "window: event-time windows need 'event-time' declared on every "
+                   "source they read (or use time: processing)");
+  }
+  if (processing && body["allowed-lateness"]) {
+    return r.Error(body["allowed-lateness"],
+                   "window: allowed-lateness applies to event-time windows only");
+  }
   ASSIGN_OR_RETURN(std::string wtype, r.GetString(body, "window", "type", false, "tumbling"));
   using Kind = operators::WindowKind;
   operators::WindowAggregateSpec spec;
@@ -180,6 +189,7 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   }
   spec.key_fields = c.key_fields;
   spec.late_rows_to_side_output = c.side_output;
+  spec.processing_time = processing;
   YAML::Node aggs = body["aggregates"];
   if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
     return r.Error(aggs ? aggs : body,
@@ -206,15 +216,17 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   auto probe = operators::MakeWindowAggregate(in, spec);
   if (!probe.ok()) return r.Error(body, "window: {}", probe.status().message());
   graph::StreamNode n;
+  const char* tname = processing ? "ProcessingTime" : "EventTime";
   switch (spec.kind) {
     case Kind::kTumbling:
-      n.name = fmt::format("Window(TumblingEventTimeWindows({}))", spec.size_ms);
+      n.name = fmt::format("Window(Tumbling{}Windows({}))", tname, spec.size_ms);
       break;
     case Kind::kSliding:
-      n.name = fmt::format("Window(SlidingEventTimeWindows({}, {}))", spec.size_ms, spec.slide_ms);
+      n.name = fmt::format("Window(Sliding{}Windows({}, {}))", tname, spec.size_ms, spec.slide_ms);
       break;
     case Kind::kCumulate:
-      n.name = fmt::format("Window(CumulativeWindows({}, {}))", spec.size_ms, spec.slide_ms);
+      n.name = fmt::format("Window(Cumulative{}Windows({}, {}))", processing ? tname : "",
+                           spec.size_ms, spec.slide_ms);
       break;
     case Kind::kSession:
       n.name = fmt::format("Window(EventTimeSessionWindows({}))", spec.size_ms);

@@ -28,21 +28,25 @@ class WindowAggregateOperator final : public internal::WindowOperatorBase {
  public:
   WindowAggregateOperator(core::SchemaPtr output_schema, core::KeySelector keys,
                           WindowAssigner assigner, int64_t allowed_lateness_ms,
-                          WindowAggregates aggs, core::SchemaPtr input, bool late_to_side_output)
+                          WindowAggregates aggs, core::SchemaPtr input, bool late_to_side_output,
+                          const Clock* processing_clock)
       : WindowOperatorBase(std::move(output_schema), std::move(keys), allowed_lateness_ms,
                            std::move(aggs), std::move(input), late_to_side_output),
-        assigner_(assigner) {}
+        assigner_(assigner),
+        clock_(processing_clock) {}
 
   absl::Status ProcessBatch(const RecordBatch& batch, api::Output& out) override {
-    // Windows emit only when a watermark fires them; late rows may go to the side output.
+    // Windows emit only when a watermark (or, in processing time, the clock) fires them; late
+    // rows may go to the side output.
     RETURN_IF_ERROR(BeginBatch(batch));
     const size_t n = batch.num_rows();
+    const int64_t now = clock_ != nullptr ? clock_->NowMillis() : 0;
     for (size_t row = 0; row < n; ++row) {
-      ASSIGN_OR_RETURN(const int32_t kg, RowKeyGroup(batch, row));
+      ASSIGN_OR_RETURN(const int32_t kg, RowKeyGroup(batch, row, clock_ == nullptr));
       bool key_set = false;
       bool added = false;
       absl::Status fired = absl::OkStatus();
-      assigner_.ForEachWindowEnd(batch.timestamp(row), [&](int64_t end) {
+      assigner_.ForEachWindowEnd(clock_ != nullptr ? now : batch.timestamp(row), [&](int64_t end) {
         // Flink's isWindowLate: past its cleanup time, the window is gone.
         if (end - 1 + lateness_ms_ <= current_watermark_ || !fired.ok()) return;
         if (!key_set) {
@@ -66,6 +70,21 @@ class WindowAggregateOperator final : public internal::WindowOperatorBase {
       if (!added) Late(batch, row);  // every window of the row has fired: the row is late
     }
     return EndBatch(out);
+  }
+
+  // Processing time: watermarks pass through; the clock fires windows.
+  absl::Status ProcessWatermark(int64_t watermark, api::Output& out) override {
+    if (clock_ == nullptr) return WindowOperatorBase::ProcessWatermark(watermark, out);
+    return out.EmitWatermark(watermark);
+  }
+  std::optional<int64_t> NextProcessingTime() const override {
+    if (clock_ == nullptr || backend_ == nullptr) return std::nullopt;
+    return backend_->EarliestEventTimeTimer();  // the timers are processing times here
+  }
+  absl::Status OnProcessingTime(int64_t now_ms, api::Output& out) override {
+    if (clock_ == nullptr || backend_ == nullptr) return absl::OkStatus();
+    RETURN_IF_ERROR(FireUpTo(now_ms, out));
+    return Flush(out);
   }
 
  private:
@@ -98,6 +117,10 @@ class WindowAggregateOperator final : public internal::WindowOperatorBase {
   }
 
   const WindowAssigner assigner_;
+  // Processing-time windows: the clock whose time assigns and fires windows (the backend's
+  // timers then hold processing times, and current_watermark_ stays at its minimum, so no row
+  // is late); null for event time.
+  const Clock* clock_;
 };
 
 absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
@@ -119,6 +142,13 @@ absl::StatusOr<WindowAssigner> MakeAssigner(const WindowAggregateSpec& spec) {
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
                                                                    WindowAggregateSpec spec) {
   std::optional<WindowAssigner> assigner;
+  if (spec.processing_time && spec.kind == WindowKind::kSession) {
+    return InvalidArgumentF("session windows need event time (processing-time sessions are not "
+                            "supported)");
+  }
+  if (spec.processing_time && spec.allowed_lateness_ms != 0) {
+    return InvalidArgumentF("allowed lateness applies to event-time windows only");
+  }
   if (spec.kind == WindowKind::kSession) {
     if (spec.size_ms <= 0) {
       return InvalidArgumentF("session gap must be > 0 ms, got {} ms", spec.size_ms);
@@ -158,7 +188,8 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaP
   }
   return std::unique_ptr<api::Operator>(new WindowAggregateOperator(
       std::move(output_schema), std::move(keys), *assigner, spec.allowed_lateness_ms,
-      std::move(aggs), std::move(input), spec.late_rows_to_side_output));
+      std::move(aggs), std::move(input), spec.late_rows_to_side_output,
+      spec.processing_time ? spec.clock : nullptr));
 }
 
 }  // namespace sluice::operators

@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/base/clock.h"
 #include "runtime/core/types.h"
 #include "runtime/api/operator.h"
 #include "runtime/operators/window_aggregates.h"
@@ -99,6 +100,13 @@ struct WindowAggregateSpec {
   std::vector<std::string> key_fields;  // at least one
   std::vector<AggregateSpec> aggregates;
   bool late_rows_to_side_output = false;
+  // Processing-time windows (Flink's TumblingProcessingTimeWindows etc.): a row belongs to the
+  // windows of the wall-clock time it arrives at (`clock`), and a window fires when the clock
+  // passes its end - 1 (api::Operator::OnProcessingTime), whatever the watermarks; rows need
+  // no event time, none is late, and allowed lateness must be 0. Output rows carry end - 1 as
+  // event timestamp. Windows still open when the input ends fire at Finish. Not for sessions.
+  bool processing_time = false;
+  const Clock* clock = &Clock::System();  // processing time; must outlive the operator
 };
 
 // Builds the operator for `input` batches. InvalidArgument, with the aggregate's output name,
@@ -106,7 +114,7 @@ struct WindowAggregateSpec {
 // (fields: a, b)"); sum/avg is over a non-numeric field ("aggregate 'x': sum needs an int64 or
 // double field, 'origin' is string"); min/max is over a string or bool field; size_ms <= 0 or
 // the window does not form a valid WindowAssigner (its message); a session gap <= 0; allowed
-// lateness < 0; two
+// lateness < 0 (or > 0 with processing time); processing-time sessions; two
 // output fields share a name.
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeWindowAggregate(core::SchemaPtr input,
                                                                    WindowAggregateSpec spec);

@@ -118,8 +118,8 @@ absl::Status WindowOperatorBase::BeginBatch(const core::RecordBatch& batch) {
 }
 
 absl::StatusOr<int32_t> WindowOperatorBase::RowKeyGroup(const core::RecordBatch& batch,
-                                                        size_t row) {
-  if (batch.timestamp(row) == core::kNoTimestamp) [[unlikely]] {
+                                                        size_t row, bool need_time) {
+  if (need_time && batch.timestamp(row) == core::kNoTimestamp) [[unlikely]] {
     return InvalidArgumentF(
         "window needs event time: record has no timestamp (declare event-time on the source)");
   }

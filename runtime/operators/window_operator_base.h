@@ -57,8 +57,10 @@ class WindowOperatorBase : public api::Operator {
   // Start of a batch: counts records in, clears the late rows. FailedPrecondition before Open.
   absl::Status BeginBatch(const core::RecordBatch& batch);
   // The row's key group (carried by the batch or computed). InvalidArgument for a row without
-  // an event timestamp, Internal for a key group outside the backend's range.
-  absl::StatusOr<int32_t> RowKeyGroup(const core::RecordBatch& batch, size_t row);
+  // an event timestamp (unless `need_time` is false), Internal for a key group outside the
+  // backend's range.
+  absl::StatusOr<int32_t> RowKeyGroup(const core::RecordBatch& batch, size_t row,
+                                      bool need_time = true);
   // Sets the backend's current key to the row's key (bytes in key_scratch_).
   void SetRowKey(const core::RecordBatch& batch, size_t row, int32_t kg);
   // A row none of whose windows is kept: to the side output, or counted as dropped.

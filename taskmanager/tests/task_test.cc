@@ -86,6 +86,31 @@ class RecordingSink final : public api::Operator {
   int64_t rows_ = 0;
 };
 
+// A recording sink that asks for a processing-time callback 30 ms after each batch.
+class TimerSink final : public api::Operator {
+ public:
+  explicit TimerSink(std::shared_ptr<Recorder> rec) : rec_(std::move(rec)) {}
+  core::SchemaPtr output_schema() const override { return Schema(); }
+  absl::Status ProcessBatch(const core::RecordBatch& b, api::Output& out) override {
+    return ProcessInput(0, b, out);
+  }
+  absl::Status ProcessInput(int, const core::RecordBatch& b, api::Output&) override {
+    rec_->Add("rows:" + std::to_string(b.num_rows()));
+    next_ = NowMillis() + 30;
+    return absl::OkStatus();
+  }
+  std::optional<int64_t> NextProcessingTime() const override { return next_; }
+  absl::Status OnProcessingTime(int64_t now, api::Output&) override {
+    rec_->Add(now >= *next_ ? "timer" : "early timer");
+    next_.reset();
+    return absl::OkStatus();
+  }
+
+ private:
+  std::shared_ptr<Recorder> rec_;
+  std::optional<int64_t> next_;
+};
+
 // Emits one batch, then ends.
 class OneBatchSource final : public api::Source {
  public:
@@ -154,7 +179,8 @@ class FakeEnv final : public TaskEnvironment {
 
 // Source a (parallelism 1) and source b (parallelism 2) feed inputs 0 and 1 of a two-input
 // recording sink: the sink's task has input gate 0 with one channel and gate 1 with two.
-std::shared_ptr<const graph::JobGraph> TwoInputGraph(std::shared_ptr<Recorder> rec) {
+std::shared_ptr<const graph::JobGraph> TwoInputGraph(std::shared_ptr<Recorder> rec,
+                                                     bool timer_sink = false) {
   graph::StreamGraph g;
   g.name = "two-inputs";
   for (auto [name, p] : {std::pair{"a", 1}, std::pair{"b", 2}}) {
@@ -174,7 +200,8 @@ std::shared_ptr<const graph::JobGraph> TwoInputGraph(std::shared_ptr<Recorder> r
   join.num_inputs = 2;
   join.sink = true;
   join.output_schema = Schema();
-  join.op = [rec]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+  join.op = [rec, timer_sink]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+    if (timer_sink) return std::unique_ptr<api::Operator>(std::make_unique<TimerSink>(rec));
     return std::unique_ptr<api::Operator>(std::make_unique<RecordingSink>(rec));
   };
   const int j = g.AddNode(std::move(join));
@@ -298,6 +325,24 @@ TEST(Task, BarriersAlignAcrossAllGatesAndAFinishedInputDoesNotBlock) {
   ASSERT_TRUE(WaitUntil([&] { return task.done(); }));
   EXPECT_TRUE(Reported(env, ExecutionState::kFinished));
   std::filesystem::remove_all(dir);
+}
+
+// A processing-time timer fires while the task waits for input that does not come.
+TEST(Task, ProcessingTimeTimersFireWhileTheTaskWaitsForInput) {
+  auto rec = std::make_shared<Recorder>();
+  FakeEnv env;
+  Task task(Deployment(2), TwoInputGraph(rec, /*timer_sink=*/true), &env);
+  task.Start();
+  Producers in(env.gate);
+  in.Batch(0, 0, {1, 2});
+  ASSERT_TRUE(WaitUntil([&] { return rec->Get().size() == 2; }));
+  in.Batch(1, 0, {3});
+  ASSERT_TRUE(WaitUntil([&] { return rec->Get().size() == 4; }));
+  in.End(0, 0);
+  in.End(1, 0);
+  in.End(1, 1);
+  ASSERT_TRUE(WaitUntil([&] { return task.done(); }));
+  EXPECT_THAT(rec->Get(), ElementsAre("rows:2", "timer", "rows:1", "timer"));
 }
 
 TEST(Task, ATaskCancelledBeforeItStartedNeverReportsInitializing) {

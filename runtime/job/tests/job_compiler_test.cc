@@ -184,6 +184,19 @@ TEST(JobCompiler, SessionWindowsTakeAGap) {
             "job.yaml:21:12: window: 'gap' applies to session windows (type: session)");
 }
 
+TEST(JobCompiler, ProcessingTimeWindowsNeedNoEventTime) {
+  const std::string no_event_time =
+      Replace(kSpec, "  event-time:\n    field: date\n    max-out-of-orderness: 1 min\n", "");
+  auto g = Compile(Replace(no_event_time, "size: 1 h", "time: processing\n      size: 1 h"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[1].name, "Window(TumblingProcessingTimeWindows(3600000)) -> Sink: delays");
+  EXPECT_EQ(ErrorOf(no_event_time),
+            "job.yaml:16:5: window: event-time windows need 'event-time' declared on every source "
+            "they read (or use time: processing)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, "size: 1 h", "time: wall\n      size: 1 h")),
+            "job.yaml:20:13: window: unknown time 'wall' (expected event or processing)");
+}
+
 TEST(JobCompiler, LookupJoinEnrichesFromAFileTable) {
   const std::string join =
       "  - lookup-join:\n"
