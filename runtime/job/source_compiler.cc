@@ -11,6 +11,7 @@
 #include "runtime/connectors/kafka/dead_letter.h"
 #include "runtime/connectors/kafka/kafka_enumerator.h"
 #include "runtime/expr/expression.h"
+#include "runtime/operators/idle_source.h"
 #include "runtime/connectors/kafka/kafka_source.h"
 #include "runtime/core/time_format.h"
 
@@ -248,7 +249,7 @@ absl::Status SourceCompiler::CompileDatagenSource(const YAML::Node& node, graph:
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "schema", "fields", "rows-per-second",
                              "number-of-rows", "batch-size", "seed", "event-time",
-                             "parallelism"}));
+                             "idle-timeout", "parallelism"}));
   ASSIGN_OR_RETURN(std::string name, r_.GetString(node, "source", "name", false, DefaultName("datagen")));
   ASSIGN_OR_RETURN(std::string uid, r_.GetString(node, "source", "uid", false, d_.uid));
   connectors::DatagenSourceOptions opts;
@@ -481,7 +482,7 @@ absl::Status SourceCompiler::CompileSource(const YAML::Node& node, graph::Stream
   RETURN_IF_ERROR(CheckSourceKeys(node,
                             {"name", "uid", "type", "path", "format", "header", "delimiter",
                              "null-literal", "schema", "event-time", "parallelism", "batch-size",
-                             "rate", "bad-records", "dead-letter"}));
+                             "rate", "bad-records", "dead-letter", "idle-timeout"}));
   ASSIGN_OR_RETURN(std::string type, r_.GetString(node, "source", "type", true));
   if (type != "file") {
     return r_.Error(node["type"],
@@ -561,6 +562,17 @@ absl::StatusOr<CompiledSource> CompileSource(const SpecReader& r, const YAML::No
   out.node.max_parallelism = defaults.max_parallelism;
   out.node.num_inputs = 0;
   RETURN_IF_ERROR(SourceCompiler(r, defaults).CompileSource(node, &out.node));
+  // `idle-timeout` of the file and DataGen sources (the Kafka source tracks it per partition).
+  const bool kafka = node.IsMap() && node["type"].IsScalar() && node["type"].Scalar() == "kafka";
+  if (node.IsMap() && node["idle-timeout"] && !kafka) {
+    ASSIGN_OR_RETURN(const int64_t idle_ms, r.GetDuration(node, "source", "idle-timeout"));
+    if (idle_ms <= 0) return r.Error(node["idle-timeout"], "source: idle-timeout must be positive");
+    out.node.source = [inner = out.node.source, idle_ms]()
+        -> absl::StatusOr<std::unique_ptr<api::Source>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<api::Source> s, inner());
+      return operators::WithIdleness(std::move(s), idle_ms);
+    };
+  }
   // The nexmark source always stamps its rows with the events' dateTime.
   out.has_event_time = node.IsMap() && (node["event-time"].IsDefined() ||
                                         (node["type"].IsScalar() && node["type"].Scalar() == "nexmark"));

@@ -140,6 +140,21 @@ TEST(DatagenSpec, CompiledSourceGeneratesTheDeclaredRows) {
   EXPECT_EQ(*ids.rbegin(), 999);
 }
 
+// idle-timeout wraps the source (runtime/operators/idle_source.h): a bounded run still ends
+// with every row and kMaxWatermark; a bad value is refused.
+TEST(DatagenSpec, IdleTimeoutKeepsRowsAndIsChecked) {
+  auto g = Compile(Replace(kSpec, "  batch-size: 64\n", "  batch-size: 64\n  idle-timeout: 5 s\n"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  Collect out(g->vertices[0].source->output_schema);
+  auto ended = RunSource(*g, 0, &out);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(out.rows.num_rows(), 500u);
+  EXPECT_EQ(out.watermarks.back(), api::kMaxWatermark);
+  auto bad = Compile(Replace(kSpec, "  batch-size: 64\n", "  batch-size: 64\n  idle-timeout: 0 s\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "job.yaml:8:17: source: idle-timeout must be positive");
+}
+
 TEST(DatagenSpec, TheKeyedStateExampleCompilesAndGeneratesManyKeys) {
   const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples";
   std::ifstream in(dir + "/datagen-keyed-state.yaml");
@@ -226,8 +241,8 @@ sink: {type: print}
   // A datagen source refuses the file source's keys, and the other way round.
   EXPECT_THAT(ErrorOf(Replace(kSpec, "  batch-size: 64\n", "  path: in.csv\n")),
               HasSubstr("job.yaml:7:3: source: unknown key 'path' (expected one of: batch-size, "
-                        "event-time, fields, name, number-of-rows, parallelism, rows-per-second, "
-                        "schema, seed, type, uid)"));
+                        "event-time, fields, idle-timeout, name, number-of-rows, parallelism, "
+                        "rows-per-second, schema, seed, type, uid)"));
   EXPECT_THAT(ErrorOf(R"(source:
   type: file
   path: in.csv
