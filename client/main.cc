@@ -24,6 +24,8 @@
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/logging.h"
+#include "runtime/graph/plan_text.h"
+#include "runtime/job/job_compiler.h"
 
 namespace sluice::client {
 namespace {
@@ -61,6 +63,7 @@ struct Options {
   std::string job_id;
   int parallelism = 0;
   bool detached = false;
+  bool dry_run = false;
   std::string from_checkpoint;
   bool allow_non_restored_state = false;
   std::string savepoint_dir;
@@ -71,9 +74,19 @@ struct Options {
   std::string log_level = "warn";
 };
 
+// `--dry-run`: compiles the job here, as the JobManager would, and prints its plan.
+int DryRun(const v1::JobSubmission& job) {
+  auto graph = job::CompileJob(
+      job::JobSubmission{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()});
+  if (!graph.ok()) return PrintError(graph.status());
+  std::cout << graph::FormatPlan(*graph);
+  return 0;
+}
+
 int Run(const Options& o) {
   auto job = ReadJobSubmission(o.spec_path, o.parallelism);
   if (!job.ok()) return PrintError(job.status());
+  if (o.dry_run) return DryRun(*job);
   if (!o.from_checkpoint.empty()) {
     job->set_restore_path(std::filesystem::absolute(o.from_checkpoint).lexically_normal().string());
   }
@@ -89,6 +102,7 @@ int Run(const Options& o) {
 int Local(const Options& o) {
   auto job = ReadJobSubmission(o.spec_path, o.parallelism);
   if (!job.ok()) return PrintError(job.status());
+  if (o.dry_run) return DryRun(*job);
   InitLogging("local", o.log_level);
   InstallInterruptHandler();
   auto cluster = LocalCluster::Start(o.taskmanagers, o.slots);
@@ -296,6 +310,9 @@ int Main(int argc, char** argv) {
   add_jobmanager(run);
   add_parallelism(run);
   run->add_flag("--detached,-d", o.detached, "return right after the submission");
+  run->add_flag("--dry-run", o.dry_run,
+                "print the plan (vertices, chained operators and uids, edges) and exit without "
+                "submitting");
   run->add_option("--from-checkpoint,--from-savepoint,-s", o.from_checkpoint,
                   "restore the job's state from a savepoint or a retained checkpoint (its "
                   "directory or _metadata file)");
@@ -312,6 +329,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   add_parallelism(local);
+  local->add_flag("--dry-run", o.dry_run, "print the plan and exit without starting a cluster");
   local->add_option("--log-level", o.log_level, "log level of the mini-cluster")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
