@@ -65,7 +65,9 @@ int LocalCluster::rest_port() const { return jobmanager_->rest_port(); }
 
 void LocalCluster::Shutdown() {
   // JobManager first (as Flink's MiniCluster): it cancels running tasks while the TaskManagers
-  // are still there to receive the cancellation.
+  // are still there to receive the cancellation. They stop heartbeating before, so that the
+  // JobManager's going away is not a loss they report and reconnect from.
+  for (auto& tm : taskmanagers_) tm->DetachFromJobManager();
   if (jobmanager_ != nullptr) jobmanager_->Shutdown();
   for (auto& tm : taskmanagers_) tm->Shutdown();
   taskmanagers_.clear();

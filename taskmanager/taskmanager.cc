@@ -61,7 +61,8 @@ class TaskManagerImpl {
   void Shutdown() {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (shut_down_ || shutting_down_) return;
+      shutting_down_ = true;
       stopping_ = true;
     }
     cv_.notify_all();
@@ -78,6 +79,19 @@ class TaskManagerImpl {
   void Wait() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return shut_down_; });
+  }
+
+  // Stops the registration/heartbeat loop, so that the JobManager may go away first (an
+  // embedded cluster's orderly shutdown) without reconnection attempts and their warnings;
+  // the RPC server keeps serving (the JobManager's cancellations still arrive).
+  void DetachFromJobManager() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (control_.joinable()) control_.join();
   }
 
   int port() const { return port_; }
@@ -180,7 +194,8 @@ class TaskManagerImpl {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;
+  bool stopping_ = false;       // the control loop ends
+  bool shutting_down_ = false;  // Shutdown started
   bool shut_down_ = false;
   bool session_broken_ = false;
 };
@@ -197,5 +212,6 @@ int TaskManager::rpc_port() const { return impl_->port(); }
 const std::string& TaskManager::resource_id() const { return impl_->resource_id(); }
 void TaskManager::Wait() { impl_->Wait(); }
 void TaskManager::Shutdown() { impl_->Shutdown(); }
+void TaskManager::DetachFromJobManager() { impl_->DetachFromJobManager(); }
 
 }  // namespace sluice::taskmanager

@@ -37,6 +37,9 @@ class TaskManager {
   const std::string& resource_id() const;
   void Wait();
   void Shutdown();
+  // Stops registering and heartbeating (no reconnection once the JobManager is gone) while
+  // still serving RPCs; Shutdown follows. For an embedded cluster shutting down in order.
+  void DetachFromJobManager();
 
  private:
   explicit TaskManager(std::unique_ptr<TaskManagerImpl> impl);

@@ -8,7 +8,8 @@ followed by three flights from the first hour of January, which arrive after the
 fired. Checked against an independent computation (testing/reference.py, csv module only):
   - by-state equals the windows over the sample's flights, each keyed by its origin's state in
     airports.csv (flights from airports not in the table dropped, as an inner join does);
-  - late holds exactly the three late flights, each with its state.
+  - late holds exactly the three late flights, each with its state;
+  - the run ends without TaskManager warnings about losing the JobManager.
 """
 
 import csv
@@ -56,6 +57,9 @@ class FlightsByStateTest(unittest.TestCase):
         r = run_cli(["local", spec, "--taskmanagers", 2, "--slots", 2], timeout_s=600,
                     log_dir=tmp)
         self.assertEqual(r.returncode, 0, r.describe())
+        # The mini-cluster shuts down in order: no TaskManager reports losing its JobManager.
+        for alarm in ("Cannot register", "Connection to JobManager", "unreachable"):
+            self.assertNotIn(alarm, r.stdout + r.stderr)
 
         states = reference.airport_states(airports)
         expected = reference.windowed_delays(sample, reference.sliding_windows(HOUR, 15 * MIN),
