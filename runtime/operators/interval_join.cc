@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "runtime/base/status.h"
+#include "runtime/operators/source_output.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/key_selector.h"
 #include "runtime/core/record_batch.h"
@@ -190,16 +191,7 @@ class IntervalJoinOperator final : public api::Operator {
     return absl::OkStatus();
   }
 
-  absl::Status Flush(api::Output& out) {
-    if (out_.empty()) return absl::OkStatus();
-    if (ctx_.metrics != nullptr) {
-      ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(out_.num_rows()),
-                                          std::memory_order_relaxed);
-    }
-    absl::Status st = out.Emit(out_);
-    out_.Clear();
-    return st;
-  }
+  absl::Status Flush(api::Output& out) { return EmitAndClear(&out_, out, ctx_.metrics); }
 
   const core::SchemaPtr output_;
   const std::array<core::SchemaPtr, 2> inputs_;

@@ -7,6 +7,7 @@
 #include "absl/container/inlined_vector.h"
 #include "spdlog/spdlog.h"
 #include "runtime/base/status.h"
+#include "runtime/operators/source_output.h"
 #include "runtime/core/key_selector.h"
 
 namespace sluice::operators {
@@ -133,16 +134,7 @@ class LookupJoinOperator final : public api::Operator {
     return spec_.reload_interval_ms > 0 ? clock_->NowMillis() + spec_.reload_interval_ms : 0;
   }
 
-  absl::Status Flush(api::Output& out) {
-    if (out_.empty()) return absl::OkStatus();
-    if (ctx_.metrics != nullptr) {
-      ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(out_.num_rows()),
-                                          std::memory_order_relaxed);
-    }
-    absl::Status st = out.Emit(out_);
-    out_.Clear();
-    return st;
-  }
+  absl::Status Flush(api::Output& out) { return EmitAndClear(&out_, out, ctx_.metrics); }
 
   const core::SchemaPtr output_schema_;
   const core::KeySelector stream_keys_;

@@ -5,6 +5,7 @@
 
 #include "runtime/base/status.h"
 #include "runtime/operators/keyed_backend.h"
+#include "runtime/operators/source_output.h"
 #include "runtime/operators/window_operator.h"
 
 namespace sluice::operators::internal {
@@ -171,14 +172,7 @@ absl::Status WindowOperatorBase::EmitWindow(std::string_view key, int64_t start,
 }
 
 absl::Status WindowOperatorBase::Flush(api::Output& out) {
-  if (out_.empty()) return absl::OkStatus();
-  if (ctx_.metrics != nullptr) {
-    ctx_.metrics->records_out.fetch_add(static_cast<int64_t>(out_.num_rows()),
-                                        std::memory_order_relaxed);
-  }
-  absl::Status st = out.Emit(out_);
-  out_.Clear();
-  return st;
+  return EmitAndClear(&out_, out, ctx_.metrics);
 }
 
 }  // namespace sluice::operators::internal

@@ -35,17 +35,7 @@ class IntervalJoinTest : public ::testing::TestWithParam<bool> {
  protected:
   std::unique_ptr<state::KeyedStateBackend> NewBackend(core::KeyGroupRange range,
                                                        const Clock* clock = nullptr) {
-    state::BackendOptions o;
-    if (clock != nullptr) o.clock = clock;
-    if (GetParam()) {
-      o.kind = state::BackendOptions::kRocksDb;
-      o.local_dir = (std::filesystem::path(::testing::TempDir()) / "sluice-ijoin").string();
-      o.block_cache_bytes = 8 << 20;
-      o.write_buffer_bytes = 1 << 20;
-    }
-    auto b = state::KeyedStateBackend::Create(128, range, o);
-    EXPECT_TRUE(b.ok()) << b.status();
-    return *std::move(b);
+    return testing::NewTestBackend(GetParam(), range, "sluice-ijoin", clock);
   }
   // Between -2 s and +3 s, keyed by origin on both sides (or a regular join with `spec`).
   std::unique_ptr<api::Operator> Open(

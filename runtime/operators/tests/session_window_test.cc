@@ -25,16 +25,7 @@ constexpr int64_t kSec = 1000;
 class SessionWindowTest : public ::testing::TestWithParam<bool> {
  protected:
   std::unique_ptr<state::KeyedStateBackend> NewBackend(core::KeyGroupRange range) {
-    state::BackendOptions o;
-    if (GetParam()) {
-      o.kind = state::BackendOptions::kRocksDb;
-      o.local_dir = (std::filesystem::path(::testing::TempDir()) / "sluice-session").string();
-      o.block_cache_bytes = 8 << 20;
-      o.write_buffer_bytes = 1 << 20;
-    }
-    auto b = state::KeyedStateBackend::Create(128, range, o);
-    EXPECT_TRUE(b.ok()) << b.status();
-    return *std::move(b);
+    return testing::NewTestBackend(GetParam(), range, "sluice-session");
   }
 
   // Opens the operator (gap 10 s; count, sum, first, last and var_pop of delay) over `backend`.

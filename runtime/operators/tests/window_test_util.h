@@ -2,6 +2,7 @@
 // Helpers shared by the window operator tests: an Output that records what it receives, and the
 // flights-like input schema with a row builder.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "runtime/api/operator.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/operators/window_operator.h"
+#include "runtime/base/clock.h"
+#include "runtime/state/keyed_state_backend.h"
 
 namespace sluice::operators::testing {
 
@@ -81,6 +84,25 @@ inline std::unique_ptr<api::Operator> Make(WindowAggregateSpec spec,
   ctx.metrics = metrics;
   EXPECT_TRUE((*op)->Open(ctx).ok());
   return std::move(op).value();
+}
+
+// A keyed state backend over `range` (max parallelism 128) on the heap, or on RocksDB in a
+// directory named `dir` under the test's temp dir; `clock` (optional) for state TTL.
+inline std::unique_ptr<state::KeyedStateBackend> NewTestBackend(bool rocksdb,
+                                                                core::KeyGroupRange range,
+                                                                const char* dir,
+                                                                const Clock* clock = nullptr) {
+  state::BackendOptions o;
+  if (clock != nullptr) o.clock = clock;
+  if (rocksdb) {
+    o.kind = state::BackendOptions::kRocksDb;
+    o.local_dir = (std::filesystem::path(::testing::TempDir()) / dir).string();
+    o.block_cache_bytes = 8 << 20;
+    o.write_buffer_bytes = 1 << 20;
+  }
+  auto b = state::KeyedStateBackend::Create(128, range, o);
+  EXPECT_TRUE(b.ok()) << b.status();
+  return *std::move(b);
 }
 
 }  // namespace sluice::operators::testing

@@ -1,0 +1,162 @@
+// Google Benchmark suite for the operator library (issue 12): rows per second through one
+// operator instance on the heap state backend, with the flights example's columns and 64 keys
+// (origins), event time advancing one minute per row and a watermark every batch. Figures are
+// recorded in benchmarks/RESULTS.md; run with
+//   build/benchmarks/operators_bench --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/api/operator.h"
+#include "runtime/core/record_batch.h"
+#include "runtime/operators/interval_join.h"
+#include "runtime/operators/lookup_join.h"
+#include "runtime/operators/window_operator.h"
+
+namespace sluice {
+namespace {
+
+constexpr size_t kRows = 1024;
+constexpr int kKeys = 64;
+constexpr int64_t kMinute = 60'000;
+
+core::SchemaPtr FlightSchema() {
+  return std::make_shared<core::Schema>(std::vector<core::Field>{{"date", core::Type::kTimestamp},
+                                                                 {"delay", core::Type::kInt64},
+                                                                 {"origin", core::Type::kString}});
+}
+
+std::string Origin(int k) { return "A" + std::to_string(k); }
+
+// Batch `b` of kRows rows starting at row number `first`: one row per minute per key round.
+void Fill(core::RecordBatch* b, int64_t first) {
+  b->Clear();
+  for (size_t i = 0; i < kRows; ++i) {
+    const int64_t n = first + static_cast<int64_t>(i);
+    const int64_t ts = n / kKeys * kMinute;
+    const size_t r = b->AppendRow(ts);
+    b->SetInt64(r, 0, ts);
+    b->SetInt64(r, 1, (n * 7919) % 120 - 20);
+    b->SetString(r, 2, Origin(static_cast<int>(n % kKeys)));
+  }
+}
+
+class CountingOutput final : public api::Output {
+ public:
+  absl::Status Emit(const core::RecordBatch& b) override {
+    rows += b.num_rows();
+    return absl::OkStatus();
+  }
+  absl::Status EmitWatermark(int64_t) override { return absl::OkStatus(); }
+  size_t rows = 0;
+};
+
+std::unique_ptr<api::Operator> Open(absl::StatusOr<std::unique_ptr<api::Operator>> op) {
+  if (!op.ok()) std::abort();
+  api::OperatorContext ctx;
+  ctx.max_parallelism = 128;
+  if (!(*op)->Open(ctx).ok()) std::abort();
+  return *std::move(op);
+}
+
+// Feeds batches with a watermark after each; the windows fire as event time advances.
+void RunWindow(benchmark::State& state, operators::WindowAggregateSpec spec) {
+  spec.key_fields = {"origin"};
+  spec.aggregates = {{"n", operators::AggregateKind::kCount, ""},
+                     {"avg", operators::AggregateKind::kAvg, "delay"},
+                     {"mx", operators::AggregateKind::kMax, "delay"}};
+  auto op = Open(operators::MakeWindowAggregate(FlightSchema(), spec));
+  core::RecordBatch b(FlightSchema());
+  CountingOutput out;
+  int64_t first = 0;
+  for (auto _ : state) {
+    Fill(&b, first);
+    first += kRows;
+    if (!op->ProcessBatch(b, out).ok()) std::abort();
+    if (!op->ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
+  state.counters["out_rows"] = static_cast<double>(out.rows);
+}
+
+void BM_TumblingWindow(benchmark::State& state) {
+  operators::WindowAggregateSpec spec;
+  spec.size_ms = 60 * kMinute;
+  RunWindow(state, spec);
+}
+BENCHMARK(BM_TumblingWindow);
+
+void BM_SlidingWindow4(benchmark::State& state) {  // each row in 4 windows
+  operators::WindowAggregateSpec spec;
+  spec.kind = operators::WindowKind::kSliding;
+  spec.size_ms = 60 * kMinute;
+  spec.slide_ms = 15 * kMinute;
+  RunWindow(state, spec);
+}
+BENCHMARK(BM_SlidingWindow4);
+
+void BM_SessionWindow(benchmark::State& state) {  // every row extends its key's session
+  operators::WindowAggregateSpec spec;
+  spec.kind = operators::WindowKind::kSession;
+  spec.size_ms = 30 * kMinute;
+  RunWindow(state, spec);
+}
+BENCHMARK(BM_SessionWindow);
+
+// Both inputs get the same batches; each left row meets the right rows of its key within
+// [-2 min, +2 min] (5 rows per side), so 5 output rows per input row.
+void BM_IntervalJoin(benchmark::State& state) {
+  auto op = Open(operators::MakeIntervalJoin(
+      FlightSchema(), FlightSchema(), {{"origin"}, {"origin"}, -2 * kMinute, 2 * kMinute, "r_"}));
+  core::RecordBatch b(FlightSchema());
+  CountingOutput out;
+  int64_t first = 0;
+  for (auto _ : state) {
+    Fill(&b, first);
+    first += kRows;
+    if (!op->ProcessInput(0, b, out).ok() || !op->ProcessInput(1, b, out).ok()) std::abort();
+    if (!op->ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows * 2));
+  state.counters["out_rows"] = static_cast<double>(out.rows);
+}
+BENCHMARK(BM_IntervalJoin);
+
+// A 64-row dimension table; every row matches one.
+class Table final : public operators::LookupTableSource {
+ public:
+  core::SchemaPtr schema() const override {
+    return std::make_shared<core::Schema>(std::vector<core::Field>{
+        {"iata", core::Type::kString}, {"state", core::Type::kString}});
+  }
+  absl::StatusOr<std::optional<core::RecordBatch>> LoadIfChanged() override {
+    core::RecordBatch t(schema());
+    for (int k = 0; k < kKeys; ++k) {
+      const size_t r = t.AppendRow();
+      t.SetString(r, 0, Origin(k));
+      t.SetString(r, 1, "S" + std::to_string(k % 50));
+    }
+    return t;
+  }
+  std::string Describe() const override { return "bench table"; }
+};
+
+void BM_LookupJoin(benchmark::State& state) {
+  auto op = Open(operators::MakeLookupJoin(FlightSchema(), {{"origin"}, {"iata"}, {{"state", "state"}}},
+                                           [] { return std::make_unique<Table>(); }));
+  core::RecordBatch b(FlightSchema());
+  CountingOutput out;
+  Fill(&b, 0);
+  for (auto _ : state) {
+    if (!op->ProcessBatch(b, out).ok()) std::abort();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
+}
+BENCHMARK(BM_LookupJoin);
+
+}  // namespace
+}  // namespace sluice
+
+BENCHMARK_MAIN();
