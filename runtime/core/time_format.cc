@@ -1,5 +1,8 @@
 #include "runtime/core/time_format.h"
 
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
 #include <cstdio>
 
 namespace sluice::core {
@@ -171,5 +174,68 @@ void AppendDate(int32_t days, std::string* out) {
   out->append(buf, static_cast<size_t>(n));
 }
 
+
+absl::StatusOr<TimestampPattern> CompileTimestampPattern(std::string_view p) {
+  TimestampPattern out;
+  for (size_t i = 0; i < p.size();) {
+    const char c = p[i];
+    size_t n = 1;
+    while (i + n < p.size() && p[i + n] == c) ++n;
+    if (c == '\'') {  // 'literal', '' is a quote
+      const size_t close = p.find('\'', i + 1);
+      if (close == std::string_view::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("pattern '%s': unclosed quote at position %d", p, i + 1));
+      }
+      if (close == i + 1) out.absl_format += '\'';
+      for (char l : p.substr(i + 1, close - i - 1)) {
+        if (l == '%') out.absl_format += '%';
+        out.absl_format += l;
+      }
+      i = close + 1;
+      continue;
+    }
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!letter) {
+      if (c == '%') out.absl_format += '%';
+      out.absl_format += c;
+      ++i;
+      continue;
+    }
+    switch (c) {
+      case 'y': out.absl_format += n == 2 ? "%y" : n == 4 ? "%E4Y" : "%Y"; break;
+      case 'M': out.absl_format += "%m"; break;
+      case 'd': out.absl_format += "%d"; break;
+      case 'H': out.absl_format += "%H"; break;
+      case 'h': out.absl_format += "%I"; break;
+      case 'm': out.absl_format += "%M"; break;
+      case 's': out.absl_format += "%S"; break;
+      case 'S': out.absl_format += "%E" + std::to_string(n) + "f"; break;
+      case 'a': out.absl_format += "%p"; break;
+      case 'X':
+      case 'Z':
+        out.absl_format += n >= 3 || c == 'Z' ? "%Ez" : "%z";
+        out.has_offset = true;
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "pattern '%s': unsupported letter '%c' (supported: y M d H h m s S a X Z and "
+            "'literal')",
+            p, c));
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseTimestamp(std::string_view text, const TimestampPattern& pattern) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(pattern.absl_format, absl::string_view(text.data(), text.size()),
+                       absl::UTCTimeZone(), &t, &err)) {
+    return std::nullopt;
+  }
+  return absl::ToUnixMillis(t);
+}
 
 }  // namespace sluice::core

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <optional>
+
+#include "absl/status/statusor.h"
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,19 @@ namespace sluice::core {
 
 std::optional<int64_t> ParseTimestamp(std::string_view text);
 void AppendTimestamp(int64_t epoch_ms, std::string* out);
+
+// A timestamp pattern as Flink's TO_TIMESTAMP(string, format) takes it (Java's
+// SimpleDateFormat letters: yyyy, yy, MM, dd, HH, hh, mm, ss, SSS (ms), a, 'quoted literals',
+// X/XXX/Z for the offset), translated once into a TimestampPattern. InvalidArgument naming an
+// unsupported letter ("pattern 'yyyy-ww': unsupported letter 'w' (supported: y M d H h m s S
+// a X Z and 'literal')").
+struct TimestampPattern {
+  std::string absl_format;  // for absl::ParseTime
+  bool has_offset = false;  // otherwise the text is UTC
+};
+absl::StatusOr<TimestampPattern> CompileTimestampPattern(std::string_view java_pattern);
+// Parses `text` by `pattern` into epoch ms; nullopt if it does not match.
+std::optional<int64_t> ParseTimestamp(std::string_view text, const TimestampPattern& pattern);
 std::string FormatTimestamp(int64_t epoch_ms);
 
 // Dates: "YYYY-MM-DD" <-> days since 1970-01-01 (Arrow date32). ParseDate accepts exactly that

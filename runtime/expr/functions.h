@@ -2,7 +2,10 @@
 // Built-in functions of the expression language (internal to runtime/expr): their table and
 // the call node. Type rules are checked by the parser (parser.cc, CheckCall).
 
+#include <optional>
+
 #include "absl/strings/match.h"
+#include "runtime/core/time_format.h"
 #include "runtime/expr/nodes.h"
 
 namespace sluice::expr {
@@ -47,7 +50,7 @@ inline constexpr FnSpec kFunctions[] = {
     {"to_double", Fn::kToDouble, 1, 1},
     {"to_int", Fn::kToInt, 1, 1},
     {"to_string", Fn::kToString, 1, 1},
-    {"to_timestamp", Fn::kToTimestamp, 1, 1},
+    {"to_timestamp", Fn::kToTimestamp, 1, 2},
     {"upper", Fn::kUpper, 1, 1},
     {"year", Fn::kYear, 1, 1},
 };
@@ -127,6 +130,7 @@ class FuncNode final : public Node {
       case Fn::kToDouble: return ToDouble(at, a, out);
       case Fn::kToBool: return ToBool(at, a, out);
       case Fn::kToTimestamp:
+        if (args_.size() == 2) return ToTimestampWithPattern(a.s, vals_[1].s, out);
         if (at == Type::kString) {
           auto ts = core::ParseTimestamp(a.s);
           if (!ts) {
@@ -168,6 +172,22 @@ class FuncNode final : public Node {
   }
 
  private:
+  // to_timestamp(text, pattern): the pattern (a literal, checked by the parser) is compiled
+  // once and kept.
+  absl::Status ToTimestampWithPattern(std::string_view text, std::string_view pattern,
+                                      Datum* out) {
+    if (!pattern_.has_value() || pattern_text_ != pattern) {
+      ASSIGN_OR_RETURN(pattern_, core::CompileTimestampPattern(pattern));
+      pattern_text_.assign(pattern);
+    }
+    auto ts = core::ParseTimestamp(text, *pattern_);
+    if (!ts) {
+      return InvalidArgumentF("to_timestamp: cannot parse '{}' with pattern '{}'", text, pattern);
+    }
+    out->i64 = *ts;
+    return absl::OkStatus();
+  }
+
   static absl::Status ToInt(Type at, const Datum& a, Datum* out) {
     switch (at) {
       case Type::kDouble: out->i64 = JavaDoubleToLong(a.f64); break;
@@ -229,6 +249,8 @@ class FuncNode final : public Node {
   std::vector<std::unique_ptr<Node>> args_;
   std::vector<Datum> vals_;
   std::string scratch_;
+  std::optional<core::TimestampPattern> pattern_;  // to_timestamp with a pattern
+  std::string pattern_text_;
 };
 
 }  // namespace sluice::expr

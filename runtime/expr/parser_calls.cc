@@ -1,5 +1,6 @@
 // The parser's calls: built-in functions (argument counts and types), CASE and CAST.
 #include "runtime/expr/case_node.h"
+#include "runtime/core/time_format.h"
 #include "runtime/expr/parser_impl.h"
 
 namespace sluice::expr {
@@ -231,6 +232,19 @@ absl::StatusOr<Type> Parser::CheckCall(const FnSpec& spec, const std::vector<std
     case Fn::kToInt: return Type::kInt64;
     case Fn::kToDouble: return Type::kDouble;
     case Fn::kToTimestamp:
+      if (args.size() == 2) {  // to_timestamp(text, 'yyyy-MM-dd HH:mm'): Flink's pattern form
+        RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+        const Node& pattern = *args[1];
+        if (pattern.kind() != Node::Kind::kLiteral || pattern.type() != Type::kString) {
+          return Fail(pattern.begin(),
+                      InvalidArgumentF("function 'to_timestamp' expects a string literal "
+                                       "pattern like 'yyyy-MM-dd HH:mm:ss' as argument 2"));
+        }
+        auto compiled = core::CompileTimestampPattern(
+            static_cast<const LiteralNode&>(pattern).str());
+        if (!compiled.ok()) return Fail(pattern.begin(), compiled.status());
+        return Type::kTimestamp;
+      }
       RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString, Type::kInt64, Type::kTimestamp},
                           "a string or int64 (ms)"));
       return Type::kTimestamp;

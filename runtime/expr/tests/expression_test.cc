@@ -171,6 +171,12 @@ TEST_F(ExpressionTest, Functions) {
   EXPECT_EQ(Dbl("to_double('1.25')"), 1.25);
   EXPECT_EQ(Dbl("to_double(n)"), 7.0);
   EXPECT_EQ(Ts("to_timestamp('2001-01-01')"), 978307200000);
+  // Flink's TO_TIMESTAMP(string, pattern): Java SimpleDateFormat letters, UTC unless the
+  // pattern has an offset.
+  EXPECT_EQ(Ts("to_timestamp('01/02/2001 03:04', 'MM/dd/yyyy HH:mm')"), 978404640000);
+  EXPECT_EQ(Ts("to_timestamp('20010102 030405.250', 'yyyyMMdd HHmmss.SSS')"), 978404645250);
+  EXPECT_EQ(Ts("to_timestamp('2001-01-02T03:04:05+01:00', \"yyyy-MM-dd'T'HH:mm:ssXXX\")"),
+            978404645000 - 3600000);
   EXPECT_EQ(Int("year(t)"), 2001);
   EXPECT_EQ(Int("month(t)"), 1);
   EXPECT_EQ(Int("day(t)"), 2);
@@ -387,6 +393,13 @@ TEST_F(ExpressionTest, RuntimeErrorsNameTheExpression) {
   EXPECT_EQ(pd.status().message(),
             "error evaluating 'to_int(s)': to_int: cannot parse 'Hello, World' as int64");
 
+  auto q = MustCompile("to_timestamp(s, 'yyyy-MM-dd')");
+  auto qd = q->Eval(batch_, 0);
+  ASSERT_FALSE(qd.ok());
+  EXPECT_EQ(qd.status().message(),
+            "error evaluating 'to_timestamp(s, 'yyyy-MM-dd')': to_timestamp: cannot parse "
+            "'Hello, World' with pattern 'yyyy-MM-dd'");
+
   // Short-circuit: the division is never evaluated.
   EXPECT_FALSE(Bool("zero != 0 and n / zero > 1"));
 }
@@ -439,6 +452,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "type mismatch: operator '+' cannot apply to string 'origin' and string "
                   "'destination' (use concat() to join strings)",
                   7},
+        ErrorCase{"to_timestamp(origin, 'yyyy-ww')",
+                  "pattern 'yyyy-ww': unsupported letter 'w' (supported: y M d H h m s S a X Z "
+                  "and 'literal')",
+                  21},
+        ErrorCase{"to_timestamp(origin, origin)",
+                  "function 'to_timestamp' expects a string literal pattern like "
+                  "'yyyy-MM-dd HH:mm:ss' as argument 2",
+                  21},
         ErrorCase{"delay and true",
                   "type mismatch: operator 'and' needs bool operands but found int64 'delay'", 6},
         ErrorCase{"(delay > 5", "expected ')' but found end of expression", 10},
