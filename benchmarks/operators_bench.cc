@@ -2,7 +2,7 @@
 // operator instance on the heap state backend, with the flights example's columns and 64 keys
 // (origins), event time advancing one minute per row and a watermark every batch. Figures are
 // recorded in benchmarks/RESULTS.md; run with
-//   build/benchmarks/operators_bench --benchmark_counters_tabular=true
+//   build/bin/operators_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
 #include <memory>
