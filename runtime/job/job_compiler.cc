@@ -230,12 +230,16 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
     if (s.kind == StepKind::kUnion && s.input) {
       return r_.Error(*s.input, "union: lists its inputs itself ('union: [a, b]'), not in 'input'");
     }
-    if (s.kind == StepKind::kIntervalJoin || s.kind == StepKind::kJoin) {
+    if (s.kind == StepKind::kIntervalJoin || s.kind == StepKind::kWindowJoin ||
+        s.kind == StepKind::kJoin) {
       if (s.input) {
         return r_.Error(*s.input, "{}: names its inputs in 'left' and 'right', not in 'input'",
                         s.op());
       }
-      ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body, s.kind == StepKind::kIntervalJoin));
+      const JoinKind kind = s.kind == StepKind::kJoin         ? JoinKind::kRegular
+                            : s.kind == StepKind::kWindowJoin ? JoinKind::kWindow
+                                                              : JoinKind::kInterval;
+      ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body, kind));
     }
     steps_.push_back(std::move(s));
   }
@@ -348,10 +352,10 @@ absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
                       "{}: its inputs must not be partitioned; it partitions them by their keys "
                       "itself", s.op());
     }
-    if (s.join->bounded && !in[k].has_event_time) {
+    if (s.join->kind != JoinKind::kRegular && !in[k].has_event_time) {
       return r_.Error(k == 0 ? s.join->left : s.join->right,
-                      "interval-join: needs event time on both inputs (declare 'event-time' on "
-                      "their sources)");
+                      "{}: needs event time on both inputs (declare 'event-time' on their "
+                      "sources)", s.op());
     }
     in[k].partitioner = PartitionerKind::kHash;
     in[k].key_fields = k == 0 ? s.join->left_keys : s.join->right_keys;

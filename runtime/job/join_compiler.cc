@@ -6,6 +6,11 @@
 //       between: {lower: -10 min, upper: 0 s}   # right.ts - left.ts in [lower, upper]
 //       right-prefix: login_                     # for right fields the left also has
 //
+//   - window-join:                              # pairs in the same window (Flink's join().window())
+//       left:  {input: clicks, key: [user]}
+//       right: {input: views, key: [user]}
+//       window: {type: tumbling, size: 1 min}    # or sliding with slide
+//
 //   - join:                                     # a regular inner join (no time bounds)
 //       left:  {input: orders, key: [customer]}
 //       right: {input: customers, key: [id]}
@@ -37,17 +42,27 @@ absl::StatusOr<int64_t> SignedDuration(const SpecReader& r, const YAML::Node& ma
 
 }  // namespace
 
-absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
-                                                        const YAML::Node& body, bool bounded) {
-  const std::string what = bounded ? "interval-join" : "join";
-  if (!body.IsMap()) {
-    return r.Error(body, "{}: expected a mapping with left, right and {}", what,
-                   bounded ? "between" : "ttl");
+std::string_view JoinStepName(JoinKind kind) {
+  switch (kind) {
+    case JoinKind::kInterval: return "interval-join";
+    case JoinKind::kRegular: return "join";
+    case JoinKind::kWindow: return "window-join";
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, what,
-                              {"left", "right", bounded ? "between" : "ttl", "right-prefix"}));
+  return "join";
+}
+
+absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
+                                                        const YAML::Node& body, JoinKind kind) {
+  const std::string what(JoinStepName(kind));
+  const char* own = kind == JoinKind::kInterval ? "between"
+                    : kind == JoinKind::kWindow ? "window"
+                                                : "ttl";
+  if (!body.IsMap()) {
+    return r.Error(body, "{}: expected a mapping with left, right and {}", what, own);
+  }
+  RETURN_IF_ERROR(r.CheckKeys(body, what, {"left", "right", own, "right-prefix"}));
   IntervalJoinInputs in;
-  in.bounded = bounded;
+  in.kind = kind;
   for (const char* side : {"left", "right"}) {
     const YAML::Node s = body[side];
     if (!s || !s.IsMap()) {
@@ -69,41 +84,74 @@ absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
   return in;
 }
 
+namespace {
+
+// `window: {type: tumbling | sliding, size, slide}` of a window join.
+absl::StatusOr<operators::WindowAssigner> JoinWindow(const SpecReader& r, const YAML::Node& body) {
+  const YAML::Node w = body["window"];
+  if (!w || !w.IsMap()) {
+    return r.Error(w ? w : body, "window-join: 'window' must be a mapping like {{type: tumbling, "
+                   "size: 1 min}}");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(w, "window-join window", {"type", "size", "slide"}));
+  ASSIGN_OR_RETURN(std::string type, r.GetString(w, "window-join window", "type", false, "tumbling"));
+  ASSIGN_OR_RETURN(int64_t size, r.GetDuration(w, "window-join window", "size"));
+  absl::StatusOr<operators::WindowAssigner> a = absl::InvalidArgumentError("");
+  if (type == "tumbling") {
+    if (w["slide"]) return r.Error(w["slide"], "window-join: 'slide' needs type: sliding");
+    a = operators::WindowAssigner::Tumbling(size);
+  } else if (type == "sliding" || type == "hop") {
+    ASSIGN_OR_RETURN(int64_t slide, r.GetDuration(w, "window-join window", "slide"));
+    a = operators::WindowAssigner::Sliding(size, slide);
+  } else {
+    return r.Error(w["type"], "window-join: unknown window type '{}' (expected tumbling or sliding)",
+                   type);
+  }
+  if (!a.ok()) return r.Error(w, "window-join: {}", a.status().message());
+  return a;
+}
+
+}  // namespace
+
 absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const YAML::Node& body,
                                                       const IntervalJoinInputs& in,
                                                       core::SchemaPtr left, core::SchemaPtr right) {
   operators::IntervalJoinSpec spec;
   spec.left_keys = in.left_keys;
   spec.right_keys = in.right_keys;
-  spec.bounded = in.bounded;
-  const std::string what = in.bounded ? "interval-join" : "join";
+  spec.bounded = in.kind != JoinKind::kRegular;
+  const std::string what(JoinStepName(in.kind));
   ASSIGN_OR_RETURN(spec.right_prefix, r.GetString(body, what, "right-prefix", false, "right_"));
-  if (!in.bounded) {
-    if (body["ttl"]) {
-      ASSIGN_OR_RETURN(spec.state_ttl_ms, r.GetDuration(body, "join", "ttl"));
+  std::string name;
+  switch (in.kind) {
+    case JoinKind::kRegular:
+      if (body["ttl"]) {
+        ASSIGN_OR_RETURN(spec.state_ttl_ms, r.GetDuration(body, "join", "ttl"));
+      }
+      name = spec.state_ttl_ms > 0 ? fmt::format("Join(ttl={})", spec.state_ttl_ms) : "Join";
+      break;
+    case JoinKind::kWindow: {
+      ASSIGN_OR_RETURN(spec.window, JoinWindow(r, body));
+      name = fmt::format("WindowJoin({}, {})", spec.window->size_ms(), spec.window->slide_ms());
+      break;
     }
-    auto probe = operators::MakeIntervalJoin(left, right, spec);
-    if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
-    graph::StreamNode n;
-    n.name = spec.state_ttl_ms > 0 ? fmt::format("Join(ttl={})", spec.state_ttl_ms) : "Join";
-    n.keyed = true;
-    n.num_inputs = 2;
-    n.output_schema = (*probe)->output_schema();
-    n.op = [left, right, spec]() { return operators::MakeIntervalJoin(left, right, spec); };
-    return n;
+    case JoinKind::kInterval: {
+      const YAML::Node between = body["between"];
+      if (!between || !between.IsMap()) {
+        return r.Error(between ? between : body, "interval-join: 'between' must be a mapping "
+                       "like {{lower: -5 min, upper: 0 s}}");
+      }
+      RETURN_IF_ERROR(r.CheckKeys(between, "interval-join between", {"lower", "upper"}));
+      ASSIGN_OR_RETURN(spec.lower_ms, SignedDuration(r, between, "lower"));
+      ASSIGN_OR_RETURN(spec.upper_ms, SignedDuration(r, between, "upper"));
+      name = fmt::format("IntervalJoin(between=[{}, {}])", spec.lower_ms, spec.upper_ms);
+      break;
+    }
   }
-  const YAML::Node between = body["between"];
-  if (!between || !between.IsMap()) {
-    return r.Error(between ? between : body,
-                   "interval-join: 'between' must be a mapping like {{lower: -5 min, upper: 0 s}}");
-  }
-  RETURN_IF_ERROR(r.CheckKeys(between, "interval-join between", {"lower", "upper"}));
-  ASSIGN_OR_RETURN(spec.lower_ms, SignedDuration(r, between, "lower"));
-  ASSIGN_OR_RETURN(spec.upper_ms, SignedDuration(r, between, "upper"));
   auto probe = operators::MakeIntervalJoin(left, right, spec);
   if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
   graph::StreamNode n;
-  n.name = fmt::format("IntervalJoin(between=[{}, {}])", spec.lower_ms, spec.upper_ms);
+  n.name = std::move(name);
   n.keyed = true;
   n.num_inputs = 2;
   n.output_schema = (*probe)->output_schema();

@@ -48,8 +48,8 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
-  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kLookupJoin, kIntervalJoin, kJoin,
-  kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kLookupJoin, kIntervalJoin,
+  kWindowJoin, kJoin, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
 };
 // Operators that need a key-by right before them (window, deduplicate).
 bool IsKeyed(StepKind kind);
@@ -74,16 +74,17 @@ struct StepContext {
   bool side_output = false;            // the step declares `side-output:`
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
-// `interval-join:` and `join:` (join_compiler.cc): the two inputs (stream names) and their
-// keys, read before the graph is built; then the node (two inputs, keyed), given both input
-// schemas.
+// `interval-join:`, `window-join:` and `join:` (join_compiler.cc): the two inputs (stream
+// names) and their keys, read before the graph is built; then the node (two inputs, keyed),
+// given both input schemas.
+enum class JoinKind { kInterval, kRegular, kWindow };
 struct IntervalJoinInputs {
   YAML::Node left, right;  // the `input:` stream names
   std::vector<std::string> left_keys, right_keys;
-  bool bounded = true;  // interval-join; false: join
+  JoinKind kind = JoinKind::kInterval;
 };
 absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
-                                                        const YAML::Node& body, bool bounded);
+                                                        const YAML::Node& body, JoinKind kind);
 absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const YAML::Node& body,
                                                       const IntervalJoinInputs& in,
                                                       core::SchemaPtr left, core::SchemaPtr right);

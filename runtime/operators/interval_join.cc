@@ -45,7 +45,8 @@ class IntervalJoinOperator final : public api::Operator {
         rows_{AllFields(*inputs_[0]), AllFields(*inputs_[1])},
         lower_(spec.lower_ms),
         upper_(spec.upper_ms),
-        bounded_(spec.bounded),
+        bounded_(spec.bounded || spec.window.has_value()),
+        window_(spec.window),
         ttl_ms_(spec.state_ttl_ms),
         out_(output_) {}
 
@@ -99,7 +100,7 @@ class IntervalJoinOperator final : public api::Operator {
                                 "timestamp (declare event-time on the source)",
                                 input == kLeft ? "left" : "right");
       }
-      if (bounded_ && ts < watermark_) {  // Flink's isLate: rows it needs may be cleaned up
+      if (bounded_ && IsLate(ts)) {  // rows it would need may be cleaned up already
         ++late;
         continue;
       }
@@ -114,14 +115,10 @@ class IntervalJoinOperator final : public api::Operator {
       keys_[input].AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
       // Join with the other side's buffered rows in range.
-      const int64_t lo = !bounded_ ? core::kNoTimestamp : input == kLeft ? ts + lower_ : ts - upper_;
-      const int64_t hi = !bounded_ ? std::numeric_limits<int64_t>::max()
-                         : input == kLeft ? ts + upper_ : ts - lower_;
       if (const auto* entries = buffers_[other]->entries(); entries != nullptr) {
         for (const auto& [t, rows] : *entries) {
-          if (t < lo || t > hi) continue;
           for (const std::string& bytes : rows) {
-            RETURN_IF_ERROR(Emit(input, batch, row, bytes, std::max(ts, t), out));
+            RETURN_IF_ERROR(EmitMatches(input, batch, row, ts, t, bytes, out));
           }
         }
       }
@@ -136,7 +133,7 @@ class IntervalJoinOperator final : public api::Operator {
         scratch_.assign(1, row_);
       }
       buffers_[input]->put(ts, scratch_);
-      if (bounded_) backend_->RegisterEventTimeTimer(input, ts + CleanupDelay(input));
+      if (bounded_) backend_->RegisterEventTimeTimer(input, CleanupTime(input, ts));
     }
     if (late > 0 && ctx_.metrics != nullptr) {
       ctx_.metrics->late_records_dropped.fetch_add(late, std::memory_order_relaxed);
@@ -148,11 +145,18 @@ class IntervalJoinOperator final : public api::Operator {
     watermark_ = std::max(watermark_, watermark);
     if (backend_ != nullptr) {
       RETURN_IF_ERROR(backend_->AdvanceWatermark(
-          watermark_, [&](std::string_view, int32_t, int64_t side, int64_t ts) {
-            // The timer's namespace is the side; the buffers live in namespace 0.
+          watermark_, [&](std::string_view, int32_t, int64_t side, int64_t fire) {
+            // The timer's namespace is the side; the buffers live in namespace 0. Rows of
+            // several timestamps may share a cleanup time (window joins).
             const int s = static_cast<int>(side);
             backend_->SetCurrentNamespace(0);
-            buffers_[s]->remove(ts - CleanupDelay(s));
+            expired_.clear();
+            if (const auto* entries = buffers_[s]->entries(); entries != nullptr) {
+              for (const auto& [t, rows] : *entries) {
+                if (CleanupTime(s, t) <= fire) expired_.push_back(t);
+              }
+            }
+            for (int64_t t : expired_) buffers_[s]->remove(t);
             return absl::OkStatus();
           }));
       backend_->SetCurrentNamespace(0);
@@ -174,9 +178,42 @@ class IntervalJoinOperator final : public api::Operator {
   }
 
  private:
-  // How long after its own timestamp a row of `side` may still match (see the header).
-  int64_t CleanupDelay(int side) const {
-    return side == kLeft ? std::max<int64_t>(upper_, 0) : std::max<int64_t>(-lower_, 0);
+  // When a row of `side` at `ts` can match no future row any more (see the header): the end of
+  // its last window (window join), or `ts` plus the interval's reach into the future.
+  int64_t CleanupTime(int side, int64_t ts) const {
+    if (window_.has_value()) return LastWindowEnd(ts) - 1;
+    return ts + (side == kLeft ? std::max<int64_t>(upper_, 0) : std::max<int64_t>(-lower_, 0));
+  }
+  int64_t LastWindowEnd(int64_t ts) const {
+    int64_t last = 0;
+    window_->ForEachWindowEnd(ts, [&](int64_t end) { last = end; });
+    return last;
+  }
+  // Flink's isLate: a row older than the watermark (interval join), or all of whose windows
+  // have fired (window join).
+  bool IsLate(int64_t ts) const {
+    return window_.has_value() ? LastWindowEnd(ts) - 1 <= watermark_ : ts < watermark_;
+  }
+
+  // Emits the pairs of row `row` (at `ts`, from `input`) with the other side's `bytes` (at `t`):
+  // one if `t` is in the interval (or always, regular join), or one per window both are in.
+  absl::Status EmitMatches(int input, const RecordBatch& batch, size_t row, int64_t ts,
+                           int64_t t, std::string_view bytes, api::Output& out) {
+    if (window_.has_value()) {
+      absl::Status st = absl::OkStatus();
+      window_->ForEachWindowEnd(ts, [&](int64_t end) {
+        if (st.ok() && window_->StartOf(end) <= t && t < end) {
+          st = Emit(input, batch, row, bytes, end - 1, out);
+        }
+      });
+      return st;
+    }
+    if (bounded_) {
+      const int64_t lo = input == kLeft ? ts + lower_ : ts - upper_;
+      const int64_t hi = input == kLeft ? ts + upper_ : ts - lower_;
+      if (t < lo || t > hi) return absl::OkStatus();
+    }
+    return Emit(input, batch, row, bytes, std::max(ts, t), out);
   }
 
   // Appends the pair: row `row` of `batch` (from `input`) with the other side's `bytes`.
@@ -200,6 +237,7 @@ class IntervalJoinOperator final : public api::Operator {
   const int64_t lower_;
   const int64_t upper_;
   const bool bounded_;   // false: a regular join
+  const std::optional<WindowAssigner> window_;  // a window join
   const int64_t ttl_ms_;  // regular join: state TTL of the buffers (0 = none)
   std::array<uint64_t, 2> tags_{};
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;
@@ -208,6 +246,7 @@ class IntervalJoinOperator final : public api::Operator {
   int64_t watermark_ = api::kMinWatermark;
   std::string key_, row_;
   std::vector<std::string> scratch_;
+  std::vector<int64_t> expired_;  // scratch: timestamps a cleanup timer removes
   RecordBatch out_;
 };
 
@@ -216,13 +255,15 @@ class IntervalJoinOperator final : public api::Operator {
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr left,
                                                                 core::SchemaPtr right,
                                                                 IntervalJoinSpec spec) {
-  const std::string_view what = spec.bounded ? "interval join" : "join";
-  if (spec.state_ttl_ms < 0 || (spec.bounded && spec.state_ttl_ms != 0)) {
+  const std::string_view what =
+      spec.window.has_value() ? "window join" : spec.bounded ? "interval join" : "join";
+  const bool bounded = spec.bounded || spec.window.has_value();
+  if (spec.state_ttl_ms < 0 || (bounded && spec.state_ttl_ms != 0)) {
     return InvalidArgumentF("join: state TTL must be >= 0 and applies to regular joins only (an "
                             "interval join's timers clean its state), got {} ms",
                             spec.state_ttl_ms);
   }
-  if (spec.bounded && spec.lower_ms > spec.upper_ms) {
+  if (spec.bounded && !spec.window.has_value() && spec.lower_ms > spec.upper_ms) {
     return InvalidArgumentF("{}: lower bound {} ms is above upper bound {} ms", what,
                             spec.lower_ms, spec.upper_ms);
   }

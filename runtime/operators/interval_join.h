@@ -28,11 +28,19 @@
 // state_ttl_ms (processing time since a row was buffered, Flink's table.exec.state.ttl with
 // OnCreateAndWrite / NeverReturnExpired): without it they grow with every distinct row.
 //
+// Window join (IntervalJoinSpec::window set; Flink's
+// `a.join(b).where(k).equalTo(k).window(TumblingEventTimeWindows.of(size))`): a left and a
+// right row of the same key pair once for every window (tumbling or sliding) both fall in,
+// with event timestamp window end - 1. A pair is emitted when its second row arrives (Flink
+// emits them when the window fires; the pairs are the same). A row all of whose windows have
+// fired is late; buffered rows are removed when their last window ends.
+//
 // Lifecycle: MakeIntervalJoin, Open, ProcessInput/ProcessWatermark, Close. Thread: the owning
 // Task's thread only.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/api/operator.h"
 #include "runtime/core/types.h"
+#include "runtime/operators/window_assigner.h"
 
 namespace sluice::operators {
 
@@ -53,6 +62,7 @@ struct IntervalJoinSpec {
   int64_t upper_ms = 0;                 // right.ts - left.ts <= upper_ms; >= lower_ms
   std::string right_prefix = "right_";  // for right fields whose names the left has
   bool bounded = true;                  // false: a regular join (bounds unused)
+  std::optional<WindowAssigner> window = std::nullopt;  // set: a window join (bounds unused)
   int64_t state_ttl_ms = 0;             // regular join: buffered rows expire; 0 = never
 };
 

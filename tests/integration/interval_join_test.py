@@ -8,8 +8,9 @@ by destination) that departed at most 30 minutes before it:
                    between {lower: -30 min, upper: 0 s}
 through `sluice local` at parallelism 2 on 2 TaskManagers (both inputs hash-partitioned across
 TaskManagers). The output must equal, as a multiset of rows, the pairs a nested loop over the
-CSV finds (csv module only). The same with a regular `join` (no time bounds) of the flights
-delayed by more than five hours: every departure with every arrival at its airport.
+CSV finds (csv module only). The same with a `window-join` (pairs within the same hour) and a
+regular `join` (no time bounds) of the flights delayed by more than five hours: every
+departure with every arrival at its airport.
 """
 
 import collections
@@ -50,9 +51,9 @@ sinks:
 """
 
 
-def expected_pairs(sample, min_delay=120, window=datetime.timedelta(minutes=30)):
+def expected_pairs(sample, min_delay=120, window=datetime.timedelta(minutes=30), same_hour=False):
     """Pairs (a, b) of flights delayed by more than min_delay minutes, b into a's origin, b's
-    date in [a's date - window, a's date] (window None: any dates)."""
+    date in [a's date - window, a's date] (window None: any dates; same_hour: in a's hour)."""
     with gzip.open(sample, "rt", newline="") as f:
         rows = [r for r in csv.DictReader(f) if int(r["delay"]) > min_delay]
 
@@ -66,7 +67,10 @@ def expected_pairs(sample, min_delay=120, window=datetime.timedelta(minutes=30))
     pairs = []
     for a in rows:
         for b in into[a["origin"]]:
-            if window is None or ts(a) - window <= ts(b) <= ts(a):
+            if same_hour:
+                if ts(a).replace(minute=0, second=0) == ts(b).replace(minute=0, second=0):
+                    pairs.append(",".join([a[k] for k in fields] + [b[k] for k in fields]))
+            elif window is None or ts(a) - window <= ts(b) <= ts(a):
                 pairs.append(",".join([a[k] for k in fields] + [b[k] for k in fields]))
     return sorted(pairs)
 
@@ -107,6 +111,18 @@ class JoinTest(unittest.TestCase):
     def test_delayed_connections_equal_a_nested_loop(self):
         sample = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")
         self.run_join("interval-join", SPEC, expected_pairs(sample))
+
+    def test_window_join_pairs_within_each_hour(self):
+        sample = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")
+        spec = SPEC.replace("""  - interval-join:
+      left: {{input: delayed, key: [origin]}}
+      right: {{input: delayed, key: destination}}
+      between: {{lower: -30 min, upper: 0 s}}""", """  - window-join:
+      left: {{input: delayed, key: [origin]}}
+      right: {{input: delayed, key: destination}}
+      window: {{type: tumbling, size: 1 h}}""")
+        self.assertIn("window-join", spec)
+        self.run_join("window-join", spec, expected_pairs(sample, same_hour=True))
 
     def test_regular_join_pairs_all_times(self):
         sample = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")

@@ -186,6 +186,33 @@ sink: {type: file, path: out}
               HasSubstr("interval-join: names its inputs in 'left' and 'right'"));
 }
 
+TEST(DagSpec, WindowJoinTakesATumblingOrSlidingWindow) {
+  const std::string join = R"(pipeline:
+  - window-join:
+      left: {input: first, key: origin}
+      right: {input: second, key: origin}
+      window: {type: sliding, size: 10 min, slide: 5 min}
+sink: {type: file, path: out}
+)";
+  auto g = Compile(TwoSources() + join);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[2].name, "WindowJoin(600000, 300000) -> Sink: file");
+  auto error = [&](const std::string& from, const std::string& to) {
+    std::string spec = TwoSources() + join;
+    spec.replace(spec.find(from), from.size(), to);
+    auto bad = Compile(spec);
+    EXPECT_FALSE(bad.ok()) << to;
+    return std::string(bad.status().message());
+  };
+  EXPECT_THAT(error("type: sliding", "type: session"),
+              HasSubstr("window-join: unknown window type 'session' (expected tumbling or "
+                        "sliding)"));
+  EXPECT_THAT(error("size: 10 min, slide: 5 min", "size: 10 min, slide: 20 min"),
+              HasSubstr("window-join: "));
+  EXPECT_THAT(error("type: sliding, size: 10 min, slide: 5 min", "size: 10 min, slide: 5 min"),
+              HasSubstr("window-join: 'slide' needs type: sliding"));
+}
+
 TEST(DagSpec, RegularJoinNeedsNoEventTimeAndTakesATtl) {
   auto g = Compile(R"(name: j
 parallelism: 2

@@ -104,8 +104,8 @@ TEST(JobCompiler, NonBoolFilter) {
 TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
-            "project, flat-map, key-by, window, deduplicate, lookup-join, interval-join, join, "
-            "rebalance, broadcast, rescale, union)");
+            "project, flat-map, key-by, window, deduplicate, lookup-join, interval-join, "
+            "window-join, join, rebalance, broadcast, rescale, union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "runtime/base/clock.h"
@@ -197,6 +198,63 @@ TEST(IntervalJoin, BadSpecsAreRefused) {
   EXPECT_EQ(err({{"origin"}, {"origin"}, 0, 1, ""}),
             "interval join: output field 'origin' is taken twice (right fields whose names the "
             "left has get the prefix '')");
+}
+
+}  // namespace
+}  // namespace sluice::operators
+
+namespace sluice::operators {
+namespace {
+
+// Window join: rows of one key pair once per shared window, stamped end - 1; rows in other
+// windows do not pair; a row whose windows all fired is late; state empties after the last
+// window ends.
+TEST(WindowJoin, PairsRowsOfTheSameKeyOncePerSharedWindow) {
+  auto b = testing::NewTestBackend(false, {0, 127}, "sluice-wjoin");
+  IntervalJoinSpec spec{{"origin"}, {"origin"}, 0, 0, "right_"};
+  spec.window = *WindowAssigner::Sliding(10 * kSec, 5 * kSec);
+  auto made = MakeIntervalJoin(InputSchema(), RightSchema(), spec);
+  ASSERT_TRUE(made.ok()) << made.status();
+  auto op = *std::move(made);
+  api::OperatorMetrics metrics;
+  api::OperatorContext ctx;
+  ctx.max_parallelism = 128;
+  ctx.keyed_state = b.get();
+  ctx.metrics = &metrics;
+  ASSERT_TRUE(op->Open(ctx).ok());
+  const std::string empty = b->Snapshot()->bytes;
+  CollectingOutput out;
+  RecordBatch left(InputSchema());
+  AddRow(&left, 7 * kSec, "ATL", 1, 0);   // windows [0, 10) and [5, 15)
+  AddRow(&left, 12 * kSec, "ATL", 2, 0);  // windows [5, 15) and [10, 20)
+  ASSERT_TRUE(op->ProcessInput(0, left, out).ok());
+  RecordBatch right(RightSchema());
+  for (auto [sec, gate] : {std::pair{8, 10}, std::pair{16, 20}}) {
+    const size_t r = right.AppendRow(sec * kSec);
+    right.SetString(r, 0, "ATL");
+    right.SetInt64(r, 1, gate);
+  }
+  ASSERT_TRUE(op->ProcessInput(1, right, out).ok());
+  // 8 s shares [0, 10) and [5, 15) with 7 s, and [5, 15) with 12 s; 16 s shares [10, 20)
+  // with 12 s.
+  std::multiset<std::pair<std::string, int64_t>> got;
+  for (size_t i = 0; i < out.rows.size(); ++i) {
+    const std::string& row = out.rows[i];
+    got.emplace(row.substr(row.find(',') + 1, row.find(',', row.find(',') + 1) - row.find(',') - 1) +
+                    "-" + row.substr(row.rfind(',') + 1),
+                out.timestamps[i] / kSec);
+  }
+  EXPECT_EQ(got, (std::multiset<std::pair<std::string, int64_t>>{
+                     {"1-10", 9}, {"1-10", 14}, {"2-10", 14}, {"2-20", 19}}));
+  ASSERT_TRUE(op->ProcessWatermark(15 * kSec, out).ok());
+  RecordBatch late(RightSchema());
+  late.SetString(late.AppendRow(6 * kSec), 0, "ATL");  // [0, 10) and [5, 15) fired: late
+  late.SetInt64(0, 1, 30);
+  ASSERT_TRUE(op->ProcessInput(1, late, out).ok());
+  EXPECT_EQ(metrics.late_records_dropped.load(), 1);
+  ASSERT_TRUE(op->ProcessWatermark(30 * kSec, out).ok());
+  EXPECT_EQ(b->NumEventTimeTimers(), 0u);
+  EXPECT_EQ(b->Snapshot()->bytes, empty);
 }
 
 }  // namespace
