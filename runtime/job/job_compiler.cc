@@ -428,8 +428,8 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   }
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
   if (keyed_input && !IsKeyed(s.kind)) {
-    return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window "
-                    "or deduplicate", s.position, s.op());
+    return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window, "
+                    "deduplicate or aggregate", s.position, s.op());
   }
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
   const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
@@ -485,7 +485,7 @@ absl::Status Compiler::CompileSinks(const YAML::Node& root) {
     }
     const Flow& in = FlowOf(producer.first, producer.second);
     if (in.partitioner == PartitionerKind::kHash) {
-      return r_.Error(in.partitioned_at, "key-by: must be followed by a window or deduplicate");
+      return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate or aggregate");
     }
     ASSIGN_OR_RETURN(graph::StreamNode sink, CompileSink(r_, node, in.schema, d));
     const int id = sg_.AddNode(std::move(sink));
@@ -503,7 +503,7 @@ absl::Status Compiler::CheckAllUsed() const {
   }
   for (const auto& s : steps_) {
     if (s.consumers == 0) {
-      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window or deduplicate");
+      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window, deduplicate or aggregate");
       return r_.Error(s.step.IsMap() ? s.step : s.body, "pipeline step {} ('{}'): its output is "
                       "not read by any step or sink", s.position, s.op());
     }

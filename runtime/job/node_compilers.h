@@ -48,10 +48,10 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // What a step of `pipeline:` does: an operator (filter, map, project, window), a partitioning
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
-  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kLookupJoin, kIntervalJoin,
-  kWindowJoin, kJoin, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+  kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kAggregate, kLookupJoin,
+  kIntervalJoin, kWindowJoin, kJoin, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
 };
-// Operators that need a key-by right before them (window, deduplicate).
+// Operators that need a key-by right before them (window, deduplicate, aggregate).
 bool IsKeyed(StepKind kind);
 // The spec's name of `kind` ("key-by" for kKeyBy), as messages and default uids print it.
 std::string_view StepKindName(StepKind kind);

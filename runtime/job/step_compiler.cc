@@ -4,6 +4,7 @@
 #include "runtime/job/node_compilers.h"
 #include "runtime/operators/basic_operators.h"
 #include "runtime/operators/deduplicate_operator.h"
+#include "runtime/operators/rolling_aggregate.h"
 #include "runtime/operators/split_operator.h"
 #include "runtime/operators/window_operator.h"
 
@@ -108,6 +109,37 @@ absl::StatusOr<graph::StreamNode> CompileProject(const SpecReader& r, const Step
   return n;
 }
 
+// `aggregates:` of a window or aggregate step: an ordered mapping of output names to
+// 'fn(field)' or 'count()'.
+absl::StatusOr<std::vector<operators::AggregateSpec>> ParseAggregates(const SpecReader& r,
+                                                                      const YAML::Node& body,
+                                                                      std::string_view what) {
+  YAML::Node aggs = body["aggregates"];
+  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+    return r.Error(aggs ? aggs : body, "{}: 'aggregates' must map output names to 'fn(field)' ({})",
+                   what, operators::AggregateKindNames());
+  }
+  std::vector<operators::AggregateSpec> out;
+  for (const auto& kv : aggs) {
+    std::string name = kv.first.as<std::string>();
+    std::string fn, field;
+    if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
+      return r.Error(kv.second, "{}: aggregate '{}' must look like 'fn(field)' or 'count()'", what,
+                     name);
+    }
+    std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
+    if (!kind) {
+      return r.Error(kv.second, "{}: aggregate '{}': unknown function '{}' (expected {})", what,
+                     name, fn, operators::AggregateKindNames());
+    }
+    if (*kind != operators::AggregateKind::kCount && field.empty()) {
+      return r.Error(kv.second, "{}: aggregate '{}': {}() needs a field", what, name, fn);
+    }
+    out.push_back(operators::AggregateSpec{name, *kind, field});
+  }
+  return out;
+}
+
 absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepContext& c) {
   const YAML::Node& body = c.body;
   if (c.key_fields.empty()) {
@@ -190,28 +222,7 @@ absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepC
   spec.key_fields = c.key_fields;
   spec.late_rows_to_side_output = c.side_output;
   spec.processing_time = processing;
-  YAML::Node aggs = body["aggregates"];
-  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
-    return r.Error(aggs ? aggs : body,
-                   "window: 'aggregates' must map output names to 'fn(field)' ({})",
-                   operators::AggregateKindNames());
-  }
-  for (const auto& kv : aggs) {
-    std::string out = kv.first.as<std::string>();
-    std::string fn, field;
-    if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
-      return r.Error(kv.second, "window: aggregate '{}' must look like 'fn(field)' or 'count()'", out);
-    }
-    std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
-    if (!kind) {
-      return r.Error(kv.second, "window: aggregate '{}': unknown function '{}' (expected {})",
-                     out, fn, operators::AggregateKindNames());
-    }
-    if (*kind != operators::AggregateKind::kCount && field.empty()) {
-      return r.Error(kv.second, "window: aggregate '{}': {}() needs a field", out, fn);
-    }
-    spec.aggregates.push_back(operators::AggregateSpec{out, *kind, field});
-  }
+  ASSIGN_OR_RETURN(spec.aggregates, ParseAggregates(r, body, "window"));
   const SchemaPtr in = c.input;
   auto probe = operators::MakeWindowAggregate(in, spec);
   if (!probe.ok()) return r.Error(body, "window: {}", probe.status().message());
@@ -297,6 +308,35 @@ absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const 
   return n;
 }
 
+// `aggregate: {aggregates: {...}, ttl: 1 d}` after a key-by: the key's updated aggregates for
+// every row (Flink's rolling aggregation on a KeyedStream).
+absl::StatusOr<graph::StreamNode> CompileRollingAggregate(const SpecReader& r,
+                                                         const StepContext& c) {
+  const YAML::Node& body = c.body;
+  if (c.key_fields.empty()) {
+    return r.Error(c.step, "aggregate: missing key: aggregate needs a key-by step before it");
+  }
+  if (!body.IsMap()) {
+    return r.Error(body, "aggregate: expected a mapping like {{aggregates: {{n: count()}}}}");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(body, "aggregate", {"aggregates", "ttl"}));
+  operators::RollingAggregateSpec spec;
+  spec.key_fields = c.key_fields;
+  ASSIGN_OR_RETURN(spec.aggregates, ParseAggregates(r, body, "aggregate"));
+  if (body["ttl"]) {
+    ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "aggregate", "ttl"));
+  }
+  const SchemaPtr in = c.input;
+  auto probe = operators::MakeRollingAggregate(in, spec);
+  if (!probe.ok()) return r.Error(body, "aggregate: {}", probe.status().message());
+  graph::StreamNode n;
+  n.name = "Aggregate";
+  n.keyed = true;
+  n.output_schema = (*probe)->output_schema();
+  n.op = [in, spec]() { return operators::MakeRollingAggregate(in, spec); };
+  return n;
+}
+
 }  // namespace
 
 namespace {
@@ -305,6 +345,7 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"project", StepKind::kProject},     {"flat-map", StepKind::kFlatMap},
     {"key-by", StepKind::kKeyBy},        {"window", StepKind::kWindow},
     {"deduplicate", StepKind::kDeduplicate}, {"lookup-join", StepKind::kLookupJoin},
+    {"aggregate", StepKind::kAggregate},
     {"interval-join", StepKind::kIntervalJoin}, {"window-join", StepKind::kWindowJoin},
     {"join", StepKind::kJoin},
     {"rebalance", StepKind::kRebalance},
@@ -342,7 +383,10 @@ bool IsPartitioning(StepKind kind) {
          kind == StepKind::kRescale;
 }
 
-bool IsKeyed(StepKind kind) { return kind == StepKind::kWindow || kind == StepKind::kDeduplicate; }
+bool IsKeyed(StepKind kind) {
+  return kind == StepKind::kWindow || kind == StepKind::kDeduplicate ||
+         kind == StepKind::kAggregate;
+}
 
 bool SupportsSideOutput(StepKind kind) { return kind == StepKind::kFilter || kind == StepKind::kWindow; }
 
@@ -353,6 +397,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kProject: return CompileProject(r, c);
     case StepKind::kWindow: return CompileWindow(r, c);
     case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
+    case StepKind::kAggregate: return CompileRollingAggregate(r, c);
     case StepKind::kFlatMap: return CompileFlatMap(r, c);
     case StepKind::kLookupJoin: return CompileLookupJoin(r, c);
     default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));

@@ -20,9 +20,7 @@ class DeduplicateOperator final : public api::Operator {
   absl::Status Open(const api::OperatorContext& ctx) override {
     RETURN_IF_ERROR(api::Operator::Open(ctx));
     ASSIGN_OR_RETURN(backend_, KeyedBackendFor(ctx, &owned_backend_, "deduplicate"));
-    max_parallelism_ = backend_->max_parallelism();
-    range_ = backend_->key_group_range();
-    key_group_tag_ = keys_.KeyGroupTag(max_parallelism_);
+    key_group_tag_ = keys_.KeyGroupTag(backend_->max_parallelism());
     std::optional<state::StateTtlConfig> ttl;
     if (ttl_ms_ > 0) ttl = state::StateTtlConfig{.ttl_ms = ttl_ms_};
     ASSIGN_OR_RETURN(seen_, backend_->GetValueState<int64_t>(kDeduplicateStateName, ttl));
@@ -32,17 +30,10 @@ class DeduplicateOperator final : public api::Operator {
   absl::Status ProcessBatch(const core::RecordBatch& batch, api::Output& out) override {
     const size_t n = batch.num_rows();
     if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
-    const bool carried = batch.key_group_tag() == key_group_tag_;
     firsts_.ResetAsView(batch);
     for (size_t row = 0; row < n; ++row) {
-      const int32_t kg =
-          carried ? batch.key_group(row) : keys_.KeyGroup(batch, row, max_parallelism_);
-      if (!range_.Contains(kg)) [[unlikely]] {
-        return InternalF(
-            "deduplicate '{}' (subtask {}): record with key group {} outside this subtask's key "
-            "group range [{}, {}]: the input is not partitioned by the key",
-            ctx_.operator_name, ctx_.subtask_index, kg, range_.start, range_.end);
-      }
+      ASSIGN_OR_RETURN(const int32_t kg, KeyGroupOfRow(keys_, key_group_tag_, *backend_, batch,
+                                                       row, "deduplicate", ctx_));
       key_scratch_.clear();
       keys_.AppendKeyBytes(batch, row, &key_scratch_);
       backend_->SetCurrentKey(key_scratch_, kg);
@@ -68,9 +59,7 @@ class DeduplicateOperator final : public api::Operator {
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;  // when the context has none
   state::KeyedStateBackend* backend_ = nullptr;
   state::ValueState<int64_t>* seen_ = nullptr;
-  int32_t max_parallelism_ = 0;
   uint64_t key_group_tag_ = 0;
-  core::KeyGroupRange range_{0, -1};
   std::string key_scratch_;
   core::RecordBatch firsts_;  // view of the rows that pass
 };

@@ -104,8 +104,8 @@ TEST(JobCompiler, NonBoolFilter) {
 TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
-            "project, flat-map, key-by, window, deduplicate, lookup-join, interval-join, "
-            "window-join, join, rebalance, broadcast, rescale, union)");
+            "project, flat-map, key-by, window, deduplicate, lookup-join, aggregate, "
+            "interval-join, window-join, join, rebalance, broadcast, rescale, union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {
@@ -224,6 +224,20 @@ TEST(JobCompiler, LookupJoinEnrichesFromAFileTable) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"\n",
                             join + "      type: outer\n")),
             "job.yaml:21:13: lookup-join: unknown type 'outer' (expected inner or left)");
+}
+
+TEST(JobCompiler, RollingAggregateAfterKeyBy) {
+  const std::string window =
+      "  - window:\n      size: 1 h\n      aggregates:\n        flights: count()\n"
+      "        avg_delay: avg(delay)\n        max_delay: max(delay)\n";
+  auto g = Compile(Replace(kSpec, window,
+                           "  - aggregate: {aggregates: {flights: count()}, ttl: 1 d}\n"));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->vertices[1].name, "Aggregate -> Sink: delays");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - aggregate: {aggregates: {n: median(delay)}}\n")),
+            "job.yaml:19:33: aggregate: aggregate 'n': unknown function 'median' (expected count, "
+            "sum, min, max, avg, first, last, stddev_pop, stddev_samp, var_pop, var_samp, "
+            "count_distinct, collect_list)");
 }
 
 TEST(JobCompiler, DeduplicateAfterKeyBy) {
