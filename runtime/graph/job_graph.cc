@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
@@ -142,9 +143,31 @@ absl::StatusOr<std::vector<int>> TopologicalOrder(const StreamGraph& g) {
   return InvalidArgumentF("the job's dataflow has a cycle: {}", cycle);
 }
 
+namespace {
+
+// State in checkpoints and savepoints is addressed by operator uid, so two operators with one
+// uid would restore each other's state (Flink refuses duplicate uids too).
+absl::Status ValidateUids(const StreamGraph& stream) {
+  std::map<std::string, const StreamNode*> by_uid;
+  for (const StreamNode& node : stream.nodes) {
+    auto [it, inserted] = by_uid.emplace(node.uid, &node);
+    if (!inserted) {
+      return InvalidArgumentF(
+          "operators '{}' and '{}' have the same uid '{}'; every operator needs its own uid "
+          "(state in checkpoints and savepoints is addressed by uid; a sink's default uid is its "
+          "name)",
+          it->second->name, node.name, node.uid);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<JobGraph> BuildJobGraph(const StreamGraph& stream, int parallelism,
                                        int max_parallelism, JobConfig config) {
   RETURN_IF_ERROR(ValidateEdges(stream));
+  RETURN_IF_ERROR(ValidateUids(stream));
   ASSIGN_OR_RETURN(std::vector<int> order, TopologicalOrder(stream));
   const size_t n = stream.nodes.size();
   std::vector<std::vector<int>> in_edges(n);

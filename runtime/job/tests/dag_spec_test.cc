@@ -213,6 +213,23 @@ sink: {type: file, path: out}
               HasSubstr("window-join: 'slide' needs type: sliding"));
 }
 
+// State is addressed by uid: two operators with one uid (here a window's and a sink's default,
+// its name) would restore each other's state, so the job is refused.
+TEST(DagSpec, DuplicateUidsAreRefused) {
+  auto g = Compile(TwoSources() + R"(pipeline:
+  - union: [first, second]
+  - key-by: origin
+  - window: {size: 1 h, aggregates: {n: count()}}
+    name: hourly
+    uid: totals
+sinks:
+  totals: {input: hourly, type: file, path: out/all}
+)");
+  ASSERT_FALSE(g.ok());
+  EXPECT_THAT(std::string(g.status().message()),
+              HasSubstr("operators 'hourly' and 'Sink: totals' have the same uid 'totals'"));
+}
+
 TEST(DagSpec, RegularJoinNeedsNoEventTimeAndTakesATtl) {
   auto g = Compile(R"(name: j
 parallelism: 2
