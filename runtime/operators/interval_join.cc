@@ -90,8 +90,6 @@ class IntervalJoinOperator final : public api::Operator {
     const size_t n = batch.num_rows();
     if (ctx_.metrics != nullptr) ctx_.metrics->records_in.fetch_add(n, std::memory_order_relaxed);
     const int other = 1 - input;
-    const bool carried = batch.key_group_tag() == tags_[input];
-    const core::KeyGroupRange range = backend_->key_group_range();
     int64_t late = 0;
     for (size_t row = 0; row < n; ++row) {
       const int64_t ts = batch.timestamp(row);
@@ -104,13 +102,8 @@ class IntervalJoinOperator final : public api::Operator {
         ++late;
         continue;
       }
-      const int32_t kg = carried ? batch.key_group(row)
-                                 : keys_[input].KeyGroup(batch, row, backend_->max_parallelism());
-      if (!range.Contains(kg)) [[unlikely]] {
-        return InternalF("interval join '{}': row with key group {} outside this subtask's range "
-                         "[{}, {}]: the input is not partitioned by the join key",
-                         ctx_.operator_name, kg, range.start, range.end);
-      }
+      ASSIGN_OR_RETURN(const int32_t kg, KeyGroupOfRow(keys_[input], tags_[input], *backend_,
+                                                       batch, row, "join", ctx_));
       key_.clear();
       keys_[input].AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
@@ -125,14 +118,12 @@ class IntervalJoinOperator final : public api::Operator {
       // Buffer the row until no future row of the other side can match it.
       row_.clear();
       rows_[input].AppendKeyBytes(batch, row, &row_);
+      // The rows already buffered at ts move out of the state and back in with the new one.
       std::vector<std::string>* at = buffers_[input]->get(ts);
-      if (at != nullptr) {
-        scratch_ = *at;
-        scratch_.push_back(row_);
-      } else {
-        scratch_.assign(1, row_);
-      }
-      buffers_[input]->put(ts, scratch_);
+      scratch_.clear();
+      if (at != nullptr) scratch_ = std::move(*at);
+      scratch_.push_back(row_);
+      buffers_[input]->put(ts, std::move(scratch_));
       if (bounded_) backend_->RegisterEventTimeTimer(input, CleanupTime(input, ts));
     }
     if (late > 0 && ctx_.metrics != nullptr) {

@@ -31,9 +31,8 @@ WindowOperatorBase::WindowOperatorBase(core::SchemaPtr output_schema, core::KeyS
 absl::Status WindowOperatorBase::Open(const api::OperatorContext& ctx) {
   RETURN_IF_ERROR(api::Operator::Open(ctx));
   ASSIGN_OR_RETURN(backend_, KeyedBackendFor(ctx, &owned_backend_, "window operator"));
-  max_parallelism_ = backend_->max_parallelism();
-  key_group_tag_ = keys_.KeyGroupTag(max_parallelism_);
-  range_ = backend_->key_group_range();
+  key_group_tag_ = keys_.KeyGroupTag(backend_->max_parallelism());
+  const core::KeyGroupRange range = backend_->key_group_range();
   state::AggregateFunction<RowRef, WindowContents, int> fn;
   fn.create_accumulator = [this]() {
     window_created_ = true;
@@ -51,7 +50,7 @@ absl::Status WindowOperatorBase::Open(const api::OperatorContext& ctx) {
   // group is checked (one seek per group on RocksDB), not all of them: reading every restored
   // window here made a 1 GB rescale take seconds.
   absl::Status bad = absl::OkStatus();
-  for (int32_t kg = range_.start; kg <= range_.end && bad.ok(); ++kg) {
+  for (int32_t kg = range.start; kg <= range.end && bad.ok(); ++kg) {
     contents_->ForEachInKeyGroupUntil(
         kg, [&](std::string_view, int64_t ns, const WindowContents& w) {
           if (w.accs.size() != aggs_.num_slots() || w.values.size() != aggs_.num_value_lists()) {
@@ -124,17 +123,7 @@ absl::StatusOr<int32_t> WindowOperatorBase::RowKeyGroup(const core::RecordBatch&
     return InvalidArgumentF(
         "window needs event time: record has no timestamp (declare event-time on the source)");
   }
-  // Key groups the partitioner of our input edge computed for this key come with the batch.
-  const int32_t kg = batch.key_group_tag() == key_group_tag_
-                         ? batch.key_group(row)
-                         : keys_.KeyGroup(batch, row, max_parallelism_);
-  if (!range_.Contains(kg)) [[unlikely]] {
-    return InternalF(
-        "window operator '{}' (subtask {}): record with key group {} outside this subtask's key "
-        "group range [{}, {}]: the input is not partitioned by the window's key",
-        ctx_.operator_name, ctx_.subtask_index, kg, range_.start, range_.end);
-  }
-  return kg;
+  return KeyGroupOfRow(keys_, key_group_tag_, *backend_, batch, row, "window operator", ctx_);
 }
 
 void WindowOperatorBase::SetRowKey(const core::RecordBatch& batch, size_t row, int32_t kg) {

@@ -90,9 +90,7 @@ class WindowOperatorBase : public api::Operator {
   const size_t num_keys_;
   const WindowContents fresh_;  // a new window's contents: count 0, zeroed accumulators
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;  // when the context has none
-  int32_t max_parallelism_ = 0;
-  uint64_t key_group_tag_ = 0;  // keys_.KeyGroupTag(max_parallelism_)
-  core::KeyGroupRange range_{0, -1};
+  uint64_t key_group_tag_ = 0;  // keys_.KeyGroupTag(the backend's max parallelism)
   core::RecordBatch out_;
   const bool late_to_side_output_;
   core::RecordBatch late_rows_;  // late rows of the current batch (side output 1)

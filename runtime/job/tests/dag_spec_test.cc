@@ -20,6 +20,14 @@ std::string TwoSources() {
          kSchema + "\n  second:\n    type: file\n    path: b.csv" + kSchema + "\n";
 }
 
+// The compile error of `spec` with `from` replaced by `to` (a test failure if it compiles).
+std::string ErrorWithReplacement(std::string spec, const std::string& from, const std::string& to) {
+  spec.replace(spec.find(from), from.size(), to);
+  auto bad = Compile(spec);
+  EXPECT_FALSE(bad.ok()) << to;
+  return std::string(bad.status().message());
+}
+
 TEST(DagSpec, UnionKeyedWindowAndTwoSinks) {
   auto g = Compile(TwoSources() + R"(pipeline:
   - union: [first, second]
@@ -168,11 +176,7 @@ sink: {type: file, path: out}
     EXPECT_EQ(e.key_fields, std::vector<std::string>{"origin"});
   }
   auto error = [&](const std::string& from, const std::string& to) {
-    std::string spec = TwoSources() + join;
-    spec.replace(spec.find(from), from.size(), to);
-    auto bad = Compile(spec);
-    EXPECT_FALSE(bad.ok()) << to;
-    return std::string(bad.status().message());
+    return ErrorWithReplacement(TwoSources() + join, from, to);
   };
   EXPECT_THAT(error("lower: -5 min", "lower: 1 h"),
               HasSubstr("interval join: lower bound 3600000 ms is above upper bound 10000 ms"));
@@ -198,11 +202,7 @@ sink: {type: file, path: out}
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->vertices[2].name, "WindowJoin(600000, 300000) -> Sink: file");
   auto error = [&](const std::string& from, const std::string& to) {
-    std::string spec = TwoSources() + join;
-    spec.replace(spec.find(from), from.size(), to);
-    auto bad = Compile(spec);
-    EXPECT_FALSE(bad.ok()) << to;
-    return std::string(bad.status().message());
+    return ErrorWithReplacement(TwoSources() + join, from, to);
   };
   EXPECT_THAT(error("type: sliding", "type: session"),
               HasSubstr("window-join: unknown window type 'session' (expected tumbling or "
