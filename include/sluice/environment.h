@@ -122,7 +122,8 @@ enum class Section : uint8_t { kSource, kStep, kSink };
 
 struct Node {
   Section section = Section::kStep;
-  std::string op;                                    // step operator ("process", "window", ...)
+  std::string op;     // step operator ("process", "window", ...)
+  std::string label;  // default stream name prefix (op when empty): "map", "filter", ...
   std::vector<std::pair<std::string, std::string>> body;  // step: operator keys -> YAML values
   std::string connector;                             // source/sink: block mapping text
   std::vector<Input> inputs;
@@ -314,10 +315,7 @@ class DataStream {
     if (side_outputs.size() > 1) {
       throw std::invalid_argument("a process function has at most one side output for now");
     }
-    for (const OutputTag& t : side_outputs) {
-      body.emplace_back("side-output-schema", t.schema.ToSpec());
-      body.emplace_back("side-output-name", detail::Quote(t.name));
-    }
+    for (const OutputTag& t : side_outputs) body.emplace_back("side-output-schema", t.schema.ToSpec());
     return body;
   }
 
@@ -326,8 +324,8 @@ class DataStream {
                          std::vector<OutputTag> side_outputs) const {
     detail::Node n;
     n.op = "process";
+    n.label = kind;
     n.body = FunctionBody(*plan_, std::move(factory), output, side_outputs);
-    n.body.emplace_back("kind", kind);
     n.inputs.push_back(input_);
     return AddStep(plan_, std::move(n));
   }
@@ -364,6 +362,7 @@ class BroadcastConnectedStream {
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
     detail::Node n;
     n.op = "process";
+    n.label = "broadcast-process";
     n.two_input = true;
     n.body = DataStream::FunctionBody(
         *first_.plan(),
@@ -388,6 +387,7 @@ class ConnectedStreams {
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
     detail::Node n;
     n.op = "process";
+    n.label = "co-process";
     n.two_input = true;
     n.body = DataStream::FunctionBody(
         *first_.plan(), detail::FactoryOf<CoProcessFunction>(FunctionKind::kCoProcess, std::move(fn)),
@@ -450,6 +450,7 @@ class KeyedStream {
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
     detail::Node n;
     n.op = "process";
+    n.label = "keyed-process";
     n.body = DataStream::FunctionBody(
         *stream_.plan(), detail::FactoryOf<ProcessFunction>(FunctionKind::kProcess, std::move(fn)),
         &output, side_outputs);
@@ -627,7 +628,8 @@ class StreamExecutionEnvironment {
 
 inline std::string StreamExecutionEnvironment::StreamName(int node) const {
   const detail::Node& n = plan_->nodes[static_cast<size_t>(node)];
-  return n.name.empty() ? n.op + "-" + std::to_string(node) : n.name;
+  if (!n.name.empty()) return n.name;
+  return (n.label.empty() ? n.op : n.label) + "-" + std::to_string(node);
 }
 
 inline std::string StreamExecutionEnvironment::InputRef(const detail::Input& in) const {
@@ -638,10 +640,14 @@ inline std::string StreamExecutionEnvironment::InputRef(const detail::Input& in)
 inline JobDefinition StreamExecutionEnvironment::Build() const {
   using detail::Quote;
   std::string sources, steps, sinks;
-  auto settings = [](const detail::Node& n, int indent) {
+  // Operators' uids default to their stream names (stable while the build function adds them
+  // in the same order); sources' and sinks' to their names, as in the spec.
+  auto settings = [this](const detail::Node& n, int indent) {
     std::string out;
     const std::string pad(static_cast<size_t>(indent), ' ');
-    if (!n.uid.empty()) out += pad + "uid: " + Quote(n.uid) + "\n";
+    const int id = static_cast<int>(&n - plan_->nodes.data());
+    const std::string uid = n.uid.empty() && n.section == detail::Section::kStep ? StreamName(id) : n.uid;
+    if (!uid.empty()) out += pad + "uid: " + Quote(uid) + "\n";
     if (n.parallelism > 0) out += pad + "parallelism: " + std::to_string(n.parallelism) + "\n";
     return out;
   };

@@ -76,7 +76,7 @@ class Compiler {
   std::string Describe(int producer) const;
   // Connects every endpoint of `in` to input `input` of `node`.
   void Connect(const Flow& in, int node, int input = 0);
-  absl::Status CompileIntervalJoinStep(StepDecl& s);
+  absl::Status CompileTwoInputStep(StepDecl& s);
   absl::Status CheckAllUsed() const;
 
   const JobSubmission& sub_;
@@ -241,6 +241,12 @@ absl::Status Compiler::ParseSteps(const YAML::Node& pipeline) {
                                                               : JoinKind::kInterval;
       ASSIGN_OR_RETURN(s.join, IntervalJoinInputsOf(r_, s.body, kind));
     }
+    if (s.kind == StepKind::kProcess && s.body.IsMap() && s.body["inputs"]) {
+      if (s.input) {
+        return r_.Error(*s.input, "process: names its two inputs in 'inputs', not in 'input'");
+      }
+      ASSIGN_OR_RETURN(s.join, ConnectInputsOf(r_, s.body));
+    }
     steps_.push_back(std::move(s));
   }
   return absl::OkStatus();
@@ -341,8 +347,9 @@ void Compiler::Connect(const Flow& in, int node, int input) {
   }
 }
 
-// The joins partition each input by its own key and read them as inputs 0 and 1.
-absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
+// Joins and connected process steps: each input partitioned by its own key (or broadcast), read
+// as inputs 0 and 1.
+absl::Status Compiler::CompileTwoInputStep(StepDecl& s) {
   std::array<Flow, 2> in;
   for (size_t k = 0; k < 2; ++k) {
     in[k] = FlowOf(s.producers[k], s.producer_outputs[k]);
@@ -352,16 +359,26 @@ absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
                       "{}: its inputs must not be partitioned; it partitions them by their keys "
                       "itself", s.op());
     }
-    if (s.join->kind != JoinKind::kRegular && !in[k].has_event_time) {
+    const bool timed = s.join->kind != JoinKind::kRegular && s.join->kind != JoinKind::kConnect;
+    if (timed && !in[k].has_event_time) {
       return r_.Error(k == 0 ? s.join->left : s.join->right,
                       "{}: needs event time on both inputs (declare 'event-time' on their "
                       "sources)", s.op());
     }
-    in[k].partitioner = PartitionerKind::kHash;
     in[k].key_fields = k == 0 ? s.join->left_keys : s.join->right_keys;
+    if (!in[k].key_fields.empty()) {
+      in[k].partitioner = PartitionerKind::kHash;
+    } else if (k == 1 && s.join->right_broadcast) {
+      in[k].partitioner = PartitionerKind::kBroadcast;
+    }
   }
-  ASSIGN_OR_RETURN(graph::StreamNode node,
-                   CompileIntervalJoin(r_, s.body, *s.join, in[0].schema, in[1].schema));
+  absl::StatusOr<graph::StreamNode> compiled =
+      s.join->kind == JoinKind::kConnect
+          ? CompileProcess(r_, s.step, s.body, sub_.plugin.get(), {in[0].schema, in[1].schema},
+                           {in[0].key_fields, in[1].key_fields})
+          : CompileIntervalJoin(r_, s.body, *s.join, in[0].schema, in[1].schema);
+  if (!compiled.ok()) return compiled.status();
+  graph::StreamNode node = std::move(*compiled);
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
   if (given(s.name)) node.name = s.name->Scalar();
   node.uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
@@ -373,16 +390,21 @@ absl::Status Compiler::CompileIntervalJoinStep(StepDecl& s) {
                                             parallelism_, max_parallelism_));
   }
   const core::SchemaPtr out_schema = node.output_schema;
+  const core::SchemaPtr side_schema = node.side_output_schemas.empty() ? nullptr : node.side_output_schemas[0];
+  if (s.side_output && side_schema == nullptr) {
+    return r_.Error(*s.side_output, "{}: declares no side output", s.op());
+  }
   const int id = sg_.AddNode(std::move(node));
   Connect(in[0], id, 0);
   Connect(in[1], id, 1);
-  s.out = Flow{{{id, 0}}, out_schema, in[0].has_event_time && in[1].has_event_time,
-                std::nullopt, {}, {}};
+  const bool event_time = in[0].has_event_time && in[1].has_event_time;
+  s.out = Flow{{{id, 0}}, out_schema, event_time, std::nullopt, {}, {}};
+  if (side_schema) s.side = Flow{{{id, 1}}, side_schema, event_time, std::nullopt, {}, {}};
   return absl::OkStatus();
 }
 
 absl::Status Compiler::CompileStep(StepDecl& s) {
-  if (s.join) return CompileIntervalJoinStep(s);
+  if (s.join) return CompileTwoInputStep(s);
   // The input: one flow, or the union of several.
   Flow in = FlowOf(s.producers[0], s.producer_outputs[0]);
   Consume(s.producers[0], s.producer_outputs[0]);
@@ -429,13 +451,13 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
   if (keyed_input && !IsKeyed(s.kind)) {
     return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window, "
-                    "deduplicate or aggregate", s.position, s.op());
+                    "deduplicate, aggregate or process", s.position, s.op());
   }
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
   const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
   StepContext ctx{s.kind, s.step, s.body, in.schema, in.has_event_time,
                   keyed_input ? in.key_fields : std::vector<std::string>{},
-                  static_cast<bool>(s.side_output)};
+                  static_cast<bool>(s.side_output), sub_.plugin.get()};
   ASSIGN_OR_RETURN(graph::StreamNode node, CompileStepOperator(r_, ctx));
   if (given(s.name)) node.name = s.name->Scalar();
   node.uid = uid;
@@ -448,6 +470,9 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   }
   const core::SchemaPtr out_schema = node.output_schema;
   const core::SchemaPtr side_schema = node.side_output_schemas.empty() ? nullptr : node.side_output_schemas[0];
+  if (s.side_output && side_schema == nullptr) {
+    return r_.Error(*s.side_output, "{}: declares no side output", s.op());
+  }
   const int id = sg_.AddNode(std::move(node));
   Connect(in, id);
   s.out = Flow{{{id, 0}}, out_schema, in.has_event_time || s.kind == StepKind::kWindow, std::nullopt, {}, {}};
@@ -485,7 +510,7 @@ absl::Status Compiler::CompileSinks(const YAML::Node& root) {
     }
     const Flow& in = FlowOf(producer.first, producer.second);
     if (in.partitioner == PartitionerKind::kHash) {
-      return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate or aggregate");
+      return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate, aggregate or process");
     }
     ASSIGN_OR_RETURN(graph::StreamNode sink, CompileSink(r_, node, in.schema, d));
     const int id = sg_.AddNode(std::move(sink));
@@ -503,7 +528,7 @@ absl::Status Compiler::CheckAllUsed() const {
   }
   for (const auto& s : steps_) {
     if (s.consumers == 0) {
-      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window, deduplicate or aggregate");
+      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window, deduplicate, aggregate or process");
       return r_.Error(s.step.IsMap() ? s.step : s.body, "pipeline step {} ('{}'): its output is "
                       "not read by any step or sink", s.position, s.op());
     }

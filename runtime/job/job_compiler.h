@@ -15,12 +15,23 @@
 // Pure function of its input (no I/O besides nothing: files are opened only by running tasks);
 // thread-safe.
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/graph/job_graph.h"
+#include "sluice/environment.h"
 
 namespace sluice::job {
+
+// A job plugin as submitted (`sluice run --plugin lib.so -- args`): the library in the
+// JobManager's blob store and the arguments of its build function.
+struct PluginRef {
+  std::string blob_key;  // SHA-256 of the library, 64 hex digits; empty: not a plugin job
+  std::vector<std::string> args;
+  std::string file_name;  // the library's file name, for messages
+};
 
 struct JobSubmission {
   std::string spec_yaml;
@@ -29,6 +40,12 @@ struct JobSubmission {
   // > 0 overrides the spec's top-level (default) `parallelism` (CLI --parallelism, sluice
   // rescale -p); operators with their own `parallelism:` keep it, as in Flink.
   int parallelism = 0;
+  // The functions of a job built with the C++ DataStream API (a plugin's JobDefinition, whose
+  // spec_yaml is `spec_yaml` above); `process` steps name them. Null for YAML jobs. Their code
+  // lives in the plugin's shared library, which stays loaded while this exists.
+  std::shared_ptr<const sluice::JobDefinition> plugin = nullptr;
+  // Where the plugin comes from (travels with the submission; `plugin` is loaded from it).
+  PluginRef plugin_ref = {};
 };
 
 absl::StatusOr<graph::JobGraph> CompileJob(const JobSubmission& submission);

@@ -47,6 +47,7 @@ std::string_view JoinStepName(JoinKind kind) {
     case JoinKind::kInterval: return "interval-join";
     case JoinKind::kRegular: return "join";
     case JoinKind::kWindow: return "window-join";
+    case JoinKind::kConnect: return "process";
   }
   return "join";
 }
@@ -135,6 +136,7 @@ absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const
       name = fmt::format("WindowJoin({}, {})", spec.window->size_ms(), spec.window->slide_ms());
       break;
     }
+    case JoinKind::kConnect: return r.Error(body, "process: not a join");
     case JoinKind::kInterval: {
       const YAML::Node between = body["between"];
       if (!between || !between.IsMap()) {

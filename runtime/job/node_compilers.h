@@ -16,6 +16,7 @@
 #include "runtime/graph/job_config.h"
 #include "runtime/graph/stream_graph.h"
 #include "runtime/job/spec_reader.h"
+#include "sluice/environment.h"
 
 namespace sluice::job {
 
@@ -49,7 +50,7 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
   kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kAggregate, kLookupJoin,
-  kIntervalJoin, kWindowJoin, kJoin, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+  kIntervalJoin, kWindowJoin, kJoin, kProcess, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
 };
 // Operators that need a key-by right before them (window, deduplicate, aggregate).
 bool IsKeyed(StepKind kind);
@@ -72,22 +73,34 @@ struct StepContext {
   bool input_has_event_time = false;
   std::vector<std::string> key_fields;  // set by a key-by before a keyed operator
   bool side_output = false;            // the step declares `side-output:`
+  const sluice::JobDefinition* plugin = nullptr;  // the job's C++ functions, if any
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
 // `interval-join:`, `window-join:` and `join:` (join_compiler.cc): the two inputs (stream
 // names) and their keys, read before the graph is built; then the node (two inputs, keyed),
 // given both input schemas.
-enum class JoinKind { kInterval, kRegular, kWindow };
+// kConnect: a `process` step with two `inputs:` (a user co-process or broadcast-process
+// function); its keys may be empty and its second input may be broadcast.
+enum class JoinKind { kInterval, kRegular, kWindow, kConnect };
 struct IntervalJoinInputs {
   YAML::Node left, right;  // the `input:` stream names
   std::vector<std::string> left_keys, right_keys;
   JoinKind kind = JoinKind::kInterval;
+  bool right_broadcast = false;  // kConnect only
 };
 absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
                                                         const YAML::Node& body, JoinKind kind);
 absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const YAML::Node& body,
                                                       const IntervalJoinInputs& in,
                                                       core::SchemaPtr left, core::SchemaPtr right);
+// `process:` steps (process_compiler.cc): a user function of the job's plugin (the C++
+// DataStream API). ConnectInputsOf reads the `inputs:` of a two-input one; CompileProcess makes
+// the node given its input schemas and keys (one or two inputs). `at` locates errors.
+absl::StatusOr<IntervalJoinInputs> ConnectInputsOf(const SpecReader& r, const YAML::Node& body);
+absl::StatusOr<graph::StreamNode> CompileProcess(
+    const SpecReader& r, const YAML::Node& at, const YAML::Node& body,
+    const sluice::JobDefinition* plugin, const std::vector<core::SchemaPtr>& inputs,
+    const std::vector<std::vector<std::string>>& keys);
 // `lookup-join:` (lookup_join_compiler.cc).
 absl::StatusOr<graph::StreamNode> CompileLookupJoin(const SpecReader& r, const StepContext& ctx);
 // Operators that can have a side output (`side-output:`), and what it carries.

@@ -347,7 +347,7 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"deduplicate", StepKind::kDeduplicate}, {"lookup-join", StepKind::kLookupJoin},
     {"aggregate", StepKind::kAggregate},
     {"interval-join", StepKind::kIntervalJoin}, {"window-join", StepKind::kWindowJoin},
-    {"join", StepKind::kJoin},
+    {"join", StepKind::kJoin},           {"process", StepKind::kProcess},
     {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
@@ -385,10 +385,12 @@ bool IsPartitioning(StepKind kind) {
 
 bool IsKeyed(StepKind kind) {
   return kind == StepKind::kWindow || kind == StepKind::kDeduplicate ||
-         kind == StepKind::kAggregate;
+         kind == StepKind::kAggregate || kind == StepKind::kProcess;
 }
 
-bool SupportsSideOutput(StepKind kind) { return kind == StepKind::kFilter || kind == StepKind::kWindow; }
+bool SupportsSideOutput(StepKind kind) {
+  return kind == StepKind::kFilter || kind == StepKind::kWindow || kind == StepKind::kProcess;
+}
 
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& c) {
   switch (c.kind) {
@@ -400,6 +402,8 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kAggregate: return CompileRollingAggregate(r, c);
     case StepKind::kFlatMap: return CompileFlatMap(r, c);
     case StepKind::kLookupJoin: return CompileLookupJoin(r, c);
+    case StepKind::kProcess:
+      return CompileProcess(r, c.step, c.body, c.plugin, {c.input}, {c.key_fields});
     default: return r.Error(c.step, "'{}' is not an operator", StepKindName(c.kind));
   }
 }

@@ -1,0 +1,71 @@
+// Loading the test plugin (a real shared library built against the public headers only) and
+// compiling the job it builds; the errors of a bad library, a throwing build function and an
+// invalid job.
+
+#include "runtime/plugin/plugin_loader.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/graph/plan_text.h"
+
+namespace sluice::plugin {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kPlugin = std::string(SLUICE_BINARY_DIR) + "/tests/libsluice_test_plugin.so";
+
+job::JobSubmission Submission(std::vector<std::string> args) {
+  job::JobSubmission sub;
+  sub.plugin_ref.args = std::move(args);
+  return sub;
+}
+
+TEST(PluginLoader, LoadsThePluginAndCompilesItsJob) {
+  job::JobSubmission sub = Submission({"ok", "100"});
+  ASSERT_TRUE(AttachPlugin(kPlugin, &sub).ok());
+  EXPECT_EQ(sub.spec_path, "<plugin libsluice_test_plugin.so>");
+  EXPECT_THAT(sub.spec_yaml, HasSubstr("process: {function: \"f2\""));
+  EXPECT_EQ(sub.plugin->functions.size(), 3u);
+  auto graph = job::CompileJob(sub);
+  ASSERT_TRUE(graph.ok()) << graph.status() << "\n" << sub.spec_yaml;
+  const std::string plan = graph::FormatPlan(*graph);
+  EXPECT_THAT(plan, HasSubstr("keyed-process-2"));
+  EXPECT_THAT(plan, HasSubstr("uid map-1"));
+  EXPECT_THAT(plan, HasSubstr("uid sums"));
+  EXPECT_THAT(plan, HasSubstr("HASH [bucket]"));
+  ASSERT_EQ(graph->vertices.size(), 2u);
+}
+
+TEST(PluginLoader, AThrowingBuildFunctionIsASubmissionError) {
+  job::JobSubmission sub = Submission({"throw"});
+  absl::Status s = AttachPlugin(kPlugin, &sub);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("building the job threw: the test plugin was asked to throw"));
+}
+
+TEST(PluginLoader, AnInvalidJobFailsToCompileNamingThePlugin) {
+  job::JobSubmission sub = Submission({"bad-spec"});
+  ASSERT_TRUE(AttachPlugin(kPlugin, &sub).ok());
+  auto graph = job::CompileJob(sub);
+  ASSERT_FALSE(graph.ok());
+  EXPECT_THAT(graph.status().message(), HasSubstr("<plugin libsluice_test_plugin.so>:"));
+  EXPECT_THAT(graph.status().message(), HasSubstr("nosuchconnector"));
+}
+
+TEST(PluginLoader, RefusesFilesThatAreNotPlugins) {
+  const std::string dir = ::testing::TempDir();
+  const std::string text = dir + "/not-a-library.so";
+  std::ofstream(text) << "hello";
+  EXPECT_THAT(LoadPlugin(text, {}).status().message(), HasSubstr("cannot load job plugin"));
+  EXPECT_THAT(LoadPlugin(dir + "/missing.so", {}).status().message(), HasSubstr("cannot load job plugin"));
+  // A real shared library without the entry point.
+  auto no_entry = LoadPlugin("libz.so.1", {});
+  EXPECT_THAT(no_entry.status().message(), HasSubstr("has no entry point 'sluice_plugin_info'"));
+}
+
+}  // namespace
+}  // namespace sluice::plugin

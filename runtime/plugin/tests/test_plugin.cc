@@ -1,0 +1,80 @@
+// A job plugin for the tests, built like a user's: against the header-only API only.
+// args[0] selects the job:
+//   (none) | "ok"  ids 1..N (N = args[1], default 100) from DataGen; a keyed process function
+//                  sums per id % 10 in ValueState and, on the final watermark, emits each sum
+//                  once from an event-time timer; a map adds a label; to the file sink args[2]
+//                  (default print).
+//   "throw"        the build function throws.
+//   "bad-spec"     a source with an unknown connector type (a compile error).
+
+#include <stdexcept>
+
+#include "sluice/datastream.h"
+
+namespace {
+
+class SumPerBucket : public sluice::KeyedProcessFunction {
+ public:
+  void Open(sluice::RuntimeContext& ctx) override { sum_ = ctx.GetValueState<int64_t>("sum"); }
+  void ProcessElement(const sluice::Row& in, sluice::Context& ctx, sluice::Collector&) override {
+    sum_.Update(sum_.ValueOr(0) + in.GetInt64(0));
+    ctx.Timers().RegisterEventTimeTimer(kEnd);
+  }
+  void OnTimer(int64_t, sluice::Context& ctx, sluice::Collector& out) override {
+    sluice::RowWriter& w = out.Emit();
+    w.SetInt64(0, ctx.CurrentKey().GetInt64(0));
+    w.SetInt64(1, sum_.ValueOr(0));
+    sum_.Clear();
+  }
+
+ private:
+  static constexpr int64_t kEnd = int64_t{1} << 60;
+  sluice::ValueState<int64_t> sum_;
+};
+
+void Build(sluice::StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
+  const std::string mode = args.empty() ? "ok" : args[0];
+  if (mode == "throw") throw std::runtime_error("the test plugin was asked to throw");
+  env.SetName("test-plugin");
+  const std::string n = args.size() > 1 ? args[1] : "100";
+  if (mode == "bad-spec") {
+    env.FromSource("ids", "type: nosuchconnector").Print("out");
+    return;
+  }
+  auto ids = env.FromSource("ids", R"(
+      type: datagen
+      rows-per-second: 0
+      schema: {id: int64, ts: timestamp}
+      fields:
+        id: {kind: sequence, start: 1, end: )" + n + R"(}
+        ts: {kind: sequence, start: 0, end: )" + n + R"(}
+      event-time: {field: ts, max-out-of-orderness: 0 s}
+  )");
+  auto buckets = ids.Map(
+      [](const sluice::Row& r, sluice::RowWriter& w) {
+        w.SetInt64(0, r.GetInt64(0));
+        w.SetInt64(1, r.GetInt64(0) % 10);
+      },
+      sluice::Schema{{"id", sluice::Type::kInt64}, {"bucket", sluice::Type::kInt64}});
+  auto sums = buckets.KeyBy({"bucket"})
+                  .Process(SumPerBucket(), sluice::Schema{{"bucket", sluice::Type::kInt64},
+                                                          {"sum", sluice::Type::kInt64}})
+                  .Uid("sums");
+  auto labelled = sums.Map(
+      [](const sluice::Row& r, sluice::RowWriter& w) {
+        w.Copy(0, r, 0);
+        w.Copy(1, r, 1);
+        w.SetString(2, r.GetInt64(1) % 2 == 0 ? "even" : "odd");
+      },
+      sluice::Schema{{"bucket", sluice::Type::kInt64}, {"sum", sluice::Type::kInt64},
+                     {"parity", sluice::Type::kString}});
+  if (args.size() > 2) {
+    labelled.SinkTo("out", "type: file\npath: " + args[2] + "\nformat: csv");
+  } else {
+    labelled.Print("out");
+  }
+}
+
+}  // namespace
+
+SLUICE_JOB(Build)
