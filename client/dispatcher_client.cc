@@ -1,9 +1,14 @@
 #include "client/dispatcher_client.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include <utility>
 
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
+#include "runtime/base/status.h"
 
 namespace sluice::client {
 
@@ -47,6 +52,31 @@ absl::Status DispatcherClient::ToStatus(const grpc::Status& status, const char* 
     default:
       return absl::Status(code, status.error_message());
   }
+}
+
+absl::StatusOr<std::string> DispatcherClient::UploadBlob(const std::string& path,
+                                                         const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundF("cannot read job plugin '{}': {}", path, std::strerror(errno));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
+  v1::UploadBlobResponse response;
+  auto writer = stub_->UploadBlob(&context, &response);
+  v1::BlobChunk chunk;
+  chunk.set_key(key);
+  std::string buf(size_t{1} << 20, '\0');
+  bool first = true;
+  while (in || first) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    chunk.set_data(buf.data(), static_cast<size_t>(in.gcount()));
+    if (!writer->Write(chunk)) break;  // the server ended the call; Finish says why
+    chunk.clear_key();
+    first = false;
+  }
+  writer->WritesDone();
+  absl::Status status = ToStatus(writer->Finish(), "UploadBlob");
+  if (!status.ok()) return status;
+  return response.key();
 }
 
 absl::StatusOr<std::string> DispatcherClient::SubmitJob(const v1::JobSubmission& job) {

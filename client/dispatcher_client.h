@@ -26,6 +26,10 @@ class DispatcherClient {
 
   const std::string& address() const { return address_; }
 
+  // Uploads the file at `path` (a job plugin) to the JobManager's blob store in 1 MiB chunks
+  // under its SHA-256 `key`; returns the key the JobManager stored it under. The deadline is 5
+  // minutes. NotFound/Internal when the file cannot be read.
+  absl::StatusOr<std::string> UploadBlob(const std::string& path, const std::string& key);
   // Returns the new job's id (32 hex characters).
   absl::StatusOr<std::string> SubmitJob(const v1::JobSubmission& job);
   absl::StatusOr<v1::ListJobsResponse> ListJobs();

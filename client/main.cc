@@ -26,6 +26,9 @@
 #include "runtime/base/logging.h"
 #include "runtime/graph/plan_text.h"
 #include "runtime/job/job_compiler.h"
+#include "runtime/plugin/blob_store.h"
+#include "runtime/plugin/plugin_loader.h"
+#include "proto/convert/deployment_convert.h"
 
 namespace sluice::client {
 namespace {
@@ -59,7 +62,8 @@ int PrintError(const absl::Status& status) {
 
 struct Options {
   std::string jobmanager = DefaultJobManager();
-  std::string spec_path;
+  std::string plugin_path;                // --plugin: a job plugin (C++ DataStream API)
+  std::vector<std::string> positionals;   // the job spec, or with --plugin the plugin's args
   std::string job_id;
   int parallelism = 0;
   bool detached = false;
@@ -74,24 +78,58 @@ struct Options {
   std::string log_level = "warn";
 };
 
-// `--dry-run`: compiles the job here, as the JobManager would, and prints its plan.
-int DryRun(const v1::JobSubmission& job) {
-  auto graph = job::CompileJob(
-      job::JobSubmission{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()});
+// The submission of `sluice run/local`: a job spec (the one positional argument), or with
+// --plugin a plugin job whose arguments are the positionals; its relative paths resolve against
+// the current directory.
+absl::StatusOr<v1::JobSubmission> ReadSubmission(const Options& o) {
+  if (o.plugin_path.empty()) {
+    if (o.positionals.size() != 1) {
+      return InvalidArgumentF("expected one job spec (YAML), or --plugin <library> [-- args]; got "
+                              "{} arguments", o.positionals.size());
+    }
+    return ReadJobSubmission(o.positionals[0], o.parallelism);
+  }
+  ASSIGN_OR_RETURN(std::string key, plugin::Sha256OfFile(o.plugin_path));
+  v1::JobSubmission job;
+  v1::PluginRef* ref = job.mutable_plugin();
+  ref->set_blob_key(key);
+  for (const auto& a : o.positionals) ref->add_args(a);
+  ref->set_file_name(std::filesystem::path(o.plugin_path).filename().string());
+  job.set_base_dir(std::filesystem::current_path().string());
+  job.set_parallelism(o.parallelism > 0 ? o.parallelism : 0);
+  return job;
+}
+
+// `--dry-run`: compiles the job here, as the JobManager would, and prints its plan (for a
+// plugin job, also the job spec its build function generated).
+int DryRun(const Options& o, const v1::JobSubmission& job) {
+  job::JobSubmission sub = rpc::FromProto(job);
+  if (!o.plugin_path.empty()) {
+    if (absl::Status s = plugin::AttachPlugin(o.plugin_path, &sub); !s.ok()) return PrintError(s);
+  }
+  auto graph = job::CompileJob(sub);
   if (!graph.ok()) return PrintError(graph.status());
   std::cout << graph::FormatPlan(*graph);
+  if (sub.plugin != nullptr) std::cout << "Generated job spec:\n" << sub.spec_yaml;
   return 0;
 }
 
+// Uploads a plugin job's library to the JobManager (a no-op for spec jobs).
+absl::Status UploadPlugin(const Options& o, DispatcherClient& client, const v1::JobSubmission& job) {
+  if (o.plugin_path.empty()) return absl::OkStatus();
+  return client.UploadBlob(o.plugin_path, job.plugin().blob_key()).status();
+}
+
 int Run(const Options& o) {
-  auto job = ReadJobSubmission(o.spec_path, o.parallelism);
+  auto job = ReadSubmission(o);
   if (!job.ok()) return PrintError(job.status());
-  if (o.dry_run) return DryRun(*job);
+  if (o.dry_run) return DryRun(o, *job);
   if (!o.from_checkpoint.empty()) {
     job->set_restore_path(std::filesystem::absolute(o.from_checkpoint).lexically_normal().string());
   }
   job->set_allow_non_restored_state(o.allow_non_restored_state);
   auto client = DispatcherClient::Create(o.jobmanager);
+  if (absl::Status s = UploadPlugin(o, *client, *job); !s.ok()) return PrintError(s);
   RunOptions run;
   run.detached = o.detached;
   run.interrupted = &g_interrupted;
@@ -100,9 +138,9 @@ int Run(const Options& o) {
 }
 
 int Local(const Options& o) {
-  auto job = ReadJobSubmission(o.spec_path, o.parallelism);
+  auto job = ReadSubmission(o);
   if (!job.ok()) return PrintError(job.status());
-  if (o.dry_run) return DryRun(*job);
+  if (o.dry_run) return DryRun(o, *job);
   InitLogging("local", o.log_level);
   InstallInterruptHandler();
   auto cluster = LocalCluster::Start(o.taskmanagers, o.slots);
@@ -117,7 +155,12 @@ int Local(const Options& o) {
   RunOptions run;
   run.interrupted = &g_interrupted;
   run.cancel_on_interrupt = true;
-  int code = SubmitAndWait(*client, *job, run, std::cout, std::cerr);
+  int code = 1;
+  if (absl::Status s = UploadPlugin(o, *client, *job); !s.ok()) {
+    PrintError(s);
+  } else {
+    code = SubmitAndWait(*client, *job, run, std::cout, std::cerr);
+  }
   (*cluster)->Shutdown();
   return code;
 }
@@ -305,8 +348,18 @@ int Main(int argc, char** argv) {
   };
 
   CLI::App* run = app.add_subcommand(
-      "run", "Submit a job spec (YAML) to a JobManager and follow it until it ends");
-  run->add_option("job", o.spec_path, "the job spec (YAML)")->required();
+      "run", "Submit a job (a YAML spec, or a C++ plugin with --plugin) to a JobManager and follow "
+             "it until it ends");
+  auto add_job = [&o](CLI::App* sub) {
+    sub->add_option("job", o.positionals,
+                    "the job spec (YAML); with --plugin, the arguments of the plugin's build "
+                    "function (after --)");
+    sub->add_option("--plugin", o.plugin_path,
+                    "a job plugin: a shared library built against the C++ DataStream API "
+                    "(docs/cpp-api.md), uploaded to the JobManager")
+        ->check(CLI::ExistingFile);
+  };
+  add_job(run);
   add_jobmanager(run);
   add_parallelism(run);
   run->add_flag("--detached,-d", o.detached, "return right after the submission");
@@ -320,8 +373,9 @@ int Main(int argc, char** argv) {
                 "skip state of operators (uids) the job no longer has instead of refusing");
 
   CLI::App* local = app.add_subcommand(
-      "local", "Run a job spec on an in-process mini-cluster (a JobManager and N TaskManagers)");
-  local->add_option("job", o.spec_path, "the job spec (YAML)")->required();
+      "local", "Run a job (a YAML spec, or a C++ plugin with --plugin) on an in-process "
+               "mini-cluster (a JobManager and N TaskManagers)");
+  add_job(local);
   local->add_option("--taskmanagers", o.taskmanagers, "number of TaskManagers")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

@@ -7,6 +7,15 @@ namespace sluice::jobmanager {
 
 absl::StatusOr<JobId> Dispatcher::SubmitJob(job::JobSubmission submission,
                                             const SubmitOptions& options) {
+  if (!submission.plugin_ref.blob_key.empty() && submission.plugin == nullptr) {
+    absl::Status loaded = plugins_ ? plugins_(&submission)
+                                   : absl::FailedPreconditionError(
+                                         "this JobManager cannot load job plugins");
+    if (!loaded.ok()) {
+      spdlog::info("Refused job submission: {}", loaded.message());
+      return loaded;
+    }
+  }
   if (submission.spec_path.empty()) submission.spec_path = "<job spec>";
   // Compiled on the caller's thread: CPU work that needs no cluster state.
   auto graph = job::CompileJob(submission);

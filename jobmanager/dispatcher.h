@@ -19,16 +19,23 @@
 
 namespace sluice::jobmanager {
 
+// Loads the plugin of a submission that names one (job::PluginRef) into it: its spec and
+// functions. Set by the JobManager over its blob store (runtime/plugin).
+using PluginResolver = std::function<absl::Status(job::JobSubmission*)>;
+
 class Dispatcher {
  public:
-  Dispatcher(JobMasterOptions options, std::string default_savepoint_dir, SlotProvider* slots)
+  Dispatcher(JobMasterOptions options, std::string default_savepoint_dir, SlotProvider* slots,
+             PluginResolver plugins = nullptr)
       : options_(std::move(options)),
         default_savepoint_dir_(std::move(default_savepoint_dir)),
-        slots_(slots) {}
+        slots_(slots),
+        plugins_(std::move(plugins)) {}
   ~Dispatcher() { Shutdown(); }
 
-  // Compiles and starts a job. InvalidArgument (naming the spec, line and column, or the restore
-  // path) when it cannot run; Unavailable while shutting down.
+  // Compiles and starts a job (a plugin job: loads its plugin first). InvalidArgument (naming
+  // the spec, line and column, or the restore path; for a plugin, why it does not load) when it
+  // cannot run; NotFound for a plugin not in the blob store; Unavailable while shutting down.
   absl::StatusOr<JobId> SubmitJob(job::JobSubmission submission, const SubmitOptions& options);
   // The job's JobMaster; NotFound naming the id.
   absl::StatusOr<std::shared_ptr<JobMaster>> Lookup(const JobId& id);
@@ -47,6 +54,7 @@ class Dispatcher {
   const JobMasterOptions options_;
   const std::string default_savepoint_dir_;
   SlotProvider* slots_;
+  const PluginResolver plugins_;
   std::mutex mu_;
   bool stopping_ = false;
   std::map<JobId, std::shared_ptr<JobMaster>> jobs_;

@@ -18,6 +18,8 @@
 #include "jobmanager/service/grpc_task_executor_gateway.h"
 #include "jobmanager/service/jobmaster_service.h"
 #include "runtime/base/status.h"
+#include "runtime/plugin/blob_store.h"
+#include "runtime/plugin/plugin_loader.h"
 #include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
 
@@ -35,16 +37,22 @@ class JobManagerImpl {
             [this](const std::string& id, const std::string& cause) {
               dispatcher_.OnTaskManagerLost(id, cause);
             }),
+        blobs_(plugin::BlobStore::DefaultDir(config_.blob_dir)),
         dispatcher_(JobMasterOptions{jobmanager_id_, config_.buffer_timeout_ms,
                                      config_.checkpoint_dir, 2 * config_.heartbeat_timeout_ms},
-                    config_.savepoint_dir, &rm_),
-        dispatcher_service_(&dispatcher_, &rm_),
+                    config_.savepoint_dir, &rm_,
+                    [this](job::JobSubmission* sub) -> absl::Status {
+                      ASSIGN_OR_RETURN(std::string path, blobs_.PathOf(sub->plugin_ref.blob_key));
+                      return plugin::AttachPlugin(path, sub);
+                    }),
+        dispatcher_service_(&dispatcher_, &rm_, &blobs_),
         jobmaster_service_(&dispatcher_, &rm_, jobmanager_id_, config_.heartbeat_interval_ms,
-                           config_.heartbeat_timeout_ms),
+                           config_.heartbeat_timeout_ms, &blobs_),
         rest_(&dispatcher_service_) {}
   ~JobManagerImpl() { Shutdown(); }
 
   absl::Status Start() {
+    RETURN_IF_ERROR(plugin::BlobStore::Open(blobs_.dir()).status());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(fmt::format("{}:{}", config_.bind_host, config_.rpc_port),
                              grpc::InsecureServerCredentials(), &rpc_port_);
@@ -106,6 +114,7 @@ class JobManagerImpl {
   JobManagerConfig config_;
   std::string jobmanager_id_;
   ResourceManager rm_;
+  plugin::BlobStore blobs_;
   Dispatcher dispatcher_;
   DispatcherServiceImpl dispatcher_service_;
   JobMasterServiceImpl jobmaster_service_;

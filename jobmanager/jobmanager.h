@@ -31,6 +31,9 @@ struct JobManagerConfig {
   std::string checkpoint_dir;
   // [state.savepoints.dir] default target of savepoints that name no directory.
   std::string savepoint_dir;
+  // [blob.storage.directory] the blob store of uploaded job plugins; empty:
+  // <system temp dir>/sluice-blobs. Blobs outlive the process.
+  std::string blob_dir;
 };
 
 class JobManagerImpl;

@@ -37,6 +37,7 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, JobManagerConfig* c
   RETURN_IF_ERROR(file.GetDurationMs("execution.buffer-timeout", &config->buffer_timeout_ms));
   RETURN_IF_ERROR(file.GetString("state.checkpoints.dir", &config->checkpoint_dir));
   RETURN_IF_ERROR(file.GetString("state.savepoints.dir", &config->savepoint_dir));
+  RETURN_IF_ERROR(file.GetString("blob.storage.directory", &config->blob_dir));
   return absl::OkStatus();
 }
 

@@ -51,6 +51,7 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* 
   RETURN_IF_ERROR(file.GetString("taskmanager.resource-id", &config->resource_id));
   RETURN_IF_ERROR(file.GetInt("taskmanager.network.buffers-per-channel", 1, 1 << 16,
                               &config->buffers_per_channel));
+  RETURN_IF_ERROR(file.GetString("blob.storage.directory", &config->blob_dir));
   return absl::OkStatus();
 }
 

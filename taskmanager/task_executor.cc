@@ -11,10 +11,11 @@
 namespace sluice::taskmanager {
 
 TaskExecutor::TaskExecutor(int buffers_per_channel, JobMasterGateway* jobmaster,
-                           RemoteChannelFactory remote_channels)
+                           RemoteChannelFactory remote_channels, PluginResolver plugins)
     : buffers_per_channel_(buffers_per_channel),
       jobmaster_(jobmaster),
-      remote_channels_(std::move(remote_channels)) {}
+      remote_channels_(std::move(remote_channels)),
+      plugins_(std::move(plugins)) {}
 
 TaskExecutor::~TaskExecutor() { Shutdown(); }
 
@@ -41,7 +42,17 @@ absl::StatusOr<std::shared_ptr<const graph::JobGraph>> TaskExecutor::GraphFor(
     if (it != graphs_.end()) return it->second;
   }
   // Compiled outside the lock: it is CPU work; a concurrent compile of the same job is harmless.
-  ASSIGN_OR_RETURN(graph::JobGraph g, job::CompileJob(job));
+  absl::StatusOr<graph::JobGraph> compiled;
+  if (!job.plugin_ref.blob_key.empty() && job.plugin == nullptr) {
+    if (!plugins_) return absl::FailedPreconditionError("this TaskManager cannot load job plugins");
+    job::JobSubmission loaded = job;
+    RETURN_IF_ERROR(plugins_(&loaded));
+    compiled = job::CompileJob(loaded);
+  } else {
+    compiled = job::CompileJob(job);
+  }
+  if (!compiled.ok()) return compiled.status();
+  graph::JobGraph g = std::move(*compiled);
   auto shared = std::make_shared<const graph::JobGraph>(std::move(g));
   std::lock_guard lock(mu_);
   return graphs_.emplace(id, shared).first->second;

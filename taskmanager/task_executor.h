@@ -65,10 +65,14 @@ struct TaskStatusReport {
   TaskMetricsSnapshot metrics;
 };
 
+// Loads the plugin a submission names (job::PluginRef: fetched from the JobManager's blob store
+// into the TaskManager's, checked, loaded) into it: its spec and functions.
+using PluginResolver = std::function<absl::Status(job::JobSubmission*)>;
+
 class TaskExecutor final : public TaskEnvironment {
  public:
   TaskExecutor(int buffers_per_channel, JobMasterGateway* jobmaster,
-               RemoteChannelFactory remote_channels);
+               RemoteChannelFactory remote_channels, PluginResolver plugins = nullptr);
   ~TaskExecutor() override;
 
   // This TaskManager's host:port, known once its server is bound: consumers with this address
@@ -122,6 +126,7 @@ class TaskExecutor final : public TaskEnvironment {
   const int buffers_per_channel_;
   JobMasterGateway* jobmaster_;
   RemoteChannelFactory remote_channels_;
+  const PluginResolver plugins_;
 
   mutable std::mutex mu_;  // everything below
   std::condition_variable cv_;

@@ -12,6 +12,7 @@
 #include "runtime/base/status.h"
 #include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
+#include "runtime/plugin/plugin_loader.h"
 #include "taskmanager/service/jobmaster_client.h"
 #include "taskmanager/service/exchange_client.h"
 #include "taskmanager/service/task_executor_service.h"
@@ -24,7 +25,8 @@ namespace sluice::taskmanager {
 // registration with backoff, heartbeats, and re-registration when the JobManager is lost.
 class TaskManagerImpl {
  public:
-  explicit TaskManagerImpl(TaskManagerConfig config) : config_(std::move(config)) {
+  explicit TaskManagerImpl(TaskManagerConfig config)
+      : config_(std::move(config)), blobs_(plugin::BlobStore::DefaultDir(config_.blob_dir)) {
     if (config_.resource_id.empty()) config_.resource_id = ResourceId::Random().ToString();
   }
   ~TaskManagerImpl() { Shutdown(); }
@@ -36,6 +38,10 @@ class TaskManagerImpl {
         [this](const JobId& job, const deployment::ConsumerLocation& consumer, int gate, int subtask) {
           return std::make_unique<RemoteOutputChannel>(connections_.get(), consumer.address, job,
                                                        consumer.attempt_id, gate, subtask);
+        },
+        [this](job::JobSubmission* sub) -> absl::Status {
+          ASSIGN_OR_RETURN(std::string path, jobmaster_->FetchBlob(sub->plugin_ref.blob_key, blobs_));
+          return plugin::AttachPlugin(path, sub);
         });
     service_ = std::make_unique<TaskExecutorServiceImpl>(executor_.get(), config_.buffers_per_channel);
     grpc::ServerBuilder builder;
@@ -184,6 +190,7 @@ class TaskManagerImpl {
   int port_ = 0;
   std::string location_;
   std::unique_ptr<JobMasterClient> jobmaster_;
+  plugin::BlobStore blobs_;  // cache of job plugins
   std::unique_ptr<TaskExecutor> executor_;
   std::thread control_;
   std::string last_error_;

@@ -24,6 +24,10 @@ struct TaskManagerConfig {
   int rpc_port = 0;                     // [taskmanager.rpc.port]; 0 = any free port
   std::string resource_id;              // [taskmanager.resource-id]; empty = random
   int buffers_per_channel = 4;          // [taskmanager.network.buffers-per-channel] credits
+  // [blob.storage.directory] the cache of job plugins fetched from the JobManager; empty:
+  // <system temp dir>/sluice-blobs (a JobManager on the same host shares it: blobs are
+  // content-addressed and verified).
+  std::string blob_dir;
 };
 
 class TaskManagerImpl;

@@ -18,6 +18,25 @@ grpc::Status DispatcherServiceImpl::SubmitJob(grpc::ServerContext*, const v1::Su
   return grpc::Status::OK;
 }
 
+grpc::Status DispatcherServiceImpl::UploadBlob(grpc::ServerContext*,
+                                               grpc::ServerReader<v1::BlobChunk>* reader,
+                                               v1::UploadBlobResponse* resp) {
+  v1::BlobChunk chunk;
+  if (!reader->Read(&chunk)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("UploadBlob: the upload has no chunks"));
+  }
+  const std::string key = chunk.key();
+  auto writer = blobs_->Write(key);
+  if (!writer.ok()) return ToGrpcStatus(writer.status());
+  do {
+    if (absl::Status s = (*writer)->Append(chunk.data()); !s.ok()) return ToGrpcStatus(s);
+  } while (reader->Read(&chunk));
+  auto path = (*writer)->Commit();
+  if (!path.ok()) return ToGrpcStatus(path.status());
+  resp->set_key(key);
+  return grpc::Status::OK;
+}
+
 grpc::Status DispatcherServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
                                              v1::ListJobsResponse* resp) {
   *resp = ListJobs();

@@ -10,14 +10,15 @@
 #include "jobmanager/dispatcher.h"
 #include "jobmanager/resource_manager.h"
 #include "jobmanager/rest/rest_server.h"
+#include "runtime/plugin/blob_store.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
 
 namespace sluice::jobmanager {
 
 class DispatcherServiceImpl final : public v1::DispatcherService::Service, public RestBackend {
  public:
-  DispatcherServiceImpl(Dispatcher* dispatcher, ResourceManager* rm)
-      : dispatcher_(dispatcher), rm_(rm) {}
+  DispatcherServiceImpl(Dispatcher* dispatcher, ResourceManager* rm, plugin::BlobStore* blobs)
+      : dispatcher_(dispatcher), rm_(rm), blobs_(blobs) {}
 
   // --- DispatcherService ---
   grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
@@ -36,6 +37,8 @@ class DispatcherServiceImpl final : public v1::DispatcherService::Service, publi
                                 v1::TriggerSavepointResponse* resp) override;
   grpc::Status GetSavepoint(grpc::ServerContext*, const v1::GetSavepointRequest* req,
                             v1::SavepointStatus* resp) override;
+  grpc::Status UploadBlob(grpc::ServerContext*, grpc::ServerReader<v1::BlobChunk>* reader,
+                          v1::UploadBlobResponse* resp) override;
 
   // --- RestBackend ---
   v1::ListJobsResponse ListJobs() override;
@@ -53,6 +56,7 @@ class DispatcherServiceImpl final : public v1::DispatcherService::Service, publi
  private:
   Dispatcher* dispatcher_;
   ResourceManager* rm_;
+  plugin::BlobStore* blobs_;
 };
 
 }  // namespace sluice::jobmanager

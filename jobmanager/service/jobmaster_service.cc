@@ -1,7 +1,11 @@
 #include "jobmanager/service/jobmaster_service.h"
 
+#include <fstream>
+
 #include "fmt/format.h"
 #include "jobmanager/service/view_convert.h"
+#include "runtime/base/status.h"
+#include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::jobmanager {
@@ -119,6 +123,30 @@ grpc::Status JobMasterServiceImpl::DeclineCheckpoint(grpc::ServerContext*,
   auto attempt = ExecutionAttemptId::Parse(req->attempt_id());
   if (!jm.ok() || !attempt.ok()) return grpc::Status::OK;
   (*jm)->DeclineCheckpoint(*attempt, req->checkpoint_id(), req->reason());
+  return grpc::Status::OK;
+}
+
+}  // namespace sluice::jobmanager
+
+namespace sluice::jobmanager {
+
+grpc::Status JobMasterServiceImpl::FetchBlob(grpc::ServerContext*, const v1::FetchBlobRequest* req,
+                                             grpc::ServerWriter<v1::BlobChunk>* writer) {
+  auto path = blobs_->PathOf(req->key());
+  if (!path.ok()) return rpc::ToGrpcStatus(path.status());
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) return rpc::ToGrpcStatus(InternalF("cannot read blob '{}'", *path));
+  v1::BlobChunk chunk;
+  chunk.set_key(req->key());
+  std::string buf(size_t{1} << 20, '\0');
+  bool first = true;
+  while (in || first) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    chunk.set_data(buf.data(), static_cast<size_t>(in.gcount()));
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    chunk.clear_key();
+    first = false;
+  }
   return grpc::Status::OK;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The JobManager's TaskManager-facing edge: the gRPC JobMasterService. Registration, heartbeats
-// and session streams go to the ResourceManager; task reports (state updates, checkpoint
+// and session streams go to the ResourceManager; blobs (job plugins) come from the blob store; task reports (state updates, checkpoint
 // acknowledgements and declines, heartbeat metrics) to the JobMaster of the job they name, which
 // fences them by execution attempt.
 //
@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "jobmanager/dispatcher.h"
 #include "jobmanager/resource_manager.h"
+#include "runtime/plugin/blob_store.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
 
 namespace sluice::jobmanager {
@@ -20,9 +21,11 @@ namespace sluice::jobmanager {
 class JobMasterServiceImpl final : public v1::JobMasterService::Service {
  public:
   JobMasterServiceImpl(Dispatcher* dispatcher, ResourceManager* rm, std::string jobmanager_id,
-                       int64_t heartbeat_interval_ms, int64_t heartbeat_timeout_ms)
+                       int64_t heartbeat_interval_ms, int64_t heartbeat_timeout_ms,
+                       plugin::BlobStore* blobs)
       : dispatcher_(dispatcher),
         rm_(rm),
+        blobs_(blobs),
         jobmanager_id_(std::move(jobmanager_id)),
         heartbeat_interval_ms_(heartbeat_interval_ms),
         heartbeat_timeout_ms_(heartbeat_timeout_ms) {}
@@ -44,10 +47,14 @@ class JobMasterServiceImpl final : public v1::JobMasterService::Service {
                                      v1::AcknowledgeCheckpointResponse*) override;
   grpc::Status DeclineCheckpoint(grpc::ServerContext*, const v1::DeclineCheckpointRequest* req,
                                  v1::DeclineCheckpointResponse*) override;
+  // Streams a blob (a job plugin) in 1 MiB chunks; NotFound for an unknown key.
+  grpc::Status FetchBlob(grpc::ServerContext*, const v1::FetchBlobRequest* req,
+                         grpc::ServerWriter<v1::BlobChunk>* writer) override;
 
  private:
   Dispatcher* dispatcher_;
   ResourceManager* rm_;
+  plugin::BlobStore* blobs_;
   const std::string jobmanager_id_;
   const int64_t heartbeat_interval_ms_;
   const int64_t heartbeat_timeout_ms_;

@@ -27,10 +27,22 @@ void ToProto(const job::JobSubmission& job, v1::JobSubmission* out) {
   out->set_spec_path(job.spec_path);
   out->set_base_dir(job.base_dir);
   out->set_parallelism(job.parallelism);
+  if (!job.plugin_ref.blob_key.empty()) {
+    v1::PluginRef* p = out->mutable_plugin();
+    p->set_blob_key(job.plugin_ref.blob_key);
+    for (const auto& a : job.plugin_ref.args) p->add_args(a);
+    p->set_file_name(job.plugin_ref.file_name);
+  }
 }
 
 job::JobSubmission FromProto(const v1::JobSubmission& job) {
-  return job::JobSubmission{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()};
+  job::JobSubmission out{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()};
+  if (job.has_plugin()) {
+    out.plugin_ref.blob_key = job.plugin().blob_key();
+    out.plugin_ref.args.assign(job.plugin().args().begin(), job.plugin().args().end());
+    out.plugin_ref.file_name = job.plugin().file_name();
+  }
+  return out;
 }
 
 void ToProto(const deployment::TaskDeploymentDescriptor& tdd, v1::SubmitTaskRequest* out) {

@@ -31,6 +31,8 @@ constexpr ConfigKey kKeys[] = {
     {"state.checkpoints.dir", "",
      "JobManager: default checkpoint directory of jobs that checkpoint (no default)"},
     {"state.savepoints.dir", "", "JobManager: default savepoint directory (no default)"},
+    {"blob.storage.directory", "",
+     "JobManager and TaskManager: directory of job plugins (default <temp dir>/sluice-blobs)"},
     {"taskmanager.numberOfTaskSlots", "1", "TaskManager: number of slots it offers"},
     {"taskmanager.host", "127.0.0.1", "TaskManager: address others reach it on"},
     {"taskmanager.bind-host", "0.0.0.0", "TaskManager: address its gRPC server binds to"},

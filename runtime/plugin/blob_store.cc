@@ -125,6 +125,14 @@ absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(std::string dir) {
   return std::unique_ptr<BlobStore>(new BlobStore(std::move(dir)));
 }
 
+std::string BlobStore::DefaultDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  if (ec) tmp = "/tmp";
+  return (tmp / "sluice-blobs").string();
+}
+
 bool BlobStore::Contains(std::string_view key) const {
   std::error_code ec;
   return IsBlobKey(key) && std::filesystem::exists(fmt::format("{}/{}", dir_, key), ec);
@@ -146,6 +154,9 @@ absl::StatusOr<std::string> BlobStore::PathOf(std::string_view key) const {
 
 absl::StatusOr<std::unique_ptr<BlobWriter>> BlobStore::Write(std::string_view key) const {
   if (!IsBlobKey(key)) return InvalidArgumentF("malformed blob key '{}' (expected 64 hex digits)", key);
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return InternalF("cannot create blob directory '{}': {}", dir_, ec.message());
   auto impl = std::make_unique<BlobWriter::Impl>();
   impl->key = std::string(key);
   impl->final_path = fmt::format("{}/{}", dir_, key);

@@ -52,8 +52,13 @@ class BlobWriter {
 
 class BlobStore {
  public:
+  // A store over `dir`; Open() creates the directory, or Write creates it on first use.
+  explicit BlobStore(std::string dir) : dir_(std::move(dir)) {}
   // Creates `dir` if missing (Internal when it cannot).
   static absl::StatusOr<std::unique_ptr<BlobStore>> Open(std::string dir);
+  // The directory of a process's blob store: `configured` if set, else
+  // <system temp dir>/sluice-blobs (outlives the process, so blobs survive restarts).
+  static std::string DefaultDir(const std::string& configured);
 
   const std::string& dir() const { return dir_; }
   // The path of blob `key` after checking that its contents still match the key; NotFound when
@@ -66,7 +71,6 @@ class BlobStore {
   absl::StatusOr<std::string> PutFile(const std::string& path) const;
 
  private:
-  explicit BlobStore(std::string dir) : dir_(std::move(dir)) {}
   std::string dir_;
 };
 

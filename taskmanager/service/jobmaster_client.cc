@@ -65,6 +65,27 @@ JobMasterClient::JobMasterClient(const std::string& jobmanager_address)
 
 JobMasterClient::~JobMasterClient() { CloseSession(); }
 
+absl::StatusOr<std::string> JobMasterClient::FetchBlob(const std::string& key,
+                                                       const plugin::BlobStore& cache) {
+  if (auto path = cache.PathOf(key); path.ok()) return path;
+  ASSIGN_OR_RETURN(auto writer, cache.Write(key));
+  v1::FetchBlobRequest req;
+  req.set_key(key);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub_->FetchBlob(&ctx, req);
+  v1::BlobChunk chunk;
+  while (reader->Read(&chunk)) RETURN_IF_ERROR(writer->Append(chunk.data()));
+  grpc::Status st = reader->Finish();
+  if (!st.ok()) {
+    const auto code = st.error_code() == grpc::StatusCode::NOT_FOUND ? absl::StatusCode::kNotFound
+                                                                    : absl::StatusCode::kUnavailable;
+    return absl::Status(code, fmt::format("cannot fetch job plugin {} from the JobManager: {}", key,
+                                          st.error_message()));
+  }
+  return writer->Commit();
+}
+
 absl::StatusOr<Registration> JobMasterClient::Register(const std::string& resource_id,
                                                        const std::string& address, int slots) {
   v1::RegisterTaskManagerRequest req;

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "runtime/plugin/blob_store.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
 #include "taskmanager/task_executor.h"
 
@@ -43,6 +44,11 @@ class JobMasterClient final : public JobMasterGateway {
   // Opens the session stream; `on_broken` runs (on a reader thread) when it breaks.
   void OpenSession(const std::string& resource_id, std::function<void()> on_broken);
   void CloseSession();
+
+  // Fetches blob `key` from the JobManager's blob store into `cache` (nothing to do when it is
+  // there already); returns its path there. NotFound/Unavailable from the JobManager;
+  // InvalidArgument when the received bytes do not match the key.
+  absl::StatusOr<std::string> FetchBlob(const std::string& key, const plugin::BlobStore& cache);
 
   void UpdateTaskExecutionState(const TaskExecutionStateUpdate& update) override;
   void AcknowledgeCheckpoint(const JobId& job, const ExecutionAttemptId& attempt,
