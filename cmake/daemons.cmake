@@ -8,3 +8,5 @@ sluice_cc_binary(NAME sluice-jobmanager
 sluice_cc_binary(NAME sluice-taskmanager
   SRCS ${PROJECT_SOURCE_DIR}/taskmanager/main.cc
   DEPS sluice::taskmanager sluice::config sluice::base CLI11::CLI11 yaml-cpp)
+
+install(TARGETS sluice-jobmanager sluice-taskmanager RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -46,24 +46,11 @@
 #include <vector>
 
 #include "sluice/functions.h"
+#include "sluice/plan.h"
 #include "sluice/row.h"
 #include "sluice/types.h"
 
 namespace sluice {
-
-enum class FunctionKind : uint8_t { kMap, kFilter, kFlatMap, kProcess, kCoProcess, kBroadcastProcess };
-
-// Makes one instance of a user function per subtask.
-struct FunctionFactory {
-  FunctionKind kind = FunctionKind::kMap;
-  std::function<std::unique_ptr<Function>()> create;
-};
-
-// A built job: its spec and the functions its `process` steps name (by `function:` id).
-struct JobDefinition {
-  std::string spec_yaml;
-  std::map<std::string, FunctionFactory> functions;
-};
 
 // Window assigners (Flink's TumblingEventTimeWindows, SlidingEventTimeWindows,
 // EventTimeSessionWindows, Flink SQL's CUMULATE; ProcessingTime() for the processing-time ones).
@@ -106,110 +93,6 @@ inline AggregateSpec AggregateOf(std::string function, std::string field, std::s
   return {std::move(name), std::move(function), std::move(field)};
 }
 
-namespace detail {
-
-enum class Partition : uint8_t { kNone, kRebalance, kRescale, kBroadcast };
-
-// One input of a node: a node's output (0 = main, 1 = side), and how it is partitioned.
-struct Input {
-  int node = 0;
-  int output = 0;
-  std::vector<std::string> keys;  // KeyBy fields (hash partitioning)
-  Partition partition = Partition::kNone;
-};
-
-enum class Section : uint8_t { kSource, kStep, kSink };
-
-struct Node {
-  Section section = Section::kStep;
-  std::string op;     // step operator ("process", "window", ...)
-  std::string label;  // default stream name prefix (op when empty): "map", "filter", ...
-  std::vector<std::pair<std::string, std::string>> body;  // step: operator keys -> YAML values
-  std::string connector;                             // source/sink: block mapping text
-  std::vector<Input> inputs;
-  bool two_input = false;  // inputs rendered inside the body (joins, connect)
-  std::string name, uid;
-  int parallelism = 0;
-  std::string side_output;  // the side output's stream name, once read
-};
-
-struct Plan {
-  std::string job_name = "sluice-job";
-  int parallelism = 0;
-  int max_parallelism = 0;
-  std::string settings;
-  std::vector<Node> nodes;
-  std::map<std::string, FunctionFactory> functions;
-};
-
-inline std::string Keys(const std::vector<std::string>& keys) {
-  std::string out = "[";
-  for (size_t i = 0; i < keys.size(); ++i) out += (i ? ", " : "") + Quote(keys[i]);
-  return out + "]";
-}
-
-// `text` with its common indentation removed and every line indented by `indent` spaces.
-inline std::string Indent(std::string_view text, int indent) {
-  std::vector<std::string_view> lines;
-  size_t common = std::string_view::npos;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    const size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) continue;
-    common = std::min(common, first);
-    lines.push_back(line);
-  }
-  std::string out;
-  for (std::string_view line : lines) {
-    out.append(static_cast<size_t>(indent), ' ');
-    out.append(line.substr(common));
-    out += '\n';
-  }
-  return out;
-}
-
-template <typename Base, typename F>
-FunctionFactory FactoryOf(FunctionKind kind, F fn) {
-  static_assert(std::is_base_of_v<Base, F> && std::is_copy_constructible_v<F>,
-                "a user function must derive from the matching sluice function class and be "
-                "copyable (each subtask gets its own copy)");
-  return FunctionFactory{kind, [fn = std::move(fn)]() -> std::unique_ptr<Function> {
-                           return std::make_unique<F>(fn);
-                         }};
-}
-
-// Lambdas as functions.
-template <typename L>
-class LambdaMap final : public MapFunction {
- public:
-  explicit LambdaMap(L l) : l_(std::move(l)) {}
-  void Map(const Row& in, RowWriter& out) override { l_(in, out); }
-
- private:
-  L l_;
-};
-template <typename L>
-class LambdaFilter final : public FilterFunction {
- public:
-  explicit LambdaFilter(L l) : l_(std::move(l)) {}
-  bool Filter(const Row& in) override { return l_(in); }
-
- private:
-  L l_;
-};
-template <typename L>
-class LambdaFlatMap final : public FlatMapFunction {
- public:
-  explicit LambdaFlatMap(L l) : l_(std::move(l)) {}
-  void FlatMap(const Row& in, Collector& out) override { l_(in, out); }
-
- private:
-  L l_;
-};
-
-}  // namespace detail
 
 class KeyedStream;
 class BroadcastStream;
@@ -272,8 +155,9 @@ class DataStream {
   DataStream SideOutput(const std::string& tag_name) const;
 
   // Writes to a sink: `connector` is the sink's block mapping as in the spec (`type: file ...`).
-  DataStream& SinkTo(std::string name, std::string connector);
-  DataStream& Print(std::string name) { return SinkTo(std::move(name), "type: print"); }
+  // Returns the sink's handle (Flink's DataStreamSink): Name/Uid/SetParallelism set the sink's.
+  DataStream SinkTo(std::string name, std::string connector) const;
+  DataStream Print(std::string name) const { return SinkTo(std::move(name), "type: print"); }
 
   // Settings of the operator (or source or sink) that produced this stream, as in Flink.
   DataStream& Name(std::string name) {
@@ -579,15 +463,16 @@ inline DataStream DataStream::SideOutput(const std::string& tag_name) const {
   return DataStream(plan_, detail::Input{input_.node, 1, {}, detail::Partition::kNone});
 }
 
-inline DataStream& DataStream::SinkTo(std::string name, std::string connector) {
+inline DataStream DataStream::SinkTo(std::string name, std::string connector) const {
   detail::Node n;
   n.section = detail::Section::kSink;
   n.name = std::move(name);
   n.connector = std::move(connector);
   n.inputs.push_back(input_);
   plan_->nodes.push_back(std::move(n));
-  last_ = static_cast<int>(plan_->nodes.size()) - 1;
-  return *this;
+  DataStream sink = *this;
+  sink.last_ = static_cast<int>(plan_->nodes.size()) - 1;
+  return sink;
 }
 
 // The job being built (Flink's StreamExecutionEnvironment).
@@ -620,103 +505,11 @@ class StreamExecutionEnvironment {
   JobDefinition Build() const;
 
  private:
-  std::string StreamName(int node) const;
-  std::string InputRef(const detail::Input& in) const;
-
   std::shared_ptr<detail::Plan> plan_;
 };
 
-inline std::string StreamExecutionEnvironment::StreamName(int node) const {
-  const detail::Node& n = plan_->nodes[static_cast<size_t>(node)];
-  if (!n.name.empty()) return n.name;
-  return (n.label.empty() ? n.op : n.label) + "-" + std::to_string(node);
-}
-
-inline std::string StreamExecutionEnvironment::InputRef(const detail::Input& in) const {
-  if (in.output == 0) return detail::Quote(StreamName(in.node));
-  return detail::Quote(plan_->nodes[static_cast<size_t>(in.node)].side_output);
-}
-
 inline JobDefinition StreamExecutionEnvironment::Build() const {
-  using detail::Quote;
-  std::string sources, steps, sinks;
-  // Operators' uids default to their stream names (stable while the build function adds them
-  // in the same order); sources' and sinks' to their names, as in the spec.
-  auto settings = [this](const detail::Node& n, int indent) {
-    std::string out;
-    const std::string pad(static_cast<size_t>(indent), ' ');
-    const int id = static_cast<int>(&n - plan_->nodes.data());
-    const std::string uid = n.uid.empty() && n.section == detail::Section::kStep ? StreamName(id) : n.uid;
-    if (!uid.empty()) out += pad + "uid: " + Quote(uid) + "\n";
-    if (n.parallelism > 0) out += pad + "parallelism: " + std::to_string(n.parallelism) + "\n";
-    return out;
-  };
-  for (size_t i = 0; i < plan_->nodes.size(); ++i) {
-    const detail::Node& n = plan_->nodes[i];
-    const int id = static_cast<int>(i);
-    if (n.section == detail::Section::kSource) {
-      sources += "  " + Quote(n.name) + ":\n" + detail::Indent(n.connector, 4) + settings(n, 4);
-      continue;
-    }
-    if (n.section == detail::Section::kSink) {
-      sinks += "  " + Quote(n.name) + ":\n    input: " + InputRef(n.inputs[0]) + "\n" +
-               detail::Indent(n.connector, 4) + settings(n, 4);
-      continue;
-    }
-    std::vector<std::pair<std::string, std::string>> body = n.body;
-    std::string input_line;
-    if (n.op == "union") {
-      std::string list = "[";
-      for (size_t k = 0; k < n.inputs.size(); ++k) list += (k ? ", " : "") + InputRef(n.inputs[k]);
-      steps += "  - union: " + list + "]\n    name: " + Quote(StreamName(id)) + "\n";
-      continue;
-    }
-    if (n.two_input) {
-      const bool join = n.op != "process";
-      std::string sides[2];
-      for (size_t k = 0; k < 2; ++k) {
-        const detail::Input& in = n.inputs[k];
-        sides[k] = "{input: " + InputRef(in);
-        if (!in.keys.empty()) sides[k] += ", key: " + detail::Keys(in.keys);
-        if (in.partition == detail::Partition::kBroadcast) sides[k] += ", broadcast: true";
-        sides[k] += "}";
-      }
-      if (join) {
-        body.insert(body.begin(), {{"left", sides[0]}, {"right", sides[1]}});
-      } else {
-        body.emplace_back("inputs", "[" + sides[0] + ", " + sides[1] + "]");
-      }
-    } else {
-      const detail::Input& in = n.inputs[0];
-      std::string partition;
-      if (!in.keys.empty()) partition = "key-by: " + detail::Keys(in.keys);
-      if (in.partition == detail::Partition::kRebalance) partition = "rebalance: {}";
-      if (in.partition == detail::Partition::kRescale) partition = "rescale: {}";
-      if (in.partition == detail::Partition::kBroadcast) partition = "broadcast: {}";
-      if (partition.empty()) {
-        input_line = "    input: " + InputRef(in) + "\n";
-      } else {
-        steps += "  - " + partition + "\n    input: " + InputRef(in) + "\n";
-      }
-    }
-    std::string value = "{";
-    for (size_t k = 0; k < body.size(); ++k) {
-      value += (k ? ", " : "") + body[k].first + ": " + body[k].second;
-    }
-    steps += "  - " + n.op + ": " + value + "}\n" + input_line + "    name: " +
-             Quote(StreamName(id)) + "\n" + settings(n, 4);
-    if (!n.side_output.empty()) steps += "    side-output: " + Quote(n.side_output) + "\n";
-  }
-  std::string spec = "name: " + Quote(plan_->job_name) + "\n";
-  if (plan_->parallelism > 0) spec += "parallelism: " + std::to_string(plan_->parallelism) + "\n";
-  if (plan_->max_parallelism > 0) {
-    spec += "max-parallelism: " + std::to_string(plan_->max_parallelism) + "\n";
-  }
-  spec += plan_->settings;
-  spec += "sources:\n" + sources;
-  if (!steps.empty()) spec += "pipeline:\n" + steps;
-  spec += "sinks:\n" + sinks;
-  return JobDefinition{std::move(spec), plan_->functions};
+  return JobDefinition{detail::RenderSpec(*plan_), plan_->functions};
 }
 
 }  // namespace sluice

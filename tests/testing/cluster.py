@@ -249,7 +249,8 @@ class Cluster:
     def start(self):
         ports_file = os.path.join(self.dir, "jobmanager.ports")
         argv = [Config.binary("sluice-jobmanager"), "--rpc-port", "0", "--rest-port", "0",
-                "--bind-host", "127.0.0.1", "--ports-file", ports_file]
+                "--bind-host", "127.0.0.1", "--ports-file", ports_file,
+                "--config", self._daemon_config("jobmanager")]
         if self.heartbeat_interval_ms is not None:
             argv += ["--heartbeat-interval", str(self.heartbeat_interval_ms)]
         if self.heartbeat_timeout_ms is not None:
@@ -274,6 +275,16 @@ class Cluster:
         for _ in range(self.num_taskmanagers):
             self.add_taskmanager()
 
+    def blob_dir(self, daemon_name):
+        """The blob store (job plugins) of a daemon: each has its own, so TaskManagers fetch."""
+        return os.path.join(self.dir, "blobs", daemon_name)
+
+    def _daemon_config(self, daemon_name):
+        path = os.path.join(self.dir, f"{daemon_name}.yaml")
+        with open(path, "w") as f:
+            f.write(f"blob.storage.directory: {json.dumps(self.blob_dir(daemon_name))}\n")
+        return path
+
     def add_taskmanager(self, slots=None):
         """Starts one more TaskManager and waits until REST lists it; returns its Daemon.
 
@@ -283,7 +294,7 @@ class Cluster:
         index = len(self.taskmanagers)
         argv = [Config.binary("sluice-taskmanager"), "--jobmanager",
                 f"127.0.0.1:{self.rpc_port}", "--slots", str(slots or self.slots),
-                "--host", "127.0.0.1"]
+                "--host", "127.0.0.1", "--config", self._daemon_config(f"taskmanager-{index}")]
         known = {self._tm_key(e) for e in self.rest_taskmanagers()}
         tm = Daemon(f"taskmanager-{index}", argv,
                     os.path.join(self.log_dir, f"taskmanager-{index}.log"))

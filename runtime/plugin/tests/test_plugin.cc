@@ -4,10 +4,13 @@
 //                  sums per id % 10 in ValueState and, on the final watermark, emits each sum
 //                  once from an event-time timer; a map adds a label; to the file sink args[2]
 //                  (default print).
+//   "fail-at"      as "ok", but the first map throws at id == args[3] (a per-record failure),
+//                  with one restart allowed (fixed-delay, 1 attempt).
 //   "throw"        the build function throws.
 //   "bad-spec"     a source with an unknown connector type (a compile error).
 
 #include <stdexcept>
+#include <string>
 
 #include "sluice/datastream.h"
 
@@ -50,8 +53,15 @@ void Build(sluice::StreamExecutionEnvironment& env, const std::vector<std::strin
         ts: {kind: sequence, start: 0, end: )" + n + R"(}
       event-time: {field: ts, max-out-of-orderness: 0 s}
   )");
+  const int64_t fail_at = mode == "fail-at" && args.size() > 3 ? std::stoll(args[3]) : -1;
+  if (mode == "fail-at") {
+    env.Configure("restart-strategy: {type: fixed-delay, attempts: 1, delay: 100 ms}");
+  }
   auto buckets = ids.Map(
-      [](const sluice::Row& r, sluice::RowWriter& w) {
+      [fail_at](const sluice::Row& r, sluice::RowWriter& w) {
+        if (r.GetInt64(0) == fail_at) {
+          throw std::invalid_argument("id " + std::to_string(fail_at) + " is not allowed");
+        }
         w.SetInt64(0, r.GetInt64(0));
         w.SetInt64(1, r.GetInt64(0) % 10);
       },
