@@ -5,6 +5,7 @@
 //   serializer.h   TypeSerializer<T> for state and user structs
 //   state.h        ValueState, ListState, MapState, broadcast state
 //   functions.h    MapFunction ... BroadcastProcessFunction, RuntimeContext, timers
+//   windows.h      AggregateFunction for windows
 //   environment.h  StreamExecutionEnvironment, DataStream, KeyedStream, windows, joins
 //   plugin.h       SLUICE_JOB: the plugin's entry point
 // docs/cpp-api.md is the guide.
@@ -16,3 +17,4 @@
 #include "sluice/serializer.h"
 #include "sluice/state.h"
 #include "sluice/types.h"
+#include "sluice/windows.h"

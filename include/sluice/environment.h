@@ -34,11 +34,13 @@
 // Thread safety: building is single-threaded; a DataStream is a handle into its environment
 // and is valid while the environment lives.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -49,6 +51,7 @@
 #include "sluice/plan.h"
 #include "sluice/row.h"
 #include "sluice/types.h"
+#include "sluice/windows.h"
 
 namespace sluice {
 
@@ -189,6 +192,12 @@ class DataStream {
     return out;
   }
   // Registers `factory`; the process step's body keys for it.
+  // The tag names of `side_outputs`.
+  static std::vector<std::string> TagNames(const std::vector<OutputTag>& side_outputs) {
+    std::vector<std::string> names;
+    for (const OutputTag& t : side_outputs) names.push_back(t.name);
+    return names;
+  }
   static std::vector<std::pair<std::string, std::string>> FunctionBody(
       detail::Plan& plan, FunctionFactory factory, const Schema* output,
       const std::vector<OutputTag>& side_outputs) {
@@ -210,6 +219,7 @@ class DataStream {
     n.op = "process";
     n.label = kind;
     n.body = FunctionBody(*plan_, std::move(factory), output, side_outputs);
+    n.side_tags = TagNames(side_outputs);
     n.inputs.push_back(input_);
     return AddStep(plan_, std::move(n));
   }
@@ -252,6 +262,7 @@ class BroadcastConnectedStream {
         *first_.plan(),
         detail::FactoryOf<BroadcastProcessFunction>(FunctionKind::kBroadcastProcess, std::move(fn)),
         &output, side_outputs);
+    n.side_tags = DataStream::TagNames(side_outputs);
     n.inputs = {first_.input(), broadcast_.input()};
     n.inputs[1].partition = detail::Partition::kBroadcast;
     return DataStream::AddStep(first_.plan(), std::move(n));
@@ -276,6 +287,7 @@ class ConnectedStreams {
     n.body = DataStream::FunctionBody(
         *first_.plan(), detail::FactoryOf<CoProcessFunction>(FunctionKind::kCoProcess, std::move(fn)),
         &output, side_outputs);
+    n.side_tags = DataStream::TagNames(side_outputs);
     n.inputs = {first_.input(), second_.input()};
     return DataStream::AddStep(first_.plan(), std::move(n));
   }
@@ -338,6 +350,7 @@ class KeyedStream {
     n.body = DataStream::FunctionBody(
         *stream_.plan(), detail::FactoryOf<ProcessFunction>(FunctionKind::kProcess, std::move(fn)),
         &output, side_outputs);
+    n.side_tags = DataStream::TagNames(side_outputs);
     n.inputs.push_back(stream_.input());
     return DataStream::AddStep(stream_.plan(), std::move(n));
   }
@@ -399,7 +412,33 @@ class WindowedStream {
     if (lateness_ms_ > 0) n.body.emplace_back("allowed-lateness", JoinBuilder::Ms(lateness_ms_));
     n.body.emplace_back("aggregates", AggregatesBody(aggregates));
     n.inputs.push_back(stream_.input());
-    n.side_output = late_;
+    if (!late_.empty()) n.side_tags.push_back(late_);
+    return DataStream::AddStep(stream_.plan(), std::move(n));
+  }
+
+  // A user AggregateFunction (windows.h; F derives from AggregateFunction<ACC>): one row per
+  // key and window as F::GetResult writes it, with `output`'s fields. Event time; tumbling,
+  // sliding or session windows. std::invalid_argument for processing time, cumulate windows
+  // or SideOutputLateData (late rows are dropped).
+  template <typename F>
+    requires std::is_base_of_v<AggregateFunction<typename F::Acc>, F>
+  DataStream Aggregate(F fn, Schema output) const {
+    if (window_.processing_time || window_.type == "cumulate" || !late_.empty()) {
+      throw std::invalid_argument(
+          "a window with a user AggregateFunction runs on event time over tumbling, sliding or "
+          "session windows, without a late side output");
+    }
+    detail::Node n;
+    n.op = "process";
+    n.label = "window";
+    n.body = DataStream::FunctionBody(
+        *stream_.plan(),
+        detail::FactoryOf<ProcessFunction>(
+            FunctionKind::kProcess,
+            detail::WindowAggregateProcess<F>(std::move(fn), window_.type, window_.size_ms,
+                                              window_.slide_ms, window_.gap_ms, lateness_ms_)),
+        &output, {});
+    n.inputs.push_back(stream_.input());
     return DataStream::AddStep(stream_.plan(), std::move(n));
   }
 
@@ -459,6 +498,12 @@ inline DataStream DataStream::Union(std::vector<DataStream> others) const {
 
 inline DataStream DataStream::SideOutput(const std::string& tag_name) const {
   detail::Node& producer = plan_->nodes[static_cast<size_t>(input_.node)];
+  if (std::find(producer.side_tags.begin(), producer.side_tags.end(), tag_name) ==
+      producer.side_tags.end()) {
+    throw std::invalid_argument("SideOutput('" + tag_name + "'): the operator declares no such "
+                                "side output (an OutputTag of its function, or its window's "
+                                "SideOutputLateData)");
+  }
   producer.side_output = tag_name;
   return DataStream(plan_, detail::Input{input_.node, 1, {}, detail::Partition::kNone});
 }

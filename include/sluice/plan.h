@@ -58,6 +58,7 @@ struct Node {
   bool two_input = false;  // inputs rendered inside the body (joins, connect)
   std::string name, uid;
   int parallelism = 0;
+  std::vector<std::string> side_tags;  // side outputs it declares (OutputTags, late rows)
   std::string side_output;  // the side output's stream name, once read
 };
 

@@ -15,6 +15,7 @@ namespace sluice::plugin {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kPlugin = std::string(SLUICE_BINARY_DIR) + "/tests/libsluice_test_plugin.so";
 
@@ -65,6 +66,16 @@ TEST(PluginLoader, RefusesFilesThatAreNotPlugins) {
   // A real shared library without the entry point.
   auto no_entry = LoadPlugin("libz.so.1", {});
   EXPECT_THAT(no_entry.status().message(), HasSubstr("has no entry point 'sluice_plugin_info'"));
+}
+
+TEST(PluginLoader, RefusesAnotherApiVersionOrAbiBeforeRunningAnything) {
+  const std::string dir = std::string(SLUICE_BINARY_DIR) + "/tests/";
+  auto api = LoadPlugin(dir + "libsluice_test_plugin_wrong_api.so", {});
+  EXPECT_THAT(api.status().message(), HasSubstr("built against Sluice API version 2"));
+  EXPECT_THAT(api.status().message(), HasSubstr("rebuild it"));
+  auto abi = LoadPlugin(dir + "libsluice_test_plugin_wrong_abi.so", {});
+  EXPECT_THAT(abi.status().message(), HasSubstr("C++ ABI 'gxx-abi-0;cxx11-abi-0'"));
+  EXPECT_THAT(abi.status().message(), Not(HasSubstr("must never run")));
 }
 
 }  // namespace

@@ -6,11 +6,15 @@
 //                  (default print).
 //   "fail-at"      as "ok", but the first map throws at id == args[3] (a per-record failure),
 //                  with one restart allowed (fixed-delay, 1 attempt).
+//   "windows"      args: <flights csv(.gz)> <out dir> <tumbling|sliding|session>: per origin, the
+//                  count and total delay per window, once with built-in aggregates (to
+//                  <out>/builtin) and once with a user AggregateFunction (to <out>/user).
 //   "throw"        the build function throws.
 //   "bad-spec"     a source with an unknown connector type (a compile error).
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "sluice/datastream.h"
 
@@ -35,8 +39,62 @@ class SumPerBucket : public sluice::KeyedProcessFunction {
   sluice::ValueState<int64_t> sum_;
 };
 
+// Count and total delay of a window's flights (delay is field 1 of the flights schema).
+class CountAndDelay : public sluice::AggregateFunction<std::pair<int64_t, int64_t>> {
+ public:
+  Acc CreateAccumulator() override { return {0, 0}; }
+  void Add(const sluice::Row& in, Acc& acc) override {
+    ++acc.first;
+    if (!in.IsNull(1)) acc.second += in.GetInt64(1);
+  }
+  void Merge(Acc& into, const Acc& from) override {
+    into.first += from.first;
+    into.second += from.second;
+  }
+  void GetResult(const Acc& acc, const sluice::WindowContext& w, sluice::RowWriter& out) override {
+    out.SetString(0, w.Key().GetString(0));
+    out.SetInt64(1, w.Start());
+    out.SetInt64(2, w.End());
+    out.SetInt64(3, acc.first);
+    out.SetInt64(4, acc.second);
+  }
+};
+
+void BuildWindows(sluice::StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
+  if (args.size() != 4) throw std::invalid_argument("windows <flights> <out> <window type>");
+  env.SetName("user-windows");
+  auto flights = env.FromSource("flights", R"(
+      type: file
+      path: )" + args[1] + R"(
+      schema: {date: timestamp, delay: int64, distance: int64, origin: string, destination: string}
+      event-time: {field: date, max-out-of-orderness: 1 min}
+  )");
+  const std::string& type = args[3];
+  const sluice::Window window = type == "session"   ? sluice::Window::Session(20 * 60'000)
+                                : type == "sliding" ? sluice::Window::Sliding(3'600'000, 900'000)
+                                                    : sluice::Window::Tumbling(3'600'000);
+  const sluice::Schema out{{"origin", sluice::Type::kString},
+                           {"window_start", sluice::Type::kTimestamp},
+                           {"window_end", sluice::Type::kTimestamp},
+                           {"n", sluice::Type::kInt64},
+                           {"total", sluice::Type::kInt64}};
+  flights.KeyBy({"origin"})
+      .Window(window)
+      .Aggregate({sluice::Count("n"), sluice::Sum("delay", "total")})
+      .SinkTo("builtin", "type: file\npath: " + args[2] + "/builtin");
+  flights.KeyBy({"origin"})
+      .Window(window)
+      .Aggregate(CountAndDelay(), out)
+      .Uid("user-window")
+      .SinkTo("user", "type: file\npath: " + args[2] + "/user");
+}
+
 void Build(sluice::StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   const std::string mode = args.empty() ? "ok" : args[0];
+  if (mode == "windows") {
+    BuildWindows(env, args);
+    return;
+  }
   if (mode == "throw") throw std::runtime_error("the test plugin was asked to throw");
   env.SetName("test-plugin");
   const std::string n = args.size() > 1 ? args[1] : "100";
