@@ -6,6 +6,10 @@
 // the column's buffers, with no copy, allocation or virtual call. A Row (and every string_view
 // it returns) is valid only during the call that received it.
 //
+// User structs travel in bytes fields: RowWriter::SetValue encodes one with its TypeSerializer
+// (serializer.h), Row::GetValue decodes it (the same bytes go over the network, into state and
+// savepoints, and into sinks).
+//
 // Results are written through a `RowWriter` the engine hands out (Collector::Emit): the engine
 // appends the row to its output batch. Fields not set are null. Setting a field twice keeps the
 // last value. The writer is valid until the next Emit or the end of the call.
@@ -18,9 +22,11 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "sluice/serializer.h"
 #include "sluice/types.h"
 
 namespace sluice {
@@ -57,6 +63,17 @@ class Row {
   double GetDouble(size_t f) const { return Fixed<double>(f); }
   bool GetBool(size_t f) const {
     return ((columns_[f].values[index_ >> 3] >> (index_ & 7)) & 1) != 0;
+  }
+  // A user struct in a bytes field, written by RowWriter::SetValue (its TypeSerializer).
+  // Throws std::invalid_argument when the bytes do not decode.
+  template <Serializable T>
+  T GetValue(size_t f) const {
+    T v{};
+    if (!Decode(GetString(f), &v)) {
+      throw std::invalid_argument("field " + std::to_string(f) + ": bytes do not decode with the "
+                                  "type's TypeSerializer");
+    }
+    return v;
   }
   // string and bytes fields (empty when null).
   std::string_view GetString(size_t f) const {
@@ -97,6 +114,15 @@ class RowWriter {
   // (Flink's TimestampedCollector).
   virtual void SetTimestamp(int64_t timestamp_ms) = 0;
 
+  // A user struct into a bytes field, encoded by its TypeSerializer (Row::GetValue reads it):
+  // how structs travel between operators and into sinks.
+  template <Serializable T>
+  void SetValue(size_t f, const T& v) {
+    scratch_.clear();
+    TypeSerializer<T>::Write(v, &scratch_);
+    SetString(f, scratch_);
+  }
+
   // Copies field `from` of `row` (same type) into field `f`, null or not.
   void Copy(size_t f, const Row& row, size_t from) {
     if (row.IsNull(from)) {
@@ -114,6 +140,9 @@ class RowWriter {
       case Type::kBytes: SetString(f, row.GetString(from)); break;
     }
   }
+
+ private:
+  std::string scratch_;
 };
 
 // A side output of a process function (Flink's OutputTag): its name is the stream's name in the

@@ -76,6 +76,9 @@ TEST(PluginLoader, RefusesAnotherApiVersionOrAbiBeforeRunningAnything) {
   auto abi = LoadPlugin(dir + "libsluice_test_plugin_wrong_abi.so", {});
   EXPECT_THAT(abi.status().message(), HasSubstr("C++ ABI 'gxx-abi-0;cxx11-abi-0'"));
   EXPECT_THAT(abi.status().message(), Not(HasSubstr("must never run")));
+  auto missing = LoadPlugin(dir + "libsluice_test_plugin_wrong_missing_symbol.so", {});
+  EXPECT_THAT(missing.status().message(), HasSubstr("cannot load job plugin"));
+  EXPECT_THAT(missing.status().message(), HasSubstr("undefined symbol: sluice_test_symbol_defined_nowhere"));
 }
 
 }  // namespace
