@@ -7,8 +7,9 @@ payments and rules (the example's generator), and submits the library with
 `sluice run --plugin` to a JobManager and two TaskManagers (each with its own blob store, so the
 TaskManagers fetch the plugin from the JobManager). The payments are replayed at a fixed rate so
 the job runs long enough for one TaskManager to be killed with SIGKILL after a completed
-checkpoint; the job must restart once and finish, and both outputs (alerts and near misses)
-must equal the answer computed here from the CSV files alone: sliding 10 s / 2 s windows of
+checkpoint; the job must restart once; then it is rescaled from 2 to 3 through a savepoint
+(`sluice rescale`) and must finish, and both outputs (alerts and near misses) must equal the
+answer computed here from the CSV files alone: sliding 10 s / 2 s windows of
 payment attempts per card, judged against the rule in force at the window's end.
 """
 
@@ -18,6 +19,7 @@ import datetime
 import glob
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -95,14 +97,14 @@ def build_example(work):
 
 
 class VelocityCheckTest(unittest.TestCase):
-    def test_plugin_built_out_of_tree_is_exactly_once_across_a_taskmanager_kill(self):
+    def test_plugin_built_out_of_tree_is_exactly_once_across_a_kill_and_a_rescale(self):
         rng = random.Random(7)
         work = harness.make_temp_dir("velocity")
         library = build_example(work)
         data = os.path.join(work, "data")
         subprocess.run([sys.executable, os.path.join(Config.repo, "examples", "cpp",
                                                      "velocity-check", "generate_payments.py"),
-                        "--out-dir", data, "--cards", "600", "--minutes", "30", "--seed", "3"],
+                        "--out-dir", data, "--cards", "900", "--minutes", "30", "--seed", "3"],
                        check=True, capture_output=True)
         alerts, near = expected(data)
         self.assertGreater(len(alerts), 50)
@@ -119,8 +121,18 @@ class VelocityCheckTest(unittest.TestCase):
             key = os.listdir(cluster.blob_dir("jobmanager"))
             self.assertEqual(len(key), 1, key)
             chaos.kill_taskmanagers(cluster, job_id, 1, rng)
-            cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
             self.assertEqual(metric(cluster, job_id, "numRestarts"), 1)
+            # Then rescale 2 -> 3 through a savepoint: the new job reloads the plugin from the
+            # blob store; keyed state, timers and every subtask's copy of the broadcast rules
+            # are restored at the new parallelism.
+            r = cluster.cli("rescale", job_id, "--parallelism", "3", "--dir",
+                            os.path.join(cluster.dir, "savepoints"), timeout_s=180)
+            self.assertEqual(r.returncode, 0, r.describe())
+            match = re.search(r"as job ([0-9a-f]{32})", r.stdout)
+            self.assertIsNotNone(match, r.describe())
+            rescaled = match.group(1)
+            job = cluster.wait_for_job_state(rescaled, {"FINISHED", "FAILED", "CANCELED"}, 300, 0.2)
+            self.assertEqual(job["state"], "FINISHED", job)
             fetched = [tm.name for tm in cluster.taskmanagers
                        if key[0] in os.listdir(cluster.blob_dir(tm.name))]
             self.assertGreaterEqual(len(fetched), 2, fetched)
