@@ -1,4 +1,5 @@
-// Google Benchmark suite for the operator library (issue 12): rows per second through one
+// Google Benchmark suite for the operator library and the C++ API's user functions (issue 12):
+// rows per second through one
 // operator instance on the heap state backend, with the flights example's columns and 64 keys
 // (origins), event time advancing one minute per row and a watermark every batch. Figures are
 // recorded in benchmarks/RESULTS.md; run with
@@ -14,6 +15,8 @@
 #include "runtime/operators/interval_join.h"
 #include "runtime/operators/lookup_join.h"
 #include "runtime/operators/window_operator.h"
+#include "runtime/udf/function_operator.h"
+#include "sluice/datastream.h"
 
 namespace sluice {
 namespace {
@@ -155,6 +158,86 @@ void BM_LookupJoin(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
 }
 BENCHMARK(BM_LookupJoin);
+
+// --- user functions of the C++ API (runtime/udf): a virtual call per row ---------------------
+
+template <typename F>
+std::unique_ptr<api::Operator> OpenFunction(sluice::FunctionKind kind, F fn, core::SchemaPtr out,
+                                            std::vector<std::string> keys = {}) {
+  udf::FunctionOperatorSpec spec;
+  spec.function_id = "bench";
+  spec.factory = {kind, [fn] { return std::unique_ptr<sluice::Function>(new F(fn)); }};
+  spec.inputs = {FlightSchema()};
+  if (!keys.empty()) spec.keys = {keys};
+  spec.output = std::move(out);
+  return Open(udf::MakeFunctionOperator(std::move(spec)));
+}
+
+void RunFunction(benchmark::State& state, api::Operator& op) {
+  core::RecordBatch b(FlightSchema());
+  CountingOutput out;
+  int64_t first = 0;
+  for (auto _ : state) {
+    Fill(&b, first);
+    first += kRows;
+    if (!op.ProcessBatch(b, out).ok()) std::abort();
+    if (!op.ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
+  state.counters["out_rows"] = static_cast<double>(out.rows);
+}
+
+struct DelayInHours : sluice::MapFunction {
+  void Map(const sluice::Row& in, sluice::RowWriter& out) override {
+    out.Copy(0, in, 2);
+    out.SetDouble(1, static_cast<double>(in.GetInt64(1)) / 60.0);
+  }
+};
+
+void BM_UserMap(benchmark::State& state) {
+  auto op = OpenFunction(sluice::FunctionKind::kMap, DelayInHours(),
+                         std::make_shared<core::Schema>(std::vector<core::Field>{
+                             {"origin", core::Type::kString}, {"hours", core::Type::kDouble}}));
+  RunFunction(state, *op);
+}
+BENCHMARK(BM_UserMap);
+
+// A KeyedProcessFunction keeping a count per key in ValueState; emits nothing.
+struct CountPerKey : sluice::KeyedProcessFunction {
+  void Open(sluice::RuntimeContext& ctx) override { count_ = ctx.GetValueState<int64_t>("n"); }
+  void ProcessElement(const sluice::Row&, sluice::Context&, sluice::Collector&) override {
+    count_.Update(count_.ValueOr(0) + 1);
+  }
+  sluice::ValueState<int64_t> count_;
+};
+
+void BM_UserKeyedProcessValueState(benchmark::State& state) {
+  auto op = OpenFunction(sluice::FunctionKind::kProcess, CountPerKey(), FlightSchema(), {"origin"});
+  RunFunction(state, *op);
+}
+BENCHMARK(BM_UserKeyedProcessValueState);
+
+// The tumbling-window benchmark's count with a user AggregateFunction (windows.h).
+struct CountAgg : sluice::AggregateFunction<int64_t> {
+  int64_t CreateAccumulator() override { return 0; }
+  void Add(const sluice::Row&, int64_t& acc) override { ++acc; }
+  void Merge(int64_t& into, const int64_t& from) override { into += from; }
+  void GetResult(const int64_t& acc, const sluice::WindowContext& w, sluice::RowWriter& out) override {
+    out.SetString(0, w.Key().GetString(0));
+    out.SetInt64(1, acc);
+  }
+};
+
+void BM_UserTumblingWindow(benchmark::State& state) {
+  auto op = OpenFunction(
+      sluice::FunctionKind::kProcess,
+      sluice::detail::WindowAggregateProcess<CountAgg>(CountAgg(), "tumbling", 60 * kMinute, 0, 0, 0),
+      std::make_shared<core::Schema>(std::vector<core::Field>{{"origin", core::Type::kString},
+                                                              {"n", core::Type::kInt64}}),
+      {"origin"});
+  RunFunction(state, *op);
+}
+BENCHMARK(BM_UserTumblingWindow);
 
 }  // namespace
 }  // namespace sluice
