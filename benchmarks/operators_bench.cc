@@ -64,24 +64,28 @@ std::unique_ptr<api::Operator> Open(absl::StatusOr<std::unique_ptr<api::Operator
   return *std::move(op);
 }
 
-// Feeds batches with a watermark after each; the windows fire as event time advances.
-void RunWindow(benchmark::State& state, operators::WindowAggregateSpec spec) {
-  spec.key_fields = {"origin"};
-  spec.aggregates = {{"n", operators::AggregateKind::kCount, ""},
-                     {"avg", operators::AggregateKind::kAvg, "delay"},
-                     {"mx", operators::AggregateKind::kMax, "delay"}};
-  auto op = Open(operators::MakeWindowAggregate(FlightSchema(), spec));
+// Feeds batches with a watermark after each (windows fire as event time advances).
+void RunBatches(benchmark::State& state, api::Operator& op) {
   core::RecordBatch b(FlightSchema());
   CountingOutput out;
   int64_t first = 0;
   for (auto _ : state) {
     Fill(&b, first);
     first += kRows;
-    if (!op->ProcessBatch(b, out).ok()) std::abort();
-    if (!op->ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
+    if (!op.ProcessBatch(b, out).ok()) std::abort();
+    if (!op.ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
   state.counters["out_rows"] = static_cast<double>(out.rows);
+}
+
+void RunWindow(benchmark::State& state, operators::WindowAggregateSpec spec) {
+  spec.key_fields = {"origin"};
+  spec.aggregates = {{"n", operators::AggregateKind::kCount, ""},
+                     {"avg", operators::AggregateKind::kAvg, "delay"},
+                     {"mx", operators::AggregateKind::kMax, "delay"}};
+  auto op = Open(operators::MakeWindowAggregate(FlightSchema(), spec));
+  RunBatches(state, *op);
 }
 
 void BM_TumblingWindow(benchmark::State& state) {
@@ -173,19 +177,6 @@ std::unique_ptr<api::Operator> OpenFunction(sluice::FunctionKind kind, F fn, cor
   return Open(udf::MakeFunctionOperator(std::move(spec)));
 }
 
-void RunFunction(benchmark::State& state, api::Operator& op) {
-  core::RecordBatch b(FlightSchema());
-  CountingOutput out;
-  int64_t first = 0;
-  for (auto _ : state) {
-    Fill(&b, first);
-    first += kRows;
-    if (!op.ProcessBatch(b, out).ok()) std::abort();
-    if (!op.ProcessWatermark(b.timestamp(kRows - 1) - kMinute, out).ok()) std::abort();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
-  state.counters["out_rows"] = static_cast<double>(out.rows);
-}
 
 struct DelayInHours : sluice::MapFunction {
   void Map(const sluice::Row& in, sluice::RowWriter& out) override {
@@ -198,7 +189,7 @@ void BM_UserMap(benchmark::State& state) {
   auto op = OpenFunction(sluice::FunctionKind::kMap, DelayInHours(),
                          std::make_shared<core::Schema>(std::vector<core::Field>{
                              {"origin", core::Type::kString}, {"hours", core::Type::kDouble}}));
-  RunFunction(state, *op);
+  RunBatches(state, *op);
 }
 BENCHMARK(BM_UserMap);
 
@@ -213,7 +204,7 @@ struct CountPerKey : sluice::KeyedProcessFunction {
 
 void BM_UserKeyedProcessValueState(benchmark::State& state) {
   auto op = OpenFunction(sluice::FunctionKind::kProcess, CountPerKey(), FlightSchema(), {"origin"});
-  RunFunction(state, *op);
+  RunBatches(state, *op);
 }
 BENCHMARK(BM_UserKeyedProcessValueState);
 
@@ -235,7 +226,7 @@ void BM_UserTumblingWindow(benchmark::State& state) {
       std::make_shared<core::Schema>(std::vector<core::Field>{{"origin", core::Type::kString},
                                                               {"n", core::Type::kInt64}}),
       {"origin"});
-  RunFunction(state, *op);
+  RunBatches(state, *op);
 }
 BENCHMARK(BM_UserTumblingWindow);
 

@@ -191,37 +191,36 @@ class DataStream {
     out.last_ = id;
     return out;
   }
-  // Registers `factory`; the process step's body keys for it.
-  // The tag names of `side_outputs`.
-  static std::vector<std::string> TagNames(const std::vector<OutputTag>& side_outputs) {
-    std::vector<std::string> names;
-    for (const OutputTag& t : side_outputs) names.push_back(t.name);
-    return names;
-  }
-  static std::vector<std::pair<std::string, std::string>> FunctionBody(
-      detail::Plan& plan, FunctionFactory factory, const Schema* output,
-      const std::vector<OutputTag>& side_outputs) {
-    const std::string id = "f" + std::to_string(plan.functions.size() + 1);
-    plan.functions.emplace(id, std::move(factory));
-    std::vector<std::pair<std::string, std::string>> body{{"function", detail::Quote(id)}};
-    if (output != nullptr) body.emplace_back("schema", output->ToSpec());
+  // Adds a `process` step running `factory` over `inputs` (two: connected streams; the
+  // second broadcast when `broadcast_second`), labelled `label` for its default name.
+  static DataStream AddProcess(const std::shared_ptr<detail::Plan>& plan, const char* label,
+                               FunctionFactory factory, const Schema* output,
+                               const std::vector<OutputTag>& side_outputs,
+                               std::vector<detail::Input> inputs, bool broadcast_second = false) {
     if (side_outputs.size() > 1) {
       throw std::invalid_argument("a process function has at most one side output for now");
     }
-    for (const OutputTag& t : side_outputs) body.emplace_back("side-output-schema", t.schema.ToSpec());
-    return body;
+    const std::string id = "f" + std::to_string(plan->functions.size() + 1);
+    plan->functions.emplace(id, std::move(factory));
+    detail::Node n;
+    n.op = "process";
+    n.label = label;
+    n.body = {{"function", detail::Quote(id)}};
+    if (output != nullptr) n.body.emplace_back("schema", output->ToSpec());
+    for (const OutputTag& t : side_outputs) {
+      n.body.emplace_back("side-output-schema", t.schema.ToSpec());
+      n.side_tags.push_back(t.name);
+    }
+    n.two_input = inputs.size() == 2;
+    if (broadcast_second) inputs[1].partition = detail::Partition::kBroadcast;
+    n.inputs = std::move(inputs);
+    return AddStep(plan, std::move(n));
   }
 
  private:
   DataStream AddFunction(const char* kind, FunctionFactory factory, const Schema* output,
                          std::vector<OutputTag> side_outputs) const {
-    detail::Node n;
-    n.op = "process";
-    n.label = kind;
-    n.body = FunctionBody(*plan_, std::move(factory), output, side_outputs);
-    n.side_tags = TagNames(side_outputs);
-    n.inputs.push_back(input_);
-    return AddStep(plan_, std::move(n));
+    return AddProcess(plan_, kind, std::move(factory), output, side_outputs, {input_});
   }
   DataStream WithPartition(detail::Partition p) const {
     DataStream out = *this;
@@ -254,18 +253,10 @@ class BroadcastConnectedStream {
   // F: a BroadcastProcessFunction subclass.
   template <typename F>
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
-    detail::Node n;
-    n.op = "process";
-    n.label = "broadcast-process";
-    n.two_input = true;
-    n.body = DataStream::FunctionBody(
-        *first_.plan(),
+    return DataStream::AddProcess(
+        first_.plan(), "broadcast-process",
         detail::FactoryOf<BroadcastProcessFunction>(FunctionKind::kBroadcastProcess, std::move(fn)),
-        &output, side_outputs);
-    n.side_tags = DataStream::TagNames(side_outputs);
-    n.inputs = {first_.input(), broadcast_.input()};
-    n.inputs[1].partition = detail::Partition::kBroadcast;
-    return DataStream::AddStep(first_.plan(), std::move(n));
+        &output, side_outputs, {first_.input(), broadcast_.input()}, /*broadcast_second=*/true);
   }
 
  private:
@@ -280,16 +271,10 @@ class ConnectedStreams {
   // F: a CoProcessFunction subclass.
   template <typename F>
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
-    detail::Node n;
-    n.op = "process";
-    n.label = "co-process";
-    n.two_input = true;
-    n.body = DataStream::FunctionBody(
-        *first_.plan(), detail::FactoryOf<CoProcessFunction>(FunctionKind::kCoProcess, std::move(fn)),
-        &output, side_outputs);
-    n.side_tags = DataStream::TagNames(side_outputs);
-    n.inputs = {first_.input(), second_.input()};
-    return DataStream::AddStep(first_.plan(), std::move(n));
+    return DataStream::AddProcess(
+        first_.plan(), "co-process",
+        detail::FactoryOf<CoProcessFunction>(FunctionKind::kCoProcess, std::move(fn)), &output,
+        side_outputs, {first_.input(), second_.input()});
   }
 
  private:
@@ -344,15 +329,10 @@ class KeyedStream {
   // A KeyedProcessFunction (F derives from ProcessFunction): keyed state and timers.
   template <typename F>
   DataStream Process(F fn, Schema output, std::vector<OutputTag> side_outputs = {}) const {
-    detail::Node n;
-    n.op = "process";
-    n.label = "keyed-process";
-    n.body = DataStream::FunctionBody(
-        *stream_.plan(), detail::FactoryOf<ProcessFunction>(FunctionKind::kProcess, std::move(fn)),
-        &output, side_outputs);
-    n.side_tags = DataStream::TagNames(side_outputs);
-    n.inputs.push_back(stream_.input());
-    return DataStream::AddStep(stream_.plan(), std::move(n));
+    return DataStream::AddProcess(
+        stream_.plan(), "keyed-process",
+        detail::FactoryOf<ProcessFunction>(FunctionKind::kProcess, std::move(fn)), &output,
+        side_outputs, {stream_.input()});
   }
   WindowedStream Window(sluice::Window w) const;
   // Keyed aggregation without windows (an updated result row per input row) with a state TTL
@@ -428,18 +408,13 @@ class WindowedStream {
           "a window with a user AggregateFunction runs on event time over tumbling, sliding or "
           "session windows, without a late side output");
     }
-    detail::Node n;
-    n.op = "process";
-    n.label = "window";
-    n.body = DataStream::FunctionBody(
-        *stream_.plan(),
+    return DataStream::AddProcess(
+        stream_.plan(), "window",
         detail::FactoryOf<ProcessFunction>(
             FunctionKind::kProcess,
             detail::WindowAggregateProcess<F>(std::move(fn), window_.type, window_.size_ms,
                                               window_.slide_ms, window_.gap_ms, lateness_ms_)),
-        &output, {});
-    n.inputs.push_back(stream_.input());
-    return DataStream::AddStep(stream_.plan(), std::move(n));
+        &output, {}, {stream_.input()});
   }
 
   static std::string AggregatesBody(const std::vector<AggregateSpec>& aggregates) {

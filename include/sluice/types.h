@@ -52,7 +52,7 @@ inline std::string_view TypeName(Type t) {
     case Type::kDate: return "date";
     case Type::kBytes: return "bytes";
   }
-  return "int64";
+  return "?";
 }
 
 namespace detail {

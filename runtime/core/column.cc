@@ -7,7 +7,7 @@
 
 namespace sluice::core {
 
-Column::Column(Type type) : type_(type), width_(ValueWidth(type)) { Clear(); }
+Column::Column(Type type) : type_(type), width_(core::ValueWidth(type)) { Clear(); }
 
 void Column::Clear() {
   length_ = 0;
@@ -15,7 +15,7 @@ void Column::Clear() {
   validity_.clear();
   values_.clear();
   data_.clear();
-  if (IsVariableWidth(type_)) {
+  if (core::IsVariableWidth(type_)) {
     const int32_t zero = 0;
     values_.append(&zero, 4);
   }
@@ -29,8 +29,8 @@ void Column::Reserve(size_t rows, size_t data_bytes) {
 
 size_t Column::ValuesBytes(Type type, size_t length) {
   if (type == Type::kBool) return (length + 7) / 8;
-  if (IsVariableWidth(type)) return (length + 1) * 4;
-  return length * ValueWidth(type);
+  if (core::IsVariableWidth(type)) return (length + 1) * 4;
+  return length * core::ValueWidth(type);
 }
 
 void Column::CheckDataEnd(size_t end) {
@@ -57,7 +57,7 @@ void Column::SetNull(size_t i) {
   ++null_count_;
   if (type_ == Type::kBool) {
     ClearBit(values_.data(), i);
-  } else if (IsVariableWidth(type_)) {
+  } else if (core::IsVariableWidth(type_)) {
     int32_t* o = values_.as<int32_t>();
     data_.resize_uninitialized(static_cast<size_t>(o[i]));
     o[i + 1] = o[i];
@@ -84,11 +84,11 @@ void Column::AppendFrom(const Column& src, size_t i) {
 }
 
 void Column::AppendSelected(const Column& src, const uint32_t* rows, size_t n) {
-  if (IsVariableWidth(type_) && src.null_count_ == 0) {
+  if (core::IsVariableWidth(type_) && src.null_count_ == 0) {
     for (size_t k = 0; k < n; ++k) AppendString(src.GetString(rows[k]));
     return;
   }
-  if (type_ == Type::kBool || IsVariableWidth(type_) || src.null_count_ != 0) {
+  if (type_ == Type::kBool || core::IsVariableWidth(type_) || src.null_count_ != 0) {
     for (size_t k = 0; k < n; ++k) AppendFrom(src, rows[k]);
     return;
   }
@@ -118,7 +118,7 @@ void Column::PopBack() {
   if (type_ == Type::kBool) {
     ClearBit(values_.data(), i);
     values_.resize((i + 7) / 8);
-  } else if (IsVariableWidth(type_)) {
+  } else if (core::IsVariableWidth(type_)) {
     data_.resize_uninitialized(static_cast<size_t>(values_.as<int32_t>()[i]));
     values_.resize_uninitialized((i + 1) * 4);
   } else {

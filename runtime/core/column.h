@@ -2,7 +2,7 @@
 // Column: one field of a RecordBatch, in Apache Arrow's columnar memory layout
 // (https://arrow.apache.org/docs/format/Columnar.html):
 //   validity  bitmap, bit i (LSB first within each byte) set <=> value i is not null;
-//   values    fixed width: length * ValueWidth(type) bytes (int32/date as int32_t,
+//   values    fixed width: length * core::ValueWidth(type) bytes (int32/date as int32_t,
 //             int64/timestamp as int64_t, double as IEEE float64); bool: a bitmap, one bit per
 //             value; string/bytes: length + 1 int32 offsets, value i is data[offsets[i],
 //             offsets[i+1]);
@@ -58,7 +58,7 @@ class Column {
     SetBit(validity_.data(), length_);
     if (type_ == Type::kBool) {
       if ((length_ & 7) == 0) values_.append("\0", 1);
-    } else if (IsVariableWidth(type_)) {
+    } else if (core::IsVariableWidth(type_)) {
       const int32_t end = static_cast<int32_t>(data_.size());
       values_.append(&end, 4);
     } else {

@@ -110,7 +110,7 @@ void KeySelector::AppendKeyBytes(const RecordBatch& batch, size_t row, std::stri
       // after the fields marks it null (see the header).
       any_null = true;
       const Type t = fields_[i].type;
-      out->append(t == Type::kBool ? 1 : ValueWidth(t), '\0');
+      out->append(t == Type::kBool ? 1 : core::ValueWidth(t), '\0');
       continue;
     }
     switch (fields_[i].type) {

@@ -128,7 +128,7 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
           ch.type, TypeName(f.type)));
     }
     if (ch.values_bytes != Column::ValuesBytes(f.type, rows) ||
-        (!IsVariableWidth(f.type) && ch.data_bytes != 0)) {
+        (!core::IsVariableWidth(f.type) && ch.data_bytes != 0)) {
       return absl::DataLossError(absl::StrFormat(
           "record batch column %d ('%s') has %d value bytes for %d rows of %s", c, f.name,
           ch.values_bytes, rows, TypeName(f.type)));
@@ -152,7 +152,7 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
     p += ch.values_bytes;
     std::string_view data(p, ch.data_bytes);
     p += ch.data_bytes;
-    if (IsVariableWidth(schema_->field(c).type)) {
+    if (core::IsVariableWidth(schema_->field(c).type)) {
       // Offsets start at 0, never decrease, and end at the data size: every value lies inside.
       int32_t prev = Get<int32_t>(values.data());
       bool ok = prev == 0;

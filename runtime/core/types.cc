@@ -4,20 +4,6 @@
 
 namespace sluice::core {
 
-std::string_view TypeName(Type t) {
-  switch (t) {
-    case Type::kInt64: return "int64";
-    case Type::kDouble: return "double";
-    case Type::kString: return "string";
-    case Type::kBool: return "bool";
-    case Type::kTimestamp: return "timestamp";
-    case Type::kInt32: return "int32";
-    case Type::kDate: return "date";
-    case Type::kBytes: return "bytes";
-  }
-  return "?";
-}
-
 std::optional<Type> ParseTypeName(std::string_view n) {
   if (n == "int64" || n == "long" || n == "int" || n == "bigint") return Type::kInt64;
   if (n == "double" || n == "float" || n == "float64") return Type::kDouble;

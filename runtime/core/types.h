@@ -16,25 +16,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sluice/types.h"
 
 namespace sluice::core {
 
-// The numeric values are part of the wire format (record_batch.h); never renumber.
-enum class Type : uint8_t {
-  kInt64 = 0,
-  kDouble = 1,
-  kString = 2,
-  kBool = 3,
-  kTimestamp = 4,
-  kInt32 = 5,
-  kDate = 6,
-  kBytes = 7,
-};
+// The types are the public API's (include/sluice/types.h): one enum, whose numeric values are
+// part of the wire format (record_batch.h); never renumber.
+using Type = ::sluice::Type;
 inline constexpr uint8_t kMaxTypeValue = 7;
 
 // "int64", "double", "string", "bool", "timestamp", "int32", "date", "bytes": the names used in
 // job specs.
-std::string_view TypeName(Type t);
+using ::sluice::TypeName;
 // Parses a type name as written in a job spec. Aliases: long, bigint, int (int64: "int" meant
 // int64 before int32 existed, so it keeps that meaning); integer (int32); float, float64
 // (double); str, varchar (string); boolean (bool); binary, varbinary (bytes).

@@ -120,7 +120,7 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::MakeCompare(const Token& op, CmpOp
   if (r->type() == Type::kTimestamp) RETURN_IF_ERROR(CoerceTimestampLiteral(l, *r));
   const Type lt = l->type(), rt = r->type();
   CompareNode::Mode mode;
-  if (IsNumeric(lt) && IsNumeric(rt)) {
+  if (core::IsNumeric(lt) && core::IsNumeric(rt)) {
     mode = (lt == Type::kInt64 && rt == Type::kInt64) ? CompareNode::Mode::kInt
                                                       : CompareNode::Mode::kDouble;
   } else if (lt == Type::kTimestamp && rt == Type::kTimestamp) {
@@ -169,7 +169,7 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::MakeArith(const Token& op, ArithOp
                                                 std::unique_ptr<Node> r) {
   const Type lt = l->type(), rt = r->type();
   std::optional<Type> result;
-  if (IsNumeric(lt) && IsNumeric(rt)) {
+  if (core::IsNumeric(lt) && core::IsNumeric(rt)) {
     result = (lt == Type::kInt64 && rt == Type::kInt64) ? Type::kInt64 : Type::kDouble;
   } else if (aop == ArithOp::kAdd && ((lt == Type::kTimestamp && rt == Type::kInt64) ||
                                       (lt == Type::kInt64 && rt == Type::kTimestamp))) {
@@ -200,7 +200,7 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseUnary() {
       return NumberLiteral(num, op.offset, "-" + num.text);
     }
     ASSIGN_OR_RETURN(auto a, ParseUnary());
-    if (!IsNumeric(a->type())) {
+    if (!core::IsNumeric(a->type())) {
       return Fail(op.offset, InvalidArgumentF("type mismatch: operator '-' cannot apply to {}",
                                               Describe(*a)));
     }

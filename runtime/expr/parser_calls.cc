@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCase(const Token& kw) {
 absl::Status Parser::CheckCaseValue(const Node& operand, std::unique_ptr<Node>& value) {
   if (operand.type() == Type::kTimestamp) RETURN_IF_ERROR(CoerceTimestampLiteral(value, operand));
   const Type a = operand.type(), b = value->type();
-  if (a == b || (IsNumeric(a) && IsNumeric(b))) return absl::OkStatus();
+  if (a == b || (core::IsNumeric(a) && core::IsNumeric(b))) return absl::OkStatus();
   return Fail(value->begin(), InvalidArgumentF("type mismatch: CASE cannot compare {} with {}",
                                                Describe(operand), Describe(*value)));
 }
@@ -65,7 +65,7 @@ absl::StatusOr<Type> Parser::CommonType(std::string_view what, const std::vector
   for (size_t i = 1; i < values.size(); ++i) {
     const Type a = values[i]->type();
     if (a == t) continue;
-    if (IsNumeric(a) && IsNumeric(t)) {
+    if (core::IsNumeric(a) && core::IsNumeric(t)) {
       t = Type::kDouble;
       continue;
     }

@@ -10,7 +10,7 @@ sluice::Schema ToApiSchema(const core::Schema& schema) {
   std::vector<sluice::Field> fields;
   fields.reserve(schema.num_fields());
   for (const core::Field& f : schema.fields()) {
-    fields.push_back(sluice::Field{f.name, static_cast<sluice::Type>(f.type)});
+    fields.push_back(sluice::Field{f.name, f.type});
   }
   return sluice::Schema(std::move(fields));
 }
@@ -21,7 +21,7 @@ void ColumnViews::Reset(const core::RecordBatch& batch) {
   for (size_t c = 0; c < batch.num_fields(); ++c) {
     const core::Column& col = batch.column(c);
     views_[c] = sluice::ColumnView{
-        static_cast<sluice::Type>(col.type()),
+        col.type(),
         col.null_count() == 0 ? nullptr : col.validity_buffer().data(),
         col.values_buffer().data(),
         reinterpret_cast<const char*>(col.data_buffer().data())};
