@@ -450,6 +450,15 @@ int Main(int argc, char** argv) {
     // --help exits 0 (CLI11 "success" errors); every real parse error is a usage error.
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // run/local take one job spec, or a plugin with any number of arguments.
+  for (CLI::App* sub : {run, local}) {
+    if (sub->parsed() && o.plugin_path.empty() && o.positionals.size() != 1) {
+      std::cerr << sub->get_name() << ": expected one job spec (YAML), or --plugin <library> "
+                << "[-- args]; got " << o.positionals.size() << " arguments\n"
+                << "Run with --help for more information.\n";
+      return 2;
+    }
+  }
 
   if (run->parsed()) return Run(o);
   if (local->parsed()) return Local(o);

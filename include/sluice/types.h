@@ -55,6 +55,30 @@ inline std::string_view TypeName(Type t) {
   return "?";
 }
 
+// The change a row describes in a changelog stream (Flink's RowKind): an insert-only stream has
+// only kInsert rows; an updating one (deduplicate keep-last, top-N, SQL's GROUP BY and outer
+// joins) retracts earlier results with kUpdateBefore/kDelete. Numeric values are wire values.
+enum class RowKind : uint8_t {
+  kInsert = 0,        // +I
+  kUpdateBefore = 1,  // -U: the previous version of an updated row
+  kUpdateAfter = 2,   // +U: the new version of an updated row
+  kDelete = 3,        // -D
+};
+inline constexpr uint8_t kMaxRowKindValue = 3;
+
+// Flink's short strings: "+I", "-U", "+U", "-D".
+inline std::string_view ShortString(RowKind k) {
+  switch (k) {
+    case RowKind::kInsert: return "+I";
+    case RowKind::kUpdateBefore: return "-U";
+    case RowKind::kUpdateAfter: return "+U";
+    case RowKind::kDelete: return "-D";
+  }
+  return "?";
+}
+// Whether the row adds to the result (+I, +U) rather than retracting from it (-U, -D).
+inline bool IsAccumulate(RowKind k) { return k == RowKind::kInsert || k == RowKind::kUpdateAfter; }
+
 namespace detail {
 // `text` as a double-quoted YAML scalar (the engine reads the job a plugin builds as a job spec).
 inline std::string Quote(std::string_view text) {

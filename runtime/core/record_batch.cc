@@ -19,6 +19,7 @@ void RecordBatch::set_schema(SchemaPtr s) {
   has_selection_ = false;
   selection_.clear();
   timestamps_.clear();
+  kinds_.clear();
   key_groups_.clear();
   key_group_tag_ = 0;
 }
@@ -31,6 +32,7 @@ void RecordBatch::Clear() {
   }
   for (Column& c : columns_) c.Clear();
   timestamps_.clear();
+  kinds_.clear();
   has_selection_ = false;
   selection_.clear();
   key_groups_.clear();
@@ -70,9 +72,22 @@ void RecordBatch::CopyField(size_t row, size_t col, const RecordBatch& src, size
   }
 }
 
+void RecordBatch::AppendKindsOf(const RecordBatch& src, const uint32_t* rows, size_t n,
+                                size_t old) {
+  const std::vector<uint8_t>& from = src.base_ ? src.base_->kinds_ : src.kinds_;
+  if (from.empty()) {
+    if (!kinds_.empty()) kinds_.resize(old + n, static_cast<uint8_t>(RowKind::kInsert));
+    return;
+  }
+  if (kinds_.empty()) kinds_.assign(old, static_cast<uint8_t>(RowKind::kInsert));
+  kinds_.resize(old + n);
+  for (size_t k = 0; k < n; ++k) kinds_[old + k] = from[rows == nullptr ? k : rows[k]];
+}
+
 void RecordBatch::AppendRowFrom(const RecordBatch& src, size_t row) {
   const size_t p = src.physical_row(row);
   timestamps_.push_back(src.timestamps()[p]);
+  PushKind(src.row_kind(row));
   const std::vector<Column>& from = src.columns();
   for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendFrom(from[c], p);
 }
@@ -86,6 +101,8 @@ RecordBatch& RecordBatch::operator=(RecordBatch&& o) noexcept {
   schema_ = std::move(o.schema_);
   columns_ = std::move(o.columns_);
   timestamps_ = std::move(o.timestamps_);
+  kinds_ = std::move(o.kinds_);
+  o.kinds_.clear();
   key_groups_ = std::move(o.key_groups_);
   key_group_tag_ = o.key_group_tag_;
   o.key_groups_.clear();
@@ -107,6 +124,7 @@ void RecordBatch::AssignFrom(const RecordBatch& src) {
     const std::vector<Column>& from = src.columns();
     for (size_t c = 0; c < columns_.size(); ++c) columns_[c] = from[c];
     timestamps_.assign(src.timestamps(), src.timestamps() + src.num_physical_rows());
+    AppendKindsOf(src, nullptr, src.num_physical_rows(), 0);
     return;
   }
   const size_t n = src.selection_.size();
@@ -116,6 +134,7 @@ void RecordBatch::AssignFrom(const RecordBatch& src) {
   timestamps_.resize(n);
   const int64_t* ts = src.timestamps();
   for (size_t k = 0; k < n; ++k) timestamps_[k] = ts[rows[k]];
+  AppendKindsOf(src, rows, n, 0);
 }
 
 void RecordBatch::AppendRows(const RecordBatch& src, const uint32_t* rows, size_t n) {
@@ -125,11 +144,13 @@ void RecordBatch::AppendRows(const RecordBatch& src, const uint32_t* rows, size_
   const size_t old = timestamps_.size();
   timestamps_.resize(old + n);
   for (size_t k = 0; k < n; ++k) timestamps_[old + k] = ts[rows[k]];
+  AppendKindsOf(src, rows, n, old);
 }
 
 void RecordBatch::PopRow() {
   if (timestamps_.empty()) return;
   timestamps_.pop_back();
+  if (!kinds_.empty()) kinds_.pop_back();
   for (Column& c : columns_) c.PopBack();
   if (key_groups_.size() > timestamps_.size()) key_groups_.pop_back();
 }
@@ -141,6 +162,7 @@ void RecordBatch::ResetAsView(const RecordBatch& base) {
     columns_.clear();
   }
   timestamps_.clear();
+  kinds_.clear();
   key_groups_.clear();
   key_group_tag_ = 0;
   base_ = root;
@@ -157,7 +179,7 @@ void RecordBatch::Reserve(size_t rows, const RecordBatch& like) {
 }
 
 size_t RecordBatch::ByteSize() const {
-  size_t n = num_physical_rows() * 8;
+  size_t n = num_physical_rows() * 8 + (base_ ? base_->kinds_ : kinds_).size();
   for (const Column& c : columns()) {
     n += c.validity_buffer().size() + c.values_buffer().size() + c.data_buffer().size();
   }

@@ -21,10 +21,16 @@
 //   per column: u8 type | u8 has_validity | u16 0 | u32 values_bytes | u32 data_bytes
 //   timestamps: num_rows * i64
 //   if flags bit 0 (key groups): u64 key group tag | num_rows * u16 key group
+//   if flags bit 1 (row kinds): num_rows * u8 RowKind (absent: every row +I)
 //   per column: validity ((num_rows+7)/8 bytes, only if has_validity), values, data
 // Both sides know the schema from the JobGraph; the types are sent to check it. A view is
 // serialised as its selected rows. The v1 format of earlier releases (row-major, no magic) is
 // only ever on the wire between tasks of one job, never in checkpoints, so no v1 reader exists.
+//
+// Row kinds (Flink's RowKind, changelog streams): a batch of an updating stream carries one
+// RowKind per row; an insert-only batch carries none (every row is +I) and costs nothing. Every
+// way of adding rows keeps the kinds aligned with the rows: copies take the source rows' kinds,
+// AppendRow and AppendTimestamp add +I unless given one.
 //
 // Clear() keeps the capacity of every buffer, so a batch reused by an operator or channel
 // allocates nothing in steady state: no per-record heap allocation on the hot path.
@@ -92,11 +98,24 @@ class RecordBatch {
     return column(col).GetString(physical_row(row));
   }
   int64_t timestamp(size_t row) const { return timestamps()[physical_row(row)]; }
+  // The row's RowKind (+I unless the batch carries kinds).
+  RowKind row_kind(size_t row) const {
+    const std::vector<uint8_t>& k = base_ ? base_->kinds_ : kinds_;
+    return k.empty() ? RowKind::kInsert : static_cast<RowKind>(k[physical_row(row)]);
+  }
+  // The kind of physical row `p` (vectorized code that walks the selection itself).
+  RowKind physical_row_kind(size_t p) const {
+    const std::vector<uint8_t>& k = base_ ? base_->kinds_ : kinds_;
+    return k.empty() ? RowKind::kInsert : static_cast<RowKind>(k[p]);
+  }
+  // Whether the batch carries row kinds (some may still all be +I).
+  bool has_row_kinds() const { return !(base_ ? base_->kinds_ : kinds_).empty(); }
 
   // --- writing (physical rows of an owned batch) ------------------------------------------
   // Appends a row with every field valid and zero/false/empty; returns its index.
-  size_t AppendRow(int64_t timestamp = kNoTimestamp) {
+  size_t AppendRow(int64_t timestamp = kNoTimestamp, RowKind kind = RowKind::kInsert) {
     timestamps_.push_back(timestamp);
+    PushKind(kind);
     for (Column& c : columns_) c.AppendDefault();
     return timestamps_.size() - 1;
   }
@@ -111,6 +130,14 @@ class RecordBatch {
   }
   void SetNull(size_t row, size_t col) { columns_[col].SetNull(row); }
   void SetTimestamp(size_t row, int64_t ts) { timestamps_[row] = ts; }
+  // Sets the kind of physical row `row` of an owned batch.
+  void SetRowKind(size_t row, RowKind kind) {
+    if (kinds_.empty()) {
+      if (kind == RowKind::kInsert) return;
+      kinds_.assign(timestamps_.size(), static_cast<uint8_t>(RowKind::kInsert));
+    }
+    kinds_[row] = static_cast<uint8_t>(kind);
+  }
   // Copies field `src_col` of `src` logical row `src_row` into field `col` of row `row` here
   // (same type; string/bytes only into the last row), null or not.
   void CopyField(size_t row, size_t col, const RecordBatch& src, size_t src_row, size_t src_col);
@@ -142,7 +169,10 @@ class RecordBatch {
   // timestamp per row; every column and the timestamps must reach the same length before the
   // batch is read or emitted.
   Column& mutable_column(size_t col) { return columns_[col]; }
-  void AppendTimestamp(int64_t ts) { timestamps_.push_back(ts); }
+  void AppendTimestamp(int64_t ts, RowKind kind = RowKind::kInsert) {
+    timestamps_.push_back(ts);
+    PushKind(kind);
+  }
 
   // Reserves room for `rows` rows with as many string bytes per column as `like` holds (a
   // batch that replaces `like` fills up without regrowing).
@@ -194,6 +224,16 @@ class RecordBatch {
   SchemaPtr schema_;
   std::vector<Column> columns_;
   std::vector<int64_t> timestamps_;
+  // Per physical row while the batch carries kinds (size == timestamps_.size()); empty: all +I.
+  std::vector<uint8_t> kinds_;
+  // Adds the kind of a row just appended (timestamps_ already has it).
+  void PushKind(RowKind kind) {
+    if (kinds_.empty() && kind == RowKind::kInsert) return;
+    if (kinds_.empty()) kinds_.assign(timestamps_.size() - 1, static_cast<uint8_t>(RowKind::kInsert));
+    kinds_.push_back(static_cast<uint8_t>(kind));
+  }
+  // Copies the kinds of `src`'s physical rows `rows[0..n)` after `old` existing rows.
+  void AppendKindsOf(const RecordBatch& src, const uint32_t* rows, size_t n, size_t old);
   const RecordBatch* base_ = nullptr;  // set for a view
   bool has_selection_ = false;
   std::vector<uint32_t> selection_;

@@ -17,7 +17,8 @@ constexpr char kMagic[4] = {'S', 'L', 'B', '\x02'};
 constexpr uint16_t kVersion = 2;
 constexpr size_t kHeaderBytes = 16;
 constexpr size_t kColumnHeaderBytes = 12;
-constexpr uint16_t kFlagKeyGroups = 1;  // key group tag and column follow the timestamps
+constexpr uint16_t kFlagKeyGroups = 1;
+constexpr uint16_t kFlagRowKinds = 2;  // key group tag and column follow the timestamps
 
 template <typename T>
 void Put(std::string* out, T v) {
@@ -49,11 +50,13 @@ void RecordBatch::SerializeTo(std::string* out) const {
   const size_t rows = num_rows();
   const uint64_t tag = key_group_tag();
   out->clear();
+  const bool kinds = !kinds_.empty();
   out->reserve(kHeaderBytes + columns_.size() * kColumnHeaderBytes + ByteSize() +
-               (tag != 0 ? 8 + rows * 2 : 0));
+               (tag != 0 ? 8 + rows * 2 : 0) + (kinds ? rows : 0));
   out->append(kMagic, 4);
   Put<uint16_t>(out, kVersion);
-  Put<uint16_t>(out, tag != 0 ? kFlagKeyGroups : 0);
+  Put<uint16_t>(out, static_cast<uint16_t>((tag != 0 ? kFlagKeyGroups : 0) |
+                                           (kinds ? kFlagRowKinds : 0)));
   Put<uint32_t>(out, static_cast<uint32_t>(rows));
   Put<uint32_t>(out, static_cast<uint32_t>(columns_.size()));
   const size_t validity_bytes = (rows + 7) / 8;
@@ -69,6 +72,7 @@ void RecordBatch::SerializeTo(std::string* out) const {
     Put<uint64_t>(out, tag);
     out->append(reinterpret_cast<const char*>(key_groups_.data()), rows * 2);
   }
+  if (kinds) out->append(reinterpret_cast<const char*>(kinds_.data()), rows);
   for (const Column& c : columns_) {
     if (c.null_count() != 0) {
       out->append(reinterpret_cast<const char*>(c.validity_buffer().data()), validity_bytes);
@@ -96,10 +100,11 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
         kVersion));
   }
   const uint16_t flags = Get<uint16_t>(bytes.data() + 6);
-  if ((flags & ~kFlagKeyGroups) != 0) {
+  if ((flags & ~(kFlagKeyGroups | kFlagRowKinds)) != 0) {
     return absl::DataLossError(absl::StrFormat("record batch has unknown flags 0x%x", flags));
   }
   const bool has_key_groups = (flags & kFlagKeyGroups) != 0;
+  const bool has_kinds = (flags & kFlagRowKinds) != 0;
   const size_t rows = Get<uint32_t>(bytes.data() + 8);
   const size_t cols = Get<uint32_t>(bytes.data() + 12);
   if (cols != num_fields()) {
@@ -112,7 +117,8 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
   }
   std::vector<ColumnHeader> headers(cols);
   const size_t key_group_bytes = has_key_groups ? 8 + rows * 2 : 0;
-  size_t need = kHeaderBytes + cols * kColumnHeaderBytes + rows * 8 + key_group_bytes;
+  const size_t kind_bytes = has_kinds ? rows : 0;
+  size_t need = kHeaderBytes + cols * kColumnHeaderBytes + rows * 8 + key_group_bytes + kind_bytes;
   const size_t validity_bytes = (rows + 7) / 8;
   for (size_t c = 0; c < cols; ++c) {
     const char* h = bytes.data() + kHeaderBytes + c * kColumnHeaderBytes;
@@ -144,6 +150,15 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
   p += rows * 8;
   const char* kg = p;
   p += key_group_bytes;
+  const char* kinds = p;
+  p += kind_bytes;
+  for (size_t r = 0; r < kind_bytes; ++r) {
+    if (static_cast<uint8_t>(kinds[r]) > kMaxRowKindValue) {
+      return absl::DataLossError(absl::StrFormat("record batch row %d has row kind %d (expected "
+                                                 "0..%d)", r, static_cast<uint8_t>(kinds[r]),
+                                                 kMaxRowKindValue));
+    }
+  }
   for (size_t c = 0; c < cols; ++c) {
     const ColumnHeader& ch = headers[c];
     std::string_view validity(p, ch.has_validity ? validity_bytes : 0);
@@ -172,6 +187,7 @@ absl::Status RecordBatch::DeserializeFrom(std::string_view bytes) {
   }
   timestamps_.resize(rows);
   std::memcpy(timestamps_.data(), ts, rows * 8);
+  if (has_kinds) kinds_.assign(kinds, kinds + rows);
   if (has_key_groups) {
     key_groups_.resize(rows);
     std::memcpy(key_groups_.data(), kg + 8, rows * 2);

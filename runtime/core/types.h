@@ -28,6 +28,11 @@ inline constexpr uint8_t kMaxTypeValue = 7;
 // "int64", "double", "string", "bool", "timestamp", "int32", "date", "bytes": the names used in
 // job specs.
 using ::sluice::TypeName;
+
+// Flink's RowKind (+I, -U, +U, -D), the public API's enum.
+using RowKind = ::sluice::RowKind;
+using ::sluice::IsAccumulate;
+using ::sluice::ShortString;
 // Parses a type name as written in a job spec. Aliases: long, bigint, int (int64: "int" meant
 // int64 before int32 existed, so it keeps that meaning); integer (int32); float, float64
 // (double); str, varchar (string); boolean (bool); binary, varbinary (bytes).

@@ -50,6 +50,10 @@ struct StreamNode {
   bool keyed = false;   // gets a keyed state backend for its subtask's key groups
   int num_inputs = 1;   // logical inputs of an operator (ProcessInput's index); 0 for sources
   bool sink = false;    // writes externally; has no outputs
+  // Emits an updating stream: rows of every RowKind (+I, -U, +U, -D), not only inserts
+  // (deduplicate keep-last, top-N). The job compiler tracks it to refuse operators and sinks that
+  // need insert-only input.
+  bool changelog = false;
   // Schema of the main output (sinks: of their input) and of side outputs 1..n.
   core::SchemaPtr output_schema;
   std::vector<core::SchemaPtr> side_output_schemas;  // [k - 1]: side output k

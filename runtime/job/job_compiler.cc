@@ -32,6 +32,9 @@ struct Flow {
   std::optional<PartitionerKind> partitioner;  // unset: forward, or rebalance across parallelisms
   std::vector<std::string> key_fields;          // kHash
   YAML::Node partitioned_at;                    // the partitioning step, for messages
+  // An updating stream (a changelog with -U/+U/-D rows), and which step made it so.
+  bool updating = false;
+  std::string updating_from = {};
 };
 
 // A pipeline step as written, before compilation.
@@ -77,6 +80,8 @@ class Compiler {
   // Connects every endpoint of `in` to input `input` of `node`.
   void Connect(const Flow& in, int node, int input = 0);
   absl::Status CompileTwoInputStep(StepDecl& s);
+  // InvalidArgument at `at` when `in` is updating and step `s` needs an insert-only stream.
+  absl::Status CheckInsertOnly(const StepDecl& s, const Flow& in, const YAML::Node& at) const;
   absl::Status CheckAllUsed() const;
 
   const JobSubmission& sub_;
@@ -354,6 +359,7 @@ absl::Status Compiler::CompileTwoInputStep(StepDecl& s) {
   for (size_t k = 0; k < 2; ++k) {
     in[k] = FlowOf(s.producers[k], s.producer_outputs[k]);
     Consume(s.producers[k], s.producer_outputs[k]);
+    RETURN_IF_ERROR(CheckInsertOnly(s, in[k], k == 0 ? s.join->left : s.join->right));
     if (in[k].partitioner) {
       return r_.Error(k == 0 ? s.join->left : s.join->right,
                       "{}: its inputs must not be partitioned; it partitions them by their keys "
@@ -403,6 +409,15 @@ absl::Status Compiler::CompileTwoInputStep(StepDecl& s) {
   return absl::OkStatus();
 }
 
+absl::Status Compiler::CheckInsertOnly(const StepDecl& s, const Flow& in,
+                                       const YAML::Node& at) const {
+  if (!in.updating || PassesChangelog(s.kind)) return absl::OkStatus();
+  return r_.Error(at, "pipeline step {} ('{}'): its input is an updating stream ({} emits "
+                  "-U/+U/-D rows that retract earlier results), but {} needs an insert-only "
+                  "stream; only filter, map, project, flat-map, union and sinks read updates",
+                  s.position, s.op(), in.updating_from, s.op());
+}
+
 absl::Status Compiler::CompileStep(StepDecl& s) {
   if (s.join) return CompileTwoInputStep(s);
   // The input: one flow, or the union of several.
@@ -421,6 +436,10 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
     }
     in.endpoints.insert(in.endpoints.end(), more.endpoints.begin(), more.endpoints.end());
     in.has_event_time = in.has_event_time && more.has_event_time;
+    if (more.updating && !in.updating) {
+      in.updating = true;
+      in.updating_from = more.updating_from;
+    }
   }
   if (s.kind == StepKind::kUnion) {
     s.out = std::move(in);
@@ -448,6 +467,7 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
     s.out = std::move(in);
     return absl::OkStatus();
   }
+  RETURN_IF_ERROR(CheckInsertOnly(s, in, at));
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
   if (keyed_input && !IsKeyed(s.kind)) {
     return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window, "
@@ -473,10 +493,22 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   if (s.side_output && side_schema == nullptr) {
     return r_.Error(*s.side_output, "{}: declares no side output", s.op());
   }
+  const bool changelog = node.changelog;
   const int id = sg_.AddNode(std::move(node));
   Connect(in, id);
   s.out = Flow{{{id, 0}}, out_schema, in.has_event_time || s.kind == StepKind::kWindow, std::nullopt, {}, {}};
-  if (side_schema) s.side = Flow{{{id, 1}}, side_schema, in.has_event_time, std::nullopt, {}, {}};
+  if (changelog) {
+    s.out->updating = true;
+    s.out->updating_from = Describe(static_cast<int>(&s - steps_.data()));
+  } else if (in.updating) {
+    s.out->updating = true;
+    s.out->updating_from = in.updating_from;
+  }
+  if (side_schema) {
+    s.side = Flow{{{id, 1}}, side_schema, in.has_event_time, std::nullopt, {}, {}};
+    s.side->updating = in.updating;
+    s.side->updating_from = in.updating_from;
+  }
   return absl::OkStatus();
 }
 
@@ -512,6 +544,7 @@ absl::Status Compiler::CompileSinks(const YAML::Node& root) {
     if (in.partitioner == PartitionerKind::kHash) {
       return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate, aggregate or process");
     }
+    if (in.updating) d.updating_from = in.updating_from;
     ASSIGN_OR_RETURN(graph::StreamNode sink, CompileSink(r_, node, in.schema, d));
     const int id = sg_.AddNode(std::move(sink));
     Connect(in, id);

@@ -27,6 +27,8 @@ struct NodeDefaults {
   int parallelism = 1;
   int max_parallelism = 128;
   std::set<std::string> extra_keys;  // keys the caller reads itself (e.g. `input` of a sink)
+  // Sinks of an updating stream: which step makes it updating (empty: insert-only input).
+  std::string updating_from = {};
 };
 
 struct CompiledSource {
@@ -50,8 +52,13 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
   kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kAggregate, kLookupJoin,
-  kIntervalJoin, kWindowJoin, kJoin, kProcess, kKeyBy, kRebalance, kBroadcast, kRescale, kUnion,
+  kIntervalJoin, kWindowJoin, kJoin, kProcess, kTopN, kKeyBy, kRebalance, kBroadcast, kRescale,
+  kUnion,
 };
+// Steps that read an updating stream (a changelog with -U/+U/-D rows) and pass the rows' kinds
+// on unchanged: filter, map, project, flat-map, the partitionings and union. Every other
+// operator needs an insert-only input.
+bool PassesChangelog(StepKind kind);
 // Operators that need a key-by right before them (window, deduplicate, aggregate).
 bool IsKeyed(StepKind kind);
 // The spec's name of `kind` ("key-by" for kKeyBy), as messages and default uids print it.
@@ -101,6 +108,10 @@ absl::StatusOr<graph::StreamNode> CompileProcess(
     const SpecReader& r, const YAML::Node& at, const YAML::Node& body,
     const sluice::JobDefinition* plugin, const std::vector<core::SchemaPtr>& inputs,
     const std::vector<std::vector<std::string>>& keys);
+// `deduplicate:` and `top-n:` (changelog_compiler.cc); keep-last and top-n emit an updating
+// stream (StreamNode::changelog).
+absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const StepContext& c);
+absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepContext& c);
 // `lookup-join:` (lookup_join_compiler.cc).
 absl::StatusOr<graph::StreamNode> CompileLookupJoin(const SpecReader& r, const StepContext& ctx);
 // Operators that can have a side output (`side-output:`), and what it carries.

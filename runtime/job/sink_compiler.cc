@@ -120,8 +120,13 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
                                          "transactional-id-prefix", "transactional-id-pool-size",
                                          "properties", "parallelism"}));
   } else {
-    RETURN_IF_ERROR(
-        CheckSinkKeys(node, {"name", "uid", "type", "path", "format", "header", "parallelism"}));
+    RETURN_IF_ERROR(CheckSinkKeys(
+        node, {"name", "uid", "type", "path", "format", "header", "changelog", "parallelism"}));
+  }
+  const bool updating = !d_.updating_from.empty();
+  if (updating && type == "kafka") {
+    return r_.Error(node, "sink: its input is an updating stream ({} emits -U/+U/-D rows), but "
+                    "the Kafka sink writes insert-only streams", d_.updating_from);
   }
   ASSIGN_OR_RETURN(std::string name,
                    r_.GetString(node, "sink", "name", false, d_.name.empty() ? type : d_.name));
@@ -147,13 +152,20 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
     }
     opts.format = format == "json" ? formats::RecordFormat::kJson : formats::RecordFormat::kCsv;
     ASSIGN_OR_RETURN(opts.header, r_.GetBool(node, "sink", "header", format == "csv"));
+    ASSIGN_OR_RETURN(opts.changelog, r_.GetBool(node, "sink", "changelog", false));
+    if (updating && !opts.changelog) {
+      return r_.Error(node, "sink: its input is an updating stream ({} emits -U/+U/-D rows that "
+                      "retract earlier ones); write it as a changelog with 'changelog: true' (a "
+                      "leading op field: +I, -U, +U or -D)", d_.updating_from);
+    }
     opts.schema = schema;
     n.op = [opts]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
       return connectors::MakeFileSink(opts);
     };
   } else if (type == "print") {
-    n.op = [schema]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
-      return connectors::MakePrintSink(schema);
+    if (node["changelog"]) return r_.Error(node["changelog"], "sink: 'changelog' is for file sinks");
+    n.op = [schema, updating]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+      return connectors::MakePrintSink(schema, updating);
     };
   } else if (type == "blackhole") {
     n.op = [schema]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {

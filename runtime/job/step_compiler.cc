@@ -273,40 +273,6 @@ absl::StatusOr<graph::StreamNode> CompileFlatMap(const SpecReader& r, const Step
   return n;
 }
 
-// `deduplicate: {keep: first, ttl: 1 h}` after a key-by: the first row per key passes.
-absl::StatusOr<graph::StreamNode> CompileDeduplicate(const SpecReader& r, const StepContext& c) {
-  const YAML::Node& body = c.body;
-  if (c.key_fields.empty()) {
-    return r.Error(c.step, "deduplicate: missing key: deduplicate needs a key-by step before it");
-  }
-  operators::DeduplicateSpec spec;
-  spec.key_fields = c.key_fields;
-  if (!body.IsNull()) {
-    if (!body.IsMap()) return r.Error(body, "deduplicate: expected a mapping like {{ttl: 1 h}}");
-    RETURN_IF_ERROR(r.CheckKeys(body, "deduplicate", {"keep", "ttl"}));
-    ASSIGN_OR_RETURN(std::string keep, r.GetString(body, "deduplicate", "keep", false, "first"));
-    if (keep == "last") {
-      return r.Error(body["keep"], "deduplicate: keep: last is not supported yet: it updates rows "
-                     "already emitted, which needs update streams (Flink's RowKind); use keep: "
-                     "first");
-    }
-    if (keep != "first") {
-      return r.Error(body["keep"], "deduplicate: unknown keep '{}' (expected first)", keep);
-    }
-    if (body["ttl"]) {
-      ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "deduplicate", "ttl"));
-    }
-  }
-  const SchemaPtr in = c.input;
-  auto probe = operators::MakeDeduplicate(in, spec);
-  if (!probe.ok()) return r.Error(c.step, "deduplicate: {}", probe.status().message());
-  graph::StreamNode n;
-  n.name = "Deduplicate";
-  n.keyed = true;
-  n.output_schema = in;
-  n.op = [in, spec]() { return operators::MakeDeduplicate(in, spec); };
-  return n;
-}
 
 // `aggregate: {aggregates: {...}, ttl: 1 d}` after a key-by: the key's updated aggregates for
 // every row (Flink's rolling aggregation on a KeyedStream).
@@ -348,6 +314,7 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"aggregate", StepKind::kAggregate},
     {"interval-join", StepKind::kIntervalJoin}, {"window-join", StepKind::kWindowJoin},
     {"join", StepKind::kJoin},           {"process", StepKind::kProcess},
+    {"top-n", StepKind::kTopN},
     {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
@@ -385,7 +352,22 @@ bool IsPartitioning(StepKind kind) {
 
 bool IsKeyed(StepKind kind) {
   return kind == StepKind::kWindow || kind == StepKind::kDeduplicate ||
-         kind == StepKind::kAggregate || kind == StepKind::kProcess;
+         kind == StepKind::kAggregate || kind == StepKind::kProcess || kind == StepKind::kTopN;
+}
+
+bool PassesChangelog(StepKind kind) {
+  switch (kind) {
+    case StepKind::kFilter:
+    case StepKind::kMap:
+    case StepKind::kProject:
+    case StepKind::kFlatMap:
+    case StepKind::kKeyBy:
+    case StepKind::kRebalance:
+    case StepKind::kBroadcast:
+    case StepKind::kRescale:
+    case StepKind::kUnion: return true;
+    default: return false;
+  }
 }
 
 bool SupportsSideOutput(StepKind kind) {
@@ -399,6 +381,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kProject: return CompileProject(r, c);
     case StepKind::kWindow: return CompileWindow(r, c);
     case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
+    case StepKind::kTopN: return CompileTopN(r, c);
     case StepKind::kAggregate: return CompileRollingAggregate(r, c);
     case StepKind::kFlatMap: return CompileFlatMap(r, c);
     case StepKind::kLookupJoin: return CompileLookupJoin(r, c);

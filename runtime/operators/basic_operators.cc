@@ -98,7 +98,7 @@ absl::Status MapOperator::ProcessBatch(const core::RecordBatch& batch, api::Outp
     absl::Status s = outputs_[i].second->EvalBatchInto(batch, &out_.mutable_column(i));
     if (!s.ok()) [[unlikely]] return InOperator(ctx_, s);
   }
-  for (size_t r = 0; r < n; ++r) out_.AppendTimestamp(batch.timestamp(r));
+  for (size_t r = 0; r < n; ++r) out_.AppendTimestamp(batch.timestamp(r), batch.row_kind(r));
   Count(ctx_, n, n);
   if (out_.empty()) return absl::OkStatus();
   return out.Emit(out_);

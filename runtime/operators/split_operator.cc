@@ -49,7 +49,7 @@ class SplitOperator final : public api::Operator {
     core::Column& parts = out_.mutable_column(inputs);
     for (std::string_view p : parts_) parts.AppendString(p);
     const int64_t* ts = batch.timestamps();
-    for (uint32_t r : rows_) out_.AppendTimestamp(ts[r]);
+    for (uint32_t r : rows_) out_.AppendTimestamp(ts[r], batch.physical_row_kind(r));
     return out.Emit(out_);
   }
 

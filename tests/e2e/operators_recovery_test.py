@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Session windows and interval joins stay exactly-once across a TaskManager kill.
+"""Session windows and interval joins stay exactly-once across a TaskManager kill, and across a
+savepoint restored at another parallelism and into another state backend.
 
 A JobManager and three TaskManagers (2 slots each) run a job over the January 2001 sample,
 rate-limited so it runs for ~10 s, with a checkpoint every second on incremental RocksDB
@@ -134,6 +135,39 @@ class OperatorsRecoveryTest(unittest.TestCase):
                 with open(part) as f:
                     actual.extend(f.read().splitlines()[1:])
             self.assertEqual(len(actual), len(pairs), "pairs lost or duplicated")
+            self.assertEqual(sorted(actual), pairs)
+
+    def test_sessions_and_interval_join_restore_at_another_parallelism_and_backend(self):
+        """Stop with a savepoint mid-run (open sessions and buffered join rows in RocksDB),
+        restore at parallelism 3 on the heap backend: outputs exact, as if never stopped."""
+        data = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")
+        sessions, pairs = expected_outputs(data)
+        with Cluster(taskmanagers=3, slots=2, name="operators-savepoint") as cluster:
+            out = os.path.join(cluster.dir, "out")
+            spec = os.path.join(cluster.dir, "job.yaml")
+            with open(spec, "w") as f:
+                f.write(SPEC.format(checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
+                                    data=json.dumps(data), out=out))
+            job_id = cluster.submit(spec)
+            harness.wait_until(
+                lambda: (metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0) >= 2, 60,
+                "two completed checkpoints")
+            _, location = cluster.stop_with_savepoint(job_id, os.path.join(cluster.dir, "sp"))
+            cluster.wait_for_job_state(job_id, {"FINISHED"}, 60, 0.1)
+            heap = os.path.join(cluster.dir, "heap.yaml")
+            with open(spec) as f, open(heap, "w") as g:
+                g.write(f.read().replace("state: {backend: rocksdb}", "state: {backend: heap}")
+                        .replace("rate: 50000", "rate: 0"))
+            r = cluster.cli("run", heap, "--from-savepoint", location, "--parallelism", "3",
+                            timeout_s=300)
+            self.assertEqual(r.returncode, 0, r.describe())
+            header = ["origin"] + reference.OUTPUT_HEADER[1:]
+            reference.assert_output_matches(self, os.path.join(out, "sessions"), sessions,
+                                            header=header)
+            actual = []
+            for part in sorted(glob.glob(os.path.join(out, "connections", "part-*.csv"))):
+                with open(part) as f:
+                    actual.extend(f.read().splitlines()[1:])
             self.assertEqual(sorted(actual), pairs)
 
 

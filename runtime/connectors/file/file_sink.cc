@@ -143,11 +143,25 @@ class FileSink final : public api::Operator {
     if (json_) {
       for (size_t r = 0; r < batch.num_rows(); ++r) {
         RETURN_IF_ERROR(json_->EncodeValue(batch, r, &line_));
-        buf_.append(line_);
+        if (opts_.changelog) {
+          // {"op":"-U", ...the row's members}
+          buf_.append("{\"op\":\"");
+          buf_.append(core::ShortString(batch.row_kind(r)));
+          buf_.append(line_.size() > 2 ? "\"," : "\"");
+          buf_.append(line_, 1, std::string::npos);
+        } else {
+          buf_.append(line_);
+        }
         buf_.push_back('\n');
       }
     } else {
-      for (size_t r = 0; r < batch.num_rows(); ++r) batch.AppendCsvLine(r, &buf_);
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        if (opts_.changelog) {
+          buf_.append(core::ShortString(batch.row_kind(r)));
+          buf_.push_back(',');
+        }
+        batch.AppendCsvLine(r, &buf_);
+      }
     }
     rows_in_file_ += static_cast<int64_t>(batch.num_rows());
     if (ctx_.metrics != nullptr) {
@@ -270,6 +284,7 @@ class FileSink final : public api::Operator {
     if (fd_ < 0) return IoError("create", path, errno);
     buf_.clear();
     if (opts_.header && !json_) {
+      if (opts_.changelog) buf_.append("op,");
       buf_.append(opts_.schema->HeaderLine());
       buf_.push_back('\n');
     }

@@ -85,6 +85,9 @@ struct FileSinkOptions {
   formats::RecordFormat format = formats::RecordFormat::kCsv;
   // Whether each part file starts with a header line naming the fields (csv only).
   bool header = true;
+  // A changelog (an updating stream): every row starts with its RowKind, Flink's short string
+  // (+I, -U, +U, -D): csv a leading field `op` (and header column), json an "op" member.
+  bool changelog = false;
 };
 
 std::unique_ptr<api::Operator> MakeFileSink(FileSinkOptions opts);

@@ -20,7 +20,8 @@ std::mutex& PrintMutex() {
 // See print_sink.h. Lifecycle: Open, ProcessBatch*, Finish, Close; Task thread only.
 class PrintSink final : public api::Operator {
  public:
-  PrintSink(core::SchemaPtr schema, std::ostream* out) : schema_(std::move(schema)), out_(out) {}
+  PrintSink(core::SchemaPtr schema, bool changelog, std::ostream* out)
+      : schema_(std::move(schema)), changelog_(changelog), out_(out) {}
 
   core::SchemaPtr output_schema() const override { return schema_; }
 
@@ -35,6 +36,10 @@ class PrintSink final : public api::Operator {
     buf_.clear();
     for (size_t r = 0; r < batch.num_rows(); ++r) {
       buf_.append(prefix_);
+      if (changelog_) {
+        buf_.append(core::ShortString(batch.row_kind(r)));
+        buf_.push_back(',');
+      }
       batch.AppendCsvLine(r, &buf_);
     }
     if (ctx_.metrics != nullptr) {
@@ -61,6 +66,7 @@ class PrintSink final : public api::Operator {
 
  private:
   core::SchemaPtr schema_;
+  bool changelog_;
   std::ostream* out_;
   std::string prefix_;
   std::string buf_;  // reused per batch
@@ -94,8 +100,9 @@ std::unique_ptr<api::Operator> MakeBlackholeSink(core::SchemaPtr schema) {
   return std::make_unique<BlackholeSink>(std::move(schema));
 }
 
-std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema, std::ostream* out) {
-  return std::make_unique<PrintSink>(std::move(schema), out);
+std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema, bool changelog,
+                                             std::ostream* out) {
+  return std::make_unique<PrintSink>(std::move(schema), changelog, out);
 }
 
 }  // namespace sluice::connectors

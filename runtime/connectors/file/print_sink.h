@@ -20,9 +20,10 @@
 
 namespace sluice::connectors {
 
-// `out` = nullptr writes to stdout; otherwise `out` must outlive the sink.
-std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema,
-                                                   std::ostream* out = nullptr);
+// `out` = nullptr writes to stdout; otherwise `out` must outlive the sink. `changelog` (an
+// updating input): each line starts with the row's RowKind, "+I,", "-U,", "+U," or "-D,".
+std::unique_ptr<api::Operator> MakePrintSink(core::SchemaPtr schema, bool changelog = false,
+                                             std::ostream* out = nullptr);
 
 // Blackhole sink: Flink's BlackHoleSink (the Nexmark benchmark's sink). Reads nothing of the
 // rows and writes nothing; counts them in records_in, so a benchmark measures the pipeline

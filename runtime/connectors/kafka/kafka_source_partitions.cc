@@ -268,6 +268,9 @@ bool KafkaSource::Impl::AllFinished() const {
 }
 
 absl::StatusOr<bool> KafkaSource::Impl::End(api::Output& out) {
+  // Dead letters are delivered before the source reports its end (not only at checkpoints): a
+  // bounded job without checkpoints would otherwise finish with letters still in the producer.
+  if (opts_.dead_letter_sink != nullptr) RETURN_IF_ERROR(opts_.dead_letter_sink->Flush());
   done_ = true;
   last_watermark_ = api::kMaxWatermark;
   RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));

@@ -232,8 +232,8 @@ TEST(RecordBatch, KeyGroupsTravelWithTheRowsAndDropWhenRowsComeWithoutThem) {
   plain.SerializeTo(&bytes);
   ASSERT_TRUE(c.DeserializeFrom(bytes).ok());
   EXPECT_EQ(c.key_group_tag(), 0u);
-  // Unknown flags are refused.
-  bytes[6] = 2;
+  // Unknown flags are refused (bit 0: key groups, bit 1: row kinds).
+  bytes[6] = 4;
   EXPECT_THAT(c.DeserializeFrom(bytes).message(), ::testing::HasSubstr("unknown flags"));
 
   // A view (a filter's output) reads its base's key groups through the selection.

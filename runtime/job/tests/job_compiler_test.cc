@@ -105,7 +105,7 @@ TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
             "project, flat-map, key-by, window, deduplicate, lookup-join, aggregate, "
-            "interval-join, window-join, join, process, rebalance, broadcast, rescale, union)");
+            "interval-join, window-join, join, process, top-n, rebalance, broadcast, rescale, union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {
@@ -251,9 +251,13 @@ TEST(JobCompiler, DeduplicateAfterKeyBy) {
   EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(),
             "date,delay,distance,origin,destination");
   EXPECT_TRUE(Compile(Replace(kSpec, window, "  - deduplicate:\n")).ok());
+  // keep: last is an updating stream, which a plain file sink refuses.
   EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - deduplicate: {keep: last}\n")),
-            "job.yaml:19:25: deduplicate: keep: last is not supported yet: it updates rows "
-            "already emitted, which needs update streams (Flink's RowKind); use keep: first");
+            "job.yaml:21:3: sink: its input is an updating stream (step 3 'deduplicate' (line 19) "
+            "emits -U/+U/-D rows that retract earlier ones); write it as a changelog with "
+            "'changelog: true' (a leading op field: +I, -U, +U or -D)");
+  EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - deduplicate: {keep: newest}\n")),
+            "job.yaml:19:25: deduplicate: unknown keep 'newest' (expected first or last)");
   EXPECT_EQ(ErrorOf(Replace(Replace(kSpec, window, "  - deduplicate:\n"), "  - key-by: [origin]\n",
                             "")),
             "job.yaml:18:5: deduplicate: missing key: deduplicate needs a key-by step before it");

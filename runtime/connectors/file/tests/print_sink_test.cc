@@ -30,7 +30,7 @@ core::RecordBatch Batch() {
 
 std::string Print(int index, int parallelism) {
   std::ostringstream os;
-  auto sink = MakePrintSink(Schema(), &os);
+  auto sink = MakePrintSink(Schema(), false, &os);
   api::OperatorContext ctx;
   ctx.subtask_index = index;
   ctx.parallelism = parallelism;
