@@ -397,16 +397,35 @@ class WindowedStream {
   }
 
   // A user AggregateFunction (windows.h; F derives from AggregateFunction<ACC>): one row per
-  // key and window as F::GetResult writes it, with `output`'s fields. Event time; tumbling,
-  // sliding or session windows. std::invalid_argument for processing time, cumulate windows
-  // or SideOutputLateData (late rows are dropped).
+  // key and window as F::GetResult writes it, with `output`'s fields.
   template <typename F>
     requires std::is_base_of_v<AggregateFunction<typename F::Acc>, F>
   DataStream Aggregate(F fn, Schema output) const {
+    return AddUserWindow(std::move(fn), std::move(output));
+  }
+  // A ProcessWindowFunction: all rows of a window at once; any number of result rows.
+  template <typename F>
+    requires std::is_base_of_v<ProcessWindowFunction, F>
+  DataStream Process(F fn, Schema output) const {
+    return AddUserWindow(detail::ProcessWindowAdapter<F>(std::move(fn)), std::move(output));
+  }
+  // A ReduceFunction: rows combined as they arrive; one row per key and window with the
+  // stream's fields, which `fields` must repeat (the builder does not know them).
+  template <typename F>
+    requires std::is_base_of_v<ReduceFunction, F>
+  DataStream Reduce(F fn, Schema fields) const {
+    return AddUserWindow(detail::ReduceAdapter<F>(std::move(fn)), std::move(fields));
+  }
+
+  // Windows with user functions run on event time over tumbling, sliding or session windows;
+  // std::invalid_argument for processing time, cumulate windows or SideOutputLateData (late
+  // rows are dropped).
+  template <typename F>
+  DataStream AddUserWindow(F fn, Schema output) const {
     if (window_.processing_time || window_.type == "cumulate" || !late_.empty()) {
       throw std::invalid_argument(
-          "a window with a user AggregateFunction runs on event time over tumbling, sliding or "
-          "session windows, without a late side output");
+          "a window with a user function runs on event time over tumbling, sliding or session "
+          "windows, without a late side output");
     }
     return DataStream::AddProcess(
         stream_.plan(), "window",

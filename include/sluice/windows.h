@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sluice/functions.h"
+#include "sluice/row_codec.h"
 #include "sluice/serializer.h"
 
 namespace sluice {
@@ -48,6 +49,22 @@ class WindowContext {
  private:
   Row key_;
   int64_t start_, end_;
+};
+
+// All rows of a window at once (Flink's ProcessWindowFunction): the window's rows are kept in
+// state until it fires (each row added rewrites its window's entry, so prefer an
+// AggregateFunction for large windows). Emit any number of rows; they get the window's end - 1
+// as event timestamp.
+class ProcessWindowFunction : public Function {
+ public:
+  virtual void Process(const WindowContext& window, const WindowRows& rows, Collector& out) = 0;
+};
+
+// Combines two rows of the stream into one of the same fields (Flink's ReduceFunction), as rows
+// arrive; the window emits the last combination. Write every field of `out`.
+class ReduceFunction : public Function {
+ public:
+  virtual void Reduce(const Row& a, const Row& b, RowWriter& out) = 0;
 };
 
 // Flink's AggregateFunction<IN, ACC, OUT> over rows: an accumulator per key and window.
@@ -147,10 +164,32 @@ class WindowAggregateProcess final : public ProcessFunction {
   }
 
   void Emit(int64_t start, const WindowEntry<ACC>& e, Context& ctx, Collector& out) {
-    RowWriter& w = out.Emit();
-    w.SetTimestamp(e.end - 1);
-    fn_.GetResult(e.acc, WindowContext(ctx.CurrentKey(), start, e.end), w);
+    const WindowContext window(ctx.CurrentKey(), start, e.end);
+    if constexpr (requires(F& f, Collector& c) { f.EmitAll(e.acc, window, c); }) {
+      TimestampedCollector stamped(out, e.end - 1);
+      fn_.EmitAll(e.acc, window, stamped);
+    } else {
+      RowWriter& w = out.Emit();
+      w.SetTimestamp(e.end - 1);
+      fn_.GetResult(e.acc, window, w);
+    }
   }
+
+  // Stamps every row emitted through it with `timestamp`.
+  class TimestampedCollector final : public Collector {
+   public:
+    TimestampedCollector(Collector& out, int64_t timestamp) : out_(out), timestamp_(timestamp) {}
+    RowWriter& Emit() override { return Stamp(out_.Emit()); }
+    RowWriter& EmitTo(size_t tag) override { return Stamp(out_.EmitTo(tag)); }
+
+   private:
+    RowWriter& Stamp(RowWriter& w) {
+      w.SetTimestamp(timestamp_);
+      return w;
+    }
+    Collector& out_;
+    int64_t timestamp_;
+  };
 
   // Sessions: [ts, ts + gap) merges with every open session it overlaps or touches.
   void AddToSession(const Row& in, int64_t ts, int64_t watermark, Context& ctx, Collector& out) {
@@ -186,6 +225,92 @@ class WindowAggregateProcess final : public ProcessFunction {
   std::string type_;
   int64_t size_, slide_, gap_, lateness_;
   MapState<int64_t, WindowEntry<ACC>> windows_;
+};
+
+// A ProcessWindowFunction as the accumulating function of WindowAggregateProcess: the
+// accumulator is the window's rows, encoded.
+template <typename P>
+class ProcessWindowAdapter {
+ public:
+  using Acc = std::vector<std::string>;
+  explicit ProcessWindowAdapter(P p) : p_(std::move(p)) {}
+  void Open(RuntimeContext& ctx) {
+    schema_ = ctx.InputSchema(0);
+    p_.Open(ctx);
+  }
+  void Close() { p_.Close(); }
+  Acc CreateAccumulator() { return {}; }
+  void Add(const Row& in, Acc& acc) {
+    acc.emplace_back();
+    EncodeRow(in, in.timestamp(), &acc.back());
+  }
+  void Merge(Acc& into, const Acc& from) { into.insert(into.end(), from.begin(), from.end()); }
+  void EmitAll(const Acc& acc, const WindowContext& window, Collector& out) {
+    rows_.Reset(schema_);
+    for (const std::string& r : acc) {
+      if (!rows_.Add(r)) throw StateError("window rows: a stored row does not decode");
+    }
+    rows_.Finish();
+    p_.Process(window, rows_, out);
+  }
+
+ private:
+  P p_;
+  Schema schema_;
+  WindowRows rows_;
+};
+
+// A ReduceFunction as the accumulating function of WindowAggregateProcess: the accumulator is
+// the combined row so far, encoded (empty before the first row).
+template <typename R>
+class ReduceAdapter {
+ public:
+  using Acc = std::string;
+  explicit ReduceAdapter(R r) : r_(std::move(r)) {}
+  void Open(RuntimeContext& ctx) {
+    schema_ = ctx.InputSchema(0);
+    r_.Open(ctx);
+  }
+  void Close() { r_.Close(); }
+  Acc CreateAccumulator() { return {}; }
+  void Add(const Row& in, Acc& acc) {
+    if (acc.empty()) {
+      EncodeRow(in, in.timestamp(), &acc);
+      return;
+    }
+    Decode(acc);
+    writer_.Reset(schema_, in.timestamp());
+    r_.Reduce(rows_[0], in, writer_);
+    writer_.Encode(&acc);
+  }
+  void Merge(Acc& into, const Acc& from) {
+    if (from.empty()) return;
+    if (into.empty()) {
+      into = from;
+      return;
+    }
+    rows_.Reset(schema_);
+    if (!rows_.Add(into) || !rows_.Add(from)) throw StateError("reduce: a stored row does not decode");
+    rows_.Finish();
+    writer_.Reset(schema_, rows_[1].timestamp());
+    r_.Reduce(rows_[0], rows_[1], writer_);
+    writer_.Encode(&into);
+  }
+  void GetResult(const Acc& acc, const WindowContext&, RowWriter& out) {
+    Decode(acc);
+    for (size_t f = 0; f < schema_.size(); ++f) out.Copy(f, rows_[0], f);
+  }
+
+ private:
+  void Decode(const Acc& acc) {
+    rows_.Reset(schema_);
+    if (!rows_.Add(acc)) throw StateError("reduce: a stored row does not decode");
+    rows_.Finish();
+  }
+  R r_;
+  Schema schema_;
+  WindowRows rows_;
+  EncodingRowWriter writer_;
 };
 
 }  // namespace detail

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Windows with a user AggregateFunction (C++ API) equal the built-in windows.
+"""Windows with user functions (C++ API) equal the built-in windows.
 
 The test plugin's "windows" job reads the January 2001 sample once and computes, per origin,
-the flight count and total delay per window twice: with the built-in `count`/`sum` aggregates
-and with a user AggregateFunction (include/sluice/windows.h). For tumbling (1 h), sliding
-(1 h every 15 min) and session (20 min gap) windows, `sluice local --plugin` at parallelism 2
-must give identical rows from both, and the tumbling counts must match the CSV.
+the flight count and total delay per window with the built-in `count`/`sum` aggregates, with a
+user AggregateFunction and with a ProcessWindowFunction (include/sluice/windows.h), and the
+largest delay per window built in and with a ReduceFunction that keeps the most delayed flight.
+For tumbling (1 h), sliding (1 h every 15 min) and session (20 min gap) windows,
+`sluice local --plugin` at parallelism 2 must give identical rows from all three, the reduce
+the built-in maxima, and the tumbling counts must match the CSV.
 """
 
 import collections
@@ -53,6 +55,15 @@ class UserWindowsTest(unittest.TestCase):
                 builtin, user = rows(os.path.join(out, "builtin")), rows(os.path.join(out, "user"))
                 self.assertGreater(len(builtin), 1000)
                 self.assertEqual(user, builtin)
+                self.assertEqual(rows(os.path.join(out, "process")), builtin)
+                # The reduce keeps whole flights: their (origin, delay) are the built-in maxima.
+                maxima = collections.Counter(
+                    (line.split(",")[0], line.split(",")[3])
+                    for line in rows(os.path.join(out, "builtin-max")))
+                kept = collections.Counter(
+                    (line.split(",")[3], line.split(",")[1])
+                    for line in rows(os.path.join(out, "reduce")))
+                self.assertEqual(kept, maxima)
                 if kind == "tumbling":
                     counts = {(line.split(",")[0], line.split(",")[1]): int(line.split(",")[3])
                               for line in user}

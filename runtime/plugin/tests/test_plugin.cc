@@ -7,8 +7,10 @@
 //   "fail-at"      as "ok", but the first map throws at id == args[3] (a per-record failure),
 //                  with one restart allowed (fixed-delay, 1 attempt).
 //   "windows"      args: <flights csv(.gz)> <out dir> <tumbling|sliding|session>: per origin, the
-//                  count and total delay per window, once with built-in aggregates (to
-//                  <out>/builtin) and once with a user AggregateFunction (to <out>/user).
+//                  count and total delay per window with built-in aggregates (<out>/builtin),
+//                  a user AggregateFunction (<out>/user) and a ProcessWindowFunction
+//                  (<out>/process); the largest delay per window built in (<out>/builtin-max)
+//                  and as the flight a ReduceFunction keeps (<out>/reduce).
 //   "throw"        the build function throws.
 //   "bad-spec"     a source with an unknown connector type (a compile error).
 
@@ -60,6 +62,33 @@ class CountAndDelay : public sluice::AggregateFunction<std::pair<int64_t, int64_
   }
 };
 
+// The same from all rows of the window at once.
+class CountAndDelayOfRows : public sluice::ProcessWindowFunction {
+ public:
+  void Process(const sluice::WindowContext& w, const sluice::WindowRows& rows,
+               sluice::Collector& out) override {
+    int64_t total = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!rows[i].IsNull(1)) total += rows[i].GetInt64(1);
+    }
+    sluice::RowWriter& r = out.Emit();
+    r.SetString(0, w.Key().GetString(0));
+    r.SetInt64(1, w.Start());
+    r.SetInt64(2, w.End());
+    r.SetInt64(3, static_cast<int64_t>(rows.size()));
+    r.SetInt64(4, total);
+  }
+};
+
+// The flight with the largest delay (the earlier one on ties).
+class MaxDelay : public sluice::ReduceFunction {
+ public:
+  void Reduce(const sluice::Row& a, const sluice::Row& b, sluice::RowWriter& out) override {
+    const sluice::Row& keep = !b.IsNull(1) && (a.IsNull(1) || b.GetInt64(1) > a.GetInt64(1)) ? b : a;
+    for (size_t f = 0; f < keep.num_fields(); ++f) out.Copy(f, keep, f);
+  }
+};
+
 void BuildWindows(sluice::StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   if (args.size() != 4) throw std::invalid_argument("windows <flights> <out> <window type>");
   env.SetName("user-windows");
@@ -87,6 +116,21 @@ void BuildWindows(sluice::StreamExecutionEnvironment& env, const std::vector<std
       .Aggregate(CountAndDelay(), out)
       .Uid("user-window")
       .SinkTo("user", "type: file\npath: " + args[2] + "/user");
+  flights.KeyBy({"origin"})
+      .Window(window)
+      .Process(CountAndDelayOfRows(), out)
+      .SinkTo("process", "type: file\npath: " + args[2] + "/process");
+  flights.KeyBy({"origin"})
+      .Window(window)
+      .Aggregate({sluice::Max("delay", "max")})
+      .SinkTo("builtin-max", "type: file\npath: " + args[2] + "/builtin-max");
+  const sluice::Schema fields{{"date", sluice::Type::kTimestamp}, {"delay", sluice::Type::kInt64},
+                              {"distance", sluice::Type::kInt64}, {"origin", sluice::Type::kString},
+                              {"destination", sluice::Type::kString}};
+  flights.KeyBy({"origin"})
+      .Window(window)
+      .Reduce(MaxDelay(), fields)
+      .SinkTo("reduce", "type: file\npath: " + args[2] + "/reduce");
 }
 
 void Build(sluice::StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
