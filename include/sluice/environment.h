@@ -347,6 +347,29 @@ class KeyedStream {
     n.inputs.push_back(stream_.input());
     return DataStream::AddStep(stream_.plan(), std::move(n));
   }
+  // The last row per key as an updating stream (-U previous, +U new; Flink SQL's keep-last
+  // deduplication). Only sinks with `changelog: true` (and print) read it.
+  DataStream DeduplicateKeepLast(int64_t ttl_ms = 0) const {
+    detail::Node n;
+    n.op = "deduplicate";
+    n.body.emplace_back("keep", "last");
+    if (ttl_ms > 0) n.body.emplace_back("ttl", JoinBuilder::Ms(ttl_ms));
+    n.inputs.push_back(stream_.input());
+    return DataStream::AddStep(stream_.plan(), std::move(n));
+  }
+  // The n rows with the largest (`descending`) or smallest `field` per key, as an updating
+  // stream (+I entering, -D pushed out; Flink SQL's Top-N without row number).
+  DataStream TopN(int64_t n, const std::string& field, bool descending = true,
+                  int64_t ttl_ms = 0) const {
+    detail::Node node;
+    node.op = "top-n";
+    node.body.emplace_back("n", std::to_string(n));
+    node.body.emplace_back("order-by", detail::Quote(field));
+    node.body.emplace_back("order", descending ? "desc" : "asc");
+    if (ttl_ms > 0) node.body.emplace_back("ttl", JoinBuilder::Ms(ttl_ms));
+    node.inputs.push_back(stream_.input());
+    return DataStream::AddStep(stream_.plan(), std::move(node));
+  }
   ConnectedStreams Connect(const KeyedStream& other) const {
     return ConnectedStreams(stream_, other.stream_);
   }

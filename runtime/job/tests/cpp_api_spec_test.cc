@@ -102,14 +102,18 @@ TEST(CppApiSpec, BuiltInOperatorsUnionAndPartitioningCompile) {
   windows_late.Rebalance().Filter([](const Row& r) { return r.GetInt64(3) > 1; }).Print("busy");
   both.KeyBy({"card"}).Aggregate({Max("amount", "biggest")}, 60'000).Print("rolling");
   both.KeyBy({"card"}).Deduplicate(60'000).Print("first");
+  both.KeyBy({"card"}).DeduplicateKeepLast().SinkTo("last", "type: file\npath: /tmp/l\nchangelog: true");
+  both.KeyBy({"card"}).TopN(3, "amount").Print("top");
   a.KeyBy({"card"}).IntervalJoin(b.KeyBy({"card"})).Between(-1'000, 1'000).Print("pairs");
   a.KeyBy({"card"}).Join(b.KeyBy({"card"})).InWindow(Window::Tumbling(5'000)).Print("same-window");
   const std::string plan = PlanOf(env);
   EXPECT_THAT(plan, HasSubstr("checkpointing every 1000 ms"));
   EXPECT_THAT(plan, HasSubstr("per-card"));
-  EXPECT_THAT(plan, HasSubstr("interval-join-12  "));
-  EXPECT_THAT(plan, HasSubstr("window-join-14  "));
+  EXPECT_THAT(plan, HasSubstr("interval-join-16  "));
+  EXPECT_THAT(plan, HasSubstr("window-join-18  "));
   EXPECT_THAT(plan, HasSubstr("REBALANCE"));
+  EXPECT_THAT(plan, HasSubstr("deduplicate-10 -> Sink: first"));
+  EXPECT_THAT(plan, HasSubstr("top-n-"));
   EXPECT_THAT(plan, Not(HasSubstr("side output")));  // the late rows' tag is never read
 }
 
