@@ -109,7 +109,28 @@ def expected_outputs(data):
     return session_rows, pairs
 
 
+def write_spec(cluster, data):
+    """The job's spec in the cluster's dir; returns (output dir, spec path)."""
+    out = os.path.join(cluster.dir, "out")
+    spec = os.path.join(cluster.dir, "job.yaml")
+    with open(spec, "w") as f:
+        f.write(SPEC.format(checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
+                            data=json.dumps(data), out=out))
+    return out, spec
+
+
 class OperatorsRecoveryTest(unittest.TestCase):
+
+    def assert_outputs(self, out, sessions, pairs):
+        header = ["origin"] + reference.OUTPUT_HEADER[1:]
+        reference.assert_output_matches(self, os.path.join(out, "sessions"), sessions,
+                                        header=header)
+        actual = []
+        for part in sorted(glob.glob(os.path.join(out, "connections", "part-*.csv"))):
+            with open(part) as f:
+                actual.extend(f.read().splitlines()[1:])
+        self.assertEqual(len(actual), len(pairs), "pairs lost or duplicated")
+        self.assertEqual(sorted(actual), pairs)
 
     def test_sessions_and_interval_join_exactly_once_across_a_kill(self):
         data = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")
@@ -118,24 +139,12 @@ class OperatorsRecoveryTest(unittest.TestCase):
         self.assertGreater(len(pairs), 1000)
         rng = random.Random(os.environ.get("SLUICE_CHAOS_SEED"))
         with Cluster(taskmanagers=3, slots=2, name="operators-recovery") as cluster:
-            out = os.path.join(cluster.dir, "out")
-            spec = os.path.join(cluster.dir, "job.yaml")
-            with open(spec, "w") as f:
-                f.write(SPEC.format(checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
-                                    data=json.dumps(data), out=out))
+            out, spec = write_spec(cluster, data)
             job_id = cluster.submit(spec)
             chaos.kill_taskmanagers(cluster, job_id, 1, rng)
             cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
             self.assertEqual(metric(cluster, job_id, "numRestarts"), 1)
-            header = ["origin"] + reference.OUTPUT_HEADER[1:]
-            reference.assert_output_matches(self, os.path.join(out, "sessions"), sessions,
-                                            header=header)
-            actual = []
-            for part in sorted(glob.glob(os.path.join(out, "connections", "part-*.csv"))):
-                with open(part) as f:
-                    actual.extend(f.read().splitlines()[1:])
-            self.assertEqual(len(actual), len(pairs), "pairs lost or duplicated")
-            self.assertEqual(sorted(actual), pairs)
+            self.assert_outputs(out, sessions, pairs)
 
     def test_sessions_and_interval_join_restore_at_another_parallelism_and_backend(self):
         """Stop with a savepoint mid-run (open sessions and buffered join rows in RocksDB),
@@ -143,11 +152,7 @@ class OperatorsRecoveryTest(unittest.TestCase):
         data = os.path.join(Config.repo, "examples", "data", "flights-2001-01.csv.gz")
         sessions, pairs = expected_outputs(data)
         with Cluster(taskmanagers=3, slots=2, name="operators-savepoint") as cluster:
-            out = os.path.join(cluster.dir, "out")
-            spec = os.path.join(cluster.dir, "job.yaml")
-            with open(spec, "w") as f:
-                f.write(SPEC.format(checkpoints=json.dumps(os.path.join(cluster.dir, "chk")),
-                                    data=json.dumps(data), out=out))
+            out, spec = write_spec(cluster, data)
             job_id = cluster.submit(spec)
             harness.wait_until(
                 lambda: (metric(cluster, job_id, "numberOfCompletedCheckpoints") or 0) >= 2, 60,
@@ -161,14 +166,7 @@ class OperatorsRecoveryTest(unittest.TestCase):
             r = cluster.cli("run", heap, "--from-savepoint", location, "--parallelism", "3",
                             timeout_s=300)
             self.assertEqual(r.returncode, 0, r.describe())
-            header = ["origin"] + reference.OUTPUT_HEADER[1:]
-            reference.assert_output_matches(self, os.path.join(out, "sessions"), sessions,
-                                            header=header)
-            actual = []
-            for part in sorted(glob.glob(os.path.join(out, "connections", "part-*.csv"))):
-                with open(part) as f:
-                    actual.extend(f.read().splitlines()[1:])
-            self.assertEqual(sorted(actual), pairs)
+            self.assert_outputs(out, sessions, pairs)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ sinks:
 
 TEST(ChangelogSpec, SinksThatCannotRepresentUpdatesRefuseThem) {
   EXPECT_THAT(ErrorOf("sinks:\n  out: {input: top, type: file, path: out}\n"),
-              HasSubstr("write it as a changelog with 'changelog: true'"));
+              HasSubstr("job.yaml:14:8: sink: its input is an updating stream (step 2 'top-n' "
+                        "(line 11) emits -U/+U/-D rows that retract earlier ones); write it as a "
+                        "changelog with 'changelog: true' (a leading op field: +I, -U, +U or -D)"));
   EXPECT_THAT(ErrorOf("sinks:\n  out: {input: top, type: kafka, bootstrap-servers: k:9092, "
                       "topic: t}\n"),
               HasSubstr("the Kafka sink writes insert-only streams"));

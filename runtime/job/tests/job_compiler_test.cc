@@ -251,11 +251,6 @@ TEST(JobCompiler, DeduplicateAfterKeyBy) {
   EXPECT_EQ(g->vertices[1].operators[0].output_schema->HeaderLine(),
             "date,delay,distance,origin,destination");
   EXPECT_TRUE(Compile(Replace(kSpec, window, "  - deduplicate:\n")).ok());
-  // keep: last is an updating stream, which a plain file sink refuses.
-  EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - deduplicate: {keep: last}\n")),
-            "job.yaml:21:3: sink: its input is an updating stream (step 3 'deduplicate' (line 19) "
-            "emits -U/+U/-D rows that retract earlier ones); write it as a changelog with "
-            "'changelog: true' (a leading op field: +I, -U, +U or -D)");
   EXPECT_EQ(ErrorOf(Replace(kSpec, window, "  - deduplicate: {keep: newest}\n")),
             "job.yaml:19:25: deduplicate: unknown keep 'newest' (expected first or last)");
   EXPECT_EQ(ErrorOf(Replace(Replace(kSpec, window, "  - deduplicate:\n"), "  - key-by: [origin]\n",
