@@ -596,8 +596,11 @@ TEST(KafkaSourceTest, BadRecordGoesToTheDeadLetterSink) {
   EXPECT_EQ(e.value, "x,11");
   EXPECT_EQ(e.error, "field 'id' (column 1): 'x' is not a valid int64");
   EXPECT_EQ(source.metrics()->records_dead_lettered.load(), 1);
-  ASSERT_TRUE(source.SnapshotState(1).ok());
+  // The end of the bounded input delivered the letters (a job without checkpoints finishes
+  // with nothing left in the producer); a checkpoint flushes again.
   EXPECT_EQ(sink->flushes, 1);
+  ASSERT_TRUE(source.SnapshotState(1).ok());
+  EXPECT_EQ(sink->flushes, 2);
 
   // A sink that refuses fails the task.
   auto refusing = std::make_shared<RecordingDeadLetters>();
