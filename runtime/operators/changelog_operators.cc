@@ -184,16 +184,22 @@ class TopNOperator final : public KeyedChangelogOperator {
     order_.clear();
     AppendOrderKey(batch, row, order_col_, &order_);
     const std::vector<std::string>* current = top_->value();
-    std::vector<std::string> top = current != nullptr ? *current : std::vector<std::string>{};
-    for (const std::string& e : top) {
+    const std::vector<std::string> none;
+    const std::vector<std::string>& stored = current != nullptr ? *current : none;
+    for (const std::string& e : stored) {
       if (e.size() < 4 || 4 + OrderKeyOf(e).size() > e.size()) {
         return DataLossF("top-n '{}': a stored entry is corrupt", ctx_.operator_name);
       }
     }
-    // The position after every entry at least as good (ties keep the earlier row).
-    auto pos = std::find_if(top.begin(), top.end(),
-                            [&](const std::string& e) { return Better(order_, OrderKeyOf(e)); });
-    if (pos == top.end() && top.size() >= n_) return absl::OkStatus();  // not in the top N
+    // The position after every entry at least as good (ties keep the earlier row). A row that
+    // does not enter costs no copy of the stored entries.
+    const size_t index = static_cast<size_t>(
+        std::find_if(stored.begin(), stored.end(),
+                     [&](const std::string& e) { return Better(order_, OrderKeyOf(e)); }) -
+        stored.begin());
+    if (index == stored.size() && stored.size() >= n_) return absl::OkStatus();  // not in the top N
+    std::vector<std::string> top = stored;
+    auto pos = top.begin() + static_cast<std::ptrdiff_t>(index);
     std::string entry(4, '\0');
     const uint32_t len = static_cast<uint32_t>(order_.size());
     std::memcpy(entry.data(), &len, 4);
