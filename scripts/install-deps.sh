@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev librocksdb-dev
-  librdkafka-dev kcat python3-kafka libsimdjson-dev libssl-dev
+  librdkafka-dev kcat python3-kafka libsimdjson-dev libssl-dev libpg-query-dev
 )
 
 missing=()
