@@ -21,6 +21,7 @@
 #include "client/dispatcher_client.h"
 #include "client/job_runner.h"
 #include "client/local_cluster.h"
+#include "client/sql_command.h"
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/logging.h"
@@ -76,7 +77,14 @@ struct Options {
   int taskmanagers = 2;
   int slots = 2;
   std::string log_level = "warn";
+  bool sql = false;   // `sluice sql run`: the positional is a SQL script, whatever its name
+  bool plan = false;  // `sluice sql validate --plan`
 };
+
+bool IsSqlScript(const Options& o) {
+  return o.sql || (o.positionals.size() == 1 && o.positionals[0].size() > 4 &&
+                   o.positionals[0].compare(o.positionals[0].size() - 4, 4, ".sql") == 0);
+}
 
 // The submission of `sluice run/local`: a job spec (the one positional argument), or with
 // --plugin a plugin job whose arguments are the positionals; its relative paths resolve against
@@ -87,6 +95,7 @@ absl::StatusOr<v1::JobSubmission> ReadSubmission(const Options& o) {
       return InvalidArgumentF("expected one job spec (YAML), or --plugin <library> [-- args]; got "
                               "{} arguments", o.positionals.size());
     }
+    if (IsSqlScript(o)) return ReadSqlSubmission(o.positionals[0], o.parallelism);
     return ReadJobSubmission(o.positionals[0], o.parallelism);
   }
   ASSIGN_OR_RETURN(std::string key, plugin::Sha256OfFile(o.plugin_path));
@@ -103,6 +112,14 @@ absl::StatusOr<v1::JobSubmission> ReadSubmission(const Options& o) {
 // `--dry-run`: compiles the job here, as the JobManager would, and prints its plan (for a
 // plugin job, also the job spec its build function generated).
 int DryRun(const Options& o, const v1::JobSubmission& job) {
+  if (o.plugin_path.empty() && IsSqlScript(o)) {
+    sql::CompiledSql compiled;
+    auto again = ReadSqlSubmission(o.positionals[0], o.parallelism, &compiled);
+    if (!again.ok()) return PrintError(again.status());
+    PrintSqlPlan(compiled, std::cout);
+    std::cout << "== Generated job spec ==\n" << compiled.spec_yaml;
+    return 0;
+  }
   job::JobSubmission sub = rpc::FromProto(job);
   if (!o.plugin_path.empty()) {
     if (absl::Status s = plugin::AttachPlugin(o.plugin_path, &sub); !s.ok()) return PrintError(s);
@@ -388,6 +405,31 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
+  CLI::App* sql = app.add_subcommand(
+      "sql", "SQL scripts (docs/sql.md): validate offline, or plan and run as one job");
+  sql->require_subcommand(1);
+  CLI::App* sql_validate = sql->add_subcommand(
+      "validate", "Check a SQL script without a cluster: parse, resolve tables and columns, "
+                  "type-check, check that sinks take the query's changelog; every error as "
+                  "FILE:line:column: message (exit 1)");
+  sql_validate->add_option("script", o.positionals, "the SQL script")->required()->expected(1);
+  sql_validate->add_flag("--plan", o.plan,
+                         "also print the logical plan, the job graph and the generated job spec");
+  CLI::App* sql_run = sql->add_subcommand(
+      "run", "Validate a SQL script, then submit its INSERTs (and SELECTs) as one job and follow "
+             "it (as `sluice run`)");
+  sql_run->add_option("script", o.positionals, "the SQL script")->required()->expected(1);
+  add_jobmanager(sql_run);
+  add_parallelism(sql_run);
+  sql_run->add_flag("--detached,-d", o.detached, "return right after the submission");
+  sql_run->add_flag("--dry-run", o.dry_run,
+                    "print the plan and the generated job spec and exit without submitting");
+  sql_run->add_option("--from-checkpoint,--from-savepoint,-s", o.from_checkpoint,
+                      "restore from a savepoint or retained checkpoint (operator uids are derived "
+                      "from the plan, so an unchanged script restores)");
+  sql_run->add_flag("--allow-non-restored-state", o.allow_non_restored_state,
+                    "skip state of operators (uids) the job no longer has instead of refusing");
+
   CLI::App* list = app.add_subcommand("list", "List jobs: id, name, state, start time, duration");
   add_jobmanager(list);
 
@@ -460,6 +502,11 @@ int Main(int argc, char** argv) {
     }
   }
 
+  if (sql_validate->parsed()) return SqlValidate(o.positionals[0], o.plan, std::cout, std::cerr);
+  if (sql_run->parsed()) {
+    o.sql = true;
+    return Run(o);
+  }
   if (run->parsed()) return Run(o);
   if (local->parsed()) return Local(o);
   if (list->parsed()) return List(o);

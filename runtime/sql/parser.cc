@@ -86,17 +86,29 @@ std::vector<absl::StatusOr<ast::Statement>> ParseScript(const SourceText& source
       continue;
     }
     Converter conv(source, *rw);
-    for (const pg_query::RawStmt& raw : tree->stmts()) out.push_back(conv.Statement(raw));
+    for (const pg_query::RawStmt& raw : tree->stmts()) out.push_back(conv.Statement(raw, loc));
   }
   return out;
 }
 
-absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw) {
-  // stmt_location may point at whitespace or a comment before the statement's first token.
-  int loc = raw.stmt_location();
-  while (loc < static_cast<int>(rw_.text.size()) &&
-         absl::ascii_isspace(static_cast<unsigned char>(rw_.text[static_cast<size_t>(loc)]))) {
-    ++loc;
+absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw, int start) {
+  // The statement's first token: skip whitespace and comments.
+  int loc = std::max(start, raw.stmt_location());
+  const std::string& t = rw_.text;
+  const int n = static_cast<int>(t.size());
+  auto at = [&](int k) { return k < n ? t[static_cast<size_t>(k)] : '\0'; };
+  while (loc < n) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(at(loc)))) {
+      ++loc;
+    } else if (at(loc) == '-' && at(loc + 1) == '-') {
+      while (loc < n && at(loc) != '\n') ++loc;
+    } else if (at(loc) == '/' && at(loc + 1) == '*') {
+      loc += 2;
+      while (loc < n && !(at(loc) == '*' && at(loc + 1) == '/')) ++loc;
+      loc += 2;
+    } else {
+      break;
+    }
   }
   const int offset = Loc(loc);
   fallback_ = offset;
@@ -104,6 +116,7 @@ absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw
   st.offset = offset;
   st.end = raw.stmt_len() == 0 ? static_cast<int>(source_.text().size())
                                : Loc(raw.stmt_location() + raw.stmt_len() - 1) + 1;
+  if (st.end < offset) st.end = static_cast<int>(source_.text().size());
   return st;
 }
 

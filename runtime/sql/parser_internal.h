@@ -15,7 +15,8 @@ class Converter {
   Converter(const SourceText& source, const RewrittenSql& rewritten)
       : source_(source), rw_(rewritten) {}
 
-  absl::StatusOr<ast::Statement> Statement(const pg_query::RawStmt& raw);
+  // `start`: where the statement's text begins (the splitter's location).
+  absl::StatusOr<ast::Statement> Statement(const pg_query::RawStmt& raw, int start);
 
   // parse_expr.cc
   absl::StatusOr<ast::ExprPtr> Expr(const pg_query::Node& n);

@@ -1,0 +1,79 @@
+#include "client/sql_command.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_join.h"
+#include "runtime/base/status.h"
+
+namespace sluice::client {
+namespace {
+
+absl::StatusOr<std::string> ReadScript(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return InvalidArgumentF("cannot read SQL script '{}': is a directory", path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundF("cannot read SQL script '{}': {}", path, std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string BaseDir(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::absolute(path, ec).lexically_normal().parent_path().string();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::JobSubmission> ReadSqlSubmission(const std::string& path, int parallelism,
+                                                    sql::CompiledSql* compiled) {
+  ASSIGN_OR_RETURN(std::string text, ReadScript(path));
+  sql::SourceText source(path, std::move(text));
+  sql::CompiledSql c = sql::CompileSql(source, BaseDir(path));
+  if (!c.ok()) return absl::InvalidArgumentError(absl::StrJoin(c.errors, "\n"));
+  if (c.spec_yaml.empty()) {
+    return InvalidArgumentF("{}: nothing to run: the script has no INSERT INTO or SELECT", path);
+  }
+  v1::JobSubmission job;
+  job.set_spec_yaml(c.spec_yaml);
+  job.set_spec_path(path + " (generated job spec)");
+  job.set_base_dir(BaseDir(path));
+  job.set_parallelism(parallelism > 0 ? parallelism : 0);
+  if (compiled != nullptr) *compiled = std::move(c);
+  return job;
+}
+
+void PrintSqlPlan(const sql::CompiledSql& c, std::ostream& out) {
+  out << "== Logical plan ==\n";
+  for (const std::string& line : c.logical_plan) out << line << "\n";
+  out << "== Job graph ==\n" << c.job_plan;
+}
+
+int SqlValidate(const std::string& path, bool plan, std::ostream& out, std::ostream& err) {
+  auto text = ReadScript(path);
+  if (!text.ok()) {
+    err << text.status().message() << "\n";
+    return 1;
+  }
+  sql::SourceText source(path, std::move(*text));
+  sql::CompiledSql c = sql::CompileSql(source, BaseDir(path));
+  for (const std::string& e : c.errors) err << e << "\n";
+  if (!c.ok()) {
+    err << c.errors.size() << (c.errors.size() == 1 ? " error" : " errors") << " in " << path << "\n";
+    return 1;
+  }
+  for (const std::string& e : c.explains) out << e;
+  out << path << ": OK (" << c.statements << " statements, " << c.inserts << " INSERT"
+      << (c.inserts == 1 ? "" : "s") << (c.spec_yaml.empty() ? ")" : " planned into one job)") << "\n";
+  if (plan && !c.spec_yaml.empty()) {
+    PrintSqlPlan(c, out);
+    out << "== Generated job spec ==\n" << c.spec_yaml;
+  }
+  return 0;
+}
+
+}  // namespace sluice::client

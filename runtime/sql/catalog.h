@@ -1,0 +1,92 @@
+#pragma once
+// The tables and views a SQL script declared (Flink's catalog, in memory for one script or one
+// client session), and its job settings (SET). CREATE TABLE is checked here: column types,
+// computed columns, the watermark, and the connector options (connectors.cc turns them into the
+// job spec's sources and sinks).
+//
+// Lookups try the exact name first, then a case-insensitive match if it is unique (so an
+// unquoted keyword that PostgreSQL's parser folded to lower case still finds its table).
+// Not thread-safe (one per script or session).
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/sql/ast.h"
+#include "yaml-cpp/yaml.h"
+
+namespace sluice::sql {
+
+struct TableColumn {
+  std::string name;
+  core::Type type = core::Type::kInt64;
+  int offset = 0;
+  ast::ExprPtr computed;  // a computed column's expression (over the physical columns)
+  bool proctime = false;  // `c AS PROCTIME()`: a processing-time attribute, not stored
+};
+
+enum class Connector { kFilesystem, kDataGen, kNexmark, kKafka, kUpsertKafka, kPrint, kBlackhole };
+
+struct TableDef {
+  std::string name;
+  int offset = 0;
+  std::vector<TableColumn> columns;  // physical and computed, in declared order
+  // WATERMARK FOR column AS column - INTERVAL 'n' unit: event time and its out-of-orderness.
+  std::optional<std::string> rowtime;
+  int64_t watermark_delay_ms = 0;
+  std::vector<std::string> primary_key;
+  Connector connector = Connector::kFilesystem;
+  std::vector<ast::Option> options;  // as written, 'connector' included
+  int connector_offset = 0;          // of the 'connector' option (or the table)
+
+  const TableColumn* Find(const std::string& column) const;
+  bool HasComputed() const;
+};
+
+struct ViewDef {
+  std::string name;
+  int offset = 0;
+  ast::QueryPtr query;
+  std::vector<std::string> column_names;
+};
+
+// SET 'key' = 'value', as job spec settings.
+struct JobSettings {
+  YAML::Node spec = YAML::Node(YAML::NodeType::Map);  // name, parallelism, checkpointing, state, ...
+  std::map<std::string, std::string> values;           // as written, for EXPLAIN and messages
+};
+
+class Catalog {
+ public:
+  // CREATE TABLE: checks types, computed columns, watermark and options. Errors: a table or
+  // view of that name exists (unless IF NOT EXISTS), an unknown connector or option, a
+  // missing required option, a bad watermark.
+  absl::Status AddTable(const ast::CreateTable& ddl);
+  absl::Status AddView(const ast::CreateView& view);
+  absl::Status Set(const ast::Set& set);
+
+  const TableDef* FindTable(const std::string& name) const;
+  const ViewDef* FindView(const std::string& name) const;
+  const JobSettings& settings() const { return settings_; }
+  std::string TableNames() const;
+
+ private:
+  std::map<std::string, TableDef> tables_;
+  std::map<std::string, ViewDef> views_;
+  JobSettings settings_;
+};
+
+// Connector options -> the job spec's source or sink mapping (connectors.cc); relative paths
+// stay relative (the spec resolves them against the script's directory). Errors name the option.
+// `rowtime_expression`: the rendered expression of a computed rowtime column (else unused).
+absl::StatusOr<YAML::Node> SourceSpec(const TableDef& table, const std::string& rowtime_expression);
+absl::StatusOr<YAML::Node> SinkSpec(const TableDef& table, bool updating);
+// Checks a table's options when it is created (both uses: it may be read or written).
+absl::Status CheckOptions(const TableDef& table);
+// Whether a table's sink takes updating results (a changelog format, print, upsert-kafka).
+bool SinkTakesUpdates(const TableDef& table);
+
+}  // namespace sluice::sql

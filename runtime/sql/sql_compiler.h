@@ -1,0 +1,34 @@
+#pragma once
+// A SQL script -> one job (docs/sql.md): its CREATE TABLE/VIEW and SET statements declare,
+// its INSERT INTO statements (and bare SELECTs, printed) plan into one job spec (Flink's
+// statement set), which the YAML job compiler then compiles like any spec (one planner, one
+// engine). Nothing runs and nothing is read: this is `sluice sql validate`.
+//
+// Every statement is checked, and every error reported as "FILE:line:column: message" (one
+// per failing statement; a statement stops at its first error). The generated spec is compiled
+// too (runtime/job), so a script that validates is deployable.
+// Thread-safe (no shared state).
+
+#include <string>
+#include <vector>
+
+#include "runtime/sql/source_text.h"
+
+namespace sluice::sql {
+
+struct CompiledSql {
+  std::vector<std::string> errors;  // "FILE:line:column: message"
+  std::string spec_yaml;            // the job; empty if the script has no INSERT or SELECT
+  std::string job_plan;             // the job's vertices, chains and edges (graph::FormatPlan)
+  std::vector<std::string> logical_plan;  // one line per operator, with the state it keeps
+  std::vector<std::string> explains;      // the output of each EXPLAIN statement
+  int statements = 0;
+  int inserts = 0;
+
+  bool ok() const { return errors.empty(); }
+};
+
+// `base_dir` resolves the relative paths of the generated spec (the script's directory).
+CompiledSql CompileSql(const SourceText& source, const std::string& base_dir);
+
+}  // namespace sluice::sql
