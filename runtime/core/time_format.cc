@@ -158,6 +158,10 @@ std::string FormatTimestamp(int64_t ms) {
   return s;
 }
 
+std::string FormatTimestamp(int64_t ms, const TimestampPattern& pattern) {
+  return absl::FormatTime(pattern.absl_format, absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
 std::optional<int32_t> ParseDate(std::string_view s) {
   if (s.size() != 10) return std::nullopt;
   std::optional<int64_t> ms = ParseTimestamp(s);

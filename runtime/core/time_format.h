@@ -32,6 +32,8 @@ absl::StatusOr<TimestampPattern> CompileTimestampPattern(std::string_view java_p
 // Parses `text` by `pattern` into epoch ms; nullopt if it does not match.
 std::optional<int64_t> ParseTimestamp(std::string_view text, const TimestampPattern& pattern);
 std::string FormatTimestamp(int64_t epoch_ms);
+// Formats epoch ms (UTC) by a compiled pattern (Flink's DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm')).
+std::string FormatTimestamp(int64_t epoch_ms, const TimestampPattern& pattern);
 
 // Dates: "YYYY-MM-DD" <-> days since 1970-01-01 (Arrow date32). ParseDate accepts exactly that
 // form with a valid day of month.

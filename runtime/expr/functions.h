@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "runtime/core/time_format.h"
 #include "runtime/expr/nodes.h"
+#include "runtime/expr/string_functions.h"
 
 namespace sluice::expr {
 
@@ -16,6 +17,7 @@ enum class Fn {
   kAbs, kRound, kFloor, kCeil, kSqrt, kLower, kUpper, kLength, kConcat, kSubstr, kIf,
   kToString, kToInt, kToDouble, kToTimestamp, kYear, kMonth, kDay, kHour, kMinute, kSecond,
   kDayOfWeek, kStartsWith, kEndsWith, kContains, kCoalesce, kToBool,
+  kDateFormat, kRegexpExtract, kSplitIndex, kLike,
 };
 
 struct FnSpec {
@@ -32,17 +34,21 @@ inline constexpr FnSpec kFunctions[] = {
     {"concat", Fn::kConcat, 1, -1},
     {"contains", Fn::kContains, 2, 2},
     {"day", Fn::kDay, 1, 1},
+    {"date_format", Fn::kDateFormat, 2, 2},
     {"day_of_week", Fn::kDayOfWeek, 1, 1},
     {"ends_with", Fn::kEndsWith, 2, 2},
     {"floor", Fn::kFloor, 1, 1},
     {"hour", Fn::kHour, 1, 1},
     {"if", Fn::kIf, 3, 3},
     {"length", Fn::kLength, 1, 1},
+    {"like", Fn::kLike, 2, 2},
     {"lower", Fn::kLower, 1, 1},
     {"minute", Fn::kMinute, 1, 1},
     {"month", Fn::kMonth, 1, 1},
+    {"regexp_extract", Fn::kRegexpExtract, 2, 3},
     {"round", Fn::kRound, 1, 1},
     {"second", Fn::kSecond, 1, 1},
+    {"split_index", Fn::kSplitIndex, 3, 3},
     {"sqrt", Fn::kSqrt, 1, 1},
     {"starts_with", Fn::kStartsWith, 2, 2},
     {"substr", Fn::kSubstr, 2, 3},
@@ -167,6 +173,40 @@ class FuncNode final : public Node {
       case Fn::kContains: out->b = a.s.find(vals_[1].s) != std::string_view::npos; break;
       case Fn::kIf:
       case Fn::kCoalesce: break;  // handled above
+      case Fn::kDateFormat: {
+        if (!pattern_.has_value() || pattern_text_ != vals_[1].s) {
+          ASSIGN_OR_RETURN(pattern_, core::CompileTimestampPattern(vals_[1].s));
+          pattern_text_.assign(vals_[1].s);
+        }
+        scratch_ = core::FormatTimestamp(a.i64, *pattern_);
+        out->s = scratch_;
+        break;
+      }
+      case Fn::kRegexpExtract: {
+        if (!regex_.has_value() || regex_text_ != vals_[1].s) {
+          regex_text_.assign(vals_[1].s);
+          if (!CompileRegex(regex_text_, &regex_)) {
+            return InvalidArgumentF("regexp_extract: bad regular expression '{}'", regex_text_);
+          }
+        }
+        const int64_t group = args_.size() == 3 ? vals_[2].i64 : 0;
+        std::match_results<std::string_view::const_iterator> m;
+        if (group < 0 || static_cast<size_t>(group) >= regex_->mark_count() + 1 ||
+            !std::regex_search(a.s.begin(), a.s.end(), m, *regex_) || !m[group].matched) {
+          out->null = true;
+          break;
+        }
+        scratch_.assign(m[group].first, m[group].second);
+        out->s = scratch_;
+        break;
+      }
+      case Fn::kSplitIndex: {
+        std::optional<std::string_view> part = SplitIndex(a.s, vals_[1].s, vals_[2].i64);
+        out->null = !part.has_value();
+        if (part) out->s = *part;
+        break;
+      }
+      case Fn::kLike: out->b = LikeMatch(a.s, vals_[1].s); break;
     }
     return absl::OkStatus();
   }
@@ -249,8 +289,10 @@ class FuncNode final : public Node {
   std::vector<std::unique_ptr<Node>> args_;
   std::vector<Datum> vals_;
   std::string scratch_;
-  std::optional<core::TimestampPattern> pattern_;  // to_timestamp with a pattern
+  std::optional<core::TimestampPattern> pattern_;  // to_timestamp / date_format's pattern
   std::string pattern_text_;
+  std::optional<std::regex> regex_;  // regexp_extract's, compiled once per distinct pattern
+  std::string regex_text_;
 };
 
 }  // namespace sluice::expr

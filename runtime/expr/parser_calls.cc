@@ -257,6 +257,33 @@ absl::StatusOr<Type> Parser::CheckCall(const FnSpec& spec, const std::vector<std
     case Fn::kDayOfWeek:
       RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kTimestamp}, "a timestamp"));
       return Type::kInt64;
+    case Fn::kDateFormat: {
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kTimestamp}, "a timestamp"));
+      RETURN_IF_ERROR(Arg(spec, args, 1, {Type::kString}, "a pattern string"));
+      if (args[1]->kind() == Node::Kind::kLiteral) {
+        auto compiled = core::CompileTimestampPattern(static_cast<const LiteralNode&>(*args[1]).str());
+        if (!compiled.ok()) return Fail(args[1]->begin(), compiled.status());
+      }
+      return Type::kString;
+    }
+    case Fn::kRegexpExtract:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      RETURN_IF_ERROR(Arg(spec, args, 1, {Type::kString}, "a regular expression string"));
+      if (args.size() == 3) RETURN_IF_ERROR(Arg(spec, args, 2, {Type::kInt64}, "a group number"));
+      if (args[1]->kind() == Node::Kind::kLiteral) {
+        std::optional<std::regex> re;
+        if (!CompileRegex(static_cast<const LiteralNode&>(*args[1]).str(), &re)) {
+          return Fail(args[1]->begin(), InvalidArgumentF("function 'regexp_extract': bad regular "
+                                                         "expression"));
+        }
+      }
+      return Type::kString;
+    case Fn::kSplitIndex:
+      RETURN_IF_ERROR(Arg(spec, args, 0, {Type::kString}, "a string"));
+      RETURN_IF_ERROR(Arg(spec, args, 1, {Type::kString}, "a delimiter string"));
+      RETURN_IF_ERROR(Arg(spec, args, 2, {Type::kInt64}, "an index"));
+      return Type::kString;
+    case Fn::kLike:
     case Fn::kStartsWith:
     case Fn::kEndsWith:
     case Fn::kContains:

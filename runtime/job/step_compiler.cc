@@ -285,9 +285,10 @@ absl::StatusOr<graph::StreamNode> CompileRollingAggregate(const SpecReader& r,
   if (!body.IsMap()) {
     return r.Error(body, "aggregate: expected a mapping like {{aggregates: {{n: count()}}}}");
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, "aggregate", {"aggregates", "ttl"}));
+  RETURN_IF_ERROR(r.CheckKeys(body, "aggregate", {"aggregates", "ttl", "changelog"}));
   operators::RollingAggregateSpec spec;
   spec.key_fields = c.key_fields;
+  ASSIGN_OR_RETURN(spec.changelog, r.GetBool(body, "aggregate", "changelog", false));
   ASSIGN_OR_RETURN(spec.aggregates, ParseAggregates(r, body, "aggregate"));
   if (body["ttl"]) {
     ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "aggregate", "ttl"));
@@ -298,6 +299,7 @@ absl::StatusOr<graph::StreamNode> CompileRollingAggregate(const SpecReader& r,
   graph::StreamNode n;
   n.name = "Aggregate";
   n.keyed = true;
+  n.changelog = spec.changelog;
   n.output_schema = (*probe)->output_schema();
   n.op = [in, spec]() { return operators::MakeRollingAggregate(in, spec); };
   return n;

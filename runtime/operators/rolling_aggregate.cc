@@ -22,8 +22,9 @@ constexpr size_t kOutputBatchRows = 1024;
 class RollingAggregateOperator final : public api::Operator {
  public:
   RollingAggregateOperator(core::SchemaPtr output, core::KeySelector keys, WindowAggregates aggs,
-                           int64_t ttl_ms)
-      : output_(std::move(output)),
+                           int64_t ttl_ms, bool changelog)
+      : changelog_(changelog),
+        output_(std::move(output)),
         keys_(std::move(keys)),
         aggs_(std::move(aggs)),
         fresh_(aggs_.Fresh()),
@@ -61,8 +62,18 @@ class RollingAggregateOperator final : public api::Operator {
       key_.clear();
       keys_.AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
+      core::RowKind kind = core::RowKind::kInsert;
+      if (changelog_) {
+        // Retract the key's previous result (read before the add changes it).
+        if (const WindowContents* before = acc_->accumulator()) {
+          const size_t r = out_.AppendRow(batch.timestamp(row), core::RowKind::kUpdateBefore);
+          keys_.DecodeKeyInto(key_, &out_, r, 0);
+          aggs_.WriteResults(*before, &out_, r, num_keys);
+          kind = core::RowKind::kUpdateAfter;
+        }
+      }
       acc_->add(RowRef{&batch, row});
-      const size_t r = out_.AppendRow(batch.timestamp(row));
+      const size_t r = out_.AppendRow(batch.timestamp(row), kind);
       keys_.DecodeKeyInto(key_, &out_, r, 0);
       aggs_.WriteResults(*acc_->accumulator(), &out_, r, num_keys);
       if (out_.num_rows() >= kOutputBatchRows) {
@@ -79,6 +90,7 @@ class RollingAggregateOperator final : public api::Operator {
   }
 
  private:
+  const bool changelog_;
   const core::SchemaPtr output_;
   const core::KeySelector keys_;
   const WindowAggregates aggs_;
@@ -113,7 +125,7 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeRollingAggregate(core::Schema
   auto output = std::make_shared<const core::Schema>(std::move(fields));
   return std::unique_ptr<api::Operator>(
       new RollingAggregateOperator(std::move(output), std::move(keys), std::move(aggs),
-                                   spec.ttl_ms));
+                                   spec.ttl_ms, spec.changelog));
 }
 
 }  // namespace sluice::operators

@@ -7,7 +7,8 @@
 // Output: one row per input row: the key fields, then one field per aggregate (the window
 // aggregates of window_aggregates.h, same types and null rules), with the input row's event
 // timestamp. The stream is append-only: the latest row of a key is its current result (Flink's
-// DataStream behaviour; SQL's GROUP BY retracting the previous result needs RowKind, issue 13).
+// DataStream behaviour), or with `changelog` an updating stream that retracts the previous
+// result (SQL's GROUP BY).
 // Watermarks pass through.
 //
 // State: per key, the aggregates' accumulators (WindowContents) in an AggregatingState named
@@ -39,6 +40,10 @@ struct RollingAggregateSpec {
   std::vector<std::string> key_fields;  // at least one
   std::vector<AggregateSpec> aggregates;
   int64_t ttl_ms = 0;  // 0: keys are kept forever
+  // SQL's GROUP BY: an updating stream (Flink's RowKind) instead of an append-only one: a key's
+  // first row emits +I with its result, every later row -U with the previous result, then +U
+  // with the new one. (A key forgotten by the TTL starts again with +I, as in Flink.)
+  bool changelog = false;
 };
 
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeRollingAggregate(core::SchemaPtr input,

@@ -69,12 +69,17 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
   size_t slot = 0, lists = 0;
   for (const AggregateSpec& a : specs) {
     const std::string_view kind_name = AggregateKindName(a.kind);
+    const int col = a.field.empty() ? -1 : input.FindField(a.field);
     if (a.kind == AggregateKind::kCount) {
-      aggs.push_back({a.kind, -1, Type::kInt64, slot++, 0});
+      // count(): the rows; count(f): the rows whose f is not null (SQL's COUNT(f)).
+      if (!a.field.empty() && col < 0) {
+        return InvalidArgumentF("aggregate '{}': unknown field '{}' (fields: {})", a.output_name,
+                                a.field, input.FieldNames());
+      }
+      aggs.push_back({a.kind, col, col < 0 ? Type::kInt64 : input.field(col).type, slot++, 0});
       out_fields->push_back({a.output_name, Type::kInt64});
       continue;
     }
-    const int col = input.FindField(a.field);
     if (col < 0) {
       return InvalidArgumentF("aggregate '{}': unknown field '{}' (fields: {})", a.output_name,
                               a.field, input.FieldNames());
@@ -268,7 +273,7 @@ void WindowAggregates::WriteResults(const WindowContents& w, RecordBatch* out, s
     const size_t i = a.slot;
     const int64_t n = w.valid[i];
     if (a.kind == AggregateKind::kCount) {
-      out->SetInt64(r, col, w.count);
+      out->SetInt64(r, col, a.input_col >= 0 ? n : w.count);
       continue;
     }
     if (a.kind == AggregateKind::kCountDistinct) {  // COUNT(DISTINCT) of nothing is 0

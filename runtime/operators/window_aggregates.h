@@ -5,7 +5,7 @@
 //
 // Functions (SQL semantics: every function but count() skips null inputs; a result over no
 // non-null input is null):
-//   count()                    int64, the window's rows
+//   count()                    int64, the window's rows; count(f): the rows whose f is not null
 //   sum(f)                     int64 (wraps as Java's long) or double, as f
 //   min(f), max(f)             f's type (int64, double or timestamp)
 //   avg(f)                     double; sum / non-null count (an int64 sum is kept exactly)

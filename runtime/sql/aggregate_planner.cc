@@ -159,6 +159,29 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     }
     keys.push_back(g.get());
   }
+  // GROUP BY the window_start and window_end of upstream windows: those windows again. Their
+  // rows all carry window_end - 1 as event time, so a 1 ms tumbling window keyed by the window
+  // columns collects exactly one upstream window per group.
+  bool cascade = false;
+  if (!window) {
+    bool start = false, end = false;
+    for (const ast::Expr* k : keys) {
+      if (k->kind != ExprKind::kColumn) continue;
+      auto col = input.ResolveColumn(*k);
+      if (!col.ok()) continue;
+      const auto bound = in.columns[static_cast<size_t>(*col)].window_bound;
+      start |= bound == RelColumn::WindowBound::kStart;
+      end |= bound == RelColumn::WindowBound::kEnd;
+    }
+    if (start && end) {
+      cascade = true;
+      WindowAssignment w;
+      w.kind = WindowAssignment::Kind::kTumble;
+      w.size_ms = 1;
+      w.offset = q.offset;
+      window = w;
+    }
+  }
   if (in.window && !(has_start && has_end)) {
     return SqlError(in.window->offset, "a window table function needs GROUP BY window_start, "
                                        "window_end (and any keys)");
@@ -179,6 +202,10 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
   Grouping grouping;
   grouping.input = &input;
   std::vector<std::pair<std::string, Bound>> key_texts;  // input text -> (later) output
+  if (window) {  // the window's own output fields
+    taken.push_back("window_start");
+    taken.push_back("window_end");
+  }
   for (size_t i = 0; i < keys.size(); ++i) {
     ASSIGN_OR_RETURN(Bound b, input.Bind(*keys[i]));
     if (b.null_literal) return SqlError(keys[i]->offset, "GROUP BY NULL");
@@ -198,10 +225,6 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     key_fields.push_back(name);
     pre.push_back(zero);
     pre_names.push_back(name);
-  }
-  if (window) {
-    taken.push_back("window_start");
-    taken.push_back("window_end");
   }
   YAML::Node aggregates(YAML::NodeType::Map);
   std::vector<std::pair<std::string, std::pair<std::string, core::Type>>> outputs;  // key -> field, type
@@ -224,6 +247,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
       const std::string prop = call->name.substr(call->name.find('_') + 1);
       if (prop == "rowtime") return SqlError(call->offset, "*_ROWTIME is not supported yet");
       out.text = QuoteField(prop == "start" ? "window_start" : "window_end");
+      out.column = static_cast<int>(key_fields.size()) + (prop == "start" ? 0 : 1);
       out.type = core::Type::kTimestamp;
       grouping.calls[key] = out;
       continue;
@@ -302,11 +326,21 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
   Rel agg;
   for (size_t i = 0; i < key_fields.size(); ++i) {
     RelColumn c{key_fields[i], "", key_fields[i], i < pre.size() ? pre[i].type : core::Type::kInt64};
+    if (cascade && pre[i].column >= 0) {
+      c.window_bound = in.columns[static_cast<size_t>(pre[i].column)].window_bound;
+    }
     agg.columns.push_back(c);
   }
   if (window) {
-    agg.columns.push_back(RelColumn{"window_start", "", "window_start", core::Type::kTimestamp});
-    agg.columns.push_back(RelColumn{"window_end", "", "window_end", core::Type::kTimestamp});
+    const bool event_time = !window->processing_time && !cascade;
+    RelColumn start{"window_start", "", "window_start", core::Type::kTimestamp};
+    RelColumn end{"window_end", "", "window_end", core::Type::kTimestamp};
+    if (event_time) {
+      start.window_bound = RelColumn::WindowBound::kStart;
+      end.window_bound = RelColumn::WindowBound::kEnd;
+    }
+    agg.columns.push_back(start);
+    agg.columns.push_back(end);
   }
   for (const auto& [key, ft] : outputs) agg.columns.push_back(RelColumn{ft.first, "", ft.first, ft.second});
   if (aggregates.size() == 0) aggregates["window_rows"] = "count()";  // a window needs one
@@ -314,9 +348,10 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     YAML::Node body = WindowBody(*window);
     body["aggregates"] = aggregates;
     agg.stream = spec_.AddKeyedStep(key_fields, "window", body, keyed_input.stream,
-                                    fmt::format("WindowAggregate({}; {}) state: window contents "
+                                    fmt::format("WindowAggregate({}{}; {}) state: window contents "
                                                 "per key and window, until the watermark passes "
                                                 "the window's end", body["type"].as<std::string>(),
+                                                cascade ? " of the upstream windows" : "",
                                                 agg_desc));
   } else {
     YAML::Node body(YAML::NodeType::Map);
@@ -334,6 +369,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     Bound b;
     b.text = QuoteField(key_fields[i]);
     b.type = agg.columns[i].type;
+    b.column = static_cast<int>(i);
     grouping.keys[key_texts[i].first] = b;
   }
   if (window) {
@@ -341,6 +377,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
       Bound b;
       b.text = QuoteField(prop);
       b.type = core::Type::kTimestamp;
+      b.column = static_cast<int>(key_fields.size()) + (std::string_view(prop) == "window_end");
       for (const RelColumn& c : in.columns) {
         if (c.window_property && c.name == prop) {
           grouping.keys[QuoteField("$" + std::string(prop))] = b;

@@ -324,6 +324,18 @@ class Rewriter {
         RETURN_IF_ERROR(LookupTime(i, e));
         continue;
       }
+      if (Is(t, "PARTITIONED") && i + 1 < e && Is(t_[i + 1], "BY")) {
+        return SqlError(t.begin, "PARTITIONED BY (partitioned file tables) is not supported");
+      }
+      if (IsPunct(t, "(") && i > b && i + 1 < e &&
+          (Is(t_[i - 1], "FROM") || Is(t_[i - 1], "JOIN") || IsPunct(t_[i - 1], ",")) &&
+          (Is(t_[i + 1], "SELECT") || Is(t_[i + 1], "WITH"))) {
+        // A subquery in FROM without an alias: PostgreSQL needs one, Flink does not.
+        const size_t close = Matching(i, e);
+        if (close + 1 >= e || NeedsAlias(t_[close + 1])) {
+          t_[close].replacement = ") AS \"$subquery" + std::to_string(++subqueries_) + "\"";
+        }
+      }
       if (Is(t, "DOUBLE") && !(i + 1 < e && Is(t_[i + 1], "PRECISION"))) {
         t.replacement = "DOUBLE PRECISION";
         continue;
@@ -370,6 +382,15 @@ class Rewriter {
     return absl::OkStatus();
   }
 
+  // Whether the token after a FROM subquery's ')' shows that it has no alias.
+  static bool NeedsAlias(const Token& t) {
+    for (const char* w : {"WHERE", "GROUP", "HAVING", "ON", "JOIN", "INNER", "LEFT", "RIGHT",
+                          "FULL", "CROSS", "UNION", "ORDER", "LIMIT", "WINDOW"}) {
+      if (Is(t, w)) return true;
+    }
+    return IsPunct(t, ")") || IsPunct(t, ";") || IsPunct(t, ",");
+  }
+
   size_t Matching(size_t open, size_t e) const {
     int depth = 0;
     for (size_t i = open; i < e; ++i) {
@@ -392,6 +413,7 @@ class Rewriter {
 
   std::vector<Token>& t_;
   DialectExtensions& ext_;
+  int subqueries_ = 0;
 };
 
 }  // namespace

@@ -200,6 +200,7 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   Rel out;
   for (RelColumn c : left.columns) {
     c.rowtime = false;
+    c.window_bound = RelColumn::WindowBound::kNone;
     out.columns.push_back(c);
   }
   for (RelColumn c : right.columns) {
@@ -208,6 +209,7 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
       c.field = prefix + c.field;
     }
     c.rowtime = false;
+    c.window_bound = RelColumn::WindowBound::kNone;
     out.columns.push_back(c);
   }
   YAML::Node body(YAML::NodeType::Map);

@@ -234,6 +234,7 @@ absl::StatusOr<Rel> QueryPlanner::Project(const Rel& in, const std::vector<Bound
     if (exprs[i].column >= 0) {
       const RelColumn& src = in.columns[static_cast<size_t>(exprs[i].column)];
       c.rowtime = src.rowtime;
+      c.window_bound = src.window_bound;
       c.qualifier = src.qualifier;
     }
     c.field = FieldName(names[i], taken);
@@ -249,14 +250,16 @@ absl::StatusOr<Rel> QueryPlanner::Project(const Rel& in, const std::vector<Bound
   }
   bool plain = true;  // only columns under their own field names: a project step
   YAML::Node fields(YAML::NodeType::Sequence);
+  std::string field_list;
   for (size_t i = 0; i < exprs.size(); ++i) {
     plain &= exprs[i].column >= 0 &&
              in.columns[static_cast<size_t>(exprs[i].column)].field == out.columns[i].field;
     fields.push_back(out.columns[i].field);
+    field_list += (i > 0 ? ", " : "") + out.columns[i].field;
   }
   if (plain) {
     out.stream = spec_.AddStep("project", fields, in.stream,
-                               fmt::format("Project({}: {})", what, YAML::Dump(fields)));
+                               fmt::format("Project({}: {})", what, field_list));
     return out;
   }
   std::string desc;

@@ -21,6 +21,11 @@ struct RelColumn {
   // window_start / window_end / window_time of a window table function: no field until the
   // GROUP BY window_start, window_end that aggregates the windows gives them one.
   bool window_property = false;
+  // The window_start / window_end of an event-time window aggregation upstream, whose rows
+  // carry window_end - 1 as event time: a GROUP BY of both (and any keys) aggregates those
+  // windows again (Flink's cascading window aggregation).
+  enum class WindowBound : uint8_t { kNone, kStart, kEnd };
+  WindowBound window_bound = WindowBound::kNone;
 };
 
 // A window table function's assignment (TUMBLE/HOP/CUMULATE/SESSION over a table), waiting for
