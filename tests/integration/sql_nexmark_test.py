@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The Nexmark SQL queries (benchmarks/nexmark/sql/q*.sql, nexmark-flink's text) on Sluice SQL.
+
+A plain YAML job first writes the generated person, auction and bid tables to CSV files (the
+nexmark source only, no SQL). Then each query's script (ddl.sql + the query, with its blackhole
+sink swapped for a file sink, the mechanical change docs/sql.md lists) runs with `sluice local
+script.sql` at parallelism 2 on 2 TaskManagers, and its output (a changelog, applied, for the
+updating queries) must equal the answer testing/nexmark_reference.py computes from the CSV
+files with plain Python loops.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import unittest  # noqa: E402
+
+from testing import harness  # noqa: E402
+from testing import nexmark_reference as ref  # noqa: E402
+from testing.cluster import run_cli  # noqa: E402
+from testing.harness import Config  # noqa: E402
+
+EVENTS = 20_000
+RATE = 100  # events per second of event time: 200 s of auctions, so many 10 s windows
+
+I, F, S, T = ref.INT, ref.FLOAT, ref.STR, ref.TS
+# Per query: the sink's column kinds, and whether the result is a changelog.
+QUERIES = {
+    "q0": ([I, I, I, T, S], False),
+    "q1": ([I, I, F, T, S], False),
+    "q2": ([I, I], False),
+    "q3": ([S, S, S, I], False),
+    "q5": ([I, I], False),
+    "q7": ([I, I, I, T, S], False),
+    "q8": ([I, S, T], False),
+    "q11": ([I, I, T, T], False),
+    "q15": ([S] + [I] * 12, True),
+    "q17": ([I, S] + [I] * 8, True),
+    "q20": ([I, I, I, S, S, T, S, S, S, I, I, T, T, I, I, S], False),
+    "q21": ([I, I, I, S, S], False),
+    "q22": ([I, I, I, S, S, S, S], False),
+}
+
+
+class SqlNexmarkTest(unittest.TestCase):
+    tables = None
+    tmp = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = harness.make_temp_dir("sql-nexmark")
+        spec = os.path.join(cls.tmp, "dump.yaml")
+        with open(spec, "w") as f:
+            f.write("name: nexmark-tables\nparallelism: 1\nsources:\n")
+            for t in ("person", "auction", "bid"):
+                f.write(f"  {t}: {{type: nexmark, table: {t}, events: {EVENTS}, "
+                        f"first-event-rate: {RATE}}}\n")
+            f.write("sinks:\n")
+            for t in ("person", "auction", "bid"):
+                f.write(f"  {t}-out: {{input: {t}, type: file, path: tables/{t}, header: true}}\n")
+        r = run_cli(["local", spec, "--taskmanagers", 1, "--slots", 3], timeout_s=300,
+                    log_dir=cls.tmp)
+        if r.returncode != 0:
+            raise AssertionError(r.describe())
+        cls.tables = ref.Tables(os.path.join(cls.tmp, "tables"))
+
+    def script(self, query, out, changelog):
+        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
+        with open(os.path.join(sql_dir, "ddl.sql")) as f:
+            ddl = f.read()
+        with open(os.path.join(sql_dir, f"{query}.sql")) as f:
+            text = f.read()
+        events = f"'events.num' = '${{EVENTS}}'"
+        self.assertIn(events, ddl)
+        ddl = ddl.replace(events, f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
+        sink = "'connector' = 'blackhole'"
+        self.assertEqual(text.count(sink), 1, query)
+        fmt = "changelog-csv" if changelog else "csv"
+        text = text.replace(sink, f"'connector' = 'filesystem', 'path' = '{out}', "
+                                  f"'format' = '{fmt}'")
+        return "SET 'parallelism.default' = '2';\n" + ddl + text
+
+    def run_query(self, query):
+        kinds, changelog = QUERIES[query]
+        out = os.path.join(self.tmp, query)
+        path = os.path.join(self.tmp, f"{query}.sql")
+        with open(path, "w") as f:
+            f.write(self.script(query, out, changelog))
+        r = run_cli(["local", path, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
+                    log_dir=self.tmp)
+        self.assertEqual(r.returncode, 0, r.describe())
+        got = ref.read_rows(out, kinds, changelog)
+        expected = getattr(ref, query)(self.tables)
+        want = {}
+        for row in expected:
+            want[row] = want.get(row, 0) + 1
+        missing = {r: n for r, n in want.items() if got.get(r, 0) < n}
+        extra = {r: n for r, n in got.items() if want.get(r, 0) < n}
+        self.assertGreater(len(expected), 0, f"{query}: the reference has no rows; a weak test")
+        if missing or extra:
+            self.fail(f"{query}: {len(missing)} rows missing, e.g. {list(missing)[:3]}; "
+                      f"{len(extra)} unexpected, e.g. {list(extra)[:3]}")
+
+
+def _add(query):
+    setattr(SqlNexmarkTest, f"test_{query}", lambda self: self.run_query(query))
+
+
+for _q in QUERIES:
+    _add(_q)
+
+
+if __name__ == "__main__":
+    harness.main()
