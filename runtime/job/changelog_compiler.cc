@@ -62,7 +62,8 @@ absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepCon
   if (!body.IsMap()) {
     return r.Error(body, "top-n: expected a mapping like {{n: 3, order-by: delay}}");
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, "top-n", {"n", "order-by", "order", "ttl"}));
+  RETURN_IF_ERROR(r.CheckKeys(body, "top-n", {"n", "order-by", "order", "then-by", "rank-field",
+                                             "ttl"}));
   operators::TopNSpec spec;
   spec.key_fields = c.key_fields;
   ASSIGN_OR_RETURN(const int n, r.GetInt(body, "top-n", "n", 0));
@@ -75,6 +76,23 @@ absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepCon
     return r.Error(body["order"], "top-n: unknown order '{}' (expected desc or asc)", order);
   }
   spec.descending = order == "desc";
+  if (const YAML::Node then = body["then-by"]) {
+    // then-by: [dateTime asc, id desc]
+    if (!then.IsSequence()) return r.Error(then, "top-n: then-by must be a list like [t asc]");
+    for (const auto& item : then) {
+      std::string text = item.IsScalar() ? item.Scalar() : "";
+      const auto space = text.find(' ');
+      const std::string field = text.substr(0, space);
+      const std::string dir = space == std::string::npos ? "asc" : text.substr(space + 1);
+      if (field.empty() || (dir != "asc" && dir != "desc")) {
+        return r.Error(item, "top-n: then-by entries are '<field> asc' or '<field> desc'");
+      }
+      spec.then_by.emplace_back(field, dir == "desc");
+    }
+  }
+  if (body["rank-field"]) {
+    ASSIGN_OR_RETURN(spec.rank_field, r.GetString(body, "top-n", "rank-field", true));
+  }
   if (body["ttl"]) {
     ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "top-n", "ttl"));
   }
@@ -85,7 +103,7 @@ absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepCon
   node.name = fmt::format("TopN({}, {} {})", spec.n, spec.order_field, order);
   node.keyed = true;
   node.changelog = true;
-  node.output_schema = in;
+  node.output_schema = (*probe)->output_schema();
   node.op = [in, spec]() { return operators::MakeTopN(in, spec); };
   return node;
 }

@@ -23,12 +23,14 @@ constexpr size_t kOutputBatchRows = 1024;
 // encoding of their state, and the changelog output batch.
 class KeyedChangelogOperator : public api::Operator {
  public:
+  // `output`: the output schema when it is not the input's (the input's fields first).
   KeyedChangelogOperator(core::SchemaPtr input, core::KeySelector keys, core::KeySelector row,
-                         int64_t ttl_ms, std::string_view what)
-      : schema_(std::move(input)), keys_(std::move(keys)), row_(std::move(row)), ttl_ms_(ttl_ms),
-        what_(what), out_(schema_) {}
+                         int64_t ttl_ms, std::string_view what, core::SchemaPtr output = nullptr)
+      : schema_(std::move(input)), output_(output != nullptr ? std::move(output) : schema_),
+        keys_(std::move(keys)), row_(std::move(row)), ttl_ms_(ttl_ms), what_(what),
+        out_(output_) {}
 
-  core::SchemaPtr output_schema() const override { return schema_; }
+  core::SchemaPtr output_schema() const override { return output_; }
 
   absl::Status Open(const api::OperatorContext& ctx) override {
     RETURN_IF_ERROR(api::Operator::Open(ctx));
@@ -75,13 +77,17 @@ class KeyedChangelogOperator : public api::Operator {
     out_.AppendRowFrom(batch, row);
     out_.SetRowKind(out_.num_physical_rows() - 1, kind);
   }
-  // Appends a stored (encoded) row as `kind`, with the event time `timestamp`.
-  void EmitStored(std::string_view encoded, int64_t timestamp, RowKind kind) {
+  // Appends a stored (encoded) row as `kind`, with the event time `timestamp`; returns its
+  // output row (for extra fields).
+  size_t EmitStored(std::string_view encoded, int64_t timestamp, RowKind kind) {
     const size_t r = out_.AppendRow(timestamp, kind);
     row_.DecodeKeyInto(encoded, &out_, r, 0);
+    return r;
   }
+  core::RecordBatch& out() { return out_; }
 
   const core::SchemaPtr schema_;
+  const core::SchemaPtr output_;
   state::KeyedStateBackend* backend_ = nullptr;
 
  private:
@@ -150,6 +156,36 @@ void AppendOrderKey(const core::RecordBatch& b, size_t row, size_t col, std::str
   }
 }
 
+// Several order fields: each field's AppendOrderKey bytes made prefix-free (a string's 0x00 bytes
+// as 00 FF, then 00 00), behind a null flag (01 value, 02 null: nulls last), all bytes inverted
+// for a descending field, so that memcmp order of the whole key is "better first".
+void AppendMultiOrderKey(const core::RecordBatch& b, size_t row,
+                         const std::vector<std::pair<size_t, bool>>& fields, std::string* out) {
+  std::string one;
+  for (const auto& [col, descending] : fields) {
+    const size_t start = out->size();
+    if (b.IsNull(row, col)) {
+      out->push_back(static_cast<char>(descending ? 0x01 : 0x02));
+      continue;
+    }
+    out->push_back(0x01);
+    one.clear();
+    AppendOrderKey(b, row, col, &one);
+    if (b.schema().field(col).type == core::Type::kString) {
+      for (char c : one) {
+        out->push_back(c);
+        if (c == 0) out->push_back(static_cast<char>(0xff));
+      }
+      out->append(2, '\0');
+    } else {
+      out->append(one);
+    }
+    if (descending) {
+      for (size_t i = start; i < out->size(); ++i) (*out)[i] = static_cast<char>(~(*out)[i]);
+    }
+  }
+}
+
 // One entry of the top-N state: u32 order-key length, the order key, the encoded row.
 std::string_view OrderKeyOf(std::string_view entry) {
   uint32_t n = 0;
@@ -165,10 +201,12 @@ std::string_view RowOf(std::string_view entry) {
 class TopNOperator final : public KeyedChangelogOperator {
  public:
   TopNOperator(core::SchemaPtr input, core::KeySelector keys, core::KeySelector row,
-               TopNSpec spec, size_t order_col)
+               TopNSpec spec, size_t order_col, std::vector<std::pair<size_t, bool>> order,
+               core::SchemaPtr output)
       : KeyedChangelogOperator(std::move(input), std::move(keys), std::move(row), spec.ttl_ms,
-                               "top-n"),
-        n_(static_cast<size_t>(spec.n)), descending_(spec.descending), order_col_(order_col) {}
+                               "top-n", std::move(output)),
+        n_(static_cast<size_t>(spec.n)), descending_(spec.descending), order_col_(order_col),
+        order_fields_(std::move(order)), ranked_(!spec.rank_field.empty()) {}
 
  private:
   absl::Status OpenState(std::optional<state::StateTtlConfig> ttl) override {
@@ -176,13 +214,21 @@ class TopNOperator final : public KeyedChangelogOperator {
     return absl::OkStatus();
   }
 
-  // Whether order key `a` ranks before `b` (strictly).
-  bool Better(std::string_view a, std::string_view b) const { return descending_ ? a > b : a < b; }
+  // Whether order key `a` ranks before `b` (strictly). Several fields: their normalized keys
+  // compare ascending.
+  bool Better(std::string_view a, std::string_view b) const {
+    if (order_fields_.size() > 1) return a < b;
+    return descending_ ? a > b : a < b;
+  }
 
   absl::Status ProcessRow(const core::RecordBatch& batch, size_t row) override {
     if (batch.IsNull(row, order_col_)) return absl::OkStatus();
     order_.clear();
-    AppendOrderKey(batch, row, order_col_, &order_);
+    if (order_fields_.size() > 1) {
+      AppendMultiOrderKey(batch, row, order_fields_, &order_);
+    } else {
+      AppendOrderKey(batch, row, order_col_, &order_);
+    }
     const std::vector<std::string>* current = top_->value();
     const std::vector<std::string> none;
     const std::vector<std::string>& stored = current != nullptr ? *current : none;
@@ -206,18 +252,41 @@ class TopNOperator final : public KeyedChangelogOperator {
     entry += order_;
     Encode(batch, row, &entry);
     top.insert(pos, std::move(entry));
-    if (top.size() > n_) {
-      EmitStored(RowOf(top.back()), batch.timestamp(row), RowKind::kDelete);
-      top.pop_back();
+    const int64_t ts = batch.timestamp(row);
+    if (ranked_) {
+      // The rows after the new one move one rank down; the last one may leave.
+      for (size_t j = index + 1; j < top.size(); ++j) {
+        if (j >= n_) {
+          Ranked(RowOf(top[j]), ts, RowKind::kDelete, j);
+        } else {
+          Ranked(RowOf(top[j]), ts, RowKind::kUpdateBefore, j);
+          Ranked(RowOf(top[j]), ts, RowKind::kUpdateAfter, j + 1);
+        }
+      }
+      if (top.size() > n_) top.pop_back();
+      Ranked(RowOf(top[index]), ts, RowKind::kInsert, index + 1);
+    } else {
+      if (top.size() > n_) {
+        EmitStored(RowOf(top.back()), ts, RowKind::kDelete);
+        top.pop_back();
+      }
+      EmitRow(batch, row, RowKind::kInsert);
     }
-    EmitRow(batch, row, RowKind::kInsert);
     top_->update(std::move(top));
     return absl::OkStatus();
+  }
+
+  // A stored row with its rank (1-based) in the last field.
+  void Ranked(std::string_view encoded, int64_t ts, RowKind kind, size_t rank) {
+    const size_t r = EmitStored(encoded, ts, kind);
+    out().SetInt64(r, schema_->num_fields(), static_cast<int64_t>(rank));
   }
 
   const size_t n_;
   const bool descending_;
   const size_t order_col_;
+  const std::vector<std::pair<size_t, bool>> order_fields_;  // column, descending
+  const bool ranked_;
   state::ValueState<std::vector<std::string>>* top_ = nullptr;
   std::string order_;
 };
@@ -252,11 +321,34 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeTopN(core::SchemaPtr input, T
     return InvalidArgumentF("top-n: order-by field '{}' is {}, which has no order (use a number, "
                             "timestamp, date or string)", spec.order_field, core::TypeName(type));
   }
+  std::vector<std::pair<size_t, bool>> order = {{static_cast<size_t>(col), spec.descending}};
+  for (const auto& [field, descending] : spec.then_by) {
+    const int c = input->FindField(field);
+    if (c < 0) {
+      return InvalidArgumentF("top-n: unknown order-by field '{}' (fields: {})", field,
+                              input->FieldNames());
+    }
+    const core::Type t = input->field(static_cast<size_t>(c)).type;
+    if (t == core::Type::kBool || t == core::Type::kBytes) {
+      return InvalidArgumentF("top-n: order-by field '{}' is {}, which has no order", field,
+                              core::TypeName(t));
+    }
+    order.emplace_back(static_cast<size_t>(c), descending);
+  }
+  core::SchemaPtr output = nullptr;
+  if (!spec.rank_field.empty()) {
+    if (input->FindField(spec.rank_field) >= 0) {
+      return InvalidArgumentF("top-n: rank field '{}' is already a field", spec.rank_field);
+    }
+    std::vector<core::Field> fields = input->fields();
+    fields.push_back({spec.rank_field, core::Type::kInt64});
+    output = std::make_shared<core::Schema>(std::move(fields));
+  }
   ASSIGN_OR_RETURN(core::KeySelector keys, core::KeySelector::Create(*input, spec.key_fields));
   ASSIGN_OR_RETURN(core::KeySelector row, AllFields(*input));
-  return std::unique_ptr<api::Operator>(new TopNOperator(std::move(input), std::move(keys),
-                                                         std::move(row), std::move(spec),
-                                                         static_cast<size_t>(col)));
+  return std::unique_ptr<api::Operator>(new TopNOperator(
+      std::move(input), std::move(keys), std::move(row), std::move(spec),
+      static_cast<size_t>(col), std::move(order), std::move(output)));
 }
 
 }  // namespace sluice::operators

@@ -8,7 +8,8 @@
 //   later row retracts the one before it (-U, the previous row) and replaces it (+U, the new
 //   row). Applying the changelog leaves the last row of each key.
 // - Top-N per key (Flink SQL's `ROW_NUMBER() ... WHERE rn <= N` without the row number,
-//   AppendOnlyTopNFunction): the N rows with the largest (`descending`, default) or smallest
+//   AppendOnlyTopNFunction, with AppendOnlyTopNFunction's rank number as an option): the N
+//   rows with the largest (`descending`, default) or smallest
 //   value of `order_field`. A row that enters the top N is +I; when that pushes the N-th row
 //   out, it is -D. Ties keep the earlier row. Rows whose order field is null never enter.
 //   Applying the changelog leaves each key's current top N.
@@ -53,6 +54,13 @@ struct TopNSpec {
   int64_t n = 1;                        // >= 1
   bool descending = true;               // the N largest (true) or smallest
   int64_t ttl_ms = 0;
+  // Further order fields breaking ties of the ones before (SQL's ORDER BY a DESC, b ASC); a
+  // null sorts after every value. Ties of all of them keep the earlier row.
+  std::vector<std::pair<std::string, bool>> then_by = {};  // field, descending
+  // With a name: an int64 rank column (1 = best) after the input's fields (Flink's Top-N with
+  // the row number selected). A row entering at rank r also moves the rows ranked r.. one
+  // down: each gets -U (old rank) and +U (new rank), and the row pushed out -D.
+  std::string rank_field = {};
 };
 
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeKeepLast(core::SchemaPtr input,

@@ -56,6 +56,8 @@ absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* cte
                               "columns");
   }
   if (q.from.empty()) return SqlError(q.offset, "a query needs FROM: Sluice reads tables");
+  ASSIGN_OR_RETURN(std::optional<Rel> top, TopN(q, ctes));
+  if (top) return std::move(*top);
   ASSIGN_OR_RETURN(Rel rel, PlanFrom(q, ctes));
   bool grouped = !q.group_by.empty() || q.having != nullptr;
   for (const ast::SelectItem& item : q.select) grouped |= item.expr && HasAggregate(*item.expr);

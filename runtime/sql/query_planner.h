@@ -8,6 +8,7 @@
 // views and WITH. Errors are SqlErrors at the construct at fault. Not thread-safe.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ class QueryPlanner {
   absl::StatusOr<Rel> WindowFunction(const ast::TableRef& ref, const Ctes* ctes);
   absl::StatusOr<Rel> Filter(const Rel& in, const ast::Expr& predicate, const std::string& what);
   absl::StatusOr<Rel> Select(const ast::Query& q, const Rel& in);
+
+  // topn_planner.cc: the ROW_NUMBER() pattern, or nullopt if `q` is not one.
+  absl::StatusOr<std::optional<Rel>> TopN(const ast::Query& q, const Ctes* ctes);
 
   // aggregate_planner.cc
   absl::StatusOr<Rel> Aggregate(const ast::Query& q, const Rel& in);

@@ -238,3 +238,42 @@ def q22(t):
         return parts[i] if i < len(parts) else None
     return [(b["auction"], b["bidder"], b["price"], b["channel"], part(b["url"], 3),
              part(b["url"], 4), part(b["url"], 5)) for b in t.bid]
+
+
+def q9(t):
+    bids = collections.defaultdict(list)
+    for b in t.bid:
+        bids[b["auction"]].append(b)
+    out = []
+    for a in t.auction:
+        inside = [b for b in bids[a["id"]] if a["dateTime"] <= b["dateTime"] <= a["expires"]]
+        if not inside:
+            continue
+        b = min(inside, key=lambda x: (-x["price"], x["dateTime"]))
+        out.append((a["id"], a["itemName"], a["description"], a["initialBid"], a["reserve"],
+                    a["dateTime"], a["expires"], a["seller"], a["category"], a["extra"],
+                    b["auction"], b["bidder"], b["price"], b["dateTime"], b["extra"]))
+    return out
+
+
+def q18(t):
+    last = {}
+    for b in t.bid:
+        k = (b["bidder"], b["auction"])
+        if k not in last or b["dateTime"] > last[k]["dateTime"]:
+            last[k] = b
+    return [(b["auction"], b["bidder"], b["price"], b["channel"], b["url"], b["dateTime"],
+             b["extra"]) for b in last.values()]
+
+
+def q19(t):
+    bids = collections.defaultdict(list)
+    for b in t.bid:
+        bids[b["auction"]].append(b)
+    out = []
+    for rows in bids.values():
+        top = sorted(rows, key=lambda x: -x["price"])[:10]
+        for rank, b in enumerate(top, 1):
+            out.append((b["auction"], b["bidder"], b["price"], b["channel"], b["url"],
+                        b["dateTime"], b["extra"], rank))
+    return out
