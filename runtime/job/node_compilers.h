@@ -81,6 +81,7 @@ struct StepContext {
   std::vector<std::string> key_fields;  // set by a key-by before a keyed operator
   bool side_output = false;            // the step declares `side-output:`
   const sluice::JobDefinition* plugin = nullptr;  // the job's C++ functions, if any
+  bool updating_input = false;          // the input is an updating stream (aggregate only)
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
 // `interval-join:`, `window-join:` and `join:` (join_compiler.cc): the two inputs (stream

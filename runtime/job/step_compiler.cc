@@ -289,6 +289,7 @@ absl::StatusOr<graph::StreamNode> CompileRollingAggregate(const SpecReader& r,
   operators::RollingAggregateSpec spec;
   spec.key_fields = c.key_fields;
   ASSIGN_OR_RETURN(spec.changelog, r.GetBool(body, "aggregate", "changelog", false));
+  spec.retract_input = c.updating_input;
   ASSIGN_OR_RETURN(spec.aggregates, ParseAggregates(r, body, "aggregate"));
   if (body["ttl"]) {
     ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "aggregate", "ttl"));

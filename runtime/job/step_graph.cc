@@ -252,6 +252,11 @@ absl::Status Compiler::CompileTwoInputStep(StepDecl& s) {
 absl::Status Compiler::CheckInsertOnly(const StepDecl& s, const Flow& in,
                                        const YAML::Node& at) const {
   if (!in.updating || PassesChangelog(s.kind)) return absl::OkStatus();
+  // A changelog aggregate retracts its input's -U/-D rows (checked per aggregate function).
+  if (s.kind == StepKind::kAggregate && s.body.IsMap() && s.body["changelog"] &&
+      s.body["changelog"].IsScalar() && s.body["changelog"].Scalar() == "true") {
+    return absl::OkStatus();
+  }
   return r_.Error(at, "pipeline step {} ('{}'): its input is an updating stream ({} emits "
                   "-U/+U/-D rows that retract earlier results), but {} needs an insert-only "
                   "stream; only filter, map, project, flat-map, union and sinks read updates",
@@ -317,7 +322,7 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);
   StepContext ctx{s.kind, s.step, s.body, in.schema, in.has_event_time,
                   keyed_input ? in.key_fields : std::vector<std::string>{},
-                  static_cast<bool>(s.side_output), sub_.plugin.get()};
+                  static_cast<bool>(s.side_output), sub_.plugin.get(), in.updating};
   ASSIGN_OR_RETURN(graph::StreamNode node, CompileStepOperator(r_, ctx));
   if (given(s.name)) node.name = s.name->Scalar();
   node.uid = uid;

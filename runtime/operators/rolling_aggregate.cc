@@ -22,8 +22,9 @@ constexpr size_t kOutputBatchRows = 1024;
 class RollingAggregateOperator final : public api::Operator {
  public:
   RollingAggregateOperator(core::SchemaPtr output, core::KeySelector keys, WindowAggregates aggs,
-                           int64_t ttl_ms, bool changelog)
+                           int64_t ttl_ms, bool changelog, bool retract)
       : changelog_(changelog),
+        retract_(retract),
         output_(std::move(output)),
         keys_(std::move(keys)),
         aggs_(std::move(aggs)),
@@ -62,6 +63,13 @@ class RollingAggregateOperator final : public api::Operator {
       key_.clear();
       keys_.AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
+      if (retract_ && !core::IsAccumulate(batch.row_kind(row))) {
+        RETURN_IF_ERROR(Retract(batch, row, num_keys));
+        if (out_.num_rows() >= kOutputBatchRows) {
+          RETURN_IF_ERROR(EmitAndClear(&out_, out, ctx_.metrics));
+        }
+        continue;
+      }
       core::RowKind kind = core::RowKind::kInsert;
       if (changelog_) {
         // Retract the key's previous result (read before the add changes it).
@@ -83,6 +91,31 @@ class RollingAggregateOperator final : public api::Operator {
     return EmitAndClear(&out_, out, ctx_.metrics);
   }
 
+  // A -U/-D input row: -U of the key's result and +U of the new one, or -D when no row is left.
+  absl::Status Retract(const core::RecordBatch& batch, size_t row, size_t num_keys) {
+    const WindowContents* before = acc_->accumulator();
+    if (before == nullptr || before->count <= 0) {
+      // Nothing to retract (forgotten by the TTL): Flink ignores it too.
+      return absl::OkStatus();
+    }
+    const int64_t ts = batch.timestamp(row);
+    WindowContents after = *before;
+    aggs_.Retract(after, batch, row);
+    size_t r = out_.AppendRow(ts, after.count > 0 ? core::RowKind::kUpdateBefore
+                                                  : core::RowKind::kDelete);
+    keys_.DecodeKeyInto(key_, &out_, r, 0);
+    aggs_.WriteResults(*before, &out_, r, num_keys);
+    if (after.count == 0) {
+      acc_->clear();
+      return absl::OkStatus();
+    }
+    r = out_.AppendRow(ts, core::RowKind::kUpdateAfter);
+    keys_.DecodeKeyInto(key_, &out_, r, 0);
+    aggs_.WriteResults(after, &out_, r, num_keys);
+    acc_->update(std::move(after));
+    return absl::OkStatus();
+  }
+
   void Close() override {
     acc_ = nullptr;
     backend_ = nullptr;
@@ -91,6 +124,7 @@ class RollingAggregateOperator final : public api::Operator {
 
  private:
   const bool changelog_;
+  const bool retract_;
   const core::SchemaPtr output_;
   const core::KeySelector keys_;
   const WindowAggregates aggs_;
@@ -113,6 +147,16 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeRollingAggregate(core::Schema
   std::vector<core::Field> fields = keys.key_fields();
   ASSIGN_OR_RETURN(WindowAggregates aggs,
                    WindowAggregates::Resolve(*input, spec.aggregates, &fields));
+  if (spec.retract_input) {
+    if (!spec.changelog) {
+      return InvalidArgumentF("aggregate: an updating input needs changelog: true (its result "
+                              "retracts rows too)");
+    }
+    if (auto bad = aggs.NotRetractable()) {
+      return InvalidArgumentF("aggregate: {}() cannot take back the rows its updating input "
+                              "retracts; count, sum and avg can", *bad);
+    }
+  }
   absl::flat_hash_set<std::string> names;
   for (const core::Field& f : fields) {
     if (!names.insert(f.name).second) {
@@ -125,7 +169,7 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeRollingAggregate(core::Schema
   auto output = std::make_shared<const core::Schema>(std::move(fields));
   return std::unique_ptr<api::Operator>(
       new RollingAggregateOperator(std::move(output), std::move(keys), std::move(aggs),
-                                   spec.ttl_ms, spec.changelog));
+                                   spec.ttl_ms, spec.changelog, spec.retract_input));
 }
 
 }  // namespace sluice::operators

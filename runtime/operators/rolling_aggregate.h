@@ -44,6 +44,10 @@ struct RollingAggregateSpec {
   // first row emits +I with its result, every later row -U with the previous result, then +U
   // with the new one. (A key forgotten by the TTL starts again with +I, as in Flink.)
   bool changelog = false;
+  // The input is an updating stream: its -U/-D rows retract what their +I/+U rows added (only
+  // count, sum and avg can; MakeRollingAggregate refuses the others). A key whose rows are all
+  // retracted emits -D and is forgotten. Needs `changelog`.
+  bool retract_input = false;
 };
 
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeRollingAggregate(core::SchemaPtr input,

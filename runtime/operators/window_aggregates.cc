@@ -92,6 +92,12 @@ absl::StatusOr<WindowAggregates> WindowAggregates::Resolve(
           {a.output_name, a.kind == AggregateKind::kCountDistinct ? Type::kInt64 : Type::kString});
       continue;
     }
+    if ((a.kind == AggregateKind::kMin || a.kind == AggregateKind::kMax) && t == Type::kString) {
+      // The smallest / largest string (bytewise), kept in a one-element value list.
+      aggs.push_back({a.kind, col, t, slot++, lists++});
+      out_fields->push_back({a.output_name, Type::kString});
+      continue;
+    }
     if (a.kind == AggregateKind::kSum || a.kind == AggregateKind::kAvg || IsDeviation(a.kind)) {
       if (!core::IsNumeric(t)) {
         return InvalidArgumentF("aggregate '{}': {} needs an int64 or double field, '{}' is {}",
@@ -157,6 +163,13 @@ void WindowAggregates::Accumulate(WindowContents& w, const RecordBatch& batch, s
       case AggregateKind::kMin:
       case AggregateKind::kMax: {
         const bool min = a.kind == AggregateKind::kMin;
+        if (a.input_type == Type::kString) {
+          std::vector<std::string>& kept = w.values[a.list];
+          const std::string_view v = batch.GetString(row, a.input_col);
+          if (kept.empty()) kept.emplace_back(v);
+          else if (min ? v < kept[0] : v > kept[0]) kept[0].assign(v);
+          break;
+        }
         if (dbl) {
           const double v = batch.GetDouble(row, a.input_col);
           if (first || (min ? v < acc[i].f64 : v > acc[i].f64)) acc[i].f64 = v;
@@ -190,6 +203,33 @@ void WindowAggregates::Accumulate(WindowContents& w, const RecordBatch& batch, s
   }
 }
 
+void WindowAggregates::Retract(WindowContents& w, const RecordBatch& batch, size_t row) const {
+  --w.count;
+  Accumulator* acc = w.accs.data();
+  for (const Resolved& a : aggs_) {
+    if (a.input_col >= 0 && batch.IsNull(row, static_cast<size_t>(a.input_col))) continue;
+    const size_t i = a.slot;
+    --w.valid[i];
+    if (a.kind == AggregateKind::kCount) continue;
+    if (a.input_type == Type::kDouble) {
+      acc[i].f64 -= batch.GetDouble(row, a.input_col);
+    } else {  // wrap like Java's long
+      acc[i].i64 = static_cast<int64_t>(static_cast<uint64_t>(acc[i].i64) -
+                                        static_cast<uint64_t>(batch.GetInt64(row, a.input_col)));
+    }
+  }
+}
+
+std::optional<std::string_view> WindowAggregates::NotRetractable() const {
+  for (const Resolved& a : aggs_) {
+    if (a.kind != AggregateKind::kCount && a.kind != AggregateKind::kSum &&
+        a.kind != AggregateKind::kAvg) {
+      return AggregateKindName(a.kind);
+    }
+  }
+  return std::nullopt;
+}
+
 void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) const {
   into.count += later.count;
   Accumulator* acc = into.accs.data();
@@ -200,7 +240,8 @@ void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) 
     if (nb == 0) continue;
     const int64_t na = into.valid[i];
     into.valid[i] = na + nb;
-    if (na == 0 && a.kind != AggregateKind::kCount && !HasValues(a.kind)) {  // take later's
+    if (na == 0 && a.kind != AggregateKind::kCount && !HasValues(a.kind) &&
+        a.input_type != Type::kString) {  // take later's
       acc[i] = b[i];
       if (IsDeviation(a.kind)) {
         acc[i + 1] = b[i + 1];
@@ -240,6 +281,13 @@ void WindowAggregates::Merge(WindowContents& into, const WindowContents& later) 
       case AggregateKind::kMin:
       case AggregateKind::kMax: {
         const bool min = a.kind == AggregateKind::kMin;
+        if (a.input_type == Type::kString) {
+          std::vector<std::string>& kept = into.values[a.list];
+          const std::vector<std::string>& other = later.values[a.list];
+          if (kept.empty()) kept = other;
+          else if (!other.empty() && (min ? other[0] < kept[0] : other[0] > kept[0])) kept = other;
+          break;
+        }
         if (dbl) {
           if (min ? b[i].f64 < acc[i].f64 : b[i].f64 > acc[i].f64) acc[i] = b[i];
         } else if (min ? b[i].i64 < acc[i].i64 : b[i].i64 > acc[i].i64) {
@@ -312,7 +360,8 @@ void WindowAggregates::WriteResults(const WindowContents& w, RecordBatch* out, s
         break;
       }
       default:  // sum, min, max, first, last: the slot in the input's type
-        if (a.input_type == Type::kDouble) out->SetDouble(r, col, acc[i].f64);
+        if (a.input_type == Type::kString) out->SetString(r, col, w.values[a.list][0]);
+        else if (a.input_type == Type::kDouble) out->SetDouble(r, col, acc[i].f64);
         else out->SetInt64(r, col, acc[i].i64);
         break;
     }

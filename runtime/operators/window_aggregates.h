@@ -7,7 +7,7 @@
 // non-null input is null):
 //   count()                    int64, the window's rows; count(f): the rows whose f is not null
 //   sum(f)                     int64 (wraps as Java's long) or double, as f
-//   min(f), max(f)             f's type (int64, double or timestamp)
+//   min(f), max(f)             f's type (int64, double, timestamp, or string: bytewise order)
 //   avg(f)                     double; sum / non-null count (an int64 sum is kept exactly)
 //   first(f), last(f)          f's type (int64, double or timestamp): the first / last non-null
 //                              value in arrival order (Flink SQL's FIRST_VALUE / LAST_VALUE)
@@ -84,6 +84,10 @@ class WindowAggregates {
   // `into` should hold the earlier session), variances combine by Chan et al.'s parallel
   // formula. Both must have num_slots() slots.
   void Merge(WindowContents& into, const WindowContents& later) const;
+  // Takes a row back out (a retraction of an updating input): count, sum and avg only.
+  void Retract(WindowContents& w, const core::RecordBatch& batch, size_t row) const;
+  // Whether Retract supports every aggregate; otherwise the first that it does not.
+  std::optional<std::string_view> NotRetractable() const;
   // Writes the results into fields first_col, first_col + 1, ... of physical row `r` of `out`.
   void WriteResults(const WindowContents& w, core::RecordBatch* out, size_t r,
                     size_t first_col) const;

@@ -319,8 +319,18 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     ASSIGN_OR_RETURN(keyed_input, Project(keyed_input, pre, pre_names, "group keys and arguments"));
   }
   if (in.updating) {
-    return SQL_ERROR(q.offset, "an aggregation over an updating input ({}) is not supported yet",
-                     in.updating_reason);
+    if (window) {
+      return SQL_ERROR(q.offset, "a window aggregation over an updating input ({}) is not "
+                                 "supported", in.updating_reason);
+    }
+    for (const ast::Expr* call : calls) {
+      const std::string& f = call->name;
+      if (!((f == "count" && !call->distinct) || f == "sum" || f == "avg")) {
+        return SQL_ERROR(call->offset, "{}() over an updating input ({}) is not supported yet: "
+                                       "only COUNT, SUM and AVG take retractions",
+                         f, in.updating_reason);
+      }
+    }
   }
   // The aggregation's output: keys, [window_start, window_end], aggregates.
   Rel agg;

@@ -277,3 +277,30 @@ def q19(t):
             out.append((b["auction"], b["bidder"], b["price"], b["channel"], b["url"],
                         b["dateTime"], b["extra"], rank))
     return out
+
+
+def q4(t):
+    bids = collections.defaultdict(list)
+    for b in t.bid:
+        bids[b["auction"]].append(b)
+    finals = collections.defaultdict(list)
+    for a in t.auction:
+        prices = [b["price"] for b in bids[a["id"]]
+                  if a["dateTime"] <= b["dateTime"] <= a["expires"]]
+        if prices:
+            finals[a["category"]].append(max(prices))
+    # AVG of a BIGINT is a BIGINT in Flink (the division truncated).
+    return [(category, sum(f) // len(f)) for category, f in finals.items()]
+
+
+def q16(t):
+    groups = collections.defaultdict(list)
+    for b in t.bid:
+        groups[(b["channel"], date_format(b["dateTime"], "yyyy-MM-dd"))].append(b)
+    out = []
+    for (channel, day), rows in groups.items():
+        minute = max(date_format(r["dateTime"], "HH:mm") for r in rows)
+        counts, bidders = _ranks(rows, "bidder", "price")
+        _, auctions = _ranks(rows, "auction", "price")
+        out.append(tuple([channel, day, minute] + counts + bidders + auctions))
+    return out
