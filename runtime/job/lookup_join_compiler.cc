@@ -26,8 +26,10 @@ absl::StatusOr<graph::StreamNode> CompileLookupJoin(const SpecReader& r, const S
                    "lookup-join: 'table' must be a mapping with path and schema");
   }
   RETURN_IF_ERROR(
-      r.CheckKeys(table, "lookup-join table", {"path", "schema", "delimiter", "reload-interval"}));
+      r.CheckKeys(table, "lookup-join table",
+                  {"path", "schema", "delimiter", "header", "reload-interval"}));
   connectors::FileLookupTableOptions file;
+  ASSIGN_OR_RETURN(file.header, r.GetBool(table, "lookup-join table", "header", true));
   ASSIGN_OR_RETURN(std::string path, r.GetString(table, "lookup-join table", "path", true));
   file.path = r.ResolvePath(path);
   ASSIGN_OR_RETURN(file.schema, r.GetSchema(table, "lookup-join table"));

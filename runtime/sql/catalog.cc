@@ -98,6 +98,14 @@ absl::Status Catalog::AddTable(const ast::CreateTable& ddl) {
   t.offset = ddl.offset;
   t.primary_key = ddl.primary_key;
   t.options = ddl.options;
+  for (ast::Option& o : t.options) {
+    // Flink's legacy option keys (connector.type, connector.path, format.type), as in
+    // nexmark-flink's q13; file:// paths are local paths.
+    if (o.key == "connector.type") o.key = "connector";
+    else if (o.key == "connector.path") o.key = "path";
+    else if (o.key == "format.type") o.key = "format";
+    if (o.key == "path" && o.value.rfind("file://", 0) == 0) o.value = o.value.substr(7);
+  }
   for (const ast::ColumnDef& c : ddl.columns) {
     if (t.Find(c.name) != nullptr) {
       return SQL_ERROR(c.offset, "column '{}' is declared twice", c.name);

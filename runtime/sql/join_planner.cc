@@ -259,11 +259,13 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
     return SQL_ERROR(ref.offset, "unknown table '{}' (tables: {})", ref.name, catalog_.TableNames());
   }
   std::string connector, format, path, delimiter = ",";
+  bool header = false;
   for (const ast::Option& o : table->options) {
     if (o.key == "connector") connector = o.value;
     if (o.key == "format") format = o.value;
     if (o.key == "path") path = o.value;
     if (o.key == "csv.field-delimiter") delimiter = o.value;
+    if (o.key == "csv.header") header = o.value == "true";
   }
   if (connector != "filesystem" || format != "csv") {
     return SQL_ERROR(ref.offset, "lookup join: table '{}' must be a filesystem table in csv format "
@@ -321,6 +323,7 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
   for (const RelColumn& c : dim.columns) schema[c.field] = std::string(core::TypeName(c.type));
   t["schema"] = schema;
   if (delimiter != ",") t["delimiter"] = delimiter;
+  t["header"] = header;
   for (size_t i = 0; i < keys.size(); ++i) on_node[keys[i].field] = table_keys[i];
   Rel out = left;
   for (RelColumn c : dim.columns) {

@@ -304,3 +304,11 @@ def q16(t):
         _, auctions = _ranks(rows, "auction", "price")
         out.append(tuple([channel, day, minute] + counts + bidders + auctions))
     return out
+
+
+SIDE_INPUT_ROWS = 10_000  # nexmark-flink's side_input_gen.sh: lines "i,i" for i < rows
+
+
+def q13(t):
+    return [(b["auction"], b["bidder"], b["price"], b["dateTime"], str(b["auction"] % 10000))
+            for b in t.bid if b["auction"] % 10000 < SIDE_INPUT_ROWS]

@@ -41,10 +41,16 @@ class FileLookupTable final : public operators::LookupTableSource {
     RETURN_IF_ERROR(reader.Open(o_.path, EndsWith(o_.path, ".gz"), 0));
     std::string_view line;
     int64_t offset = 0;
-    ASSIGN_OR_RETURN(bool got, reader.Next(&line, &offset));
-    if (!got) return InvalidArgumentF("lookup table '{}': the file is empty (no header)", o_.path);
     std::vector<formats::csv::RawField> fields;
     std::string scratch, reason;
+    bool got = false;
+    if (!o_.header) {
+      std::vector<size_t> columns;
+      for (size_t c = 0; c < o_.schema->num_fields(); ++c) columns.push_back(c);
+      return ReadRows(reader, columns, columns.size(), 1);
+    }
+    ASSIGN_OR_RETURN(got, reader.Next(&line, &offset));
+    if (!got) return InvalidArgumentF("lookup table '{}': the file is empty (no header)", o_.path);
     if (!formats::csv::SplitFields(line, o_.delimiter, &fields, &reason)) {
       return InvalidArgumentF("lookup table '{}' line 1 (header): {}", o_.path, reason);
     }
@@ -62,12 +68,22 @@ class FileLookupTable final : public operators::LookupTableSource {
       }
       columns.push_back(c);
     }
+    return ReadRows(reader, columns, header.size(), 2);
+  }
+
+  // The data lines from `first_line` on, projected onto `columns` of `width` fields.
+  absl::StatusOr<core::RecordBatch> ReadRows(LineReader& reader, const std::vector<size_t>& columns,
+                                             size_t width, int64_t first_line) const {
+    std::vector<formats::csv::RawField> fields;
+    std::string scratch, reason;
+    std::string_view line;
+    int64_t offset = 0;
     core::RecordBatch rows(o_.schema);
-    for (int64_t line_no = 2;; ++line_no) {
-      ASSIGN_OR_RETURN(got, reader.Next(&line, &offset));
+    for (int64_t line_no = first_line;; ++line_no) {
+      ASSIGN_OR_RETURN(bool got, reader.Next(&line, &offset));
       if (!got) break;
       if (line.empty()) continue;
-      if (!formats::csv::AppendCsvRowProjected(line, o_.delimiter, columns, header.size(), &rows,
+      if (!formats::csv::AppendCsvRowProjected(line, o_.delimiter, columns, width, &rows,
                                                &fields, &scratch, &reason)) {
         return InvalidArgumentF("lookup table '{}' line {}: {}", o_.path, line_no, reason);
       }

@@ -26,6 +26,9 @@ struct FileLookupTableOptions {
   std::string path;
   core::SchemaPtr schema;  // the wanted columns, by header name
   char delimiter = ',';
+  // false: the file has no header line; its columns are `schema`'s, in order (Flink's csv
+  // tables have no header).
+  bool header = true;
 };
 
 std::unique_ptr<operators::LookupTableSource> MakeFileLookupTable(FileLookupTableOptions options);
