@@ -304,10 +304,6 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     grouping.calls[key] = out;
     outputs.push_back({key, {field, type}});
   }
-  if (aggregates.size() == 0 && !window) {
-    return SqlError(q.offset, "GROUP BY without aggregates is not supported yet (SELECT "
-                              "DISTINCT-like); add an aggregate such as COUNT(*)");
-  }
   // The projection before the key-by, unless the keys and arguments are plain columns.
   Rel keyed_input = in;
   keyed_input.window.reset();
@@ -353,7 +349,8 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     agg.columns.push_back(end);
   }
   for (const auto& [key, ft] : outputs) agg.columns.push_back(RelColumn{ft.first, "", ft.first, ft.second});
-  if (aggregates.size() == 0) aggregates["window_rows"] = "count()";  // a window needs one
+  // The step needs an aggregate; a GROUP BY without any (SELECT DISTINCT) counts the rows.
+  if (aggregates.size() == 0) aggregates[FieldName("group_rows", taken)] = "count()";
   if (window) {
     YAML::Node body = WindowBody(*window);
     body["aggregates"] = aggregates;

@@ -51,9 +51,14 @@ absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* cte
                               "written ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) with "
                               "WHERE rownum <= N)");
   }
-  if (q.distinct) {
-    return SqlError(q.offset, "SELECT DISTINCT is not supported yet; write GROUP BY over the "
-                              "columns");
+  if (q.distinct) {  // SELECT DISTINCT a, b: GROUP BY a, b
+    ast::Query grouped = q;
+    grouped.distinct = false;
+    for (const ast::SelectItem& item : q.select) {
+      if (item.star) return SqlError(item.offset, "SELECT DISTINCT * is not supported; list the columns");
+      grouped.group_by.push_back(item.expr);
+    }
+    return PlanQuery(grouped, ctes);
   }
   if (q.from.empty()) return SqlError(q.offset, "a query needs FROM: Sluice reads tables");
   ASSIGN_OR_RETURN(std::optional<Rel> top, TopN(q, ctes));

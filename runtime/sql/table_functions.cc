@@ -4,6 +4,7 @@
 // arguments. The result is the table's columns plus window_start, window_end and window_time,
 // which the GROUP BY window_start, window_end above it turns into a window step.
 
+#include "absl/strings/ascii.h"
 #include "runtime/base/status.h"
 #include "runtime/sql/query_planner.h"
 #include "runtime/sql/source_text.h"
@@ -24,29 +25,30 @@ absl::StatusOr<Rel> QueryPlanner::WindowFunction(const ast::TableRef& ref, const
                                  "SESSION)", ref.name);
   }
   const std::vector<std::string>& params = fn->second.second;
+  const std::string name = absl::AsciiStrToUpper(ref.name);  // for messages
   std::map<std::string, const ast::Expr*> args;
   for (size_t i = 0; i < ref.args.size(); ++i) {
-    std::string name = ref.arg_names[i];
-    if (name.empty()) {
+    std::string arg = ref.arg_names[i];
+    if (arg.empty()) {
       if (i >= params.size()) {
-        return SQL_ERROR(ref.args[i]->offset, "{}() takes at most {} arguments", ref.name,
+        return SQL_ERROR(ref.args[i]->offset, "{}() takes at most {} arguments", name,
                          params.size());
       }
-      name = params[i];
+      arg = params[i];
     }
-    if (std::find(params.begin(), params.end(), name) == params.end()) {
-      return SQL_ERROR(ref.args[i]->offset, "{}() has no parameter '{}'", ref.name, name);
+    if (std::find(params.begin(), params.end(), arg) == params.end()) {
+      return SQL_ERROR(ref.args[i]->offset, "{}() has no parameter '{}'", name, arg);
     }
-    args[name] = ref.args[i].get();
+    args[arg] = ref.args[i].get();
   }
   for (const std::string& p : params) {
     if (p != "offset" && args.count(p) == 0) {
-      return SQL_ERROR(ref.offset, "{}() needs its {} argument", ref.name, p);
+      return SQL_ERROR(ref.offset, "{}() needs its {} argument", name, p);
     }
   }
   const ast::Expr& data = *args["data"];
   if (data.kind != ast::ExprKind::kColumn || !data.qualifier.empty()) {
-    return SQL_ERROR(data.offset, "{}(): the first argument is a table: TABLE t", ref.name);
+    return SQL_ERROR(data.offset, "{}(): the first argument is a table: TABLE t", name);
   }
   ASSIGN_OR_RETURN(Rel rel, PlanNamed(data.name, data.offset, ctes));
   const std::string qualifier = ref.alias.empty() ? data.name : ref.alias;
@@ -54,14 +56,14 @@ absl::StatusOr<Rel> QueryPlanner::WindowFunction(const ast::TableRef& ref, const
   if (rel.window) return SqlError(data.offset, "a window table function over windows");
   const ast::Expr& time = *args["timecol"];
   if (time.kind != ast::ExprKind::kColumn) {
-    return SQL_ERROR(time.offset, "{}(): the time column is DESCRIPTOR(column)", ref.name);
+    return SQL_ERROR(time.offset, "{}(): the time column is DESCRIPTOR(column)", name);
   }
   ASSIGN_OR_RETURN(int col, ExprBinder(rel).ResolveColumn(time));
   const RelColumn& tc = rel.columns[static_cast<size_t>(col)];
   if (!tc.rowtime && !tc.proctime) {
     return SQL_ERROR(time.offset, "{}(): '{}' is not a time attribute (declare WATERMARK FOR {} "
                                   "in its table, or use a PROCTIME() column)",
-                     ref.name, tc.name, tc.name);
+                     name, tc.name, tc.name);
   }
   WindowAssignment w;
   w.kind = fn->second.first;
@@ -74,7 +76,7 @@ absl::StatusOr<Rel> QueryPlanner::WindowFunction(const ast::TableRef& ref, const
       if (std::string_view(p) == "offset" && it->second->kind == ast::ExprKind::kInterval) {
         return it->second->interval_ms;
       }
-      return SQL_ERROR(it->second->offset, "{}(): {} must be a positive INTERVAL", ref.name, p);
+      return SQL_ERROR(it->second->offset, "{}(): {} must be a positive INTERVAL", name, p);
     }
     return it->second->interval_ms;
   };
@@ -86,8 +88,8 @@ absl::StatusOr<Rel> QueryPlanner::WindowFunction(const ast::TableRef& ref, const
   if (w.kind == Kind::kSession && w.processing_time) {
     return SqlError(ref.offset, "SESSION windows need an event-time attribute");
   }
-  for (const char* name : {"window_start", "window_end", "window_time"}) {
-    RelColumn c{name, qualifier, "", core::Type::kTimestamp};
+  for (const char* prop : {"window_start", "window_end", "window_time"}) {
+    RelColumn c{prop, qualifier, "", core::Type::kTimestamp};
     c.window_property = true;
     rel.columns.push_back(c);
   }
