@@ -364,6 +364,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     YAML::Node body(YAML::NodeType::Map);
     body["aggregates"] = aggregates;
     body["changelog"] = true;
+    if (auto ttl = StateTtl()) body["ttl"] = *ttl;
     agg.stream = spec_.AddKeyedStep(key_fields, "aggregate", body, keyed_input.stream,
                                     fmt::format("GroupAggregate({}) -> changelog +I/-U/+U; state: "
                                                 "accumulators per key (bounded by "

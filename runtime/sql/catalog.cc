@@ -73,7 +73,7 @@ const TableColumn* TableDef::Find(const std::string& column) const {
 
 bool TableDef::HasComputed() const {
   for (const TableColumn& c : columns) {
-    if (c.computed) return true;
+    if (c.computed && !c.proctime) return true;  // a PROCTIME() column is not stored
   }
   return false;
 }

@@ -43,7 +43,7 @@ struct TableDef {
   int connector_offset = 0;          // of the 'connector' option (or the table)
 
   const TableColumn* Find(const std::string& column) const;
-  bool HasComputed() const;
+  bool HasComputed() const;  // computed columns other than PROCTIME()
 };
 
 struct ViewDef {

@@ -332,12 +332,12 @@ absl::StatusOr<Bound> ExprBinder::BindCall(const ast::Expr& e) const {
     return SqlError(e.offset, "PROCTIME() defines a processing-time attribute: write it as a "
                               "computed column (p AS PROCTIME()) or a SELECT item of a view");
   }
-  if (e.distinct || e.star || e.filter) {
-    return SQL_ERROR(e.offset, "DISTINCT, * and FILTER are for aggregate functions, not {}()",
-                     e.name);
-  }
   for (const ScalarFunction& f : kScalars) {
     if (e.name != f.sql) continue;
+    if (e.distinct || e.star || e.filter) {
+      return SQL_ERROR(e.offset, "DISTINCT, * and FILTER are for aggregate functions, not {}()",
+                       e.name);
+    }
     const int n = static_cast<int>(e.args.size());
     if (n < f.min_args || n > f.max_args) {
       return SQL_ERROR(e.offset, "{}() takes {} argument{}, got {}", e.name,

@@ -236,8 +236,7 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
                     "both sides until the watermark passes their last possible match",
                     keys, lower, upper));
   } else {
-    auto ttl = catalog_.settings().values.find("table.exec.state.ttl");
-    if (ttl != catalog_.settings().values.end()) body["ttl"] = catalog_.settings().spec["state"]["ttl"];
+    if (auto ttl = StateTtl()) body["ttl"] = *ttl;
     out.stream = spec_.AddMultiInputStep(
         "join", body, {left.stream, right.stream},
         fmt::format("Join(inner; {}) state: every row of both sides{}", keys,

@@ -38,6 +38,12 @@ Rel Requalify(Rel rel, const std::string& qualifier) {
   return rel;
 }
 
+std::optional<YAML::Node> QueryPlanner::StateTtl() const {
+  const auto& values = catalog_.settings().values;
+  if (values.find("table.exec.state.ttl") == values.end()) return std::nullopt;
+  return YAML::Clone(catalog_.settings().spec["state"]["ttl"]);
+}
+
 absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* ctes) {
   if (!q.union_all.empty()) return PlanUnion(q, ctes);
   Ctes local;
@@ -187,6 +193,9 @@ absl::StatusOr<Rel> QueryPlanner::Scan(const TableDef& table) {
         Bound b;
         b.text = QuoteField(c.name);
         b.type = c.type;
+        for (size_t k = 0; k < physical.columns.size(); ++k) {
+          if (physical.columns[k].name == c.name) b.column = static_cast<int>(k);
+        }
         exprs.push_back(b);
       }
       names.push_back(c.name);

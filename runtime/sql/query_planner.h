@@ -63,6 +63,9 @@ class QueryPlanner {
   absl::StatusOr<Rel> LookupJoin(const Rel& left, const ast::TableRef& right, ast::JoinType type,
                                  const ast::Expr* on, int offset);
 
+  // table.exec.state.ttl (SET), for the steps whose state grows with the keys; null if unset.
+  std::optional<YAML::Node> StateTtl() const;
+
   const Catalog& catalog_;
   SpecBuilder& spec_;
   std::map<std::string, Rel> planned_;  // tables and views planned once, shared by readers

@@ -145,6 +145,7 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
     YAML::Node body(YAML::NodeType::Map);
     const bool last = over.descending[0];
     body["keep"] = last ? "last" : "first";
+    if (auto ttl = StateTtl()) body["ttl"] = *ttl;
     ranked.stream = spec_.AddKeyedStep(key_fields, "deduplicate", body, in.stream,
                                        fmt::format("Deduplicate(keep {} row per key) state: {} "
                                                    "per key", last ? "last" : "first",
@@ -154,6 +155,7 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
   } else {
     YAML::Node body(YAML::NodeType::Map);
     body["n"] = *n;
+    if (auto ttl = StateTtl()) body["ttl"] = *ttl;
     for (size_t i = 0; i < order.size(); ++i) {
       if (order[i]->proctime || order[i]->field.empty()) {
         return SqlError(over.order_by[i]->offset, "cannot order a Top-N by this column");

@@ -99,6 +99,17 @@ TEST(SqlCompiler, GroupByIsAnUpdatingAggregateThatOnlyChangelogSinksTake) {
                         "updates", BodyLine(1)));
 }
 
+TEST(SqlCompiler, StateTtlBoundsTheKeyedStateOfUpdatingOperators) {
+  CompiledSql c = Compile(
+      "SET 'table.exec.state.ttl' = '1 h';\n"
+      "INSERT INTO updates SELECT auction, count(*) FROM bid GROUP BY auction;\n"
+      "INSERT INTO out1 SELECT a.auction, b.price FROM bid a JOIN bid b ON a.auction = b.bidder;");
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  EXPECT_EQ(Steps(c)[1]["aggregate"]["ttl"].as<std::string>(), "3600000 ms");
+  EXPECT_EQ(Steps(c)[3]["join"]["ttl"].as<std::string>(), "3600000 ms");
+  EXPECT_EQ(YAML::Load(c.spec_yaml)["state"]["ttl"].as<std::string>(), "3600000 ms");
+}
+
 TEST(SqlCompiler, JoinsAndUnion) {
   CompiledSql c = Compile(
       "INSERT INTO out1 SELECT a.auction, b.price FROM bid a JOIN bid b ON a.auction = b.bidder "
