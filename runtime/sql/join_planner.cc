@@ -259,12 +259,14 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
   }
   std::string connector, format, path, delimiter = ",";
   bool header = false;
+  std::string reload;
   for (const ast::Option& o : table->options) {
     if (o.key == "connector") connector = o.value;
     if (o.key == "format") format = o.value;
     if (o.key == "path") path = o.value;
     if (o.key == "csv.field-delimiter") delimiter = o.value;
     if (o.key == "csv.header") header = o.value == "true";
+    if (o.key == "lookup.reload-interval") reload = o.value;
   }
   if (connector != "filesystem" || format != "csv") {
     return SQL_ERROR(ref.offset, "lookup join: table '{}' must be a filesystem table in csv format "
@@ -323,6 +325,7 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
   t["schema"] = schema;
   if (delimiter != ",") t["delimiter"] = delimiter;
   t["header"] = header;
+  if (!reload.empty()) t["reload-interval"] = reload;
   for (size_t i = 0; i < keys.size(); ++i) on_node[keys[i].field] = table_keys[i];
   Rel out = left;
   for (RelColumn c : dim.columns) {

@@ -473,10 +473,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "99999999999999999999.0 for a double)",
                   8},
         ErrorCase{"frobnicate(delay)",
-                  "unknown function 'frobnicate' (functions: abs, ceil, coalesce, concat, contains, day, "
-                  "day_of_week, ends_with, floor, hour, if, length, lower, minute, month, round, "
-                  "second, sqrt, starts_with, substr, to_bool, to_double, to_int, to_string, "
-                  "to_timestamp, upper, year)",
+                  "unknown function 'frobnicate' (functions: abs, ceil, coalesce, concat, contains, "
+                  "date_format, day, day_of_week, ends_with, floor, hour, if, length, like, lower, "
+                  "minute, month, regexp_extract, round, second, split_index, sqrt, starts_with, "
+                  "substr, to_bool, to_double, to_int, to_string, to_timestamp, upper, year)",
                   0},
         ErrorCase{"origin = substr(origin)",
                   "function 'substr' expects 2 or 3 arguments but got 1", 9},

@@ -94,6 +94,39 @@ TEST(TopN, KeepsTheNLargestPerKeyInsertingAndDeleting) {
                                     "-Da,5,0", "+Ia,6,0"));
 }
 
+TEST(TopN, RankFieldReemitsTheRowsARowMovesDown) {
+  TopNSpec spec{{"card"}, "amount", 2, true, 0};
+  spec.rank_field = "rn";
+  auto op = Open(MakeTopN(Payments(), spec));
+  EXPECT_EQ(op->output_schema()->FieldNames(), "card, amount, fee, rn");
+  Changelog out;
+  ASSERT_TRUE(op->ProcessBatch(Batch({{"a", 5, 0},     // rank 1
+                                      {"a", 3, 0},     // rank 2
+                                      {"a", 9, 0},     // rank 1: 5 moves to 2, 3 leaves
+                                      {"a", 4, 0}}),   // below the top 2: nothing
+                               out).ok());
+  EXPECT_THAT(out.rows, ElementsAre("+Ia,5,0,1", "+Ia,3,0,2", "-Ua,5,0,1", "+Ua,5,0,2",
+                                    "-Da,3,0,2", "+Ia,9,0,1"));
+}
+
+TEST(TopN, ThenByBreaksTiesAndKeepsNullsLast) {
+  // ORDER BY amount DESC, fee ASC.
+  TopNSpec spec{{"card"}, "amount", 1, true, 0};
+  spec.then_by = {{"fee", false}};
+  auto op = Open(MakeTopN(Payments(), spec));
+  Changelog out;
+  ASSERT_TRUE(op->ProcessBatch(Batch({{"a", 5, 2.0},
+                                      {"a", 5, 1.0},    // same amount, smaller fee: better
+                                      {"a", 5, 1.5},    // worse than the fee 1.0
+                                      {"a", 4, 0.0}}),  // smaller amount
+                               out).ok());
+  EXPECT_THAT(out.rows, ElementsAre("+Ia,5,2", "-Da,5,2", "+Ia,5,1"));
+  TopNSpec bad{{"card"}, "amount", 1, true, 0};
+  bad.then_by = {{"nope", false}};
+  EXPECT_THAT(std::string(MakeTopN(Payments(), bad).status().message()),
+              HasSubstr("unknown order-by field 'nope'"));
+}
+
 TEST(TopN, AscendingOrderByDoubleOrString) {
   auto by_fee = Open(MakeTopN(Payments(), {{"card"}, "fee", 1, false, 0}));
   Changelog out;

@@ -103,5 +103,70 @@ TEST(RollingAggregate, BadSpecsAreRefused) {
   EXPECT_FALSE(MakeRollingAggregate(InputSchema(), Spec(-1)).ok());
 }
 
+TEST(RollingAggregate, ChangelogRetractsThePreviousResult) {
+  auto b = testing::NewTestBackend(false, {0, 127}, "unused");
+  RollingAggregateSpec spec{{"origin"}, {{"total", AggregateKind::kSum, "delay"}}, 0};
+  spec.changelog = true;
+  auto op = MakeRollingAggregate(InputSchema(), spec);
+  ASSERT_TRUE(op.ok()) << op.status();
+  api::OperatorContext ctx;
+  ctx.max_parallelism = 128;
+  ctx.keyed_state = b.get();
+  ASSERT_TRUE((*op)->Open(ctx).ok());
+  CollectingOutput out;
+  core::RecordBatch in(InputSchema());
+  AddRow(&in, 1, "ATL", 5, 0);
+  AddRow(&in, 2, "ATL", 7, 0);
+  AddRow(&in, 3, "ORD", 1, 0);
+  ASSERT_TRUE((*op)->ProcessBatch(in, out).ok());
+  // The output keeps each row's kind: +I first, then -U old / +U new.
+  EXPECT_EQ(out.rows, (std::vector<std::string>{"ATL,5", "ATL,5", "ATL,12", "ORD,1"}));
+}
+
+// An updating input: -U/-D rows subtract what +I/+U added; a key without rows is deleted.
+TEST(RollingAggregate, RetractionsOfAnUpdatingInputSubtract) {
+  auto b = testing::NewTestBackend(false, {0, 127}, "unused");
+  RollingAggregateSpec spec{{"origin"},
+                            {{"n", AggregateKind::kCount, ""},
+                             {"total", AggregateKind::kSum, "delay"},
+                             {"mean", AggregateKind::kAvg, "delay"}},
+                            0};
+  spec.changelog = true;
+  spec.retract_input = true;
+  auto op = MakeRollingAggregate(InputSchema(), spec);
+  ASSERT_TRUE(op.ok()) << op.status();
+  api::OperatorContext ctx;
+  ctx.max_parallelism = 128;
+  ctx.keyed_state = b.get();
+  ASSERT_TRUE((*op)->Open(ctx).ok());
+  core::RecordBatch in(InputSchema());
+  AddRow(&in, 1, "ATL", 4, 0);
+  AddRow(&in, 2, "ATL", 8, 0);
+  AddRow(&in, 3, "ATL", 4, 0);
+  in.SetRowKind(2, core::RowKind::kUpdateBefore);  // takes the 4 back
+  AddRow(&in, 4, "ATL", 8, 0);
+  in.SetRowKind(3, core::RowKind::kDelete);         // and the 8: nothing left
+  struct Kinds : api::Output {
+    absl::Status Emit(const core::RecordBatch& batch) override {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        rows.push_back(std::string(core::ShortString(batch.row_kind(r))) + batch.RowToString(r));
+      }
+      return absl::OkStatus();
+    }
+    absl::Status EmitWatermark(int64_t) override { return absl::OkStatus(); }
+    std::vector<std::string> rows;
+  } out;
+  ASSERT_TRUE((*op)->ProcessBatch(in, out).ok());
+  EXPECT_EQ(out.rows, (std::vector<std::string>{"+IATL,1,4,4", "-UATL,1,4,4", "+UATL,2,12,6",
+                                                "-UATL,2,12,6", "+UATL,1,8,8", "-DATL,1,8,8"}));
+  // Functions that cannot take a row back are refused.
+  RollingAggregateSpec max_spec{{"origin"}, {{"m", AggregateKind::kMax, "delay"}}, 0};
+  max_spec.changelog = true;
+  max_spec.retract_input = true;
+  EXPECT_NE(std::string(MakeRollingAggregate(InputSchema(), max_spec).status().message())
+                .find("max() cannot take back"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::operators

@@ -173,3 +173,42 @@ TEST(WindowAggregates, CountDistinctAndCollectListKeepTheirValues) {
 
 }  // namespace
 }  // namespace sluice::operators
+
+namespace sluice::operators {
+namespace {
+
+// count(f) counts the non-null f (SQL's COUNT(f)); min/max of strings compare bytewise, merge,
+// and are null over no values.
+TEST(WindowAggregates, CountOfAFieldAndStringMinMax) {
+  std::vector<Field> fields;
+  auto aggs = WindowAggregates::Resolve(
+      *Schema(),
+      {{"rows", AggregateKind::kCount, ""}, {"non_null", AggregateKind::kCount, "s"},
+       {"lo", AggregateKind::kMin, "s"}, {"hi", AggregateKind::kMax, "s"}},
+      &fields);
+  ASSERT_TRUE(aggs.ok()) << aggs.status();
+  EXPECT_EQ(fields[2].type, Type::kString);
+  RecordBatch in(Schema());
+  for (const char* s : {"pear", "apple", "", "zebra"}) {
+    const size_t r = in.AppendRow(0);
+    in.SetInt64(r, 0, 0);
+    in.SetDouble(r, 1, 0);
+    in.SetInt64(r, 2, 0);
+    in.SetString(r, 3, s);
+  }
+  in.SetNull(2, 3);
+  WindowContents early = aggs->Fresh(), late = aggs->Fresh(), none = aggs->Fresh();
+  for (size_t r = 0; r < 2; ++r) aggs->Accumulate(early, in, r);
+  for (size_t r = 2; r < 4; ++r) aggs->Accumulate(late, in, r);
+  aggs->Merge(early, late);
+  RecordBatch out(std::make_shared<core::Schema>(fields));
+  out.AppendRow(0);
+  aggs->WriteResults(early, &out, 0, 0);
+  out.AppendRow(0);
+  aggs->WriteResults(none, &out, 1, 0);
+  EXPECT_EQ(out.RowToString(0), "4,3,apple,zebra");
+  EXPECT_EQ(out.RowToString(1), "0,0,,");
+}
+
+}  // namespace
+}  // namespace sluice::operators

@@ -293,9 +293,9 @@ TEST(TumblingWindow, ValidationErrors) {
   EXPECT_EQ(Error(spec), "aggregate 'x': sum needs an int64 or double field, 'origin' is string");
   spec.aggregates = {{"x", AggregateKind::kAvg, "date"}};
   EXPECT_EQ(Error(spec), "aggregate 'x': avg needs an int64 or double field, 'date' is timestamp");
-  spec.aggregates = {{"x", AggregateKind::kMin, "origin"}};
+  spec.aggregates = {{"x", AggregateKind::kFirst, "origin"}};
   EXPECT_EQ(Error(spec),
-            "aggregate 'x': min needs an int64, double or timestamp field, 'origin' is string");
+            "aggregate 'x': first needs an int64, double or timestamp field, 'origin' is string");
 
   spec = AllAggregates(0);
   EXPECT_EQ(Error(spec), "tumbling window size must be > 0 ms, got 0 ms");

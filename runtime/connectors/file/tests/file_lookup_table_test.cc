@@ -39,6 +39,26 @@ class FileLookupTableTest : public ::testing::Test {
   std::string path_;
 };
 
+// header: false (Flink's CSV tables have none): the file's columns are the schema's, in order,
+// and the first line is data.
+TEST_F(FileLookupTableTest, WithoutAHeaderTheColumnsAreTheSchemasInOrder) {
+  Write("GA,ATL,33.6\nIL,ORD,41.9\n");
+  FileLookupTableOptions o{path_, std::make_shared<const core::Schema>(std::vector<Field>{
+                                      {"state", Type::kString}, {"iata", Type::kString},
+                                      {"lat", Type::kDouble}})};
+  o.header = false;
+  auto rows = MakeFileLookupTable(o)->LoadIfChanged();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_TRUE(rows->has_value());
+  ASSERT_EQ((*rows)->num_rows(), 2u);
+  EXPECT_EQ((*rows)->RowToString(0), "GA,ATL,33.6");
+  EXPECT_EQ((*rows)->RowToString(1), "IL,ORD,41.9");
+  Write("GA,ATL\n");  // too few fields
+  auto bad = MakeFileLookupTable(o)->LoadIfChanged();
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("line 1"), std::string::npos) << bad.status();
+}
+
 TEST_F(FileLookupTableTest, PicksColumnsByHeaderNameAndRereadsOnlyAChangedFile) {
   Write("iata,name,state,lat\nATL,\"Hartsfield, Atlanta\",GA,33.6\nORD,O'Hare,IL,\n\n");
   auto t = Table();
