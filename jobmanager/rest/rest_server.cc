@@ -1,4 +1,5 @@
 #include "jobmanager/rest/rest_server.h"
+#include "jobmanager/rest/sql_routes.h"
 
 #include <sys/socket.h>
 
@@ -491,6 +492,8 @@ absl::Status RestServer::Start(const std::string& host, int port) {
     }
     Reply(res, 200, Json{{"taskmanagers", std::move(tms)}});
   });
+
+  AddSqlRoutes(*server);
 
   // Unmatched routes and methods: httplib sets 404/405 with an empty body; fill in Flink's
   // error shape. Responses our handlers produced already carry a body and pass through.

@@ -3,6 +3,7 @@
 // docs/static/generated/rest_v1_dispatcher.yml) so tools built for Flink work:
 //   GET /overview, /config, /jobs, /jobs/overview, /jobs/:jobid, /jobs/:jobid/vertices/:vertexid,
 //   /taskmanagers. Unknown job id -> 404 {"errors": ["..."]}; bad id -> 400.
+//   POST /sql/validate: SQL scripts checked offline (sql_routes.h).
 // The server reads everything through RestBackend, which returns the same protobuf views the
 // gRPC API serves, so REST and CLI always agree.
 //

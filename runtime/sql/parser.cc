@@ -40,6 +40,22 @@ absl::StatusOr<pg_query::ParseResult> PgParse(const std::string& text, const Rew
   return tree;
 }
 
+// The offset of the first byte that is not valid UTF-8, or -1.
+int InvalidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return static_cast<int>(i);
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return static_cast<int>(i);
+    }
+    if (c == 0) return static_cast<int>(i);  // libpg_query reads C strings
+    i += n;
+  }
+  return -1;
+}
+
 std::string Name(const pg_query::RangeVar& rv) {
   return rv.schemaname().empty() ? rv.relname() : rv.schemaname() + "." + rv.relname();
 }
@@ -52,6 +68,10 @@ std::string NodeString(const pg_query::Node& n) {
 
 std::vector<absl::StatusOr<ast::Statement>> ParseScript(const SourceText& source) {
   std::vector<absl::StatusOr<ast::Statement>> out;
+  if (const int bad = InvalidUtf8(source.text()); bad >= 0) {
+    out.push_back(SqlError(bad, "the script is not valid UTF-8 text (or holds a NUL byte) here"));
+    return out;
+  }
   auto rw = RewriteFlinkDialect(source, TextSpan{0, static_cast<int>(source.text().size())}, "");
   if (!rw.ok()) {
     out.push_back(rw.status());

@@ -36,18 +36,27 @@ class ScriptCompiler {
     for (auto& parsed : ParseScript(source_)) {
       ++result_.statements;
       if (!parsed.ok()) {
-        result_.errors.push_back(source_.Format(parsed.status()));
+        AddError(parsed.status());
         continue;
       }
-      if (absl::Status s = Statement(*parsed); !s.ok()) {
-        result_.errors.push_back(source_.Format(s));
-      }
+      if (absl::Status s = Statement(*parsed); !s.ok()) AddError(s);
     }
     if (result_.ok() && !spec_.empty()) Finish();
     return std::move(result_);
   }
 
  private:
+  void AddError(const absl::Status& s) {
+    result_.errors.push_back(source_.Format(s));
+    SqlProblem p;
+    if (std::optional<int> offset = SqlErrorOffset(s)) {
+      p.line = source_.Line(*offset);
+      p.column = source_.Column(*offset);
+    }
+    p.message = std::string(s.message());
+    result_.problems.push_back(std::move(p));
+  }
+
   absl::Status Statement(const ast::Statement& st) {
     if (const auto* t = std::get_if<ast::CreateTable>(&st.node)) return catalog_.AddTable(*t);
     if (const auto* s = std::get_if<ast::Set>(&st.node)) return catalog_.Set(*s);
@@ -191,9 +200,8 @@ class ScriptCompiler {
     sub.base_dir = base_dir_;
     auto graph = job::CompileJob(sub);
     if (!graph.ok()) {
-      result_.errors.push_back(source_.Format(
-          0, fmt::format("internal error: the planned job spec was refused: {}",
-                         graph.status().message())));
+      AddError(SQL_ERROR(0, "internal error: the planned job spec was refused: {}",
+                         graph.status().message()));
       return;
     }
     result_.job_plan = graph::FormatPlan(*graph);

@@ -16,8 +16,16 @@
 
 namespace sluice::sql {
 
+// One error, structured (for the REST API).
+struct SqlProblem {
+  int line = 0;    // 1-based; 0 when the error has no position
+  int column = 0;  // 1-based, in characters
+  std::string message;
+};
+
 struct CompiledSql {
   std::vector<std::string> errors;  // "FILE:line:column: message"
+  std::vector<SqlProblem> problems;  // the same errors, structured
   std::string spec_yaml;            // the job; empty if the script has no INSERT or SELECT
   std::string job_plan;             // the job's vertices, chains and edges (graph::FormatPlan)
   std::vector<std::string> logical_plan;  // one line per operator, with the state it keeps

@@ -1,4 +1,5 @@
 #include "jobmanager/rest/rest_server.h"
+#include "jobmanager/rest/sql_routes.h"
 
 #include <gtest/gtest.h>
 
@@ -324,6 +325,43 @@ TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
                   "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
+}
+
+// POST /sql/validate: `sluice sql validate` over REST: errors with line and column, the plan of
+// a valid script, 400 for a malformed JSON request, 413 above the size limit.
+TEST_F(RestServerTest, SqlValidateChecksAScriptWithoutRunningIt) {
+  const std::string ddl =
+      "CREATE TABLE src (a BIGINT, s STRING) WITH ('connector' = 'datagen');\n"
+      "CREATE TABLE out1 (a BIGINT) WITH ('connector' = 'print');\n";
+  auto res = client_->Post("/sql/validate", ddl + "INSERT INTO out1 SELECT b FROM src;",
+                           "text/plain");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  json bad = json::parse(res->body);
+  EXPECT_FALSE(bad["valid"]);
+  ASSERT_EQ(bad["errors"].size(), 1u);
+  EXPECT_EQ(bad["errors"][0]["line"], 3);
+  EXPECT_EQ(bad["errors"][0]["column"], 25);
+  EXPECT_EQ(bad["errors"][0]["message"], "unknown column 'b' (columns: src.a, src.s)");
+
+  json request{{"script", ddl + "INSERT INTO out1 SELECT a FROM src WHERE s <> 'x';"},
+               {"name", "job.sql"}};
+  res = client_->Post("/sql/validate", request.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  json good = json::parse(res->body);
+  EXPECT_TRUE(good["valid"]) << res->body;
+  EXPECT_EQ(good["inserts"], 1);
+  EXPECT_NE(good["job-plan"].get<std::string>().find("Source: src"), std::string::npos);
+  EXPECT_NE(good["spec"].get<std::string>().find("filter:"), std::string::npos);
+
+  res = client_->Post("/sql/validate", R"({"script": 42})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(res->body.find("string field 'script'"), std::string::npos);
+  res = client_->Post("/sql/validate", std::string(kMaxSqlScriptBytes + 1, ' '), "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
 }
 
 TEST_F(RestServerTest, MalformedJobIdIs400) {

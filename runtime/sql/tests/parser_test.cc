@@ -125,6 +125,8 @@ TEST(SqlParser, ErrorsArePositionedAndDoNotHideLaterStatements) {
   EXPECT_THAT(FirstError("SELECT 'abc FROM t;"), HasSubstr("t.sql:1:8: unterminated string"));
   EXPECT_THAT(FirstError("SELECT a FROM t WHERE x > INTERVAL '1' MONTH;"),
               HasSubstr("t.sql:1:27: INTERVAL in months"));
+  EXPECT_EQ(FirstError("SELECT 'caf\xc3' FROM t;"),
+            "t.sql:1:12: the script is not valid UTF-8 text (or holds a NUL byte) here");
   SourceText src("t.sql", "SELECT FROM FROM;\nSELECT 1;\nINSERT INTO x SELEC 1;");
   auto results = ParseScript(src);
   ASSERT_EQ(results.size(), 3u);

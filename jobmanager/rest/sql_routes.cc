@@ -1,0 +1,63 @@
+#include "jobmanager/rest/sql_routes.h"
+
+#include <filesystem>
+
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "runtime/sql/sql_compiler.h"
+
+namespace sluice::jobmanager {
+namespace {
+
+using Json = nlohmann::json;
+
+void Reply(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+}  // namespace
+
+void AddSqlRoutes(httplib::Server& server) {
+  server.Post("/sql/validate", [](const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > kMaxSqlScriptBytes) {
+      return Reply(res, 413, Json{{"errors", Json::array({"a SQL script is at most 1 MiB"})}});
+    }
+    std::string script = req.body;
+    std::string name = "script.sql";
+    const bool json = req.get_header_value("Content-Type").find("json") != std::string::npos;
+    if (json) {
+      Json body = Json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object() || !body.contains("script") ||
+          !body["script"].is_string()) {
+        return Reply(res, 400, Json{{"errors", Json::array({"expected a JSON object with a string "
+                                                            "field 'script' (or the script as a "
+                                                            "plain-text body)"})}});
+      }
+      script = body["script"].get<std::string>();
+      if (body.contains("name")) {
+        if (!body["name"].is_string()) {
+          return Reply(res, 400, Json{{"errors", Json::array({"field 'name' must be a string"})}});
+        }
+        name = body["name"].get<std::string>();
+      }
+    }
+    sql::SourceText source(name, std::move(script));
+    std::error_code ec;
+    const sql::CompiledSql c = sql::CompileSql(source, std::filesystem::current_path(ec).string());
+    Json errors = Json::array();
+    for (const sql::SqlProblem& p : c.problems) {
+      errors.push_back(Json{{"line", p.line}, {"column", p.column}, {"message", p.message}});
+    }
+    Json out{{"valid", c.ok()}, {"errors", errors}, {"statements", c.statements},
+             {"inserts", c.inserts}, {"explains", c.explains}};
+    if (c.ok()) {
+      out["logical-plan"] = c.logical_plan;
+      out["job-plan"] = c.job_plan;
+      out["spec"] = c.spec_yaml;
+    }
+    Reply(res, 200, out);
+  });
+}
+
+}  // namespace sluice::jobmanager
