@@ -76,6 +76,10 @@ absl::StatusOr<graph::OperatorFactory> SinkCompiler::CompileKafkaSink(const YAML
   }
   ASSIGN_OR_RETURN(std::string partitioner, r_.GetString(node, what, "partitioner", false,
                                                       opts.key_fields.empty() ? "default" : "key"));
+  ASSIGN_OR_RETURN(opts.upsert, r_.GetBool(node, what, "upsert", false));
+  if (opts.upsert && !node["key"]) {
+    return r_.Error(node, "sink: an upsert Kafka sink needs 'key' (the fields that identify a row)");
+  }
   auto part = connectors::kafka::ParseSinkPartitioner(partitioner);
   if (!part.ok()) return r_.Error(node["partitioner"], "sink: {}", part.status().message());
   opts.partitioner = *part;
@@ -117,6 +121,7 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
   if (type == "kafka") {
     RETURN_IF_ERROR(CheckSinkKeys(node, {"name", "uid", "type", "bootstrap-servers", "topic",
                                          "format", "delimiter", "key", "partitioner", "delivery",
+                                         "upsert",
                                          "transactional-id-prefix", "transactional-id-pool-size",
                                          "properties", "parallelism"}));
   } else {
@@ -124,9 +129,11 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
         node, {"name", "uid", "type", "path", "format", "header", "changelog", "parallelism"}));
   }
   const bool updating = !d_.updating_from.empty();
-  if (updating && type == "kafka") {
+  if (updating && type == "kafka" &&
+      !(node["upsert"] && node["upsert"].IsScalar() && node["upsert"].Scalar() == "true")) {
     return r_.Error(node, "sink: its input is an updating stream ({} emits -U/+U/-D rows), but "
-                    "the Kafka sink writes insert-only streams", d_.updating_from);
+                    "the Kafka sink writes insert-only streams unless it is an upsert sink "
+                    "(upsert: true with a key)", d_.updating_from);
   }
   ASSIGN_OR_RETURN(std::string name,
                    r_.GetString(node, "sink", "name", false, d_.name.empty() ? type : d_.name));

@@ -44,6 +44,10 @@ const std::vector<ConnectorInfo>& Connectors() {
         "key.fields", "sink.partitioner", "sink.delivery-guarantee",
         "sink.transactional-id-prefix"},
        {"properties."}, {"properties.bootstrap.servers", "format"}},
+      {Connector::kUpsertKafka, "upsert-kafka",
+       {"connector", "topic", "key.format", "value.format", "sink.delivery-guarantee",
+        "sink.transactional-id-prefix", "sink.partitioner"},
+       {"properties."}, {"topic", "properties.bootstrap.servers", "key.format", "value.format"}},
       {Connector::kPrint, "print", {"connector", "print-identifier"}, {}, {}},
       {Connector::kBlackhole, "blackhole", {"connector"}, {}, {}},
   };
@@ -165,12 +169,13 @@ absl::Status CheckOptions(const TableDef& t) {
   const std::string name = o.Value("connector");
   if (name.empty()) {
     return SQL_ERROR(t.offset, "table '{}' needs WITH ('connector' = '...'): filesystem, datagen, "
-                               "nexmark, kafka, print or blackhole", t.name);
+                               "nexmark, kafka, upsert-kafka, print or blackhole", t.name);
   }
   const ConnectorInfo* info = Info(name);
   if (info == nullptr) {
     return SQL_ERROR(o.Offset("connector"), "unknown connector '{}' (expected filesystem, "
-                                            "datagen, nexmark, kafka, print or blackhole)", name);
+                                            "datagen, nexmark, kafka, upsert-kafka, print or "
+                                            "blackhole)", name);
   }
   for (const auto& [key, opt] : o.all()) {
     bool known = std::find(info->keys.begin(), info->keys.end(), key) != info->keys.end();
@@ -199,6 +204,21 @@ absl::Status CheckOptions(const TableDef& t) {
     }
   }
   if (info->connector == Connector::kNexmark) RETURN_IF_ERROR(CheckNexmark(t, o));
+  if (info->connector == Connector::kUpsertKafka) {
+    if (t.primary_key.empty()) {
+      return SQL_ERROR(o.Offset("connector"), "connector 'upsert-kafka' needs a PRIMARY KEY (the "
+                                              "message key; NOT ENFORCED)");
+    }
+    if (o.Value("key.format") != "csv" && o.Value("key.format") != "raw") {
+      return SQL_ERROR(o.Offset("key.format"), "connector 'upsert-kafka': key.format '{}' is not "
+                                               "supported (csv or raw)", o.Value("key.format"));
+    }
+    if (o.Value("value.format") != "csv" && o.Value("value.format") != "json") {
+      return SQL_ERROR(o.Offset("value.format"), "connector 'upsert-kafka': value.format '{}' is "
+                                                 "not supported (csv or json)",
+                       o.Value("value.format"));
+    }
+  }
   for (const TableColumn& c : t.columns) {
     if (c.computed && info->connector != Connector::kFilesystem &&
         info->connector != Connector::kDataGen && info->connector != Connector::kNexmark &&
@@ -213,7 +233,7 @@ absl::Status CheckOptions(const TableDef& t) {
 bool SinkTakesUpdates(const TableDef& t) {
   Options o(t);
   const std::string c = o.Value("connector");
-  return c == "print" || c == "blackhole" ||
+  return c == "print" || c == "blackhole" || c == "upsert-kafka" ||
          (c == "filesystem" && absl::StartsWith(o.Value("format"), "changelog"));
 }
 
@@ -316,8 +336,9 @@ absl::StatusOr<YAML::Node> SourceSpec(const TableDef& t, const std::string& rowt
       ASSIGN_OR_RETURN(s["idle-timeout"], Duration(o, "scan.watermark.idle-timeout"));
     }
   } else {
-    return SQL_ERROR(t.offset, "table '{}' (connector '{}') cannot be read: it is a sink",
-                     t.name, connector);
+    return SQL_ERROR(t.offset, "table '{}' (connector '{}') cannot be read{}", t.name, connector,
+                     connector == "upsert-kafka" ? " yet (an upsert source is not supported)"
+                                                 : ": it is a sink");
   }
   if (t.rowtime) {
     YAML::Node et(YAML::NodeType::Map);
@@ -344,11 +365,19 @@ absl::StatusOr<YAML::Node> SinkSpec(const TableDef& t, bool updating) {
     s["type"] = "print";
   } else if (connector == "blackhole") {
     s["type"] = "blackhole";
-  } else if (connector == "kafka") {
+  } else if (connector == "kafka" || connector == "upsert-kafka") {
+    const bool upsert = connector == "upsert-kafka";
     s["type"] = "kafka";
     if (!o.Get("topic")) return SQL_ERROR(o.Offset("connector"), "a kafka sink needs option 'topic'");
     s["topic"] = o.Value("topic");
-    s["format"] = o.Value("format");
+    s["format"] = upsert ? o.Value("value.format") : o.Value("format");
+    if (upsert) {
+      // Flink's upsert-kafka: the primary key is the message key; deletes are tombstones.
+      s["upsert"] = true;
+      YAML::Node keys(YAML::NodeType::Sequence);
+      for (const std::string& k : t.primary_key) keys.push_back(k);
+      s["key"] = keys;
+    }
     if (o.Get("csv.field-delimiter")) s["delimiter"] = o.Value("csv.field-delimiter");
     YAML::Node props(YAML::NodeType::Map);
     for (const auto& [key, opt] : o.all()) {

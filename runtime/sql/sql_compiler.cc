@@ -161,8 +161,8 @@ class ScriptCompiler {
     if (rel.updating && !SinkTakesUpdates(*sink)) {
       return SQL_ERROR(ins.offset, "table '{}' cannot take this query's updates (it is updating "
                                    "because of {}): a filesystem sink needs 'format' = "
-                                   "'changelog-csv' or 'changelog-json'; print also takes "
-                                   "updates", sink->name, rel.updating_reason);
+                                   "'changelog-csv' or 'changelog-json'; upsert-kafka and "
+                                   "print also take updates", sink->name, rel.updating_reason);
     }
     ASSIGN_OR_RETURN(Rel out, planner.Project(rel, exprs, names, "INSERT INTO " + sink->name));
     ASSIGN_OR_RETURN(YAML::Node sink_spec, SinkSpec(*sink, rel.updating));

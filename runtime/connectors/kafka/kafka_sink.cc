@@ -99,8 +99,8 @@ class RdKafkaProducer : public KafkaProducerClient {
   }
   absl::Status Produce(const ProducerRecord& r) override {
     // The librdkafka macros cast their arguments without parentheses: pass plain variables.
-    void* value = const_cast<char*>(r.value.data());
-    const size_t value_len = r.value.size();
+    void* value = r.null_value ? nullptr : const_cast<char*>(r.value.data());
+    const size_t value_len = r.null_value ? 0 : r.value.size();
     void* key = r.has_key ? const_cast<char*>(r.key.data()) : nullptr;
     const size_t key_len = r.has_key ? r.key.size() : 0;
     const int64_t ts = r.timestamp_ms;
@@ -280,6 +280,7 @@ struct SavedMessage {
   bool has_key = false;
   std::string value;
   int64_t timestamp_ms = 0;
+  bool null_value = false;  // a tombstone (upsert)
 };
 
 // A prepared transaction as recorded in the state.
@@ -305,7 +306,8 @@ std::string EncodeState(const SinkState& s) {
     w.Str(t.transactional_id);
     w.U32(static_cast<uint32_t>(t.messages.size()));
     for (const SavedMessage& m : t.messages) {
-      w.U8(m.has_key ? 1 : 0);
+      // Bit 0: has a key; bit 1: a tombstone (states written before upsert have 0 or 1).
+      w.U8(static_cast<uint8_t>((m.has_key ? 1 : 0) | (m.null_value ? 2 : 0)));
       w.Str(m.key);
       w.Str(m.value);
       w.I64(m.timestamp_ms);
@@ -335,7 +337,8 @@ absl::StatusOr<SinkState> DecodeState(std::string_view data) {
     for (uint32_t k = 0; k < count; ++k) {
       SavedMessage m;
       ASSIGN_OR_RETURN(uint8_t has_key, r.U8());
-      m.has_key = has_key != 0;
+      m.has_key = (has_key & 1) != 0;
+      m.null_value = (has_key & 2) != 0;
       ASSIGN_OR_RETURN(m.key, r.Str());
       ASSIGN_OR_RETURN(m.value, r.Str());
       ASSIGN_OR_RETURN(m.timestamp_ms, r.I64());
@@ -394,6 +397,9 @@ class KafkaSink : public api::Operator {
     }
     int64_t bytes = 0;
     for (size_t row = 0; row < batch.num_rows(); ++row) {
+      const core::RowKind kind = batch.row_kind(row);
+      if (kind == core::RowKind::kUpdateBefore) continue;  // upsert: the +U replaces it
+      const bool tombstone = kind == core::RowKind::kDelete;
       absl::Status st = encoder_->EncodeValue(batch, row, &value_);
       if (!st.ok()) {
         return InvalidArgumentF("kafka sink: topic '{}' subtask {}: {}", opts_.topic,
@@ -404,12 +410,13 @@ class KafkaSink : public api::Operator {
       rec.has_key = encoder_->EncodeKey(batch, row, &key_);
       rec.key = key_;
       rec.value = value_;
+      rec.null_value = tombstone;
       const int64_t ts = batch.timestamp(row);
       rec.timestamp_ms = ts == core::kNoTimestamp || ts < 0 ? 0 : ts;
       RETURN_IF_ERROR(Wrap(producer->Produce(rec)));
       if (slot != nullptr) {
         slot->messages.push_back(SavedMessage{rec.has_key ? key_ : std::string(), rec.has_key,
-                                              value_, rec.timestamp_ms});
+                                              value_, rec.timestamp_ms, tombstone});
       }
       bytes += static_cast<int64_t>(key_.size() + value_.size());
     }
@@ -626,7 +633,8 @@ class KafkaSink : public api::Operator {
         begun = true;
       }
       for (const SavedMessage& m : t.messages) {
-        ProducerRecord rec{opts_.topic, m.value, m.key, m.has_key, m.timestamp_ms, {}};
+        ProducerRecord rec{opts_.topic, m.value, m.key, m.has_key, m.timestamp_ms, {},
+                           m.null_value};
         RETURN_IF_ERROR(Wrap(producer->Produce(rec)));
       }
       last = std::max(last, t.checkpoint_id);

@@ -109,6 +109,8 @@ struct ProducerRecord {
   // Kafka record headers (name, value), in order; none by default. The sink writes none; the
   // dead-letter producer (dead_letter.h) describes the failed record in them.
   std::span<const std::pair<std::string_view, std::string_view>> headers = {};
+  // A null value (not an empty one): a tombstone, which deletes the key in a compacted topic.
+  bool null_value = false;
 };
 
 // The producer calls the sink makes (the protocol of Flink's FlinkKafkaInternalProducer), so
@@ -168,6 +170,10 @@ struct KafkaSinkOptions {
   // "message.timeout.ms", "transaction.timeout.ms", "compression.type"); wins over Sluice's
   // settings except transactional.id, which the sink owns (setting it is refused).
   std::map<std::string, std::string> properties;
+  // `upsert`: the input may be an updating stream, written as Flink's upsert-kafka sink does:
+  // +I and +U rows as messages keyed by `key` (required), -D rows as tombstones (the key with
+  // a null value), -U rows not at all (the +U after them replaces the key's value).
+  bool upsert = false;
   // `delivery`: none | at-least-once | exactly-once. Default at-least-once.
   DeliveryGuarantee delivery = DeliveryGuarantee::kAtLeastOnce;
   // `transactional-id-prefix`: required for exactly-once; must be unique per sink of all jobs

@@ -95,8 +95,8 @@ TEST(SqlCompiler, GroupByIsAnUpdatingAggregateThatOnlyChangelogSinksTake) {
   EXPECT_EQ(OnlyError("INSERT INTO out1 SELECT auction, sum(price) FROM bid GROUP BY auction;"),
             fmt::format("t.sql:{}:13: table 'out1' cannot take this query's updates (it is "
                         "updating because of a GROUP BY without a window): a filesystem sink "
-                        "needs 'format' = 'changelog-csv' or 'changelog-json'; print also takes "
-                        "updates", BodyLine(1)));
+                        "needs 'format' = 'changelog-csv' or 'changelog-json'; upsert-kafka and print "
+                        "also take updates", BodyLine(1)));
 }
 
 TEST(SqlCompiler, StateTtlBoundsTheKeyedStateOfUpdatingOperators) {
@@ -108,6 +108,28 @@ TEST(SqlCompiler, StateTtlBoundsTheKeyedStateOfUpdatingOperators) {
   EXPECT_EQ(Steps(c)[1]["aggregate"]["ttl"].as<std::string>(), "3600000 ms");
   EXPECT_EQ(Steps(c)[3]["join"]["ttl"].as<std::string>(), "3600000 ms");
   EXPECT_EQ(YAML::Load(c.spec_yaml)["state"]["ttl"].as<std::string>(), "3600000 ms");
+}
+
+TEST(SqlCompiler, UpsertKafkaTakesUpdatesKeyedByThePrimaryKey) {
+  CompiledSql c = Compile(
+      "CREATE TABLE totals (auction BIGINT, total BIGINT, PRIMARY KEY (auction) NOT ENFORCED) "
+      "WITH ('connector' = 'upsert-kafka', 'topic' = 'totals', 'properties.bootstrap.servers' = "
+      "'127.0.0.1:9092', 'key.format' = 'csv', 'value.format' = 'json');\n"
+      "INSERT INTO totals SELECT auction, sum(price) FROM bid GROUP BY auction;");
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  YAML::Node sink = YAML::Load(c.spec_yaml)["sinks"]["totals"];
+  EXPECT_EQ(sink["type"].as<std::string>(), "kafka");
+  EXPECT_TRUE(sink["upsert"].as<bool>());
+  EXPECT_EQ(sink["key"][0].as<std::string>(), "auction");
+  EXPECT_EQ(sink["format"].as<std::string>(), "json");
+  EXPECT_THAT(OnlyError("CREATE TABLE t (a BIGINT) WITH ('connector' = 'upsert-kafka', 'topic' = "
+                        "'t', 'properties.bootstrap.servers' = 'x:1', 'key.format' = 'csv', "
+                        "'value.format' = 'json');"),
+              HasSubstr("connector 'upsert-kafka' needs a PRIMARY KEY"));
+  EXPECT_THAT(OnlyError("CREATE TABLE k (a BIGINT, b BIGINT) WITH ('connector' = 'kafka', 'topic' "
+                        "= 'k', 'properties.bootstrap.servers' = 'x:1', 'format' = 'csv');\n"
+                        "INSERT INTO k SELECT auction, count(*) FROM bid GROUP BY auction;"),
+              HasSubstr("table 'k' cannot take this query's updates"));
 }
 
 TEST(SqlCompiler, JoinsAndUnion) {

@@ -334,6 +334,7 @@ class MockKafka {
   struct Message {
     int32_t partition;
     std::string key, value;
+    bool tombstone = false;  // a null value
   };
   // Reads every partition of `topic` from the start until `count` messages came (or the
   // deadline passed).
@@ -358,7 +359,8 @@ class MockKafka {
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         got.push_back(Message{m->partition,
                               std::string(static_cast<const char*>(m->key), m->key_len),
-                              std::string(static_cast<const char*>(m->payload), m->len)});
+                              std::string(static_cast<const char*>(m->payload), m->len),
+                              m->payload == nullptr});
       }
       rd_kafka_message_destroy(m);
     }
@@ -412,6 +414,36 @@ TEST(KafkaSinkMockTest, AtLeastOnceWritesEveryRowAndFlushesAtCheckpoints) {
   for (const auto& m : got) {
     EXPECT_EQ(m.key, m.value.substr(m.value.find(',') + 1));  // key = the name field
   }
+}
+
+// Upsert (Flink's upsert-kafka): +I/+U are messages keyed by the key fields, -U rows are not
+// written, -D rows are tombstones (the key with a null value).
+TEST(KafkaSinkMockTest, UpsertWritesTombstonesForDeletes) {
+  MockKafka kafka;
+  KafkaSinkOptions o = MockOptions(kafka, DeliveryGuarantee::kAtLeastOnce);
+  o.key_fields = {"id"};
+  o.upsert = true;
+  auto sink = MakeKafkaSink(o);
+  NullOutput out;
+  ASSERT_TRUE(sink->Open(Ctx()).ok());
+  core::RecordBatch b(Schema());
+  const std::vector<std::tuple<int64_t, const char*, core::RowKind>> rows = {
+      {1, "a", core::RowKind::kInsert}, {1, "a", core::RowKind::kUpdateBefore},
+      {1, "b", core::RowKind::kUpdateAfter}, {2, "c", core::RowKind::kInsert},
+      {2, "c", core::RowKind::kDelete}};
+  for (const auto& [id, name, kind] : rows) {
+    const size_t r = b.AppendRow(core::kNoTimestamp, kind);
+    b.SetInt64(r, 0, id);
+    b.SetString(r, 1, name);
+  }
+  ASSERT_TRUE(sink->ProcessBatch(b, out).ok());
+  ASSERT_TRUE(sink->Finish(out).ok());
+  sink->Close();
+  std::vector<std::string> got;
+  for (const auto& m : kafka.Consume("out", 4)) {
+    got.push_back(m.key + "=" + (m.tombstone ? "<tombstone>" : m.value));
+  }
+  EXPECT_THAT(got, UnorderedElementsAreArray({"1=1,a", "1=1,b", "2=2,c", "2=<tombstone>"}));
 }
 
 TEST(KafkaSinkMockTest, ExactlyOnceCommitsOneTransactionPerCheckpoint) {
