@@ -21,6 +21,7 @@
 #include "client/dispatcher_client.h"
 #include "client/job_runner.h"
 #include "client/local_cluster.h"
+#include "client/sql_client.h"
 #include "client/sql_command.h"
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
@@ -79,6 +80,7 @@ struct Options {
   std::string log_level = "warn";
   bool sql = false;   // `sluice sql run`: the positional is a SQL script, whatever its name
   bool plan = false;  // `sluice sql validate --plan`
+  bool sql_local = false;  // `sluice sql --local`: the interactive client on a mini-cluster
 };
 
 bool IsSqlScript(const Options& o) {
@@ -179,6 +181,33 @@ int Local(const Options& o) {
     code = SubmitAndWait(*client, *job, run, std::cout, std::cerr);
   }
   (*cluster)->Shutdown();
+  return code;
+}
+
+// `sluice sql` without a script: the interactive client, on a JobManager or a mini-cluster.
+int SqlShell(const Options& o) {
+  std::unique_ptr<LocalCluster> cluster;
+  std::string address = o.jobmanager;
+  if (o.sql_local) {
+    InitLogging("local", o.log_level);
+    auto started = LocalCluster::Start(o.taskmanagers, o.slots);
+    if (!started.ok()) return PrintError(started.status());
+    cluster = std::move(*started);
+    address = cluster->jobmanager_address();
+  }
+  auto client = DispatcherClient::Create(address);
+  SqlClientOptions opts;
+  opts.in = &std::cin;
+  opts.out = &std::cout;
+  opts.terminal = ::isatty(STDIN_FILENO) != 0;
+  opts.interrupted = &g_interrupted;
+  opts.rearm_interrupt = InstallInterruptHandler;
+  if (const char* home = std::getenv("HOME"); home != nullptr && opts.terminal) {
+    opts.history_file = std::string(home) + "/.sluice_sql_history";
+  }
+  InstallInterruptHandler();
+  const int code = RunSqlClient(*client, opts);
+  if (cluster) cluster->Shutdown();
   return code;
 }
 
@@ -406,8 +435,13 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   CLI::App* sql = app.add_subcommand(
-      "sql", "SQL scripts (docs/sql.md): validate offline, or plan and run as one job");
-  sql->require_subcommand(1);
+      "sql", "SQL (docs/sql.md): without a subcommand the interactive client; validate a "
+             "script offline, or plan and run it as one job");
+  sql->require_subcommand(0, 1);
+  sql->add_flag("--local", o.sql_local,
+                "without a subcommand: run the interactive client's jobs on an in-process "
+                "mini-cluster instead of a JobManager");
+  add_jobmanager(sql);
   CLI::App* sql_validate = sql->add_subcommand(
       "validate", "Check a SQL script without a cluster: parse, resolve tables and columns, "
                   "type-check, check that sinks take the query's changelog; every error as "
@@ -503,6 +537,7 @@ int Main(int argc, char** argv) {
   }
 
   if (sql_validate->parsed()) return SqlValidate(o.positionals[0], o.plan, std::cout, std::cerr);
+  if (sql->parsed() && !sql_run->parsed()) return SqlShell(o);
   if (sql_run->parsed()) {
     o.sql = true;
     return Run(o);

@@ -29,8 +29,8 @@ std::string ToYaml(const YAML::Node& n) {
 
 class ScriptCompiler {
  public:
-  ScriptCompiler(const SourceText& source, std::string base_dir)
-      : source_(source), base_dir_(std::move(base_dir)) {}
+  ScriptCompiler(const SourceText& source, std::string base_dir, SqlOptions options)
+      : source_(source), base_dir_(std::move(base_dir)), options_(std::move(options)) {}
 
   CompiledSql Run() {
     for (auto& parsed : ParseScript(source_)) {
@@ -82,10 +82,17 @@ class ScriptCompiler {
     } else if (const auto* sel = std::get_if<ast::Select>(&st.node)) {
       attempt.SetScope(fmt::format("select-{}", ++selects_));
       ASSIGN_OR_RETURN(Rel rel, planner.Plan(*sel->query));
-      YAML::Node print(YAML::NodeType::Map);
-      print["type"] = "print";
-      attempt.AddSink(fmt::format("select-{}", selects_), print, rel.stream,
-                      "print (the SELECT's rows)");
+      YAML::Node sink(YAML::NodeType::Map);
+      if (options_.select_result_dir.empty()) {
+        sink["type"] = "print";
+      } else {
+        sink["type"] = "file";
+        sink["path"] = options_.select_result_dir;
+        sink["changelog"] = true;
+        sink["header"] = true;
+      }
+      attempt.AddSink(fmt::format("select-{}", selects_), sink, rel.stream,
+                      fmt::format("{} (the SELECT's rows)", sink["type"].as<std::string>()));
     } else {
       return SqlError(st.offset, "EXPLAIN explains an INSERT or a SELECT");
     }
@@ -209,6 +216,7 @@ class ScriptCompiler {
 
   const SourceText& source_;
   std::string base_dir_;
+  SqlOptions options_;
   Catalog catalog_;
   SpecBuilder spec_;
   std::map<std::string, Rel> planned_;
@@ -218,8 +226,9 @@ class ScriptCompiler {
 
 }  // namespace
 
-CompiledSql CompileSql(const SourceText& source, const std::string& base_dir) {
-  return ScriptCompiler(source, base_dir).Run();
+CompiledSql CompileSql(const SourceText& source, const std::string& base_dir,
+                       const SqlOptions& options) {
+  return ScriptCompiler(source, base_dir, options).Run();
 }
 
 }  // namespace sluice::sql

@@ -36,7 +36,14 @@ struct CompiledSql {
   bool ok() const { return errors.empty(); }
 };
 
+struct SqlOptions {
+  // Where a bare SELECT's rows go: empty = a print sink; a directory = a file sink writing the
+  // result as a changelog CSV with a header (the interactive client reads it back).
+  std::string select_result_dir = {};
+};
+
 // `base_dir` resolves the relative paths of the generated spec (the script's directory).
-CompiledSql CompileSql(const SourceText& source, const std::string& base_dir);
+CompiledSql CompileSql(const SourceText& source, const std::string& base_dir,
+                       const SqlOptions& options = {});
 
 }  // namespace sluice::sql
