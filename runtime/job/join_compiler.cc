@@ -61,7 +61,11 @@ absl::StatusOr<IntervalJoinInputs> IntervalJoinInputsOf(const SpecReader& r,
   if (!body.IsMap()) {
     return r.Error(body, "{}: expected a mapping with left, right and {}", what, own);
   }
-  RETURN_IF_ERROR(r.CheckKeys(body, what, {"left", "right", own, "right-prefix"}));
+  if (kind == JoinKind::kRegular) {
+    RETURN_IF_ERROR(r.CheckKeys(body, what, {"left", "right", own, "right-prefix", "type"}));
+  } else {
+    RETURN_IF_ERROR(r.CheckKeys(body, what, {"left", "right", own, "right-prefix"}));
+  }
   IntervalJoinInputs in;
   in.kind = kind;
   for (const char* side : {"left", "right"}) {
@@ -129,7 +133,18 @@ absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const
       if (body["ttl"]) {
         ASSIGN_OR_RETURN(spec.state_ttl_ms, r.GetDuration(body, "join", "ttl"));
       }
-      name = spec.state_ttl_ms > 0 ? fmt::format("Join(ttl={})", spec.state_ttl_ms) : "Join";
+      {
+        // type: inner (default) | left | right | full (outer joins: an updating result)
+        ASSIGN_OR_RETURN(std::string type, r.GetString(body, "join", "type", false, "inner"));
+        if (type != "inner" && type != "left" && type != "right" && type != "full") {
+          return r.Error(body["type"], "join: unknown type '{}' (expected inner, left, right or "
+                                       "full)", type);
+        }
+        spec.outer_left = type == "left" || type == "full";
+        spec.outer_right = type == "right" || type == "full";
+        name = type == "inner" ? "Join" : fmt::format("Join({})", type);
+      }
+      if (spec.state_ttl_ms > 0) name = fmt::format("{}(ttl={})", name, spec.state_ttl_ms);
       break;
     case JoinKind::kWindow: {
       ASSIGN_OR_RETURN(spec.window, JoinWindow(r, body));
@@ -156,6 +171,7 @@ absl::StatusOr<graph::StreamNode> CompileIntervalJoin(const SpecReader& r, const
   n.name = std::move(name);
   n.keyed = true;
   n.num_inputs = 2;
+  n.changelog = spec.outer_left || spec.outer_right;  // padded rows are retracted later
   n.output_schema = (*probe)->output_schema();
   n.op = [left, right, spec]() { return operators::MakeIntervalJoin(left, right, spec); };
   return n;

@@ -48,6 +48,7 @@ class IntervalJoinOperator final : public api::Operator {
         bounded_(spec.bounded || spec.window.has_value()),
         window_(spec.window),
         ttl_ms_(spec.state_ttl_ms),
+        outer_{spec.outer_left, spec.outer_right},
         out_(output_) {}
 
   core::SchemaPtr output_schema() const override { return output_; }
@@ -108,7 +109,19 @@ class IntervalJoinOperator final : public api::Operator {
       keys_[input].AppendKeyBytes(batch, row, &key_);
       backend_->SetCurrentKey(key_, kg);
       // Join with the other side's buffered rows in range.
-      if (const auto* entries = buffers_[other]->entries(); entries != nullptr) {
+      const auto* entries = buffers_[other]->entries();
+      const bool other_empty = entries == nullptr || entries->empty();
+      const auto* mine = buffers_[input]->entries();
+      if (outer_[other] && !other_empty && (mine == nullptr || mine->empty())) {
+        // This key's first row of this side: the other side's rows had no match so far and
+        // were emitted padded with nulls; retract those before their pairs.
+        for (const auto& [t, rows] : *entries) {
+          for (const std::string& bytes : rows) {
+            RETURN_IF_ERROR(EmitPadded(input, bytes, t, core::RowKind::kDelete, out));
+          }
+        }
+      }
+      if (!other_empty) {
         for (const auto& [t, rows] : *entries) {
           for (const std::string& bytes : rows) {
             RETURN_IF_ERROR(EmitMatches(input, batch, row, ts, t, bytes, out));
@@ -124,6 +137,9 @@ class IntervalJoinOperator final : public api::Operator {
       if (at != nullptr) scratch_ = std::move(*at);
       scratch_.push_back(row_);
       buffers_[input]->put(ts, std::move(scratch_));
+      if (outer_[input] && other_empty) {  // no match yet: the row with the other side null
+        RETURN_IF_ERROR(EmitPadded(other, row_, ts, core::RowKind::kInsert, out));
+      }
       if (bounded_) backend_->RegisterEventTimeTimer(input, CleanupTime(input, ts));
     }
     if (late > 0 && ctx_.metrics != nullptr) {
@@ -219,6 +235,19 @@ class IntervalJoinOperator final : public api::Operator {
     return absl::OkStatus();
   }
 
+  // Appends a row of side 1 - `null_side` (encoded `bytes`) with side `null_side` null.
+  absl::Status EmitPadded(int null_side, std::string_view bytes, int64_t ts, core::RowKind kind,
+                          api::Output& out) {
+    const size_t r = out_.AppendRow(ts, kind);
+    const size_t nl = inputs_[kLeft]->num_fields();
+    const int side = 1 - null_side;
+    rows_[side].DecodeKeyInto(bytes, &out_, r, side == kLeft ? 0 : nl);
+    const size_t first_null = null_side == kLeft ? 0 : nl;
+    for (size_t c = 0; c < inputs_[null_side]->num_fields(); ++c) out_.SetNull(r, first_null + c);
+    if (out_.num_rows() >= kOutputBatchRows) return Flush(out);
+    return absl::OkStatus();
+  }
+
   absl::Status Flush(api::Output& out) { return EmitAndClear(&out_, out, ctx_.metrics); }
 
   const core::SchemaPtr output_;
@@ -230,6 +259,7 @@ class IntervalJoinOperator final : public api::Operator {
   const bool bounded_;   // false: a regular join
   const std::optional<WindowAssigner> window_;  // a window join
   const int64_t ttl_ms_;  // regular join: state TTL of the buffers (0 = none)
+  const std::array<bool, 2> outer_;  // keep unmatched rows of the left / right input
   std::array<uint64_t, 2> tags_{};
   std::unique_ptr<state::KeyedStateBackend> owned_backend_;
   state::KeyedStateBackend* backend_ = nullptr;
@@ -249,6 +279,9 @@ absl::StatusOr<std::unique_ptr<api::Operator>> MakeIntervalJoin(core::SchemaPtr 
   const std::string_view what =
       spec.window.has_value() ? "window join" : spec.bounded ? "interval join" : "join";
   const bool bounded = spec.bounded || spec.window.has_value();
+  if ((spec.outer_left || spec.outer_right) && (bounded || spec.window.has_value())) {
+    return InvalidArgumentF("join: outer joins are regular joins (no interval or window)");
+  }
   if (spec.state_ttl_ms < 0 || (bounded && spec.state_ttl_ms != 0)) {
     return InvalidArgumentF("join: state TTL must be >= 0 and applies to regular joins only (an "
                             "interval join's timers clean its state), got {} ms",

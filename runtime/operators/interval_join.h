@@ -64,6 +64,12 @@ struct IntervalJoinSpec {
   bool bounded = true;                  // false: a regular join (bounds unused)
   std::optional<WindowAssigner> window = std::nullopt;  // set: a window join (bounds unused)
   int64_t state_ttl_ms = 0;             // regular join: buffered rows expire; 0 = never
+  // Regular join only: keep the left (right) rows without a match, padded with nulls: an
+  // updating result (Flink SQL's LEFT/RIGHT/FULL OUTER JOIN). A row whose key has no rows on
+  // the other side is emitted +I with the other side null; when the key's first row of the
+  // other side arrives, each such padded row is retracted (-D) before its pairs (+I).
+  bool outer_left = false;
+  bool outer_right = false;
 };
 
 // InvalidArgument for: unknown key fields (naming them), different key counts or types,

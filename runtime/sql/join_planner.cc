@@ -137,10 +137,8 @@ YAML::Node Keys(const std::vector<KeyPart>& keys) {
 
 absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, ast::JoinType type,
                                        const ast::Expr* on, int offset) {
-  if (type == ast::JoinType::kLeft || type == ast::JoinType::kRight || type == ast::JoinType::kFull) {
-    return SqlError(offset, "outer joins (LEFT/RIGHT/FULL) are not supported yet; only inner "
-                            "joins and LEFT lookup joins");
-  }
+  const bool outer =
+      type == ast::JoinType::kLeft || type == ast::JoinType::kRight || type == ast::JoinType::kFull;
   if (left_in.window || right_in.window) {
     return SqlError(offset, "joining window table functions (window joins) is not supported yet");
   }
@@ -188,6 +186,11 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
     // One-sided (or no) time bounds: ordinary conditions on the joined rows.
     residual.insert(residual.end(), time_bounds.begin(), time_bounds.end());
   }
+  if (outer && (interval || !residual.empty())) {
+    return SqlError((interval ? time_bounds : residual)[0]->offset,
+                    "an outer join's ON takes equalities between the two sides only (other "
+                    "conditions are not supported yet in outer joins)");
+  }
   const std::string id = std::to_string(++unique_);
   ASSIGN_OR_RETURN(Rel left, WithKeyFields(*this, left_in, lkeys, "l" + id + "_"));
   ASSIGN_OR_RETURN(Rel right, WithKeyFields(*this, right_in, rkeys, "r" + id + "_"));
@@ -221,6 +224,12 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   body["left"] = l;
   body["right"] = r;
   body["right-prefix"] = prefix;
+  if (outer) {
+    body["type"] = type == ast::JoinType::kLeft ? "left" : type == ast::JoinType::kRight ? "right"
+                                                                                      : "full";
+    out.updating = true;
+    out.updating_reason = "an outer join";
+  }
   std::string keys;
   for (size_t i = 0; i < lkeys.size(); ++i) {
     keys += fmt::format("{}{} = {}", i > 0 ? " AND " : "", lkeys[i].field, rkeys[i].field);
@@ -239,7 +248,9 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
     if (auto ttl = StateTtl()) body["ttl"] = *ttl;
     out.stream = spec_.AddMultiInputStep(
         "join", body, {left.stream, right.stream},
-        fmt::format("Join(inner; {}) state: every row of both sides{}", keys,
+        fmt::format("Join({}; {}){} state: every row of both sides{}",
+                    outer ? body["type"].as<std::string>() : "inner", keys,
+                    outer ? " -> changelog (padded rows retracted when a match arrives)" : "",
                     body["ttl"] ? " until table.exec.state.ttl" : " (unbounded without table.exec.state.ttl)"));
   }
   for (const ast::Expr* c : residual) {
