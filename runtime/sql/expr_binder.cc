@@ -69,6 +69,20 @@ std::string IsoTimestamp(std::string s, bool date) {
   return s;
 }
 
+// A null of `type` in the expression language (which has no NULL literal): a CASE without a
+// true branch.
+std::string TypedNull(core::Type type) {
+  switch (type) {
+    case core::Type::kDouble: return "CASE WHEN false THEN 0.0 END";
+    case core::Type::kString:
+    case core::Type::kBytes: return "CASE WHEN false THEN '' END";
+    case core::Type::kBool: return "CASE WHEN false THEN false END";
+    case core::Type::kTimestamp:
+    case core::Type::kDate: return "CASE WHEN false THEN TIMESTAMP '1970-01-01T00:00:00Z' END";
+    default: return "CASE WHEN false THEN 0 END";
+  }
+}
+
 }  // namespace
 
 bool IsAggregateFunction(const std::string& name) { return Aggregates().count(name) > 0; }
@@ -271,9 +285,7 @@ absl::StatusOr<Bound> ExprBinder::BindNode(const ast::Expr& e) const {
     case ExprKind::kCast: {
       ASSIGN_OR_RETURN(Bound a, Bind(*e.args[0]));
       const core::Type to = e.cast_type->type;
-      if (a.null_literal) {
-        return SQL_ERROR(e.offset, "CAST(NULL AS {}) is not supported yet", e.cast_type->text);
-      }
+      if (a.null_literal) return Typed(TypedNull(e.cast_type->type), e.offset);
       const char* fn = nullptr;
       switch (to) {
         case core::Type::kInt64:
@@ -295,25 +307,30 @@ absl::StatusOr<Bound> ExprBinder::BindNode(const ast::Expr& e) const {
 
 absl::StatusOr<Bound> ExprBinder::BindCase(const ast::Expr& e) const {
   std::string t = "CASE";
-  std::string operand;
   if (e.case_operand) {
     ASSIGN_OR_RETURN(Bound op, Bind(*e.case_operand));
-    operand = op.text;
-    t += " " + operand;
+    t += " " + op.text;
   }
+  std::vector<Bound> whens, thens;
+  std::optional<core::Type> type;  // of the first branch that is not NULL
   for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
     ASSIGN_OR_RETURN(Bound when, Bind(*e.args[i]));
     ASSIGN_OR_RETURN(Bound then, Bind(*e.args[i + 1]));
-    if (then.null_literal) {
-      return SqlError(e.args[i + 1]->offset, "THEN NULL is not supported yet; reorder the "
-                                             "branches so that NULL is the ELSE");
-    }
-    t += fmt::format(" WHEN {} THEN {}", when.text, then.text);
+    if (!then.null_literal && !type) type = then.type;
+    whens.push_back(std::move(when));
+    thens.push_back(std::move(then));
   }
+  std::optional<Bound> other;
   if (e.else_expr) {
-    ASSIGN_OR_RETURN(Bound other, Bind(*e.else_expr));
-    if (!other.null_literal) t += " ELSE " + other.text;
+    ASSIGN_OR_RETURN(other, Bind(*e.else_expr));
+    if (!other->null_literal && !type) type = other->type;
   }
+  if (!type) return SqlError(e.offset, "every branch of this CASE is NULL; CAST one of them");
+  for (size_t i = 0; i < whens.size(); ++i) {
+    t += fmt::format(" WHEN {} THEN {}", whens[i].text,
+                     thens[i].null_literal ? TypedNull(*type) : thens[i].text);
+  }
+  if (other && !other->null_literal) t += " ELSE " + other->text;
   return Typed(t + " END", e.offset);
 }
 

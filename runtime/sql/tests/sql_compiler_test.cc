@@ -159,6 +159,16 @@ TEST(SqlCompiler, UidsAreStableAndExplainPrintsBothPlans) {
   EXPECT_TRUE(e.spec_yaml.empty());  // EXPLAIN runs nothing
 }
 
+TEST(SqlCompiler, TypedNulls) {
+  CompiledSql c = Compile(
+      "INSERT INTO out1 SELECT CASE WHEN price > 5 THEN NULL ELSE auction END, "
+      "COALESCE(CAST(NULL AS BIGINT), bidder) FROM bid;");
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  EXPECT_THAT(c.spec_yaml, HasSubstr("THEN CASE WHEN false THEN 0 END ELSE `auction`"));
+  EXPECT_THAT(OnlyError("INSERT INTO out1 SELECT CASE WHEN price > 5 THEN NULL END, 1 FROM bid;"),
+              HasSubstr("every branch of this CASE is NULL"));
+}
+
 TEST(SqlCompiler, NameErrors) {
   EXPECT_EQ(OnlyError("INSERT INTO out1 SELECT auction, price FROM bids;"),
             fmt::format("t.sql:{}:45: unknown table 'bids' (tables and views: bid, flights, out1, "
