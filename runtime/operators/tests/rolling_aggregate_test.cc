@@ -103,22 +103,28 @@ TEST(RollingAggregate, BadSpecsAreRefused) {
   EXPECT_FALSE(MakeRollingAggregate(InputSchema(), Spec(-1)).ok());
 }
 
+std::unique_ptr<api::Operator> OpenSpec(const RollingAggregateSpec& spec,
+                                        state::KeyedStateBackend* b) {
+  auto op = MakeRollingAggregate(InputSchema(), spec);
+  EXPECT_TRUE(op.ok()) << op.status();
+  api::OperatorContext ctx;
+  ctx.max_parallelism = 128;
+  ctx.keyed_state = b;
+  EXPECT_TRUE((*op)->Open(ctx).ok());
+  return *std::move(op);
+}
+
 TEST(RollingAggregate, ChangelogRetractsThePreviousResult) {
   auto b = testing::NewTestBackend(false, {0, 127}, "unused");
   RollingAggregateSpec spec{{"origin"}, {{"total", AggregateKind::kSum, "delay"}}, 0};
   spec.changelog = true;
-  auto op = MakeRollingAggregate(InputSchema(), spec);
-  ASSERT_TRUE(op.ok()) << op.status();
-  api::OperatorContext ctx;
-  ctx.max_parallelism = 128;
-  ctx.keyed_state = b.get();
-  ASSERT_TRUE((*op)->Open(ctx).ok());
+  auto op = OpenSpec(spec, b.get());
   CollectingOutput out;
   core::RecordBatch in(InputSchema());
   AddRow(&in, 1, "ATL", 5, 0);
   AddRow(&in, 2, "ATL", 7, 0);
   AddRow(&in, 3, "ORD", 1, 0);
-  ASSERT_TRUE((*op)->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
   // The output keeps each row's kind: +I first, then -U old / +U new.
   EXPECT_EQ(out.rows, (std::vector<std::string>{"ATL,5", "ATL,5", "ATL,12", "ORD,1"}));
 }
@@ -133,12 +139,7 @@ TEST(RollingAggregate, RetractionsOfAnUpdatingInputSubtract) {
                             0};
   spec.changelog = true;
   spec.retract_input = true;
-  auto op = MakeRollingAggregate(InputSchema(), spec);
-  ASSERT_TRUE(op.ok()) << op.status();
-  api::OperatorContext ctx;
-  ctx.max_parallelism = 128;
-  ctx.keyed_state = b.get();
-  ASSERT_TRUE((*op)->Open(ctx).ok());
+  auto op = OpenSpec(spec, b.get());
   core::RecordBatch in(InputSchema());
   AddRow(&in, 1, "ATL", 4, 0);
   AddRow(&in, 2, "ATL", 8, 0);
@@ -156,7 +157,7 @@ TEST(RollingAggregate, RetractionsOfAnUpdatingInputSubtract) {
     absl::Status EmitWatermark(int64_t) override { return absl::OkStatus(); }
     std::vector<std::string> rows;
   } out;
-  ASSERT_TRUE((*op)->ProcessBatch(in, out).ok());
+  ASSERT_TRUE(op->ProcessBatch(in, out).ok());
   EXPECT_EQ(out.rows, (std::vector<std::string>{"+IATL,1,4,4", "-UATL,1,4,4", "+UATL,2,12,6",
                                                 "-UATL,2,12,6", "+UATL,1,8,8", "-DATL,1,8,8"}));
   // Functions that cannot take a row back are refused.
