@@ -303,6 +303,7 @@ absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
       bool any = false;
       for (size_t k = 0; k < in.columns.size(); ++k) {
         const RelColumn& c = in.columns[k];
+        if (c.name.empty()) continue;  // a join's computed key: not visible to SQL
         if (!item.star_qualifier.empty() && c.qualifier != item.star_qualifier) continue;
         any = true;
         if (c.proctime) {

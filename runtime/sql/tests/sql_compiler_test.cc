@@ -159,6 +159,14 @@ TEST(SqlCompiler, UidsAreStableAndExplainPrintsBothPlans) {
   EXPECT_TRUE(e.spec_yaml.empty());  // EXPLAIN runs nothing
 }
 
+TEST(SqlCompiler, ComputedJoinKeysStayHidden) {
+  CompiledSql c = Compile(
+      "INSERT INTO out1 SELECT * FROM (SELECT a.auction FROM bid a JOIN bid b "
+      "ON MOD(a.auction, 10) = b.bidder) t, (SELECT 1 AS one FROM bid) u WHERE t.auction = u.one;");
+  // The star expands to auction (and one), not the join's computed key.
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+}
+
 TEST(SqlCompiler, TypedNulls) {
   CompiledSql c = Compile(
       "INSERT INTO out1 SELECT CASE WHEN price > 5 THEN NULL ELSE auction END, "
