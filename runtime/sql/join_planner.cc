@@ -127,6 +127,21 @@ absl::StatusOr<Rel> WithKeyFields(QueryPlanner& planner, const Rel& side, std::v
   return result;
 }
 
+// `l.<bound> = r.<bound>` (either way round) for window_start / window_end of two window table
+// functions.
+bool IsWindowBoundEquality(const ast::Expr& e, const Rel& left, const Rel& right,
+                           const std::string& bound) {
+  if (e.kind != ExprKind::kBinary || e.name != "=") return false;
+  auto is_bound = [&](const ast::Expr& x, const Rel& rel) {
+    if (x.kind != ExprKind::kColumn) return false;
+    auto c = ExprBinder(rel).ResolveColumn(x);
+    return c.ok() && rel.columns[static_cast<size_t>(*c)].window_property &&
+           rel.columns[static_cast<size_t>(*c)].name == bound;
+  };
+  return (is_bound(*e.args[0], left) && is_bound(*e.args[1], right)) ||
+         (is_bound(*e.args[0], right) && is_bound(*e.args[1], left));
+}
+
 YAML::Node Keys(const std::vector<KeyPart>& keys) {
   YAML::Node n(YAML::NodeType::Sequence);
   for (const KeyPart& k : keys) n.push_back(k.field);
@@ -139,8 +154,12 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
                                        const ast::Expr* on, int offset) {
   const bool outer =
       type == ast::JoinType::kLeft || type == ast::JoinType::kRight || type == ast::JoinType::kFull;
-  if (left_in.window || right_in.window) {
-    return SqlError(offset, "joining window table functions (window joins) is not supported yet");
+  const bool window_join = left_in.window.has_value() && right_in.window.has_value();
+  if ((left_in.window || right_in.window) && !window_join) {
+    return SqlError(offset, "a window table function joins only another one (a window join)");
+  }
+  if (window_join && outer) {
+    return SqlError(offset, "outer window joins are not supported yet");
   }
   if (left_in.updating || right_in.updating) {
     return SQL_ERROR(offset, "a join of an updating input ({}) is not supported yet",
@@ -152,7 +171,16 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   std::vector<KeyPart> lkeys, rkeys;
   std::vector<const ast::Expr*> residual, time_bounds;
   int64_t lower = std::numeric_limits<int64_t>::min(), upper = std::numeric_limits<int64_t>::max();
+  bool same_start = false, same_end = false;
   for (const ast::Expr* c : conjuncts) {
+    if (window_join && IsWindowBoundEquality(*c, left_in, right_in, "window_start")) {
+      same_start = true;
+      continue;
+    }
+    if (window_join && IsWindowBoundEquality(*c, left_in, right_in, "window_end")) {
+      same_end = true;
+      continue;
+    }
     if (c->kind == ExprKind::kBinary && c->name == "=") {
       for (int swap = 0; swap < 2; ++swap) {
         auto l = lb.Bind(*c->args[swap]);
@@ -179,6 +207,26 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   if (lkeys.empty()) {
     return SqlError(offset, "a join needs an equality condition between its two sides (a "
                             "cross join of streams is not supported)");
+  }
+  if (window_join && (!same_start || !same_end)) {
+    return SqlError(offset, "a window join needs L.window_start = R.window_start AND "
+                            "L.window_end = R.window_end in its ON");
+  }
+  const WindowAssignment* window = window_join ? &*left_in.window : nullptr;
+  if (window != nullptr) {
+    const WindowAssignment& r = *right_in.window;
+    const bool same = window->kind == r.kind && window->size_ms == r.size_ms &&
+                      window->slide_ms == r.slide_ms && window->offset_ms == r.offset_ms &&
+                      !window->processing_time && !r.processing_time;
+    if (!same || (window->kind != WindowAssignment::Kind::kTumble &&
+                  window->kind != WindowAssignment::Kind::kHop)) {
+      return SqlError(offset, "a window join needs the same TUMBLE or HOP windows on event time "
+                              "on both sides");
+    }
+    // Rows pair within their windows: time conditions are ordinary conditions.
+    residual.insert(residual.end(), time_bounds.begin(), time_bounds.end());
+    time_bounds.clear();
+    lower = std::numeric_limits<int64_t>::min();
   }
   const bool interval = lower != std::numeric_limits<int64_t>::min() &&
                         upper != std::numeric_limits<int64_t>::max();
@@ -234,7 +282,17 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   for (size_t i = 0; i < lkeys.size(); ++i) {
     keys += fmt::format("{}{} = {}", i > 0 ? " AND " : "", lkeys[i].field, rkeys[i].field);
   }
-  if (interval) {
+  if (window != nullptr) {
+    YAML::Node w(YAML::NodeType::Map);
+    w["type"] = window->kind == WindowAssignment::Kind::kTumble ? "tumbling" : "sliding";
+    w["size"] = fmt::format("{} ms", window->size_ms);
+    if (window->kind == WindowAssignment::Kind::kHop) w["slide"] = fmt::format("{} ms", window->slide_ms);
+    body["window"] = w;
+    out.stream = spec_.AddMultiInputStep(
+        "window-join", body, {left.stream, right.stream},
+        fmt::format("WindowJoin({}; {} windows of {} ms) state: the rows of both sides until "
+                    "their last window ends", keys, w["type"].as<std::string>(), window->size_ms));
+  } else if (interval) {
     YAML::Node between(YAML::NodeType::Map);
     between["lower"] = fmt::format("{} ms", lower);
     between["upper"] = fmt::format("{} ms", upper);

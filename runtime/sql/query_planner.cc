@@ -289,9 +289,12 @@ absl::StatusOr<Rel> QueryPlanner::Project(const Rel& in, const std::vector<Bound
 
 absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
   if (in.window) {
+    // SELECT * FROM TABLE(TUMBLE(...)): the windowed table itself (a window join's input).
+    if (q.select.size() == 1 && q.select[0].star && q.select[0].star_qualifier.empty()) return in;
     return SqlError(in.window->offset, "a window table function is supported as the input of "
                                        "GROUP BY window_start, window_end (a window "
-                                       "aggregation); other uses are not supported yet");
+                                       "aggregation) or of a window join; other uses are not "
+                                       "supported yet");
   }
   ExprBinder binder(in);
   std::vector<Bound> exprs;

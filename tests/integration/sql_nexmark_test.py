@@ -177,6 +177,40 @@ INSERT INTO out1 SELECT P.id, P.name, A.id FROM person P {kind} JOIN auction A O
             self.assertEqual(dict(got), want, kind)
 
 
+    def test_window_join_pairs_rows_of_the_same_window(self):
+        # Not a Nexmark query: Flink's window join of two TUMBLE table functions.
+        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
+        with open(os.path.join(sql_dir, "ddl.sql")) as f:
+            ddl = f.read().replace("'events.num' = '${EVENTS}'",
+                                   f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
+        out = os.path.join(self.tmp, "window-join")
+        script = os.path.join(self.tmp, "window-join.sql")
+        with open(script, "w") as f:
+            f.write("SET 'parallelism.default' = '2';\n" + ddl + f"""
+CREATE TABLE out1 (id BIGINT, name VARCHAR, auction BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
+INSERT INTO out1
+SELECT P.id, P.name, A.id
+FROM (SELECT * FROM TABLE(TUMBLE(TABLE person, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))) P
+JOIN TABLE(TUMBLE(TABLE auction, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND)) A
+ON P.id = A.seller AND P.window_start = A.window_start AND P.window_end = A.window_end;
+""")
+        r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
+                    log_dir=self.tmp)
+        self.assertEqual(r.returncode, 0, r.describe())
+        got = ref.read_rows(out, [I, S, I])
+        size = 10 * ref.SECOND
+        want = {}
+        for p in self.tables.person:
+            for a in self.tables.auction:
+                if a["seller"] == p["id"] and (ref.tumble(a["dateTime"], size) ==
+                                               ref.tumble(p["dateTime"], size)):
+                    row = (p["id"], p["name"], a["id"])
+                    want[row] = want.get(row, 0) + 1
+        self.assertGreater(len(want), 0)
+        self.assertEqual(dict(got), want)
+
+
 def _add(query):
     setattr(SqlNexmarkTest, f"test_{query}", lambda self: self.run_query(query))
 

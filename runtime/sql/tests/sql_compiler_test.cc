@@ -167,6 +167,27 @@ TEST(SqlCompiler, ComputedJoinKeysStayHidden) {
   ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
 }
 
+TEST(SqlCompiler, WindowJoinOfTwoWindowTableFunctions) {
+  const std::string tvf = "TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '{}' SECOND))";
+  auto query = [&](int right_size, const char* extra) {
+    return fmt::format(
+        "INSERT INTO out1 SELECT L.auction, R.price FROM {} L JOIN {} R ON L.auction = R.bidder "
+        "AND L.window_start = R.window_start{};",
+        fmt::format(fmt::runtime(tvf), 10), fmt::format(fmt::runtime(tvf), right_size), extra);
+  };
+  CompiledSql c = Compile(query(10, " AND L.window_end = R.window_end"));
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  YAML::Node w = Steps(c)[0]["window-join"]["window"];
+  ASSERT_TRUE(w) << c.spec_yaml;
+  EXPECT_EQ(w["type"].as<std::string>(), "tumbling");
+  EXPECT_EQ(w["size"].as<std::string>(), "10000 ms");
+  EXPECT_THAT(OnlyError(query(10, "")), HasSubstr("a window join needs L.window_start = "
+                                                  "R.window_start AND L.window_end = "
+                                                  "R.window_end"));
+  EXPECT_THAT(OnlyError(query(5, " AND L.window_end = R.window_end")),
+              HasSubstr("the same TUMBLE or HOP windows"));
+}
+
 TEST(SqlCompiler, TypedNulls) {
   CompiledSql c = Compile(
       "INSERT INTO out1 SELECT CASE WHEN price > 5 THEN NULL ELSE auction END, "
