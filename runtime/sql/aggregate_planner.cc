@@ -145,8 +145,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
       if (c.window_property) {
         if (c.name == "window_start") has_start = true;
         else if (c.name == "window_end") has_end = true;
-        else return SqlError(g->offset, "GROUP BY window_time is not supported; group by "
-                                        "window_start, window_end");
+        // window_time (window_end - 1) adds nothing to the grouping.
         continue;
       }
     }
@@ -245,10 +244,14 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
                          group_window->name);
       }
       const std::string prop = call->name.substr(call->name.find('_') + 1);
-      if (prop == "rowtime") return SqlError(call->offset, "*_ROWTIME is not supported yet");
-      out.text = QuoteField(prop == "start" ? "window_start" : "window_end");
-      out.column = static_cast<int>(key_fields.size()) + (prop == "start" ? 0 : 1);
       out.type = core::Type::kTimestamp;
+      if (prop == "rowtime") {  // window_end - 1: the rows' event time
+        out.text = fmt::format("({} - 1)", QuoteField("window_end"));
+        out.rowtime = true;
+      } else {
+        out.text = QuoteField(prop == "start" ? "window_start" : "window_end");
+        out.column = static_cast<int>(key_fields.size()) + (prop == "start" ? 0 : 1);
+      }
       grouping.calls[key] = out;
       continue;
     }
@@ -379,6 +382,15 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
     b.type = agg.columns[i].type;
     b.column = static_cast<int>(i);
     grouping.keys[key_texts[i].first] = b;
+  }
+  if (window && !cascade && !window->processing_time) {
+    // window_time: window_end - 1, the event time the window's rows carry (a time attribute for
+    // windows further down).
+    Bound t;
+    t.text = fmt::format("({} - 1)", QuoteField("window_end"));
+    t.type = core::Type::kTimestamp;
+    t.rowtime = true;
+    grouping.keys[QuoteField("$window_time")] = t;
   }
   if (window) {
     for (const char* prop : {"window_start", "window_end"}) {

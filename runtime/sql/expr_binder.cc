@@ -205,7 +205,7 @@ absl::StatusOr<Bound> ExprBinder::BindNode(const ast::Expr& e) const {
                                    "the time of a window or of a lookup join, not a value",
                          e.name);
       }
-      if (c.window_property && window_properties_ && c.name != "window_time") {
+      if (c.window_property && window_properties_) {
         Bound b;
         b.text = QuoteField("$" + c.name);
         b.type = core::Type::kTimestamp;

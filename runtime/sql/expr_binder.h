@@ -22,6 +22,7 @@ struct Bound {
   core::Type type = core::Type::kInt64;
   int column = -1;           // the column, if the expression is one
   bool null_literal = false;  // an untyped NULL (text empty)
+  bool rowtime = false;       // equals the records' event time (window_time)
 };
 
 // The result columns of an aggregation, for binding the SELECT and HAVING above it.

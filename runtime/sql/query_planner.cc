@@ -253,6 +253,7 @@ absl::StatusOr<Rel> QueryPlanner::Project(const Rel& in, const std::vector<Bound
       c.window_bound = src.window_bound;
       c.qualifier = src.qualifier;
     }
+    c.rowtime |= exprs[i].rowtime;
     c.field = FieldName(names[i], taken);
     identity &= exprs[i].column >= 0 && in.columns[static_cast<size_t>(exprs[i].column)].field == c.field &&
                 in.Schema()->field(stored).name == c.field;

@@ -211,6 +211,37 @@ ON P.id = A.seller AND P.window_start = A.window_start AND P.window_end = A.wind
         self.assertEqual(dict(got), want)
 
 
+    def test_windows_over_window_time(self):
+        # Not a Nexmark query: 10 s counts per auction, summed into 60 s windows over their
+        # window_time (a time attribute); equals counting 60 s windows directly.
+        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
+        with open(os.path.join(sql_dir, "ddl.sql")) as f:
+            ddl = f.read().replace("'events.num' = '${EVENTS}'",
+                                   f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
+        out = os.path.join(self.tmp, "window-time")
+        script = os.path.join(self.tmp, "window-time.sql")
+        with open(script, "w") as f:
+            f.write("SET 'parallelism.default' = '2';\n" + ddl + f"""
+CREATE TABLE out1 (auction BIGINT, wstart TIMESTAMP(3), n BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
+CREATE VIEW tens AS SELECT auction, window_time, count(*) AS n
+  FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+  GROUP BY auction, window_start, window_end, window_time;
+INSERT INTO out1 SELECT auction, window_start, sum(n)
+  FROM TABLE(TUMBLE(TABLE tens, DESCRIPTOR(window_time), INTERVAL '60' SECOND))
+  GROUP BY auction, window_start, window_end;
+""")
+        r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
+                    log_dir=self.tmp)
+        self.assertEqual(r.returncode, 0, r.describe())
+        want = {}
+        for b in self.tables.bid:
+            k = (b["auction"], ref.tumble(b["dateTime"], 60 * ref.SECOND))
+            want[k] = want.get(k, 0) + 1
+        self.assertEqual(dict(ref.read_rows(out, [I, T, I])),
+                         {(a, w, n): 1 for (a, w), n in want.items()})
+
+
 def _add(query):
     setattr(SqlNexmarkTest, f"test_{query}", lambda self: self.run_query(query))
 

@@ -188,6 +188,23 @@ TEST(SqlCompiler, WindowJoinOfTwoWindowTableFunctions) {
               HasSubstr("the same TUMBLE or HOP windows"));
 }
 
+// window_time of a window aggregation is a time attribute: windows over windows.
+TEST(SqlCompiler, WindowTimeIsATimeAttributeForFurtherWindows) {
+  CompiledSql c = Compile(
+      "CREATE VIEW per_minute AS SELECT auction, window_time, count(*) AS n FROM TABLE("
+      "TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '1' MINUTE)) "
+      "GROUP BY auction, window_start, window_end, window_time;\n"
+      "INSERT INTO out1 SELECT auction, sum(n) FROM TABLE(TUMBLE(TABLE per_minute, "
+      "DESCRIPTOR(window_time), INTERVAL '1' HOUR)) GROUP BY auction, window_start, window_end;");
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  std::vector<std::string> sizes;
+  for (const auto& step : Steps(c)) {
+    if (step["window"]) sizes.push_back(step["window"]["size"].as<std::string>());
+  }
+  EXPECT_THAT(sizes, ElementsAre("60000 ms", "3600000 ms"));
+  EXPECT_THAT(c.spec_yaml, HasSubstr("(`window_end` - 1)"));
+}
+
 TEST(SqlCompiler, TypedNulls) {
   CompiledSql c = Compile(
       "INSERT INTO out1 SELECT CASE WHEN price > 5 THEN NULL ELSE auction END, "
