@@ -77,6 +77,7 @@ absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* cte
 }
 
 absl::StatusOr<Rel> QueryPlanner::PlanFrom(const ast::Query& q, const Ctes* ctes) {
+  if (q.from.empty()) return SqlError(q.offset, "a query needs FROM: Sluice reads tables");
   ASSIGN_OR_RETURN(Rel rel, PlanTableRef(*q.from[0], ctes));
   if (q.from.size() == 1) {
     if (q.where) return Filter(rel, *q.where, "WHERE");

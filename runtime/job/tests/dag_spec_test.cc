@@ -260,7 +260,7 @@ sink: {type: file, path: out}
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(std::string(bad.status().message()),
               HasSubstr("join: unknown key 'between' (expected one of: left, right, right-prefix, "
-                        "ttl)"));
+                        "ttl, type)"));
 }
 
 }  // namespace

@@ -587,7 +587,7 @@ TEST(JobCompiler, KafkaSink) {
   EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: late\n", "  path: late\n")),
             "job.yaml:12:3: sink: unknown key 'path' (expected one of: bootstrap-servers, "
             "delimiter, delivery, format, key, name, parallelism, partitioner, properties, topic, "
-            "transactional-id-pool-size, transactional-id-prefix, type, uid)");
+            "transactional-id-pool-size, transactional-id-prefix, type, uid, upsert)");
   EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: exactly-once\n  "
                             "properties: {transactional.id: x}")),
             "job.yaml:16:15: sink: property 'transactional.id' is set by the sink; give "

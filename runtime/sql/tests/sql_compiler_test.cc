@@ -305,6 +305,10 @@ TEST(SqlCompiler, TopNAndDeduplication) {
   EXPECT_THAT(OnlyError("INSERT INTO updates SELECT auction, price FROM (SELECT *, ROW_NUMBER() "
                         "OVER (PARTITION BY auction ORDER BY price) AS rn FROM bid) WHERE rn > 3;"),
               HasSubstr("ROW_NUMBER() needs a filter rn <= N"));
+  // Found by the fuzz target: the ranked subquery without FROM.
+  EXPECT_THAT(OnlyError("INSERT INTO updates SELECT auction, price FROM (SELECT ROW_NUMBER() "
+                        "OVER (PARTITION BY auction ORDER BY price) AS rn) WHERE rn <= 3;"),
+              HasSubstr("a query needs FROM"));
 }
 
 }  // namespace
