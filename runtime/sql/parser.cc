@@ -287,6 +287,14 @@ absl::StatusOr<ast::ExprPtr> Converter::ExtensionExpr(TextSpan span) {
 absl::StatusOr<ast::QueryPtr> Converter::Query(const pg_query::SelectStmt& s, int offset) {
   auto q = std::make_shared<ast::Query>();
   q->offset = offset;
+  if (s.has_with_clause()) {  // also of a UNION ALL
+    for (const auto& cte : s.with_clause().ctes()) {
+      const auto& c = cte.common_table_expr();
+      if (!c.ctequery().has_select_stmt()) return SqlError(Loc(c.location()), "WITH needs a query");
+      ASSIGN_OR_RETURN(auto cq, Query(c.ctequery().select_stmt(), Loc(c.location())));
+      q->with.emplace_back(c.ctename(), cq);
+    }
+  }
   if (s.op() == pg_query::SETOP_UNION) {
     if (!s.all()) {
       return SqlError(offset, "UNION without ALL (distinct rows) is not supported; write UNION ALL");
@@ -307,14 +315,6 @@ absl::StatusOr<ast::QueryPtr> Converter::Query(const pg_query::SelectStmt& s, in
   if (s.values_lists_size() > 0) return SqlError(offset, "VALUES is not supported");
   if (s.has_into_clause() || s.locking_clause_size() > 0 || s.window_clause_size() > 0) {
     return SqlError(offset, "SELECT INTO, FOR UPDATE and WINDOW clauses are not supported");
-  }
-  if (s.has_with_clause()) {
-    for (const auto& cte : s.with_clause().ctes()) {
-      const auto& c = cte.common_table_expr();
-      if (!c.ctequery().has_select_stmt()) return SqlError(Loc(c.location()), "WITH needs a query");
-      ASSIGN_OR_RETURN(auto cq, Query(c.ctequery().select_stmt(), Loc(c.location())));
-      q->with.emplace_back(c.ctename(), cq);
-    }
   }
   q->distinct = s.distinct_clause_size() > 0;
   for (const auto& t : s.target_list()) {

@@ -45,13 +45,13 @@ std::optional<YAML::Node> QueryPlanner::StateTtl() const {
 }
 
 absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* ctes) {
-  if (!q.union_all.empty()) return PlanUnion(q, ctes);
   Ctes local;
   if (!q.with.empty()) {
     for (const auto& [name, query] : q.with) local.queries[name] = query;
     local.parent = ctes;
     ctes = &local;
   }
+  if (!q.union_all.empty()) return PlanUnion(q, ctes);
   if (!q.order_by.empty() || q.limit) {
     return SqlError(q.offset, "ORDER BY and LIMIT are not supported on streams (a Top-N is "
                               "written ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) with "

@@ -136,6 +136,16 @@ TEST(SqlParser, ErrorsArePositionedAndDoNotHideLaterStatements) {
   EXPECT_EQ(src.Line(*SqlErrorOffset(results[2].status())), 3);
 }
 
+TEST(SqlParser, WithAppliesToAUnion) {
+  auto st = ParseOk("SELECT a FROM w UNION ALL SELECT a FROM w2;\n"
+                    "WITH w AS (SELECT a FROM t) SELECT a FROM w UNION ALL SELECT b FROM t;");
+  ASSERT_EQ(st.size(), 2u);
+  const auto& q = *std::get<ast::Select>(st[1].node).query;
+  EXPECT_EQ(q.union_all.size(), 2u);
+  ASSERT_EQ(q.with.size(), 1u);
+  EXPECT_EQ(q.with[0].first, "w");
+}
+
 TEST(SqlParser, ExpressionForms) {
   auto st = ParseOk(
       "SELECT CASE WHEN a BETWEEN 1 AND 2 THEN 'x' ELSE 'y' END, b IN (1, 2), c IS NOT NULL,\n"
