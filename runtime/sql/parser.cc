@@ -10,8 +10,9 @@ namespace sluice::sql {
 namespace {
 
 // Parses `text` (one statement, the rest blanked so offsets stay those of the whole text).
+// Parses `text`, which starts at byte `base` of the rewritten script `rw`.
 absl::StatusOr<pg_query::ParseResult> PgParse(const std::string& text, const RewrittenSql& rw,
-                                              const SourceText& source) {
+                                              const SourceText& source, int base = 0) {
   PgQueryProtobufParseResult r = pg_query_parse_protobuf(text.c_str());
   if (r.error != nullptr) {
     // cursorpos: 1-based, in characters.
@@ -26,7 +27,7 @@ absl::StatusOr<pg_query::ParseResult> PgParse(const std::string& text, const Rew
     // At the end of the input: point just after the statement's last character.
     size_t last = text.find_last_not_of(" \t\r\n");
     if (last != std::string::npos && byte > last) byte = last + 1;
-    const int offset = rw.Original(static_cast<int>(byte));
+    const int offset = rw.Original(static_cast<int>(byte) + base);
     // "syntax error at or near "x"": name the token as written, not as rewritten.
     if (msg.find("at or near \"") != std::string::npos) {
       msg = msg.substr(0, msg.find("at or near \"")) + "at or near \"" + TokenAt(source, offset) + "\"";
@@ -91,21 +92,16 @@ std::vector<absl::StatusOr<ast::Statement>> ParseScript(const SourceText& source
   pg_query_free_split_result(split);
   for (auto [loc, len] : spans) {
     if (len == 0) len = static_cast<int>(rw->text.size()) - loc;  // the last statement
-    std::string text(rw->text.size(), ' ');
-    for (int k = loc; k < loc + len && k < static_cast<int>(text.size()); ++k) {
-      char c = rw->text[static_cast<size_t>(k)];
-      text[static_cast<size_t>(k)] = c;
-    }
-    // Newlines stay so that the parser's own positions agree.
-    for (size_t k = 0; k < text.size(); ++k) {
-      if (rw->text[k] == '\n') text[k] = '\n';
-    }
-    auto tree = PgParse(text, *rw, source);
+    // Each statement is parsed on its own (its positions shifted by `loc`): a bad statement
+    // does not hide the next ones, and the work stays linear in the script's size.
+    const std::string text = rw->text.substr(static_cast<size_t>(loc), static_cast<size_t>(len));
+    auto tree = PgParse(text, *rw, source, loc);
     if (!tree.ok()) {
       out.push_back(tree.status());
       continue;
     }
     Converter conv(source, *rw);
+    conv.set_base(loc);
     for (const pg_query::RawStmt& raw : tree->stmts()) out.push_back(conv.Statement(raw, loc));
   }
   return out;
@@ -113,7 +109,7 @@ std::vector<absl::StatusOr<ast::Statement>> ParseScript(const SourceText& source
 
 absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw, int start) {
   // The statement's first token: skip whitespace and comments.
-  int loc = std::max(start, raw.stmt_location());
+  int loc = std::max(start, base_ + raw.stmt_location());
   const std::string& t = rw_.text;
   const int n = static_cast<int>(t.size());
   auto at = [&](int k) { return k < n ? t[static_cast<size_t>(k)] : '\0'; };
@@ -130,7 +126,7 @@ absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw
       break;
     }
   }
-  const int offset = Loc(loc);
+  const int offset = rw_.Original(loc);  // `loc` is already a position in rw_.text
   fallback_ = offset;
   ASSIGN_OR_RETURN(ast::Statement st, StatementNode(raw.stmt(), offset));
   st.offset = offset;

@@ -38,12 +38,17 @@ class Converter {
       const google::protobuf::RepeatedPtrField<pg_query::Node>& nodes);
 
  public:
-  int Loc(int location) const { return location < 0 ? fallback_ : rw_.Original(location); }
+  int Loc(int location) const {
+    return location < 0 ? fallback_ : rw_.Original(location + base_);
+  }
+  // The parsed text starts at byte `base` of the rewritten script.
+  void set_base(int base) { base_ = base; }
 
  private:
   const SourceText& source_;
   const RewrittenSql& rw_;
   int fallback_ = 0;  // offset for nodes without a location (the statement's)
+  int base_ = 0;      // the parsed text's first byte in rw_.text
 };
 
 // The string of a String node (names, operator names), "" for other nodes.
