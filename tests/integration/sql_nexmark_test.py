@@ -103,6 +103,8 @@ class SqlNexmarkTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.describe())
         got = ref.read_rows(out, kinds, changelog)
         expected = getattr(ref, query)(self.tables)
+        if query == "q19":
+            got, expected = ref.q19_ties_resolved(got, expected, self.tables)
         want = {}
         for row in expected:
             want[row] = want.get(row, 0) + 1
