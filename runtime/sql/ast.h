@@ -185,7 +185,6 @@ struct Explain {
 
 struct Statement {
   int offset = 0;  // of the statement's first token
-  int end = 0;     // past its last character
   std::variant<CreateTable, CreateView, Set, Insert, Select, Explain> node;
 };
 

@@ -148,9 +148,6 @@ absl::Status Catalog::AddTable(const ast::CreateTable& ddl) {
     }
     t.rowtime = column;
   }
-  for (const ast::Option& o : t.options) {
-    if (o.key == "connector") t.connector_offset = o.offset;
-  }
   RETURN_IF_ERROR(CheckOptions(t));
   tables_.emplace(t.name, std::move(t));
   return absl::OkStatus();

@@ -28,8 +28,6 @@ struct TableColumn {
   bool proctime = false;  // `c AS PROCTIME()`: a processing-time attribute, not stored
 };
 
-enum class Connector { kFilesystem, kDataGen, kNexmark, kKafka, kUpsertKafka, kPrint, kBlackhole };
-
 struct TableDef {
   std::string name;
   int offset = 0;
@@ -38,9 +36,7 @@ struct TableDef {
   std::optional<std::string> rowtime;
   int64_t watermark_delay_ms = 0;
   std::vector<std::string> primary_key;
-  Connector connector = Connector::kFilesystem;
   std::vector<ast::Option> options;  // as written, 'connector' included
-  int connector_offset = 0;          // of the 'connector' option (or the table)
 
   const TableColumn* Find(const std::string& column) const;
   bool HasComputed() const;  // computed columns other than PROCTIME()
@@ -83,7 +79,7 @@ class Catalog {
 // stay relative (the spec resolves them against the script's directory). Errors name the option.
 // `rowtime_expression`: the rendered expression of a computed rowtime column (else unused).
 absl::StatusOr<YAML::Node> SourceSpec(const TableDef& table, const std::string& rowtime_expression);
-absl::StatusOr<YAML::Node> SinkSpec(const TableDef& table, bool updating);
+absl::StatusOr<YAML::Node> SinkSpec(const TableDef& table);
 // Checks a table's options when it is created (both uses: it may be read or written).
 absl::Status CheckOptions(const TableDef& table);
 // Whether a table's sink takes updating results (a changelog format, print, upsert-kafka).

@@ -15,6 +15,8 @@
 namespace sluice::sql {
 namespace {
 
+enum class Connector { kFilesystem, kDataGen, kNexmark, kKafka, kUpsertKafka, kPrint, kBlackhole };
+
 struct ConnectorInfo {
   Connector connector;
   const char* name;
@@ -350,7 +352,7 @@ absl::StatusOr<YAML::Node> SourceSpec(const TableDef& t, const std::string& rowt
   return s;
 }
 
-absl::StatusOr<YAML::Node> SinkSpec(const TableDef& t, bool updating) {
+absl::StatusOr<YAML::Node> SinkSpec(const TableDef& t) {
   Options o(t);
   const std::string connector = o.Value("connector");
   YAML::Node s(YAML::NodeType::Map);
@@ -403,7 +405,6 @@ absl::StatusOr<YAML::Node> SinkSpec(const TableDef& t, bool updating) {
     return SQL_ERROR(t.offset, "table '{}' (connector '{}') cannot be written: it is a source",
                      t.name, connector);
   }
-  (void)updating;
   return s;
 }
 

@@ -96,6 +96,14 @@ bool IsWindowProperty(const std::string& name) {
 
 std::string QuoteField(const std::string& field) { return "`" + field + "`"; }
 
+Bound ColumnBound(const Rel& rel, size_t i) {
+  Bound b;
+  b.text = QuoteField(rel.columns[i].field);
+  b.type = rel.columns[i].type;
+  b.column = static_cast<int>(i);
+  return b;
+}
+
 std::string QuoteString(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -216,11 +224,7 @@ absl::StatusOr<Bound> ExprBinder::BindNode(const ast::Expr& e) const {
         return SQL_ERROR(e.offset, "'{}' exists only in the aggregation of its windows: GROUP BY "
                                    "window_start, window_end", e.name);
       }
-      Bound b;
-      b.text = QuoteField(c.field);
-      b.type = c.type;
-      b.column = i;
-      return b;
+      return ColumnBound(rel_, static_cast<size_t>(i));
     }
     case ExprKind::kLiteral: {
       Bound b;

@@ -68,6 +68,8 @@ bool IsAggregateFunction(const std::string& name);
 bool IsWindowProperty(const std::string& name);
 // The expression language's quoting of a field: `name`.
 std::string QuoteField(const std::string& field);
+// Column `i` of `rel` as a plain column reference.
+Bound ColumnBound(const Rel& rel, size_t i);
 // A SQL string literal in the expression language.
 std::string QuoteString(const std::string& s);
 

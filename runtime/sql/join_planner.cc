@@ -100,11 +100,7 @@ absl::StatusOr<Rel> WithKeyFields(QueryPlanner& planner, const Rel& side, std::v
   for (size_t i = 0; i < side.columns.size(); ++i) {
     const RelColumn& c = side.columns[i];
     if (c.field.empty()) continue;
-    Bound b;
-    b.text = QuoteField(c.field);
-    b.type = c.type;
-    b.column = static_cast<int>(i);
-    exprs.push_back(b);
+    exprs.push_back(ColumnBound(side, i));
     names.push_back(c.field);
     taken.push_back(c.field);
   }

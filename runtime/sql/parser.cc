@@ -130,9 +130,6 @@ absl::StatusOr<ast::Statement> Converter::Statement(const pg_query::RawStmt& raw
   fallback_ = offset;
   ASSIGN_OR_RETURN(ast::Statement st, StatementNode(raw.stmt(), offset));
   st.offset = offset;
-  st.end = raw.stmt_len() == 0 ? static_cast<int>(source_.text().size())
-                               : Loc(raw.stmt_location() + raw.stmt_len() - 1) + 1;
-  if (st.end < offset) st.end = static_cast<int>(source_.text().size());
   return st;
 }
 

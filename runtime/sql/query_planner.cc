@@ -316,11 +316,7 @@ absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
           continue;
         }
         if (c.window_property) continue;
-        Bound b;
-        b.text = QuoteField(c.field);
-        b.type = c.type;
-        b.column = static_cast<int>(k);
-        exprs.push_back(b);
+        exprs.push_back(ColumnBound(in, k));
         names.push_back(c.name);
       }
       if (!any) return SQL_ERROR(item.offset, "no table '{}' in FROM for {}.*", item.star_qualifier,
@@ -381,11 +377,7 @@ absl::StatusOr<Rel> QueryPlanner::PlanUnion(const ast::Query& q, const Ctes* cte
                                                  "in the first query", k + 1, p.columns[k].name,
                          core::TypeName(p.columns[k].type), core::TypeName(first.columns[k].type));
       }
-      Bound b;
-      b.text = QuoteField(p.columns[k].field);
-      b.type = p.columns[k].type;
-      b.column = static_cast<int>(k);
-      exprs.push_back(b);
+      exprs.push_back(ColumnBound(p, k));
       names.push_back(first.columns[k].field);
     }
     ASSIGN_OR_RETURN(Rel aligned, Project(p, exprs, names, "UNION ALL input"));

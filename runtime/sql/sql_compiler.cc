@@ -149,10 +149,7 @@ class ScriptCompiler {
                                             "table's '{}' is {}", sink->name, i + 1, v.name,
                          core::TypeName(v.type), t.name, core::TypeName(t.type));
       }
-      Bound b;
-      b.text = QuoteField(v.field);
-      b.type = v.type;
-      b.column = static_cast<int>(&v - rel.columns.data());
+      Bound b = ColumnBound(rel, static_cast<size_t>(&v - rel.columns.data()));
       if (v.type != t.type && t.type == core::Type::kDouble) {
         b.text = fmt::format("to_double({})", b.text);
         b.column = -1;
@@ -172,7 +169,7 @@ class ScriptCompiler {
                                    "print also take updates", sink->name, rel.updating_reason);
     }
     ASSIGN_OR_RETURN(Rel out, planner.Project(rel, exprs, names, "INSERT INTO " + sink->name));
-    ASSIGN_OR_RETURN(YAML::Node sink_spec, SinkSpec(*sink, rel.updating));
+    ASSIGN_OR_RETURN(YAML::Node sink_spec, SinkSpec(*sink));
     spec.AddSink(sink->name, sink_spec, out.stream,
                  fmt::format("table {} ({})", sink->name, sink_spec["type"].as<std::string>()));
     return absl::OkStatus();
