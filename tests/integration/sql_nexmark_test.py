@@ -71,15 +71,27 @@ class SqlNexmarkTest(unittest.TestCase):
             raise AssertionError(r.describe())
         cls.tables = ref.Tables(os.path.join(cls.tmp, "tables"))
 
-    def script(self, query, out, changelog):
-        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
-        with open(os.path.join(sql_dir, "ddl.sql")) as f:
+    def ddl(self):
+        """ddl.sql with this test's event count and rate, after SET parallelism 2."""
+        with open(os.path.join(Config.repo, "benchmarks", "nexmark", "sql", "ddl.sql")) as f:
             ddl = f.read()
-        with open(os.path.join(sql_dir, f"{query}.sql")) as f:
-            text = f.read()
         events = f"'events.num' = '${{EVENTS}}'"
         self.assertIn(events, ddl)
         ddl = ddl.replace(events, f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
+        return "SET 'parallelism.default' = '2';\n" + ddl
+
+    def run_statements(self, name, statements):
+        """Runs the tables of ddl.sql plus `statements` with `sluice local`; asserts exit 0."""
+        script = os.path.join(self.tmp, f"{name}.sql")
+        with open(script, "w") as f:
+            f.write(self.ddl() + statements)
+        r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
+                    log_dir=self.tmp)
+        self.assertEqual(r.returncode, 0, r.describe())
+
+    def script(self, query, out, changelog):
+        with open(os.path.join(Config.repo, "benchmarks", "nexmark", "sql", f"{query}.sql")) as f:
+            text = f.read()
         sink = "'connector' = 'blackhole'"
         self.assertEqual(text.count(sink), 1, query)
         fmt = "changelog-csv" if changelog else "csv"
@@ -90,7 +102,7 @@ class SqlNexmarkTest(unittest.TestCase):
             with open(side, "w") as f:
                 f.writelines(f"{i},{i}\n" for i in range(ref.SIDE_INPUT_ROWS))
             text = text.replace("${FLINK_HOME}/data/side_input.txt", side)
-        return "SET 'parallelism.default' = '2';\n" + ddl + text
+        return self.ddl() + text
 
     def run_query(self, query):
         kinds, changelog = QUERIES[query]
@@ -141,10 +153,6 @@ class SqlNexmarkTest(unittest.TestCase):
     def test_outer_joins_retract_padded_rows_when_a_match_arrives(self):
         # Not a Nexmark query: LEFT and FULL joins of persons and their auctions, as updating
         # results whose applied changelog equals SQL's outer join.
-        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
-        with open(os.path.join(sql_dir, "ddl.sql")) as f:
-            ddl = f.read().replace("'events.num' = '${EVENTS}'",
-                                   f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
         persons = {}
         for p in self.tables.person:
             persons.setdefault(p["id"], []).append(p)
@@ -153,16 +161,11 @@ class SqlNexmarkTest(unittest.TestCase):
             auctions.setdefault(a["seller"], []).append(a)
         for kind in ("LEFT", "FULL"):
             out = os.path.join(self.tmp, f"{kind.lower()}-join")
-            script = os.path.join(self.tmp, f"{kind.lower()}-join.sql")
-            with open(script, "w") as f:
-                f.write("SET 'parallelism.default' = '2';\n" + ddl + f"""
+            self.run_statements(f"{kind.lower()}-join", f"""
 CREATE TABLE out1 (id BIGINT, name VARCHAR, auction BIGINT) WITH (
   'connector' = 'filesystem', 'path' = '{out}', 'format' = 'changelog-csv');
 INSERT INTO out1 SELECT P.id, P.name, A.id FROM person P {kind} JOIN auction A ON P.id = A.seller;
 """)
-            r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
-                        log_dir=self.tmp)
-            self.assertEqual(r.returncode, 0, r.describe())
             got = ref.read_rows(out, [I, S, I], changelog=True)
             want = {}
             for pid, ps in persons.items():
@@ -181,14 +184,8 @@ INSERT INTO out1 SELECT P.id, P.name, A.id FROM person P {kind} JOIN auction A O
 
     def test_window_join_pairs_rows_of_the_same_window(self):
         # Not a Nexmark query: Flink's window join of two TUMBLE table functions.
-        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
-        with open(os.path.join(sql_dir, "ddl.sql")) as f:
-            ddl = f.read().replace("'events.num' = '${EVENTS}'",
-                                   f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
         out = os.path.join(self.tmp, "window-join")
-        script = os.path.join(self.tmp, "window-join.sql")
-        with open(script, "w") as f:
-            f.write("SET 'parallelism.default' = '2';\n" + ddl + f"""
+        self.run_statements("window-join", f"""
 CREATE TABLE out1 (id BIGINT, name VARCHAR, auction BIGINT) WITH (
   'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
 INSERT INTO out1
@@ -197,9 +194,6 @@ FROM (SELECT * FROM TABLE(TUMBLE(TABLE person, DESCRIPTOR(`dateTime`), INTERVAL 
 JOIN TABLE(TUMBLE(TABLE auction, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND)) A
 ON P.id = A.seller AND P.window_start = A.window_start AND P.window_end = A.window_end;
 """)
-        r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
-                    log_dir=self.tmp)
-        self.assertEqual(r.returncode, 0, r.describe())
         got = ref.read_rows(out, [I, S, I])
         size = 10 * ref.SECOND
         want = {}
@@ -216,14 +210,8 @@ ON P.id = A.seller AND P.window_start = A.window_start AND P.window_end = A.wind
     def test_windows_over_window_time(self):
         # Not a Nexmark query: 10 s counts per auction, summed into 60 s windows over their
         # window_time (a time attribute); equals counting 60 s windows directly.
-        sql_dir = os.path.join(Config.repo, "benchmarks", "nexmark", "sql")
-        with open(os.path.join(sql_dir, "ddl.sql")) as f:
-            ddl = f.read().replace("'events.num' = '${EVENTS}'",
-                                   f"'events.num' = '{EVENTS}', 'first-event.rate' = '{RATE}'")
         out = os.path.join(self.tmp, "window-time")
-        script = os.path.join(self.tmp, "window-time.sql")
-        with open(script, "w") as f:
-            f.write("SET 'parallelism.default' = '2';\n" + ddl + f"""
+        self.run_statements("window-time", f"""
 CREATE TABLE out1 (auction BIGINT, wstart TIMESTAMP(3), n BIGINT) WITH (
   'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
 CREATE VIEW tens AS SELECT auction, window_time, count(*) AS n
@@ -233,9 +221,6 @@ INSERT INTO out1 SELECT auction, window_start, sum(n)
   FROM TABLE(TUMBLE(TABLE tens, DESCRIPTOR(window_time), INTERVAL '60' SECOND))
   GROUP BY auction, window_start, window_end;
 """)
-        r = run_cli(["local", script, "--taskmanagers", 2, "--slots", 4], timeout_s=300,
-                    log_dir=self.tmp)
-        self.assertEqual(r.returncode, 0, r.describe())
         want = {}
         for b in self.tables.bid:
             k = (b["auction"], ref.tumble(b["dateTime"], 60 * ref.SECOND))
