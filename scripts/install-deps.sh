@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev librocksdb-dev
   librdkafka-dev kcat python3-kafka libsimdjson-dev libssl-dev libpg-query-dev
+  libavro-dev python3-avro
 )
 
 missing=()

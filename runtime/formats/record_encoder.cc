@@ -77,16 +77,22 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> RecordEncoder::Create(
     }
     key_columns.push_back(static_cast<size_t>(c));
   }
+  std::unique_ptr<AvroRowWriter> avro;
+  if (opts.format == RecordFormat::kAvro || opts.format == RecordFormat::kAvroConfluent) {
+    ASSIGN_OR_RETURN(avro, AvroRowWriter::Create(schema, opts));
+  }
   return std::unique_ptr<RecordEncoder>(
-      new RecordEncoder(std::move(schema), opts, std::move(key_columns)));
+      new RecordEncoder(std::move(schema), opts, std::move(key_columns), std::move(avro)));
 }
 
 absl::Status RecordEncoder::EncodeValue(const core::RecordBatch& batch, size_t row,
-                                        std::string* out) const {
+                                        std::string* out) {
   out->clear();
   const size_t n = schema_->num_fields();
   switch (opts_.format) {
     case RecordFormat::kRaw: out->append(batch.GetString(row, 0)); return absl::OkStatus();
+    case RecordFormat::kAvro:
+    case RecordFormat::kAvroConfluent: return avro_->Encode(batch, row, out);
     case RecordFormat::kCsv:
       for (size_t c = 0; c < n; ++c) {
         if (c) out->push_back(opts_.csv_delimiter);

@@ -14,6 +14,8 @@
 //     (escaped: '"', '\\' and control characters), bool -> true/false, timestamp -> ISO-8601
 //     string (the source reads it back). NaN and infinities have no JSON form: InvalidArgument.
 //   - `raw`: the schema must be exactly one string field; the value is its bytes unchanged.
+//   - `avro`, `avro-confluent`: avro_format.h (AvroRowWriter); Create registers the schema with
+//     the registry for avro-confluent (network I/O, once).
 //
 // Keys (`KafkaSinkOptions::key_fields`): the selected fields encoded like `csv` (same
 // delimiter), whatever the value format; see EncodeKey.
@@ -23,7 +25,8 @@
 // InvalidArgument "field 'x': <reason>" (json NaN/inf only); the caller adds topic and row.
 //
 // Performance: appends into a caller-owned reused string; no allocation per row in steady state.
-// Threading: an encoder is immutable after Create; one per sink subtask.
+// Threading: one encoder per sink subtask, used by its Task thread (the Avro writer keeps a
+// reused value).
 
 #include <memory>
 #include <string>
@@ -32,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/formats/avro_format.h"
 #include "runtime/formats/record_format.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
@@ -46,7 +50,7 @@ class RecordEncoder {
       const std::vector<std::string>& key_fields = {});
 
   // Replaces *out with the value of `row` of `batch` (whose schema must be the encoder's).
-  absl::Status EncodeValue(const core::RecordBatch& batch, size_t row, std::string* out) const;
+  absl::Status EncodeValue(const core::RecordBatch& batch, size_t row, std::string* out);
   // Replaces *out with the key of `row`: the key fields as a csv line. False when there are no
   // key fields (the message has no key).
   bool EncodeKey(const core::RecordBatch& batch, size_t row, std::string* out) const;
@@ -55,12 +59,15 @@ class RecordEncoder {
   bool has_key() const { return !key_columns_.empty(); }
 
  private:
-  RecordEncoder(core::SchemaPtr schema, RecordFormatOptions opts, std::vector<size_t> key_columns)
-      : schema_(std::move(schema)), opts_(opts), key_columns_(std::move(key_columns)) {}
+  RecordEncoder(core::SchemaPtr schema, RecordFormatOptions opts, std::vector<size_t> key_columns,
+                std::unique_ptr<AvroRowWriter> avro)
+      : schema_(std::move(schema)), opts_(std::move(opts)), key_columns_(std::move(key_columns)),
+        avro_(std::move(avro)) {}
 
   core::SchemaPtr schema_;
   RecordFormatOptions opts_;
   std::vector<size_t> key_columns_;
+  std::unique_ptr<AvroRowWriter> avro_;  // avro and avro-confluent only
 };
 
 }  // namespace sluice::formats

@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "runtime/base/status.h"
+#include "runtime/formats/avro_format.h"
 #include "runtime/formats/csv_fields.h"
 #include "runtime/core/time_format.h"
 
@@ -307,6 +308,10 @@ std::string_view RecordFormatName(RecordFormat format) {
       return "json";
     case RecordFormat::kRaw:
       return "raw";
+    case RecordFormat::kAvro:
+      return "avro";
+    case RecordFormat::kAvroConfluent:
+      return "avro-confluent";
   }
   return "unknown";
 }
@@ -315,7 +320,10 @@ absl::StatusOr<RecordFormat> ParseRecordFormat(std::string_view name) {
   if (name == "csv") return RecordFormat::kCsv;
   if (name == "json") return RecordFormat::kJson;
   if (name == "raw") return RecordFormat::kRaw;
-  return InvalidArgumentF("unknown format '{}'; expected csv, json or raw", name);
+  if (name == "avro") return RecordFormat::kAvro;
+  if (name == "avro-confluent") return RecordFormat::kAvroConfluent;
+  return InvalidArgumentF("unknown format '{}'; expected csv, json, raw, avro or avro-confluent",
+                          name);
 }
 
 absl::StatusOr<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(
@@ -348,6 +356,9 @@ absl::StatusOr<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(
             schema->ToString());
       }
       return std::unique_ptr<RecordDecoder>(new RawDecoder());
+    case RecordFormat::kAvro:
+    case RecordFormat::kAvroConfluent:
+      return CreateAvroDecoder(std::move(schema), opts);
   }
   return InvalidArgumentF("unknown format {}", static_cast<int>(opts.format));
 }

@@ -23,6 +23,8 @@
 //     mismatch.
 //   - `raw`: the schema must be exactly one string field; it gets the value's bytes unchanged
 //     (Flink's `raw` format).
+//   - `avro`, `avro-confluent`: Avro's binary encoding, without or with Confluent's schema
+//     registry header (avro_format.h).
 //
 // Errors: Decode returns InvalidArgument whose message is only the reason, for the caller to
 // prefix with topic, partition and offset, e.g.
@@ -51,9 +53,9 @@
 
 namespace sluice::formats {
 
-enum class RecordFormat : uint8_t { kCsv = 0, kJson = 1, kRaw = 2 };
+enum class RecordFormat : uint8_t { kCsv = 0, kJson = 1, kRaw = 2, kAvro = 3, kAvroConfluent = 4 };
 
-// "csv", "json", "raw" (the job-spec names).
+// "csv", "json", "raw", "avro", "avro-confluent" (the job-spec names).
 std::string_view RecordFormatName(RecordFormat format);
 // Parses a job-spec format name; InvalidArgument naming the accepted ones otherwise.
 absl::StatusOr<RecordFormat> ParseRecordFormat(std::string_view name);
@@ -65,6 +67,13 @@ struct RecordFormatOptions {
   // `csv` only: the unquoted field text read as null (YAML `null-literal`); default the empty
   // field (formats/csv_fields.h).
   std::string csv_null_literal;
+  // `avro-confluent` only: the schema registry's URL ("http://host:8081"; required) and HTTP
+  // basic auth "user:password" (optional); formats/schema_registry.h.
+  std::string schema_registry_url;
+  std::string schema_registry_user_info;
+  // `avro-confluent` sinks only: the subject the row schema is registered under (Confluent's
+  // TopicNameStrategy: "<topic>-value"; the Kafka sink fills that in when empty).
+  std::string schema_registry_subject;
 };
 
 // Decodes message values into rows of one schema. Create one per source subtask.

@@ -58,6 +58,11 @@ absl::StatusOr<graph::OperatorFactory> SinkCompiler::CompileKafkaSink(const YAML
   ASSIGN_OR_RETURN(std::string delim, r_.GetString(node, what, "delimiter", false, ","));
   if (delim.size() != 1) return r_.Error(node["delimiter"], "sink: 'delimiter' must be one character");
   opts.format.csv_delimiter = delim[0];
+  RETURN_IF_ERROR(r_.GetSchemaRegistry(node, what, /*sink=*/true, &opts.format));
+  if (opts.format.format == connectors::kafka::RecordFormat::kAvroConfluent &&
+      opts.format.schema_registry_subject.empty()) {
+    opts.format.schema_registry_subject = opts.topic + "-value";  // Confluent's TopicNameStrategy
+  }
   if (YAML::Node key = node["key"]) {
     std::vector<std::string> fields;
     if (key.IsScalar()) {
@@ -121,7 +126,7 @@ absl::StatusOr<graph::StreamNode> SinkCompiler::CompileSink(const YAML::Node& no
   if (type == "kafka") {
     RETURN_IF_ERROR(CheckSinkKeys(node, {"name", "uid", "type", "bootstrap-servers", "topic",
                                          "format", "delimiter", "key", "partitioner", "delivery",
-                                         "upsert",
+                                         "upsert", "schema-registry",
                                          "transactional-id-prefix", "transactional-id-pool-size",
                                          "properties", "parallelism"}));
   } else {

@@ -329,7 +329,7 @@ absl::Status SourceCompiler::CompileKafkaSource(const YAML::Node& node, graph::S
                              "idle-timeout", "starting-offsets", "starting-timestamp", "stop-at",
                              "bad-records", "batch-size", "partition-discovery-interval",
                              "commit-offsets-on-checkpoint", "properties", "parallelism",
-                             "dead-letter", "rate"}));
+                             "dead-letter", "rate", "schema-registry"}));
   connectors::kafka::KafkaSourceOptions opts;
   ASSIGN_OR_RETURN(std::string name, r_.GetString(node, what, "name", false, DefaultName("kafka")));
   ASSIGN_OR_RETURN(std::string uid, r_.GetString(node, what, "uid", false, d_.uid));
@@ -365,6 +365,7 @@ absl::Status SourceCompiler::CompileKafkaSource(const YAML::Node& node, graph::S
   opts.format.csv_delimiter = delim[0];
   ASSIGN_OR_RETURN(opts.format.csv_null_literal,
                    r_.GetString(node, what, "null-literal", false, ""));
+  RETURN_IF_ERROR(r_.GetSchemaRegistry(node, what, /*sink=*/false, &opts.format));
   ASSIGN_OR_RETURN(opts.schema, CompileSourceSchema(node));
   if (YAML::Node et = node["event-time"]) {
     if (et.IsMap() && et["field"] && et["field"].IsScalar() && et["field"].Scalar() == "kafka-timestamp") {

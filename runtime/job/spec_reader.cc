@@ -186,6 +186,35 @@ absl::Status SpecReader::GetKafkaProperties(const YAML::Node& map, std::string_v
   return absl::OkStatus();
 }
 
+absl::Status SpecReader::GetSchemaRegistry(const YAML::Node& map, std::string_view what,
+                                           bool sink, formats::RecordFormatOptions* format) const {
+  YAML::Node reg = map["schema-registry"];
+  if (format->format != formats::RecordFormat::kAvroConfluent) {
+    if (reg) return Error(reg, "{}: 'schema-registry' is only used with format: avro-confluent", what);
+    return absl::OkStatus();
+  }
+  if (!reg) {
+    return Error(map, "{}: format avro-confluent needs 'schema-registry: {{url: http://...}}'", what);
+  }
+  if (!reg.IsMap()) return Error(reg, "{}: 'schema-registry' must be a mapping", what);
+  const std::string where = fmt::format("{}.schema-registry", what);
+  if (sink) {
+    RETURN_IF_ERROR(CheckKeys(reg, where, {"url", "subject", "basic-auth-user-info"}));
+    ASSIGN_OR_RETURN(format->schema_registry_subject, GetString(reg, where, "subject", false, ""));
+  } else {
+    RETURN_IF_ERROR(CheckKeys(reg, where, {"url", "basic-auth-user-info"}));
+  }
+  ASSIGN_OR_RETURN(format->schema_registry_url, GetString(reg, where, "url", true));
+  if (format->schema_registry_url.rfind("http://", 0) != 0 &&
+      format->schema_registry_url.rfind("https://", 0) != 0) {
+    return Error(reg["url"], "{}: 'url' must start with http:// or https://, found '{}'", where,
+                 format->schema_registry_url);
+  }
+  ASSIGN_OR_RETURN(format->schema_registry_user_info,
+                   GetString(reg, where, "basic-auth-user-info", false, ""));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<expr::Expression>> SpecReader::CompileExpr(
     const YAML::Node& scalar, std::string_view what, const core::Schema& schema) const {
   if (!scalar.IsScalar()) return Error(scalar, "{}: expected an expression string", what);

@@ -17,6 +17,7 @@
 #include "fmt/format.h"
 #include "runtime/core/types.h"
 #include "runtime/expr/expression.h"
+#include "runtime/formats/record_format.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sluice::job {
@@ -66,6 +67,11 @@ class SpecReader {
   // configuration, scalars only.
   absl::Status GetKafkaProperties(const YAML::Node& map, std::string_view what,
                                   std::map<std::string, std::string>* out) const;
+  // `schema-registry: {url, subject, basic-auth-user-info}` of a Kafka source or sink whose
+  // format is avro-confluent (required then, refused otherwise) into `format`. `subject` (sinks
+  // only; default "<topic>-value") is left empty when absent.
+  absl::Status GetSchemaRegistry(const YAML::Node& map, std::string_view what, bool sink,
+                                 formats::RecordFormatOptions* format) const;
   // Compiles an expression scalar against `schema`, mapping an error offset to the YAML
   // line/column.
   absl::StatusOr<std::unique_ptr<expr::Expression>> CompileExpr(const YAML::Node& scalar,

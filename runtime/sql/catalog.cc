@@ -123,6 +123,12 @@ absl::Status Catalog::AddTable(const ast::CreateTable& ddl) {
     }
     t.columns.push_back(std::move(col));
   }
+  if (registry_lookups_) RETURN_IF_ERROR(ResolveRegistrySchema(&t));
+  if (std::none_of(t.columns.begin(), t.columns.end(),
+                   [](const TableColumn& c) { return !c.computed; })) {
+    return SQL_ERROR(ddl.offset, "table '{}' declares no columns (only a table in format "
+                                 "'avro-confluent' takes them from its schema registry)", t.name);
+  }
   for (const std::string& k : t.primary_key) {
     if (t.Find(k) == nullptr) return SQL_ERROR(ddl.offset, "PRIMARY KEY column '{}' is not a column", k);
   }

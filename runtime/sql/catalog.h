@@ -57,6 +57,10 @@ struct JobSettings {
 
 class Catalog {
  public:
+  // `registry_lookups`: whether AddTable resolves avro-confluent tables against their schema
+  // registry (ResolveRegistrySchema below; network I/O).
+  explicit Catalog(bool registry_lookups = true) : registry_lookups_(registry_lookups) {}
+
   // CREATE TABLE: checks types, computed columns, watermark and options. Errors: a table or
   // view of that name exists (unless IF NOT EXISTS), an unknown connector or option, a
   // missing required option, a bad watermark.
@@ -70,6 +74,7 @@ class Catalog {
   std::string TableNames() const;
 
  private:
+  bool registry_lookups_;
   std::map<std::string, TableDef> tables_;
   std::map<std::string, ViewDef> views_;
   JobSettings settings_;
@@ -82,6 +87,25 @@ absl::StatusOr<YAML::Node> SourceSpec(const TableDef& table, const std::string& 
 absl::StatusOr<YAML::Node> SinkSpec(const TableDef& table);
 // Checks a table's options when it is created (both uses: it may be read or written).
 absl::Status CheckOptions(const TableDef& table);
+// The schema registry of a table in format avro-confluent (kafka's 'format', upsert-kafka's
+// 'value.format'): its URL ('avro-confluent.url', or Flink's older
+// 'avro-confluent.schema-registry.url'), subject ('avro-confluent.subject', default
+// '<topic>-value'), basic auth ('avro-confluent.basic-auth.user-info'); upsert-kafka's keys
+// start with 'value.'. `offset`: of the URL option's value (else of the format), for messages.
+struct RegistryOptions {
+  std::string url;
+  std::string subject;
+  std::string user_info;
+  int offset = 0;
+};
+std::optional<RegistryOptions> AvroRegistryOptions(const TableDef& table);
+// For an avro-confluent table, fetches the subject's latest schema (network I/O): a table
+// declared without physical columns takes them from it; declared columns must be fields of it
+// whose types read as the columns' (formats/avro_schema.h). A missing subject is fine for a
+// table with columns (a sink registers it when it first writes). Errors are positioned: no
+// registry URL, an unreachable registry, an unknown subject, a schema field with no column
+// type, a declared column the schema lacks or cannot be read as.
+absl::Status ResolveRegistrySchema(TableDef* table);
 // Whether a table's sink takes updating results (a changelog format, print, upsert-kafka).
 bool SinkTakesUpdates(const TableDef& table);
 

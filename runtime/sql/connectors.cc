@@ -44,11 +44,13 @@ const std::vector<ConnectorInfo>& Connectors() {
         "scan.startup.mode", "scan.startup.timestamp-millis", "scan.bounded.mode",
         "scan.watermark.idle-timeout", "csv.ignore-parse-errors", "json.ignore-parse-errors",
         "key.fields", "sink.partitioner", "sink.delivery-guarantee",
-        "sink.transactional-id-prefix"},
+        "sink.transactional-id-prefix", "avro-confluent.url", "avro-confluent.schema-registry.url",
+        "avro-confluent.subject", "avro-confluent.basic-auth.user-info"},
        {"properties."}, {"properties.bootstrap.servers", "format"}},
       {Connector::kUpsertKafka, "upsert-kafka",
        {"connector", "topic", "key.format", "value.format", "sink.delivery-guarantee",
-        "sink.transactional-id-prefix", "sink.partitioner"},
+        "sink.transactional-id-prefix", "sink.partitioner", "value.avro-confluent.url",
+        "value.avro-confluent.subject", "value.avro-confluent.basic-auth.user-info"},
        {"properties."}, {"topic", "properties.bootstrap.servers", "key.format", "value.format"}},
       {Connector::kPrint, "print", {"connector", "print-identifier"}, {}, {}},
       {Connector::kBlackhole, "blackhole", {"connector"}, {}, {}},
@@ -130,6 +132,17 @@ const std::map<std::string, std::vector<std::pair<std::string, core::Type>>>& Ne
   return tables;
 }
 
+// `schema-registry:` of a Kafka source or sink spec in format avro-confluent.
+void AddRegistry(const TableDef& t, bool sink, YAML::Node* spec) {
+  std::optional<RegistryOptions> r = AvroRegistryOptions(t);
+  if (!r) return;
+  YAML::Node reg(YAML::NodeType::Map);
+  reg["url"] = r->url;
+  if (sink) reg["subject"] = r->subject;
+  if (!r->user_info.empty()) reg["basic-auth-user-info"] = r->user_info;
+  (*spec)["schema-registry"] = reg;
+}
+
 std::string NexmarkTable(const TableDef& t, const Options& o) {
   std::string table = o.Value("table");
   if (table.empty()) table = absl::AsciiStrToLower(t.name);
@@ -194,15 +207,19 @@ absl::Status CheckOptions(const TableDef& t) {
       return SQL_ERROR(o.Offset("connector"), "connector '{}' needs option '{}'", name, k);
     }
   }
-  if (info->connector == Connector::kFilesystem || info->connector == Connector::kKafka) {
+  if (info->connector == Connector::kFilesystem) {
     static const std::set<std::string> formats = {"csv", "json", "changelog-csv", "changelog-json"};
     if (formats.count(o.Value("format")) == 0) {
-      return SQL_ERROR(o.Offset("format"), "connector '{}': unknown format '{}' (expected csv, json, "
-                                           "changelog-csv or changelog-json)", name, o.Value("format"));
-    }
-    if (info->connector == Connector::kKafka && absl::StartsWith(o.Value("format"), "changelog")) {
-      return SQL_ERROR(o.Offset("format"), "connector 'kafka': format '{}' is for files",
+      return SQL_ERROR(o.Offset("format"), "connector 'filesystem': unknown format '{}' (expected "
+                                           "csv, json, changelog-csv or changelog-json)",
                        o.Value("format"));
+    }
+  }
+  if (info->connector == Connector::kKafka) {
+    static const std::set<std::string> formats = {"csv", "json", "avro", "avro-confluent"};
+    if (formats.count(o.Value("format")) == 0) {
+      return SQL_ERROR(o.Offset("format"), "connector 'kafka': unknown format '{}' (expected csv, "
+                                           "json, avro or avro-confluent)", o.Value("format"));
     }
   }
   if (info->connector == Connector::kNexmark) RETURN_IF_ERROR(CheckNexmark(t, o));
@@ -215,9 +232,11 @@ absl::Status CheckOptions(const TableDef& t) {
       return SQL_ERROR(o.Offset("key.format"), "connector 'upsert-kafka': key.format '{}' is not "
                                                "supported (csv or raw)", o.Value("key.format"));
     }
-    if (o.Value("value.format") != "csv" && o.Value("value.format") != "json") {
+    static const std::set<std::string> values = {"csv", "json", "avro", "avro-confluent"};
+    if (values.count(o.Value("value.format")) == 0) {
       return SQL_ERROR(o.Offset("value.format"), "connector 'upsert-kafka': value.format '{}' is "
-                                                 "not supported (csv or json)",
+                                                 "not supported (csv, json, avro or "
+                                                 "avro-confluent)",
                        o.Value("value.format"));
     }
   }
@@ -306,6 +325,7 @@ absl::StatusOr<YAML::Node> SourceSpec(const TableDef& t, const std::string& rowt
     else return SQL_ERROR(o.Offset("connector"), "connector 'kafka' needs option 'topic'");
     s["format"] = o.Value("format");
     s["schema"] = Schema(t);
+    AddRegistry(t, /*sink=*/false, &s);
     if (o.Get("csv.field-delimiter")) s["delimiter"] = o.Value("csv.field-delimiter");
     YAML::Node props(YAML::NodeType::Map);
     for (const auto& [key, opt] : o.all()) {
@@ -373,6 +393,7 @@ absl::StatusOr<YAML::Node> SinkSpec(const TableDef& t) {
     if (!o.Get("topic")) return SQL_ERROR(o.Offset("connector"), "a kafka sink needs option 'topic'");
     s["topic"] = o.Value("topic");
     s["format"] = upsert ? o.Value("value.format") : o.Value("format");
+    AddRegistry(t, /*sink=*/true, &s);
     if (upsert) {
       // Flink's upsert-kafka: the primary key is the message key; deletes are tombstones.
       s["upsert"] = true;

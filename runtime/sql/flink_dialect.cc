@@ -222,10 +222,16 @@ class Rewriter {
     return Expressions(b, e);
   }
 
-  // CREATE TABLE name ( columns ) [WITH ( options )]
+  // CREATE TABLE name [( columns )] [WITH ( options )]. Without a column list (an
+  // avro-confluent table whose columns come from the schema registry) PostgreSQL needs "()".
   absl::Status CreateTable(size_t create, size_t k, size_t e) {
-    while (k < e && !IsPunct(t_[k], "(")) ++k;  // the (possibly qualified) name
-    if (k >= e) return absl::OkStatus();        // the parser reports it
+    while (k < e && !IsPunct(t_[k], "(") && !Is(t_[k], "WITH")) ++k;  // the (qualified) name
+    if (k >= e) return absl::OkStatus();                              // the parser reports it
+    if (Is(t_[k], "WITH")) {
+      t_[k].replacement = "() WITH";
+      QuoteOptionKeys(k - 1, e);
+      return absl::OkStatus();
+    }
     size_t close = Matching(k, e);
     TableExtensions ext;
     size_t elem = k + 1;
@@ -238,8 +244,13 @@ class Rewriter {
       }
     }
     if (!ext.computed.empty() || ext.watermark) ext_.tables[t_[create].begin] = std::move(ext);
-    // WITH ('key' = 'value', ...)
-    for (size_t i = close + 1; i + 1 < e; ++i) {
+    QuoteOptionKeys(close, e);
+    return absl::OkStatus();
+  }
+
+  // WITH ('key' = 'value', ...) after token `after`: the keys become quoted identifiers.
+  void QuoteOptionKeys(size_t after, size_t e) {
+    for (size_t i = after + 1; i + 1 < e; ++i) {
       if (Is(t_[i], "WITH") && IsPunct(t_[i + 1], "(")) {
         size_t end = Matching(i + 1, e);
         for (size_t j = i + 2; j + 1 < end; ++j) {
@@ -249,7 +260,6 @@ class Rewriter {
         }
       }
     }
-    return absl::OkStatus();
   }
 
   // One element of a CREATE TABLE's list, tokens [b, e) (e is the ',' or ')' after it).

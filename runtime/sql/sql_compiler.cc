@@ -30,7 +30,8 @@ std::string ToYaml(const YAML::Node& n) {
 class ScriptCompiler {
  public:
   ScriptCompiler(const SourceText& source, std::string base_dir, SqlOptions options)
-      : source_(source), base_dir_(std::move(base_dir)), options_(std::move(options)) {}
+      : source_(source), base_dir_(std::move(base_dir)), options_(std::move(options)),
+        catalog_(options_.schema_registry_lookups) {}
 
   CompiledSql Run() {
     for (auto& parsed : ParseScript(source_)) {

@@ -40,6 +40,10 @@ struct SqlOptions {
   // Where a bare SELECT's rows go: empty = a print sink; a directory = a file sink writing the
   // result as a changelog CSV with a header (the interactive client reads it back).
   std::string select_result_dir = {};
+  // Whether avro-confluent tables contact their schema registry (columns from it, checks
+  // against it; runtime/sql/catalog.h). Off: declared columns are taken as they are, and a
+  // table without columns is an error (the fuzz target turns this off: no network).
+  bool schema_registry_lookups = true;
 };
 
 // `base_dir` resolves the relative paths of the generated spec (the script's directory).

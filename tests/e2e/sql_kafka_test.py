@@ -19,7 +19,8 @@ import unittest  # noqa: E402
 
 from testing import harness  # noqa: E402
 from testing.cluster import run_cli  # noqa: E402
-from testing.kafka import KafkaDev, consume, produce_lines  # noqa: E402
+from testing.kafka import (KafkaDev, consume, consume_keyed_values,  # noqa: E402
+                           highest_bid_per_auction, produce_lines, upsert_table)
 
 BIDS = 3000
 AUCTIONS = 40
@@ -71,20 +72,8 @@ class SqlKafkaTest(unittest.TestCase):
             self.assertEqual(sorted((b["auction"], b["price"], b["bidder"]) for b in big),
                              want_big)
 
-            messages = consume(bootstrap, "best", fmt="%k\t%s\n", timeout_s=120)
-            last = {}
-            tombstones = 0
-            for line in messages.splitlines():
-                key, value = line.split("\t", 1)
-                if value == "":
-                    tombstones += 1
-                    last.pop(key, None)
-                else:
-                    last[key] = json.loads(value)
-            best = {}
-            for b in bids:
-                if b["auction"] not in best or b["price"] > best[b["auction"]]["price"]:
-                    best[b["auction"]] = b
+            last, tombstones = upsert_table(consume_keyed_values(bootstrap, "best"), json.loads)
+            best = highest_bid_per_auction(bids)
             self.assertEqual({int(k): (v["price"], v["bidder"]) for k, v in last.items()},
                              {a: (b["price"], b["bidder"]) for a, b in best.items()})
             self.assertGreater(tombstones, 0, "replaced rows are written as tombstones")

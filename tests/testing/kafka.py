@@ -195,3 +195,70 @@ def consume(bootstrap, topic, fmt="%s\\n", timeout_s=120):
     if r.returncode != 0:
         raise AssertionError(f"kcat -C {topic} exited {r.returncode}: {r.stderr[-2000:]}")
     return r.stdout
+
+
+def produce_values(bootstrap, topic, partition, values, work_dir):
+    """Writes binary `values` (bytes each, any content) to one partition of `topic`, one
+    message each, in order, with an independent `kcat -P` that sends every file it is given as
+    one message. Files go to `work_dir`."""
+    paths = []
+    for i, v in enumerate(values):
+        path = os.path.join(work_dir, f"{topic}-{partition}-{i:06d}.bin")
+        with open(path, "wb") as f:
+            f.write(v)
+        paths.append(path)
+    for start in range(0, len(paths), 500):  # stay far below the argument list limit
+        r = run([kcat(), "-P", "-b", bootstrap, "-t", topic, "-p", str(partition)]
+                + paths[start:start + 500], timeout_s=120)
+        if r.returncode != 0:
+            raise AssertionError(f"kcat -P to {topic} partition {partition} exited "
+                                 f"{r.returncode}: {r.stderr[-2000:]}")
+    return len(paths)
+
+
+def consume_keyed_values(bootstrap, topic, timeout_s=120):
+    """Every message of `topic` from the start to the current end as (key text, value bytes or
+    None for a tombstone), read by kcat with `-f '%k\\t%R%s'` (the value's length as a
+    big-endian int32, -1 for null, then its bytes). Keys must not contain a tab."""
+    try:
+        r = subprocess.run([kcat(), "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e",
+                            "-q", "-f", "%k\\t%R%s"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout_s, preexec_fn=_die_with_parent)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"kcat -C {topic} timed out after {timeout_s} s")
+    if r.returncode != 0:
+        raise AssertionError(f"kcat -C {topic} exited {r.returncode}: {r.stderr[-2000:]!r}")
+    out, data, i = [], r.stdout, 0
+    while i < len(data):
+        tab = data.index(b"\t", i)
+        key = data[i:tab].decode()
+        n = int.from_bytes(data[tab + 1:tab + 5], "big", signed=True)
+        i = tab + 5
+        if n < 0:
+            out.append((key, None))
+        else:
+            out.append((key, data[i:i + n]))
+            i += n
+    return out
+
+
+def upsert_table(messages, decode=lambda v: v):
+    """Applies an upsert topic's (key, value or None) messages in order: returns ({key: decoded
+    last value} without deleted keys, the number of tombstones)."""
+    table, tombstones = {}, 0
+    for key, value in messages:
+        if value is None:
+            tombstones += 1
+            table.pop(key, None)
+        else:
+            table[key] = decode(value)
+    return table, tombstones
+
+
+def highest_bid_per_auction(bids):
+    """{auction: the bid with the highest price} of dicts with "auction" and "price"."""
+    best = {}
+    for b in bids:
+        if b["auction"] not in best or b["price"] > best[b["auction"]]["price"]:
+            best[b["auction"]] = b
+    return best

@@ -160,7 +160,10 @@ struct KafkaSinkOptions {
   std::string topic;
   // `schema`: of the incoming batches. Required.
   core::SchemaPtr schema;
-  // `format` (csv | json | raw, default csv) and `delimiter` (csv and keys, default ',').
+  // `format` (csv | json | raw | avro | avro-confluent, default csv), `delimiter` (csv and keys,
+  // default ','), and for avro-confluent `schema-registry: {url, subject (default
+  // "<topic>-value"), basic-auth-user-info}`: the row schema is registered under the subject when
+  // the sink opens (formats/avro_format.h).
   RecordFormatOptions format;
   // `key`: field names forming the message key, encoded like csv. Default none (no key).
   std::vector<std::string> key_fields;

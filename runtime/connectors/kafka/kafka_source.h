@@ -231,7 +231,10 @@ struct KafkaSourceOptions {
   // "__" (Kafka's internal topics). Topics created later are found by discovery.
   std::string topic_pattern;
 
-  // `schema` and `format` (csv | json | raw, default csv) and, for csv, `delimiter`.
+  // `schema` and `format` (csv | json | raw | avro | avro-confluent, default csv); for csv
+  // `delimiter`; for avro-confluent `schema-registry: {url, basic-auth-user-info}`, where each
+  // message's writer schema is fetched by its id (formats/avro_format.h). A registry that cannot
+  // be reached fails the task (Unavailable); a record it cannot decode is a bad record.
   core::SchemaPtr schema;
   RecordFormatOptions format;
 

@@ -22,6 +22,12 @@ absl::Status KafkaSource::Impl::HandleMessage(rd_kafka_message_t* m, int64_t now
   } else {
     std::string_view value(static_cast<const char*>(m->payload), m->len);
     absl::Status st = decoder_->Decode(value, &batch_);
+    if (absl::IsUnavailable(st)) {
+      // A schema registry outage is not the record's fault: fail the task (the restart strategy
+      // retries from the last checkpoint) rather than skip or dead-letter the record.
+      return UnavailableF("kafka source: topic '{}' partition {} offset {}: {}", p->topic,
+                          p->partition, m->offset, st.message());
+    }
     if (st.ok()) st = StampEventTime(p, m);
     if (!st.ok()) RETURN_IF_ERROR(BadRecord(*p, m, st));
   }

@@ -40,7 +40,7 @@ core::RecordBatch OneRow(std::string_view name, double x = 1.5) {
 
 std::unique_ptr<RecordEncoder> Make(RecordFormat f, std::vector<std::string> keys = {},
                                     char delimiter = ',') {
-  auto e = RecordEncoder::Create(AllTypes(), {f, delimiter, ""}, keys);
+  auto e = RecordEncoder::Create(AllTypes(), {f, delimiter, "", "", "", ""}, keys);
   EXPECT_TRUE(e.ok()) << e.status();
   return std::move(e).value();
 }
@@ -82,14 +82,14 @@ TEST(RecordEncoderTest, JsonRejectsNaNNamingTheField) {
 TEST(RecordEncoderTest, RawIsTheBytesOfTheOneStringField) {
   auto schema = std::make_shared<core::Schema>(
       std::vector<core::Field>{{"line", core::Type::kString}});
-  auto e = RecordEncoder::Create(schema, {RecordFormat::kRaw, ',', ""});
+  auto e = RecordEncoder::Create(schema, {RecordFormat::kRaw, ',', "", "", "", ""});
   ASSERT_TRUE(e.ok());
   core::RecordBatch b(schema);
   b.SetString(b.AppendRow(), 0, std::string("a,\"\0b", 5));
   std::string out;
   ASSERT_TRUE((*e)->EncodeValue(b, 0, &out).ok());
   EXPECT_EQ(out, std::string("a,\"\0b", 5));
-  EXPECT_THAT(RecordEncoder::Create(AllTypes(), {RecordFormat::kRaw, ',', ""}).status().message(),
+  EXPECT_THAT(RecordEncoder::Create(AllTypes(), {RecordFormat::kRaw, ',', "", "", "", ""}).status().message(),
               HasSubstr("exactly one string field"));
 }
 
@@ -101,7 +101,7 @@ TEST(RecordEncoderTest, KeyIsTheKeyFieldsAsCsv) {
   EXPECT_TRUE(e->has_key());
   ASSERT_TRUE(e->EncodeKey(b, 0, &key));
   EXPECT_EQ(key, "\"x,y\",-42");
-  auto bad = RecordEncoder::Create(AllTypes(), {RecordFormat::kCsv, ',', ""}, {"nope"});
+  auto bad = RecordEncoder::Create(AllTypes(), {RecordFormat::kCsv, ',', "", "", "", ""}, {"nope"});
   EXPECT_THAT(bad.status().message(), HasSubstr("key field 'nope' is not in the schema"));
 }
 
@@ -110,7 +110,7 @@ TEST(RecordEncoderTest, SourceDecodesWhatTheSinkEncodes) {
     core::RecordBatch b = OneRow("he said \"hi\",\nbye", -0.1);
     std::string out;
     ASSERT_TRUE(Make(f)->EncodeValue(b, 0, &out).ok());
-    auto dec = RecordDecoder::Create(AllTypes(), {f, ',', ""});
+    auto dec = RecordDecoder::Create(AllTypes(), {f, ',', "", "", "", ""});
     ASSERT_TRUE(dec.ok());
     core::RecordBatch back(AllTypes());
     ASSERT_TRUE((*dec)->Decode(out, &back).ok()) << RecordFormatName(f) << ": " << out;

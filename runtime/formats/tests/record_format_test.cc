@@ -37,10 +37,12 @@ TEST(RecordFormatTest, ParsesFormatNames) {
   EXPECT_EQ(*ParseRecordFormat("csv"), RecordFormat::kCsv);
   EXPECT_EQ(*ParseRecordFormat("json"), RecordFormat::kJson);
   EXPECT_EQ(*ParseRecordFormat("raw"), RecordFormat::kRaw);
-  absl::StatusOr<RecordFormat> bad = ParseRecordFormat("avro");
+  EXPECT_EQ(*ParseRecordFormat("avro"), RecordFormat::kAvro);
+  EXPECT_EQ(*ParseRecordFormat("avro-confluent"), RecordFormat::kAvroConfluent);
+  absl::StatusOr<RecordFormat> bad = ParseRecordFormat("protobuf");
   ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(bad.status().message(), HasSubstr("'avro'"));
-  EXPECT_THAT(bad.status().message(), HasSubstr("csv, json or raw"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("'protobuf'"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("csv, json, raw, avro or avro-confluent"));
   EXPECT_EQ(RecordFormatName(RecordFormat::kJson), "json");
 }
 

@@ -581,13 +581,27 @@ TEST(JobCompiler, KafkaSink) {
   EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: twice")),
             "job.yaml:15:13: sink: kafka sink: delivery 'twice' is not one of none, "
             "at-least-once, exactly-once");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "format: json", "format: avro-confluent")),
+            "job.yaml:10:3: sink: format avro-confluent needs 'schema-registry: {url: "
+            "http://...}'");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "format: json", "format: json\n  schema-registry: {url: x}")),
+            "job.yaml:14:20: sink: 'schema-registry' is only used with format: avro-confluent");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "format: json",
+                            "format: avro-confluent\n  schema-registry: {url: reg:8081}")),
+            "job.yaml:14:26: sink.schema-registry: 'url' must start with http:// or https://, "
+            "found 'reg:8081'");
+  EXPECT_EQ(ErrorOf(Replace(kafka, "format: json",
+                            "format: avro-confluent\n  schema-registry: {url: http://r, id: 3}")),
+            "job.yaml:14:36: sink.schema-registry: unknown key 'id' (expected one of: "
+            "basic-auth-user-info, subject, url)");
   EXPECT_EQ(ErrorOf(Replace(kafka, "format: json", "format: raw")),
             "job.yaml:13:11: sink: format raw writes one string field, but the records have 2 "
             "field(s): origin:string, delay:int64");
   EXPECT_EQ(ErrorOf(Replace(kafka, "  topic: late\n", "  path: late\n")),
             "job.yaml:12:3: sink: unknown key 'path' (expected one of: bootstrap-servers, "
-            "delimiter, delivery, format, key, name, parallelism, partitioner, properties, topic, "
-            "transactional-id-pool-size, transactional-id-prefix, type, uid, upsert)");
+            "delimiter, delivery, format, key, name, parallelism, partitioner, properties, "
+            "schema-registry, topic, transactional-id-pool-size, transactional-id-prefix, type, "
+            "uid, upsert)");
   EXPECT_EQ(ErrorOf(Replace(kafka, "delivery: exactly-once", "delivery: exactly-once\n  "
                             "properties: {transactional.id: x}")),
             "job.yaml:16:15: sink: property 'transactional.id' is set by the sink; give "
