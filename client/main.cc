@@ -92,12 +92,14 @@ bool IsSqlScript(const Options& o) {
 // --plugin a plugin job whose arguments are the positionals; its relative paths resolve against
 // the current directory.
 absl::StatusOr<v1::JobSubmission> ReadSubmission(const Options& o) {
+  if (IsSqlScript(o)) {  // with --plugin: the script's function library
+    return ReadSqlSubmission(o.positionals[0], o.parallelism, nullptr, o.plugin_path);
+  }
   if (o.plugin_path.empty()) {
     if (o.positionals.size() != 1) {
       return InvalidArgumentF("expected one job spec (YAML), or --plugin <library> [-- args]; got "
                               "{} arguments", o.positionals.size());
     }
-    if (IsSqlScript(o)) return ReadSqlSubmission(o.positionals[0], o.parallelism);
     return ReadJobSubmission(o.positionals[0], o.parallelism);
   }
   ASSIGN_OR_RETURN(std::string key, plugin::Sha256OfFile(o.plugin_path));
@@ -114,9 +116,9 @@ absl::StatusOr<v1::JobSubmission> ReadSubmission(const Options& o) {
 // `--dry-run`: compiles the job here, as the JobManager would, and prints its plan (for a
 // plugin job, also the job spec its build function generated).
 int DryRun(const Options& o, const v1::JobSubmission& job) {
-  if (o.plugin_path.empty() && IsSqlScript(o)) {
+  if (IsSqlScript(o)) {
     sql::CompiledSql compiled;
-    auto again = ReadSqlSubmission(o.positionals[0], o.parallelism, &compiled);
+    auto again = ReadSqlSubmission(o.positionals[0], o.parallelism, &compiled, o.plugin_path);
     if (!again.ok()) return PrintError(again.status());
     PrintSqlPlan(compiled, std::cout);
     std::cout << "== Generated job spec ==\n" << compiled.spec_yaml;
@@ -453,6 +455,10 @@ int Main(int argc, char** argv) {
       "run", "Validate a SQL script, then submit its INSERTs (and SELECTs) as one job and follow "
              "it (as `sluice run`)");
   sql_run->add_option("script", o.positionals, "the SQL script")->required()->expected(1);
+  for (CLI::App* c : {sql_validate, sql_run}) {
+    c->add_option("--plugin", o.plugin_path, "a C++ plugin whose scalar functions the script's "
+                  "CREATE FUNCTION statements name (docs/sql.md)")->check(CLI::ExistingFile);
+  }
   add_jobmanager(sql_run);
   add_parallelism(sql_run);
   sql_run->add_flag("--detached,-d", o.detached, "return right after the submission");
@@ -536,7 +542,9 @@ int Main(int argc, char** argv) {
     }
   }
 
-  if (sql_validate->parsed()) return SqlValidate(o.positionals[0], o.plan, std::cout, std::cerr);
+  if (sql_validate->parsed()) {
+    return SqlValidate(o.positionals[0], o.plan, std::cout, std::cerr, o.plugin_path);
+  }
   if (sql->parsed() && !sql_run->parsed()) return SqlShell(o);
   if (sql_run->parsed()) {
     o.sql = true;

@@ -563,7 +563,26 @@ class StreamExecutionEnvironment {
     return out;
   }
 
-  // The job as a spec and its functions.
+  // A scalar function expressions may call as `name(...)` (scalar_function.h). Throws
+  // std::invalid_argument for a name that is not an identifier, or is registered twice.
+  void RegisterScalarFunction(const std::string& name, ScalarFunctionFactory factory) {
+    bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+    for (char c : name) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_');
+    }
+    if (!ok) {
+      throw std::invalid_argument("RegisterScalarFunction('" + name + "'): the name must be an "
+                                  "identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    if (!factory) throw std::invalid_argument("RegisterScalarFunction('" + name + "'): no factory");
+    if (!plan_->scalar_functions.emplace(name, std::move(factory)).second) {
+      throw std::invalid_argument("RegisterScalarFunction('" + name + "'): registered twice");
+    }
+  }
+
+  // The job as a spec and its functions. Without any source it is a function library: an empty
+  // spec and the scalar functions.
   JobDefinition Build() const;
 
  private:
@@ -571,7 +590,8 @@ class StreamExecutionEnvironment {
 };
 
 inline JobDefinition StreamExecutionEnvironment::Build() const {
-  return JobDefinition{detail::RenderSpec(*plan_), plan_->functions};
+  if (plan_->nodes.empty()) return JobDefinition{"", {}, plan_->scalar_functions};
+  return JobDefinition{detail::RenderSpec(*plan_), plan_->functions, plan_->scalar_functions};
 }
 
 }  // namespace sluice

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sluice/functions.h"
+#include "sluice/scalar_function.h"
 #include "sluice/types.h"
 
 namespace sluice {
@@ -29,9 +30,12 @@ struct FunctionFactory {
 };
 
 // A built job: its spec and the functions its `process` steps name (by `function:` id).
+// `scalar_functions`: the functions expressions may call, by registered name. A definition with
+// an empty spec_yaml is a function library (no job; scalar_function.h).
 struct JobDefinition {
   std::string spec_yaml;
   std::map<std::string, FunctionFactory> functions;
+  std::map<std::string, ScalarFunctionFactory> scalar_functions;
 };
 
 namespace detail {
@@ -69,6 +73,7 @@ struct Plan {
   std::string settings;
   std::vector<Node> nodes;
   std::map<std::string, FunctionFactory> functions;
+  std::map<std::string, ScalarFunctionFactory> scalar_functions;
 };
 
 inline std::string Keys(const std::vector<std::string>& keys) {

@@ -23,7 +23,7 @@ namespace sluice {
 
 // Bumped whenever a header of include/sluice changes incompatibly. The engine refuses a plugin
 // built against another version (plugin.h).
-inline constexpr int kApiVersion = 1;
+inline constexpr int kApiVersion = 2;  // 2: scalar functions (scalar_function.h)
 
 // Event timestamp of a row that has none (the engine's kNoTimestamp).
 inline constexpr int64_t kNoTimestamp = INT64_MIN;

@@ -32,6 +32,7 @@ void ToProto(const job::JobSubmission& job, v1::JobSubmission* out) {
     p->set_blob_key(job.plugin_ref.blob_key);
     for (const auto& a : job.plugin_ref.args) p->add_args(a);
     p->set_file_name(job.plugin_ref.file_name);
+    p->set_functions_only(job.plugin_ref.functions_only);
   }
 }
 
@@ -41,6 +42,7 @@ job::JobSubmission FromProto(const v1::JobSubmission& job) {
     out.plugin_ref.blob_key = job.plugin().blob_key();
     out.plugin_ref.args.assign(job.plugin().args().begin(), job.plugin().args().end());
     out.plugin_ref.file_name = job.plugin().file_name();
+    out.plugin_ref.functions_only = job.plugin().functions_only();
   }
   return out;
 }

@@ -21,10 +21,11 @@ Expression::Expression(std::string text, std::unique_ptr<Node> root,
 
 Expression::~Expression() = default;
 
-absl::StatusOr<std::unique_ptr<Expression>> Expression::Compile(std::string_view text,
-                                                                const Schema& input,
-                                                                int* error_offset) {
-  ASSIGN_OR_RETURN(ParsedExpression parsed, ParseExpression(text, input, error_offset));
+absl::StatusOr<std::unique_ptr<Expression>> Expression::Compile(
+    std::string_view text, const Schema& input, int* error_offset,
+    const ScalarFunctions* functions) {
+  ASSIGN_OR_RETURN(ParsedExpression parsed,
+                   ParseExpression(text, input, error_offset, functions));
   return std::unique_ptr<Expression>(
       new Expression(std::string(text), std::move(parsed.root), std::move(parsed.fields)));
 }

@@ -58,6 +58,7 @@
 // compiles its own. Evaluation of numeric/bool expressions does not allocate; string functions
 // reuse per-node scratch buffers, so they allocate only until the buffers have grown.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,8 +69,15 @@
 #include "absl/status/statusor.h"
 #include "runtime/core/record_batch.h"
 #include "runtime/core/types.h"
+#include "sluice/scalar_function.h"
 
 namespace sluice::expr {
+
+// User-defined scalar functions an expression may call (a plugin's, include/sluice/
+// scalar_function.h), by registered name; calls match names case-insensitively. Built-in
+// functions come first: a plugin may not register a built-in's name (IsBuiltinFunction).
+using ScalarFunctions = std::map<std::string, sluice::ScalarFunctionFactory>;
+bool IsBuiltinFunction(std::string_view name);
 
 // A value during evaluation. Strings point into the evaluated batch, a literal or a node's
 // scratch buffer; they are valid until the next evaluation of the same expression.
@@ -103,9 +111,11 @@ class Expression {
   // found end of expression") without position, and sets *error_offset (if non-null) to the
   // 0-based character offset in `text` where the problem is (for a type mismatch of an
   // operator: the operator; for a bad function argument: that argument).
-  static absl::StatusOr<std::unique_ptr<Expression>> Compile(std::string_view text,
-                                                             const core::Schema& input,
-                                                             int* error_offset = nullptr);
+  // `functions`: user-defined scalar functions it may call (one instance of each called
+  // function is created per call site: the Expression owns them).
+  static absl::StatusOr<std::unique_ptr<Expression>> Compile(
+      std::string_view text, const core::Schema& input, int* error_offset = nullptr,
+      const ScalarFunctions* functions = nullptr);
   // A plain reference to field `name` of `input` (no parsing, so any name works).
   // InvalidArgument "unknown field 'x' (fields: a, b)" when there is none.
   static absl::StatusOr<std::unique_ptr<Expression>> FieldReference(std::string_view name,

@@ -363,14 +363,15 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseInterval(const Token& kw) {
 
 
 absl::StatusOr<ParsedExpression> ParseExpression(std::string_view text, const core::Schema& input,
-                                                 int* error_offset) {
+                                                 int* error_offset,
+                                                 const ScalarFunctions* functions) {
   int offset = 0;
   auto toks = Lex(text, &offset);
   if (!toks.ok()) {
     if (error_offset) *error_offset = offset;
     return toks.status();
   }
-  Parser p(text, input, *std::move(toks));
+  Parser p(text, input, *std::move(toks), functions);
   auto root = p.Parse();
   if (!root.ok()) {
     if (error_offset) *error_offset = p.error_offset();

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/core/types.h"
+#include "runtime/expr/expression.h"
 #include "runtime/expr/nodes.h"
 
 namespace sluice::expr {
@@ -20,7 +21,9 @@ struct ParsedExpression {
 
 // Parses and type-checks `text` against `input`. On error: InvalidArgument (see
 // Expression::Compile) with *error_offset set to the 0-based offset of the problem.
+// `functions`: user-defined scalar functions callable by name (may be null).
 absl::StatusOr<ParsedExpression> ParseExpression(std::string_view text, const core::Schema& input,
-                                                 int* error_offset);
+                                                 int* error_offset,
+                                                 const ScalarFunctions* functions = nullptr);
 
 }  // namespace sluice::expr

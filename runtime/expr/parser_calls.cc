@@ -2,6 +2,7 @@
 #include "runtime/expr/case_node.h"
 #include "runtime/core/time_format.h"
 #include "runtime/expr/parser_impl.h"
+#include "runtime/expr/udf_node.h"
 
 namespace sluice::expr {
 
@@ -128,21 +129,7 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCast(const Token& kw) {
       std::make_unique<FuncNode>(*fn, result, std::move(args), kw.offset, end));
 }
 
-absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCall(const Token& id) {
-  std::string name = Lower(id.text);
-  if (name == "substring") name = "substr";
-  if (name == "char_length") name = "length";
-  if (name == "dayofweek") name = "day_of_week";
-  const FnSpec* spec = nullptr;
-  for (const FnSpec& f : kFunctions) {
-    if (f.name == name) spec = &f;
-  }
-  if (spec == nullptr) {
-    std::string names;
-    for (const FnSpec& f : kFunctions) names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
-    return Fail(id.offset,
-                InvalidArgumentF("unknown function '{}' (functions: {})", id.text, names));
-  }
+absl::StatusOr<std::vector<std::unique_ptr<Node>>> Parser::ParseArgs(int* end) {
   Next();  // '('
   std::vector<std::unique_ptr<Node>> args;
   if (!IsOp(Peek(), ")")) {
@@ -160,7 +147,66 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCall(const Token& id) {
     return Fail(Peek().offset,
                 InvalidArgumentF("expected ',' or ')' but found {}", Describe(Peek())));
   }
-  const int end = Next().end;
+  *end = Next().end;
+  return args;
+}
+
+absl::StatusOr<std::optional<std::unique_ptr<Node>>> Parser::ParseUdfCall(const Token& id) {
+  if (functions_ == nullptr) return std::nullopt;
+  const std::string name = Lower(id.text);
+  auto it = functions_->begin();
+  for (; it != functions_->end(); ++it) {
+    if (Lower(it->first) == name) break;
+  }
+  if (it == functions_->end()) return std::nullopt;
+  int end = 0;
+  ASSIGN_OR_RETURN(auto args, ParseArgs(&end));
+  std::unique_ptr<sluice::ScalarFunction> fn;
+  std::vector<sluice::Type> types;
+  for (const auto& a : args) types.push_back(ApiType(a->type()));
+  Type result = Type::kInt64;
+  try {
+    fn = it->second();
+    if (fn == nullptr) throw std::invalid_argument("its factory returned no function");
+    result = static_cast<Type>(static_cast<uint8_t>(fn->ResultType(types)));
+  } catch (const std::exception& e) {
+    std::string sig;
+    for (sluice::Type t : types) sig += (sig.empty() ? "" : ", ") + std::string(sluice::TypeName(t));
+    return Fail(id.offset, InvalidArgumentF("function '{}' refuses ({}): {}", it->first, sig,
+                                            e.what()));
+  }
+  if (result == Type::kInt32 || result == Type::kDate || result == Type::kBytes ||
+      static_cast<uint8_t>(result) > static_cast<uint8_t>(Type::kBytes)) {
+    return Fail(id.offset, InvalidArgumentF("function '{}': result type {} is not one of int64, "
+                                            "double, string, bool, timestamp",
+                                            it->first, static_cast<int>(result)));
+  }
+  return std::unique_ptr<Node>(std::make_unique<UdfNode>(it->first, std::move(fn), result,
+                                                         std::move(args), id.offset, end));
+}
+
+absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCall(const Token& id) {
+  std::string name = Lower(id.text);
+  if (name == "substring") name = "substr";
+  if (name == "char_length") name = "length";
+  if (name == "dayofweek") name = "day_of_week";
+  const FnSpec* spec = nullptr;
+  for (const FnSpec& f : kFunctions) {
+    if (f.name == name) spec = &f;
+  }
+  if (spec == nullptr) {
+    ASSIGN_OR_RETURN(std::optional<std::unique_ptr<Node>> udf, ParseUdfCall(id));
+    if (udf.has_value()) return std::move(*udf);
+    std::string names;
+    for (const FnSpec& f : kFunctions) names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
+    if (functions_ != nullptr) {
+      for (const auto& [n, f] : *functions_) names += ", " + n;
+    }
+    return Fail(id.offset,
+                InvalidArgumentF("unknown function '{}' (functions: {})", id.text, names));
+  }
+  int end = 0;
+  ASSIGN_OR_RETURN(auto args, ParseArgs(&end));
   const int n = static_cast<int>(args.size());
   if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
     std::string expected;
@@ -178,6 +224,16 @@ absl::StatusOr<std::unique_ptr<Node>> Parser::ParseCall(const Token& id) {
   ASSIGN_OR_RETURN(Type result, CheckCall(*spec, args));
   return std::unique_ptr<Node>(
       std::make_unique<FuncNode>(spec->fn, result, std::move(args), id.offset, end));
+}
+
+bool IsBuiltinFunction(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "substring" || lower == "char_length" || lower == "dayofweek") return true;
+  for (const FnSpec& f : kFunctions) {
+    if (f.name == lower) return true;
+  }
+  return false;
 }
 
 absl::Status Parser::Arg(const FnSpec& spec, const std::vector<std::unique_ptr<Node>>& args, size_t i,

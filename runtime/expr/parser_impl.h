@@ -18,8 +18,9 @@ namespace sluice::expr {
 
 class Parser {
  public:
-  Parser(std::string_view text, const Schema& schema, std::vector<Token> toks)
-      : text_(text), schema_(schema), toks_(std::move(toks)) {}
+  Parser(std::string_view text, const Schema& schema, std::vector<Token> toks,
+         const ScalarFunctions* functions = nullptr)
+      : text_(text), schema_(schema), toks_(std::move(toks)), functions_(functions) {}
 
   absl::StatusOr<std::unique_ptr<Node>> Parse();
 
@@ -109,6 +110,10 @@ class Parser {
   absl::StatusOr<std::unique_ptr<Node>> ParseInterval(const Token& kw);
 
   absl::StatusOr<std::unique_ptr<Node>> ParseCall(const Token& id);
+  // The arguments of a call after its name: '(' [expr (',' expr)*] ')'; *end gets the ')' end.
+  absl::StatusOr<std::vector<std::unique_ptr<Node>>> ParseArgs(int* end);
+  // A call of a user-defined scalar function (udf_node.h), or nullopt when none has the name.
+  absl::StatusOr<std::optional<std::unique_ptr<Node>>> ParseUdfCall(const Token& id);
 
   // Checks that argument i has an accepted type; `what` names the accepted types.
   absl::Status Arg(const FnSpec& spec, const std::vector<std::unique_ptr<Node>>& args, size_t i,
@@ -122,6 +127,7 @@ class Parser {
   size_t pos_ = 0;
   int error_offset_ = 0;
   std::vector<std::string> fields_;
+  const ScalarFunctions* functions_;
 };
 
 }  // namespace sluice::expr

@@ -31,6 +31,9 @@ struct PluginRef {
   std::string blob_key;  // SHA-256 of the library, 64 hex digits; empty: not a plugin job
   std::vector<std::string> args;
   std::string file_name;  // the library's file name, for messages
+  // Only the library's scalar functions are used; the submission's spec_yaml is the job (a SQL
+  // script's or a YAML spec's calling them).
+  bool functions_only = false;
 };
 
 struct JobSubmission {

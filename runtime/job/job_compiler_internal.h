@@ -62,7 +62,12 @@ struct StepDecl {
 
 class Compiler {
  public:
-  explicit Compiler(const JobSubmission& sub) : sub_(sub), r_(sub.spec_path, sub.base_dir) {}
+  explicit Compiler(const JobSubmission& sub) : sub_(sub), r_(sub.spec_path, sub.base_dir) {
+    if (sub.plugin != nullptr && !sub.plugin->scalar_functions.empty()) {
+      r_.set_functions(
+          std::make_shared<const expr::ScalarFunctions>(sub.plugin->scalar_functions));
+    }
+  }
   absl::StatusOr<graph::JobGraph> Compile();
 
  private:

@@ -219,7 +219,7 @@ absl::StatusOr<std::unique_ptr<expr::Expression>> SpecReader::CompileExpr(
     const YAML::Node& scalar, std::string_view what, const core::Schema& schema) const {
   if (!scalar.IsScalar()) return Error(scalar, "{}: expected an expression string", what);
   int offset = 0;
-  auto e = expr::Expression::Compile(scalar.Scalar(), schema, &offset);
+  auto e = expr::Expression::Compile(scalar.Scalar(), schema, &offset, functions_.get());
   if (e.ok()) return e;
   const YAML::Mark m = scalar.Mark();
   // Quoted scalars (tag "!") start one character after the mark.

@@ -78,6 +78,9 @@ class SpecReader {
                                                                 std::string_view what,
                                                                 const core::Schema& schema) const;
   std::string ResolvePath(const std::string& p) const;
+  // The user-defined scalar functions expressions may call (a plugin's), or null.
+  void set_functions(std::shared_ptr<const expr::ScalarFunctions> f) { functions_ = std::move(f); }
+  const std::shared_ptr<const expr::ScalarFunctions>& functions() const { return functions_; }
   // Required `schema:` of `map`: an ordered mapping of field name to type. InvalidArgument
   // (prefixed with `what`) when missing, empty, with an unknown type or a duplicate field.
   absl::StatusOr<core::SchemaPtr> GetSchema(const YAML::Node& map, std::string_view what) const;
@@ -87,6 +90,7 @@ class SpecReader {
 
   std::string spec_path_;
   std::string base_dir_;
+  std::shared_ptr<const expr::ScalarFunctions> functions_;
 };
 
 // "64 mb", "1gb", "512 kb", "1048576" -> bytes; nullopt if malformed.

@@ -49,8 +49,8 @@ absl::StatusOr<graph::StreamNode> CompileFilter(const SpecReader& r, const StepC
   const std::string text = body.Scalar();
   const SchemaPtr in = c.input;
   const bool side = c.side_output;
-  n.op = [in, text, side]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
-    ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
+  n.op = [in, text, side, fns = r.functions()]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+    ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in, nullptr, fns.get()));
     return std::unique_ptr<api::Operator>(
         std::make_unique<operators::FilterOperator>(in, std::move(ex), side));
   };
@@ -74,10 +74,10 @@ absl::StatusOr<graph::StreamNode> CompileMap(const SpecReader& r, const StepCont
   n.name = "Map";
   n.output_schema = std::make_shared<core::Schema>(std::move(fields));
   const SchemaPtr in = c.input;
-  n.op = [in, outs]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+  n.op = [in, outs, fns = r.functions()]() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
     std::vector<std::pair<std::string, std::unique_ptr<expr::Expression>>> exprs;
     for (const auto& [name, text] : outs) {
-      ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in));
+      ASSIGN_OR_RETURN(auto ex, expr::Expression::Compile(text, *in, nullptr, fns.get()));
       exprs.emplace_back(name, std::move(ex));
     }
     return std::unique_ptr<api::Operator>(std::make_unique<operators::MapOperator>(in, std::move(exprs)));

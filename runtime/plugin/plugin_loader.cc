@@ -3,8 +3,11 @@
 #include <dlfcn.h>
 
 #include <filesystem>
+#include <set>
 
+#include "absl/strings/ascii.h"
 #include "runtime/base/status.h"
+#include "runtime/expr/expression.h"
 #include "sluice/plugin.h"
 
 namespace sluice::plugin {
@@ -51,12 +54,30 @@ absl::StatusOr<std::shared_ptr<const sluice::JobDefinition>> LoadPlugin(
     error = "unknown exception";
   }
   if (!built) return InvalidArgumentF("job plugin '{}': building the job threw: {}", name, error);
+  std::set<std::string> lower;
+  for (const auto& [fn, factory] : job->scalar_functions) {
+    if (expr::IsBuiltinFunction(fn)) {
+      return InvalidArgumentF("job plugin '{}': scalar function '{}' has the name of a built-in "
+                              "function", name, fn);
+    }
+    if (!lower.insert(absl::AsciiStrToLower(fn)).second) {
+      return InvalidArgumentF("job plugin '{}': two scalar functions are named '{}' up to case "
+                              "(calls match names case-insensitively)", name, fn);
+    }
+  }
   return std::shared_ptr<const sluice::JobDefinition>(std::move(job));
 }
 
 absl::Status AttachPlugin(const std::string& library_path, job::JobSubmission* submission) {
   ASSIGN_OR_RETURN(auto job, LoadPlugin(library_path, submission->plugin_ref.args));
-  submission->spec_yaml = job->spec_yaml;
+  if (!submission->plugin_ref.functions_only) {
+    if (job->spec_yaml.empty()) {
+      return InvalidArgumentF("job plugin '{}' defines no job (no source): a function library "
+                              "is given with a SQL script or job spec (sluice sql run --plugin)",
+                              std::filesystem::path(library_path).filename().string());
+    }
+    submission->spec_yaml = job->spec_yaml;
+  }
   submission->plugin = std::move(job);
   if (submission->spec_path.empty() || submission->spec_path == "<job spec>") {
     const std::string name = submission->plugin_ref.file_name.empty()

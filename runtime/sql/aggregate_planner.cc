@@ -132,7 +132,7 @@ bool IsIntegral(core::Type t) {
 }  // namespace
 
 absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) {
-  ExprBinder input(in);
+  ExprBinder input(in, nullptr, &catalog_);
   input.AllowWindowProperties();
   std::optional<WindowAssignment> window = in.window;
   const ast::Expr* group_window = nullptr;
@@ -405,7 +405,7 @@ absl::StatusOr<Rel> QueryPlanner::Aggregate(const ast::Query& q, const Rel& in) 
       }
     }
   }
-  ExprBinder binder(agg, &grouping);
+  ExprBinder binder(agg, &grouping, &catalog_);
   Rel result = agg;
   if (q.having) {
     ASSIGN_OR_RETURN(Bound h, binder.BindPredicate(*q.having, "HAVING"));

@@ -153,6 +153,15 @@ struct CreateTable {
   bool if_not_exists = false;
 };
 
+// CREATE [TEMPORARY [SYSTEM]] FUNCTION name AS 'identifier': `identifier` names a scalar
+// function of the job's plugin (its registered name, or a Java class name whose last part is).
+struct CreateFunction {
+  std::string name;
+  std::string identifier;
+  int offset = 0;
+  int identifier_offset = 0;
+};
+
 struct CreateView {
   std::string name;
   int offset = 0;
@@ -185,7 +194,7 @@ struct Explain {
 
 struct Statement {
   int offset = 0;  // of the statement's first token
-  std::variant<CreateTable, CreateView, Set, Insert, Select, Explain> node;
+  std::variant<CreateTable, CreateView, CreateFunction, Set, Insert, Select, Explain> node;
 };
 
 }  // namespace sluice::sql::ast

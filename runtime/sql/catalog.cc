@@ -159,6 +159,36 @@ absl::Status Catalog::AddTable(const ast::CreateTable& ddl) {
   return absl::OkStatus();
 }
 
+absl::Status Catalog::AddFunction(const ast::CreateFunction& f) {
+  const std::string name = absl::AsciiStrToLower(f.name);
+  if (created_functions_.count(name) > 0 || expr::IsBuiltinFunction(name)) {
+    return SQL_ERROR(f.offset, "function '{}' already exists", f.name);
+  }
+  if (functions_ == nullptr || functions_->empty()) {
+    return SQL_ERROR(f.identifier_offset, "CREATE FUNCTION {}: no function library is loaded; "
+                                          "give the C++ plugin that registers '{}' (sluice sql "
+                                          "run/validate --plugin lib.so)", f.name, f.identifier);
+  }
+  const std::string id = absl::AsciiStrToLower(f.identifier);
+  const std::string last = id.substr(id.rfind('.') == std::string::npos ? 0 : id.rfind('.') + 1);
+  std::string names;
+  for (const auto& [registered, factory] : *functions_) {
+    const std::string lower = absl::AsciiStrToLower(registered);
+    if (lower == id || lower == last) {
+      created_functions_[name] = registered;
+      return absl::OkStatus();
+    }
+    names += (names.empty() ? "" : ", ") + registered;
+  }
+  return SQL_ERROR(f.identifier_offset, "CREATE FUNCTION {}: the plugin has no function '{}' "
+                                        "(it registers: {})", f.name, f.identifier, names);
+}
+
+const std::string* Catalog::FindFunction(const std::string& name) const {
+  auto it = created_functions_.find(name);
+  return it == created_functions_.end() ? nullptr : &it->second;
+}
+
 absl::Status Catalog::AddView(const ast::CreateView& view) {
   if (tables_.count(view.name) > 0 || views_.count(view.name) > 0) {
     return SQL_ERROR(view.offset, "'{}' already exists", view.name);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/expr/expression.h"
 #include "runtime/sql/ast.h"
 #include "yaml-cpp/yaml.h"
 
@@ -59,7 +60,11 @@ class Catalog {
  public:
   // `registry_lookups`: whether AddTable resolves avro-confluent tables against their schema
   // registry (ResolveRegistrySchema below; network I/O).
-  explicit Catalog(bool registry_lookups = true) : registry_lookups_(registry_lookups) {}
+  // `functions`: the scalar functions of the job's plugin, which CREATE FUNCTION may name (null:
+  // no plugin).
+  explicit Catalog(bool registry_lookups = true,
+                   std::shared_ptr<const expr::ScalarFunctions> functions = nullptr)
+      : registry_lookups_(registry_lookups), functions_(std::move(functions)) {}
 
   // CREATE TABLE: checks types, computed columns, watermark and options. Errors: a table or
   // view of that name exists (unless IF NOT EXISTS), an unknown connector or option, a
@@ -67,6 +72,15 @@ class Catalog {
   absl::Status AddTable(const ast::CreateTable& ddl);
   absl::Status AddView(const ast::CreateView& view);
   absl::Status Set(const ast::Set& set);
+  // CREATE FUNCTION name AS 'identifier': `identifier` must name one of the plugin's scalar
+  // functions, by its registered name or, for a Java class name (Flink's form), by the part
+  // after the last dot; case-insensitively. Errors: no plugin, no such function, the name is
+  // taken.
+  absl::Status AddFunction(const ast::CreateFunction& function);
+  // The plugin function a SQL call of `name` (lower case) refers to, or null.
+  const std::string* FindFunction(const std::string& name) const;
+  // The plugin's functions (for compiling expressions that call them), or null.
+  const expr::ScalarFunctions* scalar_functions() const { return functions_.get(); }
 
   const TableDef* FindTable(const std::string& name) const;
   const ViewDef* FindView(const std::string& name) const;
@@ -75,6 +89,8 @@ class Catalog {
 
  private:
   bool registry_lookups_;
+  std::shared_ptr<const expr::ScalarFunctions> functions_;
+  std::map<std::string, std::string> created_functions_;  // SQL name (lower case) -> registered
   std::map<std::string, TableDef> tables_;
   std::map<std::string, ViewDef> views_;
   JobSettings settings_;

@@ -1,5 +1,7 @@
 #include "runtime/sql/expr_binder.h"
 
+#include "runtime/sql/catalog.h"
+
 #include <cmath>
 #include <set>
 
@@ -113,11 +115,12 @@ std::string QuoteString(const std::string& s) {
   return out + "'";
 }
 
-ExprBinder::ExprBinder(const Rel& rel, const Grouping* grouping)
-    : rel_(rel), grouping_(grouping), schema_(rel.Schema()) {}
+ExprBinder::ExprBinder(const Rel& rel, const Grouping* grouping, const Catalog* catalog)
+    : rel_(rel), grouping_(grouping), catalog_(catalog), schema_(rel.Schema()) {}
 
 absl::StatusOr<Bound> ExprBinder::Typed(std::string text, int offset) const {
-  auto compiled = expr::Expression::Compile(text, *schema_);
+  auto compiled = expr::Expression::Compile(
+      text, *schema_, nullptr, catalog_ != nullptr ? catalog_->scalar_functions() : nullptr);
   if (!compiled.ok()) {
     // The expression language's message, at the SQL node: names its fields as the stream does.
     std::string msg(compiled.status().message());
@@ -377,6 +380,16 @@ absl::StatusOr<Bound> ExprBinder::BindCall(const ast::Expr& e) const {
     }
     std::string t = std::string(f.target) + "(";
     for (size_t i = 0; i < args.size(); ++i) t += (i > 0 ? ", " : "") + args[i];
+    return Typed(t + ")", e.offset);
+  }
+  if (const std::string* udf = catalog_ != nullptr ? catalog_->FindFunction(e.name) : nullptr) {
+    // A plugin's scalar function (CREATE FUNCTION): typed by its ResultType.
+    std::string t = *udf + "(";
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      ASSIGN_OR_RETURN(Bound b, Bind(*e.args[i]));
+      if (b.null_literal) return SQL_ERROR(e.args[i]->offset, "NULL argument of {}()", e.name);
+      t += (i > 0 ? ", " : "") + b.text;
+    }
     return Typed(t + ")", e.offset);
   }
   return SQL_ERROR(e.offset, "unknown function '{}' (known: {})", e.name, KnownFunctions());

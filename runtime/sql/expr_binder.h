@@ -17,6 +17,8 @@
 
 namespace sluice::sql {
 
+class Catalog;
+
 struct Bound {
   std::string text;  // in the expression language
   core::Type type = core::Type::kInt64;
@@ -34,7 +36,8 @@ struct Grouping {
 
 class ExprBinder {
  public:
-  ExprBinder(const Rel& rel, const Grouping* grouping = nullptr);
+  // `catalog`: for calls of functions created by CREATE FUNCTION (null: none).
+  ExprBinder(const Rel& rel, const Grouping* grouping = nullptr, const Catalog* catalog = nullptr);
 
   absl::StatusOr<Bound> Bind(const ast::Expr& e) const;
   // Bind, then require a bool (WHERE, HAVING, ON, FILTER).
@@ -59,6 +62,7 @@ class ExprBinder {
 
   const Rel& rel_;
   const Grouping* grouping_;
+  const Catalog* catalog_;
   core::SchemaPtr schema_;
   bool window_properties_ = false;
 };

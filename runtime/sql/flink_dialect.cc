@@ -212,14 +212,28 @@ class Rewriter {
     }
     if (Is(t_[b], "CREATE")) {
       size_t k = b + 1;
-      if (k < e && Is(t_[k], "TEMPORARY")) ++k;
-      if (k < e && Is(t_[k], "FUNCTION")) {
-        return SqlError(t_[k].begin, "CREATE FUNCTION is not supported yet: scalar functions of a "
-                                     "C++ plugin are registered by the plugin");
-      }
+      if (k < e && Is(t_[k], "TEMPORARY")) Delete(k++);
+      if (k < e && Is(t_[k], "SYSTEM")) Delete(k++);
+      if (k < e && Is(t_[k], "FUNCTION")) return CreateFunction(k + 1, e);
       if (k < e && Is(t_[k], "TABLE")) RETURN_IF_ERROR(CreateTable(b, k + 1, e));
     }
     return Expressions(b, e);
+  }
+
+  // CREATE FUNCTION [IF NOT EXISTS] name AS 'identifier' [LANGUAGE lang]: PostgreSQL needs an
+  // argument list after the name.
+  absl::Status CreateFunction(size_t k, size_t e) {
+    if (k + 2 < e && Is(t_[k], "IF") && Is(t_[k + 1], "NOT") && Is(t_[k + 2], "EXISTS")) {
+      for (size_t i = k; i < k + 3; ++i) Delete(i);
+      k += 3;
+    }
+    if (k >= e || (t_[k].kind != Tok::kWord && t_[k].kind != Tok::kQuoted &&
+                   t_[k].kind != Tok::kBackquoted)) {
+      return SqlError(k < e ? t_[k].begin : t_[e - 1].end, "expected CREATE FUNCTION <name> AS "
+                                                           "'<identifier>'");
+    }
+    t_[k].replacement = DoubleQuoted(Unquote(t_[k])) + "()";
+    return absl::OkStatus();
   }
 
   // CREATE TABLE name [( columns )] [WITH ( options )]. Without a column list (an

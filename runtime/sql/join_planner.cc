@@ -163,7 +163,7 @@ absl::StatusOr<Rel> QueryPlanner::Join(const Rel& left_in, const Rel& right_in, 
   }
   std::vector<const ast::Expr*> conjuncts;
   Conjuncts(on, conjuncts);
-  ExprBinder lb(left_in), rb(right_in);
+  ExprBinder lb(left_in, nullptr, &catalog_), rb(right_in, nullptr, &catalog_);
   std::vector<KeyPart> lkeys, rkeys;
   std::vector<const ast::Expr*> residual, time_bounds;
   int64_t lower = std::numeric_limits<int64_t>::min(), upper = std::numeric_limits<int64_t>::max();
@@ -337,7 +337,7 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
     return SQL_ERROR(ref.offset, "lookup join: table '{}' must be a filesystem table in csv format "
                                  "(a file every subtask loads)", ref.name);
   }
-  ExprBinder lb(left_in);
+  ExprBinder lb(left_in, nullptr, &catalog_);
   ASSIGN_OR_RETURN(int time_col, lb.ResolveColumn(*ref.system_time));
   if (!left_in.columns[static_cast<size_t>(time_col)].proctime) {
     return SqlError(ref.system_time->offset, "FOR SYSTEM_TIME AS OF needs a processing-time "
@@ -348,7 +348,7 @@ absl::StatusOr<Rel> QueryPlanner::LookupJoin(const Rel& left_in, const ast::Tabl
   for (const TableColumn& c : table->columns) {
     if (!c.computed) dim.columns.push_back(RelColumn{c.name, qualifier, c.name, c.type});
   }
-  ExprBinder db(dim);
+  ExprBinder db(dim, nullptr, &catalog_);
   std::vector<const ast::Expr*> conjuncts;
   Conjuncts(on, conjuncts);
   std::vector<KeyPart> keys;

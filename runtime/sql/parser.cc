@@ -138,6 +138,27 @@ absl::StatusOr<ast::Statement> Converter::StatementNode(const pg_query::Node& n,
   if (n.has_create_stmt()) {
     ASSIGN_OR_RETURN(ast::CreateTable ct, CreateTable(n.create_stmt(), offset));
     st.node = std::move(ct);
+  } else if (n.has_create_function_stmt()) {
+    const auto& f = n.create_function_stmt();
+    ast::CreateFunction cf;
+    cf.offset = offset;
+    if (f.funcname_size() > 0) cf.name = NodeString(f.funcname(f.funcname_size() - 1));
+    for (const auto& o : f.options()) {
+      if (!o.has_def_elem()) continue;
+      const auto& d = o.def_elem();
+      if (d.defname() == "as" && d.arg().has_list() && d.arg().list().items_size() == 1) {
+        cf.identifier = NodeString(d.arg().list().items(0));
+        cf.identifier_offset = Loc(d.location());
+      } else if (d.defname() == "language") {
+        return SQL_ERROR(Loc(d.location()), "CREATE FUNCTION ... LANGUAGE {}: Sluice's functions "
+                                            "are C++ scalar functions of the job's plugin (leave "
+                                            "LANGUAGE out)", NodeString(d.arg()));
+      }
+    }
+    if (cf.identifier.empty() || f.parameters_size() > 0 || f.has_return_type()) {
+      return SqlError(offset, "expected CREATE FUNCTION <name> AS '<identifier>'");
+    }
+    st.node = std::move(cf);
   } else if (n.has_view_stmt()) {
     const auto& v = n.view_stmt();
     ast::CreateView cv;

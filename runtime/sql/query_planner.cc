@@ -159,7 +159,7 @@ absl::StatusOr<Rel> QueryPlanner::Scan(const TableDef& table) {
   }
   // Computed columns: typed over the physical ones; a computed rowtime is the source's
   // event-time expression.
-  ExprBinder binder(physical);
+  ExprBinder binder(physical, nullptr, &catalog_);
   std::vector<Bound> computed(table.columns.size());
   std::string rowtime_expression;
   for (size_t i = 0; i < table.columns.size(); ++i) {
@@ -226,7 +226,7 @@ absl::StatusOr<Rel> QueryPlanner::Scan(const TableDef& table) {
 
 absl::StatusOr<Rel> QueryPlanner::Filter(const Rel& in, const ast::Expr& predicate,
                                          const std::string& what) {
-  ExprBinder binder(in);
+  ExprBinder binder(in, nullptr, &catalog_);
   ASSIGN_OR_RETURN(Bound b, binder.BindPredicate(predicate, what));
   Rel out = in;
   out.stream = spec_.AddStep("filter", YAML::Node(b.text), in.stream,
@@ -298,7 +298,7 @@ absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
                                        "aggregation) or of a window join; other uses are not "
                                        "supported yet");
   }
-  ExprBinder binder(in);
+  ExprBinder binder(in, nullptr, &catalog_);
   std::vector<Bound> exprs;
   std::vector<std::string> names;
   std::vector<RelColumn> proctimes;  // PROCTIME() items: virtual columns

@@ -31,7 +31,10 @@ class ScriptCompiler {
  public:
   ScriptCompiler(const SourceText& source, std::string base_dir, SqlOptions options)
       : source_(source), base_dir_(std::move(base_dir)), options_(std::move(options)),
-        catalog_(options_.schema_registry_lookups) {}
+        catalog_(options_.schema_registry_lookups,
+                 options_.plugin != nullptr
+                     ? std::make_shared<const expr::ScalarFunctions>(options_.plugin->scalar_functions)
+                     : nullptr) {}
 
   CompiledSql Run() {
     for (auto& parsed : ParseScript(source_)) {
@@ -61,6 +64,7 @@ class ScriptCompiler {
   absl::Status Statement(const ast::Statement& st) {
     if (const auto* t = std::get_if<ast::CreateTable>(&st.node)) return catalog_.AddTable(*t);
     if (const auto* s = std::get_if<ast::Set>(&st.node)) return catalog_.Set(*s);
+    if (const auto* f = std::get_if<ast::CreateFunction>(&st.node)) return catalog_.AddFunction(*f);
     if (const auto* v = std::get_if<ast::CreateView>(&st.node)) {
       // Plan the view once on its own, so that its errors show at its definition.
       SpecBuilder scratch;
@@ -186,6 +190,7 @@ class ScriptCompiler {
     sub.spec_yaml = ToYaml(scratch.Build(catalog_.settings().spec));
     sub.spec_path = source_.name() + " (generated job spec)";
     sub.base_dir = base_dir_;
+    sub.plugin = options_.plugin;
     auto graph = job::CompileJob(sub);
     if (!graph.ok()) {
       return SQL_ERROR(st.offset, "internal error: the planned job spec was refused: {}",
@@ -203,6 +208,7 @@ class ScriptCompiler {
     sub.spec_yaml = result_.spec_yaml;
     sub.spec_path = source_.name() + " (generated job spec)";
     sub.base_dir = base_dir_;
+    sub.plugin = options_.plugin;
     auto graph = job::CompileJob(sub);
     if (!graph.ok()) {
       AddError(SQL_ERROR(0, "internal error: the planned job spec was refused: {}",

@@ -9,10 +9,13 @@
 // too (runtime/job), so a script that validates is deployable.
 // Thread-safe (no shared state).
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/sql/source_text.h"
+
+#include "sluice/plan.h"
 
 namespace sluice::sql {
 
@@ -44,6 +47,9 @@ struct SqlOptions {
   // against it; runtime/sql/catalog.h). Off: declared columns are taken as they are, and a
   // table without columns is an error (the fuzz target turns this off: no network).
   bool schema_registry_lookups = true;
+  // A C++ plugin whose scalar functions CREATE FUNCTION may name (sluice sql --plugin); its
+  // own job, if any, is ignored. Null: none.
+  std::shared_ptr<const sluice::JobDefinition> plugin = nullptr;
 };
 
 // `base_dir` resolves the relative paths of the generated spec (the script's directory).

@@ -107,7 +107,7 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
     return SQL_ERROR(over.offset, "a Top-N over an updating input ({}) is not supported yet",
                      in.updating_reason);
   }
-  ExprBinder binder(in);
+  ExprBinder binder(in, nullptr, &catalog_);
   YAML::Node keys(YAML::NodeType::Sequence);
   std::vector<std::string> key_fields;
   for (const auto& p : over.partition_by) {

@@ -182,6 +182,22 @@ def _ranks(rows, key, price):
     return counts, distinct
 
 
+def q14(t):
+    """Bids with 0.908 * price in (1,000,000, 50,000,000), their time of day by the UTC hour,
+    and how many 'c' their extra holds (nexmark-flink's CountChar UDF)."""
+    out = []
+    for b in t.bid:
+        price = 0.908 * b["price"]
+        if not 1_000_000 < price < 50_000_000:
+            continue
+        hour = datetime.datetime.fromtimestamp(b["dateTime"] / 1000, datetime.timezone.utc).hour
+        kind = ("dayTime" if 8 <= hour <= 18 else
+                "nightTime" if hour <= 6 or hour >= 20 else "otherTime")
+        out.append((b["auction"], b["bidder"], round(price, 3), kind, b["dateTime"], b["extra"],
+                    b["extra"].count("c")))
+    return out
+
+
 def q15(t):
     days = collections.defaultdict(list)
     for b in t.bid:

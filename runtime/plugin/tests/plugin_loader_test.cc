@@ -71,7 +71,7 @@ TEST(PluginLoader, RefusesFilesThatAreNotPlugins) {
 TEST(PluginLoader, RefusesAnotherApiVersionOrAbiBeforeRunningAnything) {
   const std::string dir = std::string(SLUICE_BINARY_DIR) + "/tests/";
   auto api = LoadPlugin(dir + "libsluice_test_plugin_wrong_api.so", {});
-  EXPECT_THAT(api.status().message(), HasSubstr("built against Sluice API version 2"));
+  EXPECT_THAT(api.status().message(), HasSubstr("built against Sluice API version 3"));
   EXPECT_THAT(api.status().message(), HasSubstr("rebuild it"));
   auto abi = LoadPlugin(dir + "libsluice_test_plugin_wrong_abi.so", {});
   EXPECT_THAT(abi.status().message(), HasSubstr("C++ ABI 'gxx-abi-0;cxx11-abi-0'"));
@@ -79,6 +79,33 @@ TEST(PluginLoader, RefusesAnotherApiVersionOrAbiBeforeRunningAnything) {
   auto missing = LoadPlugin(dir + "libsluice_test_plugin_wrong_missing_symbol.so", {});
   EXPECT_THAT(missing.status().message(), HasSubstr("cannot load job plugin"));
   EXPECT_THAT(missing.status().message(), HasSubstr("undefined symbol: sluice_test_symbol_defined_nowhere"));
+}
+
+}  // namespace
+}  // namespace sluice::plugin
+
+namespace sluice::plugin {
+namespace {
+
+// A function library (no job): its functions load; as a job it is refused, as a
+// functions-only plugin it keeps the submission's spec.
+TEST(PluginLoader, FunctionLibraryOnlyAttachesAsFunctions) {
+  const std::string lib = std::string(SLUICE_BINARY_DIR) + "/lib/libnexmark_udfs.so";
+  auto loaded = LoadPlugin(lib, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE((*loaded)->spec_yaml.empty());
+  EXPECT_EQ((*loaded)->scalar_functions.count("CountChar"), 1u);
+  job::JobSubmission as_job;
+  as_job.plugin_ref.blob_key = "k";
+  EXPECT_THAT(AttachPlugin(lib, &as_job).message(),
+              ::testing::HasSubstr("defines no job (no source): a function library"));
+  job::JobSubmission sql;
+  sql.spec_yaml = "name: from-sql\n";
+  sql.plugin_ref.functions_only = true;
+  ASSERT_TRUE(AttachPlugin(lib, &sql).ok());
+  EXPECT_EQ(sql.spec_yaml, "name: from-sql\n");
+  ASSERT_NE(sql.plugin, nullptr);
+  EXPECT_EQ(sql.plugin->scalar_functions.size(), 1u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// avro-confluent tables and the schema registry: columns from the subject's latest schema,
-// declared columns checked against it (positioned errors), and the generated spec's
-// `schema-registry`. The registry is the in-process stand-in of runtime/formats/tests.
+// SQL and what lies outside the script: avro-confluent tables and the schema registry (columns
+// from the subject's latest schema, declared columns checked against it with positioned errors,
+// the generated spec's `schema-registry`; the registry is the in-process stand-in of
+// runtime/formats/tests), and CREATE FUNCTION naming a C++ plugin's scalar functions.
 
 #include <string>
 
@@ -99,6 +100,58 @@ TEST(SqlRegistry, OptionErrorsAndLookupsOff) {
   CompiledSql none = Compile(Table("http://127.0.0.1:1", ""), false);
   ASSERT_EQ(none.errors.size(), 1u);
   EXPECT_THAT(none.errors[0], HasSubstr("table 'bids' declares no columns"));
+}
+
+}  // namespace
+}  // namespace sluice::sql
+
+namespace sluice::sql {
+namespace {
+
+// CREATE FUNCTION without a plugin, with LANGUAGE, and against a plugin's functions.
+TEST(SqlFunctions, CreateFunctionNamesAPluginFunction) {
+  const std::string create = "CREATE FUNCTION count_char AS 'com.x.CountChar';\n";
+  CompiledSql none = CompileSql(SourceText("t.sql", create), "/tmp");
+  ASSERT_EQ(none.errors.size(), 1u);
+  EXPECT_THAT(none.errors[0], ::testing::HasSubstr("CREATE FUNCTION count_char: no function "
+                                                   "library is loaded"));
+  CompiledSql lang = CompileSql(
+      SourceText("t.sql", "CREATE TEMPORARY FUNCTION f AS 'F' LANGUAGE JAVA;\n"), "/tmp");
+  ASSERT_EQ(lang.errors.size(), 1u);
+  EXPECT_THAT(lang.errors[0], ::testing::HasSubstr("LANGUAGE JAVA: Sluice's functions are C++"));
+
+  class Twice : public sluice::ScalarFunction {
+   public:
+    sluice::Type ResultType(const std::vector<sluice::Type>& args) const override {
+      if (args.size() != 1 || args[0] != sluice::Type::kInt64) throw std::invalid_argument("(BIGINT)");
+      return sluice::Type::kInt64;
+    }
+    void Eval(const sluice::ScalarArgs& a, sluice::ScalarResult& r) override {
+      r.SetInt64(2 * a.GetInt64(0));
+    }
+  };
+  auto plugin = std::make_shared<sluice::JobDefinition>();
+  plugin->scalar_functions["Twice"] = [] { return std::make_unique<Twice>(); };
+  SqlOptions opts;
+  opts.plugin = plugin;
+  const std::string tables =
+      "CREATE TABLE src (a BIGINT, s STRING) WITH ('connector' = 'datagen');\n"
+      "CREATE TABLE out1 (a BIGINT) WITH ('connector' = 'print');\n";
+  CompiledSql ok = CompileSql(SourceText("t.sql", "CREATE FUNCTION tw AS 'org.Twice';\n" + tables +
+                                                      "INSERT INTO out1 SELECT TW(a) + 1 FROM src;\n"),
+                              "/tmp", opts);
+  ASSERT_TRUE(ok.errors.empty()) << ::testing::PrintToString(ok.errors);
+  EXPECT_THAT(ok.spec_yaml, ::testing::HasSubstr("Twice(`a`)"));
+  CompiledSql bad = CompileSql(SourceText("t.sql", "CREATE FUNCTION tw AS 'Twice';\n" + tables +
+                                                       "INSERT INTO out1 SELECT tw(s) FROM src;\n"),
+                               "/tmp", opts);
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_THAT(bad.errors[0], ::testing::HasSubstr("t.sql:4:25: function 'Twice' refuses (string): "
+                                                  "(BIGINT)"));
+  CompiledSql unknown = CompileSql(SourceText("t.sql", "CREATE FUNCTION f AS 'Nope';\n"), "/tmp", opts);
+  ASSERT_EQ(unknown.errors.size(), 1u);
+  EXPECT_THAT(unknown.errors[0], ::testing::HasSubstr("the plugin has no function 'Nope' (it "
+                                                      "registers: Twice)"));
 }
 
 }  // namespace
