@@ -63,7 +63,7 @@ absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepCon
     return r.Error(body, "top-n: expected a mapping like {{n: 3, order-by: delay}}");
   }
   RETURN_IF_ERROR(r.CheckKeys(body, "top-n", {"n", "order-by", "order", "then-by", "rank-field",
-                                             "ttl"}));
+                                             "ttl", "emit"}));
   operators::TopNSpec spec;
   spec.key_fields = c.key_fields;
   ASSIGN_OR_RETURN(const int n, r.GetInt(body, "top-n", "n", 0));
@@ -96,13 +96,22 @@ absl::StatusOr<graph::StreamNode> CompileTopN(const SpecReader& r, const StepCon
   if (body["ttl"]) {
     ASSIGN_OR_RETURN(spec.ttl_ms, r.GetDuration(body, "top-n", "ttl"));
   }
+  ASSIGN_OR_RETURN(std::string emit, r.GetString(body, "top-n", "emit", false, "updates"));
+  if (emit != "updates" && emit != "final") {
+    return r.Error(body["emit"], "top-n: unknown emit '{}' (expected updates or final)", emit);
+  }
+  spec.emit_final = emit == "final";
+  if (spec.emit_final && !c.input_has_event_time) {
+    return r.Error(body["emit"], "top-n: emit: final ranks per event time (a window Top-N): the "
+                                 "input needs event time");
+  }
   const core::SchemaPtr in = c.input;
   auto probe = operators::MakeTopN(in, spec);
   if (!probe.ok()) return r.Error(body, "{}", probe.status().message());
   graph::StreamNode node;
   node.name = fmt::format("TopN({}, {} {})", spec.n, spec.order_field, order);
   node.keyed = true;
-  node.changelog = true;
+  node.changelog = !spec.emit_final;
   node.output_schema = (*probe)->output_schema();
   node.op = [in, spec]() { return operators::MakeTopN(in, spec); };
   return node;

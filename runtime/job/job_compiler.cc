@@ -110,7 +110,7 @@ absl::Status Compiler::CompileSinks(const YAML::Node& root) {
     }
     const Flow& in = FlowOf(producer.first, producer.second);
     if (in.partitioner == PartitionerKind::kHash) {
-      return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate, aggregate or process");
+      return r_.Error(in.partitioned_at, "key-by: must be followed by a window, deduplicate, aggregate, top-n, over or process");
     }
     if (in.updating) d.updating_from = in.updating_from;
     ASSIGN_OR_RETURN(graph::StreamNode sink, CompileSink(r_, node, in.schema, d));
@@ -129,7 +129,7 @@ absl::Status Compiler::CheckAllUsed() const {
   }
   for (const auto& s : steps_) {
     if (s.consumers == 0) {
-      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window, deduplicate, aggregate or process");
+      if (s.kind == StepKind::kKeyBy) return r_.Error(s.step, "key-by: must be followed by a window, deduplicate, aggregate, top-n, over or process");
       return r_.Error(s.step.IsMap() ? s.step : s.body, "pipeline step {} ('{}'): its output is "
                       "not read by any step or sink", s.position, s.op());
     }

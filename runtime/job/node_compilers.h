@@ -16,6 +16,7 @@
 #include "runtime/graph/job_config.h"
 #include "runtime/graph/stream_graph.h"
 #include "runtime/job/spec_reader.h"
+#include "runtime/operators/window_aggregates.h"
 #include "sluice/environment.h"
 
 namespace sluice::job {
@@ -52,7 +53,7 @@ absl::StatusOr<graph::JobConfig> CompileJobConfig(const SpecReader& r, const YAM
 // (key-by, rebalance, broadcast, rescale; Flink's partition transformations) or a union.
 enum class StepKind {
   kFilter, kMap, kProject, kFlatMap, kWindow, kDeduplicate, kAggregate, kLookupJoin,
-  kIntervalJoin, kWindowJoin, kJoin, kProcess, kTopN, kKeyBy, kRebalance, kBroadcast, kRescale,
+  kIntervalJoin, kWindowJoin, kJoin, kProcess, kTopN, kOver, kKeyBy, kRebalance, kBroadcast, kRescale,
   kUnion,
 };
 // Steps that read an updating stream (a changelog with -U/+U/-D rows) and pass the rows' kinds
@@ -84,6 +85,13 @@ struct StepContext {
   bool updating_input = false;          // the input is an updating stream (aggregate only)
 };
 absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const StepContext& ctx);
+// `aggregates:` of a window, aggregate or over step: an ordered mapping of output names to
+// 'fn(field)' or 'count()'; `what` names the step in messages.
+absl::StatusOr<std::vector<operators::AggregateSpec>> ParseAggregates(const SpecReader& r,
+                                                                      const YAML::Node& body,
+                                                                      std::string_view what);
+// `over:` (over_compiler.cc): an OVER aggregation (operators/over_aggregate.h) after a key-by.
+absl::StatusOr<graph::StreamNode> CompileOver(const SpecReader& r, const StepContext& ctx);
 // `interval-join:`, `window-join:` and `join:` (join_compiler.cc): the two inputs (stream
 // names) and their keys, read before the graph is built; then the node (two inputs, keyed),
 // given both input schemas.

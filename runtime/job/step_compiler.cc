@@ -109,37 +109,6 @@ absl::StatusOr<graph::StreamNode> CompileProject(const SpecReader& r, const Step
   return n;
 }
 
-// `aggregates:` of a window or aggregate step: an ordered mapping of output names to
-// 'fn(field)' or 'count()'.
-absl::StatusOr<std::vector<operators::AggregateSpec>> ParseAggregates(const SpecReader& r,
-                                                                      const YAML::Node& body,
-                                                                      std::string_view what) {
-  YAML::Node aggs = body["aggregates"];
-  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
-    return r.Error(aggs ? aggs : body, "{}: 'aggregates' must map output names to 'fn(field)' ({})",
-                   what, operators::AggregateKindNames());
-  }
-  std::vector<operators::AggregateSpec> out;
-  for (const auto& kv : aggs) {
-    std::string name = kv.first.as<std::string>();
-    std::string fn, field;
-    if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
-      return r.Error(kv.second, "{}: aggregate '{}' must look like 'fn(field)' or 'count()'", what,
-                     name);
-    }
-    std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
-    if (!kind) {
-      return r.Error(kv.second, "{}: aggregate '{}': unknown function '{}' (expected {})", what,
-                     name, fn, operators::AggregateKindNames());
-    }
-    if (*kind != operators::AggregateKind::kCount && field.empty()) {
-      return r.Error(kv.second, "{}: aggregate '{}': {}() needs a field", what, name, fn);
-    }
-    out.push_back(operators::AggregateSpec{name, *kind, field});
-  }
-  return out;
-}
-
 absl::StatusOr<graph::StreamNode> CompileWindow(const SpecReader& r, const StepContext& c) {
   const YAML::Node& body = c.body;
   if (c.key_fields.empty()) {
@@ -308,6 +277,38 @@ absl::StatusOr<graph::StreamNode> CompileRollingAggregate(const SpecReader& r,
 
 }  // namespace
 
+// `aggregates:` of a window or aggregate step: an ordered mapping of output names to
+// 'fn(field)' or 'count()'.
+absl::StatusOr<std::vector<operators::AggregateSpec>> ParseAggregates(const SpecReader& r,
+                                                                      const YAML::Node& body,
+                                                                      std::string_view what) {
+  YAML::Node aggs = body["aggregates"];
+  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+    return r.Error(aggs ? aggs : body, "{}: 'aggregates' must map output names to 'fn(field)' ({})",
+                   what, operators::AggregateKindNames());
+  }
+  std::vector<operators::AggregateSpec> out;
+  for (const auto& kv : aggs) {
+    std::string name = kv.first.as<std::string>();
+    std::string fn, field;
+    if (!kv.second.IsScalar() || !ParseAggregate(kv.second.Scalar(), &fn, &field)) {
+      return r.Error(kv.second, "{}: aggregate '{}' must look like 'fn(field)' or 'count()'", what,
+                     name);
+    }
+    std::optional<operators::AggregateKind> kind = operators::ParseAggregateKind(fn);
+    if (!kind) {
+      return r.Error(kv.second, "{}: aggregate '{}': unknown function '{}' (expected {})", what,
+                     name, fn, operators::AggregateKindNames());
+    }
+    if (*kind != operators::AggregateKind::kCount && field.empty()) {
+      return r.Error(kv.second, "{}: aggregate '{}': {}() needs a field", what, name, fn);
+    }
+    out.push_back(operators::AggregateSpec{name, *kind, field});
+  }
+  return out;
+}
+
+
 namespace {
 constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"filter", StepKind::kFilter},       {"map", StepKind::kMap},
@@ -317,7 +318,7 @@ constexpr std::pair<std::string_view, StepKind> kStepKinds[] = {
     {"aggregate", StepKind::kAggregate},
     {"interval-join", StepKind::kIntervalJoin}, {"window-join", StepKind::kWindowJoin},
     {"join", StepKind::kJoin},           {"process", StepKind::kProcess},
-    {"top-n", StepKind::kTopN},
+    {"top-n", StepKind::kTopN},          {"over", StepKind::kOver},
     {"rebalance", StepKind::kRebalance},
     {"broadcast", StepKind::kBroadcast}, {"rescale", StepKind::kRescale},
     {"union", StepKind::kUnion},
@@ -355,7 +356,8 @@ bool IsPartitioning(StepKind kind) {
 
 bool IsKeyed(StepKind kind) {
   return kind == StepKind::kWindow || kind == StepKind::kDeduplicate ||
-         kind == StepKind::kAggregate || kind == StepKind::kProcess || kind == StepKind::kTopN;
+         kind == StepKind::kAggregate || kind == StepKind::kProcess || kind == StepKind::kTopN ||
+         kind == StepKind::kOver;
 }
 
 bool PassesChangelog(StepKind kind) {
@@ -385,6 +387,7 @@ absl::StatusOr<graph::StreamNode> CompileStepOperator(const SpecReader& r, const
     case StepKind::kWindow: return CompileWindow(r, c);
     case StepKind::kDeduplicate: return CompileDeduplicate(r, c);
     case StepKind::kTopN: return CompileTopN(r, c);
+    case StepKind::kOver: return CompileOver(r, c);
     case StepKind::kAggregate: return CompileRollingAggregate(r, c);
     case StepKind::kFlatMap: return CompileFlatMap(r, c);
     case StepKind::kLookupJoin: return CompileLookupJoin(r, c);

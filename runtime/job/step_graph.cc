@@ -316,7 +316,7 @@ absl::Status Compiler::CompileStep(StepDecl& s) {
   const bool keyed_input = in.partitioner == PartitionerKind::kHash;
   if (keyed_input && !IsKeyed(s.kind)) {
     return r_.Error(at, "pipeline step {}: '{}' after key-by: key-by must be followed by a window, "
-                    "deduplicate, aggregate or process", s.position, s.op());
+                    "deduplicate, aggregate, top-n, over or process", s.position, s.op());
   }
   auto given = [](const std::optional<YAML::Node>& n) { return n && n->IsScalar(); };
   const std::string uid = given(s.uid) ? s.uid->Scalar() : fmt::format("{}-{}", s.op(), s.position);

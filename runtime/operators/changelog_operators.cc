@@ -206,7 +206,45 @@ class TopNOperator final : public KeyedChangelogOperator {
       : KeyedChangelogOperator(std::move(input), std::move(keys), std::move(row), spec.ttl_ms,
                                "top-n", std::move(output)),
         n_(static_cast<size_t>(spec.n)), descending_(spec.descending), order_col_(order_col),
-        order_fields_(std::move(order)), ranked_(!spec.rank_field.empty()) {}
+        order_fields_(std::move(order)), ranked_(!spec.rank_field.empty()),
+        final_(spec.emit_final) {}
+
+  absl::Status Open(const api::OperatorContext& ctx) override {
+    RETURN_IF_ERROR(KeyedChangelogOperator::Open(ctx));
+    if (final_) {
+      ASSIGN_OR_RETURN(watermark_, RestoreWatermarkState(ctx, "window top-n"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Window Top-N: each key's top rows, ranked, once the watermark passes their timestamp.
+  absl::Status ProcessWatermark(int64_t watermark, api::Output& output) override {
+    if (!final_) return output.EmitWatermark(watermark);
+    watermark_ = std::max(watermark_, watermark);
+    RETURN_IF_ERROR(backend_->AdvanceWatermark(
+        watermark_, [&](std::string_view, int32_t, int64_t, int64_t ts) {
+          backend_->SetCurrentNamespace(0);
+          if (const std::vector<std::string>* top = top_->value(); top != nullptr) {
+            for (size_t j = 0; j < top->size(); ++j) {
+              if (ranked_) {
+                Ranked(RowOf((*top)[j]), ts, RowKind::kInsert, j + 1);
+              } else {
+                EmitStored(RowOf((*top)[j]), ts, RowKind::kInsert);
+              }
+            }
+            top_->clear();
+          }
+          return absl::OkStatus();
+        }));
+    backend_->SetCurrentNamespace(0);
+    RETURN_IF_ERROR(EmitAndClear(&out(), output, ctx_.metrics));
+    return output.EmitWatermark(watermark);
+  }
+
+  absl::StatusOr<std::string> SnapshotState(int64_t) override {
+    if (!final_) return std::string();
+    return EncodeWatermarkState(watermark_);
+  }
 
  private:
   absl::Status OpenState(std::optional<state::StateTtlConfig> ttl) override {
@@ -222,6 +260,20 @@ class TopNOperator final : public KeyedChangelogOperator {
   }
 
   absl::Status ProcessRow(const core::RecordBatch& batch, size_t row) override {
+    if (final_) {
+      const int64_t ts = batch.timestamp(row);
+      if (ts == core::kNoTimestamp) {
+        return InvalidArgumentF("window top-n '{}': a row has no event timestamp",
+                                ctx_.operator_name);
+      }
+      if (ts <= watermark_) {
+        if (ctx_.metrics != nullptr) {
+          ctx_.metrics->late_records_dropped.fetch_add(1, std::memory_order_relaxed);
+        }
+        return absl::OkStatus();
+      }
+      backend_->RegisterEventTimeTimer(0, ts);
+    }
     if (batch.IsNull(row, order_col_)) return absl::OkStatus();
     order_.clear();
     if (order_fields_.size() > 1) {
@@ -253,6 +305,11 @@ class TopNOperator final : public KeyedChangelogOperator {
     Encode(batch, row, &entry);
     top.insert(pos, std::move(entry));
     const int64_t ts = batch.timestamp(row);
+    if (final_) {  // emitted when the watermark passes
+      if (top.size() > n_) top.pop_back();
+      top_->update(std::move(top));
+      return absl::OkStatus();
+    }
     if (ranked_) {
       // The rows after the new one move one rank down; the last one may leave.
       for (size_t j = index + 1; j < top.size(); ++j) {
@@ -287,6 +344,8 @@ class TopNOperator final : public KeyedChangelogOperator {
   const size_t order_col_;
   const std::vector<std::pair<size_t, bool>> order_fields_;  // column, descending
   const bool ranked_;
+  const bool final_;
+  int64_t watermark_ = api::kMinWatermark;  // window Top-N: rows at or behind it are late
   state::ValueState<std::vector<std::string>>* top_ = nullptr;
   std::string order_;
 };

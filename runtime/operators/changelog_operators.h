@@ -61,6 +61,12 @@ struct TopNSpec {
   // the row number selected). A row entering at rank r also moves the rows ranked r.. one
   // down: each gets -U (old rank) and +U (new rank), and the row pushed out -D.
   std::string rank_field = {};
+  // Window Top-N (Flink's WindowRankOperator): rows are ranked silently and the key's top N are
+  // emitted once, as inserts (an append-only result), when the watermark passes the rows'
+  // timestamp; then the key's state is cleared. Meant for keys that include the window of an
+  // upstream window aggregation, whose rows all carry its end - 1 as event time. Rows need
+  // event time; rows at or behind the watermark are late (dropped, counted).
+  bool emit_final = false;
 };
 
 absl::StatusOr<std::unique_ptr<api::Operator>> MakeKeepLast(core::SchemaPtr input,

@@ -65,15 +65,7 @@ class IntervalJoinOperator final : public api::Operator {
                      (backend_->GetMapState<int64_t, Rows>(kIntervalJoinRightState, ttl)));
     for (int s : {kLeft, kRight}) tags_[s] = keys_[s].KeyGroupTag(backend_->max_parallelism());
     backend_->SetCurrentNamespace(0);
-    watermark_ = api::kMinWatermark;
-    if (ctx.restored_state.has_value() && !ctx.restored_state->empty()) {
-      if (ctx.restored_state->size() != sizeof(int64_t)) {
-        return DataLossF("interval join '{}': restored operator state has {} bytes, expected 8 "
-                         "(the current watermark)",
-                         ctx.operator_name, ctx.restored_state->size());
-      }
-      std::memcpy(&watermark_, ctx.restored_state->data(), sizeof(int64_t));
-    }
+    ASSIGN_OR_RETURN(watermark_, RestoreWatermarkState(ctx, "interval join"));
     return absl::OkStatus();
   }
 
@@ -173,9 +165,7 @@ class IntervalJoinOperator final : public api::Operator {
 
   // The current watermark (8 bytes), so late rows stay late after a restore.
   absl::StatusOr<std::string> SnapshotState(int64_t) override {
-    std::string s(sizeof(int64_t), '\0');
-    std::memcpy(s.data(), &watermark_, sizeof(int64_t));
-    return s;
+    return EncodeWatermarkState(watermark_);
   }
 
   void Close() override {

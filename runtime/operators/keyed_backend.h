@@ -6,7 +6,9 @@
 // and the context's max parallelism is out of range. Also KeyGroupOfRow, the key group check
 // keyed operators share. Thread: the operator's task thread.
 
+#include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -53,6 +55,27 @@ inline absl::StatusOr<int32_t> KeyGroupOfRow(const core::KeySelector& keys, uint
         what, ctx.operator_name, ctx.subtask_index, kg, range.start, range.end);
   }
   return kg;
+}
+
+// The current watermark as an operator's (non-keyed) state, 8 bytes, so that rows late before a
+// checkpoint stay late after a restore (interval join, over aggregate, window Top-N).
+inline std::string EncodeWatermarkState(int64_t watermark) {
+  std::string s(sizeof(int64_t), '\0');
+  std::memcpy(s.data(), &watermark, sizeof(int64_t));
+  return s;
+}
+// The restored watermark of ctx.restored_state, or api::kMinWatermark without one; DataLoss
+// naming `what` for state of another size.
+inline absl::StatusOr<int64_t> RestoreWatermarkState(const api::OperatorContext& ctx,
+                                                     std::string_view what) {
+  int64_t watermark = api::kMinWatermark;
+  if (!ctx.restored_state.has_value() || ctx.restored_state->empty()) return watermark;
+  if (ctx.restored_state->size() != sizeof(int64_t)) {
+    return DataLossF("{} '{}': restored operator state has {} bytes, expected 8 (the current "
+                     "watermark)", what, ctx.operator_name, ctx.restored_state->size());
+  }
+  std::memcpy(&watermark, ctx.restored_state->data(), sizeof(int64_t));
+  return watermark;
 }
 
 }  // namespace sluice::operators

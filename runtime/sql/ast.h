@@ -49,11 +49,15 @@ enum class ExprKind {
 
 using Value = std::variant<std::monostate, int64_t, double, std::string, bool>;
 
-struct WindowSpec {  // OVER (PARTITION BY ... ORDER BY ...)
+struct WindowSpec {  // OVER (PARTITION BY ... ORDER BY ... [frame])
   std::vector<ExprPtr> partition_by;
   std::vector<ExprPtr> order_by;
   std::vector<bool> descending;  // per order_by
   int offset = 0;
+  // The frame as PostgreSQL's parser gives it: its FRAMEOPTION_* bits (0: no frame clause)
+  // and the start offset (`n` of ROWS n PRECEDING, an INTERVAL for RANGE), if any.
+  int frame_options = 0;
+  ExprPtr start_offset;
 };
 
 struct Expr {

@@ -342,6 +342,9 @@ absl::StatusOr<Bound> ExprBinder::BindCase(const ast::Expr& e) const {
 }
 
 absl::StatusOr<Bound> ExprBinder::BindCall(const ast::Expr& e) const {
+  if (e.over && over_ != nullptr) {
+    if (auto it = over_->find(&e); it != over_->end()) return it->second;
+  }
   if (e.over) {
     return SQL_ERROR(e.offset, "{}(...) OVER (...) is only supported as ROW_NUMBER() OVER "
                                "(PARTITION BY ... ORDER BY ...) filtered by rownum <= N", e.name);

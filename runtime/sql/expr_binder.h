@@ -50,6 +50,8 @@ class ExprBinder {
   absl::StatusOr<std::string> CallKey(const ast::Expr& call) const;
 
   const Rel& rel() const { return rel_; }
+  // OVER aggregate calls (by node) bind to the columns an over step computed (over_planner.cc).
+  void SetOverColumns(const std::map<const ast::Expr*, Bound>* over) { over_ = over; }
   // window_start/window_end of a window table function bind (to placeholders the aggregation
   // maps to its output): for the input scope of a window aggregation.
   void AllowWindowProperties() { window_properties_ = true; }
@@ -65,6 +67,7 @@ class ExprBinder {
   const Catalog* catalog_;
   core::SchemaPtr schema_;
   bool window_properties_ = false;
+  const std::map<const ast::Expr*, Bound>* over_ = nullptr;
 };
 
 // Aggregate functions SQL knows (count, sum, ...); window properties (tumble_start, ...).

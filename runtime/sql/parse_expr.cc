@@ -370,6 +370,8 @@ absl::StatusOr<ExprPtr> Converter::FuncCall(const pg_query::FuncCall& f) {
       spec->order_by.push_back(x);
       spec->descending.push_back(o.sort_by().sortby_dir() == pg_query::SORTBY_DESC);
     }
+    spec->frame_options = w.frame_options();
+    if (w.has_start_offset()) { ASSIGN_OR_RETURN(spec->start_offset, Expr(w.start_offset())); }
     e->over = spec;
   }
   return ExprPtr(e);

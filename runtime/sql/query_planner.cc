@@ -72,6 +72,14 @@ absl::StatusOr<Rel> QueryPlanner::PlanQuery(const ast::Query& q, const Ctes* cte
   ASSIGN_OR_RETURN(Rel rel, PlanFrom(q, ctes));
   bool grouped = !q.group_by.empty() || q.having != nullptr;
   for (const ast::SelectItem& item : q.select) grouped |= item.expr && HasAggregate(*item.expr);
+  if (HasOverAggregate(q)) {
+    if (grouped) {
+      return SqlError(q.offset, "OVER aggregations in a query with GROUP BY are not supported");
+    }
+    std::map<const ast::Expr*, Bound> over;
+    ASSIGN_OR_RETURN(Rel with_over, Over(q, rel, &over));
+    return Select(q, with_over, &over);
+  }
   if (grouped) return Aggregate(q, rel);
   return Select(q, rel);
 }
@@ -289,7 +297,8 @@ absl::StatusOr<Rel> QueryPlanner::Project(const Rel& in, const std::vector<Bound
   return out;
 }
 
-absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
+absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in,
+                                         const std::map<const ast::Expr*, Bound>* over) {
   if (in.window) {
     // SELECT * FROM TABLE(TUMBLE(...)): the windowed table itself (a window join's input).
     if (q.select.size() == 1 && q.select[0].star && q.select[0].star_qualifier.empty()) return in;
@@ -299,6 +308,7 @@ absl::StatusOr<Rel> QueryPlanner::Select(const ast::Query& q, const Rel& in) {
                                        "supported yet");
   }
   ExprBinder binder(in, nullptr, &catalog_);
+  binder.SetOverColumns(over);
   std::vector<Bound> exprs;
   std::vector<std::string> names;
   std::vector<RelColumn> proctimes;  // PROCTIME() items: virtual columns

@@ -49,7 +49,14 @@ class QueryPlanner {
   absl::StatusOr<Rel> Scan(const TableDef& table);
   absl::StatusOr<Rel> WindowFunction(const ast::TableRef& ref, const Ctes* ctes);
   absl::StatusOr<Rel> Filter(const Rel& in, const ast::Expr& predicate, const std::string& what);
-  absl::StatusOr<Rel> Select(const ast::Query& q, const Rel& in);
+  // `over`: the columns of the query's OVER aggregate calls (Over below), if any.
+  absl::StatusOr<Rel> Select(const ast::Query& q, const Rel& in,
+                             const std::map<const ast::Expr*, Bound>* over = nullptr);
+
+  // over_planner.cc: the OVER aggregations of `q`'s SELECT list as an over step after `in`;
+  // *columns gets each OVER call's column.
+  absl::StatusOr<Rel> Over(const ast::Query& q, const Rel& in,
+                           std::map<const ast::Expr*, Bound>* columns);
 
   // topn_planner.cc: the ROW_NUMBER() pattern, or nullopt if `q` is not one.
   absl::StatusOr<std::optional<Rel>> TopN(const ast::Query& q, const Ctes* ctes);
@@ -76,6 +83,8 @@ class QueryPlanner {
 bool HasAggregate(const ast::Expr& e);
 // A field name for a SQL name: letters, digits and '_' kept; unique among `taken`.
 std::string FieldName(const std::string& name, std::vector<std::string>& taken);
+// Whether `q`'s SELECT list calls an aggregate function with OVER (over_planner.cc).
+bool HasOverAggregate(const ast::Query& q);
 Rel Requalify(Rel rel, const std::string& qualifier);
 
 }  // namespace sluice::sql

@@ -137,6 +137,7 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
   for (const ast::Expr* c : rest) rank_selected |= Mentions(*c, rn);
   Rel ranked = in;
   ranked.updating = true;
+  bool window_top_n = false;
   if (order[0]->proctime) {
     if (*n != 1 || order.size() != 1 || rank_selected) {
       return SqlError(over.offset, "ordered by a processing-time attribute, ROW_NUMBER() is a "
@@ -163,6 +164,17 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
     }
     body["order-by"] = order[0]->field;
     body["order"] = over.descending[0] ? "desc" : "asc";
+    // Partitioned by the window of an upstream window aggregation: a window Top-N, emitted
+    // once per window when the watermark passes it (append-only), as Flink's window Top-N.
+    bool by_start = false, by_end = false;
+    for (const auto& p : over.partition_by) {
+      ASSIGN_OR_RETURN(int c, binder.ResolveColumn(*p));
+      const RelColumn::WindowBound wb = in.columns[static_cast<size_t>(c)].window_bound;
+      by_start |= wb == RelColumn::WindowBound::kStart;
+      by_end |= wb == RelColumn::WindowBound::kEnd;
+    }
+    window_top_n = by_start && by_end;
+    if (window_top_n) body["emit"] = "final";
     if (order.size() > 1) {
       YAML::Node then(YAML::NodeType::Sequence);
       for (size_t i = 1; i < order.size(); ++i) {
@@ -176,16 +188,21 @@ absl::StatusOr<std::optional<Rel>> QueryPlanner::TopN(const ast::Query& q, const
     }
     const std::string rank_field = FieldName(rn, taken);
     if (rank_selected) body["rank-field"] = rank_field;
-    ranked.stream = spec_.AddKeyedStep(key_fields, "top-n", body, in.stream,
-                                       fmt::format("Rank(top {} by {} {}) -> changelog; state: "
-                                                   "the top {} rows per key", *n, order[0]->name,
-                                                   over.descending[0] ? "desc" : "asc", *n));
+    ranked.stream = spec_.AddKeyedStep(
+        key_fields, "top-n", body, in.stream,
+        fmt::format("{}(top {} by {} {}) -> {}; state: the top {} rows per key",
+                    window_top_n ? "WindowRank" : "Rank", *n, order[0]->name,
+                    over.descending[0] ? "desc" : "asc",
+                    window_top_n ? "once per window, append-only" : "changelog", *n));
+    ranked.updating = !window_top_n;
     ranked.updating_reason = "a Top-N (ROW_NUMBER)";
     if (rank_selected) {
       RelColumn r{rn, "", rank_field, core::Type::kInt64};
       ranked.columns.push_back(r);
     }
-    for (RelColumn& c : ranked.columns) c.rowtime = false;
+    if (!window_top_n) {
+      for (RelColumn& c : ranked.columns) c.rowtime = false;
+    }
   }
   // The subquery's SELECT without rn (a `*` includes the rank column; otherwise it is added).
   ast::Query projection = sub;

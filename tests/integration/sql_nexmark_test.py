@@ -231,6 +231,75 @@ INSERT INTO out1 SELECT auction, window_start, sum(n)
         self.assertEqual(dict(ref.read_rows(out, [I, T, I])),
                          {(a, w, n): 1 for (a, w), n in want.items()})
 
+    def test_over_aggregations_over_rows_and_range_frames(self):
+        # Not a Nexmark query: OVER aggregations per auction ordered by the bids' event time.
+        outs = {k: os.path.join(self.tmp, f"over-{k}") for k in ("rows", "range", "unbounded")}
+        window = "PARTITION BY auction ORDER BY `dateTime`"
+        frames = {"rows": "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW",
+                  "range": "RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW",
+                  "unbounded": ""}
+        aggs = {"rows": ("SUM(price)", "COUNT(*)"), "range": ("SUM(price)", "COUNT(*)"),
+                "unbounded": ("MAX(price)", "COUNT(price)")}
+        statements = ""
+        for k, out in outs.items():
+            statements += (f"CREATE TABLE out_{k} (auction BIGINT, price BIGINT, a BIGINT, "
+                           f"n BIGINT) WITH ('connector' = 'filesystem', 'path' = '{out}', "
+                           f"'format' = 'csv');\n"
+                           f"INSERT INTO out_{k} SELECT auction, price, "
+                           f"{aggs[k][0]} OVER ({window} {frames[k]}), "
+                           f"{aggs[k][1]} OVER ({window} {frames[k]}) FROM bid;\n")
+        self.run_statements("over", statements)
+        by_auction = {}
+        for b in self.tables.bid:
+            by_auction.setdefault(b["auction"], []).append(b)
+        want = {k: {} for k in outs}
+        for bids in by_auction.values():
+            bids.sort(key=lambda b: b["dateTime"])
+            times = [b["dateTime"] for b in bids]
+            self.assertEqual(len(times), len(set(times)), "ROWS frames need distinct times")
+            for i, b in enumerate(bids):
+                rows = bids[max(0, i - 2):i + 1]
+                rng = [x for x in bids if b["dateTime"] - 10 * ref.SECOND <= x["dateTime"]
+                       <= b["dateTime"]]
+                upto = bids[:i + 1]
+                for k, row in (("rows", (sum(x["price"] for x in rows), len(rows))),
+                               ("range", (sum(x["price"] for x in rng), len(rng))),
+                               ("unbounded", (max(x["price"] for x in upto), len(upto)))):
+                    key = (b["auction"], b["price"]) + row
+                    want[k][key] = want[k].get(key, 0) + 1
+        for k, out in outs.items():
+            self.assertGreater(len(want[k]), 0)
+            self.assertEqual(dict(ref.read_rows(out, [I, I, I, I])), want[k], k)
+
+    def test_window_top_n_is_emitted_once_per_window(self):
+        # Not a Nexmark query: Flink's window Top-N, the 3 auctions with most bids per 10 s
+        # window, into an append-only csv sink (a window Top-N emits no updates).
+        out = os.path.join(self.tmp, "window-top-n")
+        self.run_statements("window-top-n", f"""
+CREATE TABLE out1 (wstart TIMESTAMP(3), auction BIGINT, num BIGINT, rn BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
+INSERT INTO out1 SELECT window_start, auction, num, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end
+                               ORDER BY num DESC, auction ASC) AS rn
+  FROM (SELECT window_start, window_end, auction, COUNT(*) AS num
+        FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+        GROUP BY window_start, window_end, auction))
+WHERE rn <= 3;
+""")
+        counts = {}
+        for b in self.tables.bid:
+            k = (ref.tumble(b["dateTime"], 10 * ref.SECOND), b["auction"])
+            counts[k] = counts.get(k, 0) + 1
+        windows = {}
+        for (w, a), n in counts.items():
+            windows.setdefault(w, []).append((-n, a))
+        want = {}
+        for w, entries in windows.items():
+            for rank, (neg, a) in enumerate(sorted(entries)[:3], start=1):
+                want[(w, a, -neg, rank)] = 1
+        self.assertGreater(len(want), 3)
+        self.assertEqual(dict(ref.read_rows(out, [T, I, I, I])), want)
+
 
 def _add(query):
     setattr(SqlNexmarkTest, f"test_{query}", lambda self: self.run_query(query))

@@ -1,6 +1,7 @@
 // Updating streams in the job spec: deduplicate keep-last and top-n compile into changelog
 // operators, row-wise steps and changelog sinks accept their output, and everything else is
-// refused at submission naming the step that made the stream updating.
+// refused at submission naming the step that made the stream updating. Also the keyed steps
+// whose output is insert-only again: top-n with emit: final (a window Top-N) and over.
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -108,6 +109,48 @@ TEST(ChangelogSpec, TopNOptionsAreChecked) {
   EXPECT_THAT(error("{n: 2, order-by: nope}"), HasSubstr("unknown order-by field 'nope'"));
   EXPECT_THAT(error("{n: 2, order-by: delay, order: up}"), HasSubstr("unknown order 'up'"));
   EXPECT_THAT(error("{n: 2}"), HasSubstr("missing required key 'order-by'"));
+}
+
+}  // namespace
+}  // namespace sluice::job
+
+namespace sluice::job {
+namespace {
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? s : s.replace(at, from.size(), to);
+}
+
+TEST(ChangelogSpec, OverAndFinalTopNAreInsertOnly) {
+  const std::string spec =
+      "name: o\nsource:\n  type: file\n  path: f.csv\n"
+      "  schema: {date: timestamp, delay: int64, origin: string}\n"
+      "  event-time: {field: date}\n"
+      "pipeline:\n  - key-by: [origin]\n  - over:\n      rows: 2\n"
+      "      aggregates: {recent: sum(delay), n: count()}\n"
+      "sink:\n  type: file\n  path: out\n";
+  auto compile = [](const std::string& yaml) {
+    return CompileJob(JobSubmission{yaml, "job.yaml", "/base", 0});
+  };
+  auto g = compile(spec);
+  ASSERT_TRUE(g.ok()) << g.status();  // a plain file sink: the over step's output is insert-only
+  EXPECT_EQ(compile(Replace(spec, "      rows: 2\n", "      rows: 2\n      range: 1 s\n"))
+                .status().message(),
+            "job.yaml:10:7: over: give exactly one of 'rows' (a row count or unbounded) or "
+            "'range' (a duration or unbounded)");
+  EXPECT_EQ(compile(Replace(spec, "sum(delay)", "first(delay)")).status().message(),
+            "job.yaml:11:28: over: aggregate 'recent': first() is not supported over a frame "
+            "(count, sum, min, max, avg)");
+  EXPECT_EQ(compile(Replace(spec, "  event-time: {field: date}\n", "")).status().message(),
+            "job.yaml:8:5: over: needs event time (declare event-time on the source)");
+  const std::string top = Replace(spec, "  - over:\n      rows: 2\n"
+                                        "      aggregates: {recent: sum(delay), n: count()}\n",
+                                  "  - top-n: {n: 2, order-by: delay, emit: final}\n");
+  EXPECT_TRUE(compile(top).ok()) << compile(top).status();
+  EXPECT_THAT(std::string(compile(Replace(top, "emit: final", "emit: updates")).status().message()),
+              HasSubstr("updating stream"));
 }
 
 }  // namespace

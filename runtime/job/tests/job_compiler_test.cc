@@ -105,7 +105,8 @@ TEST(JobCompiler, UnknownOperator) {
   EXPECT_EQ(ErrorOf(Replace(kSpec, "  - filter: \"delay > -60\"", "  - flatten: x")),
             "job.yaml:17:5: pipeline step 1: unknown operator 'flatten' (expected filter, map, "
             "project, flat-map, key-by, window, deduplicate, lookup-join, aggregate, "
-            "interval-join, window-join, join, process, top-n, rebalance, broadcast, rescale, union)");
+            "interval-join, window-join, join, process, top-n, over, rebalance, broadcast, rescale, "
+            "union)");
 }
 
 TEST(JobCompiler, MissingKeyByBeforeWindow) {

@@ -198,3 +198,46 @@ TEST(TopN, RefusesFieldsWithoutAnOrder) {
 
 }  // namespace
 }  // namespace sluice::operators
+
+namespace sluice::operators {
+namespace {
+
+// Window Top-N (emit_final): nothing until the watermark passes the rows' timestamp, then the
+// key's top N as inserts with their ranks, once; the key starts empty; late rows are dropped.
+TEST(TopN, EmitFinalRanksOncePerTimestampAsInserts) {
+  TopNSpec spec{{"card"}, "amount", 2, true, 0};
+  spec.rank_field = "rank";
+  spec.emit_final = true;
+  api::OperatorMetrics metrics;
+  auto made = MakeTopN(Payments(), spec);
+  ASSERT_TRUE(made.ok()) << made.status();
+  auto op = std::move(*made);
+  api::OperatorContext ctx;
+  ctx.operator_name = "wtop";
+  ctx.metrics = &metrics;
+  ASSERT_TRUE(op->Open(ctx).ok());
+  auto rows = [](int64_t ts, std::vector<std::pair<std::string, int64_t>> v) {
+    RecordBatch b(Payments());
+    for (const auto& [card, amount] : v) {
+      const size_t r = b.AppendRow(ts);
+      b.SetString(r, 0, card);
+      b.SetInt64(r, 1, amount);
+      b.SetDouble(r, 2, 0);
+    }
+    return b;
+  };
+  Changelog out;
+  ASSERT_TRUE(op->ProcessBatch(rows(9, {{"a", 5}, {"a", 3}, {"b", 1}, {"a", 8}}), out).ok());
+  EXPECT_TRUE(out.rows.empty());
+  ASSERT_TRUE(op->ProcessWatermark(9, out).ok());
+  EXPECT_THAT(out.rows, ::testing::UnorderedElementsAre("+Ia,8,0,1", "+Ia,5,0,2", "+Ib,1,0,1"));
+  out.rows.clear();
+  ASSERT_TRUE(op->ProcessBatch(rows(9, {{"a", 100}}), out).ok());  // late
+  ASSERT_TRUE(op->ProcessBatch(rows(19, {{"a", 2}}), out).ok());   // the next window
+  ASSERT_TRUE(op->ProcessWatermark(30, out).ok());
+  EXPECT_THAT(out.rows, ElementsAre("+Ia,2,0,1"));
+  EXPECT_EQ(metrics.late_records_dropped.load(), 1);
+}
+
+}  // namespace
+}  // namespace sluice::operators

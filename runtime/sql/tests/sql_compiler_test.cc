@@ -313,3 +313,39 @@ TEST(SqlCompiler, TopNAndDeduplication) {
 
 }  // namespace
 }  // namespace sluice::sql
+
+namespace sluice::sql {
+namespace {
+
+TEST(SqlCompiler, OverAggregationsBecomeAnOverStep) {
+  CompiledSql c = Compile(
+      "INSERT INTO out1 SELECT auction, sum(price) OVER (PARTITION BY auction ORDER BY "
+      "`dateTime` RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW) FROM bid;");
+  ASSERT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  EXPECT_EQ(Ops(c), (std::vector<std::string>{"key-by", "over", "map"}));
+  YAML::Node over = Steps(c)[1]["over"];
+  EXPECT_EQ(over["range"].as<std::string>(), "10000 ms");
+  EXPECT_EQ(over["aggregates"]["over_sum"].as<std::string>(), "sum(price)");
+  const std::string w = " OVER (PARTITION BY auction ORDER BY `dateTime` ";
+  const std::string base = "INSERT INTO out1 SELECT auction, ";
+  EXPECT_THAT(OnlyError(base + "sum(price)" + w + "ROWS 2 PRECEDING), count(*)" + w +
+                        "ROWS 3 PRECEDING) FROM bid;"),
+              HasSubstr("all OVER aggregations of a query must use the same window"));
+  EXPECT_THAT(OnlyError(base + "sum(price) OVER (ORDER BY `dateTime`) FROM bid;"),
+              HasSubstr("OVER without PARTITION BY is not supported"));
+  EXPECT_THAT(OnlyError(base + "sum(price) OVER (PARTITION BY auction ORDER BY price) FROM bid;"),
+              HasSubstr("OVER ... ORDER BY 'price': must be the event-time attribute"));
+  EXPECT_THAT(OnlyError(base + "sum(price)" + w + "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) "
+                        "FROM bid;"),
+              HasSubstr("an OVER frame must end at the current row"));
+  EXPECT_THAT(OnlyError(base + "sum(price)" + w + "RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) "
+                        "FROM bid;"),
+              HasSubstr("RANGE BETWEEN ... PRECEDING over event time takes an INTERVAL"));
+  EXPECT_THAT(OnlyError(base + "sum(price + 1)" + w + "ROWS 2 PRECEDING) FROM bid;"),
+              HasSubstr("the argument of an OVER aggregate must be a column"));
+  EXPECT_THAT(OnlyError(base + "sum(price)" + w + "ROWS 2 PRECEDING) FROM bid GROUP BY auction;"),
+              HasSubstr("OVER aggregations in a query with GROUP BY are not supported"));
+}
+
+}  // namespace
+}  // namespace sluice::sql
