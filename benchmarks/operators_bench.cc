@@ -1,4 +1,5 @@
-// Google Benchmark suite for the operator library and the C++ API's user functions (issue 12):
+// Google Benchmark suite for the operator library and the C++ API's user functions (issues 12,
+// 13):
 // rows per second through one
 // operator instance on the heap state backend, with the flights example's columns and 64 keys
 // (origins), event time advancing one minute per row and a watermark every batch. Figures are
@@ -14,6 +15,7 @@
 #include "runtime/core/record_batch.h"
 #include "runtime/operators/interval_join.h"
 #include "runtime/operators/lookup_join.h"
+#include "runtime/operators/over_aggregate.h"
 #include "runtime/operators/window_operator.h"
 #include "runtime/udf/function_operator.h"
 #include "sluice/datastream.h"
@@ -111,6 +113,31 @@ void BM_SessionWindow(benchmark::State& state) {  // every row extends its key's
   RunWindow(state, spec);
 }
 BENCHMARK(BM_SessionWindow);
+
+// OVER aggregations per origin (issue 13): sum, count and max over the frame of each row.
+void RunOver(benchmark::State& state, operators::OverFrame frame, std::optional<int64_t> preceding) {
+  operators::OverAggregateSpec spec;
+  spec.keys = {"origin"};
+  spec.frame = frame;
+  spec.preceding = preceding;
+  spec.calls = {{operators::OverAggKind::kSum, "delay", "s"},
+                {operators::OverAggKind::kCountStar, "", "n"},
+                {operators::OverAggKind::kMax, "delay", "mx"}};
+  auto op = Open(operators::MakeOverAggregate(FlightSchema(), spec));
+  RunBatches(state, *op);
+}
+void BM_OverRows10(benchmark::State& state) {  // ROWS BETWEEN 10 PRECEDING
+  RunOver(state, operators::OverFrame::kRows, 10);
+}
+BENCHMARK(BM_OverRows10);
+void BM_OverRange10Min(benchmark::State& state) {  // RANGE 10 min PRECEDING: 11 rows per frame
+  RunOver(state, operators::OverFrame::kRange, 10 * kMinute);
+}
+BENCHMARK(BM_OverRange10Min);
+void BM_OverUnbounded(benchmark::State& state) {  // ROWS UNBOUNDED PRECEDING: an accumulator
+  RunOver(state, operators::OverFrame::kRows, std::nullopt);
+}
+BENCHMARK(BM_OverUnbounded);
 
 // Both inputs get the same batches; each left row meets the right rows of its key within
 // [-2 min, +2 min] (5 rows per side), so 5 output rows per input row.
