@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     tm_config.host = "127.0.0.1";
     tm_config.bind_host = "127.0.0.1";
     tm_config.rpc_port = 0;
+    tm_config.metrics_port_first = -1;  // a mini-cluster has no Prometheus endpoint (Flink's too)
     ASSIGN_OR_RETURN(auto tm, taskmanager::TaskManager::Start(tm_config));
     cluster->taskmanagers_.push_back(std::move(tm));
   }

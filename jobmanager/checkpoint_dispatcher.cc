@@ -38,6 +38,9 @@ absl::StatusOr<std::unique_ptr<CheckpointDispatcher>> CheckpointDispatcher::Crea
     }
   }
   ASSIGN_OR_RETURN(auto coordinator, checkpoint::CheckpointCoordinator::Create(config, all, sources));
+  std::vector<std::string> vertex_ids;
+  for (const auto& v : host.graph->vertices) vertex_ids.push_back(v.id);
+  coordinator.set_vertex_ids(std::move(vertex_ids));
   return std::unique_ptr<CheckpointDispatcher>(
       new CheckpointDispatcher(std::move(coordinator), std::move(checkpoint_root), std::move(host)));
 }
@@ -76,6 +79,7 @@ void CheckpointDispatcher::Stop() {
 void CheckpointDispatcher::ResetForRestart() {
   final_checkpoint_id_ = 0;
   awaiting_final_checkpoint_ = false;
+  draining_ = false;
   FailSavepoints("the job restarted");
 }
 
@@ -83,7 +87,8 @@ void CheckpointDispatcher::OnJobTerminal(graph::JobStatus status) {
   Stop();
   // A stop-with-savepoint completes when its copy finishes; other savepoints end with the job.
   for (auto& op : savepoints_) {
-    if (op.state == SavepointState::kInProgress && !(op.stop && status == graph::JobStatus::kFinished)) {
+    const bool stops = op.mode == SavepointMode::kStop || op.mode == SavepointMode::kStopAndDrain;
+    if (op.state == SavepointState::kInProgress && !(stops && status == graph::JobStatus::kFinished)) {
       op.state = SavepointState::kFailed;
       op.failure = fmt::format("the job is {}", graph::Name(status));
     }
@@ -160,7 +165,7 @@ void CheckpointDispatcher::Execute(std::vector<checkpoint::Action> actions) {
       if (Savepoint* op = SavepointFor(a->id)) {
         op->state = SavepointState::kFailed;
         op->failure = a->reason;
-        if (op->stop && stop_savepoint_id_ == a->id) {
+        if (op->mode == SavepointMode::kStop && stop_savepoint_id_ == a->id) {
           // The sources already stopped: fail over to resume from the latest checkpoint.
           stop_savepoint_id_ = 0;
           host_.fail_job("stop with savepoint failed: " + a->reason, true);
@@ -275,7 +280,7 @@ void CheckpointDispatcher::OnEndOfInput(Execution& e) {
 void CheckpointDispatcher::Tick(int64_t now_ms) {
   if (!coordinator_.running()) return;
   MaybeTriggerSavepoint();
-  if (awaiting_final_checkpoint_ || stop_savepoint_id_ != 0) {
+  if (awaiting_final_checkpoint_ || stop_savepoint_id_ != 0 || draining_) {
     // No new periodic checkpoints; pending ones still time out.
     if (coordinator_.num_pending() > 0) Execute(coordinator_.OnTick(now_ms));
     MaybeTriggerFinalCheckpoint();
@@ -285,23 +290,42 @@ void CheckpointDispatcher::Tick(int64_t now_ms) {
 }
 
 absl::StatusOr<std::string> CheckpointDispatcher::TriggerSavepoint(const std::string& target,
-                                                                   bool stop, bool native) {
+                                                                   SavepointMode mode,
+                                                                   bool native) {
   for (const auto& op : savepoints_) {
-    if (op.stop && op.state == SavepointState::kInProgress) {
-      return FailedPreconditionF("job {} is already stopping with a savepoint",
-                                 host_.job_id.ToString());
+    if (op.mode != SavepointMode::kKeepRunning && op.state == SavepointState::kInProgress) {
+      return FailedPreconditionF("job {} is already ending with a savepoint (trigger {})",
+                                 host_.job_id.ToString(), op.trigger_id);
     }
   }
   Savepoint op;
   op.trigger_id = Id128::Random().ToString();
   op.target_directory = target;
-  op.stop = stop;
+  op.mode = mode;
   op.native = native;
   op.requested_ms = MonotonicMillis();
   savepoints_.push_back(op);
+  static constexpr std::string_view kWhat[] = {"Savepoint", "Savepoint and cancel",
+                                               "Stop with savepoint", "Stop with drain"};
   spdlog::info("{} of job {} ({}) requested into {} (trigger {}).",
-               stop ? "Stop with savepoint" : "Savepoint", host_.graph->name,
-               host_.job_id.ToString(), target, op.trigger_id);
+               kWhat[static_cast<int>(mode)], host_.graph->name, host_.job_id.ToString(), target,
+               op.trigger_id);
+  MaybeTriggerSavepoint();
+  return op.trigger_id;
+}
+
+absl::StatusOr<std::string> CheckpointDispatcher::TriggerCheckpoint() {
+  if (stop_savepoint_id_ != 0 || draining_ || awaiting_final_checkpoint_) {
+    return FailedPreconditionF("job {} is stopping: no more checkpoints are taken",
+                               host_.job_id.ToString());
+  }
+  Savepoint op;
+  op.trigger_id = Id128::Random().ToString();
+  op.checkpoint_only = true;
+  op.requested_ms = MonotonicMillis();
+  savepoints_.push_back(op);
+  spdlog::info("Checkpoint of job {} ({}) requested (trigger {}).", host_.graph->name,
+               host_.job_id.ToString(), op.trigger_id);
   MaybeTriggerSavepoint();
   return op.trigger_id;
 }
@@ -339,11 +363,24 @@ void CheckpointDispatcher::MaybeTriggerSavepoint() {
     if (!coordinator_.running() || coordinator_.num_pending() > 0 || awaiting_final_checkpoint_) {
       return;  // retried on the next tick
     }
-    auto trigger = coordinator_.TriggerNow(NowMillis());
+    if (op.mode == SavepointMode::kStopAndDrain) {
+      // The sources end their input; the final checkpoint becomes this savepoint.
+      if (op.drain_sent) return;
+      op.drain_sent = true;
+      draining_ = true;
+      std::vector<Execution*> sources;
+      for (Execution* e : host_.executions->Current()) {
+        if (IsSource(*e) && !e->end_of_input) sources.push_back(e);
+      }
+      Send(sources, {0, NowMillis(), TriggerKind::kDrain, false, false});
+      return;
+    }
+    auto trigger = coordinator_.TriggerNow(NowMillis(), /*savepoint=*/!op.checkpoint_only);
     if (!trigger.ok()) return;
     op.checkpoint_id = trigger->id;
-    if (op.stop) stop_savepoint_id_ = trigger->id;
-    const bool stop = op.stop, native = op.native;
+    const bool stop = op.mode == SavepointMode::kStop;
+    if (stop) stop_savepoint_id_ = trigger->id;
+    const bool savepoint = !op.checkpoint_only, native = op.native;
     if (!SnapshotSourceCoordinators(trigger->id)) return;
     std::vector<Execution*> sources, drained;
     for (Execution* e : host_.executions->Current()) {
@@ -351,10 +388,11 @@ void CheckpointDispatcher::MaybeTriggerSavepoint() {
       else if (IsSource(*e)) sources.push_back(e);
     }
     Send(sources, {trigger->id, trigger->timestamp_ms,
-                   stop ? TriggerKind::kStopWithSavepoint : TriggerKind::kCheckpoint, true, native});
+                   stop ? TriggerKind::kStopWithSavepoint : TriggerKind::kCheckpoint, savepoint,
+                   native});
     // Drained tasks snapshot at once; a stop savepoint is their final checkpoint.
     Send(drained, {trigger->id, trigger->timestamp_ms,
-                   stop ? TriggerKind::kFinal : TriggerKind::kCheckpoint, true, native});
+                   stop ? TriggerKind::kFinal : TriggerKind::kCheckpoint, savepoint, native});
     return;
   }
 }
@@ -369,12 +407,19 @@ CheckpointDispatcher::Savepoint* CheckpointDispatcher::SavepointFor(int64_t chec
 // A savepoint's checkpoint completed: copy it out of the checkpoint directory into a
 // self-contained savepoint directory (never deleted by Sluice).
 void CheckpointDispatcher::CompleteSavepoint(Savepoint& op) {
+  if (op.checkpoint_only) {
+    op.state = SavepointState::kCompleted;
+    op.location = io_.storage().CheckpointDir(op.checkpoint_id);
+    return;
+  }
+  const bool cancel = op.mode == SavepointMode::kCancel;
   const std::string to = fmt::format("{}/savepoint-{}-{}", op.target_directory,
                                      host_.job_id.ToString().substr(0, 6),
                                      Id128::Random().ToString().substr(0, 12));
   io_.CopyToSavepoint(op.checkpoint_id, to,
-                      [this, alive = alive_, post = host_.post, trigger = op.trigger_id, to](absl::Status s) {
-                        post([this, alive, trigger, to, s] {
+                      [this, alive = alive_, post = host_.post, trigger = op.trigger_id, to,
+                       cancel](absl::Status s) {
+                        post([this, alive, trigger, to, s, cancel] {
                           if (!*alive) return;
                           for (auto& op : savepoints_) {
                             if (op.trigger_id != trigger) continue;
@@ -385,6 +430,7 @@ void CheckpointDispatcher::CompleteSavepoint(Savepoint& op) {
                                          host_.job_id.ToString(), Name(op.state),
                                          s.ok() ? to : op.failure);
                           }
+                          if (s.ok() && cancel && host_.cancel_job) host_.cancel_job();
                         });
                       });
 }
@@ -401,18 +447,27 @@ void CheckpointDispatcher::FailSavepoints(const std::string& why) {
 void CheckpointDispatcher::MaybeTriggerFinalCheckpoint() {
   if (!awaiting_final_checkpoint_ || final_checkpoint_id_ != 0) return;
   if (!coordinator_.running() || coordinator_.num_pending() > 0) return;
-  auto trigger = coordinator_.TriggerNow(NowMillis());
+  // After stop --drain the final checkpoint is the savepoint.
+  Savepoint* drain = nullptr;
+  for (auto& op : savepoints_) {
+    if (op.state == SavepointState::kInProgress && op.drain_sent && op.checkpoint_id == 0) {
+      drain = &op;
+    }
+  }
+  auto trigger = coordinator_.TriggerNow(NowMillis(), /*savepoint=*/drain != nullptr);
   if (!trigger.ok()) {
     host_.fail_job(fmt::format("could not trigger the final checkpoint: {}", trigger.status().message()),
                    true);
     return;
   }
   final_checkpoint_id_ = trigger->id;
+  if (drain != nullptr) drain->checkpoint_id = trigger->id;
   if (!SnapshotSourceCoordinators(trigger->id)) return;
-  spdlog::info("All tasks of job {} ({}) reached end of input; final checkpoint {}.",
-               host_.graph->name, host_.job_id.ToString(), trigger->id);
-  Send(host_.executions->Current(),
-       {trigger->id, trigger->timestamp_ms, TriggerKind::kFinal, false, false});
+  spdlog::info("All tasks of job {} ({}) reached end of input; final checkpoint {}{}.",
+               host_.graph->name, host_.job_id.ToString(), trigger->id,
+               drain != nullptr ? " (the savepoint of stop --drain)" : "");
+  Send(host_.executions->Current(), {trigger->id, trigger->timestamp_ms, TriggerKind::kFinal,
+                                     drain != nullptr, drain != nullptr && drain->native});
 }
 
 nlohmann::json CheckpointDispatcher::StatsJson(int64_t now_ms) const {

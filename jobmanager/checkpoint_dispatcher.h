@@ -34,6 +34,14 @@ namespace sluice::jobmanager {
 enum class SavepointState : uint8_t { kInProgress, kCompleted, kFailed };
 std::string_view Name(SavepointState s);  // "IN_PROGRESS", "COMPLETED", "FAILED"
 
+// How a savepoint ends the job (Flink's savepoint, savepoint with cancel-job, stop, stop --drain):
+// kStop takes the savepoint at the sources' barrier and then stops them without draining (the
+// savepoint is the final checkpoint; the job ends FINISHED). kStopAndDrain first ends every
+// source's input as if it were bounded, so event time advances to its end and every window
+// fires, and then takes the final checkpoint as the savepoint. kCancel cancels the job once the
+// savepoint completed (CANCELED).
+enum class SavepointMode : uint8_t { kKeepRunning, kCancel, kStop, kStopAndDrain };
+
 // Where an in-progress savepoint is.
 enum class SavepointPhase : uint8_t { kWaiting, kSnapshotting, kCopying, kDone };
 std::string_view Name(SavepointPhase p);  // "waiting", "snapshotting", "copying", ""
@@ -61,6 +69,7 @@ class CheckpointDispatcher {
     std::function<TaskExecutorGatewayPtr(const Execution&)> gateway;  // null: not deployed
     std::function<void(std::function<void()>)> post;                 // onto the executor
     std::function<void(const std::string& reason, bool retryable)> fail_job;
+    std::function<void()> cancel_job;  // a kCancel savepoint completed
   };
 
   // `checkpoint_root`: the job's files go to <root>/<job-id>/. InvalidArgument for a bad
@@ -91,10 +100,14 @@ class CheckpointDispatcher {
   // Timer: periodic triggers, timeouts, waiting savepoints, the final checkpoint.
   void Tick(int64_t now_ms);
 
-  // Savepoints. FailedPrecondition when one stop-with-savepoint is already running.
-  absl::StatusOr<std::string> TriggerSavepoint(const std::string& target_directory, bool stop,
-                                               bool native);
-  // NotFound for an unknown trigger id.
+  // Savepoints. FailedPrecondition when a savepoint that ends the job is already running.
+  absl::StatusOr<std::string> TriggerSavepoint(const std::string& target_directory,
+                                               SavepointMode mode, bool native);
+  // A checkpoint now (Flink's manual checkpoint, POST /jobs/:jobid/checkpoints), taken and
+  // retained like a periodic one; polled like a savepoint (its location is the checkpoint
+  // directory). FailedPrecondition while the job is stopping.
+  absl::StatusOr<std::string> TriggerCheckpoint();
+  // NotFound for an unknown trigger id (savepoints and manual checkpoints share the ids).
   absl::StatusOr<SavepointProgress> GetSavepoint(const std::string& trigger_id) const;
   bool stopping_with_savepoint() const { return stop_savepoint_id_ != 0; }
 
@@ -106,8 +119,10 @@ class CheckpointDispatcher {
   struct Savepoint {
     std::string trigger_id;
     std::string target_directory;
-    bool stop = false;
+    SavepointMode mode = SavepointMode::kKeepRunning;
     bool native = false;
+    bool checkpoint_only = false;  // a manual checkpoint: no savepoint copy
+    bool drain_sent = false;       // kStopAndDrain: the sources were told to end their input
     int64_t checkpoint_id = 0;  // 0 until triggered
     int64_t requested_ms = 0;   // monotonic
     SavepointState state = SavepointState::kInProgress;
@@ -142,6 +157,7 @@ class CheckpointDispatcher {
   int64_t final_checkpoint_id_ = 0;
   bool awaiting_final_checkpoint_ = false;  // every task drained; final checkpoint next
   int64_t stop_savepoint_id_ = 0;           // stop with savepoint in progress: its checkpoint
+  bool draining_ = false;                   // stop --drain: sources end their input
   std::shared_ptr<bool> alive_;             // I/O completions check it before touching `this`
 };
 

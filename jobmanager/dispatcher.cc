@@ -7,6 +7,21 @@ namespace sluice::jobmanager {
 
 absl::StatusOr<JobId> Dispatcher::SubmitJob(job::JobSubmission submission,
                                             const SubmitOptions& options) {
+  const JobId id = JobId::Random();
+  ASSIGN_OR_RETURN(std::shared_ptr<JobMaster> shared,
+                   CreateJobMaster(id, std::move(submission), options));
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return absl::UnavailableError("the JobManager is shutting down");
+    jobs_[id] = shared;
+    order_.push_back(id);
+  }
+  shared->Start();
+  return id;
+}
+
+absl::StatusOr<std::shared_ptr<JobMaster>> Dispatcher::CreateJobMaster(
+    const JobId& id, job::JobSubmission submission, const SubmitOptions& options) {
   if (!submission.plugin_ref.blob_key.empty() && submission.plugin == nullptr) {
     absl::Status loaded = plugins_ ? plugins_(&submission)
                                    : absl::FailedPreconditionError(
@@ -23,21 +38,12 @@ absl::StatusOr<JobId> Dispatcher::SubmitJob(job::JobSubmission submission,
     spdlog::info("Refused job submission: {}", graph.status().message());
     return graph.status();
   }
-  const JobId id = JobId::Random();
   auto jm = JobMaster::Create(id, std::move(submission), std::move(*graph), options, options_, slots_);
   if (!jm.ok()) {
     spdlog::info("Refused job submission: {}", jm.status().message());
     return jm.status();
   }
-  std::shared_ptr<JobMaster> shared(std::move(*jm));
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return absl::UnavailableError("the JobManager is shutting down");
-    jobs_[id] = shared;
-    order_.push_back(id);
-  }
-  shared->Start();
-  return id;
+  return std::shared_ptr<JobMaster>(std::move(*jm));
 }
 
 absl::StatusOr<std::shared_ptr<JobMaster>> Dispatcher::Lookup(const JobId& id) {
@@ -62,7 +68,12 @@ std::vector<std::shared_ptr<JobMaster>> Dispatcher::Jobs() {
 
 std::vector<JobSummaryView> Dispatcher::ListJobs() {
   std::vector<JobSummaryView> out;
-  for (const auto& jm : Jobs()) out.push_back(jm->Summary());
+  for (const auto& jm : Jobs()) {
+    out.push_back(jm->Summary());
+    if (out.back().state == graph::JobStatus::kFinished && IsRescaling(jm->id())) {
+      out.back().state = graph::JobStatus::kRestarting;
+    }
+  }
   return out;
 }
 
@@ -71,6 +82,7 @@ void Dispatcher::OnTaskManagerLost(const std::string& resource_id, const std::st
 }
 
 void Dispatcher::Tick() {
+  AdvanceRescales();
   for (const auto& jm : Jobs()) jm->Tick();
 }
 

@@ -45,12 +45,36 @@ class Dispatcher {
   std::vector<std::shared_ptr<JobMaster>> Jobs();
   const std::string& default_savepoint_dir() const { return default_savepoint_dir_; }
 
+  // Rescales a running job in place, keeping its id (Flink's PUT
+  // /jobs/:jobid/resource-requirements): a stop with savepoint into <checkpoint root>/rescale/,
+  // then the job runs again from it with `parallelism` per vertex (by vertex id; vertices not
+  // named keep theirs). While it restarts the job reports RESTARTING. InvalidArgument for an
+  // unknown vertex or a parallelism outside 1..its max parallelism; FailedPrecondition when the
+  // job is not RUNNING, does not checkpoint or already rescales. Nothing to change: OK at once.
+  absl::Status Rescale(const std::string& job_id, const std::map<std::string, int>& parallelism);
+  // A rescale of `id` is in progress (its old attempt may already be FINISHED).
+  bool IsRescaling(const JobId& id);
+
   // A TaskManager is gone: every job that ran something there fails over.
   void OnTaskManagerLost(const std::string& resource_id, const std::string& cause);
   void Tick();
   void Shutdown();
 
  private:
+  struct PendingRescale {
+    JobId id;
+    std::shared_ptr<JobMaster> stopping;  // the attempt taking the savepoint
+    std::string trigger_id;
+    job::JobSubmission submission;        // with the new parallelism
+  };
+
+  // Loads the plugin, compiles and creates the JobMaster of `submission` (not started).
+  absl::StatusOr<std::shared_ptr<JobMaster>> CreateJobMaster(const JobId& id,
+                                                             job::JobSubmission submission,
+                                                             const SubmitOptions& options);
+  // Once a rescale's savepoint completed and its job finished: the job runs again from it.
+  void AdvanceRescales();
+
   const JobMasterOptions options_;
   const std::string default_savepoint_dir_;
   SlotProvider* slots_;
@@ -59,6 +83,7 @@ class Dispatcher {
   bool stopping_ = false;
   std::map<JobId, std::shared_ptr<JobMaster>> jobs_;
   std::vector<JobId> order_;
+  std::vector<PendingRescale> rescales_;  // guarded by mu_
 };
 
 }  // namespace sluice::jobmanager

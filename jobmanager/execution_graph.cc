@@ -9,6 +9,18 @@ namespace sluice::jobmanager {
 
 using graph::ExecutionState;
 
+void Execution::UpdateMetrics(TaskMetrics reported, int64_t now_ms) {
+  MetricRates& r = reported.rates;
+  r.records_in = meters[0].Update(reported.records_in, now_ms);
+  r.records_out = meters[1].Update(reported.records_out, now_ms);
+  r.bytes_in = meters[2].Update(reported.bytes_in, now_ms);
+  r.bytes_out = meters[3].Update(reported.bytes_out, now_ms);
+  r.busy_ms = meters[4].Update(reported.busy_time_ms, now_ms);
+  r.idle_ms = meters[5].Update(reported.idle_time_ms, now_ms);
+  r.backpressured_ms = meters[6].Update(reported.backpressured_time_ms, now_ms);
+  metrics = std::move(reported);
+}
+
 ExecutionGraph::ExecutionGraph(const graph::JobGraph& graph)
     : graph_(graph) {
   for (const auto& v : graph.vertices) {

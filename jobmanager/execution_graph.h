@@ -18,10 +18,17 @@
 #include "runtime/base/ids.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
+#include "runtime/metrics/meter.h"
 
 namespace sluice::jobmanager {
 
 // Counters of one subtask attempt, from heartbeats and state reports.
+// Per-second rates over the last window of at least 1 s (metrics::Meter, Flink's MeterView).
+struct MetricRates {
+  double records_in = 0, records_out = 0, bytes_in = 0, bytes_out = 0;
+  double busy_ms = 0, idle_ms = 0, backpressured_ms = 0;
+};
+
 struct TaskMetrics {
   int64_t records_in = 0;
   int64_t records_out = 0;
@@ -31,7 +38,15 @@ struct TaskMetrics {
   // Keyed state and connector gauges (summed over subtasks, "-max" names: maximum).
   std::map<std::string, int64_t> gauges;
   std::map<std::string, int64_t> sink_records;  // rows written per sink operator, by name
+  // Flink's currentInputWatermark / currentOutputWatermark, epoch ms (INT64_MIN: none yet).
+  int64_t current_input_watermark = INT64_MIN;
+  int64_t current_output_watermark = INT64_MIN;
+  // Task thread time since the task started, ms.
+  int64_t busy_time_ms = 0, idle_time_ms = 0, backpressured_time_ms = 0;
+  MetricRates rates;  // derived by the JobMaster (UpdateMetrics)
 };
+
+
 
 // One attempt at running a subtask (Flink's Execution).
 struct Execution {
@@ -45,6 +60,11 @@ struct Execution {
   TaskMetrics metrics;
   std::string failure;
   bool end_of_input = false;  // consumed all input, waits for the final checkpoint
+  // Rates of records in/out, bytes in/out, busy, idle and back-pressured time (MetricRates).
+  std::array<metrics::Meter, 7> meters;
+
+  // Stores a metrics report and derives the per-second rates from the counters' deltas.
+  void UpdateMetrics(TaskMetrics reported, int64_t now_ms);
 };
 
 class ExecutionGraph {

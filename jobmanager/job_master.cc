@@ -57,6 +57,7 @@ absl::Status JobMaster::Initialize(const SubmitOptions& submit) {
     host.sources = &sources_;
     host.gateway = [this](const Execution& e) { return GatewayOf(e); };
     host.post = [this](std::function<void()> fn) { Post(std::move(fn)); };
+    host.cancel_job = [this] { CancelJob(); };
     host.fail_job = [this](const std::string& reason, bool retryable) {
       HandleFailure(reason, retryable, "", "");
     };
@@ -239,7 +240,7 @@ bool JobMaster::UpdateTaskExecutionState(TaskStateUpdate u) {
                    graph::Name(u.state), u.attempt.ToString(), id_.ToString());
       return false;
     }
-    e->metrics = std::move(u.metrics);
+    e->UpdateMetrics(std::move(u.metrics), MonotonicMillis());
     if (u.end_of_input) {
       if (executions_.IsCurrent(*e) && e->state.state() == ExecutionState::kRunning && checkpoints_) {
         checkpoints_->OnEndOfInput(*e);
@@ -317,7 +318,7 @@ void JobMaster::DeclineCheckpoint(const ExecutionAttemptId& attempt, int64_t che
 
 void JobMaster::ReportMetrics(const ExecutionAttemptId& attempt, TaskMetrics metrics) {
   Post([this, attempt, metrics = std::move(metrics)]() mutable {
-    if (Execution* e = executions_.Find(attempt)) e->metrics = std::move(metrics);
+    if (Execution* e = executions_.Find(attempt)) e->UpdateMetrics(std::move(metrics), MonotonicMillis());
   });
 }
 
@@ -531,7 +532,7 @@ void JobMaster::Tick() {
 }
 
 absl::StatusOr<std::string> JobMaster::TriggerSavepoint(const std::string& target_directory,
-                                                        bool stop, bool native,
+                                                        SavepointMode mode, bool native,
                                                         const std::string& default_directory) {
   return executor_.Call([&]() -> absl::StatusOr<std::string> {
     if (status_.state() != JobStatus::kRunning) {
@@ -550,7 +551,21 @@ absl::StatusOr<std::string> JobMaster::TriggerSavepoint(const std::string& targe
           "no savepoint directory: pass one (--dir, or target-directory in REST) or set "
           "state.savepoints.dir (--savepoint-dir) on the JobManager");
     }
-    return checkpoints_->TriggerSavepoint(target, stop, native);
+    return checkpoints_->TriggerSavepoint(target, mode, native);
+  });
+}
+
+absl::StatusOr<std::string> JobMaster::TriggerCheckpoint() {
+  return executor_.Call([&]() -> absl::StatusOr<std::string> {
+    if (status_.state() != JobStatus::kRunning) {
+      return FailedPreconditionF("job {} is {}: checkpoints need a RUNNING job", id_.ToString(),
+                                 graph::Name(status_.state()));
+    }
+    if (!checkpoints_) {
+      return FailedPreconditionF(
+          "job {} does not checkpoint (checkpointing.interval in the job spec)", id_.ToString());
+    }
+    return checkpoints_->TriggerCheckpoint();
   });
 }
 

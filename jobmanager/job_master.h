@@ -72,6 +72,11 @@ class JobMaster {
 
   const JobId& id() const { return id_; }
   const std::string& name() const { return graph_.name; }
+  // Immutable after Create: safe from any thread.
+  const graph::JobGraph& graph() const { return graph_; }
+  const job::JobSubmission& submission() const { return submission_; }
+  // Where the job's checkpoints go (<root>/<job id>/), "" when it does not checkpoint.
+  std::string checkpoint_root() const { return checkpoints_ ? checkpoints_->checkpoint_root() : ""; }
   void Start();
   // Cancels what runs, closes the enumerators, joins the executor. Idempotent.
   void Shutdown();
@@ -92,13 +97,22 @@ class JobMaster {
   absl::Status Cancel();
   // FailedPrecondition when not RUNNING or not checkpointing; InvalidArgument without a
   // directory (none given and no JobManager default).
-  absl::StatusOr<std::string> TriggerSavepoint(const std::string& target_directory, bool stop,
-                                               bool native, const std::string& default_directory);
+  absl::StatusOr<std::string> TriggerSavepoint(const std::string& target_directory,
+                                               SavepointMode mode, bool native,
+                                               const std::string& default_directory);
+  // A manual checkpoint (see CheckpointDispatcher::TriggerCheckpoint); FailedPrecondition when
+  // not RUNNING or not checkpointing. Polled with GetSavepoint.
+  absl::StatusOr<std::string> TriggerCheckpoint();
   absl::StatusOr<SavepointProgress> GetSavepoint(const std::string& trigger_id);
 
   JobSummaryView Summary();
   JobDetailsView Details();
   std::string CheckpointsJson();
+  // Flink's JobConfigInfo and CheckpointConfigInfo (NotFound: the job does not checkpoint),
+  // and one checkpoint's statistics from the history (NotFound beyond the last 10).
+  std::string ConfigJson();
+  absl::StatusOr<std::string> CheckpointConfigJson();
+  absl::StatusOr<std::string> CheckpointDetailsJson(int64_t checkpoint_id);
   std::string ExceptionsJson();
   std::string MetricsJson();
 

@@ -17,6 +17,8 @@ std::map<std::string, int64_t> JobMaster::JobMetrics() const {
   m["uptime"] = running_since_ms_ ? now - running_since_ms_ : 0;
   m["downtime"] = down_since_ms_ ? now - down_since_ms_ : 0;
   m["lastRecoveryDuration"] = last_recovery_ms_;
+  // Flink's restartingTime: how long the restart in progress has taken, else the last one's.
+  m["restartingTime"] = down_since_ms_ ? now - down_since_ms_ : last_recovery_ms_;
   if (checkpoints_) {
     for (const auto& [k, v] : checkpoints_->Metrics()) m[k] = v;
   }
@@ -95,6 +97,9 @@ JobDetailsView JobMaster::Details() {
           end = std::max(end, e.state.timestamp(t));
         }
         sv.end_ms = end > 0 ? end : -1;
+        for (int s = 0; s < graph::kNumExecutionState; ++s) {
+          sv.state_ms[static_cast<size_t>(s)] = e.state.timestamp(static_cast<ExecutionState>(s));
+        }
         vv.subtasks.push_back(std::move(sv));
       }
       d.vertices.push_back(std::move(vv));

@@ -26,6 +26,8 @@ struct SubtaskView {
   std::string failure;
   int64_t start_ms = 0;  // epoch ms it was deployed, 0 if not yet
   int64_t end_ms = -1;   // epoch ms it ended, -1 while not terminal
+  // Epoch ms each ExecutionState was entered, 0 if never (indexed by the state).
+  std::array<int64_t, graph::kNumExecutionState> state_ms{};
 };
 
 // An input edge of a vertex (Flink's JobPlanInfo input).

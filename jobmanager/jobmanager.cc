@@ -48,7 +48,7 @@ class JobManagerImpl {
         dispatcher_service_(&dispatcher_, &rm_, &blobs_),
         jobmaster_service_(&dispatcher_, &rm_, jobmanager_id_, config_.heartbeat_interval_ms,
                            config_.heartbeat_timeout_ms, &blobs_),
-        rest_(&dispatcher_service_) {}
+        rest_(&dispatcher_service_, RestOptions(config_)) {}
   ~JobManagerImpl() { Shutdown(); }
 
   absl::Status Start() {
@@ -66,6 +66,7 @@ class JobManagerImpl {
     }
     spdlog::info("JobManager {} RPC listening on {}:{}", jobmanager_id_, config_.bind_host, rpc_port_);
     if (config_.rest_port >= 0) {
+      rest_.set_jobmanager_config(ConfigEntries());
       RETURN_IF_ERROR(rest_.Start(config_.rest_bind_host, config_.rest_port));
       spdlog::info("REST API listening on http://{}:{}", config_.rest_bind_host, rest_.port());
     }
@@ -99,6 +100,32 @@ class JobManagerImpl {
   int rest_port() const { return config_.rest_port >= 0 ? rest_.port() : -1; }
 
  private:
+  static http::HttpServerOptions RestOptions(const JobManagerConfig& c) {
+    http::HttpServerOptions o;
+    o.max_body_bytes = c.rest_max_content_length;
+    o.threads = c.rest_threads;
+    o.connections_per_address = c.rest_connections_per_address;
+    return o;
+  }
+
+  // GET /jobmanager/config: the effective configuration, by Flink key.
+  std::vector<std::pair<std::string, std::string>> ConfigEntries() const {
+    const JobManagerConfig& c = config_;
+    return {{"jobmanager.bind-host", c.bind_host},
+            {"jobmanager.rpc.port", std::to_string(rpc_port_)},
+            {"rest.bind-address", c.rest_bind_host},
+            {"rest.port", std::to_string(c.rest_port)},
+            {"rest.server.max-content-length", std::to_string(c.rest_max_content_length)},
+            {"rest.server.numThreads", std::to_string(c.rest_threads)},
+            {"rest.server.connections-per-address", std::to_string(c.rest_connections_per_address)},
+            {"heartbeat.interval", std::to_string(c.heartbeat_interval_ms)},
+            {"heartbeat.timeout", std::to_string(c.heartbeat_timeout_ms)},
+            {"execution.buffer-timeout", std::to_string(c.buffer_timeout_ms)},
+            {"state.checkpoints.dir", c.checkpoint_dir},
+            {"state.savepoints.dir", c.savepoint_dir},
+            {"blob.storage.directory", blobs_.dir()}};
+  }
+
   void TimerLoop() {
     // Fine enough for checkpoint intervals and timeouts; each tick is a few map lookups.
     const int64_t tick = std::max<int64_t>(10, std::min<int64_t>(config_.heartbeat_interval_ms, 50));

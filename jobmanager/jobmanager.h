@@ -21,6 +21,12 @@ struct JobManagerConfig {
   int rpc_port = 6123;                   // [jobmanager.rpc.port]; 0 = any free port
   int rest_port = 8081;                  // [rest.port]; 0 = any free port, -1 = no REST
   std::string rest_bind_host = "0.0.0.0";  // [rest.bind-address]
+  // [rest.server.max-content-length] largest REST request body, bytes (413 beyond).
+  int64_t rest_max_content_length = 4 << 20;
+  // [rest.server.numThreads] the REST server's event-loop threads.
+  int rest_threads = 2;
+  // [rest.server.connections-per-address] concurrent REST connections per client address.
+  int rest_connections_per_address = 32;
   // A crashed TaskManager is detected at once through its broken session stream; the heartbeat
   // timeout catches the ones that hang or are cut off by the network.
   int64_t heartbeat_interval_ms = 500;   // [heartbeat.interval]

@@ -5,6 +5,7 @@
 // SIGINT/SIGTERM shuts down cleanly and exits 0. Exit 2 on usage or configuration errors, 1 when
 // it cannot start (e.g. a port is taken).
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -32,6 +33,11 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, JobManagerConfig* c
   RETURN_IF_ERROR(file.GetInt("jobmanager.rpc.port", 0, 65535, &config->rpc_port));
   RETURN_IF_ERROR(file.GetInt("rest.port", -1, 65535, &config->rest_port));
   RETURN_IF_ERROR(file.GetString("rest.bind-address", &config->rest_bind_host));
+  RETURN_IF_ERROR(file.GetInt64("rest.server.max-content-length", 1024, int64_t{1} << 30,
+                                &config->rest_max_content_length));
+  RETURN_IF_ERROR(file.GetInt("rest.server.numThreads", 1, 64, &config->rest_threads));
+  RETURN_IF_ERROR(file.GetInt("rest.server.connections-per-address", 0, 1 << 16,
+                              &config->rest_connections_per_address));
   RETURN_IF_ERROR(file.GetDurationMs("heartbeat.interval", &config->heartbeat_interval_ms));
   RETURN_IF_ERROR(file.GetDurationMs("heartbeat.timeout", &config->heartbeat_timeout_ms));
   RETURN_IF_ERROR(file.GetDurationMs("execution.buffer-timeout", &config->buffer_timeout_ms));
@@ -152,6 +158,10 @@ int Main(int argc, char** argv) {
   // Block the signals in every thread (the servers' threads inherit the mask) and take them
   // synchronously in main below, so shutdown runs on this thread, not in a signal handler.
   config::BlockTerminationSignals();
+  // Request bodies (up to rest.server.max-content-length) and job views are the JobManager's
+  // large allocations: a fixed mmap threshold returns them to the OS when freed, where glibc's
+  // adaptive threshold would keep them in the heap after the first large free.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   auto jobmanager = JobManager::Start(config);
   if (!jobmanager.ok()) {

@@ -36,12 +36,14 @@ int64_t ResourceManager::Register(TaskManagerInfo info) {
   return registration;
 }
 
-bool ResourceManager::Heartbeat(const std::string& resource_id) {
+bool ResourceManager::Heartbeat(const std::string& resource_id,
+                                const metrics::ProcessMetrics& process) {
   std::lock_guard lock(mu_);
   auto it = taskmanagers_.find(resource_id);
   if (it == taskmanagers_.end()) return false;
   heartbeats_.Record(resource_id, MonotonicMillis());
   it->second.info.last_heartbeat_ms = NowMillis();
+  it->second.info.process = process;
   return true;
 }
 
@@ -166,7 +168,14 @@ TaskExecutorGatewayPtr ResourceManager::Gateway(const std::string& resource_id) 
 std::vector<TaskManagerInfo> ResourceManager::TaskManagers() {
   std::lock_guard lock(mu_);
   std::vector<TaskManagerInfo> out;
-  for (const auto& [id, tm] : taskmanagers_) out.push_back(tm.info);
+  for (const auto& [id, tm] : taskmanagers_) {
+    out.push_back(tm.info);
+    for (const auto& [job, slots] : allocations_) {
+      for (const auto& holder : slots) {
+        if (holder == id) out.back().allocated_jobs.push_back(job.ToString());
+      }
+    }
+  }
   return out;
 }
 

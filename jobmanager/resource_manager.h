@@ -21,6 +21,7 @@
 #include "runtime/base/ids.h"
 #include "jobmanager/heartbeat_manager.h"
 #include "jobmanager/task_executor_gateway.h"
+#include "runtime/metrics/process_metrics.h"
 
 namespace sluice::jobmanager {
 
@@ -32,6 +33,10 @@ struct TaskManagerInfo {
   int cpu_cores = 0;
   int64_t memory_bytes = 0;
   int64_t last_heartbeat_ms = 0;  // epoch ms
+  int64_t registered_ms = 0;      // epoch ms
+  int metrics_port = 0;           // its Prometheus endpoint, 0 = none
+  metrics::ProcessMetrics process;  // as of its last heartbeat
+  std::vector<std::string> allocated_jobs;  // TaskManagers(): the job of each allocated slot
 };
 
 // One slot given to a job.
@@ -65,8 +70,9 @@ class ResourceManager final : public SlotProvider {
   // (Re-)registers a TaskManager; a second registration of the same resource id first loses the
   // old one (it restarted). Returns the registration number its session must name.
   int64_t Register(TaskManagerInfo info);
-  // Known TaskManager (its heartbeat is recorded): true; unknown: false (it must re-register).
-  bool Heartbeat(const std::string& resource_id);
+  // Known TaskManager (its heartbeat and process metrics are recorded): true; unknown: false
+  // (it must re-register).
+  bool Heartbeat(const std::string& resource_id, const metrics::ProcessMetrics& process = {});
   // Registration `registration`'s session stream closed: the TaskManager is lost unless it
   // registered again meanwhile.
   void SessionClosed(const std::string& resource_id, int64_t registration, const std::string& why);

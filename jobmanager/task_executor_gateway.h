@@ -24,6 +24,7 @@ enum class TriggerKind : uint8_t {
   kCheckpoint,         // a source (or a drained task): snapshot, then the barrier
   kStopWithSavepoint,  // a source: savepoint, barrier, then stop reading
   kFinal,              // the final checkpoint after end of input (FLIP-147)
+  kDrain,              // a source: end the input now, draining (stop --drain); no checkpoint
 };
 
 struct CheckpointTrigger {

@@ -1,7 +1,9 @@
 #include "taskmanager/input_processor.h"
 
+
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/network/task_io_metrics.h"
 
 namespace sluice::taskmanager {
 
@@ -75,8 +77,7 @@ absl::Status StreamInputProcessor::Process(network::NetworkEvent& ev) {
       update = valve_.OnEndOfPartition(ev.channel);
       // Without draining, event time must not jump to the end of time.
       if (!drain_) update.watermark.reset();
-      if (update.status) RETURN_IF_ERROR(chain_.ProcessWatermarkStatus(*update.status));
-      if (update.watermark) RETURN_IF_ERROR(chain_.ProcessWatermark(*update.watermark));
+      RETURN_IF_ERROR(Forward(update));
       const int input = logical_input_of_gate_[static_cast<size_t>(gate_.GateOf(ev.channel))];
       if (--open_channels_[static_cast<size_t>(input)] == 0 && drain_) {
         RETURN_IF_ERROR(chain_.EndInput(input));
@@ -86,8 +87,17 @@ absl::Status StreamInputProcessor::Process(network::NetworkEvent& ev) {
     case network::NetworkEvent::Kind::kBarrier:
       return absl::OkStatus();  // consumed by the aligner
   }
+  return Forward(update);
+}
+
+absl::Status StreamInputProcessor::Forward(const network::ValveUpdate& update) {
   if (update.status) RETURN_IF_ERROR(chain_.ProcessWatermarkStatus(*update.status));
-  if (update.watermark) RETURN_IF_ERROR(chain_.ProcessWatermark(*update.watermark));
+  if (update.watermark) {
+    if (network::TaskIoMetrics* io = network::ThreadTaskIoMetrics()) {
+      io->current_input_watermark.store(*update.watermark, std::memory_order_relaxed);
+    }
+    RETURN_IF_ERROR(chain_.ProcessWatermark(*update.watermark));
+  }
   return absl::OkStatus();
 }
 

@@ -46,6 +46,8 @@ class StreamInputProcessor {
 
  private:
   absl::Status Process(network::NetworkEvent& ev);
+  // Hands a valve's new watermark status and watermark to the chain (and the task's metrics).
+  absl::Status Forward(const network::ValveUpdate& update);
 
   network::InputGate& gate_;
   OperatorChain& chain_;

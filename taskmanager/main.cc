@@ -52,6 +52,8 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* 
   RETURN_IF_ERROR(file.GetInt("taskmanager.network.buffers-per-channel", 1, 1 << 16,
                               &config->buffers_per_channel));
   RETURN_IF_ERROR(file.GetString("blob.storage.directory", &config->blob_dir));
+  RETURN_IF_ERROR(file.GetPortRange("metrics.reporter.prom.port", &config->metrics_port_first,
+                                    &config->metrics_port_last));
   return absl::OkStatus();
 }
 
@@ -59,6 +61,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"Sluice TaskManager: offers slots to a JobManager and runs the subtasks of jobs.",
                "sluice-taskmanager"};
   std::string jobmanager, host, bind_host, resource_id, config_path, log_level = "info";
+  std::string metrics_port;
   int slots = 0, rpc_port = 0, buffers = 0;
   auto* jm_opt = app.add_option("--jobmanager", jobmanager,
                                 "the JobManager's gRPC address HOST:PORT "
@@ -87,6 +90,10 @@ int Main(int argc, char** argv) {
                                      "credits (buffers) per input channel "
                                      "[taskmanager.network.buffers-per-channel, default 4]")
                           ->check(CLI::Range(1, 1 << 16));
+  auto* metrics_opt = app.add_option("--metrics-port", metrics_port,
+                                     "port or range of the Prometheus endpoint GET /metrics; 0 = "
+                                     "any free port, -1 = none "
+                                     "[metrics.reporter.prom.port, default 9249-9259]");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,6 +113,15 @@ int Main(int argc, char** argv) {
   if (bind_opt->count() > 0) config.bind_host = bind_host;
   if (id_opt->count() > 0) config.resource_id = resource_id;
   if (buffers_opt->count() > 0) config.buffers_per_channel = buffers;
+  if (metrics_opt->count() > 0) {
+    auto range = config::ParsePortRange(metrics_port);
+    if (!range.ok()) {
+      std::cerr << "sluice-taskmanager: --metrics-port: " << range.status().message() << "\n";
+      return 2;
+    }
+    config.metrics_port_first = range->first;
+    config.metrics_port_last = range->second;
+  }
   if (!IsHostPort(config.jobmanager_address)) {
     std::cerr << "sluice-taskmanager: --jobmanager: expected HOST:PORT, got '"
               << config.jobmanager_address << "'\n";

@@ -72,6 +72,7 @@ bool Task::Transition(ExecutionState to, const absl::Status& failure) {
 }
 
 void Task::Run() {
+  network::SetThreadTaskIoMetrics(&io_metrics_);
   absl::Status s;
   if (Transition(ExecutionState::kInitializing)) {
     s = Execute();
@@ -159,6 +160,7 @@ absl::Status Task::Execute() {
 }
 
 absl::Status Task::Invoke() {
+  invoke_start_ns_.store(SteadyNanos(), std::memory_order_relaxed);
   RETURN_IF_ERROR(source_ ? RunSource() : RunInput());
   // The final values of the gauges, also for a task that ran less than a refresh interval.
   next_state_metrics_ms_ = 0;
@@ -178,10 +180,16 @@ absl::Status Task::RunSource() {
     RETURN_IF_ERROR(ProcessMail());
     if (cancelled_.load()) return absl::CancelledError("task cancelled");
     if (stop_requested_) {
-      drain_ = false;
+      drain_ = drain_on_stop_;
       return absl::OkStatus();
     }
+    // A poll that produced nothing waited for data: Flink counts a source's wait as idle.
+    const int64_t before_ns = SteadyNanos();
+    const int64_t before_records = source_metrics_.records_out.load(std::memory_order_relaxed);
     ASSIGN_OR_RETURN(bool more, source_->PollNext(chain_->source_output()));
+    if (source_metrics_.records_out.load(std::memory_order_relaxed) == before_records) {
+      io_metrics_.idle_ns.fetch_add(SteadyNanos() - before_ns, std::memory_order_relaxed);
+    }
     const int64_t now = MonotonicMillis();
     RETURN_IF_ERROR(chain_->FlushIfDue(now));
     MaybeUpdateStateMetrics(now);
@@ -231,6 +239,12 @@ absl::Status Task::HandleMail(const Mail& mail) {
       case TriggerReason::kFinal:
         final_checkpoint_id_ = t->checkpoint_id;
         return TakeCheckpoint(t->checkpoint_id, 0, t->options);
+      case TriggerReason::kDrain:
+        if (source_) {
+          stop_requested_ = true;
+          drain_on_stop_ = true;
+        }
+        return absl::OkStatus();
     }
   }
   if (const auto* c = std::get_if<CheckpointCompleteMail>(&mail)) {
@@ -282,7 +296,9 @@ TaskMetricsSnapshot Task::Metrics() const {
   m.records_out = task_metrics_.records_out.load();
   m.bytes_out = task_metrics_.bytes_out.load();
   for (size_t i = 0; i < op_metrics_.size(); ++i) {
-    m.late_records_dropped += op_metrics_[i]->late_records_dropped.load();
+    const int64_t late = op_metrics_[i]->late_records_dropped.load();
+    m.late_records_dropped += late;
+    if (late > 0) m.late_records_by_operator[vertex_.operators[i].name] += late;
     // Sinks send nothing downstream: the rows they wrote count as the task's output.
     if (vertex_.operators[i].sink) {
       const int64_t written = op_metrics_[i]->records_in.load();
@@ -291,6 +307,19 @@ TaskMetricsSnapshot Task::Metrics() const {
       m.sink_records[vertex_.operators[i].name] += written;
     }
   }
+  // Task thread time: idle and back-pressured as the waits recorded them, busy the rest.
+  const int64_t start_ns = invoke_start_ns_.load(std::memory_order_relaxed);
+  m.idle_time_ms = io_metrics_.idle_ns.load(std::memory_order_relaxed) / 1'000'000;
+  m.backpressured_time_ms = io_metrics_.backpressured_ns.load(std::memory_order_relaxed) / 1'000'000;
+  if (start_ns > 0) {
+    const int64_t elapsed_ms = (SteadyNanos() - start_ns) / 1'000'000;
+    m.busy_time_ms = std::max<int64_t>(0, elapsed_ms - m.idle_time_ms - m.backpressured_time_ms);
+  }
+  m.current_input_watermark = io_metrics_.current_input_watermark.load(std::memory_order_relaxed);
+  m.current_output_watermark =
+      vertex_.outputs.empty()
+          ? m.current_input_watermark  // a sink's output is what it consumed
+          : io_metrics_.current_output_watermark.load(std::memory_order_relaxed);
   std::lock_guard lock(state_metrics_mu_);
   m.state = state_metrics_;
   return m;

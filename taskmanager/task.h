@@ -28,6 +28,7 @@
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/states.h"
 #include "runtime/network/channels.h"
+#include "runtime/network/task_io_metrics.h"
 #include "taskmanager/operator_chain.h"
 #include "taskmanager/state_initializer.h"
 #include "taskmanager/subtask_checkpoint_coordinator.h"
@@ -54,6 +55,8 @@ class Task {
   const deployment::TaskDeploymentDescriptor& deployment() const { return tdd_; }
   // "<vertex name> (<subtask+1>/<parallelism>)#<attempt>", Flink's task name with attempt.
   const std::string& name() const { return name_; }
+  const graph::JobVertex& vertex() const { return vertex_; }
+  const std::string& job_name() const { return graph_->name; }
 
  private:
   void Run();
@@ -95,9 +98,12 @@ class Task {
   api::Source* event_target_ = nullptr;  // guarded by event_mu_: the open source
   std::unique_ptr<SubtaskCheckpointCoordinator> checkpoints_;
   int64_t final_checkpoint_id_ = 0;
-  bool stop_requested_ = false;  // a source told to stop with a savepoint
+  bool stop_requested_ = false;  // a source told to stop with a savepoint, or to drain
+  bool drain_on_stop_ = false;   // stop --drain: the source ends its input as if bounded
   bool drain_ = true;            // false once an input ended without draining
 
+  network::TaskIoMetrics io_metrics_;         // idle/back-pressured time, watermarks
+  std::atomic<int64_t> invoke_start_ns_{0};  // steady clock, when the task began running
   api::OperatorMetrics task_metrics_;
   api::OperatorMetrics source_metrics_;
   std::vector<std::unique_ptr<api::OperatorMetrics>> op_metrics_;

@@ -39,6 +39,13 @@ struct TaskMetricsSnapshot {
   int64_t late_records_dropped = 0;
   std::map<std::string, int64_t> state;  // keyed state and connector gauges (v1::TaskMetrics)
   std::map<std::string, int64_t> sink_records;  // rows written per sink operator, by name
+  // Flink's currentInputWatermark / currentOutputWatermark (INT64_MIN: none yet), epoch ms.
+  int64_t current_input_watermark = INT64_MIN;
+  int64_t current_output_watermark = INT64_MIN;
+  // Task thread time since it began running, ms (Flink's busy/idle/backPressuredTime).
+  int64_t busy_time_ms = 0, idle_time_ms = 0, backpressured_time_ms = 0;
+  // Flink's operator-scope numLateRecordsDropped, by operator name (window operators).
+  std::map<std::string, int64_t> late_records_by_operator;
 };
 
 class TaskEnvironment {

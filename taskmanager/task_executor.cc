@@ -35,7 +35,10 @@ void TaskExecutor::SetJobManagerId(std::string id) {
 }
 
 absl::StatusOr<std::shared_ptr<const graph::JobGraph>> TaskExecutor::GraphFor(
-    const JobId& id, const job::JobSubmission& job) {
+    const JobId& job_id, const job::JobSubmission& job) {
+  // A rescaled job keeps its id but not its plan: the key includes the parallelism overrides.
+  GraphKey id{job_id, ""};
+  for (const auto& [uid, p] : job.operator_parallelism) id.second += uid + "=" + std::to_string(p) + ";";
   {
     std::lock_guard lock(mu_);
     auto it = graphs_.find(id);
@@ -152,7 +155,9 @@ std::vector<TaskStatusReport> TaskExecutor::RunningTasks() const {
   std::vector<TaskStatusReport> out;
   for (const auto& [id, t] : tasks_) {
     if (t->done()) continue;
-    out.push_back({t->deployment().job_id, id, t->Metrics()});
+    const deployment::TaskDeploymentDescriptor& d = t->deployment();
+    out.push_back(TaskStatusReport{d.job_id, id, t->Metrics(), t->job_name(), t->vertex().id,
+                                   t->vertex().name, d.subtask, d.attempt_number});
   }
   return out;
 }
@@ -194,7 +199,7 @@ void TaskExecutor::ReapFinishedLocked() {
   // Compiled graphs of jobs with no task here any more (a task keeps its own reference).
   for (auto it = graphs_.begin(); it != graphs_.end();) {
     const bool used = std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& t) {
-      return t.second->deployment().job_id == it->first;
+      return t.second->deployment().job_id == it->first.first;
     });
     it = used ? std::next(it) : graphs_.erase(it);
   }

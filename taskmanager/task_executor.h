@@ -58,11 +58,17 @@ class JobMasterGateway {
 using RemoteChannelFactory = std::function<std::unique_ptr<network::OutputChannel>(
     const JobId& job, const deployment::ConsumerLocation& consumer, int gate, int subtask)>;
 
-// Heartbeat payload: one running task's metrics.
+// Heartbeat payload: one running task's metrics, and the names of its metric scope (Flink's
+// TaskMetricGroup variables) for the Prometheus endpoint.
 struct TaskStatusReport {
   JobId job_id;
   ExecutionAttemptId attempt_id;
   TaskMetricsSnapshot metrics;
+  std::string job_name;
+  std::string task_id;    // the job vertex id
+  std::string task_name;  // the chain's name
+  int subtask_index = 0;
+  int attempt_number = 0;
 };
 
 // Loads the plugin a submission names (job::PluginRef: fetched from the JobManager's blob store
@@ -135,7 +141,9 @@ class TaskExecutor final : public TaskEnvironment {
   std::string jobmanager_id_;
   std::map<ExecutionAttemptId, std::unique_ptr<Task>> tasks_;
   std::map<ExecutionAttemptId, std::shared_ptr<network::InputGate>> gates_;
-  std::map<JobId, std::shared_ptr<const graph::JobGraph>> graphs_;
+  // Compiled plans by job id and parallelism overrides (JobSubmission::operator_parallelism).
+  using GraphKey = std::pair<JobId, std::string>;
+  std::map<GraphKey, std::shared_ptr<const graph::JobGraph>> graphs_;
   SerialExecutor reaper_;
 };
 

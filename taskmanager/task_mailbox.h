@@ -29,8 +29,9 @@ struct CheckpointOptions {
 // task (or a task that consumed all input, which barriers can no longer reach) snapshots and
 // emits the barrier on its open outputs (kCheckpoint); a source stopping with a savepoint also
 // stops reading afterwards; kFinal is the final checkpoint after all input (FLIP-147), whose
-// completion lets the task finish.
-enum class TriggerReason : uint8_t { kCheckpoint, kStopWithSavepoint, kFinal };
+// completion lets the task finish; kDrain (stop --drain) makes a source end its input now, as if
+// it were bounded, without a checkpoint.
+enum class TriggerReason : uint8_t { kCheckpoint, kStopWithSavepoint, kFinal, kDrain };
 
 struct TriggerCheckpointMail {
   int64_t checkpoint_id = 0;

@@ -14,6 +14,7 @@
 #include "spdlog/spdlog.h"
 #include "runtime/plugin/plugin_loader.h"
 #include "taskmanager/service/jobmaster_client.h"
+#include "taskmanager/service/metrics_exporter.h"
 #include "taskmanager/service/exchange_client.h"
 #include "taskmanager/service/task_executor_service.h"
 #include "taskmanager/task_executor.h"
@@ -56,6 +57,14 @@ class TaskManagerImpl {
     }
     // Known once bound; set before registering, so before any task can be deployed here.
     location_ = fmt::format("{}:{}", config_.host, port_);
+    if (config_.metrics_port_first >= 0) {
+      metrics_ = std::make_unique<MetricsExporter>(config_.resource_id, config_.host,
+                                                   [this] { return executor_->RunningTasks(); });
+      RETURN_IF_ERROR(metrics_->Start(config_.bind_host, config_.metrics_port_first,
+                                      std::max(config_.metrics_port_first, config_.metrics_port_last)));
+      spdlog::info("Prometheus metrics of TaskManager {} at http://{}:{}/metrics",
+                   config_.resource_id, config_.host, metrics_->port());
+    }
     connections_ = std::make_unique<ExchangeConnectionManager>(location_);
     executor_->SetLocation(location_);
     spdlog::info("TaskManager {} serving on {} with {} slots", config_.resource_id, location_,
@@ -76,6 +85,7 @@ class TaskManagerImpl {
     if (jobmaster_) jobmaster_->CloseSession();
     if (executor_) executor_->Shutdown();
     if (connections_) connections_->Shutdown();
+    if (metrics_) metrics_->Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     std::lock_guard lock(mu_);
     shut_down_ = true;
@@ -101,6 +111,7 @@ class TaskManagerImpl {
   }
 
   int port() const { return port_; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : -1; }
   const std::string& resource_id() const { return config_.resource_id; }
 
  private:
@@ -113,7 +124,7 @@ class TaskManagerImpl {
   }
 
   bool Register() {
-    auto r = jobmaster_->Register(config_.resource_id, location_, config_.slots);
+    auto r = jobmaster_->Register(config_.resource_id, location_, config_.slots, metrics_port());
     if (!r.ok()) {
       last_error_ = std::string(r.status().message());
       return false;
@@ -192,6 +203,7 @@ class TaskManagerImpl {
   std::unique_ptr<JobMasterClient> jobmaster_;
   plugin::BlobStore blobs_;  // cache of job plugins
   std::unique_ptr<TaskExecutor> executor_;
+  std::unique_ptr<MetricsExporter> metrics_;
   std::thread control_;
   std::string last_error_;
   Registration registration_;
@@ -216,6 +228,7 @@ absl::StatusOr<std::unique_ptr<TaskManager>> TaskManager::Start(const TaskManage
 TaskManager::TaskManager(std::unique_ptr<TaskManagerImpl> impl) : impl_(std::move(impl)) {}
 TaskManager::~TaskManager() { Shutdown(); }
 int TaskManager::rpc_port() const { return impl_->port(); }
+int TaskManager::metrics_port() const { return impl_->metrics_port(); }
 const std::string& TaskManager::resource_id() const { return impl_->resource_id(); }
 void TaskManager::Wait() { impl_->Wait(); }
 void TaskManager::Shutdown() { impl_->Shutdown(); }

@@ -24,6 +24,11 @@ struct TaskManagerConfig {
   int rpc_port = 0;                     // [taskmanager.rpc.port]; 0 = any free port
   std::string resource_id;              // [taskmanager.resource-id]; empty = random
   int buffers_per_channel = 4;          // [taskmanager.network.buffers-per-channel] credits
+  // [metrics.reporter.prom.port] the Prometheus endpoint (GET /metrics): the first free port of
+  // [first, last] ("9249-9259": several TaskManagers on one host); first = 0: any free port;
+  // first = -1: no endpoint. Bound on bind_host.
+  int metrics_port_first = 9249;
+  int metrics_port_last = 9259;
   // [blob.storage.directory] the cache of job plugins fetched from the JobManager; empty:
   // <system temp dir>/sluice-blobs (a JobManager on the same host shares it: blobs are
   // content-addressed and verified).
@@ -38,6 +43,7 @@ class TaskManager {
   ~TaskManager();
 
   int rpc_port() const;
+  int metrics_port() const;  // -1 without a Prometheus endpoint
   const std::string& resource_id() const;
   void Wait();
   void Shutdown();

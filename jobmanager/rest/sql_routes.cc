@@ -2,42 +2,38 @@
 
 #include <filesystem>
 
-#include "httplib.h"
+#include "jobmanager/rest/rest_json.h"
 #include "nlohmann/json.hpp"
 #include "runtime/sql/sql_compiler.h"
 
 namespace sluice::jobmanager {
 namespace {
 
-using Json = nlohmann::json;
-
-void Reply(httplib::Response& res, int status, const Json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
+using rest::Json;
+using rest::Reply;
 
 }  // namespace
 
-void AddSqlRoutes(httplib::Server& server) {
-  server.Post("/sql/validate", [](const httplib::Request& req, httplib::Response& res) {
+void AddSqlRoutes(http::Router& router) {
+  router.Post("/sql/validate", [](const http::Request& req, http::Response* res) {
     if (req.body.size() > kMaxSqlScriptBytes) {
-      return Reply(res, 413, Json{{"errors", Json::array({"a SQL script is at most 1 MiB"})}});
+      return rest::ReplyError(res, 413, "a SQL script is at most 1 MiB");
     }
     std::string script = req.body;
     std::string name = "script.sql";
-    const bool json = req.get_header_value("Content-Type").find("json") != std::string::npos;
+    const bool json = req.Header("content-type").find("json") != std::string::npos;
     if (json) {
       Json body = Json::parse(req.body, nullptr, false);
       if (body.is_discarded() || !body.is_object() || !body.contains("script") ||
           !body["script"].is_string()) {
-        return Reply(res, 400, Json{{"errors", Json::array({"expected a JSON object with a string "
-                                                            "field 'script' (or the script as a "
-                                                            "plain-text body)"})}});
+        return rest::ReplyError(res, 400,
+                                "expected a JSON object with a string field 'script' (or the "
+                                "script as a plain-text body)");
       }
       script = body["script"].get<std::string>();
       if (body.contains("name")) {
         if (!body["name"].is_string()) {
-          return Reply(res, 400, Json{{"errors", Json::array({"field 'name' must be a string"})}});
+          return rest::ReplyError(res, 400, "field 'name' must be a string");
         }
         name = body["name"].get<std::string>();
       }

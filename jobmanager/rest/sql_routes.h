@@ -12,12 +12,12 @@
 
 #include <cstddef>
 
-namespace httplib { class Server; }
+#include "runtime/http/router.h"
 
 namespace sluice::jobmanager {
 
 inline constexpr size_t kMaxSqlScriptBytes = 1 << 20;  // 1 MiB
 
-void AddSqlRoutes(httplib::Server& server);
+void AddSqlRoutes(http::Router& router);
 
 }  // namespace sluice::jobmanager

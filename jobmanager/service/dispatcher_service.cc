@@ -53,9 +53,34 @@ grpc::Status DispatcherServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJo
 
 grpc::Status DispatcherServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
                                               v1::CancelJobResponse*) {
-  auto jm = dispatcher_->Lookup(req->job_id());
-  if (!jm.ok()) return ToGrpcStatus(jm.status());
-  return ToGrpcStatus((*jm)->Cancel());
+  return ToGrpcStatus(CancelJob(req->job_id()));
+}
+
+absl::StatusOr<std::string> DispatcherServiceImpl::GetJobConfigJson(const std::string& job_id) {
+  ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
+  return jm->ConfigJson();
+}
+
+absl::StatusOr<std::string> DispatcherServiceImpl::GetCheckpointConfigJson(
+    const std::string& job_id) {
+  ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
+  return jm->CheckpointConfigJson();
+}
+
+absl::StatusOr<std::string> DispatcherServiceImpl::GetCheckpointDetailsJson(
+    const std::string& job_id, int64_t checkpoint_id) {
+  ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
+  return jm->CheckpointDetailsJson(checkpoint_id);
+}
+
+absl::Status DispatcherServiceImpl::RescaleJob(const std::string& job_id,
+                                              const std::map<std::string, int>& parallelism) {
+  return dispatcher_->Rescale(job_id, parallelism);
+}
+
+absl::Status DispatcherServiceImpl::CancelJob(const std::string& job_id) {
+  ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
+  return jm->Cancel();
 }
 
 grpc::Status DispatcherServiceImpl::ListTaskManagers(grpc::ServerContext*,
@@ -77,9 +102,27 @@ grpc::Status DispatcherServiceImpl::GetJobCheckpoints(grpc::ServerContext*,
 grpc::Status DispatcherServiceImpl::TriggerSavepoint(grpc::ServerContext*,
                                                      const v1::TriggerSavepointRequest* req,
                                                      v1::TriggerSavepointResponse* resp) {
-  auto id = TriggerSavepoint(req->job_id(), req->target_directory(), req->stop(), req->native());
+  auto id = TriggerSavepoint(*req);
   if (!id.ok()) return ToGrpcStatus(id.status());
   resp->set_trigger_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status DispatcherServiceImpl::TriggerCheckpoint(grpc::ServerContext*,
+                                                      const v1::GetJobRequest* req,
+                                                      v1::TriggerSavepointResponse* resp) {
+  auto id = TriggerCheckpoint(req->job_id());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  resp->set_trigger_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status DispatcherServiceImpl::DisposeSavepoint(grpc::ServerContext*,
+                                                     const v1::DisposeSavepointRequest* req,
+                                                     v1::DisposeSavepointResponse* resp) {
+  auto r = DisposeSavepoint(req->savepoint_path());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = std::move(*r);
   return grpc::Status::OK;
 }
 
@@ -102,6 +145,10 @@ absl::StatusOr<v1::GetJobResponse> DispatcherServiceImpl::GetJob(const std::stri
   ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
   v1::GetJobResponse r;
   ToProto(jm->Details(), &r);
+  // Between the two attempts of an in-place rescale the job is restarting, not finished.
+  if (r.job().state() == "FINISHED" && dispatcher_->IsRescaling(jm->id())) {
+    r.mutable_job()->set_state("RESTARTING");
+  }
   return r;
 }
 
@@ -124,11 +171,49 @@ absl::StatusOr<std::string> DispatcherServiceImpl::GetJobMetricsJson(const std::
   return jm->MetricsJson();
 }
 
-absl::StatusOr<std::string> DispatcherServiceImpl::TriggerSavepoint(const std::string& job_id,
-                                                                    const std::string& target,
-                                                                    bool stop, bool native) {
+absl::StatusOr<std::string> DispatcherServiceImpl::TriggerSavepoint(
+    const v1::TriggerSavepointRequest& r) {
+  ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(r.job_id()));
+  if (r.drain() && !r.stop()) {
+    return InvalidArgumentF("drain needs stop: only a stop with savepoint can drain the job");
+  }
+  if (r.cancel_job() && r.stop()) {
+    return InvalidArgumentF("cancel-job and stop exclude each other: a stop ends the job itself");
+  }
+  const SavepointMode mode = r.stop() ? (r.drain() ? SavepointMode::kStopAndDrain
+                                                   : SavepointMode::kStop)
+                             : r.cancel_job() ? SavepointMode::kCancel
+                                              : SavepointMode::kKeepRunning;
+  return jm->TriggerSavepoint(r.target_directory(), mode, r.native(),
+                              dispatcher_->default_savepoint_dir());
+}
+
+absl::StatusOr<std::string> DispatcherServiceImpl::TriggerCheckpoint(const std::string& job_id) {
   ASSIGN_OR_RETURN(auto jm, dispatcher_->Lookup(job_id));
-  return jm->TriggerSavepoint(target, stop, native, dispatcher_->default_savepoint_dir());
+  return jm->TriggerCheckpoint();
+}
+
+namespace {
+v1::DisposeSavepointResponse ToProto(const std::string& trigger_id, const DisposalResult& r) {
+  v1::DisposeSavepointResponse p;
+  p.set_trigger_id(trigger_id);
+  p.set_path(r.path);
+  p.set_failure(r.failure);
+  return p;
+}
+}  // namespace
+
+absl::StatusOr<v1::DisposeSavepointResponse> DispatcherServiceImpl::DisposeSavepoint(
+    const std::string& path) {
+  ASSIGN_OR_RETURN(std::string id, disposer_.Trigger(path));
+  ASSIGN_OR_RETURN(DisposalResult r, disposer_.Get(id));
+  return ToProto(id, r);
+}
+
+absl::StatusOr<v1::DisposeSavepointResponse> DispatcherServiceImpl::GetSavepointDisposal(
+    const std::string& trigger_id) {
+  ASSIGN_OR_RETURN(DisposalResult r, disposer_.Get(trigger_id));
+  return ToProto(trigger_id, r);
 }
 
 absl::StatusOr<v1::SavepointStatus> DispatcherServiceImpl::GetSavepoint(const std::string& job_id,

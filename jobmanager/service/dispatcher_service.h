@@ -10,6 +10,7 @@
 #include "jobmanager/dispatcher.h"
 #include "jobmanager/resource_manager.h"
 #include "jobmanager/rest/rest_server.h"
+#include "jobmanager/savepoint_disposal.h"
 #include "runtime/plugin/blob_store.h"
 #include "sluice/v1/jobmanager.grpc.pb.h"
 
@@ -37,6 +38,10 @@ class DispatcherServiceImpl final : public v1::DispatcherService::Service, publi
                                 v1::TriggerSavepointResponse* resp) override;
   grpc::Status GetSavepoint(grpc::ServerContext*, const v1::GetSavepointRequest* req,
                             v1::SavepointStatus* resp) override;
+  grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::GetJobRequest* req,
+                                 v1::TriggerSavepointResponse* resp) override;
+  grpc::Status DisposeSavepoint(grpc::ServerContext*, const v1::DisposeSavepointRequest* req,
+                                v1::DisposeSavepointResponse* resp) override;
   grpc::Status UploadBlob(grpc::ServerContext*, grpc::ServerReader<v1::BlobChunk>* reader,
                           v1::UploadBlobResponse* resp) override;
 
@@ -47,9 +52,18 @@ class DispatcherServiceImpl final : public v1::DispatcherService::Service, publi
   absl::StatusOr<std::string> GetJobCheckpointsJson(const std::string& job_id) override;
   absl::StatusOr<std::string> GetJobExceptionsJson(const std::string& job_id) override;
   absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override;
-  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id,
-                                               const std::string& target_directory, bool stop,
-                                               bool native) override;
+  absl::StatusOr<std::string> GetJobConfigJson(const std::string& job_id) override;
+  absl::StatusOr<std::string> GetCheckpointConfigJson(const std::string& job_id) override;
+  absl::StatusOr<std::string> GetCheckpointDetailsJson(const std::string& job_id,
+                                                       int64_t checkpoint_id) override;
+  absl::Status CancelJob(const std::string& job_id) override;
+  absl::Status RescaleJob(const std::string& job_id,
+                          const std::map<std::string, int>& parallelism) override;
+  absl::StatusOr<std::string> TriggerSavepoint(const v1::TriggerSavepointRequest& request) override;
+  absl::StatusOr<std::string> TriggerCheckpoint(const std::string& job_id) override;
+  absl::StatusOr<v1::DisposeSavepointResponse> DisposeSavepoint(const std::string& path) override;
+  absl::StatusOr<v1::DisposeSavepointResponse> GetSavepointDisposal(
+      const std::string& trigger_id) override;
   absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
                                                    const std::string& trigger_id) override;
 
@@ -57,6 +71,7 @@ class DispatcherServiceImpl final : public v1::DispatcherService::Service, publi
   Dispatcher* dispatcher_;
   ResourceManager* rm_;
   plugin::BlobStore* blobs_;
+  SavepointDisposer disposer_;
 };
 
 }  // namespace sluice::jobmanager

@@ -52,6 +52,7 @@ void GrpcTaskExecutorGateway::TriggerCheckpoint(const JobId& job, const Executio
   req.set_timestamp_ms(t.timestamp_ms);
   req.set_final(t.kind == TriggerKind::kFinal);
   req.set_stop(t.kind == TriggerKind::kStopWithSavepoint);
+  req.set_drain(t.kind == TriggerKind::kDrain);
   req.set_savepoint(t.savepoint || t.kind == TriggerKind::kStopWithSavepoint);
   req.set_native(t.native);
   calls_.Post([this, req] {

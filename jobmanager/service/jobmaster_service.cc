@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "jobmanager/service/view_convert.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +30,8 @@ grpc::Status JobMasterServiceImpl::RegisterTaskManager(grpc::ServerContext*,
   info.slots = req->slots();
   info.cpu_cores = req->cpu_cores();
   info.memory_bytes = req->physical_memory_bytes();
+  info.metrics_port = req->metrics_port();
+  info.registered_ms = NowMillis();
   rm_->Register(std::move(info));
   resp->set_jobmanager_id(jobmanager_id_);
   resp->set_heartbeat_interval_ms(heartbeat_interval_ms_);
@@ -60,7 +63,10 @@ grpc::Status JobMasterServiceImpl::ConnectTaskManager(
 
 grpc::Status JobMasterServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
                                              v1::HeartbeatResponse* resp) {
-  const bool known = rm_->Heartbeat(req->resource_id());
+  const v1::ProcessMetrics& p = req->process();
+  const bool known = rm_->Heartbeat(
+      req->resource_id(),
+      metrics::ProcessMetrics{p.cpu_time_ms(), p.rss_bytes(), p.threads(), p.start_time_ms()});
   if (known) {
     for (const auto& t : req->tasks()) {
       auto jm = dispatcher_->Lookup(t.job_id());

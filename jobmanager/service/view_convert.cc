@@ -12,6 +12,19 @@ void ToProto(const TaskMetrics& m, v1::TaskMetrics* out) {
   out->set_late_records_dropped(m.late_records_dropped);
   for (const auto& [k, v] : m.gauges) (*out->mutable_state())[k] = v;
   for (const auto& [k, v] : m.sink_records) (*out->mutable_sink_records())[k] = v;
+  out->set_current_input_watermark(m.current_input_watermark);
+  out->set_current_output_watermark(m.current_output_watermark);
+  out->set_busy_time_ms(m.busy_time_ms);
+  out->set_idle_time_ms(m.idle_time_ms);
+  out->set_backpressured_time_ms(m.backpressured_time_ms);
+  v1::MetricRates* r = out->mutable_rates();
+  r->set_records_in(m.rates.records_in);
+  r->set_records_out(m.rates.records_out);
+  r->set_bytes_in(m.rates.bytes_in);
+  r->set_bytes_out(m.rates.bytes_out);
+  r->set_busy_ms(m.rates.busy_ms);
+  r->set_idle_ms(m.rates.idle_ms);
+  r->set_backpressured_ms(m.rates.backpressured_ms);
 }
 
 TaskMetrics FromProto(const v1::TaskMetrics& m) {
@@ -23,7 +36,12 @@ TaskMetrics FromProto(const v1::TaskMetrics& m) {
   out.late_records_dropped = m.late_records_dropped();
   for (const auto& [k, v] : m.state()) out.gauges[k] = v;
   for (const auto& [k, v] : m.sink_records()) out.sink_records[k] = v;
-  return out;
+  out.current_input_watermark = m.current_input_watermark();
+  out.current_output_watermark = m.current_output_watermark();
+  out.busy_time_ms = m.busy_time_ms();
+  out.idle_time_ms = m.idle_time_ms();
+  out.backpressured_time_ms = m.backpressured_time_ms();
+  return out;  // rates are the JobMaster's to derive
 }
 
 void ToProto(const JobSummaryView& s, v1::JobSummary* out) {
@@ -75,6 +93,13 @@ void ToProto(const JobDetailsView& d, v1::GetJobResponse* out) {
       si->set_failure(s.failure);
       si->set_start_time_ms(s.start_ms);
       si->set_end_time_ms(s.end_ms);
+      for (int st = 0; st < graph::kNumExecutionState; ++st) {
+        const int64_t ms = s.state_ms[static_cast<size_t>(st)];
+        if (ms > 0) {
+          (*si->mutable_state_timestamps())[std::string(
+              graph::Name(static_cast<graph::ExecutionState>(st)))] = ms;
+        }
+      }
     }
   }
 }
@@ -90,6 +115,14 @@ v1::ListTaskManagersResponse ToProto(const std::vector<TaskManagerInfo>& tms) {
     t->set_last_heartbeat_ms(tm.last_heartbeat_ms);
     t->set_cpu_cores(tm.cpu_cores);
     t->set_physical_memory_bytes(tm.memory_bytes);
+    t->set_metrics_port(tm.metrics_port);
+    t->set_registered_ms(tm.registered_ms);
+    for (const auto& job : tm.allocated_jobs) t->add_allocated_jobs(job);
+    v1::ProcessMetrics* p = t->mutable_process();
+    p->set_cpu_time_ms(tm.process.cpu_time_ms);
+    p->set_rss_bytes(tm.process.rss_bytes);
+    p->set_threads(tm.process.threads);
+    p->set_start_time_ms(tm.process.start_time_ms);
   }
   return r;
 }

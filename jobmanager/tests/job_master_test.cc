@@ -201,6 +201,11 @@ class JobMasterTest : public ::testing::Test {
   JobStatus Status() { return jm_->Summary().state; }
   int Count(ExecutionState s) { return jm_->Summary().task_counts[static_cast<size_t>(s)]; }
   // Ticks until every source subtask got a trigger for checkpoint `id`.
+  // A running checkpointing job with no periodic checkpoint in the way of an operation.
+  void StartCheckpointedRunning() {
+    Start(CheckpointedSpec("1 h"));
+    ReportAll(ExecutionState::kRunning);
+  }
   bool AwaitTriggers(int64_t id, size_t sources) {
     return WaitUntil([&] {
       jm_->Tick();
@@ -465,7 +470,7 @@ TEST_F(JobMasterTest, WhenEveryTaskDrainedTheFinalCheckpointGoesToAllOfThem) {
 TEST_F(JobMasterTest, SavepointsNeedARunningCheckpointingJobAndADirectory) {
   Start(DagSpec());
   ReportAll(ExecutionState::kRunning);
-  auto no_checkpointing = jm_->TriggerSavepoint("/tmp/sp", false, false, "");
+  auto no_checkpointing = jm_->TriggerSavepoint("/tmp/sp", SavepointMode::kKeepRunning, false, "");
   EXPECT_EQ(no_checkpointing.status().code(), absl::StatusCode::kFailedPrecondition);
   jm_->Shutdown();
   jm_.reset();
@@ -474,9 +479,9 @@ TEST_F(JobMasterTest, SavepointsNeedARunningCheckpointingJobAndADirectory) {
   slots_.slots = {Slot{"tm-1", "host1:1", gw1_}, Slot{"tm-2", "host2:2", gw2_}};
   Start(CheckpointedSpec("1 h"));  // no periodic checkpoint gets in the savepoint's way
   ReportAll(ExecutionState::kRunning);
-  EXPECT_EQ(jm_->TriggerSavepoint("", false, false, "").status().code(),
+  EXPECT_EQ(jm_->TriggerSavepoint("", SavepointMode::kKeepRunning, false, "").status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto trigger = jm_->TriggerSavepoint((dir_ / "savepoints").string(), false, false, "");
+  auto trigger = jm_->TriggerSavepoint((dir_ / "savepoints").string(), SavepointMode::kKeepRunning, false, "");
   ASSERT_TRUE(trigger.ok()) << trigger.status();
   ASSERT_TRUE(WaitUntil([&] {
     jm_->Tick();
@@ -489,6 +494,76 @@ TEST_F(JobMasterTest, SavepointsNeedARunningCheckpointingJobAndADirectory) {
   ASSERT_TRUE(progress.ok());
   EXPECT_EQ(progress->state, SavepointState::kInProgress);
   EXPECT_EQ(jm_->GetSavepoint("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobMasterTest, ManualCheckpointIsARetainedCheckpointNotASavepoint) {
+  StartCheckpointedRunning();
+  auto trigger = jm_->TriggerCheckpoint();
+  ASSERT_TRUE(trigger.ok()) << trigger.status();
+  ASSERT_TRUE(AwaitTriggers(1, 4));
+  for (const auto& t : gw1_->triggers()) EXPECT_FALSE(t.trigger.savepoint);
+  AckAll(1);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto p = jm_->GetSavepoint(*trigger);
+    return p.ok() && p->state == SavepointState::kCompleted;
+  }));
+  auto done = jm_->GetSavepoint(*trigger);
+  EXPECT_EQ(done->checkpoint_id, 1);
+  EXPECT_THAT(done->location, HasSubstr("chk-1"));
+  EXPECT_THAT(jm_->CheckpointsJson(), HasSubstr("\"completed\":1"));
+}
+
+TEST_F(JobMasterTest, StopWithDrainEndsTheInputThenTakesTheFinalCheckpointAsTheSavepoint) {
+  StartCheckpointedRunning();
+  auto trigger =
+      jm_->TriggerSavepoint((dir_ / "sp").string(), SavepointMode::kStopAndDrain, false, "");
+  ASSERT_TRUE(trigger.ok()) << trigger.status();
+  auto count = [&](TriggerKind kind, bool savepoint) {
+    size_t n = 0;
+    for (auto* gw : {gw1_.get(), gw2_.get()}) {
+      for (const auto& t : gw->triggers()) n += t.trigger.kind == kind && t.trigger.savepoint == savepoint;
+    }
+    return n;
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    jm_->Tick();
+    return count(TriggerKind::kDrain, false) == 4;  // the sources' subtasks, no checkpoint yet
+  }));
+  EXPECT_EQ(count(TriggerKind::kStopWithSavepoint, true), 0u);
+  EXPECT_EQ(jm_->TriggerCheckpoint().status().code(), absl::StatusCode::kFailedPrecondition);
+  for (const auto& t : Current()) {  // the drained input reaches every task
+    TaskStateUpdate u;
+    u.attempt = t.attempt_id;
+    u.end_of_input = true;
+    jm_->UpdateTaskExecutionState(u);
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    jm_->Tick();
+    return count(TriggerKind::kFinal, true) == 7;  // the final checkpoint is the savepoint
+  }));
+  AckAll(1);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto p = jm_->GetSavepoint(*trigger);
+    return p.ok() && p->state == SavepointState::kCompleted;
+  }));
+  EXPECT_THAT(jm_->GetSavepoint(*trigger)->location, HasSubstr((dir_ / "sp").string()));
+  ReportAll(ExecutionState::kFinished);
+  EXPECT_EQ(Status(), JobStatus::kFinished);
+}
+
+TEST_F(JobMasterTest, SavepointWithCancelJobCancelsOnceTheSavepointCompleted) {
+  StartCheckpointedRunning();
+  auto trigger = jm_->TriggerSavepoint((dir_ / "sp").string(), SavepointMode::kCancel, false, "");
+  ASSERT_TRUE(trigger.ok()) << trigger.status();
+  ASSERT_TRUE(AwaitTriggers(1, 4));
+  EXPECT_EQ(Status(), JobStatus::kRunning);
+  AckAll(1);
+  ASSERT_TRUE(WaitUntil([&] { return Status() == JobStatus::kCancelling; }));
+  auto p = jm_->GetSavepoint(*trigger);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->state, SavepointState::kCompleted);
+  ReportAll(ExecutionState::kCanceled);
+  EXPECT_EQ(Status(), JobStatus::kCanceled);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ void ToProto(const job::JobSubmission& job, v1::JobSubmission* out) {
   out->set_spec_path(job.spec_path);
   out->set_base_dir(job.base_dir);
   out->set_parallelism(job.parallelism);
+  for (const auto& [uid, p] : job.operator_parallelism) (*out->mutable_operator_parallelism())[uid] = p;
   if (!job.plugin_ref.blob_key.empty()) {
     v1::PluginRef* p = out->mutable_plugin();
     p->set_blob_key(job.plugin_ref.blob_key);
@@ -38,6 +39,7 @@ void ToProto(const job::JobSubmission& job, v1::JobSubmission* out) {
 
 job::JobSubmission FromProto(const v1::JobSubmission& job) {
   job::JobSubmission out{job.spec_yaml(), job.spec_path(), job.base_dir(), job.parallelism()};
+  for (const auto& [uid, p] : job.operator_parallelism()) out.operator_parallelism[uid] = p;
   if (job.has_plugin()) {
     out.plugin_ref.blob_key = job.plugin().blob_key();
     out.plugin_ref.args.assign(job.plugin().args().begin(), job.plugin().args().end());

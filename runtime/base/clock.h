@@ -24,6 +24,12 @@ inline int64_t MonotonicMillis() {
       .count();
 }
 
+inline int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Processing time in epoch milliseconds. Thread-safe.
 class Clock {
  public:

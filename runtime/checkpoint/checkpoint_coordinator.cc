@@ -75,18 +75,6 @@ absl::Status ValidateTasks(const std::vector<TaskKey>& all_tasks,
 
 }  // namespace
 
-void CheckpointCoordinator::MinMaxAvg::Add(int64_t v) {
-  if (count == 0 || v < min) min = v;
-  if (count == 0 || v > max) max = v;
-  sum += v;
-  ++count;
-}
-
-nlohmann::json CheckpointCoordinator::MinMaxAvg::Json() const {
-  // Flink's StatsSummaryDto; with no sample every field is 0, as Flink reports.
-  return {{"min", min}, {"max", max}, {"avg", count == 0 ? 0 : sum / count}};
-}
-
 CheckpointCoordinator::CheckpointCoordinator(CheckpointConfig config,
                                              std::vector<TaskKey> all_tasks,
                                              std::vector<TaskKey> source_tasks,
@@ -133,7 +121,7 @@ std::vector<Action> CheckpointCoordinator::Stop() {
   return out;
 }
 
-TriggerCheckpoint CheckpointCoordinator::Trigger(int64_t now_ms) {
+TriggerCheckpoint CheckpointCoordinator::Trigger(int64_t now_ms, bool savepoint) {
   const int64_t id = next_id_++;
   last_trigger_ms_ = now_ms;
   ++num_triggered_;
@@ -142,6 +130,8 @@ TriggerCheckpoint CheckpointCoordinator::Trigger(int64_t now_ms) {
   p.stats.status = CheckpointStatus::kInProgress;
   p.stats.trigger_timestamp = now_ms;
   p.stats.num_subtasks = static_cast<int>(all_tasks_.size());
+  p.stats.savepoint = savepoint;
+  for (const TaskKey& t : all_tasks_) ++p.stats.vertices[t.vertex].num_subtasks;
   history_.push_front(p.stats);
   if (history_.size() > kHistorySize) history_.pop_back();
   return TriggerCheckpoint{id, now_ms};
@@ -166,12 +156,13 @@ std::vector<Action> CheckpointCoordinator::OnTick(int64_t now_ms) {
   if (config_.interval_ms > 0 && static_cast<int>(pending_.size()) < config_.max_concurrent &&
       now_ms >= last_trigger_ms_ + config_.interval_ms &&
       (!last_completion_ms_ || now_ms >= *last_completion_ms_ + config_.min_pause_ms)) {
-    out.push_back(Trigger(now_ms));
+    out.push_back(Trigger(now_ms, /*savepoint=*/false));
   }
   return out;
 }
 
-absl::StatusOr<TriggerCheckpoint> CheckpointCoordinator::TriggerNow(int64_t now_ms) {
+absl::StatusOr<TriggerCheckpoint> CheckpointCoordinator::TriggerNow(int64_t now_ms,
+                                                                   bool savepoint) {
   if (!running_) {
     return FailedPreconditionF(
         "cannot trigger a checkpoint: the checkpoint coordinator is stopped");
@@ -180,7 +171,7 @@ absl::StatusOr<TriggerCheckpoint> CheckpointCoordinator::TriggerNow(int64_t now_
     return FailedPreconditionF("cannot trigger a checkpoint: checkpoint {} is still in progress",
                                pending_.begin()->first);
   }
-  return Trigger(now_ms);
+  return Trigger(now_ms, savepoint);
 }
 
 std::vector<Action> CheckpointCoordinator::OnAck(int64_t id, Ack ack, int64_t now_ms) {
@@ -203,6 +194,12 @@ std::vector<Action> CheckpointCoordinator::OnAck(int64_t id, Ack ack, int64_t no
   s.sync_duration = std::max(s.sync_duration, ack.sync_ms);
   s.async_duration = std::max(s.async_duration, ack.async_ms);
   ++s.num_acknowledged_subtasks;
+  VertexCheckpointStats& v = s.vertices[ack.task.vertex];
+  v.latest_ack_timestamp = now_ms;
+  v.state_size += ack.state_size_bytes;
+  v.checkpointed_size +=
+      ack.checkpointed_size_bytes < 0 ? ack.state_size_bytes : ack.checkpointed_size_bytes;
+  ++v.num_acknowledged_subtasks;
   const TaskKey task = ack.task;
   p.acks.emplace(task, std::move(ack));
   UpdateHistory(s);
@@ -341,18 +338,39 @@ void CheckpointCoordinator::UpdateHistory(const CheckpointStats& s) {
 
 namespace {
 
-nlohmann::json StatsEntryJson(const CheckpointStats& s, int64_t now_ms) {
+nlohmann::json StatsEntryJson(const CheckpointStats& s, int64_t now_ms,
+                              const std::vector<std::string>& vertex_ids) {
   const char* class_name = s.status == CheckpointStatus::kCompleted ? "completed"
                            : s.status == CheckpointStatus::kFailed  ? "failed"
                                                                     : "in_progress";
   const int64_t duration = s.status == CheckpointStatus::kInProgress
                                ? std::max<int64_t>(0, now_ms - s.trigger_timestamp)
                                : s.end_to_end_duration;
+  // Flink's TaskCheckpointStatistics per job vertex.
+  nlohmann::json tasks = nlohmann::json::object();
+  for (const auto& [index, v] : s.vertices) {
+    if (index < 0 || static_cast<size_t>(index) >= vertex_ids.size()) continue;
+    const bool done = v.num_acknowledged_subtasks == v.num_subtasks;
+    tasks[vertex_ids[index]] = {
+        {"id", s.id},
+        {"status", done ? std::string(Name(CheckpointStatus::kCompleted))
+                        : std::string(Name(s.status))},
+        {"latest_ack_timestamp", v.latest_ack_timestamp},
+        {"checkpointed_size", v.checkpointed_size},
+        {"state_size", v.state_size},
+        {"end_to_end_duration",
+         v.latest_ack_timestamp < 0 ? -1 : v.latest_ack_timestamp - s.trigger_timestamp},
+        {"alignment_buffered", 0},
+        {"processed_data", 0},
+        {"persisted_data", 0},
+        {"num_subtasks", v.num_subtasks},
+        {"num_acknowledged_subtasks", v.num_acknowledged_subtasks}};
+  }
   nlohmann::json j = {
       {"className", class_name},
       {"id", s.id},
       {"status", std::string(Name(s.status))},
-      {"is_savepoint", false},
+      {"is_savepoint", s.savepoint},
       {"savepointFormat", nullptr},
       {"trigger_timestamp", s.trigger_timestamp},
       {"latest_ack_timestamp", s.latest_ack_timestamp},
@@ -364,8 +382,8 @@ nlohmann::json StatsEntryJson(const CheckpointStats& s, int64_t now_ms) {
       {"persisted_data", 0},
       {"num_subtasks", s.num_subtasks},
       {"num_acknowledged_subtasks", s.num_acknowledged_subtasks},
-      {"checkpoint_type", "CHECKPOINT"},
-      {"tasks", nlohmann::json::object()},
+      {"checkpoint_type", s.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
+      {"tasks", std::move(tasks)},
       // Sluice additions (Flink shows these per task only): max over the acks.
       {"alignment_duration", s.alignment_duration},
       {"sync_duration", s.sync_duration},
@@ -385,7 +403,7 @@ nlohmann::json StatsEntryJson(const CheckpointStats& s, int64_t now_ms) {
 
 nlohmann::json CheckpointCoordinator::StatsJson(int64_t now_ms) const {
   nlohmann::json history = nlohmann::json::array();
-  for (const CheckpointStats& s : history_) history.push_back(StatsEntryJson(s, now_ms));
+  for (const CheckpointStats& s : history_) history.push_back(StatsEntryJson(s, now_ms, vertex_ids_));
   nlohmann::json restored = nullptr;
   if (restored_) {
     restored = {{"id", restored_->id},
@@ -393,7 +411,7 @@ nlohmann::json CheckpointCoordinator::StatsJson(int64_t now_ms) const {
                 {"is_savepoint", false},
                 {"external_path", restored_->external_path}};
   }
-  const nlohmann::json zero = MinMaxAvg{}.Json();
+  const nlohmann::json zero = StatsSummary{}.Json();
   return {
       {"counts",
        {{"restored", num_restored_},
@@ -409,9 +427,9 @@ nlohmann::json CheckpointCoordinator::StatsJson(int64_t now_ms) const {
         {"processed_data", zero},
         {"persisted_data", zero}}},
       {"latest",
-       {{"completed", last_completed_ ? StatsEntryJson(*last_completed_, now_ms) : nullptr},
+       {{"completed", last_completed_ ? StatsEntryJson(*last_completed_, now_ms, vertex_ids_) : nullptr},
         {"savepoint", nullptr},
-        {"failed", last_failed_ ? StatsEntryJson(*last_failed_, now_ms) : nullptr},
+        {"failed", last_failed_ ? StatsEntryJson(*last_failed_, now_ms, vertex_ids_) : nullptr},
         {"restored", restored}}},
       {"history", history},
   };

@@ -43,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "runtime/checkpoint/stats_summary.h"
 
 namespace sluice::checkpoint {
 
@@ -127,6 +128,15 @@ std::string_view Name(CheckpointStatus s);  // "IN_PROGRESS", "COMPLETED", "FAIL
 
 // Statistics of one checkpoint (Flink's AbstractCheckpointStats). Durations in ms, sizes in
 // bytes; -1 where Flink reports "n/a".
+// One job vertex's part of a checkpoint (Flink's TaskCheckpointStatistics).
+struct VertexCheckpointStats {
+  int64_t latest_ack_timestamp = -1;
+  int64_t state_size = 0;
+  int64_t checkpointed_size = 0;
+  int num_subtasks = 0;
+  int num_acknowledged_subtasks = 0;
+};
+
 struct CheckpointStats {
   int64_t id = 0;
   CheckpointStatus status = CheckpointStatus::kInProgress;
@@ -144,6 +154,8 @@ struct CheckpointStats {
   std::string failure_message;
   std::string external_path;  // completed: where `_metadata` lives (as given by the caller)
   bool discarded = false;     // completed: deleted since (beyond `retained`)
+  bool savepoint = false;     // taken for a savepoint (TriggerNow(now, true))
+  std::map<int, VertexCheckpointStats> vertices;  // by vertex index
 };
 
 class CheckpointCoordinator {
@@ -173,8 +185,11 @@ class CheckpointCoordinator {
   // interval and now >= last completion + min_pause.
   std::vector<Action> OnTick(int64_t now_ms);
   // Triggers a checkpoint now, regardless of the interval (final checkpoints, savepoints).
-  // FailedPrecondition if the coordinator is stopped or a checkpoint is pending.
-  absl::StatusOr<TriggerCheckpoint> TriggerNow(int64_t now_ms);
+  // FailedPrecondition if the coordinator is stopped or a checkpoint is pending. `savepoint`
+  // only marks it so in the statistics.
+  absl::StatusOr<TriggerCheckpoint> TriggerNow(int64_t now_ms, bool savepoint = false);
+  // Job vertex ids by vertex index, for the per-vertex "tasks" of the statistics.
+  void set_vertex_ids(std::vector<std::string> ids) { vertex_ids_ = std::move(ids); }
 
   // A task acknowledged checkpoint `id`. Acks for unknown/finished ids, from unknown tasks, or
   // duplicates are ignored (counted in num_late_messages()).
@@ -232,13 +247,8 @@ class CheckpointCoordinator {
     int64_t timestamp = 0;
     std::string external_path;
   };
-  struct MinMaxAvg {
-    int64_t min = 0, max = 0, sum = 0, count = 0;
-    void Add(int64_t v);
-    nlohmann::json Json() const;
-  };
 
-  TriggerCheckpoint Trigger(int64_t now_ms);
+  TriggerCheckpoint Trigger(int64_t now_ms, bool savepoint);
   // Removes pending `id` as FAILED; appends NotifyAborted + DiscardCheckpoint; counts a failure
   // (and maybe appends FailJob) when `counts_as_failure`.
   void Abort(int64_t id, const std::string& reason, int64_t now_ms, bool counts_as_failure,
@@ -261,7 +271,8 @@ class CheckpointCoordinator {
   std::deque<CheckpointStats> history_;  // newest first, at most kHistorySize
   std::optional<CheckpointStats> last_completed_, last_failed_;
   std::optional<Restore> restored_;
-  MinMaxAvg duration_summary_, size_summary_, checkpointed_size_summary_;
+  StatsSummary duration_summary_, size_summary_, checkpointed_size_summary_;
+  std::vector<std::string> vertex_ids_;  // for the per-vertex "tasks" of the statistics
 };
 
 }  // namespace sluice::checkpoint

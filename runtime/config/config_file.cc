@@ -23,6 +23,11 @@ constexpr ConfigKey kKeys[] = {
      "JobManager: gRPC port (0 = any free port); TaskManager: the JobManager's port"},
     {"rest.port", "8081", "JobManager: REST port (0 = any free port, -1 = no REST API)"},
     {"rest.bind-address", "0.0.0.0", "JobManager: address the REST server binds to"},
+    {"rest.server.max-content-length", "4194304",
+     "JobManager: largest REST request body in bytes; larger ones are answered 413 unread"},
+    {"rest.server.numThreads", "2", "JobManager: event-loop threads of the REST server"},
+    {"rest.server.connections-per-address", "32",
+     "JobManager: concurrent REST connections one client address may hold (0 = no limit)"},
     {"heartbeat.interval", "500 ms", "JobManager: interval of TaskManager heartbeats (ms or '1 s')"},
     {"heartbeat.timeout", "3 s",
      "JobManager: a TaskManager silent this long is lost (ms or '5 s')"},
@@ -40,6 +45,9 @@ constexpr ConfigKey kKeys[] = {
     {"taskmanager.resource-id", "", "TaskManager: its id (empty = random)"},
     {"taskmanager.network.buffers-per-channel", "4",
      "TaskManager: credits (buffers) per input channel"},
+    {"metrics.reporter.prom.port", "9249-9259",
+     "TaskManager: port (or range: the first free one) of its Prometheus endpoint GET /metrics; "
+     "0 = any free port, -1 = none"},
 };
 
 }  // namespace
@@ -156,6 +164,35 @@ absl::Status ConfigFile::GetInt(std::string_view key, int64_t min, int64_t max, 
   int64_t value = *out;
   RETURN_IF_ERROR(GetInt64(key, min, max, &value));
   *out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<int, int>> ParsePortRange(std::string_view text) {
+  auto number = [](std::string_view s, int* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size() && *out >= 0 && *out <= 65535;
+  };
+  if (text == "-1") return std::pair<int, int>{-1, -1};
+  int first = 0, last = 0;
+  const size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    if (number(text, &first)) return std::pair<int, int>{first, first};
+  } else if (number(text.substr(0, dash), &first) && number(text.substr(dash + 1), &last) &&
+             first <= last) {
+    return std::pair<int, int>{first, last};
+  }
+  return InvalidArgumentF("'{}' is not a port (0-65535), a range like 9250-9260, or -1", text);
+}
+
+absl::Status ConfigFile::GetPortRange(std::string_view key, int* first, int* last) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return absl::OkStatus();
+  auto range = ParsePortRange(it->second.value);
+  if (!range.ok()) {
+    return BadValue(key, it->second, "a port (0 = any free port), a range like 9250-9260, or -1 (off)");
+  }
+  *first = range->first;
+  *last = range->second;
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +28,10 @@ struct ConfigKey {
 
 // Every key the daemons understand (both read the same file, each uses its own subset).
 std::span<const ConfigKey> KnownConfigKeys();
+
+// "9249" -> {9249, 9249}; "9250-9260" -> {9250, 9260}; "0" = any free port; "-1" = off
+// ({-1, -1}). InvalidArgument for anything else (ports 0..65535, first <= last).
+absl::StatusOr<std::pair<int, int>> ParsePortRange(std::string_view text);
 
 class ConfigFile {
  public:
@@ -55,6 +60,8 @@ class ConfigFile {
   // A duration: a number of milliseconds or "5 s", "100 ms", "1 min" (ParseDurationMs), >= 0.
   absl::Status GetDurationMs(std::string_view key, int64_t* out) const;
   absl::Status GetBool(std::string_view key, bool* out) const;
+  // A port or a port range "9250-9260" (ParsePortRange).
+  absl::Status GetPortRange(std::string_view key, int* first, int* last) const;
 
  private:
   struct Entry {

@@ -164,6 +164,29 @@ absl::Status Compiler::CompileTopLevel(const YAML::Node& root) {
   return absl::OkStatus();
 }
 
+absl::Status Compiler::ApplyParallelismOverrides() {
+  if (sub_.operator_parallelism.empty()) return absl::OkStatus();
+  for (graph::StreamNode& node : sg_.nodes) {
+    auto it = sub_.operator_parallelism.find(node.uid);
+    if (it == sub_.operator_parallelism.end()) continue;
+    if (it->second < 1 || it->second > node.max_parallelism) {
+      return InvalidArgumentF("operator '{}' (uid '{}'): parallelism {} is not in 1..{} (its max "
+                              "parallelism)",
+                              node.name, node.uid, it->second, node.max_parallelism);
+    }
+    node.parallelism = it->second;
+  }
+  // Default forward edges hold only between equal parallelisms (explicit partitionings stay).
+  for (graph::StreamEdge& e : sg_.edges) {
+    if (e.partitioner == graph::PartitionerKind::kForward &&
+        sg_.nodes[static_cast<size_t>(e.source)].parallelism !=
+            sg_.nodes[static_cast<size_t>(e.target)].parallelism) {
+      e.partitioner = graph::PartitionerKind::kRebalance;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<graph::JobGraph> Compiler::Compile() {
   ASSIGN_OR_RETURN(YAML::Node root, r_.Load(sub_.spec_yaml));
   try {
@@ -176,6 +199,7 @@ absl::StatusOr<graph::JobGraph> Compiler::Compile() {
     for (int i : order) RETURN_IF_ERROR(CompileStep(steps_[static_cast<size_t>(i)]));
     RETURN_IF_ERROR(CompileSinks(root));
     RETURN_IF_ERROR(CheckAllUsed());
+    RETURN_IF_ERROR(ApplyParallelismOverrides());
     auto g = graph::BuildJobGraph(sg_, parallelism_, max_parallelism_, std::move(config));
     if (!g.ok()) return r_.SpecError(std::string(g.status().message()));
     // Instantiate every operator once so that a bad spec fails now, not at run time.

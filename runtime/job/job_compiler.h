@@ -15,6 +15,7 @@
 // Pure function of its input (no I/O besides nothing: files are opened only by running tasks);
 // thread-safe.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ struct JobSubmission {
   std::shared_ptr<const sluice::JobDefinition> plugin = nullptr;
   // Where the plugin comes from (travels with the submission; `plugin` is loaded from it).
   PluginRef plugin_ref = {};
+  // Parallelism by operator uid, over everything the spec says: set when the JobManager rescales
+  // a running job's vertices (PUT /jobs/:jobid/resource-requirements), for every operator of a
+  // vertex. A default forward edge between operators that now differ becomes a rebalance, as
+  // Flink's default partitioning does.
+  std::map<std::string, int> operator_parallelism = {};
 };
 
 absl::StatusOr<graph::JobGraph> CompileJob(const JobSubmission& submission);

@@ -91,6 +91,8 @@ class Compiler {
   // InvalidArgument at `at` when `in` is updating and step `s` needs an insert-only stream.
   absl::Status CheckInsertOnly(const StepDecl& s, const Flow& in, const YAML::Node& at) const;
   absl::Status CheckAllUsed() const;
+  // JobSubmission::operator_parallelism, over the parallelism the spec gave each operator.
+  absl::Status ApplyParallelismOverrides();
 
   const JobSubmission& sub_;
   SpecReader r_;

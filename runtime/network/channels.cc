@@ -2,11 +2,22 @@
 
 #include <chrono>
 
+#include "runtime/network/task_io_metrics.h"
+
 namespace sluice::network {
+namespace {
+thread_local TaskIoMetrics* tls_io_metrics = nullptr;
+}  // namespace
+
+TaskIoMetrics* ThreadTaskIoMetrics() { return tls_io_metrics; }
+void SetThreadTaskIoMetrics(TaskIoMetrics* metrics) { tls_io_metrics = metrics; }
 
 absl::Status CreditCounter::Acquire() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return cancelled_ || credits_ > 0; });
+  if (!cancelled_ && credits_ == 0) {
+    ScopedIoTimer backpressured(&TaskIoMetrics::backpressured_ns);  // only when it must wait
+    cv_.wait(lock, [this] { return cancelled_ || credits_ > 0; });
+  }
   if (cancelled_) return absl::CancelledError("channel cancelled");
   --credits_;
   return absl::OkStatus();
@@ -70,10 +81,13 @@ void InputGate::Push(int channel, NetworkEvent event) {
 absl::StatusOr<std::optional<NetworkEvent>> InputGate::Next(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
   auto ready = [this] { return !failure_.ok() || !queue_.empty() || woken_; };
-  if (timeout_ms < 0) {
-    cv_.wait(lock, ready);
-  } else if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
-    return std::optional<NetworkEvent>();
+  if (!ready()) {
+    ScopedIoTimer idle(&TaskIoMetrics::idle_ns);  // only when it must wait
+    if (timeout_ms < 0) {
+      cv_.wait(lock, ready);
+    } else if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
+      return std::optional<NetworkEvent>();
+    }
   }
   if (!failure_.ok()) return failure_;
   woken_ = false;

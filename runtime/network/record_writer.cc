@@ -1,4 +1,5 @@
 #include "runtime/network/record_writer.h"
+#include "runtime/network/task_io_metrics.h"
 
 #include "runtime/base/clock.h"
 #include "runtime/core/key_groups.h"
@@ -103,6 +104,9 @@ absl::Status RecordWriter::Emit(const core::RecordBatch& batch) {
 
 absl::Status RecordWriter::EmitWatermark(int64_t watermark) {
   if (watermark > watermark_) watermark_ = watermark;
+  if (TaskIoMetrics* io = ThreadTaskIoMetrics()) {
+    io->current_output_watermark.store(watermark_, std::memory_order_relaxed);
+  }
   if (options_.buffer_timeout_ms == 0) return FlushAll();
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/metrics/process_metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::taskmanager {
@@ -18,6 +19,11 @@ void FillMetrics(const TaskMetricsSnapshot& m, v1::TaskMetrics* out) {
   out->set_late_records_dropped(m.late_records_dropped);
   for (const auto& [k, v] : m.state) (*out->mutable_state())[k] = v;
   for (const auto& [k, v] : m.sink_records) (*out->mutable_sink_records())[k] = v;
+  out->set_current_input_watermark(m.current_input_watermark);
+  out->set_current_output_watermark(m.current_output_watermark);
+  out->set_busy_time_ms(m.busy_time_ms);
+  out->set_idle_time_ms(m.idle_time_ms);
+  out->set_backpressured_time_ms(m.backpressured_time_ms);
 }
 
 // Failure classification for the restart strategy (Arroyo's ErrorDomain/RetryHint): bad data
@@ -87,11 +93,13 @@ absl::StatusOr<std::string> JobMasterClient::FetchBlob(const std::string& key,
 }
 
 absl::StatusOr<Registration> JobMasterClient::Register(const std::string& resource_id,
-                                                       const std::string& address, int slots) {
+                                                       const std::string& address, int slots,
+                                                       int metrics_port) {
   v1::RegisterTaskManagerRequest req;
   req.set_resource_id(resource_id);
   req.set_address(address);
   req.set_slots(slots);
+  req.set_metrics_port(metrics_port > 0 ? metrics_port : 0);
   req.set_cpu_cores(static_cast<int32_t>(std::thread::hardware_concurrency()));
   req.set_physical_memory_bytes(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
                                 sysconf(_SC_PAGE_SIZE));
@@ -112,6 +120,12 @@ absl::StatusOr<bool> JobMasterClient::Heartbeat(const std::string& resource_id,
                                                 int64_t deadline_ms) {
   v1::HeartbeatRequest req;
   req.set_resource_id(resource_id);
+  const metrics::ProcessMetrics p = metrics::ReadProcessMetrics();
+  v1::ProcessMetrics* process = req.mutable_process();
+  process->set_cpu_time_ms(p.cpu_time_ms);
+  process->set_rss_bytes(p.rss_bytes);
+  process->set_threads(p.threads);
+  process->set_start_time_ms(p.start_time_ms);
   for (const auto& t : tasks) {
     auto* ts = req.add_tasks();
     ts->set_job_id(t.job_id.ToString());

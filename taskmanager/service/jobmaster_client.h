@@ -36,7 +36,7 @@ class JobMasterClient final : public JobMasterGateway {
   // Registers this TaskManager. Unavailable (with gRPC's message) when the JobManager cannot be
   // reached within 5 s.
   absl::StatusOr<Registration> Register(const std::string& resource_id, const std::string& address,
-                                        int slots);
+                                        int slots, int metrics_port);
   // One heartbeat with the running tasks' metrics. Returns whether the JobManager knows this
   // TaskManager; Unavailable when it did not answer.
   absl::StatusOr<bool> Heartbeat(const std::string& resource_id,

@@ -37,9 +37,10 @@ grpc::Status TaskExecutorServiceImpl::TriggerCheckpoint(grpc::ServerContext*,
   mail.checkpoint_id = req->checkpoint_id();
   mail.timestamp_ms = req->timestamp_ms();
   mail.options = CheckpointOptions{req->savepoint(), req->native()};
-  mail.reason = req->final() ? TriggerReason::kFinal
-                : req->stop() ? TriggerReason::kStopWithSavepoint
-                              : TriggerReason::kCheckpoint;
+  mail.reason = req->drain()   ? TriggerReason::kDrain
+                : req->final() ? TriggerReason::kFinal
+                : req->stop()  ? TriggerReason::kStopWithSavepoint
+                               : TriggerReason::kCheckpoint;
   return Post(req->attempt_id(), mail);
 }
 

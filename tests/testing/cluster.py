@@ -294,7 +294,8 @@ class Cluster:
         index = len(self.taskmanagers)
         argv = [Config.binary("sluice-taskmanager"), "--jobmanager",
                 f"127.0.0.1:{self.rpc_port}", "--slots", str(slots or self.slots),
-                "--host", "127.0.0.1", "--config", self._daemon_config(f"taskmanager-{index}")]
+                "--host", "127.0.0.1", "--metrics-port", "0",
+                "--config", self._daemon_config(f"taskmanager-{index}")]
         known = {self._tm_key(e) for e in self.rest_taskmanagers()}
         tm = Daemon(f"taskmanager-{index}", argv,
                     os.path.join(self.log_dir, f"taskmanager-{index}.log"))

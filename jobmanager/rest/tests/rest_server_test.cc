@@ -31,6 +31,7 @@ class FakeBackend : public RestBackend {
     a->set_status_message("all subtasks running");
     (*a->mutable_task_counts())["RUNNING"] = 3;
     (*a->mutable_task_counts())["FINISHED"] = 1;
+    (*a->mutable_metrics())["numRestarts"] = 3;
 
     auto* b = jobs_.add_jobs();
     b->set_job_id(kJobB);
@@ -60,6 +61,12 @@ class FakeBackend : public RestBackend {
       s->mutable_metrics()->set_records_out(10 + i);
       s->mutable_metrics()->set_bytes_in(1000);
       s->mutable_metrics()->set_bytes_out(200);
+      s->mutable_metrics()->set_current_input_watermark(5000 + i);
+      (*s->mutable_state_timestamps())["DEPLOYING"] = 1100;
+      (*s->mutable_state_timestamps())["RUNNING"] = 1200;
+      if (i == 1) (*s->mutable_state_timestamps())["FINISHED"] = 1900;
+      s->mutable_metrics()->mutable_rates()->set_busy_ms(i == 0 ? 250 : 400);
+      s->mutable_metrics()->mutable_rates()->set_backpressured_ms(i == 0 ? 50 : 600);
     }
     auto* sink = job_a_.add_vertices();
     sink->set_id("v1");
@@ -110,13 +117,55 @@ class FakeBackend : public RestBackend {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     return std::string(R"({"root-exception":"boom","timestamp":7})");
   }
-  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
-                                               bool stop, bool native) override {
+  absl::StatusOr<std::string> GetJobConfigJson(const std::string& job_id) override {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
-    last_target_ = dir;
-    last_stop_ = stop;
-    last_native_ = native;
+    return std::string(R"({"jid":"a","name":"flight-delays","execution-config":{}})");
+  }
+  absl::StatusOr<std::string> GetCheckpointConfigJson(const std::string& job_id) override {
+    if (job_id != kJobA) return absl::NotFoundError("Checkpointing is not enabled");
+    return std::string(R"({"mode":"exactly_once","interval":1000})");
+  }
+  absl::StatusOr<std::string> GetCheckpointDetailsJson(const std::string& job_id,
+                                                       int64_t id) override {
+    if (job_id != kJobA || id != 3) return absl::NotFoundError("no such checkpoint");
+    return std::string(R"({"id":3,"status":"COMPLETED"})");
+  }
+  absl::Status RescaleJob(const std::string& job_id,
+                          const std::map<std::string, int>& parallelism) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    if (parallelism.count("nope") > 0) return absl::InvalidArgumentError("job has no vertex nope");
+    last_rescale_ = parallelism;
+    return absl::OkStatus();
+  }
+  std::map<std::string, int> last_rescale_;
+  absl::Status CancelJob(const std::string& job_id) override {
+    if (job_id == kJobB) return absl::FailedPreconditionError("Job is already FAILED");
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    ++cancels_;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> TriggerSavepoint(const v1::TriggerSavepointRequest& r) override {
+    if (r.job_id() != kJobA) return absl::NotFoundError("no such job");
+    last_request_ = r;
     return std::string("trigger-1");
+  }
+  absl::StatusOr<std::string> TriggerCheckpoint(const std::string& job_id) override {
+    if (job_id != kJobA) return absl::NotFoundError("no such job");
+    return std::string("trigger-1");
+  }
+  absl::StatusOr<v1::DisposeSavepointResponse> DisposeSavepoint(const std::string& path) override {
+    if (path.empty()) return absl::InvalidArgumentError("field 'savepoint-path' is missing");
+    v1::DisposeSavepointResponse r;
+    r.set_trigger_id("dispose-1");
+    r.set_path(path);
+    if (path != "/sp/savepoint-1") r.set_failure("not a savepoint");
+    last_disposal_ = r;
+    return r;
+  }
+  absl::StatusOr<v1::DisposeSavepointResponse> GetSavepointDisposal(
+      const std::string& trigger_id) override {
+    if (trigger_id != "dispose-1") return absl::NotFoundError("no such disposal");
+    return last_disposal_;
   }
   absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
                                                    const std::string& trigger_id) override {
@@ -124,11 +173,12 @@ class FakeBackend : public RestBackend {
     v1::SavepointStatus st;
     st.set_status("COMPLETED");
     st.set_location("/sp/savepoint-012345-abc");
+    st.set_checkpoint_id(12);
     return st;
   }
-  std::string last_target_;
-  bool last_stop_ = false;
-  bool last_native_ = false;
+  v1::TriggerSavepointRequest last_request_;
+  v1::DisposeSavepointResponse last_disposal_;
+  int cancels_ = 0;
   absl::StatusOr<std::string> GetJobMetricsJson(const std::string& job_id) override {
     if (job_id != kJobA) return absl::NotFoundError("no such job");
     return std::string(R"([{"id":"numRestarts","value":"3"},{"id":"uptime","value":"10"}])");
@@ -299,9 +349,10 @@ TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 202);
   EXPECT_EQ(json::parse(r->body)["request-id"], "trigger-1");
-  EXPECT_EQ(backend_.last_target_, "/sp");
-  EXPECT_FALSE(backend_.last_stop_);
-  EXPECT_FALSE(backend_.last_native_) << "CANONICAL is the default formatType";
+  EXPECT_EQ(backend_.last_request_.target_directory(), "/sp");
+  EXPECT_FALSE(backend_.last_request_.stop());
+  EXPECT_FALSE(backend_.last_request_.cancel_job());
+  EXPECT_FALSE(backend_.last_request_.native()) << "CANONICAL is the default formatType";
   json st = Get(std::string("/jobs/") + kJobA + "/savepoints/trigger-1", 200);
   EXPECT_EQ(st["status"]["id"], "COMPLETED");
   EXPECT_EQ(st["operation"]["location"], "/sp/savepoint-012345-abc");
@@ -309,22 +360,247 @@ TEST_F(RestServerTest, SavepointTriggerPollAndStop) {
                   R"({"targetDirectory": "/sp2", "drain": false})", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 202);
-  EXPECT_TRUE(backend_.last_stop_);
-  EXPECT_EQ(backend_.last_target_, "/sp2");
+  EXPECT_TRUE(backend_.last_request_.stop());
+  EXPECT_FALSE(backend_.last_request_.drain());
+  EXPECT_EQ(backend_.last_request_.target_directory(), "/sp2");
   r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
                   R"({"target-directory": "/sp", "formatType": "NATIVE"})", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 202);
-  EXPECT_TRUE(backend_.last_native_);
+  EXPECT_TRUE(backend_.last_request_.native());
   r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
                   R"({"formatType": "BINARY"})", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
-  EXPECT_NE(r->body.find("formatType must be CANONICAL or NATIVE, found 'BINARY'"), std::string::npos);
+  EXPECT_NE(r->body.find("field 'formatType' must be CANONICAL or NATIVE, found 'BINARY'"),
+            std::string::npos);
   r = client.Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(), "not json",
                   "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(RestServerTest, SavepointWithCancelJobAndStopWithDrainReachTheBackend) {
+  auto r = client_->Post((std::string("/jobs/") + kJobA + "/savepoints").c_str(),
+                         R"({"cancel-job": true})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_TRUE(backend_.last_request_.cancel_job());
+  EXPECT_FALSE(backend_.last_request_.stop());
+  r = client_->Post((std::string("/jobs/") + kJobA + "/stop").c_str(), R"({"drain": true})",
+                    "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_TRUE(backend_.last_request_.stop());
+  EXPECT_TRUE(backend_.last_request_.drain());
+}
+
+TEST_F(RestServerTest, WrongJsonTypesAre400NamingTheField) {
+  struct Case {
+    std::string path, body, field;
+  };
+  const std::string job = std::string("/jobs/") + kJobA;
+  for (const Case& c : {Case{job + "/savepoints", R"({"cancel-job": "yes"})", "'cancel-job'"},
+                        Case{job + "/savepoints", R"({"target-directory": 5})", "'target-directory'"},
+                        Case{job + "/stop", R"({"drain": 1})", "'drain'"},
+                        Case{job + "/checkpoints", R"({"checkpointType": true})", "'checkpointType'"},
+                        Case{"/savepoint-disposal", R"({"savepoint-path": []})", "'savepoint-path'"},
+                        Case{job + "/savepoints", R"([1, 2])", "JSON object"},
+                        Case{job + "/savepoints", R"({"cancel-job": tru)", "not valid JSON"}}) {
+    auto r = client_->Post(c.path.c_str(), c.body, "application/json");
+    ASSERT_TRUE(r) << c.path;
+    EXPECT_EQ(r->status, 400) << c.path << " " << c.body << ": " << r->body;
+    EXPECT_NE(r->body.find(c.field), std::string::npos) << r->body;
+    EXPECT_TRUE(json::parse(r->body)["errors"].is_array()) << r->body;
+  }
+}
+
+TEST_F(RestServerTest, PatchCancelsTheJob) {
+  auto r = client_->Patch((std::string("/jobs/") + kJobA + "?mode=cancel").c_str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(backend_.cancels_, 1);
+  r = client_->Patch((std::string("/jobs/") + kJobA).c_str());  // mode defaults to cancel
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(backend_.cancels_, 2);
+  r = client_->Patch((std::string("/jobs/") + kJobA + "?mode=stop").c_str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("'mode'"), std::string::npos);
+  EXPECT_EQ(backend_.cancels_, 2);
+  r = client_->Patch((std::string("/jobs/") + kJobB + "?mode=cancel").c_str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409) << "a job that already ended cannot be cancelled";
+  r = client_->Patch((std::string("/jobs/") + kUnknownJob + "?mode=cancel").c_str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST_F(RestServerTest, ResourceRequirementsReadAndRescale) {
+  const std::string path = std::string("/jobs/") + kJobA + "/resource-requirements";
+  json reqs = Get(path, 200);
+  EXPECT_EQ(reqs["v0"]["parallelism"]["upperBound"], 2);
+  EXPECT_EQ(reqs["v0"]["parallelism"]["lowerBound"], 1);
+  auto r = client_->Put(path.c_str(),
+                        R"({"v0": {"parallelism": {"lowerBound": 1, "upperBound": 3}}})",
+                        "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, "{}");
+  EXPECT_EQ(backend_.last_rescale_, (std::map<std::string, int>{{"v0", 3}}));
+  for (const char* bad : {R"({"v0": {"parallelism": {"upperBound": "3"}}})",
+                          R"({"v0": {"parallelism": 3}})",
+                          R"({"v0": {"parallelism": {"lowerBound": 4, "upperBound": 3}}})",
+                          R"({"nope": {"parallelism": {"upperBound": 3}}})"}) {
+    r = client_->Put(path.c_str(), bad, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << ": " << r->body;
+  }
+  r = client_->Put(path.c_str(), R"({"v0": {"parallelism": {"upperBound": "3"}}})",
+                   "application/json");
+  EXPECT_NE(r->body.find("'upperBound'"), std::string::npos) << r->body;
+}
+
+TEST_F(RestServerTest, ManualCheckpointTriggerAndPoll) {
+  auto r = client_->Post((std::string("/jobs/") + kJobA + "/checkpoints").c_str(),
+                         R"({"checkpointType": "FULL"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(json::parse(r->body)["request-id"], "trigger-1");
+  json st = Get(std::string("/jobs/") + kJobA + "/checkpoints/trigger-1", 200);
+  EXPECT_EQ(st["status"]["id"], "COMPLETED");
+  EXPECT_EQ(st["operation"]["checkpointId"], 12);
+  r = client_->Post((std::string("/jobs/") + kJobA + "/checkpoints").c_str(),
+                    R"({"checkpointType": "SOMETIMES"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(RestServerTest, SavepointDisposalReportsItsOutcome) {
+  auto r = client_->Post("/savepoint-disposal", R"({"savepoint-path": "/sp/savepoint-1"})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["request-id"], "dispose-1");
+  json ok = Get("/savepoint-disposal/dispose-1", 200);
+  EXPECT_EQ(ok["status"]["id"], "COMPLETED");
+  EXPECT_FALSE(ok["operation"].contains("failure-cause"));
+  r = client_->Post("/savepoint-disposal", R"({"savepoint-path": "/etc"})", "application/json");
+  ASSERT_TRUE(r);
+  json failed = Get("/savepoint-disposal/dispose-1", 200);
+  EXPECT_EQ(failed["operation"]["failure-cause"]["stack-trace"], "not a savepoint");
+  r = client_->Post("/savepoint-disposal", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  Get("/savepoint-disposal/unknown", 404);
+}
+
+TEST_F(RestServerTest, WrongMethodIs405WithFlinkErrorShape) {
+  auto r = client_->Delete("/jobs/overview");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET");
+  EXPECT_TRUE(json::parse(r->body)["errors"].is_array());
+  r = client_->Post("/overview", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+}
+
+TEST_F(RestServerTest, JobStatusPlanConfigAndExecutionResult) {
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/status", 200)["status"], "RUNNING");
+  json plan = Get(std::string("/jobs/") + kJobA + "/plan", 200);
+  ASSERT_EQ(plan["plan"]["nodes"].size(), 2u);
+  EXPECT_EQ(plan["plan"]["nodes"][1]["inputs"].size(), 0u) << "the fake has no edges";
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/config", 200)["name"], "flight-delays");
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/checkpoints/config", 200)["interval"], 1000);
+  Get(std::string("/jobs/") + kJobB + "/checkpoints/config", 404);
+  EXPECT_EQ(Get(std::string("/jobs/") + kJobA + "/checkpoints/details/3", 200)["id"], 3);
+  Get(std::string("/jobs/") + kJobA + "/checkpoints/details/4", 404);
+  Get(std::string("/jobs/") + kJobA + "/checkpoints/details/x", 400);
+  // A running job has no result yet; a failed one has FAILED with its cause.
+  json running = Get(std::string("/jobs/") + kJobA + "/execution-result", 200);
+  EXPECT_EQ(running["status"]["id"], "IN_PROGRESS");
+  EXPECT_FALSE(running.contains("job-execution-result"));
+  json failed = Get(std::string("/jobs/") + kJobB + "/execution-result", 200);
+  EXPECT_EQ(failed["status"]["id"], "COMPLETED");
+  EXPECT_EQ(failed["job-execution-result"]["application-status"], "FAILED");
+  EXPECT_EQ(failed["job-execution-result"]["net-runtime"], 3000);
+  EXPECT_EQ(failed["job-execution-result"]["failure-cause"]["stack-trace"],
+            "filter: division by zero");
+}
+
+TEST_F(RestServerTest, VertexSubtasksMetricsWatermarksAndBackPressure) {
+  const std::string v0 = std::string("/jobs/") + kJobA + "/vertices/v0";
+  json subtask = Get(v0 + "/subtasks/1", 200);
+  EXPECT_EQ(subtask["subtask"], 1);
+  EXPECT_EQ(subtask["status"], "FINISHED");
+  Get(v0 + "/subtasks/2", 404);
+  json times = Get(v0 + "/subtasktimes", 200);
+  EXPECT_EQ(times["subtasks"].size(), 2u);
+  EXPECT_EQ(times["subtasks"][0]["timestamps"]["DEPLOYING"], 1100);
+  EXPECT_EQ(times["subtasks"][0]["timestamps"]["RUNNING"], 1200);
+  EXPECT_EQ(times["subtasks"][0]["timestamps"]["FAILED"], 0) << "never entered";
+  EXPECT_EQ(times["subtasks"][0]["host"], "10.0.0.7");
+  EXPECT_EQ(times["subtasks"][0]["endpoint"], "10.0.0.7:4123");
+  // Status durations: DEPLOYING until RUNNING began; the finished subtask ran 1200 -> 1900.
+  EXPECT_EQ(subtask["status-duration"]["DEPLOYING"], 100);
+  EXPECT_EQ(subtask["status-duration"]["RUNNING"], 700);
+  json vertex = Get(v0, 200);
+  EXPECT_EQ(vertex["aggregated"]["metrics"]["read-records"]["sum"], 201);
+  EXPECT_EQ(vertex["aggregated"]["metrics"]["read-records"]["max"], 101);
+  EXPECT_EQ(vertex["aggregated"]["status-duration"]["DEPLOYING"]["min"], 100);
+  json ids = Get(v0 + "/metrics", 200);
+  bool has_records_in = false;
+  for (const auto& m : ids) has_records_in |= m["id"] == "1.numRecordsIn";
+  EXPECT_TRUE(has_records_in) << ids.dump();
+  json values = Get(v0 + "/metrics?get=1.numRecordsIn,0.busyTimeMsPerSecond", 200);
+  ASSERT_EQ(values.size(), 2u) << values.dump();
+  EXPECT_EQ(values[1]["id"], "1.numRecordsIn");
+  EXPECT_EQ(values[1]["value"], "101");
+  EXPECT_EQ(values[0]["value"], "250");
+  json agg = Get(v0 + "/subtasks/metrics?get=numRecordsIn", 200);
+  ASSERT_EQ(agg.size(), 1u);
+  EXPECT_EQ(agg[0]["min"], 100.0);
+  EXPECT_EQ(agg[0]["max"], 101.0);
+  EXPECT_EQ(agg[0]["sum"], 201.0);
+  json wm = Get(v0 + "/watermarks", 200);
+  ASSERT_EQ(wm.size(), 2u);
+  EXPECT_EQ(wm[0]["id"], "0.currentInputWatermark");
+  EXPECT_EQ(wm[0]["value"], "5000");
+  json bp = Get(v0 + "/backpressure", 200);
+  EXPECT_EQ(bp["status"], "ok");
+  EXPECT_EQ(bp["backpressure-level"], "high");  // subtask 1 is back pressured 600 ms/s
+  EXPECT_EQ(bp["backpressureLevel"], "high");
+  EXPECT_EQ(bp["subtasks"][0]["backpressure-level"], "ok");
+  EXPECT_DOUBLE_EQ(bp["subtasks"][1]["ratio"].get<double>(), 0.6);
+  Get(std::string("/jobs/") + kJobA + "/vertices/nope/backpressure", 404);
+}
+
+TEST_F(RestServerTest, JobManagerAndTaskManagerMetricsAndPrometheus) {
+  json ids = Get("/jobmanager/metrics", 200);
+  bool has = false;
+  for (const auto& m : ids) has |= m["id"] == "numRegisteredTaskManagers";
+  EXPECT_TRUE(has);
+  json values = Get("/jobmanager/metrics?get=numRegisteredTaskManagers,taskSlotsTotal", 200);
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0]["value"], "2");
+  json tm = Get("/taskmanagers/tm-1", 200);
+  EXPECT_EQ(tm["id"], "tm-1");
+  EXPECT_TRUE(tm.contains("memoryConfiguration"));
+  Get("/taskmanagers/tm-9", 404);
+  Get("/taskmanagers/tm-1/metrics?get=Status.ProcessTree.Memory.RSS", 200);
+  json jobs = Get("/jobs/metrics?get=numRestarts", 200);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["sum"], 3.0);
+  auto prom = client_->Get("/metrics");
+  ASSERT_TRUE(prom);
+  EXPECT_EQ(prom->status, 200);
+  EXPECT_NE(prom->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+  EXPECT_NE(prom->body.find("flink_jobmanager_numRegisteredTaskManagers 2\n"), std::string::npos)
+      << prom->body;
+  EXPECT_NE(prom->body.find("flink_jobmanager_job_numRestarts{job_id=\""), std::string::npos)
+      << prom->body;
 }
 
 // POST /sql/validate: `sluice sql validate` over REST: errors with line and column, the plan of

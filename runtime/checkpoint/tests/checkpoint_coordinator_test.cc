@@ -438,6 +438,30 @@ TEST(CheckpointCoordinatorTest, FirstCheckpointIdFromConstructor) {
   EXPECT_EQ(TickTrigger(c, 1000), 100);
 }
 
+// Flink's TaskCheckpointStatistics per vertex, and savepoints marked as such.
+TEST(CheckpointCoordinatorTest, StatsHaveAPartPerVertexAndMarkSavepoints) {
+  CheckpointCoordinator c(Config(0), kAll, kSources);
+  c.set_vertex_ids({"src", "sink"});
+  c.Start(0);
+  ASSERT_TRUE(c.TriggerNow(1000, /*savepoint=*/true).ok());
+  c.OnAck(1, AckOf({0, 0}, 10), 1100);
+  c.OnAck(1, AckOf({0, 1}, 20), 1300);
+  const auto h = c.StatsJson(1500)["history"][0];
+  EXPECT_EQ(h["is_savepoint"], true);
+  EXPECT_EQ(h["checkpoint_type"], "SAVEPOINT");
+  const auto& src = h["tasks"]["src"];
+  EXPECT_EQ(src["status"], "COMPLETED") << "both source subtasks acknowledged";
+  EXPECT_EQ(src["num_subtasks"], 2);
+  EXPECT_EQ(src["num_acknowledged_subtasks"], 2);
+  EXPECT_EQ(src["state_size"], 30);
+  EXPECT_EQ(src["latest_ack_timestamp"], 1300);
+  EXPECT_EQ(src["end_to_end_duration"], 300);
+  const auto& sink = h["tasks"]["sink"];
+  EXPECT_EQ(sink["status"], "IN_PROGRESS");
+  EXPECT_EQ(sink["num_acknowledged_subtasks"], 0);
+  EXPECT_EQ(sink["end_to_end_duration"], -1);
+}
+
 TEST(CheckpointCoordinatorTest, StatsJsonHasFlinkShape) {
   CheckpointConfig cfg = Config(1000);
   cfg.tolerable_failed_checkpoints = 10;
@@ -447,7 +471,11 @@ TEST(CheckpointCoordinatorTest, StatsJsonHasFlinkShape) {
   EXPECT_TRUE(empty["latest"]["failed"].is_null());
   EXPECT_TRUE(empty["latest"]["restored"].is_null());
   EXPECT_TRUE(empty["latest"]["savepoint"].is_null());
-  EXPECT_EQ(empty["summary"]["state_size"], (nlohmann::json{{"min", 0}, {"max", 0}, {"avg", 0}}));
+  auto summary = [](int64_t min, int64_t max, int64_t avg, double p50, double p90) {
+    return nlohmann::json{{"min", min}, {"max", max}, {"avg", avg}, {"p50", p50},
+                          {"p90", p90}, {"p95", p90},  {"p99", p90}, {"p999", p90}};
+  };
+  EXPECT_EQ(empty["summary"]["state_size"], summary(0, 0, 0, 0, 0));
   EXPECT_TRUE(empty["history"].is_array());
 
   c.Start(0);
@@ -472,9 +500,8 @@ TEST(CheckpointCoordinatorTest, StatsJsonHasFlinkShape) {
       j["counts"],
       (nlohmann::json{
           {"restored", 0}, {"total", 4}, {"in_progress", 1}, {"completed", 2}, {"failed", 1}}));
-  EXPECT_EQ(j["summary"]["state_size"], (nlohmann::json{{"min", 300}, {"max", 600}, {"avg", 450}}));
-  EXPECT_EQ(j["summary"]["end_to_end_duration"],
-            (nlohmann::json{{"min", 200}, {"max", 400}, {"avg", 300}}));
+  EXPECT_EQ(j["summary"]["state_size"], summary(300, 600, 450, 300, 600));
+  EXPECT_EQ(j["summary"]["end_to_end_duration"], summary(200, 400, 300, 200, 400));
 
   const auto& completed = j["latest"]["completed"];
   EXPECT_EQ(completed["id"], 2);
@@ -498,6 +525,7 @@ TEST(CheckpointCoordinatorTest, StatsJsonHasFlinkShape) {
   EXPECT_EQ(h["latest_ack_timestamp"], 4100);
   EXPECT_EQ(h["state_size"], 55);
   EXPECT_EQ(h["end_to_end_duration"], 500) << "in progress: measured to now";
+  EXPECT_TRUE(h["tasks"].empty()) << "without vertex ids there is no per-vertex part";
   EXPECT_EQ(h["alignment_buffered"], 0);
   EXPECT_EQ(h["num_subtasks"], 3);
   EXPECT_EQ(h["num_acknowledged_subtasks"], 1);
