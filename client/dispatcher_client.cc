@@ -41,6 +41,15 @@ void DispatcherClient::PrepareContext(grpc::ClientContext* context) const {
 absl::Status DispatcherClient::ToStatus(const grpc::Status& status, const char* rpc) const {
   if (status.ok()) return absl::OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());
+  // gRPC's message when an HTTP/1.1 server answers: the user gave the REST port.
+  if (status.error_message().find("http1.x") != std::string::npos ||
+      status.error_message().find("HTTP/1") != std::string::npos) {
+    return absl::Status(
+        absl::StatusCode::kUnavailable,
+        fmt::format("{} answers HTTP/1.1, not gRPC: this is the REST port; the CLI talks to the "
+                    "JobManager's RPC port (jobmanager.rpc.port, default 6123)",
+                    address_));
+  }
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
       return absl::Status(code, fmt::format("cannot reach the JobManager at {}: {}", address_,
@@ -123,21 +132,28 @@ absl::StatusOr<std::string> DispatcherClient::GetJobCheckpoints(const std::strin
   return response.json();
 }
 
-absl::StatusOr<std::string> DispatcherClient::TriggerSavepoint(const std::string& job_id,
-                                                               const std::string& dir, bool stop,
-                                                               bool native) {
+absl::StatusOr<std::string> DispatcherClient::TriggerSavepoint(
+    const v1::TriggerSavepointRequest& request) {
   grpc::ClientContext context;
   PrepareContext(&context);
-  v1::TriggerSavepointRequest request;
-  request.set_job_id(job_id);
-  request.set_target_directory(dir);
-  request.set_stop(stop);
-  request.set_native(native);
   v1::TriggerSavepointResponse response;
   absl::Status status =
       ToStatus(stub_->TriggerSavepoint(&context, request, &response), "TriggerSavepoint");
   if (!status.ok()) return status;
   return response.trigger_id();
+}
+
+absl::StatusOr<v1::DisposeSavepointResponse> DispatcherClient::DisposeSavepoint(
+    const std::string& path) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::DisposeSavepointRequest request;
+  request.set_savepoint_path(path);
+  v1::DisposeSavepointResponse response;
+  absl::Status status =
+      ToStatus(stub_->DisposeSavepoint(&context, request, &response), "DisposeSavepoint");
+  if (!status.ok()) return status;
+  return response;
 }
 
 absl::StatusOr<v1::SavepointStatus> DispatcherClient::GetSavepoint(const std::string& job_id,

@@ -36,10 +36,11 @@ class DispatcherClient {
   absl::StatusOr<v1::GetJobResponse> GetJob(const std::string& job_id);
   // Flink's /jobs/:jobid/checkpoints statistics as JSON text.
   absl::StatusOr<std::string> GetJobCheckpoints(const std::string& job_id);
-  // Starts a savepoint (stop: stop with savepoint); returns the trigger id.
-  // `native`: Flink's formatType NATIVE (RocksDB files; restores only into RocksDB).
-  absl::StatusOr<std::string> TriggerSavepoint(const std::string& job_id, const std::string& dir,
-                                               bool stop, bool native = false);
+  // Starts a savepoint (stop: stop with savepoint; drain: after ending the input; cancel_job:
+  // cancel once taken); returns the trigger id. `native`: Flink's formatType NATIVE.
+  absl::StatusOr<std::string> TriggerSavepoint(const v1::TriggerSavepointRequest& request);
+  // Deletes a savepoint directory; the response says whether it was deleted.
+  absl::StatusOr<v1::DisposeSavepointResponse> DisposeSavepoint(const std::string& path);
   absl::StatusOr<v1::SavepointStatus> GetSavepoint(const std::string& job_id,
                                                    const std::string& trigger_id);
   absl::Status CancelJob(const std::string& job_id);

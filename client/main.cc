@@ -10,14 +10,20 @@
 #include <thread>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "google/protobuf/util/json_util.h"
+#include "runtime/base/version.h"
 #include "runtime/base/status.h"
+#include "client/cli_options.h"
 #include "client/commands.h"
+#include "client/savepoint_commands.h"
 #include "client/dispatcher_client.h"
 #include "client/job_runner.h"
 #include "client/local_cluster.h"
@@ -35,8 +41,6 @@
 namespace sluice::client {
 namespace {
 
-constexpr char kDefaultJobManager[] = "127.0.0.1:6123";
-
 std::atomic<bool> g_interrupted{false};
 
 void OnInterrupt(int) { g_interrupted.store(true); }
@@ -51,37 +55,6 @@ void InstallInterruptHandler() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
-
-std::string DefaultJobManager() {
-  const char* env = std::getenv("SLUICE_JOBMANAGER");
-  return env != nullptr && env[0] != '\0' ? env : kDefaultJobManager;
-}
-
-int PrintError(const absl::Status& status) {
-  std::cerr << status.message() << "\n";
-  return 1;
-}
-
-struct Options {
-  std::string jobmanager = DefaultJobManager();
-  std::string plugin_path;                // --plugin: a job plugin (C++ DataStream API)
-  std::vector<std::string> positionals;   // the job spec, or with --plugin the plugin's args
-  std::string job_id;
-  int parallelism = 0;
-  bool detached = false;
-  bool dry_run = false;
-  std::string from_checkpoint;
-  bool allow_non_restored_state = false;
-  std::string savepoint_dir;
-  std::string savepoint_type;  // "canonical" or "native" (Flink's --type)
-  bool with_savepoint = false;
-  int taskmanagers = 2;
-  int slots = 2;
-  std::string log_level = "warn";
-  bool sql = false;   // `sluice sql run`: the positional is a SQL script, whatever its name
-  bool plan = false;  // `sluice sql validate --plan`
-  bool sql_local = false;  // `sluice sql --local`: the interactive client on a mini-cluster
-};
 
 bool IsSqlScript(const Options& o) {
   return o.sql || (o.positionals.size() == 1 && o.positionals[0].size() > 4 &&
@@ -213,16 +186,41 @@ int SqlShell(const Options& o) {
   return code;
 }
 
+// --output json: the view as JSON (the proto's field names).
+int PrintJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) return 1;
+  std::cout << json;
+  return 0;
+}
+
+// Flink's `list`: running and scheduled jobs; -r running only; -a every job.
 int List(const Options& o) {
   auto jobs = DispatcherClient::Create(o.jobmanager)->ListJobs();
   if (!jobs.ok()) return PrintError(jobs.status());
-  std::cout << FormatJobsTable(*jobs, NowMillis());
+  v1::ListJobsResponse shown;
+  for (const auto& job : jobs->jobs()) {
+    const bool keep = o.list_all       ? true
+                      : o.list_running ? job.state() == "RUNNING"
+                                       : !IsTerminalJobState(job.state());
+    if (keep) *shown.add_jobs() = job;
+  }
+  if (o.output == OutputFormat::kJson) return PrintJson(shown);
+  std::cout << FormatJobsTable(shown, NowMillis());
   return 0;
 }
 
 int Status(const Options& o) {
   auto job = DispatcherClient::Create(o.jobmanager)->GetJob(o.job_id);
   if (!job.ok()) return PrintError(job.status());
+  if (o.output == OutputFormat::kJson) {
+    job->clear_submission();  // the spec text is not status
+    return PrintJson(*job);
+  }
   std::cout << FormatJobStatus(*job, NowMillis());
   return 0;
 }
@@ -234,138 +232,13 @@ int Cancel(const Options& o) {
   return 0;
 }
 
-// Triggers a savepoint (or stop with savepoint) and waits for it, showing progress.
-absl::StatusOr<std::string> TakeSavepoint(DispatcherClient& client, const std::string& job_id,
-                                          const std::string& dir, bool stop, bool native) {
-  std::string target = dir.empty() ? "" : std::filesystem::absolute(dir).lexically_normal().string();
-  ASSIGN_OR_RETURN(std::string trigger, client.TriggerSavepoint(job_id, target, stop, native));
-  std::cout << fmt::format("{} for job {} triggered (request {}).\n",
-                           stop ? "Stop with savepoint" : "Savepoint", job_id, trigger)
-            << std::flush;
-  // Progress: one line per change of phase or acknowledgements (rewritten in place on a
-  // terminal), e.g. "  snapshotting: 3/5 subtasks acknowledged, 1.2 MB, 0.8 s".
-  const bool tty = ::isatty(STDOUT_FILENO) != 0;
-  std::string last;
-  auto show = [&](const v1::SavepointStatus& st) {
-    std::string phase = st.phase() == "snapshotting"
-                            ? fmt::format("snapshotting: {}/{} subtasks acknowledged, {:.1f} MB",
-                                          st.acknowledged_subtasks(), st.total_subtasks(),
-                                          st.state_size_bytes() / 1e6)
-                        : st.phase() == "copying" ? "copying into the savepoint directory"
-                                                  : "waiting for a pending checkpoint";
-    if (phase == last) {
-      if (tty) std::cout << fmt::format("\r  {}, {:.1f} s", phase, st.elapsed_ms() / 1e3) << std::flush;
-      return;
-    }
-    if (tty && !last.empty()) std::cout << "\n";
-    last = phase;
-    std::cout << fmt::format("  {}, {:.1f} s", phase, st.elapsed_ms() / 1e3) << (tty ? "" : "\n")
-              << std::flush;
-  };
-  const int64_t deadline = MonotonicMillis() + 10 * 60 * 1000;
-  while (MonotonicMillis() < deadline) {
-    ASSIGN_OR_RETURN(v1::SavepointStatus st, client.GetSavepoint(job_id, trigger));
-    if (st.status() == "COMPLETED" || st.status() == "FAILED") {
-      if (tty && !last.empty()) std::cout << "\n";
-      std::cout << fmt::format("{} after {:.1f} s.\n",
-                               st.status() == "COMPLETED" ? "Done" : "Failed", st.elapsed_ms() / 1e3);
-      if (st.status() == "COMPLETED") return st.location();
-      return FailedPreconditionF("savepoint of job {} failed: {}", job_id, st.failure());
-    }
-    show(st);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval
-  }
-  return absl::DeadlineExceededError("savepoint did not complete within 10 minutes");
-}
-
-int Savepoint(const Options& o) {
-  auto client = DispatcherClient::Create(o.jobmanager);
-  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, false,
-                                o.savepoint_type == "native");
-  if (!location.ok()) return PrintError(location.status());
-  std::cout << "Savepoint completed. Path: " << *location << "\n";
-  return 0;
-}
-
-int Stop(const Options& o) {
-  auto client = DispatcherClient::Create(o.jobmanager);
-  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, true,
-                                o.savepoint_type == "native");
-  if (!location.ok()) return PrintError(location.status());
-  std::cout << "Savepoint completed. Path: " << *location << "\n";
-  return 0;
-}
-
-// Stop with savepoint, then run the same job from it at the new parallelism.
-int Rescale(const Options& o) {
-  auto client = DispatcherClient::Create(o.jobmanager);
-  auto job = client->GetJob(o.job_id);
-  if (!job.ok()) return PrintError(job.status());
-  for (const auto& v : job->vertices()) {
-    if (o.parallelism > v.max_parallelism()) {
-      std::cerr << fmt::format(
-          "cannot rescale job {} to parallelism {}: vertex '{}' has max parallelism {} (the "
-          "number of key groups); nothing was stopped\n",
-          o.job_id, o.parallelism, v.name(), v.max_parallelism());
-      return 1;
-    }
-  }
-  const int64_t start = MonotonicMillis();
-  // Native by default: RocksDB state moves as its SST files (restore by key-group ranges of
-  // whole files, far faster for large state); heap state is written canonically either way.
-  auto location = TakeSavepoint(*client, o.job_id, o.savepoint_dir, true,
-                                o.savepoint_type != "canonical");
-  if (!location.ok()) return PrintError(location.status());
-  const int64_t stopped = MonotonicMillis();
-  // The stopped job must end (its tasks release their slots and state) before the new one
-  // starts, as Flink's stop-with-savepoint completes only with the job.
-  const int64_t end_deadline = stopped + 120 * 1000;
-  for (;;) {
-    auto st = client->GetJob(o.job_id);
-    if (!st.ok()) return PrintError(st.status());
-    const std::string& state = st->job().state();
-    if (state == "FINISHED" || state == "CANCELED" || state == "FAILED") break;
-    if (MonotonicMillis() > end_deadline) {
-      std::cerr << fmt::format("job {} is still {} 120 s after its final savepoint {}; not "
-                               "starting the rescaled job (restore it with sluice run "
-                               "--from-savepoint)\n",
-                               o.job_id, state, *location);
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
-  }
-  const int64_t ended = MonotonicMillis();
-  v1::JobSubmission sub = job->submission();
-  sub.set_parallelism(o.parallelism);
-  sub.set_restore_path(*location);
-  auto new_id = client->SubmitJob(sub);
-  if (!new_id.ok()) return PrintError(new_id.status());
-  // Downtime: from the savepoint's completion (sources stopped) to every subtask RUNNING.
-  for (;;) {
-    auto st = client->GetJob(*new_id);
-    if (!st.ok()) return PrintError(st.status());
-    bool running = st->job().state() == "RUNNING";
-    for (const auto& v : st->vertices())
-      for (const auto& s : v.subtasks()) running &= s.state() == "RUNNING" || s.state() == "FINISHED";
-    if (running || st->job().state() == "FINISHED") break;
-    if (st->job().state() == "FAILED" || st->job().state() == "CANCELED") {
-      std::cerr << "rescaled job " << *new_id << " ended " << st->job().state() << ": "
-                << st->job().failure_cause() << "\n";
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
-  }
-  std::cout << fmt::format(
-      "Rescaled job {} to parallelism {} as job {} from savepoint {}; downtime {} ms (stop "
-      "with savepoint took {} ms; the old job ended {} ms after it)\n",
-      o.job_id, o.parallelism, *new_id, *location, MonotonicMillis() - stopped, stopped - start,
-      ended - stopped);
-  return 0;
-}
-
 int Checkpoints(const Options& o) {
   auto json = DispatcherClient::Create(o.jobmanager)->GetJobCheckpoints(o.job_id);
   if (!json.ok()) return PrintError(json.status());
+  if (o.output == OutputFormat::kJson) {
+    std::cout << *json << "\n";  // Flink's CheckpointingStatistics
+    return 0;
+  }
   std::cout << FormatCheckpoints(*json);
   return 0;
 }
@@ -373,6 +246,7 @@ int Checkpoints(const Options& o) {
 int TaskManagers(const Options& o) {
   auto tms = DispatcherClient::Create(o.jobmanager)->ListTaskManagers();
   if (!tms.ok()) return PrintError(tms.status());
+  if (o.output == OutputFormat::kJson) return PrintJson(*tms);
   std::cout << FormatTaskManagers(*tms, NowMillis());
   return 0;
 }
@@ -380,13 +254,19 @@ int TaskManagers(const Options& o) {
 int Main(int argc, char** argv) {
   Options o;
   CLI::App app{"Submit, run and inspect Sluice stream processing jobs.", "sluice"};
+  app.set_version_flag("--version", std::string("sluice ") + std::string(kSluiceVersion));
   app.require_subcommand(1);
   app.fallthrough(false);
 
-  auto add_jobmanager = [&o](CLI::App* sub) {
-    sub->add_option("--jobmanager,-m", o.jobmanager,
-                    "JobManager gRPC address HOST:PORT (default: $SLUICE_JOBMANAGER or " +
-                        std::string(kDefaultJobManager) + ")");
+  std::vector<CLI::Option*> jobmanager_options;
+  auto add_jobmanager = [&o, &jobmanager_options](CLI::App* sub) {
+    jobmanager_options.push_back(sub->add_option(
+        "--jobmanager,-m", o.jobmanager,
+        "JobManager gRPC address HOST:PORT (default: $SLUICE_JOBMANAGER, else "
+        "jobmanager.rpc.address/port of the --config file or $SLUICE_CONF_DIR/config.yaml, else " +
+            std::string(kDefaultJobManager) + ")"));
+    sub->add_option("--config", o.config_path,
+                    "the daemons' configuration file, for the JobManager's address");
   };
   auto add_parallelism = [&o](CLI::App* sub) {
     sub->add_option("--parallelism,-p", o.parallelism,
@@ -470,20 +350,38 @@ int Main(int argc, char** argv) {
   sql_run->add_flag("--allow-non-restored-state", o.allow_non_restored_state,
                     "skip state of operators (uids) the job no longer has instead of refusing");
 
-  CLI::App* list = app.add_subcommand("list", "List jobs: id, name, state, start time, duration");
+  auto add_output = [&o](CLI::App* sub) {
+    sub->add_option("--output,-o", o.output, "table (default) or json")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, OutputFormat>{{"table", OutputFormat::kTable},
+                                                {"json", OutputFormat::kJson}}));
+  };
+  CLI::App* list = app.add_subcommand(
+      "list", "List running and scheduled jobs (Flink's default): id, name, state, start time, "
+              "duration");
+  list->add_flag("--running,-r", o.list_running, "only RUNNING jobs");
+  list->add_flag("--all,-a", o.list_all, "every job, ended ones too");
   add_jobmanager(list);
+  add_output(list);
 
   CLI::App* status = app.add_subcommand(
       "status", "Show a job: state, status message, failure cause, vertices and subtasks");
   status->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
   add_jobmanager(status);
+  add_output(status);
 
   CLI::App* cancel = app.add_subcommand("cancel", "Cancel a job");
   cancel->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
   add_jobmanager(cancel);
 
-  CLI::App* savepoint = app.add_subcommand("savepoint", "Take a savepoint of a running job");
-  savepoint->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
+  CLI::App* savepoint = app.add_subcommand(
+      "savepoint", "Take a savepoint of a running job, or dispose of one (--dispose PATH)");
+  auto* savepoint_job =
+      savepoint->add_option("job_id", o.job_id, "the job's id (32 hex characters)");
+  auto* dispose = savepoint->add_option(
+      "--dispose,-d", o.dispose_path,
+      "delete the savepoint at PATH (a savepoint-* directory or its _metadata) instead");
+  savepoint_job->excludes(dispose);
   savepoint->add_option("--dir", o.savepoint_dir,
                         "target directory (default: the JobManager's state.savepoints.dir)");
   auto add_type = [&](CLI::App* cmd, const char* def) {
@@ -497,10 +395,14 @@ int Main(int argc, char** argv) {
   add_jobmanager(savepoint);
 
   CLI::App* stop = app.add_subcommand(
-      "stop", "Stop a job with a final savepoint (sources stop after it; the job ends FINISHED)");
+      "stop", "Stop a job with a final savepoint; the job ends FINISHED");
   stop->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
-  stop->add_flag("--savepoint", o.with_savepoint, "take the final savepoint (required)")->required();
-  stop->add_option("--dir", o.savepoint_dir,
+  stop->add_flag("--savepoint", o.with_savepoint,
+                 "take the final savepoint (always taken; accepted for older scripts)");
+  stop->add_flag("--drain,-d", o.drain,
+                 "first end every source's input, so event time advances to its end and every "
+                 "window fires; then the final savepoint (Flink's --drain)");
+  stop->add_option("--dir,--savepointPath,-p", o.savepoint_dir,
                    "target directory (default: the JobManager's state.savepoints.dir)");
   add_type(stop, "canonical");
   add_jobmanager(stop);
@@ -521,16 +423,28 @@ int Main(int argc, char** argv) {
       "checkpoints", "Show a job's checkpoint counts, latest checkpoints and history");
   checkpoints->add_option("job_id", o.job_id, "the job's id (32 hex characters)")->required();
   add_jobmanager(checkpoints);
+  add_output(checkpoints);
 
   CLI::App* tms = app.add_subcommand(
       "taskmanagers", "List registered TaskManagers: id, address, slots, last heartbeat");
   add_jobmanager(tms);
+  add_output(tms);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help exits 0 (CLI11 "success" errors); every real parse error is a usage error.
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  // Like Flink's CLI, the JobManager's address may come from the cluster's configuration file.
+  const bool address_given =
+      std::any_of(jobmanager_options.begin(), jobmanager_options.end(),
+                  [](const CLI::Option* opt) { return opt->count() > 0; }) ||
+      std::getenv("SLUICE_JOBMANAGER") != nullptr;
+  if (!address_given) {
+    auto from_config = JobManagerFromConfig(o.config_path);
+    if (!from_config.ok()) return PrintError(from_config.status());
+    if (!from_config->empty()) o.jobmanager = *from_config;
   }
   // run/local take one job spec, or a plugin with any number of arguments.
   for (CLI::App* sub : {run, local}) {
@@ -540,6 +454,12 @@ int Main(int argc, char** argv) {
                 << "Run with --help for more information.\n";
       return 2;
     }
+  }
+
+  if (savepoint->parsed() && o.job_id.empty() && o.dispose_path.empty()) {
+    std::cerr << "savepoint: expected a job id, or --dispose PATH\n"
+              << "Run with --help for more information.\n";
+    return 2;
   }
 
   if (sql_validate->parsed()) {

@@ -33,3 +33,7 @@ install(FILES ${_sluice_examples}/data/README.md ${_sluice_examples}/data/flight
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/sluice-jobmanager.service
               ${PROJECT_SOURCE_DIR}/deploy/systemd/sluice-taskmanager.service
         DESTINATION ${SLUICE_INSTALL_SYSTEMDUNITDIR})
+
+# bash completion of the sluice CLI (bash-completion's directory below the prefix).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/completion/sluice.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sluice)

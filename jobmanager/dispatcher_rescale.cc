@@ -36,8 +36,9 @@ absl::Status Dispatcher::Rescale(const std::string& job_id,
     }
     if (vertex == nullptr) return InvalidArgumentF("job {} has no vertex {}", job_id, vertex_id);
     if (p < 1 || p > vertex->max_parallelism) {
-      return InvalidArgumentF("vertex {} ({}): parallelism {} is not in 1..{} (its max parallelism)",
-                              vertex_id, vertex->name, p, vertex->max_parallelism);
+      return InvalidArgumentF(
+          "vertex {} ({}): parallelism {} is not in 1..{} (its max parallelism)", vertex_id,
+          vertex->name, p, vertex->max_parallelism);
     }
     if (p == vertex->parallelism) continue;
     changes = true;
@@ -51,9 +52,10 @@ absl::Status Dispatcher::Rescale(const std::string& job_id,
   }
   const std::string root = jm->checkpoint_root();
   if (root.empty()) {
-    return FailedPreconditionF("job {} does not checkpoint: rescaling restores it from a "
-                               "savepoint, which needs checkpointing (checkpointing.interval)",
-                               job_id);
+    return FailedPreconditionF(
+        "job {} does not checkpoint: rescaling restores it from a "
+        "savepoint, which needs checkpointing (checkpointing.interval)",
+        job_id);
   }
   ASSIGN_OR_RETURN(std::string trigger,
                    jm->TriggerSavepoint(root + "/rescale", SavepointMode::kStop, false, ""));
@@ -95,7 +97,8 @@ void Dispatcher::AdvanceRescales() {
     }
     {
       std::lock_guard lock(mu_);
-      std::erase_if(rescales_, [&](const PendingRescale& p) { return p.trigger_id == r.trigger_id; });
+      std::erase_if(rescales_,
+                    [&](const PendingRescale& p) { return p.trigger_id == r.trigger_id; });
       if (next != nullptr && !stopping_) jobs_[r.id] = next;
     }
     if (next == nullptr) {

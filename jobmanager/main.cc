@@ -13,8 +13,10 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "runtime/base/version.h"
 #include "runtime/config/config_file.h"
 #include "runtime/config/daemon_main.h"
 #include "fmt/format.h"
@@ -28,7 +30,6 @@ namespace sluice::jobmanager {
 namespace {
 
 absl::Status ApplyConfigFile(const config::ConfigFile& file, JobManagerConfig* config) {
-  RETURN_IF_ERROR(file.CheckKeys(config::KnownConfigKeys()));
   RETURN_IF_ERROR(file.GetString("jobmanager.bind-host", &config->bind_host));
   RETURN_IF_ERROR(file.GetInt("jobmanager.rpc.port", 0, 65535, &config->rpc_port));
   RETURN_IF_ERROR(file.GetInt("rest.port", -1, 65535, &config->rest_port));
@@ -73,6 +74,7 @@ absl::Status WritePortsFile(const std::string& path, int rpc_port, int rest_port
 int Main(int argc, char** argv) {
   CLI::App app{"Sluice JobManager: coordinates jobs and TaskManagers; serves gRPC and REST.",
                "sluice-jobmanager"};
+  app.set_version_flag("--version", std::string("sluice-jobmanager ") + std::string(kSluiceVersion));
   int rpc_port = 0, rest_port = 0;
   std::string bind_host, config_path, heartbeat_interval, heartbeat_timeout, buffer_timeout;
   std::string log_level = "info", ports_file;
@@ -87,7 +89,8 @@ int Main(int argc, char** argv) {
   auto* bind_opt = app.add_option("--bind-host", bind_host,
                                   "address the gRPC and REST servers bind to "
                                   "[jobmanager.bind-host, rest.bind-address, default 0.0.0.0]");
-  app.add_option("--config", config_path, "YAML configuration file (sluice.yaml)");
+  std::vector<std::string> definitions;
+  config::AddConfigOptions(app, &config_path, &definitions);
   auto* hbi_opt = app.add_option("--heartbeat-interval", heartbeat_interval,
                                  "TaskManager heartbeat period, ms or e.g. '1 s' "
                                  "[heartbeat.interval, default 500]");
@@ -117,7 +120,7 @@ int Main(int argc, char** argv) {
 
   JobManagerConfig config;
   if (!config::LoadConfigFile(
-          config_path, "sluice-jobmanager",
+          config_path, definitions, "sluice-jobmanager",
           [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
     return 2;
   }

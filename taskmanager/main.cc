@@ -10,8 +10,10 @@
 #include <charconv>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "runtime/base/version.h"
 #include "runtime/config/config_file.h"
 #include "runtime/config/daemon_main.h"
 #include "fmt/format.h"
@@ -35,7 +37,6 @@ bool IsHostPort(const std::string& address) {
 }
 
 absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* config) {
-  RETURN_IF_ERROR(file.CheckKeys(config::KnownConfigKeys()));
   // The JobManager's address comes from two keys, as in Flink.
   std::string jm_host = "127.0.0.1";
   int jm_port = 6123;
@@ -60,6 +61,7 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* 
 int Main(int argc, char** argv) {
   CLI::App app{"Sluice TaskManager: offers slots to a JobManager and runs the subtasks of jobs.",
                "sluice-taskmanager"};
+  app.set_version_flag("--version", std::string("sluice-taskmanager ") + std::string(kSluiceVersion));
   std::string jobmanager, host, bind_host, resource_id, config_path, log_level = "info";
   std::string metrics_port;
   int slots = 0, rpc_port = 0, buffers = 0;
@@ -82,7 +84,8 @@ int Main(int argc, char** argv) {
                                   "[taskmanager.bind-host, default 0.0.0.0]");
   auto* id_opt = app.add_option("--resource-id", resource_id,
                                 "this TaskManager's id [taskmanager.resource-id, default random]");
-  app.add_option("--config", config_path, "YAML configuration file (sluice.yaml)");
+  std::vector<std::string> definitions;
+  config::AddConfigOptions(app, &config_path, &definitions);
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -102,7 +105,7 @@ int Main(int argc, char** argv) {
 
   TaskManagerConfig config;
   if (!config::LoadConfigFile(
-          config_path, "sluice-taskmanager",
+          config_path, definitions, "sluice-taskmanager",
           [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
     return 2;
   }

@@ -84,7 +84,9 @@ void AddSavepointRoutes(http::Router& router, RestBackend* backend) {
   });
   // Flink's SavepointInfo: "location" or "failure-cause".
   AddPollRoute(router, backend, "/jobs/:jobid/savepoints/:triggerid", "failure-cause",
-               [](const v1::SavepointStatus& st) { return Json{{"location", st.location()}}; });
+               [](const v1::SavepointStatus& st) {
+                 return Json{{"location", st.location()}};
+               });
 }
 
 void AddCheckpointRoutes(http::Router& router, RestBackend* backend) {
@@ -143,9 +145,10 @@ absl::StatusOr<std::map<std::string, int>> ParseResourceRequirements(const http:
   for (const auto& [vertex, requirement] : body.items()) {
     if (!requirement.is_object() || !requirement.contains("parallelism") ||
         !requirement["parallelism"].is_object()) {
-      return InvalidArgumentF("field '{}.parallelism' must be an object with lowerBound and "
-                              "upperBound",
-                              vertex);
+      return InvalidArgumentF(
+          "field '{}.parallelism' must be an object with lowerBound and "
+          "upperBound",
+          vertex);
     }
     const Json& p = requirement["parallelism"];
     int64_t lower = 1, upper = 0;
@@ -163,18 +166,17 @@ absl::StatusOr<std::map<std::string, int>> ParseResourceRequirements(const http:
 }
 
 void AddRescaleRoutes(http::Router& router, RestBackend* backend) {
-  router.Get("/jobs/:jobid/resource-requirements",
-             [backend](const http::Request& req, http::Response* res) {
-               std::string job_id(req.PathParam("jobid"));
-               auto job = backend->GetJob(job_id);
-               if (!job.ok()) return ReplyJobError(res, job.status(), job_id);
-               Json out = Json::object();
-               for (const auto& v : job->vertices()) {
-                 out[v.id()] = Json{{"parallelism", Json{{"lowerBound", 1},
-                                                         {"upperBound", v.parallelism()}}}};
-               }
-               Reply(res, 200, out);
-             });
+  router.Get("/jobs/:jobid/resource-requirements", [backend](const http::Request& req,
+                                                             http::Response* res) {
+    std::string job_id(req.PathParam("jobid"));
+    auto job = backend->GetJob(job_id);
+    if (!job.ok()) return ReplyJobError(res, job.status(), job_id);
+    Json out = Json::object();
+    for (const auto& v : job->vertices()) {
+      out[v.id()] = Json{{"parallelism", Json{{"lowerBound", 1}, {"upperBound", v.parallelism()}}}};
+    }
+    Reply(res, 200, out);
+  });
   router.Put("/jobs/:jobid/resource-requirements",
              [backend](const http::Request& req, http::Response* res) {
                std::string job_id(req.PathParam("jobid"));

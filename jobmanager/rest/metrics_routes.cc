@@ -146,8 +146,8 @@ void AddMetricsRoutes(http::Router& router, RestBackend* backend) {
       if (agg.find(",avg,") != std::string::npos) m["avg"] = sum / static_cast<double>(xs.size());
       if (agg.find(",sum,") != std::string::npos) m["sum"] = sum;
       if (agg.find(",skew,") != std::string::npos) {
-        m["skew"] = Skew(*std::max_element(xs.begin(), xs.end()),
-                         sum / static_cast<double>(xs.size()));
+        m["skew"] =
+            Skew(*std::max_element(xs.begin(), xs.end()), sum / static_cast<double>(xs.size()));
       }
       out.push_back(std::move(m));
     }

@@ -10,14 +10,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "runtime/base/version.h"
 #include "runtime/http/http_types.h"
 
 namespace sluice::jobmanager::rest {
 
 using Json = nlohmann::ordered_json;
 
-// The version reported as Flink's "flink-version".
-inline constexpr std::string_view kVersion = "sluice-0.1.0";
+// The version reported as Flink's "flink-version": "sluice-<version>".
+inline const std::string kVersion = "sluice-" + std::string(kSluiceVersion);
 
 // Serializes without throwing on invalid UTF-8 in user-provided names or messages.
 std::string Dump(const Json& j);

@@ -20,8 +20,8 @@ constexpr std::array<std::string_view, 10> kExecutionStates = {
     "FINISHED", "CANCELING", "CANCELED",  "FAILED",       "RECONCILING"};
 // Flink's JobStatus names, for "timestamps".
 constexpr std::array<std::string_view, 11> kJobStates = {
-    "INITIALIZING", "CREATED",  "RUNNING",  "FAILING", "RESTARTING",  "CANCELLING",
-    "CANCELED",     "FINISHED", "FAILED",   "SUSPENDED", "RECONCILING"};
+    "INITIALIZING", "CREATED",  "RUNNING", "FAILING",   "RESTARTING", "CANCELLING",
+    "CANCELED",     "FINISHED", "FAILED",  "SUSPENDED", "RECONCILING"};
 
 }  // namespace
 
@@ -253,7 +253,8 @@ Json JobDetailsJson(const v1::GetJobResponse& r, int64_t now_ms) {
     vertices.push_back(VertexJson(v, job.job_id(), now_ms));
   }
   int max_parallelism = 0;
-  for (const auto& v : r.vertices()) max_parallelism = std::max(max_parallelism, v.max_parallelism());
+  for (const auto& v : r.vertices())
+    max_parallelism = std::max(max_parallelism, v.max_parallelism());
   Json j{{"jid", job.job_id()},
          {"name", job.name()},
          {"isStoppable", false},
@@ -298,12 +299,9 @@ Json JobOverviewJson(const v1::JobSummary& job, int64_t now_ms) {
 
 Json TaskManagerJson(const v1::TaskManagerInfo& tm) {
   // Flink's ResourceProfileInfo; Sluice does not divide a TaskManager's memory between slots.
-  const Json resource{{"cpuCores", tm.cpu_cores()},
-                      {"taskHeapMemory", 0},
-                      {"taskOffHeapMemory", 0},
-                      {"managedMemory", 0},
-                      {"networkMemory", 0},
-                      {"extendedResources", Json::object()}};
+  const Json resource{{"cpuCores", tm.cpu_cores()}, {"taskHeapMemory", 0},
+                      {"taskOffHeapMemory", 0},     {"managedMemory", 0},
+                      {"networkMemory", 0},         {"extendedResources", Json::object()}};
   return Json{{"id", tm.resource_id()},
               {"path", tm.address()},
               {"dataPort", PortOf(tm.address())},
@@ -375,12 +373,14 @@ Json Statistics(std::vector<int64_t> xs) {
   int64_t sum = 0;
   for (int64_t x : xs) sum += x;
   auto rank = [&xs](double q) {
-    const size_t i = static_cast<size_t>(std::max(1.0, std::ceil(q * static_cast<double>(xs.size()))));
+    const size_t i =
+        static_cast<size_t>(std::max(1.0, std::ceil(q * static_cast<double>(xs.size()))));
     return xs[std::min(i, xs.size()) - 1];
   };
-  return Json{{"min", xs.front()},   {"max", xs.back()},  {"avg", sum / static_cast<int64_t>(xs.size())},
-              {"sum", sum},          {"median", rank(0.5)}, {"p25", rank(0.25)},
-              {"p75", rank(0.75)},   {"p95", rank(0.95)}};
+  return Json{
+      {"min", xs.front()}, {"max", xs.back()},    {"avg", sum / static_cast<int64_t>(xs.size())},
+      {"sum", sum},        {"median", rank(0.5)}, {"p25", rank(0.25)},
+      {"p75", rank(0.75)}, {"p95", rank(0.95)}};
 }
 
 }  // namespace
@@ -388,9 +388,13 @@ Json Statistics(std::vector<int64_t> xs) {
 double Skew(double max, double avg) { return max <= 0 ? 0.0 : (max - avg) / max * 100.0; }
 
 Json AggregatedJson(const v1::VertexInfo& v, int64_t now_ms) {
-  static constexpr std::string_view kIo[] = {
-      "read-bytes", "write-bytes", "read-records", "write-records",
-      "accumulated-backpressured-time", "accumulated-idle-time", "accumulated-busy-time"};
+  static constexpr std::string_view kIo[] = {"read-bytes",
+                                             "write-bytes",
+                                             "read-records",
+                                             "write-records",
+                                             "accumulated-backpressured-time",
+                                             "accumulated-idle-time",
+                                             "accumulated-busy-time"};
   Json metrics = Json::object();
   for (std::string_view name : kIo) {
     std::vector<int64_t> xs;

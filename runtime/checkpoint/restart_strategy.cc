@@ -120,7 +120,8 @@ class ExponentialDelay final : public RestartStrategy {
       const double r = std::clamp(random_(), 0.0, 1.0);
       delay += std::llround((2.0 * r - 1.0) * static_cast<double>(offset));
     }
-    delay = std::max<int64_t>(0, delay);
+    // Jitter never takes the delay beyond max-backoff (as Flink caps it).
+    delay = std::clamp<int64_t>(delay, 0, max_);
     return {true, delay,
             fmt::format("exponential-delay: restart attempt {} in {} ms (backoff {} ms)", attempts_,
                         delay, backoff_)};

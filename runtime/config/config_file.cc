@@ -28,7 +28,8 @@ constexpr ConfigKey kKeys[] = {
     {"rest.server.numThreads", "2", "JobManager: event-loop threads of the REST server"},
     {"rest.server.connections-per-address", "32",
      "JobManager: concurrent REST connections one client address may hold (0 = no limit)"},
-    {"heartbeat.interval", "500 ms", "JobManager: interval of TaskManager heartbeats (ms or '1 s')"},
+    {"heartbeat.interval", "500 ms",
+     "JobManager: interval of TaskManager heartbeats (ms or '1 s')"},
     {"heartbeat.timeout", "3 s",
      "JobManager: a TaskManager silent this long is lost (ms or '5 s')"},
     {"execution.buffer-timeout", "5 ms",
@@ -118,26 +119,44 @@ absl::StatusOr<ConfigFile> ConfigFile::Parse(std::string_view yaml, std::string 
   return file;
 }
 
-absl::Status ConfigFile::CheckKeys(std::span<const ConfigKey> known) const {
+absl::Status ConfigFile::BadValue(std::string_view key, const Entry& e,
+                                  std::string_view expected) const {
+  if (e.line == 0) {  // from -D
+    return InvalidArgumentF("-D {}={}: bad value for configuration key '{}': expected {}", key,
+                            e.value, key, expected);
+  }
+  return InvalidArgumentF("{}:{}:{}: bad value '{}' for configuration key '{}': expected {}",
+                          source_, e.line, e.column, e.value, key, expected);
+}
+
+std::vector<std::string> ConfigFile::UnknownKeyWarnings(std::span<const ConfigKey> known) const {
+  std::vector<std::string> out;
   for (const auto& [key, entry] : entries_) {
     bool found = false;
     for (const auto& k : known) found = found || k.key == key;
     if (found) continue;
-    std::string names;
-    for (const auto& k : known) {
-      if (!names.empty()) names += ", ";
-      names += k.key;
+    if (entry.line == 0) {
+      out.push_back(
+          fmt::format("-D {}={}: unknown configuration key '{}' (ignored)", key, entry.value, key));
+    } else {
+      out.push_back(fmt::format("{}:{}:{}: unknown configuration key '{}' (ignored)", source_,
+                                entry.line, entry.column, key));
     }
-    return InvalidArgumentF("{}:{}:{}: unknown configuration key '{}' (known keys: {})", source_,
-                            entry.line, entry.column, key, names);
   }
-  return absl::OkStatus();
+  return out;
 }
 
-absl::Status ConfigFile::BadValue(std::string_view key, const Entry& e,
-                                  std::string_view expected) const {
-  return InvalidArgumentF("{}:{}:{}: bad value '{}' for configuration key '{}': expected {}",
-                          source_, e.line, e.column, e.value, key, expected);
+void ConfigFile::Set(std::string key, std::string value) {
+  entries_[std::move(key)] = Entry{std::move(value), 0, 0};
+}
+
+absl::Status ConfigFile::SetFromFlag(std::string_view definition) {
+  const size_t eq = definition.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return InvalidArgumentF("-D {}: expected key=value", definition);
+  }
+  Set(std::string(definition.substr(0, eq)), std::string(definition.substr(eq + 1)));
+  return absl::OkStatus();
 }
 
 absl::Status ConfigFile::GetString(std::string_view key, std::string* out) const {
@@ -189,7 +208,8 @@ absl::Status ConfigFile::GetPortRange(std::string_view key, int* first, int* las
   if (it == entries_.end()) return absl::OkStatus();
   auto range = ParsePortRange(it->second.value);
   if (!range.ok()) {
-    return BadValue(key, it->second, "a port (0 = any free port), a range like 9250-9260, or -1 (off)");
+    return BadValue(key, it->second,
+                    "a port (0 = any free port), a range like 9250-9260, or -1 (off)");
   }
   *first = range->first;
   *last = range->second;

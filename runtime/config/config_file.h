@@ -2,8 +2,9 @@
 // The daemons' configuration file (sluice.yaml), Flink's flink-conf.yaml style: one file can
 // configure the whole cluster, keys are Flink's dotted names, written flat
 // (`jobmanager.rpc.port: 6123`) or as nested maps (`jobmanager: {rpc: {port: 6123}}`), or a mix.
-// Both daemons read the same file and take the keys they need; a key that no daemon knows is an
-// error (a typo must not be silently ignored).
+// Both daemons read the same file and take the keys they need. A key that no daemon knows only
+// warns, naming its place (Flink ignores unknown keys, so a Flink config.yaml must not stop a
+// daemon). `-D key=value` on the command line sets or overrides keys (Set).
 //
 // ConfigFile is an immutable value: Load/Parse build it, getters read it. Thread-compatible.
 
@@ -12,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -38,14 +40,18 @@ class ConfigFile {
   ConfigFile() = default;
 
   // Reads and parses `path`. NotFound/InvalidArgument name the path; YAML syntax errors carry
-  // "path:line:col". Does not check key names (see CheckKeys).
+  // "path:line:col". Does not check key names (see UnknownKeyWarnings).
   static absl::StatusOr<ConfigFile> Load(const std::string& path);
   // Parses YAML text; `source` names it in messages (usually the path).
   static absl::StatusOr<ConfigFile> Parse(std::string_view yaml, std::string source);
 
-  // InvalidArgument "<source>:<line>:<col>: unknown configuration key 'x' ..." for the first key
-  // not in `known`.
-  absl::Status CheckKeys(std::span<const ConfigKey> known) const;
+  // One warning per key not in `known`: "<source>:<line>:<col>: unknown configuration key 'x'
+  // (ignored)", or "-D x=...: ..." for a command-line key.
+  std::vector<std::string> UnknownKeyWarnings(std::span<const ConfigKey> known) const;
+  // Sets `key` from the command line ("-D key=value"), over the file's value.
+  void Set(std::string key, std::string value);
+  // Parses "key=value" (-D); InvalidArgument naming the text otherwise.
+  absl::Status SetFromFlag(std::string_view definition);
 
   bool Has(std::string_view key) const { return entries_.count(std::string(key)) > 0; }
   bool empty() const { return entries_.empty(); }

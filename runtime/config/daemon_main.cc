@@ -18,14 +18,32 @@ sigset_t TerminationSignals() {
 }
 }  // namespace
 
-bool LoadConfigFile(const std::string& path, std::string_view program,
+bool LoadConfigFile(const std::string& path, const std::vector<std::string>& definitions,
+                    std::string_view program,
                     const std::function<absl::Status(const ConfigFile&)>& apply) {
-  if (path.empty()) return true;
-  auto file = ConfigFile::Load(path);
-  absl::Status status = file.ok() ? apply(*file) : file.status();
+  absl::StatusOr<ConfigFile> file = path.empty() ? ConfigFile() : ConfigFile::Load(path);
+  absl::Status status = file.status();
+  for (size_t i = 0; status.ok() && i < definitions.size(); ++i) {
+    status = file->SetFromFlag(definitions[i]);
+  }
+  if (status.ok()) {
+    for (const std::string& w : file->UnknownKeyWarnings(KnownConfigKeys())) {
+      std::cerr << program << ": warning: " << w << "\n";
+    }
+    status = apply(*file);
+  }
   if (status.ok()) return true;
   std::cerr << program << ": " << status.message() << "\n";
   return false;
+}
+
+void AddConfigOptions(CLI::App& app, std::string* config_path,
+                      std::vector<std::string>* definitions) {
+  app.add_option("--config", *config_path,
+                 "YAML configuration file (Flink's config.yaml keys; unknown keys warn)");
+  app.add_option("-D", *definitions,
+                 "key=value: sets a configuration key over the file (repeatable; flags win)")
+      ->allow_extra_args(false);
 }
 
 void BlockTerminationSignals() {

@@ -5,16 +5,23 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "runtime/config/config_file.h"
 
 namespace sluice::config {
 
-// Loads `path` (nothing when empty) and passes it to `apply`. On an error prints
-// "<program>: <message>" to stderr and returns false (the daemon exits 2).
-bool LoadConfigFile(const std::string& path, std::string_view program,
+// Loads `path` (no file when empty), sets the `-D key=value` definitions over it, warns on stderr
+// about keys no daemon knows ("<program>: warning: ..."), and passes it to `apply`. On an error
+// prints "<program>: <message>" to stderr and returns false (the daemon exits 2).
+bool LoadConfigFile(const std::string& path, const std::vector<std::string>& definitions,
+                    std::string_view program,
                     const std::function<absl::Status(const ConfigFile&)>& apply);
+
+// Adds the daemons' --config FILE and -D key=value (repeatable) options to `app`.
+void AddConfigOptions(CLI::App& app, std::string* config_path, std::vector<std::string>* definitions);
 
 // Blocks SIGINT and SIGTERM in this and every later thread (server threads inherit the mask)
 // and ignores SIGPIPE. Call before starting any thread.

@@ -1,5 +1,6 @@
 #include "runtime/checkpoint/restart_strategy.h"
 
+#include <algorithm>
 #include <climits>
 #include <map>
 #include <string>
@@ -143,6 +144,16 @@ TEST(RestartStrategyTest, ExponentialDelayJitterIsDeterministicAndBounded) {
   EXPECT_EQ(s->OnFailure(0, true).delay_ms, 800) << "backoff 1000 - 20%";
   EXPECT_EQ(s->OnFailure(2000, true).delay_ms, 2400) << "backoff 2000 + 20%";
   EXPECT_EQ(s->OnFailure(5000, true).delay_ms, 4400) << "backoff 4000 + 10%";
+}
+
+TEST(RestartStrategyTest, ExponentialDelayJitterNeverExceedsMaxBackoff) {
+  auto s = Make({{"restart-strategy.exponential-delay.initial-backoff", "1 s"},
+                 {"restart-strategy.exponential-delay.max-backoff", "4 s"},
+                 {"restart-strategy.exponential-delay.jitter-factor", "1.0"}},
+                Sequence({0.999999}));  // always the largest positive jitter
+  int64_t worst = 0;
+  for (int i = 0; i < 10; ++i) worst = std::max(worst, s->OnFailure(i * 100, true).delay_ms);
+  EXPECT_EQ(worst, 4000) << "backoff 4 s + 100% jitter is capped at max-backoff";
 }
 
 TEST(RestartStrategyTest, ExponentialDelayResetsAfterQuietPeriod) {

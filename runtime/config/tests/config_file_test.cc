@@ -32,7 +32,7 @@ TEST(ConfigFileTest, FlatAndNestedKeysAreEquivalent) {
   EXPECT_EQ(rpc, 7000);
   EXPECT_EQ(rest, 9000);
   EXPECT_EQ(buffers, 8);
-  EXPECT_TRUE(file.CheckKeys(KnownConfigKeys()).ok());
+  EXPECT_TRUE(file.UnknownKeyWarnings(KnownConfigKeys()).empty());
 }
 
 TEST(ConfigFileTest, AbsentKeyLeavesDefault) {
@@ -66,16 +66,34 @@ TEST(ConfigFileTest, DurationsAcceptMillisecondsAndUnits) {
   EXPECT_EQ(buffer, 0);
 }
 
-TEST(ConfigFileTest, UnknownKeyNamesKeyFileAndLine) {
+TEST(ConfigFileTest, UnknownKeysWarnNamingKeyFileAndLine) {
   ConfigFile file = MustParse(
       "rest.port: 1\n"
       "jobmanager:\n"
       "  rpc:\n"
-      "    prot: 6123\n");
-  absl::Status status = file.CheckKeys(KnownConfigKeys());
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("sluice.yaml:4:5: unknown configuration key "
-                                          "'jobmanager.rpc.prot'"));
+      "    prot: 6123\n"
+      "taskmanager.memory.process.size: 1728m\n");  // a Flink key Sluice does not use
+  file.Set("pipeline.object-reuse", "true");
+  std::vector<std::string> warnings = file.UnknownKeyWarnings(KnownConfigKeys());
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_EQ(warnings[0], "sluice.yaml:4:5: unknown configuration key 'jobmanager.rpc.prot' (ignored)");
+  EXPECT_EQ(warnings[1], "-D pipeline.object-reuse=true: unknown configuration key "
+                         "'pipeline.object-reuse' (ignored)");
+  EXPECT_THAT(warnings[2], HasSubstr("'taskmanager.memory.process.size'"));
+}
+
+TEST(ConfigFileTest, DefinitionsOverrideTheFileAndBadValuesNameThem) {
+  ConfigFile file = MustParse("rest.port: 1\n");
+  ASSERT_TRUE(file.SetFromFlag("rest.port=8089").ok());
+  ASSERT_TRUE(file.SetFromFlag("heartbeat.timeout=ten").ok());
+  int port = 0;
+  ASSERT_TRUE(file.GetInt("rest.port", -1, 65535, &port).ok());
+  EXPECT_EQ(port, 8089);
+  int64_t timeout = 0;
+  absl::Status bad = file.GetDurationMs("heartbeat.timeout", &timeout);
+  EXPECT_THAT(bad.message(), HasSubstr("-D heartbeat.timeout=ten: bad value"));
+  EXPECT_FALSE(file.SetFromFlag("no-equals-sign").ok());
+  EXPECT_FALSE(file.SetFromFlag("=value").ok());
 }
 
 TEST(ConfigFileTest, BadIntegerNamesKeyValueAndFile) {
