@@ -3,6 +3,7 @@
 
 #include "client/cli_options.h"
 #include "fmt/format.h"
+#include "runtime/base/host_port.h"
 #include "runtime/base/status.h"
 #include "runtime/config/config_file.h"
 
@@ -25,7 +26,7 @@ absl::StatusOr<std::string> JobManagerFromConfig(const std::string& path) {
   int port = 6123;
   RETURN_IF_ERROR(config.GetString("jobmanager.rpc.address", &host));
   RETURN_IF_ERROR(config.GetInt("jobmanager.rpc.port", 1, 65535, &port));
-  return fmt::format("{}:{}", host, port);
+  return JoinHostPort(host, port);
 }
 
 }  // namespace sluice::client

@@ -1,5 +1,6 @@
 #include "client/job_runner.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -62,6 +63,8 @@ int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job, const 
   std::string last_message;
   bool cancel_sent = false;
   int64_t unreachable_since = -1;
+  // Polls often at first, so that a short job's end is seen at once, then every poll_interval.
+  std::chrono::milliseconds wait = std::min(options.poll_interval, std::chrono::milliseconds(5));
   while (true) {
     if (Interrupted(options) && !cancel_sent) {
       if (!options.cancel_on_interrupt) {
@@ -111,7 +114,8 @@ int SubmitAndWait(DispatcherClient& client, const v1::JobSubmission& job, const 
         return summary.state() == "FINISHED" ? 0 : 1;
       }
     }
-    std::this_thread::sleep_for(options.poll_interval);
+    std::this_thread::sleep_for(wait);
+    wait = std::min(options.poll_interval, wait * 2);
   }
 }
 

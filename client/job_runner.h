@@ -22,7 +22,8 @@ absl::StatusOr<v1::JobSubmission> ReadJobSubmission(const std::string& path, int
 
 struct RunOptions {
   bool detached = false;                         // return right after submission
-  std::chrono::milliseconds poll_interval{200};  // GetJob period while waiting
+  // GetJob period while waiting, reached by doubling from 5 ms (a short job is seen ending early).
+  std::chrono::milliseconds poll_interval{200};
   // Set asynchronously (e.g. by a SIGINT handler); checked between polls.
   const std::atomic<bool>* interrupted = nullptr;
   // On interrupt: true = cancel the job and wait for it to end (sluice local), false = leave

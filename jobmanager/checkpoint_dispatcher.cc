@@ -1,8 +1,10 @@
 #include "jobmanager/checkpoint_dispatcher.h"
 
 #include <filesystem>
+#include <utility>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
@@ -93,7 +95,31 @@ void CheckpointDispatcher::OnJobTerminal(graph::JobStatus status) {
       op.failure = fmt::format("the job is {}", graph::Name(status));
     }
   }
+  const bool discard = DiscardsCheckpointsOnEnd(coordinator_.config().retention, status);
+  if (discard && !coordinator_.retained_ids().empty()) {
+    spdlog::info("Job {} is {}: discarding its retained checkpoint(s) {}", host_.job_id.ToString(),
+                 graph::Name(status), fmt::join(coordinator_.retained_ids(), ", "));
+    for (int64_t id : coordinator_.retained_ids()) {
+      shared_state_.Release(id);
+      io_.Discard(id);
+    }
+  }
   io_.DeleteFiles(shared_state_.TakeAll());
+  if (discard) io_.RemoveEmptyJobDirectory();
+}
+
+bool DiscardsCheckpointsOnEnd(checkpoint::CheckpointRetention retention, graph::JobStatus status) {
+  using checkpoint::CheckpointRetention;
+  switch (status) {
+    case graph::JobStatus::kFinished:
+      return true;
+    case graph::JobStatus::kCanceled:
+      return retention != CheckpointRetention::kRetainOnCancellation;
+    case graph::JobStatus::kFailed:
+      return retention == CheckpointRetention::kNoExternalized;
+    default:
+      return false;  // not globally terminal (e.g. suspended): the job may resume from them
+  }
 }
 
 void CheckpointDispatcher::OnAck(const Execution& e, checkpoint::Ack ack, int64_t checkpoint_id,
@@ -158,6 +184,11 @@ void CheckpointDispatcher::Execute(std::vector<checkpoint::Action> actions) {
       if (Savepoint* op = SavepointFor(n->id)) CompleteSavepoint(*op);
       Notify(n->id, /*complete=*/true);
       RegisterSharedState(n->id);
+      if (!discard_after_completion_.empty()) {
+        spdlog::info("Job {} completed checkpoint {}: deleting the savepoint it was rescaled from, {}",
+                     host_.job_id.ToString(), n->id, discard_after_completion_);
+        io_.DeleteDirectory(std::exchange(discard_after_completion_, std::string()));
+      }
     } else if (auto* a = std::get_if<checkpoint::NotifyAborted>(&action)) {
       spdlog::info("Checkpoint {} of job {} aborted: {}", a->id, host_.job_id.ToString(), a->reason);
       coordinator_snapshots_.erase(a->id);

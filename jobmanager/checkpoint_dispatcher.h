@@ -58,6 +58,11 @@ struct SavepointProgress {
   int64_t elapsed_ms = 0;  // since the request
 };
 
+// Whether a job ending in `status` discards its retained checkpoints (Flink's
+// CheckpointProperties#discardOnJobFinished/Cancelled/Failed): always when FINISHED; when
+// CANCELED unless RETAIN_ON_CANCELLATION; when FAILED only with NO_EXTERNALIZED_CHECKPOINTS.
+bool DiscardsCheckpointsOnEnd(checkpoint::CheckpointRetention retention, graph::JobStatus status);
+
 class CheckpointDispatcher {
  public:
   // What it needs from its JobMaster.
@@ -81,6 +86,9 @@ class CheckpointDispatcher {
   const std::string& checkpoint_root() const { return root_; }
   // The tasks were (or will be) restored from checkpoint `md` at `dir`.
   void Restored(int64_t checkpoint_id, int64_t timestamp_ms, const std::string& dir);
+  // Deletes directory `dir` (a transient savepoint the job was restored from) when the first
+  // checkpoint completes; kept if the job ends before.
+  void DiscardAfterFirstCompletion(std::string dir) { discard_after_completion_ = std::move(dir); }
   // The latest completed checkpoint's directory, or "" (what a restart restores).
   std::string LatestCompletedDir() const;
 
@@ -90,7 +98,8 @@ class CheckpointDispatcher {
   void Stop();
   // Before the tasks are redeployed: savepoints in flight fail, final-checkpoint state resets.
   void ResetForRestart();
-  // The job reached a terminal status.
+  // The job reached a terminal status: pending checkpoints abort, and the retained ones are
+  // discarded per DiscardsCheckpointsOnEnd (then the job's checkpoint directory, if empty).
   void OnJobTerminal(graph::JobStatus status);
 
   void OnAck(const Execution& e, checkpoint::Ack ack, int64_t checkpoint_id, int64_t now_ms);
@@ -145,6 +154,7 @@ class CheckpointDispatcher {
   void FailSavepoints(const std::string& why);
   bool IsSource(const Execution& e) const { return host_.graph->vertex(e.vertex).is_source(); }
 
+  std::string discard_after_completion_;  // DiscardAfterFirstCompletion
   checkpoint::CheckpointCoordinator coordinator_;
   std::string root_;
   Host host_;

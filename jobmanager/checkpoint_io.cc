@@ -21,6 +21,23 @@ void CheckpointIo::Discard(int64_t checkpoint_id) {
   });
 }
 
+void CheckpointIo::RemoveEmptyJobDirectory() {
+  io_.Post([this] {
+    std::error_code ec;  // a directory that is not empty (or gone) stays as it is
+    std::filesystem::remove(storage_.SharedDir(), ec);
+    std::filesystem::remove(storage_.TaskOwnedDir(), ec);
+    std::filesystem::remove(storage_.JobDir(), ec);
+  });
+}
+
+void CheckpointIo::DeleteDirectory(std::string dir) {
+  io_.Post([dir = std::move(dir)] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) spdlog::warn("Could not delete {}: {}", dir, ec.message());
+  });
+}
+
 void CheckpointIo::DeleteFiles(std::vector<std::string> paths) {
   if (paths.empty()) return;
   io_.Post([paths = std::move(paths)] {

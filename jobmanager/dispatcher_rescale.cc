@@ -87,6 +87,7 @@ void Dispatcher::AdvanceRescales() {
     } else {
       SubmitOptions options;
       options.restore_path = progress->location;
+      options.discard_restore_after_first_checkpoint = true;
       auto created = CreateJobMaster(r.id, r.submission, options);
       if (created.ok()) {
         next = *created;

@@ -79,6 +79,9 @@ absl::Status JobMaster::Initialize(const SubmitOptions& submit) {
     RETURN_IF_ERROR(CheckRestore(*md, graph_, submit.allow_non_restored_state, submit.restore_path));
     restore_path_ = CheckpointDirOf(submit.restore_path);
     checkpoints_->Restored(md->checkpoint_id, md->timestamp_ms, restore_path_);
+    if (submit.discard_restore_after_first_checkpoint) {
+      checkpoints_->DiscardAfterFirstCompletion(restore_path_);
+    }
     coordinator_states = md->coordinator_states;
     for (const auto& st : md->subtasks) {
       for (const auto& op : st.operators) restored_uids.insert(op.operator_uid);

@@ -48,6 +48,9 @@ struct JobMasterOptions {
 struct SubmitOptions {
   std::string restore_path;  // a checkpoint or savepoint (its directory or _metadata), or ""
   bool allow_non_restored_state = false;
+  // The restore path is this job's own transient savepoint (an in-place rescale): delete it once
+  // the job completed a checkpoint, from which it restarts from then on.
+  bool discard_restore_after_first_checkpoint = false;
 };
 
 // A task's report (Flink's TaskExecutionState), from the gRPC service.

@@ -17,6 +17,8 @@
 #include "jobmanager/service/dispatcher_service.h"
 #include "jobmanager/service/grpc_task_executor_gateway.h"
 #include "jobmanager/service/jobmaster_service.h"
+#include "jobmanager/service/taskmanager_logs.h"
+#include "runtime/base/host_port.h"
 #include "runtime/base/status.h"
 #include "runtime/plugin/blob_store.h"
 #include "runtime/plugin/plugin_loader.h"
@@ -48,13 +50,14 @@ class JobManagerImpl {
         dispatcher_service_(&dispatcher_, &rm_, &blobs_),
         jobmaster_service_(&dispatcher_, &rm_, jobmanager_id_, config_.heartbeat_interval_ms,
                            config_.heartbeat_timeout_ms, &blobs_),
-        rest_(&dispatcher_service_, RestOptions(config_)) {}
+        taskmanager_logs_(&rm_),
+        rest_(&dispatcher_service_, RestOptions(config_), config_.log_dir, &taskmanager_logs_) {}
   ~JobManagerImpl() { Shutdown(); }
 
   absl::Status Start() {
     RETURN_IF_ERROR(plugin::BlobStore::Open(blobs_.dir()).status());
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(fmt::format("{}:{}", config_.bind_host, config_.rpc_port),
+    builder.AddListeningPort(JoinHostPort(config_.bind_host, config_.rpc_port),
                              grpc::InsecureServerCredentials(), &rpc_port_);
     builder.RegisterService(&dispatcher_service_);
     builder.RegisterService(&jobmaster_service_);
@@ -123,7 +126,8 @@ class JobManagerImpl {
             {"execution.buffer-timeout", std::to_string(c.buffer_timeout_ms)},
             {"state.checkpoints.dir", c.checkpoint_dir},
             {"state.savepoints.dir", c.savepoint_dir},
-            {"blob.storage.directory", blobs_.dir()}};
+            {"blob.storage.directory", blobs_.dir()},
+            {"env.log.dir", c.log_dir}};
   }
 
   void TimerLoop() {
@@ -145,6 +149,7 @@ class JobManagerImpl {
   Dispatcher dispatcher_;
   DispatcherServiceImpl dispatcher_service_;
   JobMasterServiceImpl jobmaster_service_;
+  GrpcTaskManagerLogs taskmanager_logs_;
   RestServer rest_;
   std::unique_ptr<grpc::Server> server_;
   int rpc_port_ = 0;

@@ -40,6 +40,9 @@ struct JobManagerConfig {
   // [blob.storage.directory] the blob store of uploaded job plugins; empty:
   // <system temp dir>/sluice-blobs. Blobs outlive the process.
   std::string blob_dir;
+  // The directory of this daemon's log files (env.log.dir, or log.file's directory), served over
+  // REST at /jobmanager/logs; empty: it logs to the console only.
+  std::string log_dir;
 };
 
 class JobManagerImpl;

@@ -23,6 +23,7 @@
 #include "jobmanager/jobmanager.h"
 #include "runtime/base/durations.h"
 #include "runtime/base/logging.h"
+#include "runtime/config/log_config.h"
 #include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
 
@@ -100,8 +101,8 @@ int Main(int argc, char** argv) {
   auto* bt_opt = app.add_option("--buffer-timeout", buffer_timeout,
                                 "longest a network buffer waits before it is flushed, ms; 0 = "
                                 "every batch [execution.buffer-timeout, default 5]");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->capture_default_str()
+  auto* log_level_opt = app.add_option("--log-level", log_level,
+                                       "trace, debug, info, warn or error [env.log.level]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   std::string checkpoint_dir, savepoint_dir;
   auto* spdir_opt = app.add_option("--savepoint-dir", savepoint_dir,
@@ -119,11 +120,15 @@ int Main(int argc, char** argv) {
   }
 
   JobManagerConfig config;
-  if (!config::LoadConfigFile(
-          config_path, definitions, "sluice-jobmanager",
-          [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+  LogOptions log_options;
+  if (!config::LoadConfigFile(config_path, definitions, "sluice-jobmanager",
+                              [&](const config::ConfigFile& f) {
+                                RETURN_IF_ERROR(config::ApplyLogConfig(f, &log_options));
+                                return ApplyConfigFile(f, &config);
+                              })) {
     return 2;
   }
+  if (log_level_opt->count() > 0) log_options.level = log_level;
   if (rpc_opt->count() > 0) config.rpc_port = rpc_port;
   if (cpdir_opt->count() > 0) config.checkpoint_dir = checkpoint_dir;
   if (spdir_opt->count() > 0) config.savepoint_dir = savepoint_dir;
@@ -157,7 +162,11 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  InitLogging("jobmanager", log_level);
+  if (absl::Status logging = InitLogging("jobmanager", "jobmanager", log_options); !logging.ok()) {
+    std::cerr << "sluice-jobmanager: " << logging.message() << "\n";
+    return 2;
+  }
+  config.log_dir = CurrentLogDirectory();
   // Block the signals in every thread (the servers' threads inherit the mask) and take them
   // synchronously in main below, so shutdown runs on this thread, not in a signal handler.
   config::BlockTerminationSignals();

@@ -54,13 +54,13 @@ int64_t ResourceManager::CurrentRegistration(const std::string& resource_id) {
 }
 
 void ResourceManager::SessionClosed(const std::string& resource_id, int64_t registration,
-                                    const std::string& why) {
+                                    const std::string& why, SessionEnd end) {
   Deferred calls;
   {
     std::lock_guard lock(mu_);
     auto it = taskmanagers_.find(resource_id);
     if (it == taskmanagers_.end() || it->second.registration != registration) return;
-    LoseLocked(resource_id, why, &calls);
+    LoseLocked(resource_id, why, &calls, end);
     ServeLocked(&calls);
   }
   Run(calls);
@@ -80,12 +80,17 @@ void ResourceManager::CheckHeartbeats() {
 }
 
 void ResourceManager::LoseLocked(const std::string& resource_id, const std::string& why,
-                                 Deferred* out) {
+                                 Deferred* out, SessionEnd end) {
   auto it = taskmanagers_.find(resource_id);
   if (it == taskmanagers_.end()) return;
-  std::string cause = fmt::format("TaskManager {} at {} lost: {}", resource_id,
-                                  it->second.info.address, why);
-  spdlog::warn("{}", cause);
+  const bool orderly = end == SessionEnd::kClosedByTaskManager;
+  std::string cause = fmt::format("TaskManager {} at {} {}: {}", resource_id,
+                                  it->second.info.address, orderly ? "disconnected" : "lost", why);
+  if (orderly) {
+    spdlog::info("{}", cause);
+  } else {
+    spdlog::warn("{}", cause);
+  }
   taskmanagers_.erase(it);
   heartbeats_.Remove(resource_id);
   // Its slots are gone with it.

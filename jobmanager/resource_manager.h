@@ -73,9 +73,14 @@ class ResourceManager final : public SlotProvider {
   // Known TaskManager (its heartbeat and process metrics are recorded): true; unknown: false
   // (it must re-register).
   bool Heartbeat(const std::string& resource_id, const metrics::ProcessMetrics& process = {});
-  // Registration `registration`'s session stream closed: the TaskManager is lost unless it
-  // registered again meanwhile.
-  void SessionClosed(const std::string& resource_id, int64_t registration, const std::string& why);
+  // How a session stream ended: broken (the process died, the network failed) is a loss, logged
+  // as a warning; closed by the TaskManager is its orderly shutdown (Flink's
+  // disconnectTaskManager), logged as info. Either way its slots and tasks are gone.
+  enum class SessionEnd { kBroken, kClosedByTaskManager };
+  // Registration `registration`'s session stream ended: the TaskManager is gone unless it
+  // registered again meanwhile. `why` is appended to the cause.
+  void SessionClosed(const std::string& resource_id, int64_t registration, const std::string& why,
+                     SessionEnd end = SessionEnd::kBroken);
   int64_t CurrentRegistration(const std::string& resource_id);  // 0 if unknown
   // Loses every TaskManager silent for longer than the heartbeat timeout.
   void CheckHeartbeats();
@@ -103,7 +108,8 @@ class ResourceManager final : public SlotProvider {
     std::function<void(std::string)> waiting;
   };
   using Deferred = std::vector<std::function<void()>>;
-  void LoseLocked(const std::string& resource_id, const std::string& cause, Deferred* out);
+  void LoseLocked(const std::string& resource_id, const std::string& why, Deferred* out,
+                  SessionEnd end = SessionEnd::kBroken);
   void ServeLocked(Deferred* out);
   static void Run(Deferred& calls) {
     for (auto& c : calls) c();

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "runtime/base/host_port.h"
 #include "runtime/base/version.h"
 #include "runtime/config/config_file.h"
 #include "runtime/config/daemon_main.h"
 #include "fmt/format.h"
 #include "runtime/base/logging.h"
+#include "runtime/config/log_config.h"
 #include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
 #include "taskmanager/taskmanager.h"
@@ -43,7 +45,7 @@ absl::Status ApplyConfigFile(const config::ConfigFile& file, TaskManagerConfig* 
   RETURN_IF_ERROR(file.GetString("jobmanager.rpc.address", &jm_host));
   RETURN_IF_ERROR(file.GetInt("jobmanager.rpc.port", 1, 65535, &jm_port));
   if (file.Has("jobmanager.rpc.address") || file.Has("jobmanager.rpc.port")) {
-    config->jobmanager_address = fmt::format("{}:{}", jm_host, jm_port);
+    config->jobmanager_address = JoinHostPort(jm_host, jm_port);
   }
   RETURN_IF_ERROR(file.GetInt("taskmanager.numberOfTaskSlots", 1, 1024, &config->slots));
   RETURN_IF_ERROR(file.GetString("taskmanager.host", &config->host));
@@ -86,8 +88,8 @@ int Main(int argc, char** argv) {
                                 "this TaskManager's id [taskmanager.resource-id, default random]");
   std::vector<std::string> definitions;
   config::AddConfigOptions(app, &config_path, &definitions);
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->capture_default_str()
+  auto* log_level_opt = app.add_option("--log-level", log_level,
+                                       "trace, debug, info, warn or error [env.log.level]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   auto* buffers_opt = app.add_option("--buffers-per-channel", buffers,
                                      "credits (buffers) per input channel "
@@ -104,11 +106,15 @@ int Main(int argc, char** argv) {
   }
 
   TaskManagerConfig config;
-  if (!config::LoadConfigFile(
-          config_path, definitions, "sluice-taskmanager",
-          [&config](const config::ConfigFile& f) { return ApplyConfigFile(f, &config); })) {
+  LogOptions log_options;
+  if (!config::LoadConfigFile(config_path, definitions, "sluice-taskmanager",
+                              [&](const config::ConfigFile& f) {
+                                RETURN_IF_ERROR(config::ApplyLogConfig(f, &log_options));
+                                return ApplyConfigFile(f, &config);
+                              })) {
     return 2;
   }
+  if (log_level_opt->count() > 0) log_options.level = log_level;
   if (jm_opt->count() > 0) config.jobmanager_address = jobmanager;
   if (slots_opt->count() > 0) config.slots = slots;
   if (host_opt->count() > 0) config.host = host;
@@ -131,8 +137,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  InitLogging(config.resource_id.empty() ? "taskmanager" : "taskmanager-" + config.resource_id,
-              log_level);
+  if (absl::Status logging = InitLogging(
+          config.resource_id.empty() ? "taskmanager" : "taskmanager-" + config.resource_id,
+          "taskmanager", log_options);
+      !logging.ok()) {
+    std::cerr << "sluice-taskmanager: " << logging.message() << "\n";
+    return 2;
+  }
+  config.log_dir = CurrentLogDirectory();
   // Signals are taken synchronously in main (see sluice-jobmanager).
   config::BlockTerminationSignals();
 

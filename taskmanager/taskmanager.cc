@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/base/clock.h"
+#include "runtime/base/host_port.h"
 #include "runtime/base/ids.h"
 #include "runtime/base/status.h"
 #include "sluice/grpc_defaults.h"
@@ -44,9 +45,10 @@ class TaskManagerImpl {
           ASSIGN_OR_RETURN(std::string path, jobmaster_->FetchBlob(sub->plugin_ref.blob_key, blobs_));
           return plugin::AttachPlugin(path, sub);
         });
-    service_ = std::make_unique<TaskExecutorServiceImpl>(executor_.get(), config_.buffers_per_channel);
+    service_ = std::make_unique<TaskExecutorServiceImpl>(executor_.get(), config_.buffers_per_channel,
+                                                         config_.log_dir);
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(fmt::format("{}:{}", config_.bind_host, config_.rpc_port),
+    builder.AddListeningPort(JoinHostPort(config_.bind_host, config_.rpc_port),
                              grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(static_cast<v1::TaskExecutorService::Service*>(service_.get()));
     builder.RegisterService(static_cast<v1::DataExchangeService::Service*>(service_.get()));
@@ -56,7 +58,7 @@ class TaskManagerImpl {
       return UnavailableF("TaskManager cannot listen on {}:{}", config_.bind_host, config_.rpc_port);
     }
     // Known once bound; set before registering, so before any task can be deployed here.
-    location_ = fmt::format("{}:{}", config_.host, port_);
+    location_ = JoinHostPort(config_.host, port_);
     if (config_.metrics_port_first >= 0) {
       metrics_ = std::make_unique<MetricsExporter>(config_.resource_id, config_.host,
                                                    [this] { return executor_->RunningTasks(); });
@@ -82,11 +84,13 @@ class TaskManagerImpl {
     }
     cv_.notify_all();
     if (control_.joinable()) control_.join();
-    if (jobmaster_) jobmaster_->CloseSession();
+    if (jobmaster_) jobmaster_->EndSession();
     if (executor_) executor_->Shutdown();
     if (connections_) connections_->Shutdown();
     if (metrics_) metrics_->Stop();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // Its tasks are gone; what remains are other TaskManagers' idle exchange streams, which never
+    // end by themselves: a short grace for in-flight calls, then they are cancelled.
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     std::lock_guard lock(mu_);
     shut_down_ = true;
     cv_.notify_all();

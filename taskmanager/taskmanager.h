@@ -33,6 +33,9 @@ struct TaskManagerConfig {
   // <system temp dir>/sluice-blobs (a JobManager on the same host shares it: blobs are
   // content-addressed and verified).
   std::string blob_dir;
+  // The directory of this daemon's log files (env.log.dir, or log.file's directory), served over
+  // REST at /taskmanagers/:id/logs; empty: it logs to the console only.
+  std::string log_dir;
 };
 
 class TaskManagerImpl;

@@ -7,14 +7,16 @@
 
 namespace sluice::jobmanager {
 
-RestServer::RestServer(RestBackend* backend, http::HttpServerOptions options)
-    : server_(&router_, options) {
+RestServer::RestServer(RestBackend* backend, http::HttpServerOptions options,
+                       std::string jobmanager_log_dir, rest::TaskManagerLogs* taskmanager_logs)
+    : jobmanager_log_dir_(std::move(jobmanager_log_dir)), server_(&router_, options) {
   router_.set_error_renderer(&rest::RenderError);
   rest::AddClusterRoutes(router_, backend, &jobmanager_config_);
   rest::AddJobRoutes(router_, backend);
   rest::AddVertexRoutes(router_, backend);
   rest::AddMetricsRoutes(router_, backend);
   rest::AddControlRoutes(router_, backend);
+  rest::AddLogRoutes(router_, &jobmanager_log_dir_, taskmanager_logs);
   rest::AddWebRoutes(router_);
   AddSqlRoutes(router_);
 }

@@ -3,7 +3,8 @@
 // the error body {"errors": [...]} as Flink 1.20's docs/static/generated/rest_v1_dispatcher.yml)
 // so tools built for Flink work. Route groups live in routes.h; bodies in rest_views.h.
 // Unknown paths answer 404, a wrong method 405 (with Allow), wrong JSON types 400 naming the
-// field, bodies over rest.server.max-content-length 413. POST /sql/validate: sql_routes.h.
+// field, bodies over rest.server.max-content-length 413. POST /sql/validate: sql_routes.h;
+// log files: log_routes.h.
 // The server reads everything through RestBackend, which returns the same protobuf views the
 // gRPC API serves, so REST and CLI always agree.
 //
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "jobmanager/rest/log_routes.h"
 #include "runtime/http/http_server.h"
 #include "runtime/http/router.h"
 #include "sluice/v1/jobmanager.pb.h"
@@ -68,7 +70,11 @@ class RestBackend {
 
 class RestServer {
  public:
-  explicit RestServer(RestBackend* backend, http::HttpServerOptions options = {});
+  // `jobmanager_log_dir`: the JobManager's log directory (empty: console only);
+  // `taskmanager_logs` (may be null) reaches the TaskManagers' logs and must outlive the server.
+  explicit RestServer(RestBackend* backend, http::HttpServerOptions options = {},
+                      std::string jobmanager_log_dir = {},
+                      rest::TaskManagerLogs* taskmanager_logs = nullptr);
   ~RestServer();
   // What GET /jobmanager/config lists (Flink's key names); set before Start.
   void set_jobmanager_config(std::vector<std::pair<std::string, std::string>> entries) {
@@ -81,6 +87,7 @@ class RestServer {
 
  private:
   std::vector<std::pair<std::string, std::string>> jobmanager_config_;
+  const std::string jobmanager_log_dir_;
   http::Router router_;
   http::HttpServer server_;
 };

@@ -17,6 +17,12 @@ grpc::Status InvalidArgument(std::string message) {
 }
 }  // namespace
 
+void JobMasterServiceImpl::Stop() {
+  std::lock_guard lock(sessions_mu_);
+  stopping_ = true;
+  for (grpc::ServerContext* ctx : sessions_) ctx->TryCancel();
+}
+
 grpc::Status JobMasterServiceImpl::RegisterTaskManager(grpc::ServerContext*,
                                                        const v1::RegisterTaskManagerRequest* req,
                                                        v1::RegisterTaskManagerResponse* resp) {
@@ -51,12 +57,27 @@ grpc::Status JobMasterServiceImpl::ConnectTaskManager(
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         fmt::format("TaskManager {} is not registered", id));
   }
+  {
+    std::lock_guard lock(sessions_mu_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "JobManager is shutting down");
+    sessions_.insert(ctx);
+  }
   v1::TaskManagerSession msg;
   while (stream->Read(&msg)) {
   }
+  {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(ctx);
+  }
+  // A TaskManager shutting down half-closes the stream (WritesDone); a dead one's is cancelled.
   if (!stopping_) {
-    rm_->SessionClosed(id, registration,
-                       fmt::format("its connection to the JobManager closed ({})", ctx->peer()));
+    if (ctx->IsCancelled()) {
+      rm_->SessionClosed(id, registration,
+                         fmt::format("its connection to the JobManager closed ({})", ctx->peer()));
+    } else {
+      rm_->SessionClosed(id, registration, "it is shutting down",
+                         ResourceManager::SessionEnd::kClosedByTaskManager);
+    }
   }
   return grpc::Status::OK;
 }

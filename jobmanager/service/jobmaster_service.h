@@ -8,6 +8,8 @@
 // thread-safe. A session stream occupies a server thread for the TaskManager's life.
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "grpcpp/grpcpp.h"
@@ -30,8 +32,9 @@ class JobMasterServiceImpl final : public v1::JobMasterService::Service {
         heartbeat_interval_ms_(heartbeat_interval_ms),
         heartbeat_timeout_ms_(heartbeat_timeout_ms) {}
 
-  // Shutting down: closing session streams no longer means lost TaskManagers.
-  void Stop() { stopping_ = true; }
+  // Shutting down: closing session streams no longer means lost TaskManagers, and the open ones
+  // are cancelled so that the RPC server's shutdown does not wait for its deadline.
+  void Stop();
 
   grpc::Status RegisterTaskManager(grpc::ServerContext*, const v1::RegisterTaskManagerRequest* req,
                                    v1::RegisterTaskManagerResponse* resp) override;
@@ -59,6 +62,8 @@ class JobMasterServiceImpl final : public v1::JobMasterService::Service {
   const int64_t heartbeat_interval_ms_;
   const int64_t heartbeat_timeout_ms_;
   std::atomic<bool> stopping_{false};
+  std::mutex sessions_mu_;
+  std::set<grpc::ServerContext*> sessions_;  // open ConnectTaskManager streams
 };
 
 }  // namespace sluice::jobmanager

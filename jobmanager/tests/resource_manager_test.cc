@@ -30,6 +30,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Pair;
 
 constexpr int64_t kLongTimeoutMs = 3'600'000;  // no TaskManager times out during a test
@@ -354,6 +355,20 @@ TEST_F(ResourceManagerTest, SessionClosedOfAStaleRegistrationDoesNothing) {
   EXPECT_EQ(rm_->TaskManagers().size(), 1u);
   EXPECT_TRUE(rm_->Heartbeat("tm-a"));
   EXPECT_NE(rm_->Gateway("tm-a"), nullptr);
+}
+
+TEST_F(ResourceManagerTest, SessionClosedByTheTaskManagerIsADisconnectNotALoss) {
+  const int64_t current = rm_->Register(Tm("tm-a", 2));
+
+  rm_->SessionClosed("tm-a", current, "it is shutting down",
+                     ResourceManager::SessionEnd::kClosedByTaskManager);
+
+  ASSERT_EQ(losses_.size(), 1u) << "its tasks are gone all the same";
+  EXPECT_THAT(losses_[0].cause, HasSubstr("tm-a"));
+  EXPECT_THAT(losses_[0].cause, HasSubstr("disconnected: it is shutting down"));
+  EXPECT_THAT(losses_[0].cause, Not(HasSubstr("lost")));
+  EXPECT_EQ(rm_->CurrentRegistration("tm-a"), 0);
+  EXPECT_EQ(rm_->TotalSlots(), 0);
 }
 
 TEST_F(ResourceManagerTest, SessionClosedOfTheCurrentRegistrationLosesTheTaskManager) {

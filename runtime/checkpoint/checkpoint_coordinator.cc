@@ -318,7 +318,8 @@ void CheckpointCoordinator::Abort(int64_t id, const std::string& reason, int64_t
   if (!counts_as_failure) return;
   // Flink's CheckpointFailureManager: fail the job when the consecutive failures exceed the
   // tolerable number; counting restarts afterwards (the job restarts or ends).
-  if (++consecutive_failures_ > config_.tolerable_failed_checkpoints) {
+  if (consecutive_failures_ < CheckpointConfig::kUnlimitedFailures) ++consecutive_failures_;
+  if (consecutive_failures_ > config_.tolerable_failed_checkpoints) {
     out.push_back(FailJob{
         fmt::format("Exceeded checkpoint tolerable failure threshold ({} tolerable, {} consecutive "
                     "failures); last: {}",

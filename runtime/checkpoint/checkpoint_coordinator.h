@@ -47,14 +47,31 @@
 
 namespace sluice::checkpoint {
 
+// What happens to a job's retained checkpoints when it ends (Flink's
+// execution.checkpointing.externalized-checkpoint-retention). A FINISHED job's checkpoints are
+// always discarded (its output is complete; a savepoint is how to keep a restorable state), and
+// a JobManager shutdown (the job suspended) keeps them all.
+enum class CheckpointRetention {
+  kRetainOnCancellation,  // RETAIN_ON_CANCELLATION (default): kept when CANCELED or FAILED
+  kDeleteOnCancellation,  // DELETE_ON_CANCELLATION: discarded when CANCELED, kept when FAILED
+  kNoExternalized,        // NO_EXTERNALIZED_CHECKPOINTS: discarded whenever the job ends
+};
+
 // Checkpointing options (Flink's execution.checkpointing.*). All durations in milliseconds.
 struct CheckpointConfig {
+  // tolerable_failed_checkpoints's default: failed checkpoints never fail the job over.
+  static constexpr int kUnlimitedFailures = 2147483647;
+
   int64_t interval_ms = 0;               // 0 = periodic checkpointing disabled; otherwise >= 10
   int64_t timeout_ms = 600000;           // a pending checkpoint older than this fails (>= 1)
   int64_t min_pause_ms = 0;              // from the last completion to the next trigger (>= 0)
   int max_concurrent = 1;                // pending checkpoints at once (>= 1)
-  int tolerable_failed_checkpoints = 0;  // consecutive failures tolerated before FailJob (>= 0)
-  int retained = 1;                      // completed checkpoints kept on storage (>= 1)
+  // Consecutive failed checkpoints (timeouts, declines, failed metadata writes) tolerated before
+  // FailJob (>= 0). Flink's default is 0; Sluice's is unlimited, because a failover cannot fix
+  // checkpoint storage and a restart loop loses all progress (docs/design-decisions.md).
+  int tolerable_failed_checkpoints = kUnlimitedFailures;
+  int retained = 1;  // completed checkpoints kept on storage (>= 1)
+  CheckpointRetention retention = CheckpointRetention::kRetainOnCancellation;
 
   // InvalidArgument naming the first bad field and its value.
   absl::Status Validate() const;
@@ -214,6 +231,7 @@ class CheckpointCoordinator {
   // alignment/sync/async durations per history entry. `now_ms` gives in-progress durations.
   nlohmann::json StatsJson(int64_t now_ms) const;
 
+  const CheckpointConfig& config() const { return config_; }
   bool running() const { return running_; }
   int64_t next_checkpoint_id() const { return next_id_; }
   int num_pending() const { return static_cast<int>(pending_.size()); }

@@ -4,12 +4,14 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "runtime/base/durations.h"
+#include "runtime/base/memory_size.h"
 #include "runtime/base/status.h"
 #include "yaml-cpp/yaml.h"
 
@@ -46,6 +48,20 @@ constexpr ConfigKey kKeys[] = {
     {"taskmanager.resource-id", "", "TaskManager: its id (empty = random)"},
     {"taskmanager.network.buffers-per-channel", "4",
      "TaskManager: credits (buffers) per input channel"},
+    {"io.tmp.dirs", "",
+     "JobManager and TaskManager: temporary directory (RocksDB working directories of jobs "
+     "without state.local-dir, copies of fetched logs); default $TMPDIR or /tmp"},
+    {"env.log.dir", "",
+     "JobManager and TaskManager: directory of the rotating log file <daemon>.log (empty = "
+     "console only)"},
+    {"log.file", "", "JobManager and TaskManager: path of the log file, over env.log.dir"},
+    {"env.log.max", "10", "JobManager and TaskManager: rolled log files kept besides the current"},
+    {"env.log.max-file-size", "100 mb",
+     "JobManager and TaskManager: size at which the log file rolls over (bytes, or '100 mb')"},
+    {"env.log.level", "info", "JobManager and TaskManager: trace, debug, info, warn or error"},
+    {"env.log.format", "text",
+     "JobManager and TaskManager: text, or json (one Elastic Common Schema object per line)"},
+    {"env.log.console", "true", "JobManager and TaskManager: also log to stderr"},
     {"metrics.reporter.prom.port", "9249-9259",
      "TaskManager: port (or range: the first free one) of its Prometheus endpoint GET /metrics; "
      "0 = any free port, -1 = none"},
@@ -226,6 +242,20 @@ absl::Status ConfigFile::GetDurationMs(std::string_view key, int64_t* out) const
                     "e.g. '500 ms' or '5 s'");
   }
   *out = *ms;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigFile::GetMemorySize(std::string_view key, int64_t min, int64_t* out) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return absl::OkStatus();
+  std::optional<int64_t> bytes = ParseMemorySizeBytes(it->second.value);
+  if (!bytes || *bytes < min) {
+    return BadValue(key, it->second,
+                    fmt::format("a memory size of at least {} bytes: bytes or a number with a "
+                                "unit (b, kb, mb, gb), e.g. '100 mb'",
+                                min));
+  }
+  *out = *bytes;
   return absl::OkStatus();
 }
 

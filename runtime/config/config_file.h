@@ -66,6 +66,8 @@ class ConfigFile {
   // A duration: a number of milliseconds or "5 s", "100 ms", "1 min" (ParseDurationMs), >= 0.
   absl::Status GetDurationMs(std::string_view key, int64_t* out) const;
   absl::Status GetBool(std::string_view key, bool* out) const;
+  // A memory size in bytes: "100 mb", "64kb", "1 g" or bytes (ParseMemorySizeBytes), >= min.
+  absl::Status GetMemorySize(std::string_view key, int64_t min, int64_t* out) const;
   // A port or a port range "9250-9260" (ParsePortRange).
   absl::Status GetPortRange(std::string_view key, int* first, int* last) const;
 

@@ -3,8 +3,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <system_error>
 
+#include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::config {
@@ -30,11 +34,27 @@ bool LoadConfigFile(const std::string& path, const std::vector<std::string>& def
     for (const std::string& w : file->UnknownKeyWarnings(KnownConfigKeys())) {
       std::cerr << program << ": warning: " << w << "\n";
     }
-    status = apply(*file);
+    status = ApplyTmpDirs(*file);
   }
+  if (status.ok()) status = apply(*file);
   if (status.ok()) return true;
   std::cerr << program << ": " << status.message() << "\n";
   return false;
+}
+
+absl::Status ApplyTmpDirs(const ConfigFile& file) {
+  std::string dirs;
+  RETURN_IF_ERROR(file.GetString("io.tmp.dirs", &dirs));
+  if (dirs.empty()) return absl::OkStatus();
+  const std::string dir = dirs.substr(0, dirs.find_first_of(",:"));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    return InvalidArgumentF("{}: io.tmp.dirs: cannot create the directory '{}': {}", file.source(),
+                            dir, ec ? ec.message() : "not a directory");
+  }
+  ::setenv("TMPDIR", dir.c_str(), 1);
+  return absl::OkStatus();
 }
 
 void AddConfigOptions(CLI::App& app, std::string* config_path,

@@ -20,6 +20,13 @@ bool LoadConfigFile(const std::string& path, const std::vector<std::string>& def
                     std::string_view program,
                     const std::function<absl::Status(const ConfigFile&)>& apply);
 
+// io.tmp.dirs (Flink's key; of a list separated by ',' or ':' the first is taken): creates the
+// directory and makes it the process's temporary directory ($TMPDIR), where RocksDB working
+// directories of jobs without state.local-dir and other scratch files go. Called by
+// LoadConfigFile before `apply`, on the main thread before any other starts. InvalidArgument
+// naming the key when the directory cannot be created.
+absl::Status ApplyTmpDirs(const ConfigFile& file);
+
 // Adds the daemons' --config FILE and -D key=value (repeatable) options to `app`.
 void AddConfigOptions(CLI::App& app, std::string* config_path, std::vector<std::string>* definitions);
 

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,9 +63,19 @@ std::string ClientAddress(MHD_Connection* connection) {
   return text;
 }
 
-MHD_Result Send(MHD_Connection* connection, const Response& res) {
-  MHD_Response* response = MHD_create_response_from_buffer(
-      res.body.size(), const_cast<char*>(res.body.data()), MHD_RESPMEM_MUST_COPY);
+MHD_Response* CreateResponse(Response& res) {
+  if (res.body_file.get() >= 0) {
+    struct stat st {};
+    if (::fstat(res.body_file.get(), &st) != 0) return nullptr;
+    // Takes the descriptor: libmicrohttpd closes it with the response.
+    return MHD_create_response_from_fd64(static_cast<uint64_t>(st.st_size), res.body_file.release());
+  }
+  return MHD_create_response_from_buffer(res.body.size(), const_cast<char*>(res.body.data()),
+                                         MHD_RESPMEM_MUST_COPY);
+}
+
+MHD_Result Send(MHD_Connection* connection, Response& res) {
+  MHD_Response* response = CreateResponse(res);
   if (response == nullptr) return MHD_NO;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
   for (const auto& [name, value] : res.headers) {

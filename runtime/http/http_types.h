@@ -39,11 +39,35 @@ struct Request {
   std::string_view Header(std::string_view lowercase_name) const;
 };
 
+// An open file descriptor, closed on destruction (move-only).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // When open, the body is this file from its start instead of `body`: the server sends it from
+  // the descriptor (sendfile) without reading it into memory, and closes it.
+  UniqueFd body_file;
 
   void Set(int s, std::string b, std::string type) {
     status = s;

@@ -1,5 +1,7 @@
 #include "runtime/http/router.h"
 
+#include <unistd.h>
+
 #include <exception>
 #include <utility>
 
@@ -37,6 +39,18 @@ std::string_view MethodName(Method m) {
     if (method == m) return text;
   }
   return "OTHER";
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::string_view Request::PathParam(std::string_view name) const {

@@ -1,5 +1,7 @@
 #include "runtime/job/node_compilers.h"
 
+#include <cctype>
+
 #include "runtime/base/status.h"
 
 namespace sluice::job {
@@ -9,7 +11,8 @@ namespace {
 absl::Status CompileCheckpointing(const SpecReader& r, const YAML::Node& cp, graph::JobConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(cp, "checkpointing",
                               {"interval", "timeout", "min-pause", "max-concurrent",
-                               "tolerable-failed-checkpoints", "retained", "dir"}));
+                               "tolerable-failed-checkpoints", "retained", "dir",
+                               "externalized-checkpoint-retention"}));
   checkpoint::CheckpointConfig cfg;
   if (cp["interval"]) {
     ASSIGN_OR_RETURN(cfg.interval_ms, r.GetDuration(cp, "checkpointing", "interval"));
@@ -31,6 +34,26 @@ absl::Status CompileCheckpointing(const SpecReader& r, const YAML::Node& cp, gra
     if (!cp[key]) continue;
     ASSIGN_OR_RETURN(*field, r.GetInt(cp, "checkpointing", key, min));
     if (*field < min) return r.Error(cp[key], "checkpointing: '{}' must be at least {}", key, min);
+  }
+  if (cp["externalized-checkpoint-retention"]) {
+    // Flink's enum names; case and '-' for '_' do not matter.
+    ASSIGN_OR_RETURN(std::string text, r.GetString(cp, "checkpointing",
+                                                   "externalized-checkpoint-retention", true));
+    std::string norm;
+    for (char ch : text) norm.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(ch)));
+    if (norm == "RETAIN_ON_CANCELLATION") {
+      cfg.retention = checkpoint::CheckpointRetention::kRetainOnCancellation;
+    } else if (norm == "DELETE_ON_CANCELLATION") {
+      cfg.retention = checkpoint::CheckpointRetention::kDeleteOnCancellation;
+    } else if (norm == "NO_EXTERNALIZED_CHECKPOINTS") {
+      cfg.retention = checkpoint::CheckpointRetention::kNoExternalized;
+    } else {
+      return r.Error(cp["externalized-checkpoint-retention"],
+                     "checkpointing: unknown externalized-checkpoint-retention '{}' (expected "
+                     "RETAIN_ON_CANCELLATION, DELETE_ON_CANCELLATION or "
+                     "NO_EXTERNALIZED_CHECKPOINTS)",
+                     text);
+    }
   }
   if (cp["dir"]) {
     ASSIGN_OR_RETURN(std::string dir, r.GetString(cp, "checkpointing", "dir", true));

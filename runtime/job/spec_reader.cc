@@ -5,26 +5,14 @@
 #include <filesystem>
 
 #include "runtime/base/durations.h"
+#include "runtime/base/memory_size.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/time_format.h"
 
 namespace sluice::job {
 
-std::optional<int64_t> ParseMemorySize(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0 || i > 18) return std::nullopt;
-  int64_t n = std::stoll(text.substr(0, i));
-  std::string unit = text.substr(i);
-  unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
-  if (unit.empty() || unit == "b") return n;
-  if (unit == "kb" || unit == "k") return n << 10;
-  if (unit == "mb" || unit == "m") return n << 20;
-  if (unit == "gb" || unit == "g") return n << 30;
-  return std::nullopt;
-}
+std::optional<int64_t> ParseMemorySize(std::string text) { return ParseMemorySizeBytes(text); }
 
 absl::StatusOr<YAML::Node> SpecReader::Load(const std::string& yaml) const {
   YAML::Node root;

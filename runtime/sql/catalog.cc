@@ -47,6 +47,8 @@ const std::vector<SettingKey>& SettingKeys() {
       {"execution.checkpointing.tolerable-failed-checkpoints",
        {"checkpointing", "tolerable-failed-checkpoints"}, SettingKey::kInt},
       {"execution.checkpointing.num-retained", {"checkpointing", "retained"}, SettingKey::kInt},
+      {"execution.checkpointing.externalized-checkpoint-retention",
+       {"checkpointing", "externalized-checkpoint-retention"}, SettingKey::kString},
       {"state.checkpoints.num-retained", {"checkpointing", "retained"}, SettingKey::kInt},
       {"state.checkpoints.dir", {"checkpointing", "dir"}, SettingKey::kString},
       {"execution.checkpointing.dir", {"checkpointing", "dir"}, SettingKey::kString},

@@ -147,20 +147,53 @@ void JobMasterClient::OpenSession(const std::string& resource_id, std::function<
   v1::TaskManagerSession hello;
   hello.set_resource_id(resource_id);
   session_->Write(hello);
+  {
+    std::lock_guard lock(session_mu_);
+    session_ending_ = false;
+    session_reader_done_ = false;
+  }
   session_reader_ = std::thread([this, on_broken = std::move(on_broken)] {
     v1::TaskManagerSession msg;
     while (session_->Read(&msg)) {
     }
-    on_broken();
+    bool ending;
+    {
+      std::lock_guard lock(session_mu_);
+      session_reader_done_ = true;
+      ending = session_ending_;
+    }
+    session_ended_cv_.notify_all();
+    if (!ending) on_broken();
   });
 }
 
 void JobMasterClient::CloseSession() {
   if (session_ctx_) session_ctx_->TryCancel();
+  JoinSession();
+}
+
+void JobMasterClient::JoinSession() {
   if (session_reader_.joinable()) session_reader_.join();
   if (session_) session_->Finish();
   session_.reset();
   session_ctx_.reset();
+}
+
+void JobMasterClient::EndSession(std::chrono::milliseconds timeout) {
+  if (session_ == nullptr) return;
+  // Half-close: the JobManager sees the stream end without cancellation (an orderly goodbye)
+  // and finishes it, which ends the reader. A JobManager that does not answer is cut off.
+  {
+    std::lock_guard lock(session_mu_);
+    session_ending_ = true;
+  }
+  session_->WritesDone();
+  std::unique_lock lock(session_mu_);
+  if (!session_ended_cv_.wait_for(lock, timeout, [this] { return session_reader_done_; })) {
+    session_ctx_->TryCancel();
+  }
+  lock.unlock();
+  JoinSession();
 }
 
 void JobMasterClient::UpdateTaskExecutionState(const TaskExecutionStateUpdate& u) {

@@ -8,8 +8,11 @@
 // TaskManager's control thread only.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,8 +45,14 @@ class JobMasterClient final : public JobMasterGateway {
   absl::StatusOr<bool> Heartbeat(const std::string& resource_id,
                                  const std::vector<TaskStatusReport>& tasks, int64_t deadline_ms);
   // Opens the session stream; `on_broken` runs (on a reader thread) when it breaks.
+  // `on_broken` does not run for an EndSession.
   void OpenSession(const std::string& resource_id, std::function<void()> on_broken);
+  // Cuts the session off (cancels it): the JobManager sees a broken stream, as for a crash.
   void CloseSession();
+  // Ends the session in order (the TaskManager shuts down): half-closes the stream, so the
+  // JobManager logs a disconnect instead of a loss, and waits up to `timeout` for it to answer
+  // before cutting it off.
+  void EndSession(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
   // Fetches blob `key` from the JobManager's blob store into `cache` (nothing to do when it is
   // there already); returns its path there. NotFound/Unavailable from the JobManager;
@@ -57,11 +66,18 @@ class JobMasterClient final : public JobMasterGateway {
                          int64_t checkpoint_id, const std::string& reason) override;
 
  private:
+  // Joins the session's reader (its stream has ended or been cancelled) and drops the stream.
+  void JoinSession();
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobMasterService::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> session_ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::TaskManagerSession, v1::TaskManagerSession>> session_;
   std::thread session_reader_;
+  std::mutex session_mu_;
+  std::condition_variable session_ended_cv_;
+  bool session_ending_ = false;       // guarded by session_mu_
+  bool session_reader_done_ = false;  // guarded by session_mu_
 };
 
 }  // namespace sluice::taskmanager

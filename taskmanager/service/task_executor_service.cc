@@ -1,6 +1,14 @@
 #include "taskmanager/service/task_executor_service.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "fmt/format.h"
 #include "proto/convert/deployment_convert.h"
+#include "runtime/base/log_files.h"
 #include "sluice/grpc_defaults.h"
 #include "taskmanager/service/exchange_server.h"
 
@@ -65,6 +73,42 @@ grpc::Status TaskExecutorServiceImpl::SendOperatorEvent(grpc::ServerContext*,
   if (!attempt.ok()) return ToGrpcStatus(attempt.status());
   return ToGrpcStatus(executor_->SendOperatorEvent(*job, *attempt, req->vertex_index(),
                                              req->subtask_index(), req->event()));
+}
+
+grpc::Status TaskExecutorServiceImpl::ListLogFiles(grpc::ServerContext*,
+                                                   const v1::ListLogFilesRequest*,
+                                                   v1::ListLogFilesResponse* resp) {
+  for (const LogFileInfo& f : sluice::ListLogFiles(log_dir_)) {
+    v1::LogFile* file = resp->add_files();
+    file->set_name(f.name);
+    file->set_size_bytes(f.size_bytes);
+    file->set_mtime_ms(f.mtime_ms);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TaskExecutorServiceImpl::ReadLogFile(grpc::ServerContext* ctx,
+                                                  const v1::ReadLogFileRequest* req,
+                                                  grpc::ServerWriter<v1::LogFileChunk>* writer) {
+  auto fd = OpenLogFile(log_dir_, req->name());
+  if (!fd.ok()) return ToGrpcStatus(fd.status());
+  std::string buffer(1 << 20, '\0');
+  v1::LogFileChunk chunk;
+  grpc::Status status = grpc::Status::OK;
+  while (!ctx->IsCancelled()) {
+    const ssize_t n = ::read(*fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL,
+                            fmt::format("cannot read log file '{}': {}", req->name(), strerror(errno)));
+      break;
+    }
+    if (n == 0) break;
+    chunk.set_data(buffer.data(), static_cast<size_t>(n));
+    if (!writer->Write(chunk)) break;
+  }
+  ::close(*fd);
+  return status;
 }
 
 grpc::Status TaskExecutorServiceImpl::Exchange(

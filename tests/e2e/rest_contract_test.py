@@ -801,7 +801,7 @@ class JobEndpointsTest(ContractCase):
     def test_checkpoint_config(self):
         body = self.call("GET", f"/jobs/{JOB_A}/checkpoints/config")
         expected = {"interval": 1000, "timeout": 600_000, "min_pause": 0, "max_concurrent": 1,
-                    "tolerable_failed_checkpoints": 0, "mode": "exactly_once"}
+                    "tolerable_failed_checkpoints": 2147483647, "mode": "exactly_once"}
         for key, want in expected.items():
             self.check(body.get(key) == want,
                        f"GET /jobs/A/checkpoints/config: {key} expected {want!r} (durations in "
@@ -1171,6 +1171,12 @@ class ControlEndpointsTest(ContractCase):
             vertex = self.call("GET", f"/jobs/{job}/vertices/{w['id']}", allow=ALLOW_SUBTASK)
             self.check(vertex.get("parallelism") == 2 and len(vertex.get("subtasks") or []) == 2,
                        f"GET /jobs/:jid/vertices/{w['id']} after the rescale: {vertex}")
+            # The rescale's savepoint is transient: gone once the rescaled job has completed a
+            # checkpoint of its own (it restarts from that one from then on).
+            rescale_dir = os.path.join(CLUSTER.dir, "chk", "rescale")
+            self.poll(lambda: os.path.isdir(rescale_dir) and not os.listdir(rescale_dir), 60,
+                      f"the rescale savepoint in {rescale_dir} to be deleted after the rescaled "
+                      f"job's first checkpoint")
         finally:
             ensure_ended(job)
 

@@ -4,7 +4,7 @@
 Structural checks that fail on a real mistake, plus runs of the real daemons:
 
 - deploy/config/config.yaml lists exactly the keys the daemons know (kKeys in
-  runtime/config/config_file.cc and the table in docs/operations.md), each with a comment giving
+  runtime/config/config_file.cc and the table in docs/configuration.md), each with a comment giving
   its unit and its actual default; a JobManager and a TaskManager started with it (ports and
   directories replaced by free ones / temp dirs) and with the systemd units' command lines form
   a cluster and exit 0 on SIGTERM;
@@ -118,16 +118,16 @@ def known_keys():
 
 
 def documented_keys():
-    """Keys of the table under '### Configuration keys' in docs/operations.md."""
-    text = read(repo_path("docs", "operations.md"))
+    """Keys of the table under '### Configuration keys' in docs/configuration.md."""
+    text = read(repo_path("docs", "configuration.md"))
     start = text.find("### Configuration keys")
     if start < 0:
-        raise AssertionError("docs/operations.md has no '### Configuration keys' section")
+        raise AssertionError("docs/configuration.md has no '### Configuration keys' section")
     end = text.find("\n## ", start)
     section = text[start:end if end >= 0 else len(text)]
     keys = re.findall(r"^\| `([A-Za-z0-9_.\-]+)` \|", section, re.M)
     if not keys:
-        raise AssertionError("no keys in the configuration table of docs/operations.md")
+        raise AssertionError("no keys in the configuration table of docs/configuration.md")
     return set(keys)
 
 
@@ -498,9 +498,9 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(sorted(keys - known), [], "keys the daemons do not know (kKeys)")
         self.assertEqual(sorted(known - keys), [], "known keys missing from the example")
         self.assertEqual(sorted(keys - documented_keys()), [],
-                         "keys missing from docs/operations.md's configuration table")
+                         "keys missing from docs/configuration.md's configuration table")
         self.assertEqual(sorted(documented_keys() - known), [],
-                         "docs/operations.md documents keys the daemons do not know")
+                         "docs/configuration.md documents keys the daemons do not know")
         cluster = set(Manifests().cluster_config())
         self.assertEqual(sorted(cluster - known), [], "ConfigMap keys the daemons do not know")
 
@@ -518,7 +518,8 @@ class ConfigFileTest(unittest.TestCase):
 
     def test_production_state_directories(self):
         config = load_config_text(read(repo_path(*CONFIG_PARTS)), "config.yaml")
-        for key in ("state.checkpoints.dir", "state.savepoints.dir", "blob.storage.directory"):
+        for key in ("state.checkpoints.dir", "state.savepoints.dir", "blob.storage.directory",
+                    "io.tmp.dirs"):
             self.assertTrue(under(str(config[key]), "/var/lib/sluice"), f"{key}: {config[key]}")
 
 
@@ -621,6 +622,10 @@ def jobmanager_overrides(run, config):
          "state.checkpoints.dir": run.path("checkpoints"),
          "state.savepoints.dir": run.path("savepoints"),
          "blob.storage.directory": run.path("blobs-jobmanager")}
+    if "env.log.dir" in config:
+        o["env.log.dir"] = run.path("logs-jobmanager")
+    if "io.tmp.dirs" in config:
+        o["io.tmp.dirs"] = run.path("tmp")
     if "taskmanager.rpc.port" in config:
         o["taskmanager.rpc.port"] = 0
     if "taskmanager.bind-host" in config:
@@ -633,6 +638,8 @@ def taskmanager_overrides(run, config, jobmanager_host="127.0.0.1", metrics_port
     o.update({"jobmanager.rpc.address": jobmanager_host, "jobmanager.rpc.port": run.rpc_port,
               "taskmanager.rpc.port": 0, "taskmanager.bind-host": "127.0.0.1",
               "blob.storage.directory": run.path("blobs-taskmanager")})
+    if "env.log.dir" in config:
+        o["env.log.dir"] = run.path("logs-taskmanager")
     if "taskmanager.host" in config:
         o["taskmanager.host"] = "127.0.0.1"
     if "metrics.reporter.prom.port" in config:

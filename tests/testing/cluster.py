@@ -211,13 +211,15 @@ class Cluster:
     """
 
     def __init__(self, taskmanagers=2, slots=2, name="cluster", heartbeat_interval_ms=None,
-                 heartbeat_timeout_ms=None, startup_timeout_s=30):
+                 heartbeat_timeout_ms=None, startup_timeout_s=30, daemon_config=None):
         self.num_taskmanagers = taskmanagers
         self.slots = slots
         self.name = name
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.startup_timeout_s = startup_timeout_s
+        # daemon name ("jobmanager", "taskmanager-0", ...) -> extra config.yaml keys
+        self.daemon_config = daemon_config or (lambda name: {})
         self.dir = harness.make_temp_dir(name)
         self.log_dir = os.path.join(self.dir, "logs")
         os.makedirs(self.log_dir)
@@ -283,6 +285,8 @@ class Cluster:
         path = os.path.join(self.dir, f"{daemon_name}.yaml")
         with open(path, "w") as f:
             f.write(f"blob.storage.directory: {json.dumps(self.blob_dir(daemon_name))}\n")
+            for key, value in self.daemon_config(daemon_name).items():
+                f.write(f"{key}: {json.dumps(value)}\n")
         return path
 
     def add_taskmanager(self, slots=None):

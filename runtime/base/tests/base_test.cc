@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/base/durations.h"
+#include "runtime/base/host_port.h"
 #include "runtime/base/ids.h"
 #include "runtime/base/serial_executor.h"
 #include "runtime/base/status.h"
@@ -20,6 +21,14 @@ TEST(Id128, PrintsAs32LowercaseHexAndParsesBack) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(*parsed, id);
   EXPECT_EQ(Id128(0x1, 0xab).ToString(), "000000000000000100000000000000ab");
+}
+
+TEST(HostPort, BracketsIpv6LiteralsOnly) {
+  EXPECT_EQ(JoinHostPort("127.0.0.1", 6123), "127.0.0.1:6123");
+  EXPECT_EQ(JoinHostPort("jobmanager", 6123), "jobmanager:6123");
+  EXPECT_EQ(JoinHostPort("::1", 6123), "[::1]:6123");
+  EXPECT_EQ(JoinHostPort("::", 0), "[::]:0");
+  EXPECT_EQ(JoinHostPort("[fe80::1]", 80), "[fe80::1]:80");
 }
 
 TEST(Id128, RejectsBadText) {

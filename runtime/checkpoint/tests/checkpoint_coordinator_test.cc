@@ -253,10 +253,32 @@ TEST(CheckpointCoordinatorTest, SuccessResetsConsecutiveFailures) {
 }
 
 TEST(CheckpointCoordinatorTest, ZeroTolerableFailsJobOnFirstFailure) {
-  CheckpointCoordinator c(Config(1000), kAll, kSources);
+  CheckpointConfig cfg = Config(1000);
+  cfg.tolerable_failed_checkpoints = 0;  // Flink's default
+  CheckpointCoordinator c(cfg, kAll, kSources);
   c.Start(0);
   TickTrigger(c, 1000);
   EXPECT_THAT(Only<FailJob>(c.OnDecline(1, {0, 0}, "x", 1100)), SizeIs(1));
+}
+
+TEST(CheckpointCoordinatorTest, ByDefaultFailedCheckpointsNeverFailTheJob) {
+  // A storage outage: every checkpoint's metadata write fails, for a long time.
+  CheckpointCoordinator c(Config(1000), kAll, kSources);
+  c.Start(0);
+  for (int64_t id = 1; id <= 50; ++id) {
+    TickTrigger(c, id * 1000);
+    AckAll(c, id, id * 1000 + 100);
+    EXPECT_THAT(Only<FailJob>(c.OnCheckpointPersistFailed(id, "disk full", id * 1000 + 200)),
+                IsEmpty());
+  }
+  EXPECT_EQ(c.num_failed(), 50);
+  EXPECT_EQ(c.consecutive_failures(), 50);
+  // Storage is back: the next checkpoint completes and the count resets.
+  TickTrigger(c, 51'000);
+  AckAll(c, 51, 51'100);
+  c.OnCheckpointPersisted(51, 51'200);
+  EXPECT_EQ(c.consecutive_failures(), 0);
+  EXPECT_EQ(c.last_completed_id(), 51);
 }
 
 TEST(CheckpointCoordinatorTest, TimeoutAbortsCountsAndTriggersNext) {

@@ -1,9 +1,13 @@
 #include "runtime/config/config_file.h"
+#include "runtime/config/daemon_main.h"
+#include "runtime/config/log_config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -177,6 +181,68 @@ TEST(ConfigFileTest, LoadReadsFileAndReportsMissingOnes) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr(path));
   EXPECT_THAT(missing.status().message(), HasSubstr("No such file"));
+}
+
+
+TEST(LogConfigTest, ReadsTheLogKeys) {
+  auto file = ConfigFile::Parse(
+      "env.log.dir: /var/log/sluice\nenv.log.max: 3\nenv.log.max-file-size: 10 mb\n"
+      "env.log.level: debug\nenv.log.format: json\nenv.log.console: false\n",
+      "c.yaml");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE(file->UnknownKeyWarnings(KnownConfigKeys()).empty());
+  LogOptions options;
+  ASSERT_TRUE(ApplyLogConfig(*file, &options).ok());
+  EXPECT_EQ(options.dir, "/var/log/sluice");
+  EXPECT_EQ(options.max_files, 3);
+  EXPECT_EQ(options.max_file_bytes, 10 << 20);
+  EXPECT_EQ(options.level, "debug");
+  EXPECT_EQ(options.format, LogFormat::kJson);
+  EXPECT_FALSE(options.console);
+}
+
+TEST(LogConfigTest, BadValuesNameTheKey) {
+  for (const char* yaml : {"env.log.level: loud\n", "env.log.format: xml\n",
+                           "env.log.max-file-size: 1 kb\n", "env.log.max: 0\n",
+                           "env.log.console: maybe\n"}) {
+    auto file = ConfigFile::Parse(yaml, "c.yaml");
+    ASSERT_TRUE(file.ok()) << file.status();
+    LogOptions options;
+    absl::Status s = ApplyLogConfig(*file, &options);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << yaml;
+    const std::string key(yaml, std::string_view(yaml).find(':'));
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr(key)) << s;
+  }
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(TmpDirsTest, CreatesTheFirstDirectoryAndMakesItTheTemporaryDirectory) {
+  const std::string base = ::testing::TempDir() + "/tmp_dirs_test";
+  auto file = ConfigFile::Parse("io.tmp.dirs: " + base + "/a," + base + "/b\n", "c.yaml");
+  ASSERT_TRUE(file.ok()) << file.status();
+  const char* before = std::getenv("TMPDIR");
+  const std::string saved = before == nullptr ? "" : before;
+  ASSERT_TRUE(ApplyTmpDirs(*file).ok());
+  EXPECT_EQ(std::string(std::getenv("TMPDIR")), base + "/a");
+  EXPECT_TRUE(std::filesystem::is_directory(base + "/a"));
+  EXPECT_EQ(std::filesystem::temp_directory_path(), std::filesystem::path(base + "/a"));
+  if (saved.empty()) {
+    ::unsetenv("TMPDIR");
+  } else {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  }
+  std::filesystem::remove_all(base);
+
+  auto bad = ConfigFile::Parse("io.tmp.dirs: /proc/sluice-cannot\n", "c.yaml");
+  ASSERT_TRUE(bad.ok());
+  absl::Status s = ApplyTmpDirs(*bad);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("io.tmp.dirs"));
 }
 
 }  // namespace

@@ -81,5 +81,34 @@ TEST(StateTtlSpec, BadTtlIsAnErrorAtItsLocation) {
   EXPECT_THAT(typo.status().message(), HasSubstr("ttl"));
 }
 
+// The job spec's checkpointing section, beside state: Flink's externalized-checkpoint-retention
+// and Sluice's tolerable-failed-checkpoints default.
+TEST(CheckpointingSpec, RetentionTakesFlinksNamesAndToleranceDefaultsToUnlimited) {
+  auto g = Compile("checkpointing: {interval: 1 s}\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->config.checkpointing->retention, checkpoint::CheckpointRetention::kRetainOnCancellation);
+  EXPECT_EQ(g->config.checkpointing->tolerable_failed_checkpoints,
+            checkpoint::CheckpointConfig::kUnlimitedFailures);
+  auto del = Compile(
+      "checkpointing: {interval: 1 s, externalized-checkpoint-retention: DELETE_ON_CANCELLATION,"
+      " tolerable-failed-checkpoints: 3}\n");
+  ASSERT_TRUE(del.ok()) << del.status();
+  EXPECT_EQ(del->config.checkpointing->retention,
+            checkpoint::CheckpointRetention::kDeleteOnCancellation);
+  EXPECT_EQ(del->config.checkpointing->tolerable_failed_checkpoints, 3);
+  auto none = Compile(
+      "checkpointing: {interval: 1 s, externalized-checkpoint-retention: no-externalized-checkpoints}\n");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->config.checkpointing->retention, checkpoint::CheckpointRetention::kNoExternalized);
+}
+
+TEST(CheckpointingSpec, UnknownRetentionNamesTheValueAndTheChoices) {
+  auto g = Compile("checkpointing: {interval: 1 s, externalized-checkpoint-retention: KEEP}\n");
+  ASSERT_FALSE(g.ok());
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("'KEEP'"));
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("RETAIN_ON_CANCELLATION"));
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("job.yaml:"));
+}
+
 }  // namespace
 }  // namespace sluice::job

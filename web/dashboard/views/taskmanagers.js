@@ -1,4 +1,4 @@
-// TaskManagers (GET /taskmanagers): slots, hardware and memory, last heartbeat.
+// TaskManagers (GET /taskmanagers): slots, hardware and memory, last heartbeat, log files.
 
 import * as api from '../api.js';
 import { bytes, duration, esc, integer, NA, setHtml } from '../format.js';
@@ -39,7 +39,9 @@ function row(tm) {
     `<td class="num">${esc(memory(hw.physicalMemory))}</td>` +
     `<td class="num">${esc(memory(hw.freeMemory))}</td>` +
     `<td class="num">${esc(memory(hw.managedMemory))}</td>` +
-    `<td>${esc(heartbeat(tm.timeSinceLastHeartbeat))}</td></tr>`;
+    `<td>${esc(heartbeat(tm.timeSinceLastHeartbeat))}</td>` +
+    // The log file (GET /taskmanagers/:id/log; 404 when it logs to the console only).
+    `<td><a class="tm-log" href="taskmanagers/${encodeURIComponent(tm.id)}/log" target="_blank" rel="noopener">log</a></td></tr>`;
 }
 
 export function taskmanagersView() {
@@ -49,6 +51,7 @@ export function taskmanagersView() {
     title: 'Task Managers',
     mount(root) {
       root.innerHTML = '<h1>Task Managers</h1><p class="muted" id="tm-summary"></p>' +
+        '<p><a id="jm-log" href="jobmanager/log" target="_blank" rel="noopener">JobManager log</a></p>' +
         '<section class="card"><div id="tm-list"><p class="muted">Loading…</p></div></section>';
       list = root.querySelector('#tm-list');
       summary = root.querySelector('#tm-summary');
@@ -73,7 +76,7 @@ export function taskmanagersView() {
         '<th class="num">Slots</th><th class="num">Free slots</th><th>Slot usage</th>' +
         '<th class="num">CPU cores</th><th class="num">Physical memory</th>' +
         '<th class="num">Free memory</th><th class="num">Managed memory</th>' +
-        `<th>Last heartbeat</th></tr></thead><tbody>${tms.map(row).join('')}</tbody></table>`);
+        `<th>Last heartbeat</th><th>Log</th></tr></thead><tbody>${tms.map(row).join('')}</tbody></table>`);
     },
   };
 }
