@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""What happens to a job's checkpoints when it ends (issue: operating Sluice), as in Flink:
-  - a FINISHED job's checkpoints are discarded, its checkpoint directory with them;
+"""Checkpoint storage and the job's life (issue: operating Sluice):
+  - a FINISHED job's checkpoints are discarded, its checkpoint directory with them (Flink);
   - a CANCELED job keeps them by default (RETAIN_ON_CANCELLATION), so it can be resumed;
-  - with externalized-checkpoint-retention: DELETE_ON_CANCELLATION a cancel discards them.
+  - with externalized-checkpoint-retention: DELETE_ON_CANCELLATION a cancel discards them;
+  - a checkpoint storage outage (the job's checkpoint directory replaced by a file, so nothing
+    can be written there) fails checkpoints but not the job: it keeps running and processing
+    without a restart, and checkpoints complete again once the storage is back.
 """
 
 import os
@@ -14,6 +17,7 @@ import unittest  # noqa: E402
 
 from testing import harness  # noqa: E402
 from testing.cluster import Cluster  # noqa: E402
+from testing.chaos import metric  # noqa: E402
 from testing.harness import wait_until  # noqa: E402
 
 SPEC = """\
@@ -41,6 +45,42 @@ sink:
 """
 
 
+OUTAGE_SPEC = """\
+name: outage
+parallelism: 2
+checkpointing:
+  interval: 100 ms
+  dir: {checkpoints}
+state:
+  backend: rocksdb
+source:
+  name: clicks
+  type: datagen
+  rows-per-second: 2000
+  number-of-rows: 100000000
+  schema:
+    user: int64
+    ts: timestamp
+  fields:
+    user: {{kind: random, min: 0, max: 999}}
+    ts: {{kind: sequence, start: 2024-01-01T00:00:00Z, end: 2024-12-31T23:59:59Z}}
+  event-time:
+    field: ts
+    max-out-of-orderness: 1 s
+pipeline:
+  - key-by: [user]
+  - window:
+      type: tumbling
+      size: 1 d
+      aggregates:
+        clicks: count()
+sink:
+  name: daily
+  type: file
+  path: {out}
+"""
+
+
 def completed_checkpoints(job_dir):
     if not os.path.isdir(job_dir):
         return []
@@ -51,7 +91,7 @@ def completed_checkpoints(job_dir):
 class CheckpointRetentionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(taskmanagers=1, slots=3, name="retention")
+        cls.cluster = Cluster(taskmanagers=2, slots=3, name="retention")
         cls.cluster.start()
         cls.checkpoints = os.path.join(cls.cluster.dir, "checkpoints")
 
@@ -104,6 +144,53 @@ class CheckpointRetentionTest(unittest.TestCase):
         self.cluster.wait_for_job_state(job, {"CANCELED"}, 60)
         wait_until(lambda: not os.path.exists(job_dir), 30,
                    lambda: f"{job_dir} to be deleted: {os.listdir(job_dir)}")
+
+    def test_storage_outage_fails_checkpoints_not_the_job(self):
+        spec = os.path.join(self.cluster.dir, "outage.yaml")
+        with open(spec, "w") as f:
+            f.write(OUTAGE_SPEC.format(checkpoints=self.checkpoints,
+                                       out=os.path.join(self.cluster.dir, "outage")))
+        job = self.cluster.submit(spec)
+        job_dir = os.path.join(self.checkpoints, job)
+        try:
+            wait_until(lambda: completed_checkpoints(job_dir), 60, "a first completed checkpoint")
+
+            def counts():
+                return self.cluster.rest_json(f"/jobs/{job}/checkpoints")["counts"]
+
+            def source_records():
+                vertices = self.cluster.job(job)["vertices"]
+                return vertices[0]["metrics"]["write-records"]
+
+            # The outage: the job's checkpoint directory becomes a file.
+            os.rename(job_dir, job_dir + ".away")
+            with open(job_dir, "w") as f:
+                f.write("not a directory\n")
+            failed_before = counts()["failed"]
+            wait_until(lambda: counts()["failed"] >= failed_before + 5, 60,
+                       lambda: f"checkpoints to fail during the outage: {counts()}")
+            records = source_records()
+            wait_until(lambda: source_records() > records, 30,
+                       "the job to keep processing during the outage")
+            self.assertEqual(self.cluster.job(job)["state"], "RUNNING")
+            self.assertEqual(metric(self.cluster, job, "numRestarts"), 0,
+                             "failed checkpoints must not restart the job")
+            latest = self.cluster.rest_json(f"/jobs/{job}/checkpoints")["latest"]["failed"]
+            self.assertTrue(latest and latest.get("failure_message"), latest)
+
+            # The storage is back: checkpoints complete again.
+            completed = counts()["completed"]
+            os.remove(job_dir)
+            os.rename(job_dir + ".away", job_dir)
+            wait_until(lambda: counts()["completed"] > completed, 60,
+                       lambda: f"a checkpoint to complete after the outage: {counts()}")
+            self.assertEqual(metric(self.cluster, job, "numRestarts"), 0)
+        finally:
+            if os.path.isfile(job_dir):
+                os.remove(job_dir)
+            if os.path.isdir(job_dir + ".away") and not os.path.exists(job_dir):
+                os.rename(job_dir + ".away", job_dir)
+            self.cluster.cli("cancel", job)
 
 
 if __name__ == "__main__":
