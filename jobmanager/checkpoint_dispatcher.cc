@@ -95,17 +95,19 @@ void CheckpointDispatcher::OnJobTerminal(graph::JobStatus status) {
       op.failure = fmt::format("the job is {}", graph::Name(status));
     }
   }
-  const bool discard = DiscardsCheckpointsOnEnd(coordinator_.config().retention, status);
-  if (discard && !coordinator_.retained_ids().empty()) {
-    spdlog::info("Job {} is {}: discarding its retained checkpoint(s) {}", host_.job_id.ToString(),
-                 graph::Name(status), fmt::join(coordinator_.retained_ids(), ", "));
-    for (int64_t id : coordinator_.retained_ids()) {
-      shared_state_.Release(id);
-      io_.Discard(id);
-    }
+  if (!DiscardsCheckpointsOnEnd(coordinator_.config().retention, status)) {
+    io_.DeleteFiles(shared_state_.TakeAll());
+    return;
   }
-  io_.DeleteFiles(shared_state_.TakeAll());
-  if (discard) io_.RemoveEmptyJobDirectory();
+  // Everything under <root>/<job-id> is this job's: its retained checkpoints, their shared
+  // files, and what failed checkpoints left behind (a straggling upload after the abort). An
+  // in-place rescale's next JobMaster, which writes there too, starts only after this one's
+  // I/O thread has run what is queued (JobMaster::Shutdown).
+  spdlog::info("Job {} is {}: discarding its checkpoints (retained: {})", host_.job_id.ToString(),
+               graph::Name(status), fmt::join(coordinator_.retained_ids(), ", "));
+  for (int64_t id : coordinator_.retained_ids()) shared_state_.Release(id);
+  shared_state_.TakeAll();
+  io_.DeleteDirectory(io_.storage().JobDir());
 }
 
 bool DiscardsCheckpointsOnEnd(checkpoint::CheckpointRetention retention, graph::JobStatus status) {

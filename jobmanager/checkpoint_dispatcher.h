@@ -98,8 +98,8 @@ class CheckpointDispatcher {
   void Stop();
   // Before the tasks are redeployed: savepoints in flight fail, final-checkpoint state resets.
   void ResetForRestart();
-  // The job reached a terminal status: pending checkpoints abort, and the retained ones are
-  // discarded per DiscardsCheckpointsOnEnd (then the job's checkpoint directory, if empty).
+  // The job reached a terminal status: pending checkpoints abort, and per
+  // DiscardsCheckpointsOnEnd the job's checkpoint directory <root>/<job-id> is deleted.
   void OnJobTerminal(graph::JobStatus status);
 
   void OnAck(const Execution& e, checkpoint::Ack ack, int64_t checkpoint_id, int64_t now_ms);

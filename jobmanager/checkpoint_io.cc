@@ -21,15 +21,6 @@ void CheckpointIo::Discard(int64_t checkpoint_id) {
   });
 }
 
-void CheckpointIo::RemoveEmptyJobDirectory() {
-  io_.Post([this] {
-    std::error_code ec;  // a directory that is not empty (or gone) stays as it is
-    std::filesystem::remove(storage_.SharedDir(), ec);
-    std::filesystem::remove(storage_.TaskOwnedDir(), ec);
-    std::filesystem::remove(storage_.JobDir(), ec);
-  });
-}
-
 void CheckpointIo::DeleteDirectory(std::string dir) {
   io_.Post([dir = std::move(dir)] {
     std::error_code ec;

@@ -28,10 +28,8 @@ class CheckpointIo {
   void WriteMetadata(checkpoint::CheckpointMetadata md, std::function<void(absl::Status)> done);
   void Discard(int64_t checkpoint_id);
   void DeleteFiles(std::vector<std::string> paths);
-  // Removes the job's checkpoint directory (<root>/<job-id>) and its shared/ and taskowned/
-  // subdirectories where they are empty (after the job's checkpoints were discarded).
-  void RemoveEmptyJobDirectory();
-  // Deletes a directory tree (a transient savepoint); failures are logged.
+  // Deletes a directory tree (a transient savepoint, a discarded job's checkpoints); failures
+  // are logged.
   void DeleteDirectory(std::string dir);
   // Copies chk-<checkpoint_id> to `target` and makes it self-contained.
   void CopyToSavepoint(int64_t checkpoint_id, std::string target,

@@ -125,9 +125,21 @@ class RecoveryTest(unittest.TestCase):
             spec, out = write_spec(cluster, "chaos", data, state=ROCKSDB)
             job_id = cluster.submit(spec)
 
-            shared = {}
+            shared = {"seen": set(), "largest": 0}
+            shared_dir = os.path.join(cluster.dir, "chk", job_id, "shared")
+
+            def sample_shared_dir():
+                # Every shared file ever seen, and the most present at once: without deletion
+                # the directory only grows, so the largest listing would hold every file seen.
+                try:
+                    present = set(os.listdir(shared_dir))
+                except FileNotFoundError:
+                    return
+                shared["seen"] |= present
+                shared["largest"] = max(shared["largest"], len(present))
 
             def check_running_job(k):
+                sample_shared_dir()
                 if k == 1:
                     # RocksDB's own gauges reach the job metrics (heartbeats, ~1 s refresh).
                     for gauge in ("rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
@@ -153,6 +165,11 @@ class RecoveryTest(unittest.TestCase):
 
             kills = chaos.kill_taskmanagers(cluster, job_id, KILLS, rng, check_running_job)
 
+            def ended():
+                sample_shared_dir()
+                return cluster.job(job_id).get("state") in ("FINISHED", "FAILED", "CANCELED")
+            wait_until(ended, 300, "the job to end", interval_s=0.2)
+
             job = cluster.wait_for_job_state(job_id, {"FINISHED"}, 300, 0.2)
             self.assertEqual(metric(cluster, job_id, "numRestarts"), KILLS,
                              "one restart per killed TaskManager")
@@ -168,18 +185,19 @@ class RecoveryTest(unittest.TestCase):
             print(f"job {job['state']}; checkpoints {checkpoints['counts']}", flush=True)
             reference.assert_output_matches(self, out, expected)
             # Incremental checkpoints: some checkpoint uploaded less than the full state, every
-            # file the retained checkpoint needs exists, and unreferenced shared files were
-            # deleted as checkpoints were subsumed (each checkpoint uploads at least one new SST
-            # per keyed subtask, so without deletion there would be one per checkpoint or more).
+            # file the retained checkpoint needs exists (checked while the job ran), and
+            # unreferenced shared files were deleted as checkpoints were subsumed (sampled while
+            # the job ran: more files were seen over time than were ever present at once).
             history = checkpoints["history"]
             self.assertTrue(any(h["status"] == "COMPLETED" and
                                 h["checkpointed_size"] < h["state_size"] for h in history),
                             json.dumps(history)[:3000])
-            present, referenced, completed = (shared["present"], shared["referenced"],
-                                              shared["completed"])
-            print(f"shared files: {len(present)} present, {len(referenced)} referenced, "
-                  f"{completed} checkpoints completed", flush=True)
-            self.assertLess(len(present), completed, "unreferenced shared files are deleted")
+            print(f"shared files before kill {KILLS}: {len(shared['present'])} present, "
+                  f"{len(shared['referenced'])} referenced, {shared['completed']} checkpoints "
+                  f"completed; {len(shared['seen'])} seen in all, at most "
+                  f"{shared['largest']} at once", flush=True)
+            self.assertLess(shared["largest"], len(shared["seen"]),
+                            "unreferenced shared files are deleted")
             # Flink discards a FINISHED job's checkpoints: its directory goes with them.
             job_dir = os.path.join(cluster.dir, "chk", job_id)
             wait_until(lambda: not os.path.exists(job_dir), 30,
