@@ -28,12 +28,17 @@ std::string TaskManagerId(const http::Request& req) {
 
 }  // namespace
 
-const LogFileInfo* CurrentLogFileOf(const std::vector<LogFileInfo>& files) {
+const LogFileInfo* CurrentLogFileOf(const std::vector<LogFileInfo>& files, std::string_view stem) {
   const LogFileInfo* newest = nullptr;
+  const LogFileInfo* newest_of_stem = nullptr;
   for (const LogFileInfo& f : files) {
     if (newest == nullptr || f.mtime_ms > newest->mtime_ms) newest = &f;
+    if (std::string_view(f.name).starts_with(stem) &&
+        (newest_of_stem == nullptr || f.mtime_ms > newest_of_stem->mtime_ms)) {
+      newest_of_stem = &f;
+    }
   }
-  return newest;
+  return newest_of_stem != nullptr ? newest_of_stem : newest;
 }
 
 void AddLogRoutes(http::Router& router, const std::string* jobmanager_log_dir,
@@ -47,7 +52,7 @@ void AddLogRoutes(http::Router& router, const std::string* jobmanager_log_dir,
              });
   router.Get("/jobmanager/log", [jobmanager_log_dir](const http::Request&, http::Response* res) {
     const std::vector<LogFileInfo> files = ListLogFiles(*jobmanager_log_dir);
-    const LogFileInfo* current = CurrentLogFileOf(files);
+    const LogFileInfo* current = CurrentLogFileOf(files, "jobmanager");
     if (current == nullptr) {
       return ReplyError(res, 404, "the JobManager has no log file (env.log.dir is not set)");
     }
@@ -76,7 +81,7 @@ void AddLogRoutes(http::Router& router, const std::string* jobmanager_log_dir,
                const std::string id = TaskManagerId(req);
                auto files = taskmanagers->List(id);
                if (!files.ok()) return ReplyStatus(res, files.status());
-               const LogFileInfo* current = CurrentLogFileOf(*files);
+               const LogFileInfo* current = CurrentLogFileOf(*files, "taskmanager");
                if (current == nullptr) {
                  return ReplyError(res, 404, "TaskManager " + id +
                                                  " has no log file (env.log.dir is not set)");

@@ -2,7 +2,7 @@
 // The log-file endpoints of the REST API (Flink's JobManagerLogListHandler,
 // JobManagerCustomLogHandler, TaskManagerLogListHandler, TaskManagerCustomLogHandler):
 //   GET /jobmanager/logs                          {"logs": [{"name", "size", "mtime"}]}
-//   GET /jobmanager/log                           the current log file, text/plain
+//   GET /jobmanager/log                           the current log file (CurrentLogFileOf)
 //   GET /jobmanager/logs/:filename                one file of the log directory
 //   GET /taskmanagers/:taskmanagerid/logs         as /jobmanager/logs, fetched from the TaskManager
 //   GET /taskmanagers/:taskmanagerid/log          its current log file
@@ -13,6 +13,7 @@
 // name that is not a plain file name, 503 when the TaskManager does not answer.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,7 +39,10 @@ class TaskManagerLogs {
 void AddLogRoutes(http::Router& router, const std::string* jobmanager_log_dir,
                   TaskManagerLogs* taskmanagers);
 
-// The current file of a log directory: the most recently modified; nullptr when none.
-const LogFileInfo* CurrentLogFileOf(const std::vector<LogFileInfo>& files);
+// The current log file of a daemon among the files of its log directory: the most recently
+// modified one whose name starts with `stem` ("jobmanager", "taskmanager": a JobManager and a
+// TaskManager on one host may share the directory), else the most recently modified of all
+// (a log.file with another name); nullptr when there are none.
+const LogFileInfo* CurrentLogFileOf(const std::vector<LogFileInfo>& files, std::string_view stem);
 
 }  // namespace sluice::jobmanager::rest

@@ -116,6 +116,25 @@ TEST_F(LogRoutesTest, LogIsTheMostRecentlyModifiedFile) {
   EXPECT_EQ(res->body, "current\n");
 }
 
+TEST_F(LogRoutesTest, LogIsTheJobManagersOwnFileInADirectoryShared) {
+  WriteFile(root_ / "jm" / "jobmanager.log", "jobmanager line\n");
+  WriteFile(root_ / "jm" / "taskmanager.log", "taskmanager line\n");
+  fs::last_write_time(root_ / "jm" / "jobmanager.log",
+                      fs::last_write_time(root_ / "jm" / "taskmanager.log") - std::chrono::hours(1));
+
+  auto res = client_->Get("/jobmanager/log");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "jobmanager line\n") << "not the newer taskmanager.log of the same host";
+}
+
+TEST(CurrentLogFileOf, FallsBackToTheNewestFileForAnotherName) {
+  const std::vector<LogFileInfo> files = {{"custom.log", 10, 2000}, {"other.log", 10, 1000}};
+  ASSERT_NE(CurrentLogFileOf(files, "jobmanager"), nullptr);
+  EXPECT_EQ(CurrentLogFileOf(files, "jobmanager")->name, "custom.log");
+  EXPECT_EQ(CurrentLogFileOf({}, "jobmanager"), nullptr);
+}
+
 TEST_F(LogRoutesTest, RefusesNamesOutsideTheDirectoryAndUnknownFiles) {
   WriteFile(root_ / "secret.txt", "secret\n");
   auto traversal = client_->Get("/jobmanager/logs/..%2Fsecret.txt");
