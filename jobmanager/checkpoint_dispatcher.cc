@@ -105,8 +105,6 @@ void CheckpointDispatcher::OnJobTerminal(graph::JobStatus status) {
   // I/O thread has run what is queued (JobMaster::Shutdown).
   spdlog::info("Job {} is {}: discarding its checkpoints (retained: {})", host_.job_id.ToString(),
                graph::Name(status), fmt::join(coordinator_.retained_ids(), ", "));
-  for (int64_t id : coordinator_.retained_ids()) shared_state_.Release(id);
-  shared_state_.TakeAll();
   io_.DeleteDirectory(io_.storage().JobDir());
 }
 

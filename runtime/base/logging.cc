@@ -102,6 +102,14 @@ void Install(std::shared_ptr<spdlog::logger> logger, spdlog::level::level_enum l
 
 }  // namespace
 
+absl::Status CheckLogLevel(std::string_view level) {
+  for (std::string_view known : {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (level == known) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "unknown log level '{}' (expected trace, debug, info, warn, error or off)", level));
+}
+
 absl::Status ParseLogFormat(std::string_view text, LogFormat* out) {
   std::string lower;
   for (char c : text) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -125,12 +133,11 @@ void InitLogging(std::string_view process, std::string_view level) {
 
 absl::Status InitLogging(std::string_view process, std::string_view file_stem,
                          const LogOptions& options) {
-  const spdlog::level::level_enum level = spdlog::level::from_str(options.level);
-  if (level == spdlog::level::off && options.level != "off") {
+  if (absl::Status known = CheckLogLevel(options.level); !known.ok()) {
     InitLogging(process, "info");
-    return absl::InvalidArgumentError(fmt::format(
-        "unknown log level '{}' (expected trace, debug, info, warn, error or off)", options.level));
+    return known;
   }
+  const spdlog::level::level_enum level = spdlog::level::from_str(options.level);
   std::vector<spdlog::sink_ptr> sinks;
   if (options.console) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   std::filesystem::path file = options.file;

@@ -33,6 +33,9 @@ struct LogOptions {
   bool console = true;                   // env.log.console: also log to stderr
 };
 
+// OK for trace, debug, info, warn, error and off; InvalidArgument naming the level otherwise.
+absl::Status CheckLogLevel(std::string_view level);
+
 // "text" / "json" (case-insensitive); InvalidArgument naming the value otherwise.
 absl::Status ParseLogFormat(std::string_view text, LogFormat* out);
 

@@ -18,11 +18,8 @@ absl::Status ApplyLogConfig(const ConfigFile& file, LogOptions* out) {
   RETURN_IF_ERROR(file.GetBool("env.log.console", &out->console));
   std::string level = out->level;
   RETURN_IF_ERROR(file.GetString("env.log.level", &level));
-  if (level != "trace" && level != "debug" && level != "info" && level != "warn" &&
-      level != "error" && level != "off") {
-    return InvalidArgumentF("{}: env.log.level: unknown level '{}' (expected trace, debug, info, "
-                            "warn, error or off)",
-                            file.source(), level);
+  if (absl::Status known = CheckLogLevel(level); !known.ok()) {
+    return InvalidArgumentF("{}: env.log.level: {}", file.source(), known.message());
   }
   out->level = level;
   std::string format;

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "runtime/base/memory_size.h"
 #include "runtime/base/status.h"
 
 namespace sluice::job {
@@ -94,7 +95,7 @@ absl::Status CompileState(const SpecReader& r, const YAML::Node& st, graph::JobC
     for (const auto& [key, field] : sizes) {
       if (!rk[key]) continue;
       ASSIGN_OR_RETURN(std::string text, r.GetString(rk, "state.rocksdb", key, true));
-      auto bytes = ParseMemorySize(text);
+      auto bytes = ParseMemorySizeBytes(text);
       if (!bytes || *bytes <= 0) {
         return r.Error(rk[key], "state.rocksdb: '{}' must be a size like 64 mb, found '{}'", key,
                        text);

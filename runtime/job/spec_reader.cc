@@ -5,14 +5,11 @@
 #include <filesystem>
 
 #include "runtime/base/durations.h"
-#include "runtime/base/memory_size.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
 #include "runtime/core/time_format.h"
 
 namespace sluice::job {
-
-std::optional<int64_t> ParseMemorySize(std::string text) { return ParseMemorySizeBytes(text); }
 
 absl::StatusOr<YAML::Node> SpecReader::Load(const std::string& yaml) const {
   YAML::Node root;

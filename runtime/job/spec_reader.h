@@ -93,7 +93,4 @@ class SpecReader {
   std::shared_ptr<const expr::ScalarFunctions> functions_;
 };
 
-// "64 mb", "1gb", "512 kb", "1048576" -> bytes; nullopt if malformed.
-std::optional<int64_t> ParseMemorySize(std::string text);
-
 }  // namespace sluice::job
