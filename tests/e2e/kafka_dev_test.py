@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -165,6 +166,46 @@ class KafkaDevTest(unittest.TestCase):
         finally:
             code = tool.stop(signal.SIGINT)
         self.assertEqual(code, 0, f"SIGINT should stop the tool with exit 0:\n{tool.describe()}")
+
+    def test_a_produce_answers_a_parked_fetch_at_once(self):
+        """A Fetch that finds no data waits up to the consumer's fetch.wait.max.ms (60 s here), but
+        the fetch proxy answers it as soon as a Produce brings data (fetch_proxy.h): librdkafka's
+        mock alone holds it the whole 60 s."""
+        tool = KafkaDev(["--brokers", "1", "--topic", "parked:1", "--log-level", "debug"],
+                        name="kafka-dev-parked")
+        consumer = None
+        try:
+            bootstrap = tool.wait_ready()
+            self.assertIn("127.0.0.1:", bootstrap)
+            out_path = os.path.join(tool.dir, "consumer.out")
+            with open(out_path, "wb") as out:
+                consumer = subprocess.Popen(
+                    [kcat(), "-C", "-b", bootstrap, "-t", "parked", "-p", "0", "-o", "beginning",
+                     "-c", "20", "-q", "-X", "fetch.wait.max.ms=60000", "-f", "%o %s\n"],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent)
+            harness.on_cleanup(lambda: consumer.poll() is None and consumer.kill())
+
+            def parked():
+                with open(tool.stderr_path, errors="replace") as f:
+                    return "parked Fetch" in f.read()
+            wait_until(parked, 30, f"the consumer's Fetch to be parked:\n{tool.describe()}")
+            # 20 records, one Produce (one batch) each.
+            for i in range(20):
+                r = subprocess.run([kcat(), "-P", "-b", bootstrap, "-t", "parked", "-p", "0"],
+                                   input=f"record-{i}\n", capture_output=True, text=True,
+                                   timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            # Well inside the 60 s the mock alone would hold the first Fetch.
+            code = consumer.wait(timeout=20)
+            with open(out_path, errors="replace") as f:
+                lines = f.read().splitlines()
+            self.assertEqual(code, 0, lines)
+            self.assertEqual(lines, [f"{i} record-{i}" for i in range(20)])
+        finally:
+            if consumer is not None and consumer.poll() is None:
+                consumer.kill()
+            tool.stop()
 
     def test_bad_flags_exit_2_with_a_message(self):
         cases = {

@@ -45,6 +45,7 @@
 #include "runtime/base/logging.h"
 #include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
+#include "tools/kafka-dev/fetch_proxy.h"
 
 namespace sluice::tools {
 namespace {
@@ -357,6 +358,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> topic_flags;
   std::string port_file, log_level = "info";
   bool control = false;
+  bool no_fetch_proxy = false;
   app.add_option("--brokers", brokers, fmt::format("number of brokers (1..{})", kMaxBrokers))
       ->capture_default_str()
       ->check(CLI::Range(1, kMaxBrokers));
@@ -373,6 +375,9 @@ int Main(int argc, char** argv) {
                "read control commands from stdin, answer each with one line on stdout; "
                "commands: " +
                    std::string(kCommandHelp));
+  app.add_flag("--no-fetch-proxy", no_fetch_proxy,
+               "let clients talk to the mock brokers directly: a Fetch that finds no data is "
+               "then held for its whole max wait even when data arrives (librdkafka's mock)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -451,6 +456,29 @@ int Main(int argc, char** argv) {
     spdlog::info("topic '{}': {} partition(s), leaders round-robin from broker 1", topic.name,
                  topic.partitions);
   }
+  // Clients talk to the brokers through the fetch proxy (fetch_proxy.h), unless told not to.
+  std::unique_ptr<FetchProxy> proxy;
+  if (!no_fetch_proxy) {
+    std::vector<int> upstream_ports;
+    for (const std::string& address : Split(bootstraps, ",")) {
+      auto port = ParseInt(address.substr(address.rfind(':') + 1), "mock broker port", 1, 65535);
+      if (!port.ok()) {
+        spdlog::error("{}", port.status().message());
+        return 1;
+      }
+      upstream_ports.push_back(*port);
+    }
+    auto started = FetchProxy::Start(upstream_ports);
+    if (!started.ok()) {
+      spdlog::error("cannot start the fetch proxy: {}", std::string(started.status().message()));
+      return 1;
+    }
+    proxy = *std::move(started);
+    bootstraps.clear();
+    for (int port : proxy->ports()) {
+      bootstraps += fmt::format("{}127.0.0.1:{}", bootstraps.empty() ? "" : ",", port);
+    }
+  }
   std::string line = "bootstrap.servers=" + bootstraps;
   spdlog::info("{} brokers serving: {}", brokers, line);
   if (!port_file.empty()) {
@@ -463,6 +491,7 @@ int Main(int argc, char** argv) {
   Reply(line);
 
   int code = Serve(**cluster, replication_factor, control, signal_fd);
+  if (proxy != nullptr) proxy->Stop();
   cluster->reset();
   close(signal_fd);
   spdlog::info("mock cluster stopped");
