@@ -28,9 +28,10 @@ StreamInputProcessor::StreamInputProcessor(const graph::JobGraph& graph,
   }
 }
 
-absl::Status StreamInputProcessor::ProcessAvailable(int64_t timeout_ms) {
+absl::StatusOr<bool> StreamInputProcessor::ProcessAvailable(int64_t timeout_ms) {
   ASSIGN_OR_RETURN(auto next, gate_.Next(timeout_ms));
-  if (next.has_value()) aligner_.Offer(std::move(*next), MonotonicMillis());
+  const bool got = next.has_value();
+  if (got) aligner_.Offer(std::move(*next), MonotonicMillis());
   while (auto step = aligner_.Next()) {
     if (step->kind == network::AlignerStep::Kind::kCheckpoint) {
       RETURN_IF_ERROR(checkpoint_(step->checkpoint_id, step->alignment_ms,
@@ -39,7 +40,7 @@ absl::Status StreamInputProcessor::ProcessAvailable(int64_t timeout_ms) {
     }
     RETURN_IF_ERROR(Process(step->event));
   }
-  return absl::OkStatus();
+  return got;
 }
 
 absl::Status StreamInputProcessor::Process(network::NetworkEvent& ev) {

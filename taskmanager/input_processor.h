@@ -34,10 +34,10 @@ class StreamInputProcessor {
                        network::InputGate& gate, OperatorChain& chain,
                        api::OperatorMetrics* task_metrics, CheckpointFn checkpoint);
 
-  // Waits up to `timeout_ms` (< 0: until an event or a wake-up) and processes every event that
-  // became ready. Errors: the gate's failure (a broken channel, Cancelled), a corrupt buffer
-  // (DataLoss), an operator's error.
-  absl::Status ProcessAvailable(int64_t timeout_ms);
+  // Waits up to `timeout_ms` (< 0: until an event or a wake-up; 0: not at all) and processes
+  // every event that became ready; returns whether there was one. Errors: the gate's failure
+  // (a broken channel, Cancelled), a corrupt buffer (DataLoss), an operator's error.
+  absl::StatusOr<bool> ProcessAvailable(int64_t timeout_ms);
   // Every channel of every input reached end of partition.
   bool finished() const { return valve_.AllEnded(); }
   // False once an input ended without draining (a stop with savepoint upstream): event time

@@ -159,6 +159,20 @@ absl::Status OperatorChain::FlushIfDue(int64_t now_ms) {
   return absl::OkStatus();
 }
 
+bool OperatorChain::HasPendingOutput() const {
+  if (writers_finished_) return false;
+  for (const auto& w : writers_) {
+    if (w->HasPending()) return true;
+  }
+  return false;
+}
+
+absl::Status OperatorChain::Flush() {
+  if (writers_finished_) return absl::OkStatus();
+  for (auto& w : writers_) RETURN_IF_ERROR(w->FlushAll());
+  return absl::OkStatus();
+}
+
 int64_t OperatorChain::MillisUntilFlush(int64_t now_ms) const {
   if (writers_.empty() || writers_finished_) return -1;
   int64_t wait = writers_.front()->MillisUntilFlush(now_ms);

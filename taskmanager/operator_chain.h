@@ -62,6 +62,9 @@ class OperatorChain {
   bool has_writers() const { return !writers_.empty(); }
   absl::Status FlushIfDue(int64_t now_ms);
   int64_t MillisUntilFlush(int64_t now_ms) const;  // -1 without writers
+  // Rows or watermarks wait in a writer's buffer; Flush sends them on now (the task is idle).
+  bool HasPendingOutput() const;
+  absl::Status Flush();
   // Processing-time timers of the chained operators (api::Operator::NextProcessingTime):
   // ms until the earliest is due (0 if due; -1 without timers), and firing the due ones.
   int64_t MillisUntilProcessingTime(int64_t now_ms) const;

@@ -191,7 +191,12 @@ absl::Status Task::RunSource() {
       io_metrics_.idle_ns.fetch_add(SteadyNanos() - before_ns, std::memory_order_relaxed);
     }
     const int64_t now = MonotonicMillis();
-    RETURN_IF_ERROR(chain_->FlushIfDue(now));
+    // The source may wait for input in its next poll: send what it emitted on first.
+    if (!source_->MoreAvailable() && chain_->HasPendingOutput()) {
+      RETURN_IF_ERROR(chain_->Flush());
+    } else {
+      RETURN_IF_ERROR(chain_->FlushIfDue(now));
+    }
     MaybeUpdateStateMetrics(now);
     if (!more) return absl::OkStatus();
   }
@@ -208,10 +213,17 @@ absl::Status Task::RunInput() {
     int64_t wait = chain_->MillisUntilFlush(MonotonicMillis());
     const int64_t timer_wait = chain_->MillisUntilProcessingTime(NowMillis());
     if (timer_wait >= 0) wait = wait < 0 ? timer_wait : std::min(wait, timer_wait);
-    RETURN_IF_ERROR(input.ProcessAvailable(wait));
+    // With output waiting in a buffer, only take input that is already there: when none is,
+    // the task is idle and sends the output on instead of holding it for the buffer timeout.
+    const bool pending = chain_->HasPendingOutput();
+    ASSIGN_OR_RETURN(const bool got_input, input.ProcessAvailable(pending ? 0 : wait));
     if (timer_wait >= 0) RETURN_IF_ERROR(chain_->FireProcessingTimers(NowMillis()));
     const int64_t now = MonotonicMillis();
-    RETURN_IF_ERROR(chain_->FlushIfDue(now));
+    if (pending && !got_input) {
+      RETURN_IF_ERROR(chain_->Flush());
+    } else {
+      RETURN_IF_ERROR(chain_->FlushIfDue(now));
+    }
     MaybeUpdateStateMetrics(now);
   }
   drain_ = input.drain();

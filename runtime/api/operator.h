@@ -181,6 +181,12 @@ class Source {
   // Returns true while more input may follow, false once this subtask's input is exhausted
   // (after having emitted kMaxWatermark). Errors (bad record, I/O) fail the task.
   virtual absl::StatusOr<bool> PollNext(Output& out) = 0;
+  // Whether the last PollNext stopped with input still ready to be read at once (it emitted a
+  // full batch; Flink's InputStatus.MORE_AVAILABLE). When false the task sends its buffered
+  // output on before polling again, so no record waits in an output buffer while its source
+  // waits for input; when true it keeps filling buffers, sent when full or after
+  // execution.buffer-timeout. Default: false (output is sent after every poll).
+  virtual bool MoreAvailable() const { return false; }
   virtual void Close() {}
   // Connector gauges for the job metrics (e.g. the Kafka source's "kafka.records-lag-max"):
   // the JobMaster sums them over subtasks, except names ending in "-max", of which it takes the

@@ -179,6 +179,13 @@ absl::Status RecordWriter::FlushIfDue(int64_t now_ms) {
   return FlushAll();
 }
 
+bool RecordWriter::HasPending() const {
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (!pending_[i].empty() || watermark_ > sent_watermark_[i]) return true;
+  }
+  return false;
+}
+
 int64_t RecordWriter::MillisUntilFlush(int64_t now_ms) const {
   return std::max<int64_t>(0, next_flush_ms_ - now_ms);
 }

@@ -53,6 +53,8 @@ class RecordWriter : public api::Output {
   absl::Status EmitWatermarkStatus(api::WatermarkStatus status) override;
   // Flushes everything if the buffer timeout has passed since the last full flush.
   absl::Status FlushIfDue(int64_t now_ms);
+  // Rows or a watermark wait in a buffer for the next flush.
+  bool HasPending() const;
   // Milliseconds until FlushIfDue would flush (for the task's wait), >= 0.
   int64_t MillisUntilFlush(int64_t now_ms) const;
   absl::Status FlushAll();

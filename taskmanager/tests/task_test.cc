@@ -2,13 +2,15 @@
 // its index and EndInput per input, watermarks combine over the channels of all input gates,
 // barriers align across gates and a finished input does not block alignment (FLIP-147), side
 // outputs of a chained operator reach their own edge, and a task cancelled before it started
-// never reports INITIALIZING.
+// never reports INITIALIZING, and output is sent on as soon as a task goes idle.
 
 #include "taskmanager/task.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -433,6 +435,142 @@ TEST(Task, SideOutputOfAChainedOperatorReachesItsOwnEdge) {
     for (size_t r = 0; r < b.num_rows(); ++r) dropped.push_back(b.GetInt64(r, 0));
   }
   EXPECT_THAT(dropped, ElementsAre(1, 2));
+}
+
+// Emits the batches of `script` one per poll, saying after each whether more input is ready at
+// once; then polls empty until `end` is set, and ends.
+class ScriptedSource final : public api::Source {
+ public:
+  struct Step {
+    std::vector<int64_t> values;
+    bool more_available;
+  };
+  ScriptedSource(std::vector<Step> script, std::shared_ptr<std::atomic<bool>> end)
+      : script_(std::move(script)), end_(std::move(end)) {}
+  core::SchemaPtr output_schema() const override { return Schema(); }
+  absl::Status Open(const api::OperatorContext&) override { return absl::OkStatus(); }
+  absl::StatusOr<bool> PollNext(api::Output& out) override {
+    if (next_ < script_.size()) {
+      RETURN_IF_ERROR(out.Emit(Rows(script_[next_].values)));
+      ++next_;
+      return true;
+    }
+    if (!end_->load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // no input yet
+      return true;
+    }
+    RETURN_IF_ERROR(out.EmitWatermark(api::kMaxWatermark));
+    return false;
+  }
+  bool MoreAvailable() const override {
+    return next_ > 0 && next_ <= script_.size() && script_[next_ - 1].more_available;
+  }
+
+ private:
+  std::vector<Step> script_;
+  size_t next_ = 0;
+  std::shared_ptr<std::atomic<bool>> end_;
+};
+
+// The rows of the next data buffer on `gate`'s channel 0, waiting up to 10 s; empty if none came.
+std::vector<int64_t> NextBufferRows(network::InputGate& gate) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto ev = gate.Next(20);
+    if (!ev.ok() || !ev->has_value() || (*ev)->kind != network::NetworkEvent::Kind::kBuffer) continue;
+    std::vector<int64_t> rows;
+    const core::RecordBatch& b = *(*ev)->batch;
+    for (size_t r = 0; r < b.num_rows(); ++r) rows.push_back(b.GetInt64(r, 0));
+    return rows;
+  }
+  return {};
+}
+
+// `first` (a source, or an operator fed by vertex 0's source) -> rebalance -> a recording sink:
+// the task under test is the vertex before the rebalance, its output a gate the test reads.
+std::shared_ptr<const graph::JobGraph> ToSinkGraph(std::function<std::unique_ptr<api::Source>()> source,
+                                                   bool through_filter) {
+  graph::StreamGraph g;
+  graph::StreamNode src;
+  src.name = "Source: s";
+  src.uid = "s";
+  src.num_inputs = 0;
+  src.output_schema = Schema();
+  src.source = [source] { return absl::StatusOr<std::unique_ptr<api::Source>>(source()); };
+  int last = g.AddNode(std::move(src));
+  if (through_filter) {
+    graph::StreamNode filter;
+    filter.name = "Filter";
+    filter.uid = "filter";
+    filter.output_schema = Schema();
+    filter.op = []() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+      ASSIGN_OR_RETURN(auto e, expr::Expression::Compile("v >= 0", *Schema()));
+      return std::unique_ptr<api::Operator>(std::make_unique<operators::FilterOperator>(Schema(), std::move(e), false));
+    };
+    const int f = g.AddNode(std::move(filter));
+    g.AddEdge({last, 0, f, 0, graph::PartitionerKind::kRebalance, {}});
+    last = f;
+  }
+  graph::StreamNode sink;
+  sink.name = "Sink: s";
+  sink.uid = "sink";
+  sink.sink = true;
+  sink.output_schema = Schema();
+  sink.op = []() -> absl::StatusOr<std::unique_ptr<api::Operator>> {
+    return std::unique_ptr<api::Operator>(std::make_unique<RecordingSink>(std::make_shared<Recorder>()));
+  };
+  const int k = g.AddNode(std::move(sink));
+  g.AddEdge({last, 0, k, 0, graph::PartitionerKind::kRebalance, {}});
+  auto built = graph::BuildJobGraph(g, 1, 128, graph::JobConfig{});
+  EXPECT_TRUE(built.ok()) << built.status();
+  return std::make_shared<const graph::JobGraph>(std::move(*built));
+}
+
+// Deployment of `vertex` whose output goes to `consumer`, with a buffer timeout of an hour: any
+// output that arrives within the test's deadline was sent because the task went idle.
+deployment::TaskDeploymentDescriptor HourTimeoutDeployment(int vertex, FakeEnv& env,
+                                                           std::shared_ptr<network::InputGate> consumer) {
+  env.consumer_gates[0] = std::move(consumer);
+  auto tdd = Deployment(vertex);
+  tdd.buffer_timeout_ms = 3'600'000;
+  tdd.outputs = {{deployment::ConsumerLocation{0, ExecutionAttemptId::Random(), "local:1"}}};
+  return tdd;
+}
+
+// Issue 15: a source that waits for input sends what it emitted on at once, and one that has
+// more ready keeps filling the buffer (one buffer for three polls).
+TEST(Task, ASourceWaitingForInputSendsItsBufferedOutputAtOnce) {
+  auto end = std::make_shared<std::atomic<bool>>(false);
+  auto graph = ToSinkGraph([end] {
+    return std::make_unique<ScriptedSource>(
+        std::vector<ScriptedSource::Step>{{{1}, true}, {{2}, true}, {{3}, false}, {{4}, false}}, end);
+  }, /*through_filter=*/false);
+  FakeEnv env;
+  auto consumer = std::make_shared<network::InputGate>(std::vector<int>{1});
+  Task task(HourTimeoutDeployment(0, env, consumer), graph, &env);
+  task.Start();
+  EXPECT_THAT(NextBufferRows(*consumer), ElementsAre(1, 2, 3));
+  EXPECT_THAT(NextBufferRows(*consumer), ElementsAre(4));
+  end->store(true);
+  ASSERT_TRUE(WaitUntil([&] { return task.done(); }));
+  EXPECT_EQ(env.Locked([&] { return env.states.back(); }), ExecutionState::kFinished) << env.failure;
+}
+
+// Issue 15: a task whose input ran dry sends its buffered output on instead of holding it for
+// the buffer timeout.
+TEST(Task, AnIdleTaskSendsItsBufferedOutputAtOnce) {
+  auto graph = ToSinkGraph([] { return nullptr; }, /*through_filter=*/true);
+  FakeEnv env;
+  auto consumer = std::make_shared<network::InputGate>(std::vector<int>{1});
+  Task task(HourTimeoutDeployment(1, env, consumer), graph, &env);
+  task.Start();
+  Producers in(env.gate);
+  in.Batch(0, 0, {7, 8});
+  EXPECT_THAT(NextBufferRows(*consumer), ElementsAre(7, 8));
+  in.Batch(0, 0, {9});
+  EXPECT_THAT(NextBufferRows(*consumer), ElementsAre(9));
+  in.End(0, 0);
+  ASSERT_TRUE(WaitUntil([&] { return task.done(); }));
 }
 
 }  // namespace

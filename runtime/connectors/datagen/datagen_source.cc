@@ -254,6 +254,9 @@ class DatagenSource final : public api::Source {
     return out;
   }
 
+  // Without a rate limit the next rows are always ready.
+  bool MoreAvailable() const override { return !limiter_ && !done_; }
+
   absl::StatusOr<bool> PollNext(api::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;

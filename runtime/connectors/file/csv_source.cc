@@ -165,6 +165,9 @@ class CsvFileSource final : public api::Source {
     return std::move(w).Finish();
   }
 
+  // Without a rate limit the file's next lines are ready (a disk read away).
+  bool MoreAvailable() const override { return !limiter_ && next_split_ < splits_.size(); }
+
   absl::StatusOr<bool> PollNext(api::Output& out) override {
     if (done_) return false;
     size_t limit = opts_.batch_size;

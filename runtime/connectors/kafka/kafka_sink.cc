@@ -708,6 +708,8 @@ absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
   };
   if (!opts.bootstrap_servers.empty()) add_default("bootstrap.servers", opts.bootstrap_servers);
   add_default("client.id", std::move(client_id));
+  // Small Produce requests must not wait for Nagle's algorithm (issue 15).
+  add_default("socket.nagle.disable", "true");
   if (opts.partitioner == SinkPartitioner::kKey) add_default("partitioner", "murmur2_random");
   if (opts.partitioner == SinkPartitioner::kRoundRobin ||
       opts.partitioner == SinkPartitioner::kFixed) {

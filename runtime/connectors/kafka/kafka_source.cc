@@ -93,6 +93,7 @@ absl::StatusOr<bool> KafkaSource::Impl::PollNext(api::Output& out) {
     rd_kafka_message_destroy(m);
   }
   if (limiter_) limiter_->Consume(handled);
+  more_available_ = !limiter_ && handled == limit;
   // Counters once per poll, not per record.
   if (records_ > 0) {
     metrics_->records_in.fetch_add(records_, std::memory_order_relaxed);
@@ -323,6 +324,8 @@ absl::Status KafkaSource::Impl::CreateConsumer() {
   // (benchmarks/RESULTS.md): fetching pauses while that many messages wait, and all partitions
   // share the reader's queue. Memory stays bounded by queued.max.messages.kbytes (64 MB).
   add_default("queued.min.messages", "1000000");
+  // Fetch requests are small writes that Nagle's algorithm would hold back (issue 15).
+  add_default("socket.nagle.disable", "true");
   if (!user_group_) settings.emplace_back("group.id", std::string(kDefaultGroupId));
   const std::string who = !ctx_.operator_uid.empty()    ? ctx_.operator_uid
                           : !ctx_.operator_name.empty() ? ctx_.operator_name
@@ -449,6 +452,8 @@ core::SchemaPtr KafkaSource::output_schema() const { return impl_->opts().schema
 absl::Status KafkaSource::Open(const api::OperatorContext& ctx) { return impl_->Open(ctx); }
 
 absl::StatusOr<bool> KafkaSource::PollNext(api::Output& out) { return impl_->PollNext(out); }
+
+bool KafkaSource::MoreAvailable() const { return impl_->more_available(); }
 
 void KafkaSource::Close() { impl_->Close(); }
 

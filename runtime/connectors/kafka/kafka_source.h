@@ -316,6 +316,8 @@ class KafkaSource final : public api::Source {
   core::SchemaPtr output_schema() const override;
   absl::Status Open(const api::OperatorContext& ctx) override;
   absl::StatusOr<bool> PollNext(api::Output& out) override;
+  // The last poll stopped at its batch limit, not because the consumer queue ran dry.
+  bool MoreAvailable() const override;
   void Close() override;
   absl::StatusOr<std::string> SnapshotState(int64_t checkpoint_id) override;
   absl::Status NotifyCheckpointComplete(int64_t checkpoint_id) override;

@@ -125,6 +125,7 @@ class KafkaSource::Impl {
   }
 
   absl::StatusOr<bool> PollNext(api::Output& out);
+  bool more_available() const { return more_available_; }
 
   void Close();
 
@@ -269,6 +270,7 @@ class KafkaSource::Impl {
   core::RecordBatch batch_;
   std::optional<operators::RateLimiter> limiter_;  // with a rate only
   int64_t records_ = 0;  // consumed in the current PollNext
+  bool more_available_ = false;  // the last PollNext stopped at its batch limit
   int64_t bytes_ = 0;
   int64_t last_watermark_ = api::kMinWatermark;
   int64_t opened_ms_ = 0;

@@ -134,6 +134,9 @@ class NexmarkSource final : public api::Source {
     return std::move(w).Finish();
   }
 
+  // Without a rate limit the generator always has the next batch ready.
+  bool MoreAvailable() const override { return !limiter_ && !done_; }
+
   absl::StatusOr<bool> PollNext(api::Output& out) override {
     if (done_) return false;
     size_t events = opts_.batch_size;
