@@ -129,6 +129,19 @@ class OneBatchSource final : public api::Source {
   std::vector<int64_t> values_;
 };
 
+// Node "Source: s" (uid s) of a stream graph, its instances made by `make`.
+graph::StreamNode SourceNode(std::function<std::unique_ptr<api::Source>()> make) {
+  graph::StreamNode src;
+  src.name = "Source: s";
+  src.uid = "s";
+  src.num_inputs = 0;
+  src.output_schema = Schema();
+  src.source = [make = std::move(make)] {
+    return absl::StatusOr<std::unique_ptr<api::Source>>(make());
+  };
+  return src;
+}
+
 class FakeEnv final : public TaskEnvironment {
  public:
   void RegisterInputGate(const ExecutionAttemptId&, std::shared_ptr<network::InputGate> g) override {
@@ -375,13 +388,9 @@ TEST(Task, CancellingARunningTaskEndsItCanceled) {
 TEST(Task, SideOutputOfAChainedOperatorReachesItsOwnEdge) {
   auto rec = std::make_shared<Recorder>();
   graph::StreamGraph g;
-  graph::StreamNode src;
-  src.name = "Source: s";
-  src.uid = "s";
-  src.num_inputs = 0;
-  src.output_schema = Schema();
-  src.source = [] { return absl::StatusOr<std::unique_ptr<api::Source>>(std::make_unique<OneBatchSource>(std::vector<int64_t>{1, 5, 2, 8})); };
-  const int s = g.AddNode(std::move(src));
+  const int s = g.AddNode(SourceNode([] {
+    return std::make_unique<OneBatchSource>(std::vector<int64_t>{1, 5, 2, 8});
+  }));
   graph::StreamNode filter;
   filter.name = "Filter";
   filter.uid = "filter";
@@ -491,13 +500,7 @@ std::vector<int64_t> NextBufferRows(network::InputGate& gate) {
 std::shared_ptr<const graph::JobGraph> ToSinkGraph(std::function<std::unique_ptr<api::Source>()> source,
                                                    bool through_filter) {
   graph::StreamGraph g;
-  graph::StreamNode src;
-  src.name = "Source: s";
-  src.uid = "s";
-  src.num_inputs = 0;
-  src.output_schema = Schema();
-  src.source = [source] { return absl::StatusOr<std::unique_ptr<api::Source>>(source()); };
-  int last = g.AddNode(std::move(src));
+  int last = g.AddNode(SourceNode(std::move(source)));
   if (through_filter) {
     graph::StreamNode filter;
     filter.name = "Filter";

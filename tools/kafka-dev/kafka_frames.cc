@@ -114,6 +114,17 @@ absl::Status RewritePortAt(Reader& in, std::span<uint8_t> frame, const PortMap& 
   return absl::OkStatus();
 }
 
+// The request is `key` at a version this file parses.
+absl::Status CheckRequest(const RequestHeader& header, ApiKey key, const char* name,
+                          int16_t max_version) {
+  if (header.api_key == static_cast<int16_t>(key) && header.api_version <= max_version) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("not a {} request of version 0..{} (api key {} version {})", name, max_version,
+                  header.api_key, header.api_version));
+}
+
 }  // namespace
 
 absl::StatusOr<RequestHeader> ParseRequestHeader(std::span<const uint8_t> frame) {
@@ -132,12 +143,7 @@ absl::StatusOr<RequestHeader> ParseRequestHeader(std::span<const uint8_t> frame)
 
 absl::StatusOr<int32_t> ReplaceFetchMaxWait(std::span<uint8_t> frame, const RequestHeader& header,
                                             int32_t max_wait_ms) {
-  if (header.api_key != static_cast<int16_t>(ApiKey::kFetch) ||
-      header.api_version > kMaxFetchVersion) {
-    return absl::InvalidArgumentError(fmt::format(
-        "not a Fetch request of version 0..{} (api key {} version {})", kMaxFetchVersion,
-        header.api_key, header.api_version));
-  }
+  RETURN_IF_ERROR(CheckRequest(header, ApiKey::kFetch, "Fetch", kMaxFetchVersion));
   Reader in(frame, header.body_offset);
   RETURN_IF_ERROR(in.Skip(4, "Fetch replica_id"));
   size_t at = in.offset();
@@ -184,12 +190,7 @@ absl::StatusOr<bool> FetchResponseHasNews(std::span<const uint8_t> frame, int16_
 
 absl::StatusOr<bool> ProduceExpectsResponse(std::span<const uint8_t> frame,
                                             const RequestHeader& header) {
-  if (header.api_key != static_cast<int16_t>(ApiKey::kProduce) ||
-      header.api_version > kMaxProduceVersion) {
-    return absl::InvalidArgumentError(fmt::format(
-        "not a Produce request of version 0..{} (api key {} version {})", kMaxProduceVersion,
-        header.api_key, header.api_version));
-  }
+  RETURN_IF_ERROR(CheckRequest(header, ApiKey::kProduce, "Produce", kMaxProduceVersion));
   Reader in(frame, header.body_offset);
   if (header.api_version >= 3) RETURN_IF_ERROR(in.SkipString("Produce transactional_id"));
   ASSIGN_OR_RETURN(int64_t acks, in.Int(2, "Produce acks"));

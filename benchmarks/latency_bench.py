@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""End-to-end latency of Sluice jobs (issue 15), on real processes. Not run by ctest.
+
+  python3 benchmarks/latency_bench.py [--bin-dir build/bin]
+      [--scenario kafka|datagen|exactly-once|all]
+      [--rates 1000,5000] [--duration 60] [--warmup 10] [--checkpoint-interval 0,1000]
+      [--max-throughput]
+
+Every run is a JobManager and 2 TaskManagers (1 slot each, so the 2 subtasks of every vertex
+run on different TaskManagers) and sluice-latency-probe (benchmarks/latency/probe.cc), which
+stamps records with their creation time (wall clock, µs) and takes their arrival time:
+
+  kafka:   probe -> topic lat-in (4 partitions, sluice-kafka-dev) -> Kafka source -> filter ->
+           Kafka sink (at-least-once) -> topic lat-out -> probe. `--shuffle` puts a `rebalance`
+           before the filter, so that records also cross between the TaskManagers. The probe's
+           own figure, reading lat-in directly, is printed beside ("direct").
+  datagen: DataGen (`now`, epoch ms, read once per generated batch) -> key-by -> aggregate
+           (one output row per input row, --keys keys, 1 min ttl) -> print sink; the probe
+           follows both TaskManagers' stdout files (inotify) and times each printed line. Records cross the network for the
+           hash exchange. The stamp has ms resolution: figures are up to 1 ms high.
+  exactly-once: DataGen -> rebalance -> filter -> file sink, which commits its part files when
+           a checkpoint completes (two-phase commit); the probe watches the output directory
+           and times each row by the moment its file appeared. Runs only with checkpoints.
+
+Each configuration runs for --duration s; the first --warmup s are left out. Printed: one
+markdown row per run (p50/p99/p99.9/p99.99/max in ms, the rate reached) and the per-10-s p99s,
+which show whether latency stays flat. --max-throughput first measures the kafka scenario's
+throughput with the probe producing as fast as it can.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+from testing import harness  # noqa: E402
+from testing.cluster import Cluster  # noqa: E402
+from testing.harness import Config  # noqa: E402
+from testing.kafka import KafkaDev  # noqa: E402
+
+KAFKA_SPEC = """name: latency-kafka
+parallelism: 2
+{checkpointing}
+source:
+  type: kafka
+  bootstrap-servers: {bootstrap}
+  topic: lat-in
+  starting-offsets: latest
+  properties: {{{source_properties}}}
+  schema: {{seq: int64, created: int64, pad: string}}
+pipeline:
+{shuffle}  - filter: seq >= 0
+sink:
+  type: kafka
+  bootstrap-servers: {bootstrap}
+  topic: lat-out
+  properties: {{{sink_properties}}}
+"""
+
+# Random ids below {max_key} + 1, stamped with the time each batch is generated (epoch ms).
+STAMPED_DATAGEN = """source:
+  type: datagen
+  rows-per-second: {rate}
+  schema: {{id: int64, created: int64}}
+  fields:
+    id: {{kind: random, min: 0, max: {max_key}}}
+    created: {{kind: now}}
+"""
+
+DATAGEN_SPEC = """name: latency-datagen
+parallelism: 2
+{checkpointing}
+""" + STAMPED_DATAGEN + """pipeline:
+  - key-by: [id]
+  - aggregate:
+      aggregates: {{n: count(), created: max(created)}}
+      ttl: 1 min
+sink: {{type: print}}
+"""
+
+
+FILE_SPEC = """name: latency-exactly-once
+parallelism: 2
+{checkpointing}
+""" + STAMPED_DATAGEN + """pipeline:
+  - rebalance
+  - filter: created > 0
+sink: {{type: file, path: {path}}}
+"""
+
+
+def probe():
+    return Config.binary("sluice-latency-probe")
+
+
+def checkpointing(interval_ms, directory):
+    if not interval_ms:
+        return ""
+    return f"checkpointing: {{interval: {interval_ms} ms, dir: {directory}}}"
+
+
+def run_job(cluster, name, text):
+    path = os.path.join(cluster.dir, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    r = cluster.cli("run", path, "--detached", timeout_s=60)
+    if r.returncode != 0:
+        raise SystemExit(f"submitting {name} failed:\n{r.describe()}")
+    job_id = r.job_id()
+    cluster.wait_for_job_state(job_id, ["RUNNING"], timeout_s=60)
+    harness.wait_until(lambda: all(v.get("status") == "RUNNING"
+                                   for v in cluster.job(job_id)["vertices"]),
+                       60, "every vertex to run")
+    return job_id
+
+
+def cancel(cluster, job_id):
+    cluster.cli("cancel", job_id, timeout_s=60)
+    cluster.wait_for_job_state(job_id, ["CANCELED", "FAILED", "FINISHED"], timeout_s=60)
+
+
+def run_probe(argv, timeout_s):
+    r = subprocess.run([probe()] + argv, capture_output=True, text=True, timeout=timeout_s)
+    if r.returncode != 0:
+        raise SystemExit(f"the probe failed ({r.returncode}): {r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def row(label, rate, result):
+    flat = " ".join(f"{i['p99_ms']:.1f}" for i in result.get("intervals", []))
+    return (f"| {label} | {rate:,} | {result['count']:,} | {result['p50_ms']:.2f} | "
+            f"{result['p99_ms']:.2f} | {result['p999_ms']:.2f} | {result['p9999_ms']:.2f} | "
+            f"{result['max_ms']:.2f} | {flat} |")
+
+
+def kafka_dev():
+    """A fresh broker for every run: the mock finds a fetch's batch by a linear scan over the
+    partition's batches (rdkafka_mock.c), so a broker that has held a long run serves the next
+    one more slowly."""
+    tool = KafkaDev(["--brokers", "3", "--topic", "lat-in:4", "--topic", "lat-out:4"],
+                    name="latency-kafka")
+    return tool, tool.wait_ready()
+
+
+def probe_kafka(args, bootstrap, output, rate):
+    return run_probe(["kafka", "--bootstrap", bootstrap, "--input", "lat-in", "--output", output,
+                      "--rate", str(rate), "--duration", str(args.duration), "--warmup",
+                      str(args.warmup), "--linger-ms", str(args.probe_linger_ms)],
+                     args.duration + 120)
+
+
+def kafka_scenario(args, rates, intervals):
+    rows = []
+    for rate in rates:
+        tool, bootstrap = kafka_dev()
+        try:
+            rows.append(row("direct (probe -> broker -> probe)", rate,
+                            probe_kafka(args, bootstrap, "lat-in", rate)))
+        finally:
+            tool.stop()
+    with Cluster(taskmanagers=2, slots=1, name="latency-kafka") as cluster:
+        runs = [(None, 0)] if args.max_throughput else []
+        runs += [(interval, rate) for interval in intervals for rate in rates]
+        for interval, rate in runs:
+            tool, bootstrap = kafka_dev()
+            try:
+                spec = KAFKA_SPEC.format(
+                    bootstrap=bootstrap, shuffle=shuffle(args),
+                    checkpointing=checkpointing(interval, os.path.join(cluster.dir, "chk")),
+                    source_properties=args.source_properties,
+                    sink_properties=args.sink_properties)
+                job_id = run_job(cluster, f"kafka-{interval}-{rate}", spec)
+                result = probe_kafka(args, bootstrap, "lat-out", rate)
+                cancel(cluster, job_id)
+            finally:
+                tool.stop()
+            if interval is None:
+                print(f"max throughput: the probe sent {result['sent_per_s']:,.0f} records/s, "
+                      f"{result['received'] / args.duration:,.0f} records/s came back (of "
+                      f"{result['sent']:,}, {result['received']:,}); p50 {result['p50_ms']} ms, "
+                      f"p99 {result['p99_ms']} ms", flush=True)
+                continue
+            label = f"Kafka -> {'rebalance -> ' if args.shuffle else ''}filter -> Kafka"
+            label += f", checkpoints every {interval} ms" if interval else ", no checkpoints"
+            rows.append(row(label, rate, result))
+    return rows
+
+
+def shuffle(args):
+    return "  - rebalance\n" if args.shuffle else ""
+
+
+def datagen_scenario(args, rates, intervals):
+    rows = []
+    with Cluster(taskmanagers=2, slots=1, name="latency-datagen") as cluster:
+        logs = [tm.log_path for tm in cluster.taskmanagers]
+        for interval in intervals:
+            for rate in rates:
+                spec = DATAGEN_SPEC.format(
+                    rate=rate, max_key=args.keys - 1,
+                    checkpointing=checkpointing(interval, os.path.join(cluster.dir, "chk")))
+                job_id = run_job(cluster, f"datagen-{interval}-{rate}", spec)
+                argv = ["tail", "--field", "2", "--unit", "ms", "--duration", str(args.duration),
+                        "--warmup", str(args.warmup), "--expected-samples",
+                        str(int(rate * (args.duration + 1)))]
+                for log in logs:
+                    argv += ["--file", log]
+                result = run_probe(argv, args.duration + 60)
+                cancel(cluster, job_id)
+                label = "DataGen -> key-by -> aggregate -> print"
+                label += f", checkpoints every {interval} ms" if interval else ", no checkpoints"
+                rows.append(row(label, rate, result))
+    return rows
+
+
+def exactly_once_scenario(args, rates, intervals):
+    """The exactly-once file sink (two-phase commit): rows become visible when the checkpoint
+    that covers them completes, so latency is about the checkpoint interval."""
+    rows = []
+    with Cluster(taskmanagers=2, slots=1, name="latency-exactly-once") as cluster:
+        for interval in [i for i in intervals if i > 0]:
+            for rate in rates:
+                out = os.path.join(cluster.dir, f"out-{interval}-{rate}")
+                os.makedirs(out)
+                spec = FILE_SPEC.format(
+                    rate=rate, max_key=args.keys - 1, path=out,
+                    checkpointing=checkpointing(interval, os.path.join(cluster.dir, "chk")))
+                job_id = run_job(cluster, f"file-{interval}-{rate}", spec)
+                result = run_probe(["dir", "--dir", out, "--field", "1", "--unit", "ms",
+                                    "--duration", str(args.duration), "--warmup",
+                                    str(args.warmup), "--expected-samples",
+                                    str(int(rate * (args.duration + 1)))], args.duration + 60)
+                cancel(cluster, job_id)
+                rows.append(row(f"DataGen -> rebalance -> filter -> file sink (exactly-once), "
+                                f"checkpoints every {interval} ms", rate, result))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bin-dir", default=os.path.join(REPO, "build", "bin"))
+    parser.add_argument("--scenario", choices=["kafka", "datagen", "exactly-once", "all"],
+                        default="all")
+    parser.add_argument("--rates", default="1000,5000")
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=10)
+    parser.add_argument("--checkpoint-interval", default="0,1000",
+                        help="comma-separated ms; 0 = no checkpoints")
+    parser.add_argument("--shuffle", action="store_true")
+    parser.add_argument("--keys", type=int, default=1_000_000,
+                        help="datagen: distinct keys (the aggregate's state holds up to this many)")
+    parser.add_argument("--max-throughput", action="store_true")
+    parser.add_argument("--probe-linger-ms", type=int, default=1,
+                        help="linger.ms of the probe's producer")
+    parser.add_argument("--source-properties", default="")
+    parser.add_argument("--sink-properties", default="")
+    parser.add_argument("--keep-temp", action="store_true", help="keep the daemons' logs")
+    args, _ = parser.parse_known_args()
+    harness.parse_args(["--bin-dir", args.bin_dir, "--repo", REPO] +
+                       (["--keep-temp"] if args.keep_temp else []))
+    rates = [int(r) for r in args.rates.split(",")]
+    intervals = [int(i) for i in args.checkpoint_interval.split(",")]
+    rows = []
+    if args.scenario in ("kafka", "all"):
+        rows += kafka_scenario(args, rates, intervals)
+    if args.scenario in ("datagen", "all"):
+        rows += datagen_scenario(args, rates, intervals)
+    if args.scenario in ("exactly-once", "all"):
+        rows += exactly_once_scenario(args, rates, intervals)
+    print("| path | records/s | samples | p50 ms | p99 ms | p99.9 ms | p99.99 ms | max ms | "
+          "p99 per 10 s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        print(r)
+
+
+if __name__ == "__main__":
+    main()
