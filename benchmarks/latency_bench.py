@@ -4,7 +4,7 @@
   python3 benchmarks/latency_bench.py [--bin-dir build/bin]
       [--scenario kafka|datagen|exactly-once|all]
       [--rates 1000,5000] [--duration 60] [--warmup 10] [--checkpoint-interval 0,1000]
-      [--max-throughput]
+      [--max-throughput] [--no-direct]
 
 Every run is a JobManager and 2 TaskManagers (1 slot each, so the 2 subtasks of every vertex
 run on different TaskManagers) and sluice-latency-probe (benchmarks/latency/probe.cc), which
@@ -24,15 +24,22 @@ stamps records with their creation time (wall clock, µs) and takes their arriva
 
 Each configuration runs for --duration s; the first --warmup s are left out. Printed: one
 markdown row per run (p50/p99/p99.9/p99.99/max in ms, the rate reached) and the per-10-s p99s,
-which show whether latency stays flat. --max-throughput first measures the kafka scenario's
+which show whether latency stays flat, and per run the episodes of samples at or above p99.99
+(seconds after the warm-up, worst latency, samples), which tell periodic stalls from scattered
+ones, with the machine's CPU steal time (a VM's vCPUs taken away by the hypervisor) beside them;
+kafka runs also print the part of the latency up to the sink's produce and the dev broker's
+answers slower than --broker-slow-ms. --max-throughput first measures the kafka scenario's
 throughput with the probe producing as fast as it can.
 """
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
@@ -123,26 +130,89 @@ def cancel(cluster, job_id):
     cluster.wait_for_job_state(job_id, ["CANCELED", "FAILED", "FINISHED"], timeout_s=60)
 
 
+class StealMonitor:
+    """Samples the machine's CPU steal time (/proc/stat: time the hypervisor ran something else
+    while this VM's vCPUs wanted to run) twice a second while a probe runs. On a VM, steal stalls
+    every process at once for tens of ms: the latency spikes no software in the guest can
+    remove, so each run reports which of its spike episodes coincide with steal."""
+
+    def __init__(self):
+        self.samples = []  # (epoch s at the end of the sample, steal % of the sample)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _read():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+    def _run(self):
+        steal, total = self._read()
+        while not self._stop.wait(0.5):
+            s, t = self._read()
+            if t > total:
+                self.samples.append((time.time(), 100.0 * (s - steal) / (t - total)))
+            steal, total = s, t
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def run_probe(argv, timeout_s):
-    r = subprocess.run([probe()] + argv, capture_output=True, text=True, timeout=timeout_s)
+    with StealMonitor() as steal:
+        r = subprocess.run([probe()] + argv, capture_output=True, text=True, timeout=timeout_s)
     if r.returncode != 0:
         raise SystemExit(f"the probe failed ({r.returncode}): {r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    result["steal"] = steal.samples
+    return result
+
+
+def steal_report(result):
+    """One line: the CPU steal after the warm-up, and which spike episodes had steal within
+    1 s of their start."""
+    start = result.get("measured_from_us", 0) / 1e6
+    steal = [(t - start, pct) for t, pct in result.get("steal", []) if t >= start and pct > 0]
+    if not steal:
+        return "no CPU steal after the warm-up"
+    spikes = result.get("spikes", [])
+    hit = [s for s in spikes if any(abs(t - s["t_s"]) <= 1.0 for t, _ in steal)]
+    return (f"CPU steal in {len(steal)} half-seconds after the warm-up (max "
+            f"{max(p for _, p in steal):.0f} %); {len(hit)} of {len(spikes)} spike episodes "
+            f"within 1 s of steal")
 
 
 def row(label, rate, result):
+    spikes = ", ".join(f"{s['t_s']:.1f} s: {s['max_ms']:.1f} ms ({s['count']})"
+                       for s in result.get("spikes", []))
+    print(f"{label} at {rate:,}/s: samples >= p99.99 by episode, worst first: {spikes}",
+          flush=True)
+    print(f"  {steal_report(result)}", flush=True)
+    if "to_sink" in result:
+        t = result["to_sink"]
+        episodes = ", ".join(f"{s['t_s']:.1f} s: {s['max_ms']:.1f} ms ({s['count']})"
+                             for s in t.get("spikes", [])[:8])
+        print(f"  of which creation -> the sink's produce (ms resolution): p50 {t['p50_ms']:.2f}, "
+              f"p99 {t['p99_ms']:.2f}, p99.99 {t['p9999_ms']:.2f}, max {t['max_ms']:.2f}; "
+              f"episodes {episodes}", flush=True)
     flat = " ".join(f"{i['p99_ms']:.1f}" for i in result.get("intervals", []))
     return (f"| {label} | {rate:,} | {result['count']:,} | {result['p50_ms']:.2f} | "
             f"{result['p99_ms']:.2f} | {result['p999_ms']:.2f} | {result['p9999_ms']:.2f} | "
             f"{result['max_ms']:.2f} | {flat} |")
 
 
-def kafka_dev():
+def kafka_dev(args):
     """A fresh broker for every run: the mock finds a fetch's batch by a linear scan over the
     partition's batches (rdkafka_mock.c), so a broker that has held a long run serves the next
     one more slowly."""
-    tool = KafkaDev(["--brokers", "3", "--topic", "lat-in:4", "--topic", "lat-out:4"],
-                    name="latency-kafka")
+    tool = KafkaDev(["--brokers", "3", "--topic", "lat-in:4", "--topic", "lat-out:4",
+                     "--slow-request-ms", str(args.broker_slow_ms)], name="latency-kafka")
     return tool, tool.wait_ready()
 
 
@@ -155,8 +225,8 @@ def probe_kafka(args, bootstrap, output, rate):
 
 def kafka_scenario(args, rates, intervals):
     rows = []
-    for rate in rates:
-        tool, bootstrap = kafka_dev()
+    for rate in [] if args.no_direct else rates:
+        tool, bootstrap = kafka_dev(args)
         try:
             rows.append(row("direct (probe -> broker -> probe)", rate,
                             probe_kafka(args, bootstrap, "lat-in", rate)))
@@ -166,7 +236,7 @@ def kafka_scenario(args, rates, intervals):
         runs = [(None, 0)] if args.max_throughput else []
         runs += [(interval, rate) for interval in intervals for rate in rates]
         for interval, rate in runs:
-            tool, bootstrap = kafka_dev()
+            tool, bootstrap = kafka_dev(args)
             try:
                 spec = KAFKA_SPEC.format(
                     bootstrap=bootstrap, shuffle=shuffle(args),
@@ -176,6 +246,7 @@ def kafka_scenario(args, rates, intervals):
                 job_id = run_job(cluster, f"kafka-{interval}-{rate}", spec)
                 result = probe_kafka(args, bootstrap, "lat-out", rate)
                 cancel(cluster, job_id)
+                report_slow_broker(tool, result)
             finally:
                 tool.stop()
             if interval is None:
@@ -188,6 +259,30 @@ def kafka_scenario(args, rates, intervals):
             label += f", checkpoints every {interval} ms" if interval else ", no checkpoints"
             rows.append(row(label, rate, result))
     return rows
+
+
+def report_slow_broker(tool, result):
+    """Prints the broker's slow answers (kafka-dev --slow-request-ms) that fell into the run, as
+    seconds after the probe's warm-up, to set beside the latency spikes."""
+    start = result.get("measured_from_us")
+    if start is None:
+        return
+    slow = []
+    with open(tool.stderr_path, errors="replace") as f:
+        for line in f:
+            if "took" not in line or "to answer" not in line:
+                continue
+            stamp = line[1:24]  # spdlog: [YYYY-mm-dd HH:MM:SS.mmm]
+            try:
+                t = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            except ValueError:
+                continue
+            ms = float(line.split(" took ")[1].split(" ms")[0])
+            slow.append((t - start / 1e6, ms, line.split("API key ")[-1].strip()))
+    slow = [s for s in slow if s[0] >= 0]
+    worst = sorted(slow, key=lambda s: -s[1])[:10]
+    print(f"  broker answers slower than the threshold after the warm-up: {len(slow)}; worst: " +
+          ", ".join(f"{t:.1f} s: {ms:.1f} ms (API {api})" for t, ms, api in worst), flush=True)
 
 
 def shuffle(args):
@@ -254,8 +349,12 @@ def main():
     parser.add_argument("--keys", type=int, default=1_000_000,
                         help="datagen: distinct keys (the aggregate's state holds up to this many)")
     parser.add_argument("--max-throughput", action="store_true")
+    parser.add_argument("--no-direct", action="store_true",
+                        help="kafka: skip the probe's direct run (probe -> broker -> probe)")
     parser.add_argument("--probe-linger-ms", type=int, default=1,
                         help="linger.ms of the probe's producer")
+    parser.add_argument("--broker-slow-ms", type=int, default=10,
+                        help="kafka: report the dev broker's answers slower than this (ms)")
     parser.add_argument("--source-properties", default="")
     parser.add_argument("--sink-properties", default="")
     parser.add_argument("--keep-temp", action="store_true", help="keep the daemons' logs")

@@ -24,6 +24,7 @@
 #include "runtime/plugin/plugin_loader.h"
 #include "sluice/grpc_defaults.h"
 #include "spdlog/spdlog.h"
+#include "runtime/base/thread_name.h"
 
 namespace sluice::jobmanager {
 
@@ -131,6 +132,7 @@ class JobManagerImpl {
   }
 
   void TimerLoop() {
+    SetCurrentThreadName("jm-timer");
     // Fine enough for checkpoint intervals and timeouts; each tick is a few map lookups.
     const int64_t tick = std::max<int64_t>(10, std::min<int64_t>(config_.heartbeat_interval_ms, 50));
     std::unique_lock lock(mu_);

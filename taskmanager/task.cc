@@ -7,6 +7,7 @@
 #include "runtime/base/status.h"
 #include "spdlog/spdlog.h"
 #include "taskmanager/input_processor.h"
+#include "runtime/base/thread_name.h"
 
 namespace sluice::taskmanager {
 
@@ -72,6 +73,7 @@ bool Task::Transition(ExecutionState to, const absl::Status& failure) {
 }
 
 void Task::Run() {
+  SetCurrentThreadName(fmt::format("{}/{} {}", tdd_.subtask + 1, vertex_.parallelism, vertex_.name));
   network::SetThreadTaskIoMetrics(&io_metrics_);
   absl::Status s;
   if (Transition(ExecutionState::kInitializing)) {

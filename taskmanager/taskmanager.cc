@@ -19,6 +19,7 @@
 #include "taskmanager/service/exchange_client.h"
 #include "taskmanager/service/task_executor_service.h"
 #include "taskmanager/task_executor.h"
+#include "runtime/base/thread_name.h"
 
 namespace sluice::taskmanager {
 
@@ -153,6 +154,7 @@ class TaskManagerImpl {
 
   // Registration with backoff, then heartbeats; on JobManager loss cancel tasks and re-register.
   void ControlLoop() {
+    SetCurrentThreadName("tm-control");
     int64_t backoff = 100;
     bool registered = false;
     int64_t last_ack = 0;

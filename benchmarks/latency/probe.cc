@@ -7,7 +7,9 @@
 //       "<seq>,<creation epoch µs>,<padding>" (linger.ms 0, Nagle off), while a consumer assigned
 //       to every partition of OUT at its end reads the job's output and takes
 //       latency = arrival - creation from field --field (default 1). IN = OUT measures the
-//       broker and the probe alone (the "direct" figure).
+//       broker and the probe alone (the "direct" figure). "to_sink" in the output: creation ->
+//       the output message's timestamp (when the job's sink produced it; ms resolution), the
+//       part of the latency before the sink's producer.
 //   sluice-latency-probe tail --file F [--file F2 ...] --field N --unit ms --duration S
 //       Follows files (inotify) for lines such as a print sink's "2> 17,1733280000123,..." and
 //       takes latency = arrival - the field's value (an epoch timestamp in --unit).
@@ -136,6 +138,8 @@ int RunKafka(const KafkaOptions& o) {
   std::atomic<bool> producing{true};
   std::atomic<int64_t> sent{0};
   int64_t start_us = NowUs();
+  // One topic handle: naming the topic per message would take librdkafka's write lock each time.
+  rd_kafka_topic_t* in_topic = rd_kafka_topic_new(producer.get(), o.input.c_str(), nullptr);
   std::thread sender([&] {
     std::string padding(static_cast<size_t>(o.padding), 'x');
     auto begin = std::chrono::steady_clock::now();
@@ -148,7 +152,7 @@ int RunKafka(const KafkaOptions& o) {
       if (std::chrono::steady_clock::now() >= end) break;
       std::string payload = fmt::format("{},{},{}", seq, NowUs(), padding);
       std::string key = std::to_string(seq);
-      while (rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(o.input.c_str()),
+      while (rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(in_topic),
                                RD_KAFKA_V_KEY(key.data(), key.size()),
                                RD_KAFKA_V_VALUE(payload.data(), payload.size()),
                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -166,6 +170,11 @@ int RunKafka(const KafkaOptions& o) {
   // tens of ms and show up as latency.
   std::vector<LatencySample> samples;
   samples.reserve(static_cast<size_t>(o.rate * (o.duration_s + 1)));
+  // creation -> the output message's timestamp: the moment the job's sink produced it (the
+  // sink leaves the timestamp to librdkafka, which takes its clock at produce, in ms). Splits
+  // the latency into the part up to the sink and the part after it (linger, broker, consumer).
+  std::vector<LatencySample> to_sink;
+  to_sink.reserve(samples.capacity());
   int64_t unparsed = 0;
   auto drain_until = std::chrono::steady_clock::time_point::max();
   while (true) {
@@ -182,6 +191,11 @@ int RunKafka(const KafkaOptions& o) {
       int64_t created = 0;
       if (ParseField({static_cast<const char*>(m->payload), m->len}, o.field, &created)) {
         samples.push_back({created, arrived - created});
+        rd_kafka_timestamp_type_t type;
+        const int64_t produced_ms = rd_kafka_message_timestamp(m, &type);
+        if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && produced_ms > 0) {
+          to_sink.push_back({created, produced_ms * 1000 - created});
+        }
       } else {
         ++unparsed;
       }
@@ -189,14 +203,16 @@ int RunKafka(const KafkaOptions& o) {
     rd_kafka_message_destroy(m);
   }
   sender.join();
+  rd_kafka_topic_destroy(in_topic);
   rd_kafka_consumer_close(consumer.get());
   double seconds = o.duration_s;
+  const LatencySummaryOptions summary{start_us, static_cast<int64_t>(o.warmup_s * 1e6)};
   std::string extra = fmt::format(
       "\"mode\": \"kafka\", \"rate\": {}, \"sent\": {}, \"received\": {}, \"unparsed\": {}, "
-      "\"sent_per_s\": {:.0f}",
-      o.rate, sent.load(), samples.size(), unparsed, static_cast<double>(sent.load()) / seconds);
-  std::cout << SummarizeLatencies(std::move(samples),
-                                  {start_us, static_cast<int64_t>(o.warmup_s * 1e6)}, extra)
+      "\"sent_per_s\": {:.0f}, \"to_sink\": {}",
+      o.rate, sent.load(), samples.size(), unparsed, static_cast<double>(sent.load()) / seconds,
+      SummarizeLatencies(std::move(to_sink), summary, ""));
+  std::cout << SummarizeLatencies(std::move(samples), summary, extra)
             << std::endl;
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "fmt/format.h"
 #include "runtime/base/status.h"
 #include "sluice/grpc_defaults.h"
+#include "runtime/base/thread_name.h"
 
 namespace sluice::taskmanager {
 
@@ -84,8 +85,14 @@ ExchangeConnection::ExchangeConnection(std::shared_ptr<grpc::Channel> channel,
       producer_address_(std::move(producer_address)),
       stub_(v1::DataExchangeService::NewStub(std::move(channel))) {
   stream_ = stub_->Exchange(&context_);
-  writer_ = std::thread([this] { WriteLoop(); });
-  reader_ = std::thread([this] { ReadLoop(); });
+  writer_ = std::thread([this] {
+    SetCurrentThreadName("exch-out-write");
+    WriteLoop();
+  });
+  reader_ = std::thread([this] {
+    SetCurrentThreadName("exch-out-credit");
+    ReadLoop();
+  });
 }
 
 ExchangeConnection::~ExchangeConnection() {

@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "spdlog/spdlog.h"
+#include "runtime/base/thread_name.h"
 
 namespace sluice::taskmanager {
 
@@ -108,7 +109,11 @@ class ExchangeSession {
       : context_(context), stream_(stream), lookup_(lookup), options_(options) {}
 
   grpc::Status Run() {
-    std::thread writer([this] { WriteLoop(); });
+    // The gRPC thread that runs this session reads; a thread of its own writes credits.
+    std::thread writer([this] {
+      SetCurrentThreadName("exch-in-credit");
+      WriteLoop();
+    });
     v1::DataFrame frame;
     while (stream_->Read(&frame)) {
       if (!frame.producer_address().empty()) producer_ = frame.producer_address();

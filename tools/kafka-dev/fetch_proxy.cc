@@ -123,9 +123,11 @@ void ProduceSignal::Stop() {
   changed_.notify_all();
 }
 
-absl::StatusOr<std::unique_ptr<FetchProxy>> FetchProxy::Start(std::vector<int> upstream_ports) {
+absl::StatusOr<std::unique_ptr<FetchProxy>> FetchProxy::Start(std::vector<int> upstream_ports,
+                                                               int slow_request_ms) {
   std::unique_ptr<FetchProxy> proxy(new FetchProxy());
   proxy->upstream_ports_ = std::move(upstream_ports);
+  proxy->slow_request_ms_ = slow_request_ms;
   for (int upstream : proxy->upstream_ports_) {
     auto listener = ListenOnLoopback();
     if (!listener.ok()) return listener.status();
@@ -216,6 +218,7 @@ void FetchProxy::Accept(int listener_index) {
   Connection& c = connections_.emplace_back();
   c.client_fd = client;
   c.upstream_fd = upstream;
+  c.broker = listener_index + 1;
   c.thread = std::thread([this, conn = &c] { Relay(conn); });
 }
 
@@ -231,6 +234,20 @@ void FetchProxy::ReapFinished() {
     close(it->upstream_fd);
     it = connections_.erase(it);
   }
+}
+
+bool FetchProxy::Exchange(Connection* c, int16_t api, const std::vector<uint8_t>& request,
+                          std::vector<uint8_t>& response) {
+  const Clock::time_point sent = Clock::now();
+  if (!WriteFrame(c->upstream_fd, request) || !ReadFrame(c->upstream_fd, response)) return false;
+  if (slow_request_ms_ > 0) {
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
+    if (took >= std::chrono::milliseconds(slow_request_ms_)) {
+      spdlog::info("fetch proxy: broker {} took {:.1f} ms to answer a request of API key {}",
+                   c->broker, static_cast<double>(took.count()) / 1000.0, api);
+    }
+  }
+  return true;
 }
 
 void FetchProxy::Relay(Connection* c) {
@@ -271,12 +288,11 @@ void FetchProxy::Relay(Connection* c) {
     uint64_t seen = produced_.generation();
     bool ok = true;
     while (true) {
-      if (!WriteFrame(c->upstream_fd, request)) {
-        ok = false;
+      if (!expects_response) {
+        ok = WriteFrame(c->upstream_fd, request);
         break;
       }
-      if (!expects_response) break;
-      if (!ReadFrame(c->upstream_fd, response)) {
+      if (!Exchange(c, header.ok() ? header->api_key : -1, request, response)) {
         ok = false;
         break;
       }

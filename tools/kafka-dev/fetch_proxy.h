@@ -59,8 +59,11 @@ class ProduceSignal {
 class FetchProxy {
  public:
   // Listens on 127.0.0.1:0 once for each port in `upstream_ports` (the mock brokers', in broker
-  // id order). Errors: Internal when a socket cannot be set up.
-  static absl::StatusOr<std::unique_ptr<FetchProxy>> Start(std::vector<int> upstream_ports);
+  // id order). `slow_request_ms` > 0 logs (info) every request the broker takes longer than
+  // that to answer, with its API key, broker and time (the latency benchmark uses it to tell
+  // the broker's stalls from the job's). Errors: Internal when a socket cannot be set up.
+  static absl::StatusOr<std::unique_ptr<FetchProxy>> Start(std::vector<int> upstream_ports,
+                                                           int slow_request_ms = 0);
 
   FetchProxy(const FetchProxy&) = delete;
   FetchProxy& operator=(const FetchProxy&) = delete;
@@ -75,6 +78,7 @@ class FetchProxy {
   struct Connection {
     int client_fd = -1;
     int upstream_fd = -1;
+    int broker = 0;  // 1-based broker id
     std::thread thread;
     std::atomic<bool> done{false};
   };
@@ -85,7 +89,12 @@ class FetchProxy {
   void Relay(Connection* connection);
   void ReapFinished();
 
+  // One request to the broker and its answer; logs it if slow (see Start).
+  bool Exchange(Connection* c, int16_t api, const std::vector<uint8_t>& request,
+                std::vector<uint8_t>& response);
+
   std::vector<int> upstream_ports_;
+  int slow_request_ms_ = 0;
   std::vector<int> listen_fds_;
   std::vector<int> ports_;
   kafka::PortMap port_map_;  // upstream port -> listener port; immutable after Start

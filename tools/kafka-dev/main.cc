@@ -359,6 +359,7 @@ int Main(int argc, char** argv) {
   std::string port_file, log_level = "info";
   bool control = false;
   bool no_fetch_proxy = false;
+  int slow_request_ms = 0;
   app.add_option("--brokers", brokers, fmt::format("number of brokers (1..{})", kMaxBrokers))
       ->capture_default_str()
       ->check(CLI::Range(1, kMaxBrokers));
@@ -378,6 +379,11 @@ int Main(int argc, char** argv) {
   app.add_flag("--no-fetch-proxy", no_fetch_proxy,
                "let clients talk to the mock brokers directly: a Fetch that finds no data is "
                "then held for its whole max wait even when data arrives (librdkafka's mock)");
+  app.add_option("--slow-request-ms", slow_request_ms,
+                 "log every request the mock takes at least this long to answer (fetch proxy; "
+                 "0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3'600'000));
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -468,7 +474,7 @@ int Main(int argc, char** argv) {
       }
       upstream_ports.push_back(*port);
     }
-    auto started = FetchProxy::Start(upstream_ports);
+    auto started = FetchProxy::Start(upstream_ports, slow_request_ms);
     if (!started.ok()) {
       spdlog::error("cannot start the fetch proxy: {}", std::string(started.status().message()));
       return 1;

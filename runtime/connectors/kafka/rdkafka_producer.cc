@@ -67,6 +67,7 @@ class RdKafkaProducer : public KafkaProducerClient {
   RdKafkaProducer(std::unique_ptr<PartitionerState> partitioner)
       : partitioner_(std::move(partitioner)) {}
   ~RdKafkaProducer() override {
+    for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
     if (rk_ != nullptr) rd_kafka_destroy(rk_);
   }
 
@@ -102,11 +103,17 @@ class RdKafkaProducer : public KafkaProducerClient {
     void* key = r.has_key ? const_cast<char*>(r.key.data()) : nullptr;
     const size_t key_len = r.has_key ? r.key.size() : 0;
     const int64_t ts = r.timestamp_ms;
-    const std::string topic(r.topic);
+    // A topic handle per topic, kept: naming the topic per message (RD_KAFKA_V_TOPIC) would
+    // take librdkafka's client-wide write lock and search its topic list for every record.
+    rd_kafka_topic_t* rkt = TopicHandle(r.topic);
+    if (rkt == nullptr) {
+      return InvalidArgumentF("produce failed: topic '{}': {}", r.topic,
+                              rd_kafka_err2str(rd_kafka_last_error()));
+    }
     for (;;) {
       rd_kafka_resp_err_t err;
       if (r.headers.empty()) {
-        err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+        err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt),
                                 RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_KEY(key, key_len),
                                 RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_END);
@@ -117,7 +124,7 @@ class RdKafkaProducer : public KafkaProducerClient {
           rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()),
                               hvalue.data(), static_cast<ssize_t>(hvalue.size()));
         }
-        err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+        err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt),
                                 RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_KEY(key, key_len),
                                 RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
@@ -172,6 +179,21 @@ class RdKafkaProducer : public KafkaProducerClient {
           m->partition >= 0 ? fmt::format(" on partition {}", m->partition) : std::string()));
     }
   }
+  // The handle of `topic`, created on first use (a sink writes to one topic; a few at most);
+  // null if librdkafka refuses the name (rd_kafka_last_error says why).
+  rd_kafka_topic_t* TopicHandle(std::string_view topic) {
+    if (!topics_.empty() && topics_.back().first == topic) return topics_.back().second;
+    for (auto& entry : topics_) {
+      if (entry.first == topic) {
+        std::swap(entry, topics_.back());
+        return topics_.back().second;
+      }
+    }
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, std::string(topic).c_str(), nullptr);
+    if (rkt == nullptr) return nullptr;
+    topics_.emplace_back(std::string(topic), rkt);
+    return rkt;
+  }
   absl::Status ProduceError(rd_kafka_resp_err_t err) {
     RETURN_IF_ERROR(FatalError());
     return absl::UnavailableError(
@@ -186,6 +208,8 @@ class RdKafkaProducer : public KafkaProducerClient {
 
   std::unique_ptr<PartitionerState> partitioner_;
   rd_kafka_t* rk_ = nullptr;
+  // Topic handles by name, the last used at the back.
+  std::vector<std::pair<std::string, rd_kafka_topic_t*>> topics_;
   // Written by the delivery callback, which runs inside rd_kafka_poll/flush on the Task thread.
   absl::Status first_error_;
   int64_t failed_deliveries_ = 0;
@@ -299,6 +323,9 @@ absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
   add_default("client.id", std::move(client_id));
   // Small Produce requests must not wait for Nagle's algorithm (issue 15).
   add_default("socket.nagle.disable", "true");
+  // The sink acts only on failed deliveries (at-least-once waits on the queue length): reports
+  // of successful ones would cost the task thread a callback per record in rd_kafka_poll.
+  add_default("delivery.report.only.error", "true");
   if (opts.partitioner == SinkPartitioner::kKey) add_default("partitioner", "murmur2_random");
   if (opts.partitioner == SinkPartitioner::kRoundRobin ||
       opts.partitioner == SinkPartitioner::kFixed) {
