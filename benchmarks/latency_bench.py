@@ -4,7 +4,7 @@
   python3 benchmarks/latency_bench.py [--bin-dir build/bin]
       [--scenario kafka|datagen|exactly-once|all]
       [--rates 1000,5000] [--duration 60] [--warmup 10] [--checkpoint-interval 0,1000]
-      [--max-throughput] [--no-direct]
+      [--max-throughput] [--no-direct] [--keys 1000000] [--state-backend heap|rocksdb]
 
 Every run is a JobManager and 2 TaskManagers (1 slot each, so the 2 subtasks of every vertex
 run on different TaskManagers) and sluice-latency-probe (benchmarks/latency/probe.cc), which
@@ -15,7 +15,8 @@ stamps records with their creation time (wall clock, µs) and takes their arriva
            before the filter, so that records also cross between the TaskManagers. The probe's
            own figure, reading lat-in directly, is printed beside ("direct").
   datagen: DataGen (`now`, epoch ms, read once per generated batch) -> key-by -> aggregate
-           (one output row per input row, --keys keys, 1 min ttl) -> print sink; the probe
+           (one output row per input row, --keys keys, 1 min ttl, state in --state-backend heap or
+           rocksdb) -> print sink; the probe
            follows both TaskManagers' stdout files (inotify) and times each printed line. Records cross the network for the
            hash exchange. The stamp has ms resolution: figures are up to 1 ms high.
   exactly-once: DataGen -> rebalance -> filter -> file sink, which commits its part files when
@@ -81,6 +82,7 @@ STAMPED_DATAGEN = """source:
 DATAGEN_SPEC = """name: latency-datagen
 parallelism: 2
 {checkpointing}
+state: {{backend: {backend}}}
 """ + STAMPED_DATAGEN + """pipeline:
   - key-by: [id]
   - aggregate:
@@ -217,10 +219,13 @@ def kafka_dev(args):
 
 
 def probe_kafka(args, bootstrap, output, rate):
-    return run_probe(["kafka", "--bootstrap", bootstrap, "--input", "lat-in", "--output", output,
-                      "--rate", str(rate), "--duration", str(args.duration), "--warmup",
-                      str(args.warmup), "--linger-ms", str(args.probe_linger_ms)],
-                     args.duration + 120)
+    result = run_probe(["kafka", "--bootstrap", bootstrap, "--input", "lat-in", "--output", output,
+                        "--rate", str(rate), "--duration", str(args.duration), "--warmup",
+                        str(args.warmup), "--linger-ms", str(args.probe_linger_ms)],
+                       args.duration + 120)
+    if output == "lat-in":  # direct: the message timestamp is the probe's own produce
+        result.pop("to_sink", None)
+    return result
 
 
 def kafka_scenario(args, rates, intervals):
@@ -272,7 +277,7 @@ def report_slow_broker(tool, result):
         for line in f:
             if "took" not in line or "to answer" not in line:
                 continue
-            stamp = line[1:24]  # spdlog: [YYYY-mm-dd HH:MM:SS.mmm]
+            stamp = line[:23]  # Sluice's log pattern: "YYYY-mm-dd HH:MM:SS.mmm level [tool] ..."
             try:
                 t = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
             except ValueError:
@@ -296,7 +301,7 @@ def datagen_scenario(args, rates, intervals):
         for interval in intervals:
             for rate in rates:
                 spec = DATAGEN_SPEC.format(
-                    rate=rate, max_key=args.keys - 1,
+                    rate=rate, max_key=args.keys - 1, backend=args.state_backend,
                     checkpointing=checkpointing(interval, os.path.join(cluster.dir, "chk")))
                 job_id = run_job(cluster, f"datagen-{interval}-{rate}", spec)
                 argv = ["tail", "--field", "2", "--unit", "ms", "--duration", str(args.duration),
@@ -306,7 +311,7 @@ def datagen_scenario(args, rates, intervals):
                     argv += ["--file", log]
                 result = run_probe(argv, args.duration + 60)
                 cancel(cluster, job_id)
-                label = "DataGen -> key-by -> aggregate -> print"
+                label = f"DataGen -> key-by -> aggregate ({args.state_backend}) -> print"
                 label += f", checkpoints every {interval} ms" if interval else ", no checkpoints"
                 rows.append(row(label, rate, result))
     return rows
@@ -348,6 +353,9 @@ def main():
     parser.add_argument("--shuffle", action="store_true")
     parser.add_argument("--keys", type=int, default=1_000_000,
                         help="datagen: distinct keys (the aggregate's state holds up to this many)")
+    parser.add_argument("--state-backend", choices=["heap", "rocksdb"], default="heap",
+                        help="datagen: the aggregate's keyed state backend (rocksdb: incremental "
+                             "checkpoints, the default with it)")
     parser.add_argument("--max-throughput", action="store_true")
     parser.add_argument("--no-direct", action="store_true",
                         help="kafka: skip the probe's direct run (probe -> broker -> probe)")

@@ -207,6 +207,34 @@ class KafkaDevTest(unittest.TestCase):
                 consumer.kill()
             tool.stop()
 
+    def test_slow_broker_answers_are_logged(self):
+        """--slow-request-ms logs every request a broker takes at least that long to answer (the
+        latency benchmark sets it beside its spikes); a broker made slow with `broker-rtt` must
+        show up there, and no answer is logged before it is slow."""
+        tool = KafkaDev(["--brokers", "1", "--topic", "slow:1", "--slow-request-ms", "150"],
+                        control=True, name="kafka-dev-slow")
+        try:
+            bootstrap = tool.wait_ready()
+
+            def produce(text):
+                r = subprocess.run([kcat(), "-P", "-b", bootstrap, "-t", "slow", "-p", "0"],
+                                   input=text + "\n", capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stderr)
+
+            def slow_lines():
+                with open(tool.stderr_path, errors="replace") as f:
+                    return [line for line in f if "to answer a request of API key" in line]
+            produce("fast")
+            self.assertEqual(slow_lines(), [], tool.describe())
+            self.assertEqual(tool.command("broker-rtt 1 400"), "ok broker-rtt 1 400")
+            produce("slow")
+            wait_until(lambda: slow_lines(), 30, f"a slow answer to be logged:\n{tool.describe()}")
+            self.assertIn("broker 1 took", slow_lines()[0])
+            answer = tool.command("broker-rtt 1 -5")
+            self.assertTrue(answer.startswith("error ") and "round-trip time" in answer, answer)
+        finally:
+            tool.stop()
+
     def test_bad_flags_exit_2_with_a_message(self):
         cases = {
             "topic_without_partitions": (["--topic", "flights"], "NAME:PARTITIONS"),
@@ -218,6 +246,7 @@ class KafkaDevTest(unittest.TestCase):
             "replication_above_brokers": (["--brokers", "2", "--replication-factor", "3"],
                                           "--replication-factor"),
             "unknown_flag": (["--bogus"], "--bogus"),
+            "negative_slow_request_ms": (["--slow-request-ms", "-1"], "--slow-request-ms"),
         }
         for case, (args, message) in cases.items():
             with self.subTest(case=case):

@@ -225,6 +225,11 @@ class MockCluster {
     return Check(rd_kafka_mock_broker_set_up(cluster_, broker_id),
                  fmt::format("bringing broker {} up", broker_id));
   }
+  // Delays every answer of the broker by `rtt_ms` (0 = none): a slow or distant broker.
+  absl::Status SetBrokerRtt(int broker_id, int rtt_ms) {
+    return Check(rd_kafka_mock_broker_set_rtt(cluster_, broker_id, rtt_ms),
+                 fmt::format("setting broker {}'s round-trip time", broker_id));
+  }
 
  private:
   MockCluster(rd_kafka_t* handle, rd_kafka_mock_cluster_t* cluster, int brokers)
@@ -243,7 +248,8 @@ class MockCluster {
 
 constexpr std::string_view kCommandHelp =
     "create-topic NAME PARTITIONS [REPLICATION-FACTOR] | set-leader TOPIC PARTITION BROKER-ID | "
-    "broker-down BROKER-ID | broker-up BROKER-ID | help  (BROKER-ID: 1..N, -1 = all brokers; "
+    "broker-down BROKER-ID | broker-up BROKER-ID | broker-rtt BROKER-ID MS | help  "
+    "(BROKER-ID: 1..N, -1 = all brokers; "
     "set-leader -1 = no leader)";
 
 // One control command (a line of --control-stdin); returns the one-line answer.
@@ -290,6 +296,12 @@ std::string RunCommand(MockCluster& cluster, int default_replication, std::strin
       RETURN_IF_ERROR(arity(1, 1));
       ASSIGN_OR_RETURN(int id, broker_id(words[1]));
       return verb == "broker-down" ? cluster.SetBrokerDown(id) : cluster.SetBrokerUp(id);
+    }
+    if (verb == "broker-rtt") {
+      RETURN_IF_ERROR(arity(2, 2));
+      ASSIGN_OR_RETURN(int id, broker_id(words[1]));
+      ASSIGN_OR_RETURN(int rtt, ParseInt(words[2], verb + ": round-trip time (ms)", 0, 60'000));
+      return cluster.SetBrokerRtt(id, rtt);
     }
     return InvalidArgumentF("unknown command '{}'; commands: {}", verb, kCommandHelp);
   }();
