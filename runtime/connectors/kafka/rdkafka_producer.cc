@@ -11,8 +11,8 @@
 
 #include "fmt/format.h"
 #include "runtime/base/status.h"
+#include "runtime/connectors/kafka/kafka_common.h"
 #include "runtime/connectors/kafka/kafka_sink.h"
-#include "spdlog/spdlog.h"
 
 namespace sluice::connectors::kafka {
 namespace {
@@ -21,19 +21,6 @@ constexpr int kCommittedTimeoutMs = 30'000;
 // Kafka brokers' default transaction.max.timeout.ms; librdkafka's own default (60 s) would
 // abort the transaction of a checkpoint interval longer than a minute.
 constexpr const char* kDefaultTransactionTimeoutMs = "900000";
-
-void LogFromRdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  const char* name = rd_kafka_name(rk);
-  if (level <= 3) {
-    spdlog::error("kafka sink [{}] {}: {}", name, fac, buf);
-  } else if (level == 4) {
-    spdlog::warn("kafka sink [{}] {}: {}", name, fac, buf);
-  } else if (level <= 6) {
-    spdlog::info("kafka sink [{}] {}: {}", name, fac, buf);
-  } else {
-    spdlog::debug("kafka sink [{}] {}: {}", name, fac, buf);
-  }
-}
 
 // Takes ownership of a librdkafka error object; OK for null.
 absl::Status FromRdError(rd_kafka_error_t* error, std::string_view what) {
