@@ -134,8 +134,8 @@ def cancel(cluster, job_id):
 
 class StealMonitor:
     """Samples the machine's CPU steal time (/proc/stat: time the hypervisor ran something else
-    while this VM's vCPUs wanted to run) twice a second while a probe runs. On a VM, steal stalls
-    every process at once for tens of ms: the latency spikes no software in the guest can
+    while this VM's vCPUs wanted to run) twice a second while a probe runs. On a VM, steal can
+    stall every process at once for tens of ms, a latency spike no software in the guest can
     remove, so each run reports which of its spike episodes coincide with steal."""
 
     def __init__(self):
