@@ -16,12 +16,15 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   return static_cast<double>(sorted[rank - 1]) / 1000.0;
 }
 
-// The samples at or above `threshold_us`, grouped into episodes (samples created less than
-// options.spike_gap_us apart), as JSON objects; at most options.max_spikes, the worst first.
+// The samples created from `measured_from` on and at or above `threshold_us`, grouped into
+// episodes (samples created less than options.spike_gap_us apart), as JSON objects; at most
+// options.max_spikes, the worst first.
 std::string Spikes(std::vector<LatencySample> samples, int64_t threshold_us, int64_t measured_from,
                    const LatencySummaryOptions& options) {
   if (threshold_us <= 0) return "";
-  std::erase_if(samples, [&](const LatencySample& s) { return s.latency_us < threshold_us; });
+  std::erase_if(samples, [&](const LatencySample& s) {
+    return s.created_us < measured_from || s.latency_us < threshold_us;
+  });
   std::sort(samples.begin(), samples.end(),
             [](const LatencySample& a, const LatencySample& b) {
               return a.created_us < b.created_us;
@@ -57,12 +60,10 @@ std::string SummarizeLatencies(std::vector<LatencySample> samples,
                                const LatencySummaryOptions& options, const std::string& extra) {
   int64_t measured_from = options.start_us + options.warmup_us;
   std::vector<int64_t> all;
-  std::vector<LatencySample> measured;
   std::map<int64_t, std::vector<int64_t>> by_interval;
   for (const LatencySample& s : samples) {
     if (s.created_us < measured_from) continue;
     all.push_back(s.latency_us);
-    measured.push_back(s);
     by_interval[(s.created_us - measured_from) / options.interval_us].push_back(s.latency_us);
   }
   std::sort(all.begin(), all.end());
@@ -81,7 +82,7 @@ std::string SummarizeLatencies(std::vector<LatencySample> samples,
       "\"measured_from_us\": {}}}",
       extra, extra.empty() ? "" : ", ", all.size(), Percentile(all, 50), Percentile(all, 99),
       Percentile(all, 99.9), p9999, all.empty() ? 0.0 : all.back() / 1000.0, intervals,
-      Spikes(std::move(measured), static_cast<int64_t>(p9999 * 1000), measured_from, options),
+      Spikes(std::move(samples), static_cast<int64_t>(p9999 * 1000), measured_from, options),
       measured_from);
 }
 

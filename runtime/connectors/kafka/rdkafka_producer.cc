@@ -169,12 +169,8 @@ class RdKafkaProducer : public KafkaProducerClient {
   // The handle of `topic`, created on first use (a sink writes to one topic; a few at most);
   // null if librdkafka refuses the name (rd_kafka_last_error says why).
   rd_kafka_topic_t* TopicHandle(std::string_view topic) {
-    if (!topics_.empty() && topics_.back().first == topic) return topics_.back().second;
-    for (auto& entry : topics_) {
-      if (entry.first == topic) {
-        std::swap(entry, topics_.back());
-        return topics_.back().second;
-      }
+    for (const auto& [name, rkt] : topics_) {
+      if (name == topic) return rkt;
     }
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, std::string(topic).c_str(), nullptr);
     if (rkt == nullptr) return nullptr;
@@ -195,7 +191,7 @@ class RdKafkaProducer : public KafkaProducerClient {
 
   std::unique_ptr<PartitionerState> partitioner_;
   rd_kafka_t* rk_ = nullptr;
-  // Topic handles by name, the last used at the back.
+  // Topic handles by name.
   std::vector<std::pair<std::string, rd_kafka_topic_t*>> topics_;
   // Written by the delivery callback, which runs inside rd_kafka_poll/flush on the Task thread.
   absl::Status first_error_;
