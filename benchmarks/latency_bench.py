@@ -29,7 +29,8 @@ which show whether latency stays flat, and per run the episodes of samples at or
 (seconds after the warm-up, worst latency, samples), which tell periodic stalls from scattered
 ones, with the machine's CPU steal time (a VM's vCPUs taken away by the hypervisor) beside them;
 kafka runs also print the part of the latency up to the sink's produce and the dev broker's
-answers slower than --broker-slow-ms. --max-throughput first measures the kafka scenario's
+answers slower than --broker-slow-ms, datagen runs the checkpoints' synchronous and
+asynchronous durations. --max-throughput first measures the kafka scenario's
 throughput with the probe producing as fast as it can.
 """
 
@@ -125,6 +126,21 @@ def run_job(cluster, name, text):
                                    for v in cluster.job(job_id)["vertices"]),
                        60, "every vertex to run")
     return job_id
+
+
+def report_checkpoints(cluster, job_id, label):
+    """Prints the completed checkpoints' synchronous and asynchronous parts (max over the
+    subtasks; the synchronous part is what stops a task at the barrier) and their size."""
+    history = cluster.rest_json(f"/jobs/{job_id}/checkpoints").get("history", [])
+    done = [c for c in history if c.get("status") == "COMPLETED"]
+    if not done:
+        return
+    def spread(key):
+        values = sorted(c.get(key, 0) for c in done)
+        return f"median {values[len(values) // 2]}, max {values[-1]}"
+    size_mb = sorted(c.get("state_size", 0) for c in done)[len(done) // 2] / 2**20
+    print(f"{label}: {len(done)} checkpoints, sync part ms {spread('sync_duration')}, async "
+          f"part ms {spread('async_duration')}, state {size_mb:.1f} MB", file=sys.stderr)
 
 
 def cancel(cluster, job_id):
@@ -310,9 +326,10 @@ def datagen_scenario(args, rates, intervals):
                 for log in logs:
                     argv += ["--file", log]
                 result = run_probe(argv, args.duration + 60)
-                cancel(cluster, job_id)
                 label = f"DataGen -> key-by -> aggregate ({args.state_backend}) -> print"
                 label += f", checkpoints every {interval} ms" if interval else ", no checkpoints"
+                report_checkpoints(cluster, job_id, f"{label} at {rate:,}/s")
+                cancel(cluster, job_id)
                 rows.append(row(label, rate, result))
     return rows
 

@@ -15,6 +15,8 @@ struct SubtaskCheckpointCoordinator::Pending {
   std::string uid;
   std::string operator_state;
   std::optional<state::KeyedStateSnapshot> keyed;
+  // Heap keyed state: pinned in the synchronous part, written by the uploader into `keyed`.
+  std::shared_ptr<state::KeyedSnapshotWriter> heap;
   std::optional<state::IncrementalSnapshot> incremental;
   size_t op_index = 0;
   bool full_upload = false;  // native savepoint: upload every SST, reuse nothing
@@ -61,7 +63,7 @@ absl::Status SubtaskCheckpointCoordinator::Checkpoint(int64_t checkpoint_id, int
   if (source_) {
     auto st = source_->SnapshotState(checkpoint_id);
     if (!st.ok()) failure = st.status();
-    else pending->push_back(Pending{source_uid_, std::move(*st), std::nullopt, std::nullopt, 0, false});
+    else pending->push_back(Pending{source_uid_, std::move(*st), std::nullopt, nullptr, std::nullopt, 0, false});
   }
   for (size_t i = 0; failure.ok() && i < ops_.size(); ++i) {
     auto st = ops_[i]->SnapshotState(checkpoint_id);
@@ -70,7 +72,7 @@ absl::Status SubtaskCheckpointCoordinator::Checkpoint(int64_t checkpoint_id, int
       break;
     }
     OperatorState& os = (*states_)[i];
-    Pending p{os.uid, std::move(*st), std::nullopt, std::nullopt, i, false};
+    Pending p{os.uid, std::move(*st), std::nullopt, nullptr, std::nullopt, i, false};
     const bool native_rocksdb = options.savepoint && options.native && os.uploader != nullptr;
     if (os.backend && os.uploader && ((!options.savepoint && incremental_) || native_rocksdb)) {
       auto snap = os.backend->SnapshotIncremental(
@@ -81,6 +83,14 @@ absl::Status SubtaskCheckpointCoordinator::Checkpoint(int64_t checkpoint_id, int
       }
       p.incremental = std::move(*snap);
       p.full_upload = native_rocksdb;
+    } else if (os.backend && os.backend->kind() == state::BackendOptions::kHeap) {
+      // Copy-on-write: the entries are serialized by the uploader while the task goes on.
+      auto writer = os.backend->SnapshotAsync();
+      if (!writer.ok()) {
+        failure = writer.status();
+        break;
+      }
+      p.heap = std::move(*writer);
     } else if (os.backend) {
       auto snap = os.backend->Snapshot();
       if (!snap.ok()) {
@@ -119,6 +129,10 @@ void SubtaskCheckpointCoordinator::Upload(std::shared_ptr<std::vector<Pending>> 
     op.operator_state = std::move(p.operator_state);
     size += static_cast<int64_t>(op.operator_state.size());
     checkpointed += static_cast<int64_t>(op.operator_state.size());
+    if (p.heap) {
+      p.keyed = p.heap->Write();
+      p.heap.reset();  // lets go of the last pinned shards
+    }
     if (p.keyed) {
       std::string file = fmt::format("{}-{}-{}.kstate", p.uid, tdd_.subtask, tdd_.attempt_number);
       std::replace(file.begin(), file.end(), '/', '_');

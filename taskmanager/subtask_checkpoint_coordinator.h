@@ -1,9 +1,11 @@
 #pragma once
 // SubtaskCheckpointCoordinator: takes one subtask's snapshots (Flink's
 // SubtaskCheckpointCoordinatorImpl). A checkpoint has a short synchronous part on the task
-// thread (every operator's non-keyed state as bytes, keyed state copied into snapshot buffers or
-// a local RocksDB checkpoint of hard links), then the barrier goes downstream, then an
-// asynchronous part on the upload thread (state files written, incremental SST files uploaded)
+// thread (every operator's non-keyed state as bytes; heap keyed state pinned copy-on-write,
+// state/cow_groups.h; RocksDB keyed state as a local checkpoint of hard links, or copied into a
+// buffer for canonical savepoints), then the barrier goes downstream, then an asynchronous part
+// on the upload thread (heap keyed state serialized, state files written, incremental SST files
+// uploaded)
 // that ends with the acknowledgement to the JobManager, or a decline if anything failed (the task
 // keeps running, as in Flink). It also forwards checkpoint completion and abortion to the
 // operators (two-phase-commit sinks commit) and the uploaders.

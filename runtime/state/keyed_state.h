@@ -2,10 +2,12 @@
 // Typed keyed state primitives (Flink's ValueState, ListState, MapState, ReducingState,
 // AggregatingState) over a per-key-group StateTable with two storages:
 //
-// Heap (default): `std::vector<absl::flat_hash_map<std::string, Entry>>` indexed by
-// key_group - range.start, keyed by "key bytes + 8-byte little-endian namespace". The backend
-// keeps that composite key in a reused scratch string, so reading or updating an existing entry
-// allocates nothing; only creating a new (key, namespace) entry allocates.
+// Heap (default): per key group (key_group - range.start), absl::flat_hash_map<std::string,
+// Entry> shards keyed by "key bytes + 8-byte little-endian namespace", which asynchronous
+// snapshots serialize while the task goes on (cow_groups.h: the first write to a shard the
+// snapshot has not serialized yet serializes it first). The backend keeps the composite key in
+// a reused scratch string, so reading or updating an existing entry allocates nothing; only
+// creating a new (key, namespace) entry allocates.
 //
 // RocksDB (BackendOptions::kRocksDb): a column family per state (see rocksdb_store.h), key =
 // 2-byte big-endian key group + composite key, value = Serializer<Entry> bytes. The table keeps
@@ -43,7 +45,9 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -57,6 +61,8 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
 #include "runtime/core/key_groups.h"
+#include "runtime/state/cow_groups.h"
+#include "runtime/state/keyed_snapshot_writer.h"
 #include "runtime/state/rocksdb_store.h"
 #include "runtime/state/serialization.h"
 #include "runtime/state/state_ttl.h"
@@ -202,6 +208,10 @@ class StateTableBase {
   // RocksDB: writes back the cached entry if it was mutated in place, and drops the cache.
   // No-op on the heap.
   virtual void FlushCache() const = 0;
+  // Heap: the entries as they are now, as a snapshot source that may be written on another
+  // thread while this table is modified (cow_groups.h: each shard is serialized before its
+  // first write after the pin); TTL expiry is judged at the current time. Null on RocksDB.
+  virtual std::unique_ptr<SnapshotBlockSource> PinForSnapshot() = 0;
 
  protected:
   virtual void OnTtlEnabled() = 0;
@@ -235,6 +245,18 @@ class StateTable : public StateTableBase {
              core::KeyGroupRange range)
       : StateTableBase(std::move(name), kind, type, ctx, range), groups_(range.size()) {}
 
+  std::unique_ptr<SnapshotBlockSource> PinForSnapshot() override {
+    if (column_ != nullptr) return nullptr;
+    if (has_ttl()) {
+      const int64_t ttl = ttl_->ttl_ms, now = NowMs();
+      return std::make_unique<Pinned<TtlMap>>(
+          ttl_groups_.Pin([ttl, now](const TtlMap& m, std::string* out) {
+            return WriteTtlShard(m, ttl, now, out);
+          }));
+    }
+    return std::make_unique<Pinned<Map>>(groups_.Pin(&WritePlainShard));
+  }
+
   TtlValueFilter MakeTtlValueFilter() const override {
     const int64_t ttl = ttl_.has_value() ? ttl_->ttl_ms : std::numeric_limits<int64_t>::max();
     return [ttl](std::string_view value, int64_t now, std::string* rewritten) {
@@ -252,7 +274,7 @@ class StateTable : public StateTableBase {
       });
       return n;
     }
-    return has_ttl() ? ttl_groups_[index].size() : groups_[index].size();
+    return has_ttl() ? ttl_groups_.GroupSize(index) : groups_.GroupSize(index);
   }
 
   bool HasEntriesInGroup(int32_t index) const override {
@@ -260,7 +282,7 @@ class StateTable : public StateTableBase {
       FlushCache();
       return column_->HasKeyGroup(range_.start + index);
     }
-    return has_ttl() ? !ttl_groups_[index].empty() : !groups_[index].empty();
+    return has_ttl() ? !ttl_groups_.GroupEmpty(index) : !groups_.GroupEmpty(index);
   }
 
   void WriteGroup(int32_t index, ByteWriter& out) const override {
@@ -273,16 +295,18 @@ class StateTable : public StateTableBase {
       }
       return;
     }
+    scratch_.clear();
+    uint64_t n = 0;
     if (has_ttl()) {
-      WriteTtlHeapGroup(index, out);
-      return;
+      const int64_t now = NowMs();
+      for (const TtlMap& m : ttl_groups_.Group(index)) {
+        n += WriteTtlShard(m, ttl_->ttl_ms, now, &scratch_);
+      }
+    } else {
+      for (const Map& m : groups_.Group(index)) n += WritePlainShard(m, &scratch_);
     }
-    const Map& m = groups_[index];
-    out.WriteVarint64(m.size());
-    for (const auto& [k, v] : m) {
-      out.WriteString(k);
-      Serializer<Entry>::Write(v, out);
-    }
+    out.WriteVarint64(n);
+    out.WriteRaw(scratch_);
   }
 
   absl::Status ReadGroup(int32_t index, ByteReader& in) override {
@@ -304,23 +328,14 @@ class StateTable : public StateTableBase {
       }
       return column_->PutGroup(range_.start + index, kvs);
     }
-    if (has_ttl()) {
-      TtlMap& m = ttl_groups_[index];
-      m.reserve(m.size() + n);
-      for (uint64_t i = 0; i < n; ++i) {
-        std::string_view k;
-        RETURN_IF_ERROR(ReadEntryKey(in, &k));
-        RETURN_IF_ERROR(ReadSlot(in, &m[std::string(k)]));
-      }
-      return absl::OkStatus();
-    }
-    Map& m = groups_[index];
-    m.reserve(m.size() + n);
     for (uint64_t i = 0; i < n; ++i) {
       std::string_view k;
       RETURN_IF_ERROR(ReadEntryKey(in, &k));
-      Entry& e = m[std::string(k)];
-      RETURN_IF_ERROR(Serializer<Entry>::Read(in, &e));
+      if (has_ttl()) {
+        RETURN_IF_ERROR(ReadSlot(in, &ttl_groups_.Mutable(index, k)[std::string(k)]));
+      } else {
+        RETURN_IF_ERROR(Serializer<Entry>::Read(in, &groups_.Mutable(index, k)[std::string(k)]));
+      }
     }
     return absl::OkStatus();
   }
@@ -331,11 +346,8 @@ class StateTable : public StateTableBase {
       return column_->Count();
     }
     size_t n = 0;
-    if (has_ttl()) {
-      for (const TtlMap& m : ttl_groups_) n += m.size();
-      return n;
-    }
-    for (const Map& m : groups_) n += m.size();
+    ttl_groups_.ForEachShard([&](const TtlMap& m) { n += m.size(); });
+    groups_.ForEachShard([&](const Map& m) { n += m.size(); });
     return n;
   }
 
@@ -345,17 +357,11 @@ class StateTable : public StateTableBase {
       return column_->ApproximateSizeBytes();
     }
     int64_t n = 0;
-    if (has_ttl()) {
-      for (const TtlMap& m : ttl_groups_) {
-        n += static_cast<int64_t>(m.capacity() * (sizeof(typename TtlMap::value_type) + 1));
-        for (const auto& [k, s] : m) n += HeapBytes(k) + HeapBytes(s.value) + HeapBytes(s.meta);
-      }
-      return n;
-    }
-    for (const Map& m : groups_) {
-      n += static_cast<int64_t>(m.capacity() * (sizeof(typename Map::value_type) + 1));
-      for (const auto& [k, v] : m) n += HeapBytes(k) + HeapBytes(v);
-    }
+    ttl_groups_.ForEachShard([&](const TtlMap& m) {
+      n += static_cast<int64_t>(m.capacity() * (sizeof(typename TtlMap::value_type) + 1));
+      for (const auto& [k, s] : m) n += HeapBytes(k) + HeapBytes(s.value) + HeapBytes(s.meta);
+    });
+    groups_.ForEachShard([&](const Map& m) { n += HeapBytes(m); });
     return n;
   }
 
@@ -412,18 +418,19 @@ class StateTable : public StateTableBase {
   static constexpr size_t kCleanupEntriesPerWrite = 5;
 
   void OnTtlEnabled() override {
-    ttl_groups_.resize(static_cast<size_t>(range_.size()));
-    groups_.clear();
-    groups_.shrink_to_fit();
+    ttl_groups_.Reset(range_.size());
+    groups_.Reset(0);
   }
 
+  // The current (key, namespace)'s shard, for writing (serialized first for every snapshot in
+  // progress that has not serialized it yet).
   Map& CurrentGroup() {
     CheckKey();
-    return groups_[ctx_->group_index];
+    return groups_.Mutable(ctx_->group_index, ctx_->composite);
   }
   TtlMap& CurrentTtlGroup() {
     CheckKey();
-    return ttl_groups_[ctx_->group_index];
+    return ttl_groups_.Mutable(ctx_->group_index, ctx_->composite);
   }
 
   // --- Whole-entry accessors: value, reducing and aggregating states (with or without TTL),
@@ -446,7 +453,11 @@ class StateTable : public StateTableBase {
   // Like Find, for reading only (RocksDB: no write-back check on eviction).
   const Entry* FindForRead() {
     if (has_ttl()) [[unlikely]] return ReadTtlEntry(/*mutable_ptr=*/false);
-    return FindForUpdate();
+    if (column_ != nullptr) return FindForUpdate();
+    CheckKey();
+    const Map& m = groups_.Find(ctx_->group_index, ctx_->composite);
+    auto it = m.find(ctx_->composite);
+    return it == m.end() ? nullptr : &it->second;
   }
   // Like Find, for a mutation the caller persists itself with Commit() or Erase(). Without TTL
   // only (list and map states with TTL use the TtlSlot accessors).
@@ -688,11 +699,16 @@ class StateTable : public StateTableBase {
   void CleanupIncrementally() {
     if (column_ != nullptr) return;
     cleanup_credit_ += kCleanupEntriesPerWrite;
-    TtlMap& m = ttl_groups_[cleanup_group_];
-    if (cleanup_credit_ < m.size()) return;
-    cleanup_credit_ -= m.size();
-    if (!m.empty()) {
-      const int64_t now = NowMs();
+    const int32_t group = static_cast<int32_t>(cleanup_group_);
+    const size_t stored = ttl_groups_.GroupSize(group);
+    if (cleanup_credit_ < stored) return;
+    cleanup_credit_ -= stored;
+    const int64_t now = NowMs();
+    const auto shards = ttl_groups_.Group(group);
+    for (size_t i = 0; i < shards.size(); ++i) {
+      // Only shards with something to remove are written (settled for snapshots first).
+      if (!HasExpired(shards[i], now)) continue;
+      TtlMap& m = ttl_groups_.MutableShard(group, i);
       for (auto it = m.begin(); it != m.end();) {
         if (Traits::RemoveExpired(it->second.value, it->second.meta, ttl_->ttl_ms, now)) {
           ++it;
@@ -701,31 +717,61 @@ class StateTable : public StateTableBase {
         }
       }
     }
-    cleanup_group_ = (cleanup_group_ + 1) % ttl_groups_.size();
+    cleanup_group_ = (cleanup_group_ + 1) % static_cast<size_t>(ttl_groups_.groups());
+  }
+  bool HasExpired(const TtlMap& m, int64_t now) const {
+    for (const auto& [k, s] : m) {
+      if (TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) return true;
+    }
+    return false;
   }
 
-  // Heap, TTL: group `index` without expired entries/elements (Flink's cleanupFullSnapshot;
-  // the live state is not modified).
-  void WriteTtlHeapGroup(int32_t index, ByteWriter& out) const {
-    const int64_t now = NowMs();
-    scratch_.clear();
-    ByteWriter w(&scratch_);
+  // Heap: one shard's entries (key, then entry) appended to `out`; returns how many.
+  static uint64_t WritePlainShard(const Map& m, std::string* out) {
+    ByteWriter w(out);
+    for (const auto& [k, v] : m) {
+      w.WriteString(k);
+      Serializer<Entry>::Write(v, w);
+    }
+    return m.size();
+  }
+  // Heap, TTL: the same without expired entries/elements at `now` (Flink's
+  // cleanupFullSnapshot; the shard is not modified).
+  static uint64_t WriteTtlShard(const TtlMap& m, int64_t ttl_ms, int64_t now, std::string* out) {
+    ByteWriter w(out);
     uint64_t n = 0;
     TtlSlot copy{};
-    for (const auto& [k, s] : ttl_groups_[index]) {
+    for (const auto& [k, s] : m) {
       const TtlSlot* slot = &s;
-      if (TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
+      if (TtlExpired(Traits::Oldest(s.value, s.meta), ttl_ms, now)) {
         copy = s;
-        if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
+        if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_ms, now)) continue;
         slot = &copy;
       }
       w.WriteString(k);
       Traits::Write(slot->value, slot->meta, w);
       ++n;
     }
-    out.WriteVarint64(n);
-    out.WriteRaw(scratch_);
+    return n;
   }
+
+  // A heap table's pinned shards as a snapshot source (PinForSnapshot); refers to the table's
+  // shards only through the pin, which the table settles before they go away.
+  template <typename M>
+  class Pinned final : public SnapshotBlockSource {
+   public:
+    explicit Pinned(std::shared_ptr<ShardPin<M>> pin) : pin_(std::move(pin)) {}
+    ~Pinned() override { pin_->Finish(); }
+    size_t Blocks(int32_t index) override { return pin_->SettleGroup(index) > 0 ? 1 : 0; }
+    void WriteBlock(int32_t index, size_t, ByteWriter& out) override {
+      out.WriteVarint64(pin_->SettleGroup(index));
+      pin_->ForEachGroupBytes(index, [&](std::string_view bytes) { out.WriteRaw(bytes); });
+    }
+    void Done(int32_t index) override { pin_->ReleaseGroup(index); }
+
+   private:
+    std::shared_ptr<ShardPin<M>> pin_;
+  };
 
   // RocksDB, TTL: like WriteColumnGroup, without expired entries/elements.
   void WriteTtlColumnGroup(int32_t kg, ByteWriter& out) const {
@@ -791,25 +837,29 @@ class StateTable : public StateTableBase {
       return;
     }
     if (!has_ttl()) {
-      for (const auto& [k, v] : groups_[index]) {
-        if (!fn(k, v)) return;
+      for (const Map& m : groups_.Group(index)) {
+        for (const auto& [k, v] : m) {
+          if (!fn(k, v)) return;
+        }
       }
       return;
     }
     TtlSlot copy{};
-    for (const auto& [k, s] : ttl_groups_[index]) {
-      if (hide_expired && TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
-        copy = s;
-        if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
-        if (!fn(k, copy.value)) return;
-        continue;
+    for (const TtlMap& m : ttl_groups_.Group(index)) {
+      for (const auto& [k, s] : m) {
+        if (hide_expired && TtlExpired(Traits::Oldest(s.value, s.meta), ttl_->ttl_ms, now)) {
+          copy = s;
+          if (!Traits::RemoveExpired(copy.value, copy.meta, ttl_->ttl_ms, now)) continue;
+          if (!fn(k, copy.value)) return;
+          continue;
+        }
+        if (!fn(k, s.value)) return;
       }
-      if (!fn(k, s.value)) return;
     }
   }
 
-  std::vector<Map> groups_;         // heap storage without TTL (empty with TTL)
-  std::vector<TtlMap> ttl_groups_;  // heap storage with TTL (empty without)
+  CowGroups<Map> groups_;         // heap storage without TTL (no groups with TTL)
+  CowGroups<TtlMap> ttl_groups_;  // heap storage with TTL (no groups without)
   mutable Cache cache_;             // RocksDB only
   mutable std::string scratch_;
   TtlSlot* current_ = nullptr;  // TTL: the slot of the last access (for Commit)

@@ -34,9 +34,6 @@ inline void PutNamespace(std::string& composite, size_t key_size, int64_t ns) {
   std::memcpy(composite.data() + key_size, &ns, sizeof(ns));
 }
 
-// Bit of a state's flags byte in the snapshot header (version 2).
-constexpr uint8_t kStateFlagTtl = 1;
-
 // A state as listed in a snapshot header.
 struct SnapshotState {
   std::string name;
@@ -107,13 +104,13 @@ absl::Status ReadHeader(ByteReader& r, size_t snapshot_index, SnapshotHeader* h)
     }
     if (version >= 2) {
       RETURN_IF_ERROR(r.ReadU8(&flags));
-      if ((flags & ~kStateFlagTtl) != 0) {
+      if ((flags & ~kKeyedSnapshotFlagTtl) != 0) {
         return DataLossF("keyed state snapshot #{}: state '{}' has unknown flags {:#04x}",
                          snapshot_index, name, flags);
       }
     }
     h->states.push_back(SnapshotState{std::string(name), static_cast<StateKind>(kind),
-                                      (flags & kStateFlagTtl) != 0});
+                                      (flags & kKeyedSnapshotFlagTtl) != 0});
   }
   size_t header_end = r.position();
   uint64_t checksum = 0;
@@ -431,95 +428,6 @@ absl::Status KeyedStateBackend::AdvanceWatermark(int64_t watermark, TimerCallbac
 std::optional<int64_t> KeyedStateBackend::EarliestEventTimeTimer() const {
   if (timers_.empty()) return std::nullopt;
   return timers_.EarliestTimestamp();
-}
-
-absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::Snapshot() const {
-  return WriteSnapshot(/*meta_only=*/false);
-}
-
-absl::StatusOr<KeyedStateSnapshot> KeyedStateBackend::WriteSnapshot(bool meta_only) const {
-  RETURN_IF_ERROR(status());
-  std::string scratch;
-  KeyedStateSnapshot snap;
-  if (!meta_only) snap.bytes.reserve(last_snapshot_size_ + last_snapshot_size_ / 8 + 256);
-  snap.key_group_offsets.reserve(range_.size());
-  ByteWriter w(&snap.bytes);
-
-  // Header. State indices: registered states, then pending (restored, unregistered) ones.
-  std::vector<const PendingState*> pending;
-  pending.reserve(pending_.size());
-  w.WriteFixed32(kKeyedSnapshotMagic);
-  w.WriteFixed32(kKeyedSnapshotVersion);
-  w.WriteI32(max_parallelism_);
-  w.WriteI32(range_.start);
-  w.WriteI32(range_.end);
-  w.WriteVarint64(states_.size() + pending_.size());
-  for (const auto& s : states_) {
-    w.WriteString(s->name());
-    w.WriteU8(static_cast<uint8_t>(s->kind()));
-    w.WriteU8(s->has_ttl() ? kStateFlagTtl : 0);
-  }
-  for (const auto& [name, p] : pending_) {
-    w.WriteString(name);
-    w.WriteU8(static_cast<uint8_t>(p.kind));
-    w.WriteU8(p.ttl ? kStateFlagTtl : 0);
-    pending.push_back(&p);
-  }
-  w.WriteFixed64(Checksum64(snap.bytes));
-
-  for (int32_t kg = range_.start; kg <= range_.end; ++kg) {
-    const int32_t index = kg - range_.start;
-    const size_t group_start = w.position();
-    snap.key_group_offsets.emplace_back(kg, group_start);
-    w.WriteI32(kg);
-    const size_t len_at = w.ReserveFixed64();
-    const size_t body_start = w.position();
-
-    // RocksDB-resident entries are left out of meta snapshots (they are in the SST files).
-    auto written = [&](const internal::StateTableBase& s) {
-      return !(meta_only && s.on_rocksdb()) && s.HasEntriesInGroup(index);
-    };
-    auto column_written = [&](const PendingState& p) {
-      return p.column != nullptr && !meta_only && p.column->HasKeyGroup(kg);
-    };
-    uint64_t blocks = 0;
-    for (const auto& s : states_) blocks += written(*s) ? 1 : 0;
-    for (const PendingState* p : pending) {
-      for (const auto& c : p->chunks) blocks += c.first == kg ? 1 : 0;
-      blocks += column_written(*p) ? 1 : 0;
-    }
-    w.WriteVarint64(blocks);
-    for (size_t i = 0; i < states_.size(); ++i) {
-      if (!written(*states_[i])) continue;
-      w.WriteVarint64(i);
-      const size_t block_len_at = w.ReserveFixed64();
-      const size_t block_start = w.position();
-      states_[i]->WriteGroup(index, w);
-      w.PatchFixed64(block_len_at, w.position() - block_start);
-    }
-    for (size_t i = 0; i < pending.size(); ++i) {
-      for (const auto& [chunk_kg, body] : pending[i]->chunks) {
-        if (chunk_kg != kg) continue;
-        w.WriteVarint64(states_.size() + i);
-        w.WriteFixed64(body.size());
-        w.WriteRaw(body);
-      }
-      if (column_written(*pending[i])) {
-        w.WriteVarint64(states_.size() + i);
-        const size_t block_len_at = w.ReserveFixed64();
-        const size_t block_start = w.position();
-        internal::WriteColumnGroup(*pending[i]->column, kg, &scratch, w);
-        w.PatchFixed64(block_len_at, w.position() - block_start);
-      }
-    }
-    timers_.WriteGroup(kg, w, /*rocksdb_resident_too=*/!meta_only);
-    w.PatchFixed64(len_at, w.position() - body_start);
-    w.WriteFixed64(Checksum64(
-        std::string_view(snap.bytes).substr(group_start, w.position() - group_start)));
-  }
-  if (!meta_only) last_snapshot_size_ = snap.bytes.size();
-  RETURN_IF_ERROR(status());  // a RocksDB read error during the snapshot
-  return snap;
 }
 
 absl::Status KeyedStateBackend::Restore(

@@ -47,8 +47,10 @@
 // Lifecycle: created per keyed operator and subtask by the Task; Restore (if restoring) before
 // the operator's Open; states registered in Open; Snapshot at each checkpoint barrier.
 // Thread: not thread-safe; the task thread only. Snapshot() returns an independent byte buffer
-// that may be written to storage on another thread.
+// that may be written to storage on another thread; SnapshotAsync()'s writer runs on one other
+// thread while the task goes on using the backend.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,19 +67,13 @@
 #include "absl/status/statusor.h"
 #include "runtime/base/clock.h"
 #include "runtime/core/key_groups.h"
+#include "runtime/state/keyed_snapshot_writer.h"
 #include "runtime/state/keyed_state.h"
 #include "runtime/state/rocksdb_store.h"
 #include "runtime/state/serialization.h"
 #include "runtime/state/timer_service.h"
 
 namespace sluice::state {
-
-// Snapshot of a KeyedStateBackend: the bytes and, for each key group of the range in order,
-// the offset of that key group's section in `bytes`.
-struct KeyedStateSnapshot {
-  std::string bytes;
-  std::vector<std::pair<int32_t, uint64_t>> key_group_offsets;
-};
 
 // Storage of a KeyedStateBackend (Flink's `state.backend` and its RocksDB options).
 struct BackendOptions {
@@ -116,6 +112,8 @@ inline constexpr uint32_t kKeyedSnapshotMagic = 0x534B4C53;  // "SLKS" in little
 inline constexpr uint32_t kKeyedSnapshotVersion = 2;
 // Oldest snapshot format version Restore reads.
 inline constexpr uint32_t kKeyedSnapshotMinVersion = 1;
+// Bit of a state's flags byte in the snapshot header (version 2): the state has a TTL.
+inline constexpr uint8_t kKeyedSnapshotFlagTtl = 1;
 
 class KeyedStateBackend {
  public:
@@ -226,9 +224,20 @@ class KeyedStateBackend {
   }
 
   // --- Snapshots -----------------------------------------------------------------------
-  // Synchronously serializes all state and timers (including restored state not registered
-  // yet) into one buffer, per key group with an index. Does not modify the backend.
+  // Serializes all state and timers (including restored state not registered yet) into one
+  // buffer, per key group with an index. Does not modify the backend's content.
   absl::StatusOr<KeyedStateSnapshot> Snapshot() const;
+
+  // The synchronous part of an asynchronous heap snapshot (Flink's HeapSnapshotStrategy over
+  // copy-on-write state tables): pins every state's shards (cow_groups.h), copies the restored
+  // bytes of states not registered yet and serializes the timers; no state entry is touched.
+  // The writer's Write() then returns the bytes Snapshot() would have returned at this moment,
+  // on any thread, while the task goes on using the backend (its first write to a shard the
+  // writer has not reached serializes that shard first), even after the backend is destroyed
+  // (which serializes what is left). Costs O(shards + timers) here.
+  // FailedPrecondition on kRocksDb (its full snapshots read the live database: Snapshot, or
+  // SnapshotIncremental for checkpoints).
+  absl::StatusOr<std::unique_ptr<KeyedSnapshotWriter>> SnapshotAsync() const;
 
   // Restores from snapshots of one or more (old) subtasks, taken at any parallelism with the
   // same max parallelism: `offsets[i]` is snapshot i's key_group_offsets. Reads only the key
@@ -316,6 +325,10 @@ class KeyedStateBackend {
   absl::Status Register(std::unique_ptr<internal::StateTableBase> state);
   // The canonical snapshot; without RocksDB-resident entries when `meta_only`.
   absl::StatusOr<KeyedStateSnapshot> WriteSnapshot(bool meta_only) const;
+  // A writer of the canonical snapshot. `detached` (heap only): sources independent of the
+  // backend (pinned shards, copied bytes); else sources reading the live backend.
+  std::unique_ptr<KeyedSnapshotWriter> MakeWriter(bool meta_only, bool detached) const;
+  std::string EncodeHeader() const;
   // kRocksDb: points the timer service at the instance's timer column family (RocksDB timers),
   // or moves timers found there onto the heap (heap timers). After opening or replacing rocks_.
   absl::Status AttachTimers();
@@ -339,7 +352,9 @@ class KeyedStateBackend {
   std::string timer_scratch_;  // key bytes + namespace of the timer being (de)registered
   std::string fired_scratch_;  // key + namespace of the timer being fired
   int64_t watermark_;
-  mutable size_t last_snapshot_size_ = 0;  // to reserve the next snapshot's buffer
+  // Size of the last full snapshot, to reserve the next one's buffer (set by the writers).
+  std::shared_ptr<std::atomic<size_t>> last_snapshot_size_ =
+      std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace sluice::state
