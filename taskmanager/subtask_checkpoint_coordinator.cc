@@ -84,7 +84,7 @@ absl::Status SubtaskCheckpointCoordinator::Checkpoint(int64_t checkpoint_id, int
       p.incremental = std::move(*snap);
       p.full_upload = native_rocksdb;
     } else if (os.backend && os.backend->kind() == state::BackendOptions::kHeap) {
-      // Copy-on-write: the entries are serialized by the uploader while the task goes on.
+      // Pinned: the uploader serializes the entries while the task goes on (cow_groups.h).
       auto writer = os.backend->SnapshotAsync();
       if (!writer.ok()) {
         failure = writer.status();

@@ -195,9 +195,10 @@ class StateTableBase {
   // expired ones not cleaned up yet included.
   virtual size_t EntriesInGroup(int32_t index) const = 0;
   virtual bool HasEntriesInGroup(int32_t index) const = 0;
-  // Writes group `index` as: varint count, then per entry the composite key (length-prefixed)
-  // and the serialized entry (in the TTL layout for states with TTL, without expired entries
-  // and elements: Flink's cleanupFullSnapshot).
+  // RocksDB: writes group `index` as: varint count, then per entry the composite key
+  // (length-prefixed) and the serialized entry (in the TTL layout for states with TTL, without
+  // expired entries and elements: Flink's cleanupFullSnapshot). Heap tables are written through
+  // PinForSnapshot, in the same format.
   virtual void WriteGroup(int32_t index, ByteWriter& out) const = 0;
   // Reads one group body written by WriteGroup into group `index` (entries are inserted or
   // overwritten). DataLoss on corrupt bytes.
@@ -286,27 +287,14 @@ class StateTable : public StateTableBase {
   }
 
   void WriteGroup(int32_t index, ByteWriter& out) const override {
-    if (column_ != nullptr) {
-      FlushCache();
-      if (has_ttl()) {
-        WriteTtlColumnGroup(range_.start + index, out);
-      } else {
-        WriteColumnGroup(*column_, range_.start + index, &scratch_, out);
-      }
-      return;
-    }
-    scratch_.clear();
-    uint64_t n = 0;
+    SLUICE_CHECK(column_ != nullptr, "state '{}': heap tables are written through PinForSnapshot",
+                 name_);
+    FlushCache();
     if (has_ttl()) {
-      const int64_t now = NowMs();
-      for (const TtlMap& m : ttl_groups_.Group(index)) {
-        n += WriteTtlShard(m, ttl_->ttl_ms, now, &scratch_);
-      }
+      WriteTtlColumnGroup(range_.start + index, out);
     } else {
-      for (const Map& m : groups_.Group(index)) n += WritePlainShard(m, &scratch_);
+      WriteColumnGroup(*column_, range_.start + index, &scratch_, out);
     }
-    out.WriteVarint64(n);
-    out.WriteRaw(scratch_);
   }
 
   absl::Status ReadGroup(int32_t index, ByteReader& in) override {
