@@ -212,6 +212,10 @@ def row(label, rate, result):
     print(f"{label} at {rate:,}/s: samples >= p99.99 by episode, worst first: {spikes}",
           flush=True)
     print(f"  {steal_report(result)}", flush=True)
+    if "distinct" in result:
+        print(f"  sent {result['sent']:,}: {result['distinct']:,} came back, "
+              f"{result['duplicates']:,} extra copies (seq {result['duplicated_ranges']}), "
+              f"{result['missing']:,} never (seq {result['missing_ranges']})", flush=True)
     if "to_sink" in result:
         t = result["to_sink"]
         episodes = ", ".join(f"{s['t_s']:.1f} s: {s['max_ms']:.1f} ms ({s['count']})"

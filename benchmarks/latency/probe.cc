@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -68,6 +69,26 @@ bool ParseField(std::string_view line, int index, int64_t* value) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+// The first ranges [first, last] of sequence numbers below `n` whose count satisfies `pred`, as a
+// JSON array of pairs: where the duplicates or the losses of a run are.
+template <typename Pred>
+std::string SeqRanges(const std::vector<uint8_t>& seen, size_t n, Pred pred) {
+  constexpr int kMaxRanges = 8;
+  std::string out = "[";
+  int ranges = 0;
+  for (size_t i = 0; i < n && ranges < kMaxRanges;) {
+    if (!pred(seen[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j + 1 < n && pred(seen[j + 1])) ++j;
+    out += fmt::format("{}[{}, {}]", ranges++ > 0 ? ", " : "", i, j);
+    i = j + 1;
+  }
+  return out + "]";
+}
+
 struct RdKafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
@@ -102,8 +123,11 @@ struct KafkaOptions {
 };
 
 int RunKafka(const KafkaOptions& o) {
+  // Idempotent, so that a retried Produce cannot put a record into the input twice: every
+  // duplicate the consumer sees then comes from the job.
   RdKafka producer = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", o.bootstrap},
                                                    {"linger.ms", o.linger_ms},
+                                                   {"enable.idempotence", "true"},
                                                    {"socket.nagle.disable", "true"}});
   RdKafka consumer = NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", o.bootstrap},
                                                    {"group.id", "sluice-latency-probe"},
@@ -175,6 +199,8 @@ int RunKafka(const KafkaOptions& o) {
   // the latency into the part up to the sink and the part after it (linger, broker, consumer).
   std::vector<LatencySample> to_sink;
   to_sink.reserve(samples.capacity());
+  // How often each sequence number came back (saturating at 255): duplicates and losses.
+  std::vector<uint8_t> seen(samples.capacity(), 0);
   int64_t unparsed = 0;
   auto drain_until = std::chrono::steady_clock::time_point::max();
   while (true) {
@@ -189,8 +215,14 @@ int RunKafka(const KafkaOptions& o) {
     int64_t arrived = NowUs();
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       int64_t created = 0;
-      if (ParseField({static_cast<const char*>(m->payload), m->len}, o.field, &created)) {
+      int64_t seq = -1;
+      const std::string_view payload(static_cast<const char*>(m->payload), m->len);
+      if (ParseField(payload, o.field, &created)) {
         samples.push_back({created, arrived - created});
+        if (ParseField(payload, 0, &seq) && seq >= 0 &&
+            static_cast<size_t>(seq) < seen.size() && seen[static_cast<size_t>(seq)] < 255) {
+          ++seen[static_cast<size_t>(seq)];
+        }
         rd_kafka_timestamp_type_t type;
         const int64_t produced_ms = rd_kafka_message_timestamp(m, &type);
         if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && produced_ms > 0) {
@@ -206,11 +238,23 @@ int RunKafka(const KafkaOptions& o) {
   rd_kafka_topic_destroy(in_topic);
   rd_kafka_consumer_close(consumer.get());
   double seconds = o.duration_s;
+  int64_t distinct = 0, duplicates = 0;
+  const size_t sent_seqs = std::min(seen.size(), static_cast<size_t>(sent.load()));
+  for (size_t i = 0; i < sent_seqs; ++i) {
+    distinct += seen[i] > 0 ? 1 : 0;
+    duplicates += seen[i] > 1 ? seen[i] - 1 : 0;
+  }
   const LatencySummaryOptions summary{start_us, static_cast<int64_t>(o.warmup_s * 1e6)};
   std::string extra = fmt::format(
       "\"mode\": \"kafka\", \"rate\": {}, \"sent\": {}, \"received\": {}, \"unparsed\": {}, "
-      "\"sent_per_s\": {:.0f}, \"to_sink\": {}",
-      o.rate, sent.load(), samples.size(), unparsed, static_cast<double>(sent.load()) / seconds,
+      "{}\"sent_per_s\": {:.0f}, \"to_sink\": {}",
+      o.rate, sent.load(), samples.size(), unparsed,
+      o.rate > 0 ? fmt::format("\"distinct\": {}, \"duplicates\": {}, \"missing\": {}, "
+                               "\"duplicated_ranges\": {}, \"missing_ranges\": {}, ",
+                               distinct, duplicates, sent.load() - distinct,
+                               SeqRanges(seen, sent_seqs, [](uint8_t n) { return n > 1; }),
+                               SeqRanges(seen, sent_seqs, [](uint8_t n) { return n == 0; }))
+                 : std::string(), static_cast<double>(sent.load()) / seconds,
       SummarizeLatencies(std::move(to_sink), summary, ""));
   std::cout << SummarizeLatencies(std::move(samples), summary, extra)
             << std::endl;
