@@ -3,7 +3,7 @@
 // typed state. Holds all keyed state and event-time timers of one keyed operator in one
 // subtask, for the key groups of its KeyGroupRange, either in hash maps on the heap
 // (BackendOptions::kHeap, the default) or in a RocksDB instance in a local directory
-// (kRocksDb; see rocksdb_store.h and the cost model in keyed_state.h); snapshots them per key
+// (kRocksDb; see rocksdb_store.h and the cost model in state_table.h); snapshots them per key
 // group with an index (Flink's KeyGroupsStateHandle) in ONE canonical format for both storages
 // and restores from one or more snapshots taken at any parallelism (same max parallelism) by
 // either storage, reading only the key groups it owns.

@@ -4,7 +4,7 @@
 
 #include "runtime/base/check.h"
 #include "runtime/base/status.h"
-#include "runtime/state/keyed_state.h"
+#include "runtime/state/state_table_base.h"
 #include "runtime/state/rocksdb_store.h"
 
 namespace sluice::state::internal {

@@ -57,7 +57,7 @@ class EventTimeTimerService {
   // copied key groups in).
   void ReloadFromRocksDb();
 
-  // `key_ns` is the timer's key bytes + 8-byte namespace (see keyed_state.h). Returns true if
+  // `key_ns` is the timer's key bytes + 8-byte namespace (see state_table_base.h). Returns true if
   // the timer was added, false if it existed already (RocksDB mode: also true for an existing
   // timer outside the cache, which is written again without a read).
   bool Register(int32_t key_group, std::string_view key_ns, int64_t timestamp);
