@@ -12,7 +12,10 @@
 // is modified for another entry).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
