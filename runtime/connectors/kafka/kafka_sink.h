@@ -190,6 +190,15 @@ struct KafkaSinkOptions {
   std::shared_ptr<KafkaClientFactory> client_factory;
 };
 
+// The librdkafka settings of the sink's producers: Sluice's defaults (kafka README, "Settings
+// the sink makes"), then `properties`, which win. Among the defaults, for none and at-least-once
+// delivery, enable.idempotence=true unless `properties` sets it or a setting idempotence cannot
+// have (acks other than all/-1, more than 5 requests in flight, retries 0), as Kafka's Java
+// producer does since 3.0/3.2. InvalidArgument: transactional.id set, no bootstrap servers, or
+// two different ones.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RdKafkaSinkSettings(
+    const KafkaSinkOptions& opts, std::string client_id);
+
 // The librdkafka client factory the sink uses by default. `subtask` feeds kFixed.
 absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
     const KafkaSinkOptions& opts, int32_t subtask, std::string client_id);

@@ -4,11 +4,14 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "runtime/base/status.h"
 #include "runtime/connectors/kafka/kafka_common.h"
@@ -279,10 +282,36 @@ class RdKafkaFactory : public KafkaClientFactory {
   int32_t subtask_;
 };
 
+// Kafka's Java producer has been idempotent by default since 3.0 (KIP-679), so a Flink
+// KafkaSink writes at-least-once output without the duplicates a retried Produce request
+// leaves; librdkafka is not. As Kafka 3.2+ does, the default yields to settings idempotence
+// cannot have: acks other than all, more than 5 requests in flight, no retries.
+bool IdempotenceByDefault(const std::map<std::string, std::string>& properties) {
+  auto set_to = [&](std::initializer_list<const char*> keys) -> const std::string* {
+    for (const char* key : keys) {
+      if (auto it = properties.find(key); it != properties.end()) return &it->second;
+    }
+    return nullptr;
+  };
+  if (set_to({"enable.idempotence"}) != nullptr) return false;  // the user's word stands
+  if (const std::string* acks = set_to({"acks", "request.required.acks"})) {
+    if (*acks != "all" && *acks != "-1") return false;
+  }
+  if (const std::string* in_flight =
+          set_to({"max.in.flight", "max.in.flight.requests.per.connection"})) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(*in_flight, &n) || n > 5) return false;
+  }
+  if (const std::string* retries = set_to({"retries", "message.send.max.retries"})) {
+    if (*retries == "0") return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
-    const KafkaSinkOptions& opts, int32_t subtask, std::string client_id) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RdKafkaSinkSettings(
+    const KafkaSinkOptions& opts, std::string client_id) {
   if (opts.properties.count("transactional.id") != 0) {
     return InvalidArgumentF(
         "kafka sink: property transactional.id is set by the sink; use "
@@ -322,8 +351,15 @@ absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
     // batching under load (benchmarks/RESULTS.md, issue 15). Exactly-once output is visible
     // only at the commit, so it keeps librdkafka's default.
     add_default("linger.ms", "1");
+    if (IdempotenceByDefault(opts.properties)) add_default("enable.idempotence", "true");
   }
   for (const auto& [k, v] : opts.properties) settings.emplace_back(k, v);
+  return settings;
+}
+
+absl::StatusOr<std::shared_ptr<KafkaClientFactory>> MakeRdKafkaClientFactory(
+    const KafkaSinkOptions& opts, int32_t subtask, std::string client_id) {
+  ASSIGN_OR_RETURN(auto settings, RdKafkaSinkSettings(opts, std::move(client_id)));
   return std::shared_ptr<KafkaClientFactory>(
       std::make_shared<RdKafkaFactory>(std::move(settings), opts.partitioner, subtask));
 }
