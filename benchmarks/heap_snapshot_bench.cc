@@ -1,7 +1,7 @@
 // Heap keyed state checkpoints (issue 15; RESULTS.md "Asynchronous heap snapshots"): what a
 // checkpoint barrier costs the task thread with a full synchronous snapshot and with the
-// pin of an asynchronous one (KeyedStateBackend::SnapshotAsync), and what serializing shards
-// before their first write adds to the writes after the pin.
+// pin of an asynchronous one (KeyedStateBackend::SnapshotAsync), and what copying the entries
+// the task touches during a snapshot adds to the writes after the pin.
 //
 // One subtask's share of a parallelism-2 job: a backend owning 64 of 128 key groups, one
 // ValueState<int64_t> under 8-byte keys (range(0) keys; range(1) = 1: with a 1-minute TTL, as
@@ -10,8 +10,8 @@
 //   sync_pin_ms       SnapshotAsync(): the pin, all a checkpoint now costs the task up front
 //   writes_ms         kWrites updates of random keys with no snapshot in progress
 //   writes_pinned_ms  the same updates right after a pin, before its writer ran (every shard
-//                     written to is serialized first: the worst case, a writer that gets no
-//                     CPU before the task has written to every shard)
+//                     written to is frozen and every entry written to copied first: the worst
+//                     case, a writer that gets no CPU before the task has written everywhere)
 //   write_ms          the writer's Write() (on the uploader thread in a real checkpoint)
 // Not run by ctest.
 //

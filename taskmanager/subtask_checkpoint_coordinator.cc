@@ -1,10 +1,14 @@
 #include "taskmanager/subtask_checkpoint_coordinator.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <optional>
 
 #include "fmt/format.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/status.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/checkpoint/checkpoint_storage.h"
 #include "spdlog/spdlog.h"
 
@@ -22,11 +26,28 @@ struct SubtaskCheckpointCoordinator::Pending {
   bool full_upload = false;  // native savepoint: upload every SST, reuse nothing
 };
 
+namespace {
+
+// The upload thread's nice value (Linux: a thread's own; 0 is the default, 19 the lowest
+// priority). When it competes with task threads for a core, the scheduler gives it about a
+// tenth of their share, so serializing and writing a heap checkpoint delays records less; it
+// still gets that share under full load, and all of an idle core.
+constexpr int kUploadThreadNice = 10;
+
+}  // namespace
+
 SubtaskCheckpointCoordinator::SubtaskCheckpointCoordinator(
     const deployment::TaskDeploymentDescriptor& tdd, TaskEnvironment* env, std::string task_name,
     bool incremental)
     : tdd_(tdd), env_(env), task_name_(std::move(task_name)), incremental_(incremental) {
-  if (!tdd_.checkpoint_dir.empty()) uploader_ = std::make_unique<SerialExecutor>();
+  if (!tdd_.checkpoint_dir.empty()) {
+    uploader_ = std::make_unique<SerialExecutor>();
+    uploader_->Post([] {
+      SetCurrentThreadName("ckpt-upload");
+      // Below the task threads (docs/design-decisions.md): an error leaves the default.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kUploadThreadNice);
+    });
+  }
 }
 
 SubtaskCheckpointCoordinator::~SubtaskCheckpointCoordinator() {

@@ -2,8 +2,8 @@
 // Names the calling thread for `top -H`, `perf`, `gdb` and /proc/<pid>/task/*/comm (Linux's
 // pthread_setname_np). Like Flink, which names each task's thread after the task, Sluice names
 // its long-lived threads: a task's thread "<subtask+1>/<parallelism> <vertex name>", the data
-// exchange's "exch-out-write", "exch-out-credit" and "exch-in-credit", "tm-control" and
-// "jm-timer". Linux
+// exchange's "exch-out-write", "exch-out-credit" and "exch-in-credit", a task's checkpoint
+// "ckpt-upload", "tm-control" and "jm-timer". Linux
 // keeps at most 15 bytes: longer names are cut (at a UTF-8 character boundary).
 // Thread safety: affects only the calling thread; safe from any thread.
 

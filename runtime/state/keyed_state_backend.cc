@@ -298,6 +298,7 @@ void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_gr
   PutNamespace(ctx_.composite, ctx_.key_size, ctx_.ns);
   ctx_.key_group = key_group;
   ctx_.group_index = key_group - range_.start;
+  ++ctx_.epoch;
   if (rocks_ != nullptr) {
     ctx_.rocks_key.resize(2 + ctx_.composite.size());
     ctx_.rocks_key[0] = static_cast<char>((key_group >> 8) & 0xff);
@@ -309,6 +310,7 @@ void KeyedStateBackend::SetCurrentKey(std::string_view key_bytes, int32_t key_gr
 void KeyedStateBackend::SetCurrentNamespace(int64_t ns) {
   ctx_.ns = ns;
   PutNamespace(ctx_.composite, ctx_.key_size, ns);
+  ++ctx_.epoch;
   if (rocks_ != nullptr && ctx_.key_group >= 0) {
     PutNamespace(ctx_.rocks_key, 2 + ctx_.key_size, ns);
   }

@@ -3,8 +3,8 @@
 //
 // Heap (default): per key group (key_group - range.start), absl::flat_hash_map<std::string,
 // Entry> shards keyed by "key bytes + 8-byte little-endian namespace", which asynchronous
-// snapshots serialize while the task goes on (cow_groups.h: the first write to a shard the
-// snapshot has not serialized yet serializes it first). The backend keeps the composite key in
+// snapshots serialize while the task goes on (cow_groups.h: a shard the snapshot has not
+// serialized yet is handed to it as it is, and the task copies the entries it accesses). The backend keeps the composite key in
 // a reused scratch string, so reading or updating an existing entry allocates nothing; only
 // creating a new (key, namespace) entry allocates.
 //
@@ -24,7 +24,7 @@
 //     the entry is re-serialized and written back if its bytes changed (cost: one serialize +
 //     compare per entry whose mutable pointer was handed out).
 // Pointers returned by accessors stay valid until the state is accessed for another
-// (key, namespace) (heap: until it is modified for another entry).
+// (key, namespace) (also on the heap, where an access during a snapshot copies the entry).
 //
 // State TTL (Flink's StateTtlConfig, see state_ttl.h): a state registered with a TTL keeps a
 // last-access timestamp with each entry (list: per element, map: per user key) and treats
@@ -248,15 +248,23 @@ class StateTable : public StateTableBase {
     groups_.Reset(0);
   }
 
-  // The current (key, namespace)'s shard, for writing (serialized first for every snapshot in
-  // progress that has not serialized it yet).
-  Map& CurrentGroup() {
+  // Heap: the current (key, namespace)'s entry or slot (nullptr: absent), created by the
+  // Emplace variants; safe against snapshots in progress (cow_groups.h).
+  Entry* HeapFind() {
     CheckKey();
-    return groups_.Mutable(ctx_->group_index, ctx_->composite);
+    return groups_.FindEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
   }
-  TtlMap& CurrentTtlGroup() {
+  std::pair<Entry*, bool> HeapEmplace() {
     CheckKey();
-    return ttl_groups_.Mutable(ctx_->group_index, ctx_->composite);
+    return groups_.TryEmplace(ctx_->group_index, ctx_->composite, ctx_->epoch);
+  }
+  TtlSlot* HeapFindTtl() {
+    CheckKey();
+    return ttl_groups_.FindEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
+  }
+  std::pair<TtlSlot*, bool> HeapEmplaceTtl() {
+    CheckKey();
+    return ttl_groups_.TryEmplace(ctx_->group_index, ctx_->composite, ctx_->epoch);
   }
 
   // --- Whole-entry accessors: value, reducing and aggregating states (with or without TTL),
@@ -272,18 +280,13 @@ class StateTable : public StateTableBase {
       c.maybe_dirty = true;
       return &c.slot.value;
     }
-    Map& m = CurrentGroup();
-    auto it = m.find(ctx_->composite);
-    return it == m.end() ? nullptr : &it->second;
+    return HeapFind();
   }
   // Like Find, for reading only (RocksDB: no write-back check on eviction).
   const Entry* FindForRead() {
     if (has_ttl()) [[unlikely]] return ReadTtlEntry(/*mutable_ptr=*/false);
     if (column_ != nullptr) return FindForUpdate();
-    CheckKey();
-    const Map& m = groups_.Find(ctx_->group_index, ctx_->composite);
-    auto it = m.find(ctx_->composite);
-    return it == m.end() ? nullptr : &it->second;
+    return HeapFind();
   }
   // Like Find, for a mutation the caller persists itself with Commit() or Erase(). Without TTL
   // only (list and map states with TTL use the TtlSlot accessors).
@@ -293,9 +296,7 @@ class StateTable : public StateTableBase {
       Cache& c = Load();
       return c.present ? &c.slot.value : nullptr;
     }
-    Map& m = CurrentGroup();
-    auto it = m.find(ctx_->composite);
-    return it == m.end() ? nullptr : &it->second;
+    return HeapFind();
   }
   // The entry of the current (key, namespace), created default-constructed if absent (or
   // expired); `second` is true when it was created. The caller mutates it, then calls Commit().
@@ -319,8 +320,7 @@ class StateTable : public StateTableBase {
       }
       return {&c.slot.value, inserted};
     }
-    auto [it, inserted] = CurrentGroup().try_emplace(ctx_->composite);
-    return {&it->second, inserted};
+    return HeapEmplace();
   }
   // The slot of the current (key, namespace), to be overwritten entirely, then Commit():
   // a blind write on RocksDB (no Get).
@@ -353,11 +353,12 @@ class StateTable : public StateTableBase {
       cache_.maybe_dirty = false;
       return;
     }
+    CheckKey();
     if (has_ttl()) {
-      CurrentTtlGroup().erase(ctx_->composite);
+      ttl_groups_.EraseEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
       return;
     }
-    CurrentGroup().erase(ctx_->composite);
+    groups_.EraseEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
   }
 
   // --- TtlSlot accessors (states with TTL only; list and map states apply per-element TTL
@@ -373,10 +374,9 @@ class StateTable : public StateTableBase {
       current_ = &c.slot;
       return current_;
     }
-    TtlMap& m = CurrentTtlGroup();
-    auto it = m.find(ctx_->composite);
-    if (it == m.end()) return nullptr;
-    current_ = &it->second;
+    TtlSlot* s = HeapFindTtl();
+    if (s == nullptr) return nullptr;
+    current_ = s;
     return current_;
   }
   // The slot, created empty if absent (`second`: created); a write: then PersistCurrent().
@@ -392,8 +392,8 @@ class StateTable : public StateTableBase {
       current_ = &c.slot;
       return {current_, inserted};
     }
-    auto [it, inserted] = CurrentTtlGroup().try_emplace(ctx_->composite);
-    current_ = &it->second;
+    auto [slot, inserted] = HeapEmplaceTtl();
+    current_ = slot;
     return {current_, inserted};
   }
   // The slot to overwrite entirely (RocksDB: no Get), then PersistCurrent().
@@ -404,7 +404,7 @@ class StateTable : public StateTableBase {
       current_ = &cache_.slot;
       return current_;
     }
-    current_ = &CurrentTtlGroup().try_emplace(ctx_->composite).first->second;
+    current_ = HeapEmplaceTtl().first;
     return current_;
   }
   // RocksDB: writes the current slot through (serialize + Put). Heap: nothing.
@@ -523,12 +523,17 @@ class StateTable : public StateTableBase {
   // entries and elements are removed and the cursor moves on (amortised ~5 entries per
   // write). Only on writes: a ForEach visitor may read the state, never write it.
   void CleanupIncrementally() {
-    if (column_ != nullptr) return;
+    // Not while a snapshot is in progress: cleaning would merge the shards it freezes
+    // (cow_groups.h); expired entries stay invisible meanwhile and snapshots leave them out.
+    if (column_ != nullptr || ttl_groups_.snapshot_in_progress()) return;
     cleanup_credit_ += kCleanupEntriesPerWrite;
+    // The group's size is counted (over its shards) only when the credit reaches the last count.
+    if (cleanup_credit_ < cleanup_stored_) return;
     const int32_t group = static_cast<int32_t>(cleanup_group_);
-    const size_t stored = ttl_groups_.GroupSize(group);
-    if (cleanup_credit_ < stored) return;
-    cleanup_credit_ -= stored;
+    cleanup_stored_ = ttl_groups_.GroupSize(group);
+    if (cleanup_credit_ < cleanup_stored_) return;
+    cleanup_credit_ -= cleanup_stored_;
+    cleanup_stored_ = 0;
     const int64_t now = NowMs();
     const auto shards = ttl_groups_.Group(group);
     for (size_t i = 0; i < shards.size(); ++i) {
@@ -617,6 +622,7 @@ class StateTable : public StateTableBase {
   Entry expired_value_{};       // TTL, kReturnExpiredIfNotCleanedUp: the value returned once
   size_t cleanup_group_ = 0;    // heap TTL: next group of the incremental cleanup
   size_t cleanup_credit_ = 0;
+  size_t cleanup_stored_ = 0;   // entries of cleanup_group_ when last counted (0: count now)
 };
 
 }  // namespace sluice::state::internal

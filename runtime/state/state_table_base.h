@@ -62,6 +62,9 @@ struct KeyContext {
   int32_t key_group = -1;    // -1: no key set yet
   int32_t group_index = -1;  // key_group - range.start
   int64_t ns = 0;
+  // Changes whenever the current (key, namespace) may have (SetCurrentKey/SetCurrentNamespace):
+  // entry pointers of the previous one may be invalidated from then on (cow_groups.h).
+  uint64_t epoch = 0;
   // RocksDB backend only: 2-byte big-endian key group + composite (maintained by the backend).
   std::string rocks_key;
 };

@@ -5,7 +5,8 @@
   - with externalized-checkpoint-retention: DELETE_ON_CANCELLATION a cancel discards them;
   - a checkpoint storage outage (the job's checkpoint directory replaced by a file, so nothing
     can be written there) fails checkpoints but not the job: it keeps running and processing
-    without a restart, and checkpoints complete again once the storage is back.
+    without a restart, and checkpoints complete again once the storage is back;
+  - a task's checkpoint upload thread ("ckpt-upload") runs at nice 10, below its task thread.
 """
 
 import os
@@ -88,6 +89,20 @@ def completed_checkpoints(job_dir):
                   if d.startswith("chk-") and os.path.exists(os.path.join(job_dir, d, "_metadata")))
 
 
+def threads_of(pid):
+    """(name, nice) of every thread of a live process (/proc/<pid>/task/*/stat field 19)."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        out.append((name, int(stat[stat.rindex(")") + 2:].split()[16])))
+    return out
+
+
 class CheckpointRetentionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -144,6 +159,19 @@ class CheckpointRetentionTest(unittest.TestCase):
         self.cluster.wait_for_job_state(job, {"CANCELED"}, 60)
         wait_until(lambda: not os.path.exists(job_dir), 30,
                    lambda: f"{job_dir} to be deleted: {os.listdir(job_dir)}")
+
+    def test_upload_threads_run_below_the_task_threads(self):
+        job, _ = self.running_with_a_checkpoint("niced")
+        try:
+            threads = [t for tm in self.cluster.taskmanagers for t in threads_of(tm.pid)]
+            uploads = [nice for name, nice in threads if name == "ckpt-upload"]
+            tasks = [nice for name, nice in threads if name.startswith("1/1 ")]
+            self.assertTrue(uploads, f"no ckpt-upload thread among {threads}")
+            self.assertTrue(tasks, f"no task thread among {threads}")
+            self.assertEqual(set(uploads), {10}, threads)
+            self.assertEqual(set(tasks), {0}, threads)
+        finally:
+            self.cluster.cli("cancel", job)
 
     def test_storage_outage_fails_checkpoints_not_the_job(self):
         spec = os.path.join(self.cluster.dir, "outage.yaml")

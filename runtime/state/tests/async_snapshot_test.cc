@@ -2,6 +2,7 @@
 // whose writer must produce the state as it was at the pin, whatever the task does afterwards
 // (on this thread or concurrently with the writer).
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "runtime/base/clock.h"
 #include "runtime/state/cow_groups.h"
@@ -41,6 +43,15 @@ std::string GroupBytes(internal::ShardPin<Map>& pin, int32_t group) {
   pin.SettleGroup(group);
   std::string out;
   pin.ForEachGroupBytes(group, [&](std::string_view b) { out += b; });
+  return out;
+}
+
+// GroupBytes' "k=v;" entries in key order (a group's shards come in hash order).
+std::string Sorted(const std::string& bytes) {
+  std::vector<std::string> entries = absl::StrSplit(bytes, ';', absl::SkipEmpty());
+  std::sort(entries.begin(), entries.end());
+  std::string out;
+  for (const std::string& e : entries) out += e + ";";
   return out;
 }
 
@@ -101,6 +112,75 @@ TEST(CowGroups, SplitsGroupsIntoShardsAndCountsEveryEntry) {
   EXPECT_GT(used, groups.shards_per_group() / 2);  // spread over the shards
   internal::CowGroups<Map> many(32768);
   EXPECT_EQ(many.shards_per_group(), 1u);  // no more shards than groups when groups are many
+}
+
+// The task's entry accesses during a snapshot: the shard goes to the pin as it is (frozen, not
+// serialized by the task), the task works on copies, and they are merged back afterwards.
+TEST(CowGroups, EntryAccessDuringASnapshotFreezesTheShardInsteadOfSerializingIt) {
+  internal::CowGroups<Map> groups(4);
+  const std::string a = "a", b = "b", c = "c";
+  *groups.TryEmplace(1, a, 1).first = 1;
+  *groups.TryEmplace(1, b, 2).first = 2;
+  Printer printer;
+  auto pin = groups.Pin(printer.Fn());
+
+  *groups.FindEntry(1, a, 3) += 10;          // copied, then changed
+  groups.EraseEntry(1, b, 4);                // a tombstone over the frozen entry
+  EXPECT_EQ(groups.FindEntry(1, b, 5), nullptr);
+  auto [cv, created] = groups.TryEmplace(1, c, 6);
+  EXPECT_TRUE(created);
+  *cv = 3;
+  EXPECT_EQ(*printer.calls, 0);  // nothing serialized by the task
+  EXPECT_EQ(*groups.FindEntry(1, a, 7), 11);
+  EXPECT_TRUE(groups.snapshot_in_progress());
+
+  // The writer serializes the shards as they were at the pin.
+  EXPECT_EQ(Sorted(GroupBytes(*pin, 1)), "a=1;b=2;");
+  pin->Finish();
+  // A whole-shard read merges: the live content.
+  EXPECT_EQ(groups.GroupSize(1), 2u);
+  EXPECT_EQ(groups.Find(1, a).at("a"), 11);
+  EXPECT_EQ(groups.Find(1, c).at("c"), 3);
+  EXPECT_FALSE(groups.Find(1, b).contains("b"));
+  EXPECT_EQ(groups.FindEntry(1, a, 8), groups.FindEntry(1, a, 9));
+  EXPECT_FALSE(groups.snapshot_in_progress());
+}
+
+TEST(CowGroups, AFrozenShardIsMergedOnTheNextAccessForAnotherKeyOnly) {
+  internal::CowGroups<Map> groups(1);  // 64 shards in one group
+  const std::string k = "k";
+  *groups.TryEmplace(0, k, 1).first = 1;
+  Printer printer;
+  auto pin = groups.Pin(printer.Fn());
+  int64_t* p = groups.FindEntry(0, k, 2);  // the copy
+  *p = 5;
+  EXPECT_EQ(*printer.calls, 0);
+  EXPECT_EQ(GroupBytes(*pin, 0), "k=1;");  // the writer is done with the frozen shard
+  // Same access (epoch): the pointer stays valid, no merge.
+  EXPECT_EQ(groups.FindEntry(0, k, 2), p);
+  EXPECT_TRUE(groups.snapshot_in_progress());
+  // Another access: merged (the pin is still open, but this shard is settled).
+  EXPECT_EQ(*groups.FindEntry(0, k, 3), 5);
+  pin->Finish();
+  EXPECT_EQ(*groups.TryEmplace(0, k, 4).first, 5);
+  EXPECT_FALSE(groups.snapshot_in_progress());
+  EXPECT_EQ(*printer.calls, static_cast<int>(groups.shards_per_group()));  // all by the writer
+}
+
+TEST(CowGroups, ASecondPinMergesTheFirstOnesFrozenShards) {
+  internal::CowGroups<Map> groups(4);
+  const std::string k = "k";
+  *groups.TryEmplace(2, k, 1).first = 1;
+  Printer printer;
+  auto first = groups.Pin(printer.Fn());
+  *groups.FindEntry(2, k, 2) = 2;   // frozen for the first pin
+  auto second = groups.Pin(printer.Fn());  // the first's shard is serialized and merged first
+  EXPECT_EQ(*printer.calls, 1);
+  *groups.FindEntry(2, k, 3) = 3;   // two pins: serialized for the second first
+  EXPECT_EQ(*printer.calls, 2);
+  EXPECT_EQ(GroupBytes(*first, 2), "k=1;");
+  EXPECT_EQ(GroupBytes(*second, 2), "k=2;");
+  EXPECT_EQ(groups.Find(2, k).at("k"), 3);
 }
 
 BackendOptions WithClock(const Clock* clock) {
@@ -215,6 +295,25 @@ TEST(AsyncHeapSnapshot, WritesTheStateAsItWasWhenPinned) {
   // The live state is the mutated one, and a new snapshot has it.
   const auto now = f.Content();
   EXPECT_EQ(Restored(*f.backend.Snapshot(), &clock), now);
+}
+
+TEST(AsyncHeapSnapshot, TheWriterReadsFrozenShardsAndTheTaskKeepsItsWrites) {
+  ManualClock clock(1000);
+  Fixture f(&clock), reference(&clock);
+  f.Fill(5000, 1);
+  reference.Fill(5000, 1);
+  const auto at_pin = f.Content();
+  auto writer = f.backend.SnapshotAsync();
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  f.Mutate(5000, 2);  // no visit in between: the writer finds the shards frozen
+  reference.Mutate(5000, 2);
+  KeyedStateSnapshot snap = (*writer)->Write();
+  EXPECT_EQ(Restored(snap, &clock), at_pin);
+  // More writes merge the copies back; the live state is what it would be without a snapshot.
+  f.Mutate(5000, 3);
+  reference.Mutate(5000, 3);
+  EXPECT_EQ(f.Content(), reference.Content());
+  EXPECT_EQ(Restored(*f.backend.Snapshot(), &clock), reference.Content());
 }
 
 TEST(AsyncHeapSnapshot, TtlExpiryIsJudgedAtThePin) {
