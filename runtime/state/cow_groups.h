@@ -13,13 +13,17 @@
 // in its place. An entry the task accesses is copied from the frozen map into the delta first
 // (Flink's copy-on-read of a mutable state object); a removal of a frozen entry is recorded as
 // a tombstone. Once the writer has serialized the frozen map, the next access to the shard for
-// another (key, namespace) merges the delta back into it (O(delta)). Entries are only copied
-// for the task's accesses during a snapshot, never the whole shard.
+// another (key, namespace) merges the delta back into it (O(delta)), and so does every access
+// for a new key for up to kMergesPerAccess other released shards, so that shards nobody
+// touches are merged too. Entries are only copied for the task's accesses during a snapshot,
+// never the whole shard.
 //
 // A second snapshot pinned while the first is still being written, and whole-shard operations
-// (visits, sizes, restores, TTL cleanup), first merge what they touch; with more than one
-// snapshot in progress a write serializes the shard for the others first (the older, simpler
-// scheme: one shard at a time, by whichever thread comes first).
+// (visits, sizes, restores, TTL cleanup), first merge what they touch; visits also serialize
+// the group for the snapshots in progress, so that a visitor reading the state freezes nothing
+// under the visit. With more than one snapshot in progress a write serializes the shard for the
+// others first (the older, simpler scheme: one shard at a time, by whichever thread comes
+// first). A thread waiting for a shard another one is serializing yields (one shard: ~10 µs).
 //
 // Shards: a key group's entries are split by hash into up to 2^kMaxShardBits maps, about
 // kTargetShards per state in total, so that a frozen shard's delta is small and merges are
@@ -147,6 +151,9 @@ class CowGroups {
   // Shards per state this storage aims at (fewer groups: more shards per group).
   static constexpr size_t kTargetShards = 4096;
   static constexpr int kMaxShardBits = 6;  // at most 64 shards per key group
+  // Frozen shards merged back per entry access for a new key once the writer is done with them
+  // (besides the accessed one), so that all are merged within a few thousand accesses.
+  static constexpr int kMergesPerAccess = 2;
 
   CowGroups() = default;
   explicit CowGroups(int32_t groups) { Reset(groups); }
@@ -170,6 +177,11 @@ class CowGroups {
   size_t shards_per_group() const { return size_t{1} << shard_bits_; }
   // A snapshot is pinned or its copies are not merged back yet.
   bool snapshot_in_progress() const { return busy(); }
+  // A snapshot's writer has not finished (drops finished pins first).
+  bool SnapshotPinned() {
+    DropFinishedPins();
+    return !pins_.empty();
+  }
 
   // --- Entry access (the task's per-record path). `epoch` changes whenever the caller's
   // current (key, namespace) may have changed (KeyContext::epoch).
@@ -225,10 +237,16 @@ class CowGroups {
   Map& MutableShard(int32_t index, size_t shard) {
     return MutableSlot((static_cast<size_t>(index) << shard_bits_) + shard);
   }
-  // The shards of group `index`, read-only.
+  // The shards of group `index`, read-only. Serialized for every snapshot in progress first,
+  // so that accesses during a visit (reads of other entries) freeze none of them.
   std::span<const Map> Group(int32_t index) const {
     const size_t first = static_cast<size_t>(index) << shard_bits_;
-    for (size_t s = first; s < first + shards_per_group(); ++s) Materialize(s);
+    for (size_t s = first; s < first + shards_per_group(); ++s) {
+      Materialize(s);
+      for (const auto& pin : pins_) {
+        if (!pin->finished()) pin->Settle(s);
+      }
+    }
     return std::span<const Map>(shards_).subspan(first, shards_per_group());
   }
 
@@ -252,6 +270,7 @@ class CowGroups {
   // A snapshot of every shard as it is now, serialized by `serializer` (see the file comment).
   std::shared_ptr<ShardPin<Map>> Pin(typename ShardPin<Map>::Serializer serializer) {
     MaterializeAll();
+    DropFinishedPins();
     auto pin = std::make_shared<ShardPin<Map>>(shards_.data(), shards_.size(), shard_bits_,
                                                std::move(serializer));
     pins_.push_back(pin);
@@ -272,14 +291,25 @@ class CowGroups {
   bool Prepare(size_t slot, uint64_t epoch) {
     const bool same_access = epoch == last_epoch_;
     last_epoch_ = epoch;
-    if (frozen_count_ > 0 && frozen_flags_[slot]) {
-      if (same_access || !FrozenReleased(slot)) return true;
-      Merge(slot);
+    if (frozen_count_ > 0) {
+      if (frozen_flags_[slot]) {
+        if (same_access || !FrozenReleased(slot)) return true;
+        Merge(slot);
+      }
+      // Shards nobody accesses are merged too, a few per access, once released.
+      if (!same_access) MergeReleased(kMergesPerAccess);
     }
     DropFinishedPins();
-    if (pins_.size() == 1 && pins_[0]->TryClaim(slot)) {
-      Freeze(slot);
-      return true;
+    if (pins_.size() == 1) {
+      if (frozen_.empty()) {  // allocated before the claim: nothing may throw while it is held
+        frozen_.resize(shards_.size());
+        frozen_flags_.assign(shards_.size(), 0);
+        frozen_slots_.reserve(shards_.size());
+      }
+      if (pins_[0]->TryClaim(slot)) {
+        Freeze(slot);
+        return true;
+      }
     }
     for (const auto& pin : pins_) pin->Settle(slot);
     return false;
@@ -292,10 +322,6 @@ class CowGroups {
 
   // With the claim of the only pin held: hands the live map to the pin, goes on in an empty one.
   void Freeze(size_t slot) {
-    if (frozen_.empty()) {
-      frozen_.resize(shards_.size());
-      frozen_flags_.assign(shards_.size(), 0);
-    }
     frozen_[slot] = std::move(shards_[slot]);
     shards_[slot] = Map();
     frozen_pin_ = pins_[0];
@@ -332,7 +358,21 @@ class CowGroups {
     frozen_flags_[slot] = 0;
     if (--frozen_count_ == 0) {
       frozen_slots_.clear();
+      merge_cursor_ = 0;
       frozen_pin_.reset();
+    }
+  }
+  // Merges up to `n` frozen shards the writer is done with, in the order they were frozen.
+  void MergeReleased(int n) {
+    while (n > 0 && frozen_count_ > 0 && merge_cursor_ < frozen_slots_.size()) {
+      const size_t s = frozen_slots_[merge_cursor_];
+      if (frozen_flags_[s]) {
+        if (!FrozenReleased(s)) return;
+        Merge(s);
+        --n;
+        if (frozen_count_ == 0) return;
+      }
+      ++merge_cursor_;
     }
   }
   // Whole-shard access: a frozen `slot` is serialized (by this thread if the writer has not)
@@ -372,6 +412,7 @@ class CowGroups {
     pins_.clear();
     frozen_pin_.reset();
     frozen_slots_.clear();
+    merge_cursor_ = 0;
     tombstones_.clear();
     frozen_count_ = 0;
   }
@@ -384,6 +425,7 @@ class CowGroups {
   mutable std::vector<Map> frozen_;
   mutable std::vector<uint8_t> frozen_flags_;
   mutable std::vector<size_t> frozen_slots_;  // frozen since the last full merge (may be merged)
+  mutable size_t merge_cursor_ = 0;           // MergeReleased's position in frozen_slots_
   mutable size_t frozen_count_ = 0;
   mutable std::shared_ptr<ShardPin<Map>> frozen_pin_;
   // Entries of a frozen map removed through its delta, by shard.

@@ -8,8 +8,9 @@
 //
 // Entry types must be default-constructible and Serializable (see serialization.h).
 // Accessing a state before SetCurrentKey is a bug (SLUICE_CHECK). Pointers returned by
-// accessors stay valid until the state is accessed for another (key, namespace) (heap: until it
-// is modified for another entry).
+// accessors stay valid until the state is next accessed after a SetCurrentKey or
+// SetCurrentNamespace (even to the same key), or visited, sized or snapshotted; never across a
+// checkpoint barrier (heap: an access during a snapshot works on a copy, state_table.h).
 
 #include <cstdint>
 #include <functional>
@@ -37,8 +38,8 @@ class ValueState final : public internal::StateTable<V> {
   static constexpr StateKind kKind = StateKind::kValue;
   using internal::StateTable<V>::StateTable;
 
-  // The value of the current (key, namespace), or nullptr if none. Valid until the state is
-  // modified for another entry.
+  // The value of the current (key, namespace), or nullptr if none. Valid as the file comment
+  // says.
   V* value() { return this->Find(); }
   template <typename U>
   void update(U&& v) {

@@ -23,8 +23,10 @@
 //     as on the heap: when the cache moves to another entry (or before a snapshot/iteration)
 //     the entry is re-serialized and written back if its bytes changed (cost: one serialize +
 //     compare per entry whose mutable pointer was handed out).
-// Pointers returned by accessors stay valid until the state is accessed for another
-// (key, namespace) (also on the heap, where an access during a snapshot copies the entry).
+// Pointers returned by accessors stay valid until the state is next accessed after the key
+// context changed (KeyContext::epoch: SetCurrentKey/SetCurrentNamespace, even to the same key),
+// or visited, sized or snapshotted (also on the heap, where an access during a snapshot works
+// on a copy of the entry; cow_groups.h).
 //
 // State TTL (Flink's StateTtlConfig, see state_ttl.h): a state registered with a TTL keeps a
 // last-access timestamp with each entry (list: per element, map: per user key) and treats
@@ -523,9 +525,9 @@ class StateTable : public StateTableBase {
   // entries and elements are removed and the cursor moves on (amortised ~5 entries per
   // write). Only on writes: a ForEach visitor may read the state, never write it.
   void CleanupIncrementally() {
-    // Not while a snapshot is in progress: cleaning would merge the shards it freezes
-    // (cow_groups.h); expired entries stay invisible meanwhile and snapshots leave them out.
-    if (column_ != nullptr || ttl_groups_.snapshot_in_progress()) return;
+    // Not while a snapshot's writer may still freeze shards (cow_groups.h); expired entries
+    // stay invisible meanwhile and snapshots leave them out.
+    if (column_ != nullptr || ttl_groups_.SnapshotPinned()) return;
     cleanup_credit_ += kCleanupEntriesPerWrite;
     // The group's size is counted (over its shards) only when the credit reaches the last count.
     if (cleanup_credit_ < cleanup_stored_) return;

@@ -183,6 +183,25 @@ TEST(CowGroups, ASecondPinMergesTheFirstOnesFrozenShards) {
   EXPECT_EQ(groups.Find(2, k).at("k"), 3);
 }
 
+TEST(CowGroups, AVisitDuringASnapshotSeesEveryEntryWhenTheVisitorReadsTheState) {
+  internal::CowGroups<Map> groups(1);  // one group of 64 shards
+  uint64_t epoch = 0;
+  for (int i = 0; i < 1000; ++i) *groups.TryEmplace(0, "k" + std::to_string(i), ++epoch).first = i;
+  Printer printer;
+  auto pin = groups.Pin(printer.Fn());  // the writer has not started
+  size_t visited = 0;
+  for (const Map& m : groups.Group(0)) {
+    for (const auto& entry : m) {
+      ++visited;
+      // Reading other entries must not freeze a shard the visit has yet to reach.
+      EXPECT_NE(groups.FindEntry(0, "k" + std::to_string(entry.second % 7 * 100), ++epoch),
+                nullptr);
+    }
+  }
+  EXPECT_EQ(visited, 1000u);
+  pin->Finish();
+}
+
 BackendOptions WithClock(const Clock* clock) {
   BackendOptions options;
   options.clock = clock;
@@ -314,6 +333,39 @@ TEST(AsyncHeapSnapshot, TheWriterReadsFrozenShardsAndTheTaskKeepsItsWrites) {
   reference.Mutate(5000, 3);
   EXPECT_EQ(f.Content(), reference.Content());
   EXPECT_EQ(Restored(*f.backend.Snapshot(), &clock), reference.Content());
+}
+
+TEST(AsyncHeapSnapshot, TtlCleanupResumesOnceTheSnapshotIsWritten) {
+  // 5,000 keys expire; one is written during a snapshot (its shard freezes and is not accessed
+  // again); afterwards only a few other keys are written. Incremental cleanup must remove the
+  // expired entries as without a snapshot.
+  auto stored_after = [](bool with_snapshot) {
+    ManualClock clock(1000);
+    KeyedStateBackend backend(kMaxP, kAll, WithClock(&clock));
+    auto* v = *backend.GetValueState<int64_t>("t", StateTtlConfig{.ttl_ms = 1000});
+    auto key = [&](const std::string& k, int i) { backend.SetCurrentKey(k, i % kMaxP); };
+    for (int i = 0; i < 5000; ++i) {
+      key("cold-" + std::to_string(i), i);
+      v->update(i);
+    }
+    clock.Set(10'000);
+    if (with_snapshot) {
+      auto writer = backend.SnapshotAsync();
+      EXPECT_TRUE(writer.ok());
+      key("cold-0", 0);
+      v->update(1);
+      (*writer)->Write();
+      writer->reset();  // done: the pin is finished
+    }
+    for (int n = 0; n < 20'000; ++n) {
+      key("hot-" + std::to_string(n % 8), n % 8 * 17);
+      v->update(n);
+    }
+    return v->size();
+  };
+  const size_t without = stored_after(false);
+  EXPECT_LT(without, 100u);
+  EXPECT_LE(stored_after(true), without + 1);
 }
 
 TEST(AsyncHeapSnapshot, TtlExpiryIsJudgedAtThePin) {
