@@ -250,23 +250,17 @@ class StateTable : public StateTableBase {
     groups_.Reset(0);
   }
 
-  // Heap: the current (key, namespace)'s entry or slot (nullptr: absent), created by the
-  // Emplace variants; safe against snapshots in progress (cow_groups.h).
-  Entry* HeapFind() {
+  // Heap: the current (key, namespace)'s entry (TTL: slot) in `g`, or nullptr if absent;
+  // HeapEmplace creates it. Safe against snapshots in progress (cow_groups.h).
+  template <typename M>
+  auto* HeapFind(CowGroups<M>& g) {
     CheckKey();
-    return groups_.FindEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
+    return g.FindEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
   }
-  std::pair<Entry*, bool> HeapEmplace() {
+  template <typename M>
+  auto HeapEmplace(CowGroups<M>& g) {
     CheckKey();
-    return groups_.TryEmplace(ctx_->group_index, ctx_->composite, ctx_->epoch);
-  }
-  TtlSlot* HeapFindTtl() {
-    CheckKey();
-    return ttl_groups_.FindEntry(ctx_->group_index, ctx_->composite, ctx_->epoch);
-  }
-  std::pair<TtlSlot*, bool> HeapEmplaceTtl() {
-    CheckKey();
-    return ttl_groups_.TryEmplace(ctx_->group_index, ctx_->composite, ctx_->epoch);
+    return g.TryEmplace(ctx_->group_index, ctx_->composite, ctx_->epoch);
   }
 
   // --- Whole-entry accessors: value, reducing and aggregating states (with or without TTL),
@@ -282,13 +276,13 @@ class StateTable : public StateTableBase {
       c.maybe_dirty = true;
       return &c.slot.value;
     }
-    return HeapFind();
+    return HeapFind(groups_);
   }
   // Like Find, for reading only (RocksDB: no write-back check on eviction).
   const Entry* FindForRead() {
     if (has_ttl()) [[unlikely]] return ReadTtlEntry(/*mutable_ptr=*/false);
     if (column_ != nullptr) return FindForUpdate();
-    return HeapFind();
+    return HeapFind(groups_);
   }
   // Like Find, for a mutation the caller persists itself with Commit() or Erase(). Without TTL
   // only (list and map states with TTL use the TtlSlot accessors).
@@ -298,7 +292,7 @@ class StateTable : public StateTableBase {
       Cache& c = Load();
       return c.present ? &c.slot.value : nullptr;
     }
-    return HeapFind();
+    return HeapFind(groups_);
   }
   // The entry of the current (key, namespace), created default-constructed if absent (or
   // expired); `second` is true when it was created. The caller mutates it, then calls Commit().
@@ -322,7 +316,7 @@ class StateTable : public StateTableBase {
       }
       return {&c.slot.value, inserted};
     }
-    return HeapEmplace();
+    return HeapEmplace(groups_);
   }
   // The slot of the current (key, namespace), to be overwritten entirely, then Commit():
   // a blind write on RocksDB (no Get).
@@ -376,7 +370,7 @@ class StateTable : public StateTableBase {
       current_ = &c.slot;
       return current_;
     }
-    TtlSlot* s = HeapFindTtl();
+    TtlSlot* s = HeapFind(ttl_groups_);
     if (s == nullptr) return nullptr;
     current_ = s;
     return current_;
@@ -394,7 +388,7 @@ class StateTable : public StateTableBase {
       current_ = &c.slot;
       return {current_, inserted};
     }
-    auto [slot, inserted] = HeapEmplaceTtl();
+    auto [slot, inserted] = HeapEmplace(ttl_groups_);
     current_ = slot;
     return {current_, inserted};
   }
@@ -406,7 +400,7 @@ class StateTable : public StateTableBase {
       current_ = &cache_.slot;
       return current_;
     }
-    current_ = HeapEmplaceTtl().first;
+    current_ = HeapEmplace(ttl_groups_).first;
     return current_;
   }
   // RocksDB: writes the current slot through (serialize + Put). Heap: nothing.
