@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "fmt/format.h"
@@ -28,11 +29,12 @@ struct SubtaskCheckpointCoordinator::Pending {
 
 namespace {
 
-// The upload thread's nice value (Linux: a thread's own; 0 is the default, 19 the lowest
-// priority). When it competes with task threads for a core, the scheduler gives it about a
-// tenth of their share, so serializing and writing a heap checkpoint delays records less; it
-// still gets that share under full load, and all of an idle core.
-constexpr int kUploadThreadNice = 10;
+// How much higher the upload thread's nice value is than the TaskManager's (Linux: per thread;
+// at most 19, the lowest priority). When it competes with task threads for a core, the
+// scheduler gives it about a tenth of their share, so serializing and writing a heap
+// checkpoint delays records less; it still gets that share under full load, and all of an
+// idle core.
+constexpr int kUploadThreadNiceIncrement = 10;
 
 }  // namespace
 
@@ -45,7 +47,9 @@ SubtaskCheckpointCoordinator::SubtaskCheckpointCoordinator(
     uploader_->Post([] {
       SetCurrentThreadName("ckpt-upload");
       // Below the task threads (docs/design-decisions.md): an error leaves the default.
-      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kUploadThreadNice);
+      const auto tid = static_cast<id_t>(gettid());
+      const int nice = std::min(19, getpriority(PRIO_PROCESS, tid) + kUploadThreadNiceIncrement);
+      (void)setpriority(PRIO_PROCESS, tid, nice);
     });
   }
 }

@@ -4,7 +4,7 @@
 // thread (every operator's non-keyed state as bytes; heap keyed state pinned copy-on-write,
 // state/cow_groups.h; RocksDB keyed state as a local checkpoint of hard links, or copied into a
 // buffer for canonical savepoints), then the barrier goes downstream, then an asynchronous part
-// on the upload thread, "ckpt-upload", which runs at nice 10, below the task (heap keyed state
+// on the upload thread, "ckpt-upload", which runs 10 nice levels below the task (heap keyed state
 // serialized, state files written, incremental SST files uploaded), that ends with the
 // acknowledgement to the JobManager, or a decline if anything failed (the task keeps running,
 // as in Flink). It also forwards checkpoint completion and abortion to the

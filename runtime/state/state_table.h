@@ -4,9 +4,10 @@
 // Heap (default): per key group (key_group - range.start), absl::flat_hash_map<std::string,
 // Entry> shards keyed by "key bytes + 8-byte little-endian namespace", which asynchronous
 // snapshots serialize while the task goes on (cow_groups.h: a shard the snapshot has not
-// serialized yet is handed to it as it is, and the task copies the entries it accesses). The backend keeps the composite key in
-// a reused scratch string, so reading or updating an existing entry allocates nothing; only
-// creating a new (key, namespace) entry allocates.
+// serialized yet is handed to it as it is, and the task copies the entries it accesses). The
+// backend keeps the composite key in a reused scratch string, so reading or updating an
+// existing entry allocates nothing outside snapshots; only creating a new (key, namespace)
+// entry allocates.
 //
 // RocksDB (BackendOptions::kRocksDb): a column family per state (see rocksdb_store.h), key =
 // 2-byte big-endian key group + composite key, value = Serializer<Entry> bytes. The table keeps
@@ -519,8 +520,8 @@ class StateTable : public StateTableBase {
   // entries and elements are removed and the cursor moves on (amortised ~5 entries per
   // write). Only on writes: a ForEach visitor may read the state, never write it.
   void CleanupIncrementally() {
-    // Not while a snapshot's writer may still freeze shards (cow_groups.h); expired entries
-    // stay invisible meanwhile and snapshots leave them out.
+    // Not while a snapshot is being written (the task freezes shards then, cow_groups.h);
+    // expired entries stay invisible meanwhile and snapshots leave them out.
     if (column_ != nullptr || ttl_groups_.SnapshotPinned()) return;
     cleanup_credit_ += kCleanupEntriesPerWrite;
     // The group's size is counted (over its shards) only when the credit reaches the last count.
